@@ -1,0 +1,42 @@
+/** Figures of a benchmark, printed beside the limit measured in the same run. */
+
+/** The p-th percentile (0–100) of samples, nearest-rank. */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] as number;
+}
+
+export function fmt(n: number, digits = 2): string {
+  if (!Number.isFinite(n)) return String(n);
+  if (Math.abs(n) >= 1000) return n.toFixed(0);
+  return n.toFixed(digits);
+}
+
+export interface Row {
+  readonly what: string;
+  readonly value: number;
+  readonly unit: string;
+  /** The limit measured in the same run, and what it is. */
+  readonly limit?: { readonly what: string; readonly value: number };
+  /** The goal as a ratio to the limit, e.g. { atLeast: 0.8 } or { atMost: 1.2 }, or an absolute goal. */
+  readonly goal?: { readonly atLeast?: number; readonly atMost?: number; readonly text?: string };
+}
+
+/** Prints one table: figure, the limit beside it, their ratio and the goal. */
+export function printTable(title: string, rows: readonly Row[]): void {
+  console.log(`\n${title}`);
+  for (const r of rows) {
+    let line = `  ${r.what.padEnd(52)} ${fmt(r.value).padStart(10)} ${r.unit}`;
+    if (r.limit) {
+      const ratio = r.value / r.limit.value;
+      line += `   vs ${r.limit.what} ${fmt(r.limit.value)} ${r.unit}: ratio ${fmt(ratio, 3)}`;
+      if (r.goal?.atLeast !== undefined) line += ` (goal >= ${r.goal.atLeast}: ${ratio >= r.goal.atLeast ? "met" : "NOT met"})`;
+      if (r.goal?.atMost !== undefined) line += ` (goal <= ${r.goal.atMost}: ${ratio <= r.goal.atMost ? "met" : "NOT met"})`;
+    } else if (r.goal?.text) {
+      line += `   (goal ${r.goal.text})`;
+    }
+    console.log(line);
+  }
+}

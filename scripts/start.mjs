@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// `npm start [-- --port N ...]`: installs node modules if missing, builds, and starts the
+// reference server (LevelDB under ~/.local/share/oma unless --data-dir/OMA_DATA_DIR,
+// port 7070 unless --port/OMA_PORT). Extra arguments go to `oma serve`.
+import { join } from "node:path";
+import { build, ensureNodeModules, root, run, step } from "./lib.mjs";
+
+if (ensureNodeModules() !== 0) process.exit(1);
+if (build() !== 0) process.exit(1);
+step("starting the OMA server (oma serve)");
+process.exit(run(process.execPath, [join(root, "server", "dist", "cli", "main.js"), "serve", ...process.argv.slice(2)]));

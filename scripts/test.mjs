@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// `npm test`: everything a fresh clone needs to prove itself, then one summary line:
+//   system packages (scripts/setup-system, as root with apt) → node modules → buf lint →
+//   generated code is fresh → type-check and build → every test (vitest) →
+//   "tests: N passed, N failed[, N skipped]".
+// Extra arguments are passed to vitest (e.g. a file filter).
+import { mkdtempSync, readFileSync, rmSync, cpSync, mkdirSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { build, ensureNodeModules, red, root, run, step, yellow } from "./lib.mjs";
+
+const bin = (name) => join(root, "node_modules", ".bin", name);
+let failedSteps = 0;
+
+function summary(passed, failed, skipped) {
+  const line = `tests: ${passed} passed, ${failed} failed` + (skipped > 0 ? `, ${skipped} skipped` : "");
+  console.log(line);
+}
+
+function abort(what) {
+  console.error(red(`npm test: ${what} failed`));
+  summary(0, 1, 0);
+  process.exit(1);
+}
+
+if (process.platform === "linux") {
+  step("system packages: docker.io, bubblewrap, protoc (scripts/setup-system)");
+  if (run(join(root, "scripts", "setup-system"), []) !== 0) {
+    console.warn(yellow("!!! system packages are missing: tests that need Docker, bubblewrap or protoc will be SKIPPED (see above)"));
+    process.env.OMA_SYSTEM_INCOMPLETE = "1";
+  }
+}
+if (ensureNodeModules() !== 0) abort("npm install");
+
+step("buf lint");
+if (run(bin("buf"), ["lint"]) !== 0) abort("buf lint");
+
+step("checking that clients/ts/src/gen matches buf generate");
+{
+  const tmp = mkdtempSync(join(tmpdir(), "oma-gen-"));
+  for (const f of ["proto", "buf.yaml", "buf.gen.yaml"]) cpSync(join(root, f), join(tmp, f), { recursive: true });
+  if (existsSync(join(root, "buf.lock"))) cpSync(join(root, "buf.lock"), join(tmp, "buf.lock"));
+  mkdirSync(join(tmp, "clients", "ts", "src", "gen"), { recursive: true });
+  const env = { ...process.env, PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH}` };
+  if (run(bin("buf"), ["generate"], { cwd: tmp, env }) !== 0) abort("buf generate");
+  const diff = run("diff", ["-r", join(tmp, "clients", "ts", "src", "gen"), join(root, "clients", "ts", "src", "gen")]);
+  rmSync(tmp, { recursive: true, force: true });
+  if (diff !== 0) abort("generated code is stale: run `npm run generate` and commit clients/ts/src/gen");
+}
+
+if (build() !== 0) abort("type-check/build");
+
+step("running tests (vitest)");
+const reportDir = join(root, "reports");
+mkdirSync(reportDir, { recursive: true });
+const reportFile = join(reportDir, "vitest.json");
+rmSync(reportFile, { force: true });
+const status = run(bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${reportFile}`, ...process.argv.slice(2)]);
+let passed = 0, failed = 0, skipped = 0;
+try {
+  const report = JSON.parse(readFileSync(reportFile, "utf8"));
+  passed = report.numPassedTests;
+  failed = report.numFailedTests;
+  skipped = report.numPendingTests + report.numTodoTests;
+  // A test file that failed to load counts as a failure too.
+  failed += report.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
+} catch {
+  failed = Math.max(1, failed);
+}
+if (status !== 0 && failed === 0) failed = 1;
+if (skipped > 0) console.warn(yellow(`!!! ${skipped} tests were SKIPPED (their reasons are printed above)`));
+summary(passed, failed + failedSteps, skipped);
+process.exit(failed + failedSteps > 0 ? 1 : 0);

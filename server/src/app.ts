@@ -1,0 +1,63 @@
+import { join } from "node:path";
+import { mkdir } from "node:fs/promises";
+import { ClassicLevel } from "classic-level";
+import { defaultLimits, type ServerLimits } from "./limits.js";
+import type { Logger } from "./logger.js";
+import type { Db, PartContext, ServerPart } from "./part.js";
+import { startOmaServer } from "./server.js";
+
+export interface AppConfig {
+  readonly dataDir: string;
+  readonly port: number;
+  readonly host: string;
+  readonly logger: Logger;
+  readonly limits?: ServerLimits;
+}
+
+export interface RunningApp {
+  /** Base URL of the RPC server. */
+  readonly url: string;
+  readonly port: number;
+  /** Stops the server and closes every part and the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: opens LevelDB and each part, then serves them on one port.
+ * `oma serve` and the end-to-end tests both start the server through here.
+ */
+export async function startApp(config: AppConfig): Promise<RunningApp> {
+  const limits = config.limits ?? defaultLimits;
+  const ctx: PartContext = { dataDir: config.dataDir, logger: config.logger, limits };
+  await mkdir(join(config.dataDir, "leveldb"), { recursive: true });
+  const db: Db = new ClassicLevel<string, Uint8Array>(join(config.dataDir, "leveldb"), { valueEncoding: "view" });
+  await db.open();
+  const parts: ServerPart[] = [];
+  const closeAll = async () => {
+    for (const part of parts.reverse()) await part.close();
+    await db.close();
+  };
+  try {
+    // Parts are added here as they exist: session log, sandboxes, harness dispatch.
+    void ctx;
+    const server = await startOmaServer({
+      port: config.port,
+      host: config.host,
+      logger: config.logger,
+      limits,
+      services: {},
+      features: () => parts.flatMap((p) => p.features),
+    });
+    return {
+      url: server.url,
+      port: server.port,
+      async close() {
+        await server.close();
+        await closeAll();
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

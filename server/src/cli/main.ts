@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+import { Command } from "commander";
+import { VERSION } from "../version.js";
+import { registerServeCommand } from "./serve-command.js";
+
+/**
+ * `oma`: the reference server and the tools people use around it. Each verb lives in its
+ * own file and registers itself here.
+ */
+const program = new Command()
+  .name("oma")
+  .description("Open Managed Agents: reference server and command-line tools")
+  .version(VERSION)
+  .showHelpAfterError();
+
+registerServeCommand(program);
+
+await program.parseAsync(process.argv);

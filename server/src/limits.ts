@@ -1,0 +1,30 @@
+/**
+ * Every bound the server enforces, in one place, with its default. SPEC.md (WIRE-5) and
+ * README list the same numbers; GetServerInfo reports the values in force.
+ */
+export interface ServerLimits {
+  /** Most encoded bytes of one event. */
+  readonly maxEventBytes: number;
+  /** Most encoded bytes of one EmitEvents batch. */
+  readonly maxBatchBytes: number;
+  /** Most events in one EmitEvents batch. */
+  readonly maxBatchEvents: number;
+  /** Largest page size / GetEvents limit; larger requests are coerced to it. */
+  readonly maxPageSize: number;
+  /** Most bytes of one tool call's output before it is truncated. */
+  readonly maxOutputBytes: number;
+  /** Most events a watcher may lag behind before WATCHER_TOO_SLOW. */
+  readonly maxWatchLagEvents: number;
+  /** Largest request message the transport accepts, bytes. */
+  readonly maxRequestBytes: number;
+}
+
+export const defaultLimits: ServerLimits = {
+  maxEventBytes: 256 * 1024,
+  maxBatchBytes: 1024 * 1024,
+  maxBatchEvents: 256,
+  maxPageSize: 1000,
+  maxOutputBytes: 100 * 1024,
+  maxWatchLagEvents: 10_000,
+  maxRequestBytes: 4 * 1024 * 1024,
+};

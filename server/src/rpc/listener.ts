@@ -1,0 +1,103 @@
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { replaySocket } from "./replay-socket.js";
+
+/** A service and its (possibly partial) implementation; missing methods answer UNIMPLEMENTED. */
+export interface ServedService {
+  readonly desc: DescService;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly impl: any;
+}
+
+export interface ListenOptions {
+  readonly services: readonly ServedService[];
+  readonly interceptors: readonly Interceptor[];
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly host: string;
+  /** Largest accepted request message, bytes (protects the server from huge bodies). */
+  readonly readMaxBytes: number;
+}
+
+export interface Listening {
+  readonly port: number;
+  readonly host: string;
+  /** Base URL for clients, e.g. http://127.0.0.1:7070. */
+  readonly url: string;
+  /** Stops accepting, ends open streams and resolves when the socket is closed. */
+  close(): Promise<void>;
+}
+
+/**
+ * One port for gRPC, gRPC-Web and Connect: HTTP/2 with prior knowledge, and HTTP/1.1 for
+ * Connect and gRPC-Web clients that cannot speak h2c.
+ */
+export async function listen(options: ListenOptions): Promise<Listening> {
+  const handler = connectNodeAdapter({
+    routes(router: ConnectRouter) {
+      for (const s of options.services) router.service(s.desc, s.impl);
+    },
+    interceptors: [...options.interceptors],
+    readMaxBytes: options.readMaxBytes,
+    // Unknown paths: gRPC clients get UNIMPLEMENTED from the 404 mapping.
+  });
+  const h2 = http2.createServer(handler);
+  const h1 = http.createServer(handler);
+  const sockets = new Set<net.Socket>();
+  const h2Sessions = new Set<http2.ServerHttp2Session>();
+  h2.on("session", (session) => {
+    h2Sessions.add(session);
+    session.once("close", () => h2Sessions.delete(session));
+  });
+  // Node's plaintext HTTP/2 server cannot fall back to HTTP/1.1, so one TCP listener
+  // looks at the first bytes of each connection: the HTTP/2 preface starts with "PRI".
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      if (head.length < 3) return;
+      socket.off("data", onData);
+      socket.pause();
+      if (head.subarray(0, 3).toString("latin1") === "PRI") {
+        socket.unshift(head);
+        // HTTP/2 feeds the unshifted bytes to its session from the paused stream.
+        h2.emit("connection", socket);
+      } else {
+        h1.emit("connection", replaySocket(socket, head));
+      }
+    };
+    socket.on("data", onData);
+    socket.on("error", () => socket.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as net.AddressInfo;
+  const hostForUrl = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return {
+    port: address.port,
+    host: address.address,
+    url: `http://${hostForUrl === "0.0.0.0" ? "127.0.0.1" : hostForUrl}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // HTTP/2 peers get a GOAWAY; streams that do not end by themselves (watches)
+        // are cut after a grace period.
+        for (const session of h2Sessions) session.close();
+        h1.closeIdleConnections();
+        setTimeout(() => {
+          for (const socket of sockets) socket.destroy();
+        }, 2000).unref();
+      }),
+  };
+}

@@ -1,0 +1,29 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { ServerInfoService } from "@oma/client/gen/oma/v1/server_info_service_pb.js";
+import type { Limits } from "@oma/client/gen/oma/v1/server_info_service_pb.js";
+
+export const IMPLEMENTATION = "oma-reference";
+export const SPEC_VERSION = "1.0";
+
+export interface ServerInfo {
+  readonly version: string;
+  readonly features: () => readonly string[];
+  readonly limits: Omit<Limits, "$typeName" | "$unknown">;
+  readonly sandboxBackends: () => readonly string[];
+}
+
+/** ServerInfoService: what this implementation claims, so the conformance suite knows what to test. */
+export function createServerInfoService(info: ServerInfo): ServiceImpl<typeof ServerInfoService> {
+  return {
+    getServerInfo() {
+      return {
+        implementation: IMPLEMENTATION,
+        version: info.version,
+        specVersion: SPEC_VERSION,
+        features: [...info.features()],
+        limits: info.limits,
+        sandboxBackends: [...info.sandboxBackends()],
+      };
+    },
+  };
+}

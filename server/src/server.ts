@@ -1,0 +1,91 @@
+import { createRegistry } from "@bufbuild/protobuf";
+import { Health, file_grpc_health_v1_health } from "@oma/client/gen/grpc/health/v1/health_pb.js";
+import * as reflectionV1 from "@oma/client/gen/grpc/reflection/v1/reflection_pb.js";
+import * as reflectionV1alpha from "@oma/client/gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { HarnessService, file_oma_v1_harness_service } from "@oma/client/gen/oma/v1/harness_service_pb.js";
+import { SandboxService, file_oma_v1_sandbox_service } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
+import { ServerInfoService, file_oma_v1_server_info_service } from "@oma/client/gen/oma/v1/server_info_service_pb.js";
+import { SessionService, file_oma_v1_session_service } from "@oma/client/gen/oma/v1/session_service_pb.js";
+import { file_oma_v1_error_reason } from "@oma/client/gen/oma/v1/error_reason_pb.js";
+import { file_google_rpc_error_details } from "@oma/client/gen/google/rpc/error_details_pb.js";
+import { errorInterceptor } from "./rpc/error-interceptor.js";
+import { createHealthService } from "./rpc/health.js";
+import { listen, type Listening, type ServedService } from "./rpc/listener.js";
+import { createReflectionServices } from "./rpc/reflection.js";
+import { createServerInfoService } from "./rpc/server-info.js";
+import { defaultLimits, type ServerLimits } from "./limits.js";
+import type { Logger } from "./logger.js";
+import { VERSION } from "./version.js";
+
+/** The implementations of the three OMA services; a missing method answers UNIMPLEMENTED. */
+export interface OmaServices {
+  readonly session?: ServedService["impl"];
+  readonly harness?: ServedService["impl"];
+  readonly sandbox?: ServedService["impl"];
+}
+
+export interface OmaServerOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly logger: Logger;
+  readonly services: OmaServices;
+  readonly limits?: ServerLimits;
+  /** Features this server claims in GetServerInfo. */
+  readonly features?: () => readonly string[];
+  /** Sandbox backends available, the default first. */
+  readonly sandboxBackends?: () => readonly string[];
+}
+
+/** The files whose services and messages reflection describes. */
+const servedFiles = [
+  file_oma_v1_session_service,
+  file_oma_v1_harness_service,
+  file_oma_v1_sandbox_service,
+  file_oma_v1_server_info_service,
+  file_oma_v1_error_reason,
+  file_google_rpc_error_details,
+  file_grpc_health_v1_health,
+  reflectionV1.file_grpc_reflection_v1_reflection,
+  reflectionV1alpha.file_grpc_reflection_v1alpha_reflection,
+];
+
+/** Starts the RPC server: the OMA services plus ServerInfo, health and reflection on one port. */
+export async function startOmaServer(options: OmaServerOptions): Promise<Listening> {
+  const limits = options.limits ?? defaultLimits;
+  const registry = createRegistry(...servedFiles);
+  let serviceNames: string[] = [];
+  const reflection = createReflectionServices(registry, () => serviceNames);
+  const services: ServedService[] = [
+    { desc: SessionService, impl: options.services.session ?? {} },
+    { desc: HarnessService, impl: options.services.harness ?? {} },
+    { desc: SandboxService, impl: options.services.sandbox ?? {} },
+    {
+      desc: ServerInfoService,
+      impl: createServerInfoService({
+        version: VERSION,
+        features: options.features ?? (() => []),
+        sandboxBackends: options.sandboxBackends ?? (() => []),
+        limits: {
+          maxEventBytes: limits.maxEventBytes,
+          maxBatchBytes: limits.maxBatchBytes,
+          maxBatchEvents: limits.maxBatchEvents,
+          maxPageSize: limits.maxPageSize,
+          maxOutputBytes: limits.maxOutputBytes,
+          maxWatchLagEvents: limits.maxWatchLagEvents,
+        },
+      }),
+    },
+    { desc: Health, impl: createHealthService(() => serviceNames) },
+    { desc: reflectionV1.ServerReflection, impl: reflection.v1 },
+    { desc: reflectionV1alpha.ServerReflection, impl: reflection.v1alpha },
+  ];
+  serviceNames = services.map((s) => s.desc.typeName);
+  const log = options.logger;
+  return listen({
+    services,
+    port: options.port,
+    host: options.host,
+    readMaxBytes: limits.maxRequestBytes,
+    interceptors: [errorInterceptor((err, ctx) => log.error({ err, procedure: ctx.procedure }, "internal error"))],
+  });
+}

@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+// One run over every workspace. Tests that start servers use port 0 and unique ids, so
+// files run in parallel; each wait inside a test is bounded by its own timeout.
+export default defineConfig({
+  test: {
+    include: ["clients/ts/src/**/*.test.ts", "server/src/**/*.test.ts", "conformance/{src,test}/**/*.test.ts", "bench/**/*.test.ts"],
+    exclude: ["**/node_modules/**", "**/dist/**"],
+    pool: "forks",
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    teardownTimeout: 30_000,
+  },
+});
