@@ -1,0 +1,73 @@
+import { createHash } from "node:crypto";
+import type { MessagesRequestBody } from "./types.js";
+
+/** Token counts the Messages API reports for a request's input. */
+export interface InputUsage {
+  readonly input_tokens: number;
+  readonly cache_creation_input_tokens: number;
+  readonly cache_read_input_tokens: number;
+}
+
+/** A rough, deterministic token count: one token per four characters of JSON. */
+export function countTokens(value: unknown): number {
+  return Math.ceil(JSON.stringify(value ?? "").length / 4);
+}
+
+/**
+ * Simulates prompt caching the way the Messages API does it: the prompt is the sequence
+ * tools → system → messages; every block marked `cache_control` is a breakpoint; a
+ * request reads from the cache the longest prefix ending at a breakpoint that an earlier
+ * request wrote, and writes the prefix up to its last breakpoint. Deterministic, so tests
+ * can assert that a brain's cache markers actually hit.
+ */
+export class PromptCache {
+  readonly #written = new Set<string>();
+
+  usageFor(body: MessagesRequestBody): InputUsage {
+    const parts = promptParts(body);
+    const total = parts.reduce((n, p) => n + p.tokens, 0);
+    const hash = createHash("sha256");
+    let tokens = 0;
+    const breakpoints: { key: string; tokens: number }[] = [];
+    for (const part of parts) {
+      hash.update(part.json);
+      tokens += part.tokens;
+      if (part.breakpoint) breakpoints.push({ key: hash.copy().digest("hex"), tokens });
+    }
+    let read = 0;
+    for (const bp of breakpoints) if (this.#written.has(bp.key)) read = Math.max(read, bp.tokens);
+    const last = breakpoints[breakpoints.length - 1];
+    const creation = last && last.tokens > read ? last.tokens - read : 0;
+    for (const bp of breakpoints) this.#written.add(bp.key);
+    return { input_tokens: total - read - creation, cache_creation_input_tokens: creation, cache_read_input_tokens: read };
+  }
+}
+
+interface PromptPart {
+  readonly json: string;
+  readonly tokens: number;
+  readonly breakpoint: boolean;
+}
+
+function promptParts(body: MessagesRequestBody): PromptPart[] {
+  const parts: PromptPart[] = [];
+  const add = (value: unknown) => {
+    const json = JSON.stringify(stripCacheControl(value));
+    const breakpoint = typeof value === "object" && value !== null && "cache_control" in value;
+    parts.push({ json, tokens: Math.ceil(json.length / 4), breakpoint });
+  };
+  for (const tool of body.tools ?? []) add(tool);
+  if (typeof body.system === "string") add({ type: "text", text: body.system });
+  else for (const block of body.system ?? []) add(block);
+  for (const message of body.messages) {
+    if (typeof message.content === "string") add({ role: message.role, text: message.content });
+    else for (const block of message.content) add({ role: message.role, ...block });
+  }
+  return parts;
+}
+
+function stripCacheControl(value: unknown): unknown {
+  if (typeof value !== "object" || value === null || !("cache_control" in value)) return value;
+  const { cache_control: _ignored, ...rest } = value as Record<string, unknown>;
+  return rest;
+}
