@@ -1,0 +1,36 @@
+import type { Interceptor, StreamResponse } from "@connectrpc/connect";
+import { toOmaRpcError } from "./errors.js";
+
+/** A bearer token, or a function that returns the current one (called for every request). */
+export type TokenSource = string | (() => string | Promise<string>);
+
+/** Adds `authorization: Bearer <token>` to every request (SEC-4). */
+export function bearerAuth(token: TokenSource): Interceptor {
+  return (next) => async (req) => {
+    const value = typeof token === "string" ? token : await token();
+    req.header.set("authorization", `Bearer ${value}`);
+    return next(req);
+  };
+}
+
+/** Turns every RPC error of a call or stream into an OmaRpcError with its reason read out. */
+export function omaErrors(): Interceptor {
+  return (next) => async (req) => {
+    let res;
+    try {
+      res = await next(req);
+    } catch (err) {
+      throw toOmaRpcError(err);
+    }
+    if (!res.stream) return res;
+    return { ...res, message: rethrowAsOma(res.message) } satisfies StreamResponse;
+  };
+}
+
+async function* rethrowAsOma<T>(messages: AsyncIterable<T>): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (err) {
+    throw toOmaRpcError(err);
+  }
+}

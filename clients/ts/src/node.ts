@@ -1,0 +1,57 @@
+// The OMA TypeScript SDK for Node: createOmaClient over gRPC (HTTP/2, default), Connect or
+// gRPC-Web with @connectrpc/connect-node. Everything else is re-exported from the root.
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { resolveTransportTarget, standardInterceptors, type OmaClientOptions } from "./client-options.js";
+import { createOmaClientFromTransport, type OmaClient } from "./oma-client.js";
+
+export interface OmaNodeClientOptions extends OmaClientOptions {
+  /** HTTP version for "connect" and "grpc-web". Default "1.1"; "grpc" always uses HTTP/2. */
+  httpVersion?: "1.1" | "2";
+}
+
+/** Creates the OMA clients with Node's HTTP stack. */
+export function createOmaClient(options: OmaNodeClientOptions): OmaClient {
+  const target = resolveTransportTarget(options);
+  if ("transport" in target) return createOmaClientFromTransport(target.transport);
+  const interceptors = standardInterceptors(options);
+  const { baseUrl } = target;
+  const httpVersion = options.httpVersion ?? "1.1";
+  switch (options.protocol ?? "grpc") {
+    case "grpc":
+      return createOmaClientFromTransport(createGrpcTransport({ baseUrl, interceptors }));
+    case "connect":
+      return createOmaClientFromTransport(createConnectTransport({ baseUrl, httpVersion, interceptors }));
+    case "grpc-web":
+      return createOmaClientFromTransport(createGrpcWebTransport({ baseUrl, httpVersion, interceptors }));
+  }
+}
+
+export {
+  omaErrorInfo,
+  reasonOf,
+  toOmaRpcError,
+  OmaRpcError,
+  type OmaErrorInfo,
+  bearerAuth,
+  omaErrors,
+  type TokenSource,
+  type OmaClientOptions,
+  type OmaProtocol,
+  createOmaClientFromTransport,
+  type OmaClient,
+  type OmaSessionsClient,
+  watchEvents,
+  type WatchOptions,
+  type WatchReconnect,
+  emitEvent,
+  emitEvents,
+  newIdempotencyKey,
+  userText,
+  defaultEmitAttempts,
+  type EmitOptions,
+  type EventPayloadInit,
+  backoffDelay,
+  isTransientFailure,
+  defaultBackoff,
+  type BackoffOptions,
+} from "./index.js";
