@@ -1,0 +1,121 @@
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
+import { SessionSchema, type Session } from "@oma/client/gen/oma/v1/session_pb.js";
+import type { AbstractSublevel } from "abstract-level";
+import type { Db } from "../part.js";
+import { decodeIdempotency, decodeUint64, encodeIdempotency, encodeUint64 } from "./record-codec.js";
+import type { IdempotencyRecord, IndexEntry, SessionStorage, StoredSession, WriteOp } from "./session-storage.js";
+
+type Sub = AbstractSublevel<Db, string | Uint8Array | Buffer, string, Uint8Array>;
+
+/** Keys `<session id>!<seq as 16 hex digits>`: one session's events are one ordered key range. */
+const SEP = "!";
+const seqKey = (sessionId: string, seq: number) => `${sessionId}${SEP}${seq.toString(16).padStart(16, "0")}`;
+/** The first key after every key with this prefix ("!" + 1 = '"'). */
+const prefixEnd = (sessionId: string) => `${sessionId}"`;
+
+/**
+ * SessionStorage on the server's LevelDB, one sublevel per collection, protobuf binary
+ * values. `write` is one `db.batch` with `sync: true`: every operation of a group commit
+ * becomes durable together with one fsync.
+ */
+export class LevelSessionStorage implements SessionStorage {
+  readonly #db: Db;
+  readonly #meta: Sub;
+  readonly #state: Sub;
+  readonly #events: Sub;
+  readonly #keys: Sub;
+  readonly #epochs: Sub;
+  readonly #index: Sub;
+
+  constructor(db: Db, name = "session") {
+    this.#db = db;
+    const root = db.sublevel<string, Uint8Array>(name, { valueEncoding: "view" });
+    const sub = (n: string) => root.sublevel<string, Uint8Array>(n, { valueEncoding: "view" }) as unknown as Sub;
+    this.#meta = sub("meta");
+    this.#state = sub("state");
+    this.#events = sub("events");
+    this.#keys = sub("idempotency");
+    this.#epochs = sub("epochs");
+    this.#index = sub("index");
+  }
+
+  async loadSession(sessionId: string): Promise<StoredSession | undefined> {
+    const [meta, state] = await Promise.all([this.#meta.get(sessionId), this.#state.get(sessionId)]);
+    if (!meta || !state) return undefined;
+    return { meta: fromBinary(SessionSchema, meta), state: fromBinary(SessionSchema, state) };
+  }
+
+  async loadMeta(sessionId: string): Promise<Session | undefined> {
+    const meta = await this.#meta.get(sessionId);
+    return meta ? fromBinary(SessionSchema, meta) : undefined;
+  }
+
+  async readEvents(sessionId: string, afterSeq: number, beforeSeq: number, limit: number, reverse: boolean): Promise<Event[]> {
+    const values = await this.#events.values({ gt: seqKey(sessionId, afterSeq), lt: seqKey(sessionId, beforeSeq), limit, reverse }).all();
+    return values.map((v) => fromBinary(EventSchema, v));
+  }
+
+  async getIdempotency(sessionId: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const value = await this.#keys.get(`${sessionId}${SEP}${key}`);
+    return value ? decodeIdempotency(value) : undefined;
+  }
+
+  async getEpoch(sessionId: string): Promise<number> {
+    const value = await this.#epochs.get(sessionId);
+    return value ? decodeUint64(value) : 0;
+  }
+
+  async *listIndex(cursor: string | undefined): AsyncIterable<IndexEntry> {
+    const keys = this.#index.keys(cursor === undefined ? { reverse: true } : { reverse: true, lt: cursor });
+    try {
+      for await (const position of keys) {
+        yield { position, sessionId: position.slice(position.indexOf(SEP) + 1) };
+      }
+    } finally {
+      await keys.close();
+    }
+  }
+
+  async write(ops: readonly WriteOp[]): Promise<void> {
+    const batch = this.#db.batch();
+    const put = (sublevel: Sub, key: string, value: Uint8Array) => batch.put(key, value, { sublevel });
+    for (const op of ops) {
+      switch (op.kind) {
+        case "createSession":
+          put(this.#meta, op.meta.sessionId, toBinary(SessionSchema, op.meta));
+          put(this.#state, op.meta.sessionId, toBinary(SessionSchema, op.state));
+          put(this.#index, op.position, new Uint8Array(0));
+          break;
+        case "putState":
+          put(this.#state, op.sessionId, toBinary(SessionSchema, op.state));
+          break;
+        case "putEvents":
+          for (const e of op.events) put(this.#events, seqKey(op.sessionId, Number(e.seq)), toBinary(EventSchema, e));
+          break;
+        case "putIdempotency":
+          put(this.#keys, `${op.sessionId}${SEP}${op.key}`, encodeIdempotency(op.record));
+          break;
+        case "putEpoch":
+          put(this.#epochs, op.sessionId, encodeUint64(op.epoch));
+          break;
+        case "deleteSession":
+          batch.del(op.sessionId, { sublevel: this.#meta });
+          batch.del(op.sessionId, { sublevel: this.#state });
+          batch.del(op.position, { sublevel: this.#index });
+          break;
+      }
+    }
+    await batch.write({ sync: true });
+  }
+
+  async purge(sessionId: string): Promise<void> {
+    const range = { gte: `${sessionId}${SEP}`, lt: prefixEnd(sessionId) };
+    await this.#events.clear(range);
+    await this.#keys.clear(range);
+  }
+
+  async close(): Promise<void> {
+    // The database belongs to the app, which closes it after every part.
+  }
+}

@@ -1,0 +1,109 @@
+import { join } from "node:path";
+import { ClassicLevel } from "classic-level";
+import { describe, expect, it } from "vitest";
+import type { Db } from "../part.js";
+import { tempDir } from "../testing/temp-dir.js";
+import { LevelSessionStorage } from "./level-session-storage.js";
+import { LevelSessionStore } from "./level-session-store.js";
+import { SessionLog } from "./session-log.js";
+import { agent, describeSessionStoreContract, rejection, uniqueId, userEvent } from "./session-store.contract.js";
+import type { WriteOp } from "./session-storage.js";
+
+async function openDb(path: string): Promise<Db> {
+  const db: Db = new ClassicLevel<string, Uint8Array>(path, { valueEncoding: "view" });
+  await db.open();
+  return db;
+}
+
+describeSessionStoreContract("LevelDB", async () => {
+  const dir = await tempDir("oma-store-");
+  const db = await openDb(join(dir.path, "leveldb"));
+  let now = Date.now();
+  const store = new LevelSessionStore(db, { now: () => now });
+  return {
+    store,
+    advance: (ms) => (now += ms),
+    async close() {
+      await store.close();
+      await db.close();
+      await dir.remove();
+    },
+  };
+});
+
+describe("LevelSessionStore on disk", () => {
+  it("SESS-3/SESS-5/SESS-10: events, heads, idempotency keys and epochs survive reopening the database", async () => {
+    const dir = await tempDir("oma-store-");
+    const path = join(dir.path, "leveldb");
+    const id = uniqueId();
+    try {
+      let db = await openDb(path);
+      let store = new LevelSessionStore(db);
+      await store.createSession({ sessionId: id, labels: { a: "b" }, agent });
+      const first = await store.append(id, [userEvent("one"), userEvent("two")], { idempotencyKey: "k" });
+      const lease = await store.acquireLease(id, "h", 60_000);
+      await store.releaseLease(id, Number(lease.epoch));
+      await store.close();
+      await db.close();
+
+      db = await openDb(path);
+      store = new LevelSessionStore(db);
+      const s = await store.getSession(id);
+      expect([s.headSeq, s.labels]).toEqual([2n, { a: "b" }]);
+      const retry = await store.append(id, [userEvent("one"), userEvent("two")], { idempotencyKey: "k" });
+      expect(retry.duplicate).toBe(true);
+      expect(retry.events.map((e) => e.id)).toEqual(first.events.map((e) => e.id));
+      await rejection(store.append(id, [userEvent("three")], { idempotencyKey: "k" }), "IDEMPOTENCY_KEY_REUSED");
+      expect((await store.acquireLease(id, "h2", 60_000)).epoch).toBe(2n);
+      await store.close();
+      await db.close();
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it("SESS-5: concurrent appends share synced batches (group commit): fewer writes than appends", async () => {
+    const dir = await tempDir("oma-store-");
+    const db = await openDb(join(dir.path, "leveldb"));
+    const storage = new LevelSessionStorage(db);
+    const batches: number[] = [];
+    const write = storage.write.bind(storage);
+    storage.write = async (ops: readonly WriteOp[]) => {
+      batches.push(ops.filter((o) => o.kind === "putEvents").length);
+      await write(ops);
+    };
+    const store = new SessionLog(storage);
+    try {
+      const ids = await Promise.all(Array.from({ length: 4 }, () => store.createSession({ sessionId: uniqueId(), labels: {}, agent }).then((s) => s.sessionId)));
+      batches.length = 0;
+      await Promise.all(ids.flatMap((id) => Array.from({ length: 16 }, (_, i) => store.append(id, [userEvent(`${i}`)]))));
+      expect(batches.reduce((a, b) => a + b, 0)).toBe(64);
+      expect(batches.length).toBeLessThan(64);
+      expect(Math.max(...batches)).toBeGreaterThan(1);
+    } finally {
+      await store.close();
+      await db.close();
+      await dir.remove();
+    }
+  });
+
+  it("WIRE-6: a failed synced write is not acknowledged and the store accepts nothing after it", async () => {
+    const dir = await tempDir("oma-store-");
+    const db = await openDb(join(dir.path, "leveldb"));
+    const storage = new LevelSessionStorage(db);
+    const store = new SessionLog(storage);
+    try {
+      const { sessionId } = await store.createSession({ sessionId: uniqueId(), labels: {}, agent });
+      storage.write = async () => {
+        throw new Error("disk full");
+      };
+      await expect(store.append(sessionId, [userEvent("lost")])).rejects.toThrow("disk full");
+      await expect(store.append(sessionId, [userEvent("after")])).rejects.toThrow();
+      expect((await storage.readEvents(sessionId, 0, 100, 100, false)).length).toBe(0);
+    } finally {
+      await store.close();
+      await db.close();
+      await dir.remove();
+    }
+  });
+});

@@ -1,0 +1,349 @@
+import { clone, create } from "@bufbuild/protobuf";
+import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
+import { LeaseSchema, SessionSchema, SessionStatus, type Lease, type Session } from "@oma/client/gen/oma/v1/session_pb.js";
+import { OmaError } from "../errors/oma-error.js";
+import { hashEvents, sameHash } from "./event-hash.js";
+import { GroupCommitter } from "./group-committer.js";
+import { newId } from "./ids.js";
+import { KeyedMutex } from "./keyed-mutex.js";
+import { listPosition, type SessionStorage, type WriteOp } from "./session-storage.js";
+import type {
+  AppendOptions, AppendResult, Clock, CreateSessionInput, ListPage, ListQuery, LogListener,
+  ReadQuery, ReadResult, SessionStore, Subscription,
+} from "./session-store.js";
+
+/** A session the engine has loaded: its committed state, and the tip with reserved appends. */
+interface LiveSession {
+  readonly id: string;
+  readonly position: string;
+  /** State as durable on disk: what readers see. */
+  committed: Session;
+  /** State after every accepted but not yet durable change: what writers are checked against. */
+  tip: Session;
+  /** Greatest epoch ever granted under this id, including before a delete. */
+  epochFloor: number;
+  readonly pendingKeys: Map<string, { readonly hash: Uint8Array; readonly done: Promise<AppendResult> }>;
+  readonly listeners: Set<LogListener>;
+}
+
+const notFound = (sessionId: string) => new OmaError("SESSION_NOT_FOUND", `session ${sessionId} not found`, { session_id: sessionId });
+
+/**
+ * Every rule of the session log over any SessionStorage: per-session seq assignment under
+ * a short lock, validation before anything is written, group commit of synced batches,
+ * idempotency, fencing by lease epoch, and notification of watchers once durable.
+ */
+export class SessionLog implements SessionStore {
+  readonly #storage: SessionStorage;
+  readonly #now: Clock;
+  readonly #committer: GroupCommitter;
+  readonly #mutex = new KeyedMutex();
+  readonly #live = new Map<string, LiveSession>();
+  readonly #loading = new Map<string, Promise<LiveSession | undefined>>();
+  #deletions = 0;
+  #lastMicros = 0;
+  #closed = false;
+
+  constructor(storage: SessionStorage, options: { now?: Clock } = {}) {
+    this.#storage = storage;
+    this.#now = options.now ?? Date.now;
+    this.#committer = new GroupCommitter(storage);
+  }
+
+  async createSession(input: CreateSessionInput): Promise<Session> {
+    const id = input.sessionId;
+    return this.#mutex.run(id, async () => {
+      this.#checkOpen();
+      if (await this.#load(id)) throw new OmaError("SESSION_EXISTS", `session ${id} already exists`, { session_id: id });
+      await this.#storage.purge(id); // leftovers of a delete cut short by a crash
+      const nowMs = this.#now();
+      this.#lastMicros = Math.max(nowMs * 1000, this.#lastMicros + 1);
+      const createTime = timestampFromMs(0);
+      createTime.seconds = BigInt(Math.floor(this.#lastMicros / 1e6));
+      createTime.nanos = (this.#lastMicros % 1e6) * 1000;
+      const meta = create(SessionSchema, { sessionId: id, labels: { ...input.labels }, agent: input.agent, createTime });
+      const state = create(SessionSchema, { status: SessionStatus.IDLE, headSeq: 0n, updateTime: createTime });
+      const position = listPosition(this.#lastMicros, id);
+      const epochFloor = await this.#storage.getEpoch(id);
+      await this.#submit([{ kind: "createSession", meta, state, position }], () => {
+        this.#live.set(id, { id, position, committed: state, tip: state, epochFloor, pendingKeys: new Map(), listeners: new Set() });
+      });
+      return sessionView(meta, state, nowMs);
+    });
+  }
+
+  async getSession(sessionId: string): Promise<Session> {
+    const live = await this.#require(sessionId);
+    const meta = await this.#storage.loadMeta(sessionId);
+    if (!meta) throw notFound(sessionId);
+    return sessionView(meta, live.committed, this.#now());
+  }
+
+  async listSessions(query: ListQuery): Promise<ListPage> {
+    const sessions: Session[] = [];
+    let lastPosition: string | undefined;
+    const wanted = Object.entries(query.labels);
+    for await (const entry of this.#storage.listIndex(query.cursor)) {
+      const live = await this.#load(entry.sessionId);
+      if (!live) continue;
+      if (query.status !== SessionStatus.UNSPECIFIED && live.committed.status !== query.status) continue;
+      const meta = await this.#storage.loadMeta(entry.sessionId);
+      if (!meta || !wanted.every(([k, v]) => meta.labels[k] === v)) continue;
+      // One match beyond the page proves there is a next page.
+      if (sessions.length === query.pageSize) return { sessions, nextCursor: lastPosition };
+      sessions.push(sessionView(meta, live.committed, this.#now()));
+      lastPosition = entry.position;
+    }
+    return { sessions };
+  }
+
+  async deleteSession(sessionId: string): Promise<void> {
+    await this.#mutex.run(sessionId, async () => {
+      this.#checkOpen();
+      const live = await this.#require(sessionId);
+      await this.#submit([{ kind: "deleteSession", sessionId, position: live.position }], () => {
+        this.#deletions++;
+        this.#live.delete(sessionId);
+        for (const listener of live.listeners) listener({ kind: "deleted" });
+        live.listeners.clear();
+      });
+      await this.#storage.purge(sessionId);
+    });
+  }
+
+  async append(sessionId: string, events: readonly Event[], options: AppendOptions = {}): Promise<AppendResult> {
+    const key = options.idempotencyKey;
+    const hash = key === undefined ? undefined : hashEvents(events);
+    const outcome = await this.#mutex.run(sessionId, async () => {
+      this.#checkOpen();
+      const live = await this.#require(sessionId);
+      if (key !== undefined && hash !== undefined) {
+        // Pending first: a key leaves the pending map only after it is durable, so a
+        // storage miss after this check cannot hide an append in flight (SESS-3).
+        const pending = live.pendingKeys.get(key);
+        if (pending) return { kind: "pending" as const, hash: pending.hash, done: pending.done };
+        const record = await this.#storage.getIdempotency(sessionId, key);
+        if (record) return { kind: "stored" as const, hash: record.hash, firstSeq: record.firstSeq, count: record.count };
+      }
+      return { kind: "new" as const, done: this.#reserveAppend(live, events, options, hash) };
+    });
+    if (outcome.kind === "new") return outcome.done;
+    if (!sameHash(outcome.hash, hash!)) {
+      throw new OmaError("IDEMPOTENCY_KEY_REUSED", "idempotency key was used for different events", { session_id: sessionId, idempotency_key: key, field: "idempotency_key" });
+    }
+    if (outcome.kind === "pending") return { events: (await outcome.done).events, duplicate: true };
+    const original = await this.#storage.readEvents(sessionId, outcome.firstSeq - 1, outcome.firstSeq + outcome.count, outcome.count, false);
+    return { events: original, duplicate: true };
+  }
+
+  /** Checks and reserves seqs synchronously (under the session's lock); resolves once durable. */
+  #reserveAppend(live: LiveSession, input: readonly Event[], options: AppendOptions, hash: Uint8Array | undefined): Promise<AppendResult> {
+    const sessionId = live.id;
+    const tip = live.tip;
+    const head = Number(tip.headSeq);
+    if (tip.status === SessionStatus.TERMINATED) throw terminated(sessionId);
+    if (options.expectedHeadSeq !== undefined && options.expectedHeadSeq !== head) {
+      throw new OmaError("HEAD_SEQ_MISMATCH", `head is ${head}, not ${options.expectedHeadSeq}`, {
+        session_id: sessionId, head_seq: head, expected_head_seq: options.expectedHeadSeq,
+      });
+    }
+    const nowMs = this.#now();
+    if (options.leaseEpoch !== undefined) this.#checkLease(live, options.leaseEpoch, nowMs);
+    const next = clone(SessionSchema, tip);
+    const createTime = timestampFromMs(nowMs);
+    const events = input.map((e, i) => {
+      if (next.status === SessionStatus.TERMINATED) throw terminated(sessionId, { index: i });
+      if (e.payload.case === "statusChanged") {
+        next.status = e.payload.value.status;
+        next.stopReason = e.payload.value.stopReason;
+      }
+      return create(EventSchema, { seq: BigInt(head + i + 1), id: newId("evt"), createTime, payload: e.payload });
+    });
+    next.headSeq = BigInt(head + events.length);
+    next.updateTime = createTime;
+    const ops: WriteOp[] = [{ kind: "putEvents", sessionId, events }, { kind: "putState", sessionId, state: next }];
+    const key = options.idempotencyKey;
+    if (key !== undefined && hash !== undefined) {
+      ops.push({ kind: "putIdempotency", sessionId, key, record: { hash, firstSeq: head + 1, count: events.length } });
+    }
+    live.tip = next;
+    const done = this.#submit(ops, () => {
+      live.committed = next;
+      for (const listener of live.listeners) listener({ kind: "events", events });
+    }).then(() => ({ events, duplicate: false }));
+    if (key !== undefined && hash !== undefined) {
+      live.pendingKeys.set(key, { hash, done });
+      const forget = () => void live.pendingKeys.delete(key);
+      done.then(forget, forget);
+    }
+    return done;
+  }
+
+  async readEvents(sessionId: string, query: ReadQuery): Promise<ReadResult> {
+    const live = await this.#require(sessionId);
+    const headSeq = Number(live.committed.headSeq);
+    if (query.afterSeq > headSeq) {
+      throw new OmaError("SEQ_OUT_OF_RANGE", `after_seq ${query.afterSeq} is beyond the head ${headSeq}`, {
+        session_id: sessionId, after_seq: query.afterSeq, head_seq: headSeq, field: "after_seq",
+      });
+    }
+    const upper = query.beforeSeq === 0 ? headSeq + 1 : Math.min(query.beforeSeq, headSeq + 1);
+    if (upper <= query.afterSeq + 1) return { events: [], headSeq };
+    const events = await this.#storage.readEvents(sessionId, query.afterSeq, upper, query.limit, query.order === "desc");
+    return { events, headSeq };
+  }
+
+  async acquireLease(sessionId: string, holder: string, ttlMs: number): Promise<Lease> {
+    const { lease, done } = await this.#mutex.run(sessionId, async () => {
+      this.#checkOpen();
+      const live = await this.#require(sessionId);
+      const nowMs = this.#now();
+      if (live.tip.status === SessionStatus.TERMINATED) throw terminated(sessionId);
+      const current = liveLease(live.tip, nowMs);
+      if (current) {
+        throw new OmaError("LEASE_HELD", `lease held by ${current.holder}`, {
+          session_id: sessionId, holder: current.holder, epoch: current.epoch, expire_time: new Date(timestampMs(current.expireTime!)).toISOString(),
+        });
+      }
+      const epoch = Math.max(live.epochFloor, Number(live.tip.lease?.epoch ?? 0n)) + 1;
+      const lease = create(LeaseSchema, { epoch: BigInt(epoch), holder, expireTime: timestampFromMs(nowMs + ttlMs) });
+      live.epochFloor = epoch;
+      const done = this.#changeState(live, nowMs, (s) => (s.lease = lease), [{ kind: "putEpoch", sessionId, epoch }]);
+      return { lease, done };
+    });
+    await done;
+    return lease;
+  }
+
+  async renewLease(sessionId: string, epoch: number, ttlMs: number): Promise<Lease> {
+    const { lease, done } = await this.#mutex.run(sessionId, async () => {
+      this.#checkOpen();
+      const live = await this.#require(sessionId);
+      const nowMs = this.#now();
+      if (live.tip.status === SessionStatus.TERMINATED) throw terminated(sessionId);
+      const current = this.#checkLease(live, epoch, nowMs);
+      const lease = create(LeaseSchema, { epoch: BigInt(epoch), holder: current.holder, expireTime: timestampFromMs(nowMs + ttlMs) });
+      return { lease, done: this.#changeState(live, nowMs, (s) => (s.lease = lease)) };
+    });
+    await done;
+    return lease;
+  }
+
+  async releaseLease(sessionId: string, epoch: number): Promise<void> {
+    const done = await this.#mutex.run(sessionId, async () => {
+      this.#checkOpen();
+      const live = await this.#require(sessionId);
+      const last = live.tip.lease;
+      if (!last || Number(last.epoch) !== epoch) throw leaseLost(sessionId, epoch, liveLease(live.tip, this.#now()));
+      const nowMs = this.#now();
+      if (!liveLease(live.tip, nowMs)) return undefined; // already ended: releasing again changes nothing
+      const ended = create(LeaseSchema, { epoch: BigInt(epoch), holder: last.holder, expireTime: timestampFromMs(nowMs) });
+      return this.#changeState(live, nowMs, (s) => (s.lease = ended));
+    });
+    await done;
+  }
+
+  async subscribe(sessionId: string, listener: LogListener): Promise<Subscription> {
+    this.#checkOpen();
+    const live = await this.#require(sessionId);
+    live.listeners.add(listener);
+    return { headSeq: Number(live.committed.headSeq), unsubscribe: () => void live.listeners.delete(listener) };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#committer.idle();
+    for (const live of this.#live.values()) {
+      for (const listener of live.listeners) listener({ kind: "closed" });
+      live.listeners.clear();
+    }
+    await this.#storage.close();
+  }
+
+  /** The live lease if `epoch` is its epoch, else LEASE_LOST. */
+  #checkLease(live: LiveSession, epoch: number, nowMs: number): Lease {
+    const current = liveLease(live.tip, nowMs);
+    if (!current || Number(current.epoch) !== epoch) throw leaseLost(live.id, epoch, current);
+    return current;
+  }
+
+  #changeState(live: LiveSession, nowMs: number, change: (s: Session) => void, extra: WriteOp[] = []): Promise<void> {
+    const next = clone(SessionSchema, live.tip);
+    change(next);
+    next.updateTime = timestampFromMs(nowMs);
+    live.tip = next;
+    return this.#submit([...extra, { kind: "putState", sessionId: live.id, state: next }], () => (live.committed = next));
+  }
+
+  #submit(ops: readonly WriteOp[], onDurable: () => void): Promise<void> {
+    return this.#committer.submit(ops, onDurable);
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new Error("session store is closed");
+  }
+
+  async #require(sessionId: string): Promise<LiveSession> {
+    const live = await this.#load(sessionId);
+    if (!live) throw notFound(sessionId);
+    return live;
+  }
+
+  /** Loads once per id (concurrent callers share the read); a delete meanwhile forces a reread. */
+  async #load(sessionId: string): Promise<LiveSession | undefined> {
+    const cached = this.#live.get(sessionId);
+    if (cached) return cached;
+    let loading = this.#loading.get(sessionId);
+    if (!loading) {
+      loading = (async () => {
+        for (;;) {
+          const deletions = this.#deletions;
+          const stored = await this.#storage.loadSession(sessionId);
+          const epochFloor = stored ? await this.#storage.getEpoch(sessionId) : 0;
+          if (deletions !== this.#deletions) continue;
+          const already = this.#live.get(sessionId);
+          if (already || !stored) return already;
+          const live: LiveSession = {
+            id: sessionId,
+            position: listPosition(Number(stored.meta.createTime!.seconds) * 1e6 + Math.floor(stored.meta.createTime!.nanos / 1000), sessionId),
+            committed: stored.state,
+            tip: stored.state,
+            epochFloor,
+            pendingKeys: new Map(),
+            listeners: new Set(),
+          };
+          this.#live.set(sessionId, live);
+          return live;
+        }
+      })().finally(() => this.#loading.delete(sessionId));
+      this.#loading.set(sessionId, loading);
+    }
+    return loading;
+  }
+}
+
+function liveLease(state: Session, nowMs: number): Lease | undefined {
+  const lease = state.lease;
+  return lease?.expireTime && timestampMs(lease.expireTime) > nowMs ? lease : undefined;
+}
+
+function terminated(sessionId: string, metadata: Record<string, number> = {}): OmaError {
+  return new OmaError("SESSION_TERMINATED", `session ${sessionId} is terminated`, { session_id: sessionId, ...metadata });
+}
+
+function leaseLost(sessionId: string, epoch: number, current: Lease | undefined): OmaError {
+  return new OmaError("LEASE_LOST", `lease epoch ${epoch} is not the live lease`, { session_id: sessionId, lease_epoch: epoch, live_epoch: current?.epoch });
+}
+
+/** What clients see: the fixed part, the committed state, and the lease only while live (SESS-15). */
+function sessionView(meta: Session, state: Session, nowMs: number): Session {
+  const view = clone(SessionSchema, meta);
+  view.status = state.status;
+  view.stopReason = state.stopReason;
+  view.headSeq = state.headSeq;
+  view.updateTime = state.updateTime;
+  view.lease = liveLease(state, nowMs);
+  return view;
+}

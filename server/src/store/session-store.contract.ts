@@ -1,0 +1,256 @@
+import { create } from "@bufbuild/protobuf";
+import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
+import { AgentConfigSchema, SessionStatus, StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
+import { randomUUID } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { OmaError } from "../errors/oma-error.js";
+import type { LogSignal, SessionStore } from "./session-store.js";
+
+/** A store under test with a clock the test moves. */
+export interface StoreFixture {
+  readonly store: SessionStore;
+  advance(ms: number): void;
+  close(): Promise<void>;
+}
+
+export const userEvent = (text: string): Event =>
+  create(EventSchema, { payload: { case: "userMessage", value: { content: [{ block: { case: "text", value: { text } } }] } } });
+export const customEvent = (type: string): Event => create(EventSchema, { payload: { case: "custom", value: { type } } });
+export const statusEvent = (status: SessionStatus, stopReason = StopReason.UNSPECIFIED): Event =>
+  create(EventSchema, { payload: { case: "statusChanged", value: { status, stopReason } } });
+
+export const agent = create(AgentConfigSchema, { model: "claude-test" });
+export const uniqueId = (prefix = "s") => `${prefix}-${randomUUID()}`;
+const seqs = (events: readonly Event[]) => events.map((e) => Number(e.seq));
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/** Rejects with an OmaError of this reason; returns it for metadata checks. */
+export async function rejection(p: Promise<unknown>, reason: string): Promise<OmaError> {
+  const err = (await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as OmaError | undefined;
+  expect(err, `expected ${reason}`).toBeDefined();
+  expect(err!.reason).toBe(reason);
+  return err!;
+}
+
+/** The SessionStore contract: every implementation runs this same suite. */
+export function describeSessionStoreContract(name: string, open: () => Promise<StoreFixture>): void {
+  describe(`SessionStore contract: ${name}`, () => {
+    let fx: StoreFixture;
+    let store: SessionStore;
+    beforeEach(async () => {
+      fx = await open();
+      store = fx.store;
+    });
+    afterEach(async () => {
+      await fx.close();
+    });
+    const newSession = async (labels: Record<string, string> = {}) => (await store.createSession({ sessionId: uniqueId(), labels, agent })).sessionId;
+    const all = async (id: string) => (await store.readEvents(id, { afterSeq: 0, beforeSeq: 0, limit: 1_000_000, order: "asc" })).events;
+
+    it("SESS-1/SESS-9: creates IDLE sessions with head 0; a taken id is SESSION_EXISTS; unknown ids SESSION_NOT_FOUND", async () => {
+      const id = await newSession({ team: "a" });
+      const s = await store.getSession(id);
+      expect(s.status).toBe(SessionStatus.IDLE);
+      expect(s.headSeq).toBe(0n);
+      expect(s.labels).toEqual({ team: "a" });
+      expect(s.agent?.model).toBe("claude-test");
+      await rejection(store.createSession({ sessionId: id, labels: {}, agent }), "SESSION_EXISTS");
+      const unknown = uniqueId("missing");
+      await rejection(store.getSession(unknown), "SESSION_NOT_FOUND");
+      await rejection(store.append(unknown, [userEvent("x")]), "SESSION_NOT_FOUND");
+      await rejection(store.readEvents(unknown, { afterSeq: 0, beforeSeq: 0, limit: 10, order: "asc" }), "SESSION_NOT_FOUND");
+      await rejection(store.acquireLease(unknown, "h", 1000), "SESSION_NOT_FOUND");
+      await rejection(store.deleteSession(unknown), "SESSION_NOT_FOUND");
+    });
+
+    it("SESS-1/SESS-4: seqs are 1, 2, 3 … gapless, batches consecutive, ids and times assigned", async () => {
+      const id = await newSession();
+      const a = await store.append(id, [userEvent("one")]);
+      const b = await store.append(id, [customEvent("t"), customEvent("u"), customEvent("v")]);
+      expect(seqs(a.events)).toEqual([1]);
+      expect(seqs(b.events)).toEqual([2, 3, 4]);
+      const log = await all(id);
+      expect(seqs(log)).toEqual([1, 2, 3, 4]);
+      expect(new Set(log.map((e) => e.id)).size).toBe(4);
+      expect(log.every((e) => e.id.startsWith("evt_") && e.createTime !== undefined)).toBe(true);
+      expect((await store.getSession(id)).headSeq).toBe(4n);
+    });
+
+    it("SESS-1: concurrent appends within and across sessions get every seq exactly once", async () => {
+      const ids = await Promise.all([newSession(), newSession(), newSession()]);
+      const results = await Promise.all(ids.flatMap((id) => range(1, 60).map((i) => store.append(id, [userEvent(`${id}:${i}`)]))));
+      expect(results.every((r) => !r.duplicate)).toBe(true);
+      for (const id of ids) {
+        const log = await all(id);
+        expect(seqs(log)).toEqual(range(1, 60));
+        const texts = log.map((e) => (e.payload.case === "userMessage" ? e.payload.value.content[0]?.block.value : undefined));
+        expect(new Set(texts.map((t) => JSON.stringify(t))).size).toBe(60);
+      }
+    });
+
+    it("SESS-11: slices after/before a seq, ascending from the low end, descending from the high end", async () => {
+      const id = await newSession();
+      await store.append(id, range(1, 20).map((i) => customEvent(`e${i}`)));
+      const read = (afterSeq: number, beforeSeq: number, limit: number, order: "asc" | "desc") => store.readEvents(id, { afterSeq, beforeSeq, limit, order });
+      expect(seqs((await read(5, 0, 3, "asc")).events)).toEqual([6, 7, 8]);
+      expect(seqs((await read(0, 10, 3, "desc")).events)).toEqual([9, 8, 7]);
+      expect(seqs((await read(0, 0, 4, "desc")).events)).toEqual([20, 19, 18, 17]);
+      expect(seqs((await read(17, 0, 100, "asc")).events)).toEqual([18, 19, 20]);
+      expect(seqs((await read(3, 6, 100, "desc")).events)).toEqual([5, 4]);
+      expect((await read(20, 0, 10, "asc")).events).toEqual([]);
+      expect((await read(5, 6, 10, "asc")).events).toEqual([]);
+      expect((await read(0, 0, 1, "asc")).headSeq).toBe(20);
+      const err = await rejection(read(21, 0, 10, "asc"), "SEQ_OUT_OF_RANGE");
+      expect(err.metadata["head_seq"]).toBe("20");
+    });
+
+    it("SESS-2: expected_head_seq appends only at that head; otherwise HEAD_SEQ_MISMATCH and nothing is written", async () => {
+      const id = await newSession();
+      await store.append(id, [userEvent("a")], { expectedHeadSeq: 0 });
+      const err = await rejection(store.append(id, [userEvent("b")], { expectedHeadSeq: 0 }), "HEAD_SEQ_MISMATCH");
+      expect(err.metadata).toMatchObject({ head_seq: "1", expected_head_seq: "0" });
+      expect(seqs(await all(id))).toEqual([1]);
+      await store.append(id, [userEvent("b")], { expectedHeadSeq: 1 });
+      expect(seqs(await all(id))).toEqual([1, 2]);
+    });
+
+    it("SESS-3: a retried key returns the original events and writes nothing; other content is IDEMPOTENCY_KEY_REUSED", async () => {
+      const id = await newSession();
+      const first = await store.append(id, [userEvent("a"), userEvent("b")], { idempotencyKey: "k1" });
+      await store.append(id, [userEvent("c")]);
+      const again = await store.append(id, [userEvent("a"), userEvent("b")], { idempotencyKey: "k1" });
+      expect(again.duplicate).toBe(true);
+      expect(again.events.map((e) => [e.seq, e.id])).toEqual(first.events.map((e) => [e.seq, e.id]));
+      await rejection(store.append(id, [userEvent("other")], { idempotencyKey: "k1" }), "IDEMPOTENCY_KEY_REUSED");
+      expect(seqs(await all(id))).toEqual([1, 2, 3]);
+      // Same key in another session is another key.
+      const other = await newSession();
+      expect((await store.append(other, [userEvent("zzz")], { idempotencyKey: "k1" })).duplicate).toBe(false);
+    });
+
+    it("SESS-3: concurrent appends with one key write once; every caller gets the same events", async () => {
+      const id = await newSession();
+      const results = await Promise.all(range(1, 20).map(() => store.append(id, [userEvent("same")], { idempotencyKey: "shared" })));
+      expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+      expect(new Set(results.map((r) => r.events[0]!.id)).size).toBe(1);
+      expect(seqs(await all(id))).toEqual([1]);
+    });
+
+    it("SESS-3: duplicates are detected before the head and lease checks", async () => {
+      const id = await newSession();
+      const lease = await store.acquireLease(id, "brain-1", 10_000);
+      const epoch = Number(lease.epoch);
+      const first = await store.append(id, [userEvent("a")], { idempotencyKey: "k", expectedHeadSeq: 0, leaseEpoch: epoch });
+      await store.releaseLease(id, epoch);
+      await store.acquireLease(id, "brain-2", 10_000);
+      await store.append(id, [userEvent("b")]);
+      const retry = await store.append(id, [userEvent("a")], { idempotencyKey: "k", expectedHeadSeq: 0, leaseEpoch: epoch });
+      expect(retry.duplicate).toBe(true);
+      expect(retry.events[0]!.id).toBe(first.events[0]!.id);
+    });
+
+    it("SESS-8/SESS-14: status follows the last status_changed; a terminated session accepts no events or leases", async () => {
+      const id = await newSession();
+      await store.append(id, [statusEvent(SessionStatus.RUNNING)]);
+      expect((await store.getSession(id)).status).toBe(SessionStatus.RUNNING);
+      await store.append(id, [statusEvent(SessionStatus.IDLE, StopReason.END_TURN), userEvent("x")]);
+      const idle = await store.getSession(id);
+      expect([idle.status, idle.stopReason]).toEqual([SessionStatus.IDLE, StopReason.END_TURN]);
+      await store.append(id, [statusEvent(SessionStatus.TERMINATED, StopReason.TERMINATED_BY_CLIENT)], { idempotencyKey: "end" });
+      await rejection(store.append(id, [userEvent("late")]), "SESSION_TERMINATED");
+      await rejection(store.acquireLease(id, "h", 5000), "SESSION_TERMINATED");
+      // The retry of the terminating append is still answered (SESS-3 before SESS-8).
+      expect((await store.append(id, [statusEvent(SessionStatus.TERMINATED, StopReason.TERMINATED_BY_CLIENT)], { idempotencyKey: "end" })).duplicate).toBe(true);
+      expect(seqs(await all(id))).toEqual([1, 2, 3, 4]);
+      const other = await newSession();
+      await rejection(store.append(other, [statusEvent(SessionStatus.TERMINATED), userEvent("after")]), "SESSION_TERMINATED");
+      expect(await all(other)).toEqual([]);
+    });
+
+    it("SESS-10/SESS-15/SESS-17: epochs grow; one live lease; stale epochs are LEASE_LOST and write nothing", async () => {
+      const id = await newSession();
+      const l1 = await store.acquireLease(id, "brain-1", 5000);
+      expect(l1.epoch).toBe(1n);
+      expect((await store.getSession(id)).lease?.epoch).toBe(1n);
+      const held = await rejection(store.acquireLease(id, "brain-2", 5000), "LEASE_HELD");
+      expect(held.metadata).toMatchObject({ holder: "brain-1", epoch: "1" });
+      await store.append(id, [userEvent("by 1")], { leaseEpoch: 1 });
+      const renewed = await store.renewLease(id, 1, 5000);
+      expect(renewed.epoch).toBe(1n);
+      fx.advance(5001);
+      expect((await store.getSession(id)).lease).toBeUndefined();
+      await rejection(store.append(id, [userEvent("expired")], { leaseEpoch: 1 }), "LEASE_LOST");
+      await rejection(store.renewLease(id, 1, 5000), "LEASE_LOST");
+      const l2 = await store.acquireLease(id, "brain-2", 5000);
+      expect(l2.epoch).toBe(2n);
+      const lost = await rejection(store.append(id, [userEvent("stale")], { leaseEpoch: 1 }), "LEASE_LOST");
+      expect(lost.metadata).toMatchObject({ lease_epoch: "1", live_epoch: "2" });
+      await rejection(store.releaseLease(id, 1), "LEASE_LOST");
+      await rejection(store.renewLease(id, 7, 5000), "LEASE_LOST");
+      await store.releaseLease(id, 2);
+      await store.releaseLease(id, 2);
+      expect((await store.getSession(id)).lease).toBeUndefined();
+      await rejection(store.append(id, [userEvent("released")], { leaseEpoch: 2 }), "LEASE_LOST");
+      expect((await store.acquireLease(id, "brain-3", 5000)).epoch).toBe(3n);
+      expect(seqs(await all(id))).toEqual([1]);
+    });
+
+    it("SESS-19: delete removes log, keys and lease; the id can be created again and epochs still grow", async () => {
+      const id = await newSession();
+      await store.append(id, [userEvent("a")], { idempotencyKey: "k" });
+      await store.acquireLease(id, "h", 5000);
+      const signals: LogSignal["kind"][] = [];
+      await store.subscribe(id, (s) => signals.push(s.kind));
+      await store.deleteSession(id);
+      expect(signals).toEqual(["deleted"]);
+      await rejection(store.getSession(id), "SESSION_NOT_FOUND");
+      await rejection(store.readEvents(id, { afterSeq: 0, beforeSeq: 0, limit: 1, order: "asc" }), "SESSION_NOT_FOUND");
+      await store.createSession({ sessionId: id, labels: {}, agent });
+      expect(await all(id)).toEqual([]);
+      const s = await store.getSession(id);
+      expect([s.headSeq, s.lease]).toEqual([0n, undefined]);
+      expect((await store.append(id, [userEvent("other")], { idempotencyKey: "k" })).duplicate).toBe(false);
+      expect((await store.acquireLease(id, "h", 5000)).epoch).toBe(2n);
+    });
+
+    it("SESS-18: lists newest first, filtered by status and labels, every match exactly once across pages", async () => {
+      const tag = randomUUID();
+      const ids: string[] = [];
+      for (let i = 0; i < 7; i++) ids.push(await newSession({ run: tag, parity: i % 2 ? "odd" : "even" }));
+      await store.append(ids[2]!, [statusEvent(SessionStatus.RUNNING)]);
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.listSessions({ pageSize: 3, cursor, status: SessionStatus.UNSPECIFIED, labels: { run: tag } });
+        expect(page.sessions.length).toBeLessThanOrEqual(3);
+        seen.push(...page.sessions.map((s) => s.sessionId));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(seen).toEqual([...ids].reverse());
+      const even = await store.listSessions({ pageSize: 10, status: SessionStatus.UNSPECIFIED, labels: { run: tag, parity: "even" } });
+      expect(even.sessions.map((s) => s.sessionId)).toEqual([ids[6], ids[4], ids[2], ids[0]]);
+      expect(even.nextCursor).toBeUndefined();
+      const running = await store.listSessions({ pageSize: 10, status: SessionStatus.RUNNING, labels: { run: tag } });
+      expect(running.sessions.map((s) => s.sessionId)).toEqual([ids[2]]);
+    });
+
+    it("subscribers hear every committed event once, in seq order, until they unsubscribe", async () => {
+      const id = await newSession();
+      await store.append(id, [userEvent("before")]);
+      const heard: number[] = [];
+      const sub = await store.subscribe(id, (s) => {
+        if (s.kind !== "events") return;
+        heard.push(...seqs(s.events));
+      });
+      expect(sub.headSeq).toBe(1);
+      await Promise.all(range(1, 30).map((i) => store.append(id, [userEvent(`${i}`)])));
+      expect(heard).toEqual(range(2, 31));
+      sub.unsubscribe();
+      await store.append(id, [userEvent("after")]);
+      expect(heard).toHaveLength(30);
+    });
+  });
+}

@@ -1,0 +1,115 @@
+import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
+import type { AgentConfig, Lease, Session, SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
+
+/**
+ * The durable log of every session and the leases that fence its writers. Domain level:
+ * no transport types, errors are OmaError with SPEC reasons. Two implementations pass the
+ * same contract suite (session-store.contract.ts): LevelDB on disk and memory for units.
+ */
+export interface SessionStore {
+  /** Creates a session with head 0 and status IDLE; SESSION_EXISTS if the id is taken. */
+  createSession(input: CreateSessionInput): Promise<Session>;
+  /** The session with its committed head, status, stop reason and live lease (SESS-14/15). */
+  getSession(sessionId: string): Promise<Session>;
+  /** Sessions newest first, after an opaque cursor, keeping those that match. */
+  listSessions(query: ListQuery): Promise<ListPage>;
+  /** Removes the session, its events, idempotency keys and lease (SESS-19); watchers get "deleted". */
+  deleteSession(sessionId: string): Promise<void>;
+
+  /**
+   * Appends events atomically with consecutive seqs, acknowledged only once durable
+   * (SESS-1, SESS-4, SESS-5). Checks, in order: idempotency (SESS-3), terminated (SESS-8),
+   * expected head (SESS-2), lease epoch (SESS-10). A rejected append writes nothing.
+   * The events' seq, id and create_time are assigned here.
+   */
+  append(sessionId: string, events: readonly Event[], options?: AppendOptions): Promise<AppendResult>;
+  /** A positional slice of committed events (SESS-11); cost independent of log length. */
+  readEvents(sessionId: string, query: ReadQuery): Promise<ReadResult>;
+
+  /** Takes the lease with a new, greater epoch (SESS-10); LEASE_HELD if one is live. */
+  acquireLease(sessionId: string, holder: string, ttlMs: number): Promise<Lease>;
+  /** Extends the live lease of that epoch; LEASE_LOST otherwise. */
+  renewLease(sessionId: string, epoch: number, ttlMs: number): Promise<Lease>;
+  /** Ends the lease of that epoch at once; idempotent for the last granted epoch (SESS-17). */
+  releaseLease(sessionId: string, epoch: number): Promise<void>;
+
+  /**
+   * Registers a listener for committed events of a session. The returned head is the
+   * committed head at registration: every later commit is delivered to the listener, in
+   * seq order, synchronously after it becomes durable.
+   */
+  subscribe(sessionId: string, listener: LogListener): Promise<Subscription>;
+
+  /** Ends subscriptions (with "closed") and waits for in-flight writes. */
+  close(): Promise<void>;
+}
+
+export interface CreateSessionInput {
+  /** Already validated (WIRE-8); the store only checks that it is free. */
+  readonly sessionId: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly agent: AgentConfig;
+}
+
+export interface ListQuery {
+  /** Most sessions to return (>= 1). */
+  readonly pageSize: number;
+  /** Cursor returned by the previous page; undefined for the first page. */
+  readonly cursor?: string;
+  /** Only sessions with this status; UNSPECIFIED (0) means any. */
+  readonly status: SessionStatus;
+  /** Only sessions whose labels contain every one of these pairs. */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface ListPage {
+  readonly sessions: Session[];
+  /** Cursor of the next page; undefined on the last page. */
+  readonly nextCursor?: string;
+}
+
+export interface AppendOptions {
+  readonly expectedHeadSeq?: number;
+  readonly idempotencyKey?: string;
+  readonly leaseEpoch?: number;
+}
+
+export interface AppendResult {
+  /** The events as stored (or, for a duplicate, as originally stored). */
+  readonly events: Event[];
+  /** True when the idempotency key matched an earlier append; nothing was written. */
+  readonly duplicate: boolean;
+}
+
+export interface ReadQuery {
+  /** Exclusive lower bound, >= 0 and <= head. */
+  readonly afterSeq: number;
+  /** Exclusive upper bound; 0 means none. */
+  readonly beforeSeq: number;
+  /** Most events (>= 1). */
+  readonly limit: number;
+  /** "asc": the lowest seqs of the range, ascending; "desc": the highest, descending. */
+  readonly order: "asc" | "desc";
+}
+
+export interface ReadResult {
+  readonly events: Event[];
+  readonly headSeq: number;
+}
+
+/** What a subscription hears: committed events, or the end of the session or of the store. */
+export type LogSignal =
+  | { readonly kind: "events"; readonly events: readonly Event[] }
+  | { readonly kind: "deleted" }
+  | { readonly kind: "closed" };
+
+export type LogListener = (signal: LogSignal) => void;
+
+export interface Subscription {
+  /** Committed head when the listener was registered. */
+  readonly headSeq: number;
+  unsubscribe(): void;
+}
+
+/** A clock in milliseconds since the epoch; injectable so lease expiry is testable. */
+export type Clock = () => number;
