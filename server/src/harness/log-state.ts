@@ -1,6 +1,7 @@
 import type { Event, ToolConfirmation, ToolUse } from "@oma/client/gen/oma/v1/event_pb.js";
 import { ConfirmationDecision } from "@oma/client/gen/oma/v1/event_pb.js";
 import { SessionStatus, StopReason, ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
+import { fromInt64 } from "./int64.js";
 
 /** A tool call the model asked for that has no result in the log yet. */
 export interface PendingToolUse {
@@ -43,12 +44,13 @@ export function analyzeLog(events: readonly Event[]): LogState {
   let sandboxId: string | undefined;
   const pending = new Map<string, { seq: number; toolUse: ToolUse; confirmation?: ToolConfirmation }>();
   for (const event of events) {
-    headSeq = Math.max(headSeq, event.seq);
+    const seq = fromInt64(event.seq);
+    headSeq = Math.max(headSeq, seq);
     const p = event.payload;
-    if (inputKinds.has(p.case ?? "")) lastInputSeq = event.seq;
+    if (inputKinds.has(p.case ?? "")) lastInputSeq = seq;
     switch (p.case) {
       case "toolUse":
-        pending.set(p.value.toolUseId, { seq: event.seq, toolUse: p.value });
+        pending.set(p.value.toolUseId, { seq, toolUse: p.value });
         break;
       case "toolResult":
       case "customToolResult":
@@ -60,14 +62,14 @@ export function analyzeLog(events: readonly Event[]): LogState {
         break;
       }
       case "userInterrupt":
-        lastInterruptSeq = event.seq;
+        lastInterruptSeq = seq;
         break;
       case "sandboxProvisioned":
         sandboxId = p.value.sandboxId;
         break;
       case "statusChanged":
         terminated = p.value.status === SessionStatus.TERMINATED;
-        if (p.value.status === SessionStatus.IDLE) lastIdleSeq = event.seq;
+        if (p.value.status === SessionStatus.IDLE) lastIdleSeq = seq;
         break;
       default:
         break;

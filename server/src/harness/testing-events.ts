@@ -1,14 +1,15 @@
-import { create, type JsonObject } from "@bufbuild/protobuf";
+import { create, type JsonObject, type MessageInitShape } from "@bufbuild/protobuf";
 import { ContentBlockSchema } from "@oma/client/gen/oma/v1/content_pb.js";
 import { ConfirmationDecision, EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import { SessionStatus, StopReason, ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
+import { toInt64 } from "./int64.js";
 
 /** Builds logs for unit tests of the brain's pure functions: each call appends one event. */
 export class LogBuilder {
   readonly events: Event[] = [];
 
-  #add(payload: Event["payload"]): this {
-    this.events.push(create(EventSchema, { seq: this.events.length + 1, id: `evt_${this.events.length + 1}`, payload }));
+  #add(payload: MessageInitShape<typeof EventSchema>["payload"]): this {
+    this.events.push(create(EventSchema, { seq: toInt64(this.events.length + 1), id: `evt_${this.events.length + 1}`, payload }));
     return this;
   }
   user(text: string): this {
@@ -51,6 +52,6 @@ export class LogBuilder {
     return this.#add({ case: "sandboxProvisioned", value: { sandboxId: id, backend: "process", replacesSandboxId: replaces } });
   }
   usage(): this {
-    return this.#add({ case: "modelUsage", value: { model: "m", inputTokens: 1, outputTokens: 1 } });
+    return this.#add({ case: "modelUsage", value: { model: "m", inputTokens: toInt64(1), outputTokens: toInt64(1) } });
   }
 }
