@@ -1,0 +1,21 @@
+import type { ConformanceCase } from "../runner/case.js";
+import { emitCases } from "./session/emit-cases.js";
+import { leaseCases } from "./session/lease-cases.js";
+import { lifecycleCases } from "./session/lifecycle-cases.js";
+import { listCases } from "./session/list-cases.js";
+import { sliceCases } from "./session/slice-cases.js";
+import { validationCases } from "./session/validation-cases.js";
+import { watchCases } from "./session/watch-cases.js";
+import { wireCases } from "./wire/wire-cases.js";
+
+/** Every case of the suite. Ids are unique; the runner shuffles them with the run's seed. */
+export const allCases: readonly ConformanceCase[] = [
+  ...emitCases,
+  ...validationCases,
+  ...lifecycleCases,
+  ...sliceCases,
+  ...watchCases,
+  ...leaseCases,
+  ...listCases,
+  ...wireCases,
+];

@@ -1,0 +1,180 @@
+import type { ConformanceCase } from "../../runner/case.js";
+import { check, checkDeepEqual, checkEqual } from "../../runner/assertions.js";
+import { userText } from "../events.js";
+import { watch } from "../watch.js";
+import { appendMany, appendTexts, checkConsecutive, newSession, S, texts } from "./session-helpers.js";
+
+const core = { feature: "session.core", level: "MUST" } as const;
+
+export const watchCases: ConformanceCase[] = [
+  {
+    ...core,
+    id: "session/SESS-12/replay-caught-up-live",
+    requirement: "SESS-12",
+    title: "a watch replays the log, sends caught_up with the head once, then live events in order",
+    async run(ctx) {
+      const sessionId = await newSession(ctx);
+      await appendTexts(ctx, sessionId, 5);
+      let appended = false;
+      const log = await watch(ctx, sessionId, {
+        withinMs: 10_000,
+        until: (l) => l.events.length >= 8,
+        onMessage: async (l) => {
+          if (l.caughtUp.length === 1 && !appended) {
+            appended = true;
+            await appendTexts(ctx, sessionId, 3, "live");
+          }
+        },
+      });
+      checkConsecutive(log.events, 1, "watched events");
+      checkDeepEqual(log.caughtUp, [5], "caught_up heads");
+      checkDeepEqual(log.caughtUpAt, [5], "caught_up position (after the 5 replayed events)");
+      checkDeepEqual(texts(log.events.slice(5)), ["live1", "live2", "live3"], "live events");
+    },
+  },
+  {
+    ...core,
+    id: "session/SESS-12/after-seq-and-out-of-range",
+    requirement: "SESS-12",
+    title: "a watch from after_seq sends only greater seqs; after_seq above the head is SEQ_OUT_OF_RANGE",
+    async run(ctx) {
+      const sessionId = await newSession(ctx);
+      await appendTexts(ctx, sessionId, 6);
+      const log = await watch(ctx, sessionId, { afterSeq: 4, withinMs: 10_000, until: (l) => l.caughtUp.length > 0 });
+      checkDeepEqual(log.events.map((e) => e.seq), [5, 6], "seqs after 4");
+      checkDeepEqual(log.caughtUp, [6], "caught_up");
+      const empty = await newSession(ctx);
+      const none = await watch(ctx, empty, { withinMs: 10_000, until: (l) => l.caughtUp.length > 0 });
+      checkDeepEqual(none.caughtUp, [0], "caught_up of an empty log");
+      const late = await watch(ctx, sessionId, { afterSeq: 7, withinMs: 10_000, until: () => false, allowEnd: true });
+      check(late.error?.codeName === "OUT_OF_RANGE" && late.error.reason === "SEQ_OUT_OF_RANGE", `after_seq 7 at head 6: expected OUT_OF_RANGE/SEQ_OUT_OF_RANGE, got ${late.error?.describe() ?? "no error"}`);
+    },
+  },
+  {
+    ...core,
+    id: "session/SESS-12/resume-without-gap-or-duplicate",
+    requirement: "SESS-12",
+    title: "a watch dropped mid-stream and resumed from its last seq misses nothing and repeats nothing",
+    timeoutMs: 30_000,
+    async run(ctx) {
+      const sessionId = await newSession(ctx);
+      await appendMany(ctx, sessionId, 300);
+      const first = await watch(ctx, sessionId, { withinMs: 10_000, until: (l) => l.events.length >= 120 });
+      const writer = (async () => {
+        for (let i = 0; i < 20; i++) await ctx.rpc.unary(S.emitEvent, { sessionId, event: userText(`w${i}`) });
+      })();
+      const last = Number(first.events.at(-1)!.seq);
+      const second = await watch(ctx, sessionId, { afterSeq: last, withinMs: 20_000, until: (l) => Number(l.events.at(-1)?.seq ?? 0) >= 320 });
+      await writer;
+      const all = [...first.events, ...second.events];
+      checkConsecutive(all, 1, "events across the reconnect");
+      checkEqual(all.length, 320, "events seen in total");
+    },
+  },
+  {
+    ...core,
+    id: "session/SESS-12/appends-during-replay",
+    requirement: "SESS-12",
+    title: "events appended while a long replay is in progress are delivered once, in order, with no gap",
+    timeoutMs: 60_000,
+    async run(ctx) {
+      const sessionId = await newSession(ctx);
+      await appendMany(ctx, sessionId, 2000);
+      let writer: Promise<void> | undefined;
+      const log = await watch(ctx, sessionId, {
+        withinMs: 45_000,
+        until: (l) => Number(l.events.at(-1)?.seq ?? 0) >= 2100 && l.caughtUp.length > 0,
+        onMessage: (l) => {
+          if (l.events.length === 1) {
+            writer = (async () => {
+              for (let i = 0; i < 10; i++) {
+                await ctx.rpc.unary(S.emitEvents, { sessionId, events: Array.from({ length: 10 }, (_, j) => userText(`d${i}-${j}`)) });
+              }
+            })();
+          }
+        },
+      });
+      await writer;
+      checkConsecutive(log.events, 1, "watched events");
+      checkEqual(log.caughtUp.length, 1, "caught_up count");
+      const head = log.caughtUp[0]!;
+      check(head >= 2000 && head <= 2100, `caught_up head ${head} must lie between 2000 and 2100`);
+      checkEqual(log.caughtUpAt[0], head, "caught_up arrives right after the event with its head seq");
+    },
+  },
+  {
+    ...core,
+    id: "session/SESS-13/many-watchers",
+    requirement: "SESS-13",
+    title: "several watchers of one session each receive every event exactly once",
+    timeoutMs: 30_000,
+    async run(ctx) {
+      const sessionId = await newSession(ctx);
+      await appendTexts(ctx, sessionId, 3);
+      const watchers = Array.from({ length: 5 }, () =>
+        watch(ctx, sessionId, { withinMs: 20_000, until: (l) => l.events.length >= 23 }),
+      );
+      await appendMany(ctx, sessionId, 20, "n");
+      const logs = await Promise.all(watchers);
+      for (const [i, log] of logs.entries()) checkConsecutive(log.events, 1, `watcher ${i}`);
+    },
+  },
+  {
+    ...core,
+    id: "session/SESS-13/slow-watcher-cut-off",
+    requirement: "SESS-13",
+    title: "a watcher that stops reading does not block appends; beyond max_watch_lag_events its stream ends WATCHER_TOO_SLOW",
+    timeoutMs: 120_000,
+    async run(ctx) {
+      const sessionId = await newSession(ctx);
+      const lag = ctx.limits.maxWatchLagEvents;
+      const client = ctx.newClient();
+      const stop = new AbortController();
+      ctx.signal.addEventListener("abort", () => stop.abort(), { once: true });
+      const stream = client.serverStream(S.watchEvents, { sessionId }, { signal: stop.signal })[Symbol.asyncIterator]();
+      const firstMsg = await stream.next();
+      check(!firstMsg.done && firstMsg.value.message.case === "caughtUp", "the watch of an empty log must start with caught_up");
+      // The watcher now reads nothing while the log grows well past the lag bound.
+      const total = lag + 2 * ctx.limits.maxBatchEvents + 500;
+      await appendMany(ctx, sessionId, total, "s");
+      let received = 0;
+      let lastSeq = 0;
+      let ended: string | undefined;
+      try {
+        for (let r = await stream.next(); !r.done; r = await stream.next()) {
+          if (r.value.message.case === "event") {
+            received++;
+            lastSeq = Number(r.value.message.value.seq);
+            if (lastSeq >= total) break;
+          }
+        }
+        ended = "all events delivered";
+      } catch (err) {
+        const e = err as { codeName?: string; reason?: string; metadata?: Record<string, string> };
+        ended = `${e.codeName}/${e.reason}`;
+        if (ended === "RESOURCE_EXHAUSTED/WATCHER_TOO_SLOW") {
+          checkEqual(e.metadata?.["last_sent_seq"], String(lastSeq), "metadata last_sent_seq (the last seq the client received)");
+        }
+      } finally {
+        stop.abort();
+      }
+      checkEqual(ended, "RESOURCE_EXHAUSTED/WATCHER_TOO_SLOW", `how a watcher ${total} events behind ended (received ${received})`);
+      const resumed = await watch(ctx, sessionId, { afterSeq: lastSeq, withinMs: 60_000, until: (l) => l.caughtUp.length > 0 });
+      checkConsecutive(resumed.events, lastSeq + 1, "events after resuming");
+    },
+  },
+  {
+    ...core,
+    id: "session/SESS-13/heartbeat",
+    requirement: "SESS-13",
+    title: "an idle watch receives a heartbeat with the head within the heartbeat interval (15 s)",
+    timeoutMs: 30_000,
+    async run(ctx) {
+      const sessionId = await newSession(ctx);
+      await appendTexts(ctx, sessionId, 2);
+      const log = await watch(ctx, sessionId, { withinMs: 20_000, until: (l) => l.heartbeats.length > 0 });
+      checkDeepEqual(log.heartbeats, [2], "heartbeat head_seq");
+    },
+  },
+];
+

@@ -1,0 +1,74 @@
+import type { GetServerInfoResponse, Limits } from "@oma/client/gen/oma/v1/server_info_service_pb.js";
+import type { RpcClient } from "../client/rpc-client.js";
+import type { HarnessFixture } from "./harness-fixture.js";
+
+/** RFC 2119 level of the SPEC clause a case checks. */
+export type Level = "MUST" | "SHOULD" | "MAY";
+
+/**
+ * The feature a case needs. `core` applies to every implementation (WIRE-*); the others
+ * are the feature names of SPEC.md that an implementation claims in GetServerInfo.
+ */
+export type Feature =
+  | "core"
+  | "session.core"
+  | "session.leases"
+  | "sandbox.core"
+  | "sandbox.stream"
+  | "sandbox.isolation"
+  | "harness.core"
+  | "harness.auto_rewake";
+
+/** One conformance check, tied to one SPEC clause. */
+export interface ConformanceCase {
+  /** Unique, stable: `<family>/<requirement>/<slug>`, e.g. `session/SESS-2/stale-head-rejected`. */
+  readonly id: string;
+  /** The SPEC.md clause id, e.g. `SESS-2`. */
+  readonly requirement: string;
+  readonly level: Level;
+  readonly feature: Feature;
+  /** What the case checks, in one line. */
+  readonly title: string;
+  /** Its bound before --timeout-scale; default 15 s. */
+  readonly timeoutMs?: number;
+  /** Extra needs beyond the feature; the case is skipped (with this reason) when unmet. */
+  readonly needs?: readonly ("secret" | "harness")[];
+  run(ctx: CaseContext): Promise<void>;
+}
+
+/** What a case gets: a client for the target and what the target declared. */
+export interface CaseContext {
+  readonly rpc: RpcClient;
+  /** Opens another client (its own connection), e.g. for a second lease holder. */
+  newClient(): RpcClient;
+  readonly info: GetServerInfoResponse;
+  readonly limits: Limits;
+  /** A resource id unique in this run (and across runs), with the given prefix. */
+  uniqueId(prefix: string): string;
+  /** A duration scaled by --timeout-scale. */
+  scaled(ms: number): number;
+  /** Aborted when the case's time is up; pass it to every stream and wait. */
+  readonly signal: AbortSignal;
+  /** The value the target holds in OMA_CONFORMANCE_SECRET, when the run was given --secret. */
+  readonly secret: string | undefined;
+  /** Present when the run can drive a brain with the scripted model. */
+  readonly harness: HarnessFixture | undefined;
+  /** Records a note shown in the report next to the case. */
+  note(text: string): void;
+}
+
+/** The outcome of one case. */
+export type CaseStatus = "passed" | "failed" | "skipped" | "expected-failure" | "unexpected-pass";
+
+export interface CaseResult {
+  readonly id: string;
+  readonly requirement: string;
+  readonly level: Level;
+  readonly feature: Feature;
+  readonly title: string;
+  readonly status: CaseStatus;
+  readonly durationMs: number;
+  /** Why it failed or was skipped. */
+  readonly message?: string;
+  readonly notes: readonly string[];
+}

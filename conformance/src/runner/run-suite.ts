@@ -1,0 +1,200 @@
+import { randomBytes } from "node:crypto";
+import { ServerInfoService, type GetServerInfoResponse } from "@oma/client/gen/oma/v1/server_info_service_pb.js";
+import { createRpcClient } from "../client/create-client.js";
+import type { Protocol, RpcClient } from "../client/rpc-client.js";
+import { RpcFailure } from "../client/rpc-failure.js";
+import { allCases } from "../cases/all-cases.js";
+import { CaseFailure } from "./assertions.js";
+import type { CaseContext, CaseResult, ConformanceCase, Feature } from "./case.js";
+import type { HarnessFixture } from "./harness-fixture.js";
+import { exitCodeOf, REPORT_VERSION, summarize, type SkippedFamily, type SuiteReport } from "./report.js";
+import { matches, select } from "./select.js";
+import { randomSeed, shuffle } from "./seeded-order.js";
+import { SUITE_VERSION } from "../version.js";
+
+export interface SuiteOptions {
+  /** Base URL of the implementation, e.g. http://127.0.0.1:7070. */
+  readonly target: string;
+  readonly protocol?: Protocol;
+  /** Families or features to run (session, sandbox, harness, wire, security, or a feature name). */
+  readonly profile?: readonly string[];
+  readonly run?: readonly string[];
+  readonly skip?: readonly string[];
+  /** Multiplies every bound (case timeouts, waits). Default 1. */
+  readonly timeoutScale?: number;
+  /** Seed of the random case order; random when unset (the report records it). */
+  readonly seed?: number;
+  /** Case ids or patterns expected to fail. */
+  readonly expectedFailures?: readonly string[];
+  /** The value of OMA_CONFORMANCE_SECRET in the target's environment (SEC-1). */
+  readonly secret?: string;
+  /** A failed SHOULD fails the run. */
+  readonly strict?: boolean;
+  /** Cases in flight at once. Default 4. */
+  readonly concurrency?: number;
+  readonly harness?: HarnessFixture;
+  /** Called with each result as it is known. */
+  readonly onResult?: (result: CaseResult) => void;
+  /** Replaces the built-in cases (tests of the runner itself). */
+  readonly cases?: readonly ConformanceCase[];
+}
+
+/** The run itself could not happen (target unreachable, bad options): exit 2, never a test failure. */
+export class RunBroken extends Error {
+  override readonly name = "RunBroken";
+}
+
+const DEFAULT_CASE_TIMEOUT_MS = 15_000;
+
+/** Runs the suite against a target and returns the report; the CLI and the tests both use it. */
+export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
+  const protocol = options.protocol ?? "grpc";
+  const scale = options.timeoutScale ?? 1;
+  if (!(scale > 0)) throw new RunBroken(`--timeout-scale must be positive, got ${scale}`);
+  let target: URL;
+  try {
+    target = new URL(options.target);
+  } catch {
+    throw new RunBroken(`--target is not a URL: ${options.target}`);
+  }
+  const seed = options.seed ?? randomSeed();
+  const start = Date.now();
+  const rpc = createRpcClient(target.toString().replace(/\/$/, ""), protocol);
+  const extraClients: RpcClient[] = [];
+  try {
+    const info = await fetchServerInfo(rpc, scale);
+    const declared = new Set<string>(["core", ...info.features]);
+    const selected = select(options.cases ?? allCases, options);
+    const deselected = (options.cases ?? allCases).length - selected.length;
+    const ordered = shuffle(selected, seed);
+    const runTag = `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
+    let counter = 0;
+
+    const skipReason = (c: ConformanceCase): { family: string; reason: string } | undefined => {
+      if (!declared.has(c.feature)) return { family: c.feature, reason: `the target does not declare feature ${c.feature}` };
+      for (const need of c.needs ?? []) {
+        if (need === "secret" && options.secret === undefined)
+          return { family: "secret", reason: "the run was not given --secret (start the target with OMA_CONFORMANCE_SECRET=<value>)" };
+        if (need === "harness" && options.harness === undefined)
+          return { family: "harness-fixture", reason: "no scripted model: start the target with --target-cmd so the runner can point it at one" };
+      }
+      return undefined;
+    };
+
+    const runOne = async (c: ConformanceCase): Promise<CaseResult> => {
+      const base = { id: c.id, requirement: c.requirement, level: c.level, feature: c.feature, title: c.title };
+      const notes: string[] = [];
+      const skip = skipReason(c);
+      if (skip) return { ...base, status: "skipped", durationMs: 0, message: skip.reason, notes };
+      const abort = new AbortController();
+      const timeoutMs = (c.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS) * scale;
+      const ctx: CaseContext = {
+        rpc,
+        newClient: () => {
+          const client = createRpcClient(target.toString().replace(/\/$/, ""), protocol);
+          extraClients.push(client);
+          return client;
+        },
+        info,
+        limits: info.limits!,
+        uniqueId: (prefix) => `${prefix}-${runTag}-${(++counter).toString(36)}`,
+        scaled: (ms) => ms * scale,
+        signal: abort.signal,
+        secret: options.secret,
+        harness: options.harness,
+        note: (text) => void notes.push(text),
+      };
+      const t0 = Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          abort.abort();
+          reject(new CaseFailure(`did not finish within ${timeoutMs} ms`));
+        }, timeoutMs);
+      });
+      let failure: string | undefined;
+      try {
+        await Promise.race([c.run(ctx), timeout]);
+      } catch (err) {
+        failure = describeError(err);
+      } finally {
+        clearTimeout(timer);
+        abort.abort();
+      }
+      const durationMs = Date.now() - t0;
+      const expected = options.expectedFailures?.some((p) => matches(c, p)) ?? false;
+      if (failure !== undefined) {
+        return { ...base, status: expected ? "expected-failure" : "failed", durationMs, message: failure, notes };
+      }
+      return { ...base, status: expected ? "unexpected-pass" : "passed", durationMs, notes };
+    };
+
+    const results: CaseResult[] = [];
+    const queue = [...ordered];
+    const workers = Array.from({ length: Math.max(1, options.concurrency ?? 4) }, async () => {
+      for (let c = queue.shift(); c; c = queue.shift()) {
+        const result = await runOne(c);
+        results.push(result);
+        options.onResult?.(result);
+      }
+    });
+    await Promise.all(workers);
+    results.sort((a, b) => ordered.findIndex((c) => c.id === a.id) - ordered.findIndex((c) => c.id === b.id));
+
+    const skippedFamilies = new Map<string, SkippedFamily>();
+    for (const c of ordered) {
+      const skip = skipReason(c);
+      if (!skip) continue;
+      const prev = skippedFamilies.get(skip.family);
+      skippedFamilies.set(skip.family, { name: skip.family, reason: skip.reason, cases: (prev?.cases ?? 0) + 1 });
+    }
+    const summary = summarize(results);
+    const strict = options.strict ?? false;
+    return {
+      reportVersion: REPORT_VERSION,
+      suiteVersion: SUITE_VERSION,
+      specVersion: "1.0",
+      target: options.target,
+      protocol,
+      seed,
+      strict,
+      startTime: new Date(start).toISOString(),
+      durationMs: Date.now() - start,
+      server: {
+        implementation: info.implementation,
+        version: info.version,
+        specVersion: info.specVersion,
+        features: [...info.features],
+        sandboxBackends: [...info.sandboxBackends],
+      },
+      testedFeatures: [...new Set(ordered.map((c) => c.feature))].filter((f) => declared.has(f)) as Feature[],
+      skippedFamilies: [...skippedFamilies.values()],
+      deselected,
+      results,
+      summary,
+      exitCode: exitCodeOf(summary, strict),
+    };
+  } finally {
+    rpc.close();
+    for (const c of extraClients) c.close();
+  }
+}
+
+async function fetchServerInfo(rpc: RpcClient, scale: number): Promise<GetServerInfoResponse> {
+  try {
+    const info = await rpc.unary(ServerInfoService.method.getServerInfo, {}, { timeoutMs: 10_000 * scale });
+    if (!info.limits) throw new RunBroken("GetServerInfo returned no limits (WIRE-5, WIRE-9); the suite needs them to size its cases");
+    return info;
+  } catch (err) {
+    if (err instanceof RunBroken) throw err;
+    const what = err instanceof RpcFailure ? err.describe() : String(err);
+    throw new RunBroken(`cannot reach the target's ServerInfoService.GetServerInfo: ${what}`);
+  }
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof CaseFailure) return err.message;
+  if (err instanceof RpcFailure) return `unexpected RPC error ${err.describe()}`;
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}
