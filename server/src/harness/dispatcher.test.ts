@@ -1,0 +1,145 @@
+import { create } from "@bufbuild/protobuf";
+import { EventSchema } from "@oma/client/gen/oma/v1/event_pb.js";
+import { AgentConfigSchema, SessionStatus, StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
+import { randomUUID } from "node:crypto";
+import { afterEach, describe, expect, it } from "vitest";
+import { isOmaError } from "../errors/oma-error.js";
+import { createLogger } from "../logger.js";
+import { MemorySessionStore } from "../store/memory-session-store.js";
+import { HarnessDispatcher, type WorkerMessage } from "./dispatcher.js";
+import { LogBuilder } from "./testing-events.js";
+
+const TTL = 5_000;
+let clock = 1_700_000_000_000;
+const now = () => clock;
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function setup(options: { autoRewake?: boolean } = {}) {
+  const store = new MemorySessionStore({ now });
+  const dispatcher = new HarnessDispatcher({
+    store,
+    logger: createLogger({ level: "silent" }),
+    options: { leaseTtlMs: TTL, sweepIntervalMs: 60_000, heartbeatIntervalMs: 60_000, autoRewake: options.autoRewake ?? true },
+    now,
+  });
+  await dispatcher.start();
+  cleanups.push(() => dispatcher.close(), () => store.close());
+  const session = async (build?: (log: LogBuilder) => void) => {
+    const id = `s-${randomUUID()}`;
+    await store.createSession({ sessionId: id, labels: {}, agent: create(AgentConfigSchema, { model: "m" }) });
+    const log = new LogBuilder();
+    build?.(log);
+    if (log.events.length > 0) await store.append(id, log.events);
+    return id;
+  };
+  const worker = (workerId: string, capacity = 1) => {
+    const abort = new AbortController();
+    const it = dispatcher.connectWorker({ workerId, capacity, labels: {} }, abort.signal);
+    cleanups.push(() => abort.abort());
+    return { next: async (): Promise<WorkerMessage | undefined> => (await it.next()).value ?? undefined, abort };
+  };
+  return { store, dispatcher, session, worker };
+}
+
+describe("HarnessDispatcher", () => {
+  it("HARN-1: Wake is idempotent while the brain's lease is live", async () => {
+    const { dispatcher, session } = await setup();
+    const id = await session((l) => l.user("hi"));
+    const first = await dispatcher.wake(id);
+    expect(first.alreadyRunning).toBe(false);
+    expect(first.harnessId).toMatch(/^hrn_/);
+    const again = await dispatcher.wake(id);
+    expect(again).toEqual({ harnessId: first.harnessId, leaseEpoch: first.leaseEpoch, alreadyRunning: true });
+    expect(dispatcher.list({ sessionId: id }).map((h) => h.harnessId)).toEqual([first.harnessId]);
+  });
+
+  it("HARN-1: concurrent Wakes start one brain", async () => {
+    const { dispatcher, session } = await setup();
+    const id = await session((l) => l.user("hi"));
+    const results = await Promise.all(Array.from({ length: 5 }, () => dispatcher.wake(id)));
+    expect(new Set(results.map((r) => r.harnessId)).size).toBe(1);
+    expect(results.filter((r) => !r.alreadyRunning)).toHaveLength(1);
+  });
+
+  it("rejects unknown (SESSION_NOT_FOUND) and terminated (SESSION_TERMINATED) sessions", async () => {
+    const { dispatcher, session, store } = await setup();
+    const reasonOf = (p: Promise<unknown>) => p.then(() => "", (e: unknown) => (isOmaError(e) ? e.reason : String(e)));
+    expect(await reasonOf(dispatcher.wake(`nope-${randomUUID()}`))).toBe("SESSION_NOT_FOUND");
+    const id = await session((l) => l.user("hi"));
+    await store.append(id, [create(EventSchema, { payload: { case: "statusChanged", value: { status: SessionStatus.TERMINATED } } })]);
+    expect(await reasonOf(dispatcher.wake(id))).toBe("SESSION_TERMINATED");
+    expect((await store.getSession(id)).lease).toBeUndefined();
+  });
+
+  it("HARN-3: queues a brain until a worker connects, then assigns it with its lease", async () => {
+    const { dispatcher, session, worker } = await setup();
+    const id = await session((l) => l.user("hi"));
+    const woke = await dispatcher.wake(id);
+    expect(dispatcher.list({ sessionId: id })[0]?.workerId).toBeUndefined();
+    const w = worker(`w-${randomUUID()}`);
+    const msg = await w.next();
+    expect(msg?.kind).toBe("assignment");
+    if (msg?.kind === "assignment") {
+      expect(msg.record).toMatchObject({ sessionId: id, harnessId: woke.harnessId, epoch: woke.leaseEpoch });
+      expect(msg.record.expireTime).toBe(clock + TTL);
+    }
+  });
+
+  it("spreads brains over workers by load and respects capacity", async () => {
+    const { dispatcher, session, worker } = await setup();
+    const a = worker("wa", 2);
+    const b = worker("wb", 1);
+    const ids = await Promise.all([1, 2, 3, 4].map(() => session((l) => l.user("x"))));
+    const got: string[] = [];
+    const pa = a.next().then((m) => m?.kind === "assignment" && got.push("wa"));
+    const pb = b.next().then((m) => m?.kind === "assignment" && got.push("wb"));
+    for (const id of ids.slice(0, 2)) await dispatcher.wake(id);
+    await Promise.all([pa, pb]);
+    expect(got.sort()).toEqual(["wa", "wb"]);
+    const pa2 = a.next();
+    await dispatcher.wake(ids[2]!);
+    expect((await pa2)?.kind).toBe("assignment");
+    await dispatcher.wake(ids[3]!); // every worker is full: the fourth waits
+    expect(dispatcher.list().filter((h) => ids.includes(h.sessionId) && h.workerId === undefined)).toHaveLength(1);
+  });
+
+  it("HARN-5: re-wakes a session whose brain let its lease expire with work left", async () => {
+    const { dispatcher, session, store } = await setup();
+    const id = await session((l) => l.user("go").running().toolUse("t1"));
+    const first = await dispatcher.wake(id);
+    clock += TTL + 1;
+    await dispatcher.sweep();
+    const live = dispatcher.list({ sessionId: id });
+    expect(live).toHaveLength(1);
+    expect(live[0]!.harnessId).not.toBe(first.harnessId);
+    expect(live[0]!.epoch).toBeGreaterThan(first.leaseEpoch);
+    expect((await store.getSession(id)).lease?.holder).toBe(live[0]!.harnessId);
+  });
+
+  it("HARN-5: leaves a finished session alone after its brain released the lease", async () => {
+    const { dispatcher, session, store } = await setup();
+    const id = await session((l) => l.user("go").running().agent("done").idle(StopReason.END_TURN));
+    const first = await dispatcher.wake(id);
+    await store.releaseLease(id, first.leaseEpoch);
+    await dispatcher.sweep();
+    expect(dispatcher.list({ sessionId: id })).toEqual([]);
+    expect((await store.getSession(id)).lease).toBeUndefined();
+  });
+
+  it("HARN-5: sessions left RUNNING by an earlier server are re-woken at start", async () => {
+    const store = new MemorySessionStore({ now });
+    cleanups.push(() => store.close());
+    const id = `s-${randomUUID()}`;
+    await store.createSession({ sessionId: id, labels: {}, agent: create(AgentConfigSchema, { model: "m" }) });
+    await store.append(id, new LogBuilder().user("go").running().events);
+    expect((await store.getSession(id)).status).toBe(SessionStatus.RUNNING);
+    const dispatcher = new HarnessDispatcher({ store, logger: createLogger({ level: "silent" }), options: { leaseTtlMs: TTL, sweepIntervalMs: 60_000 }, now });
+    cleanups.push(() => dispatcher.close());
+    await dispatcher.start();
+    await dispatcher.sweep();
+    expect(dispatcher.list({ sessionId: id })).toHaveLength(1);
+  });
+});

@@ -1,0 +1,259 @@
+import { randomBytes } from "node:crypto";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
+import { isOmaError, OmaError } from "../errors/oma-error.js";
+import type { Logger } from "../logger.js";
+import type { SessionStore } from "../store/session-store.js";
+import { AsyncQueue } from "./async-queue.js";
+import { defaultHarnessOptions, type HarnessOptions } from "./harness-options.js";
+import { fromInt64 } from "./int64.js";
+import { sessionHasUnfinishedWork } from "./unfinished-work.js";
+
+/** One live brain as the dispatcher knows it. */
+export interface HarnessRecord {
+  readonly harnessId: string;
+  readonly sessionId: string;
+  epoch: number;
+  /** Undefined while the assignment waits for a worker. */
+  workerId: string | undefined;
+  readonly startTime: number;
+  expireTime: number;
+}
+
+/** What a worker's stream carries. */
+export type WorkerMessage = { kind: "assignment"; record: HarnessRecord } | { kind: "heartbeat"; assigned: number };
+
+interface WorkerConnection {
+  readonly workerId: string;
+  readonly capacity: number;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly assigned: Set<string>;
+  readonly queue: AsyncQueue<HarnessRecord>;
+}
+
+export interface WakeResult {
+  readonly harnessId: string;
+  readonly leaseEpoch: number;
+  readonly alreadyRunning: boolean;
+}
+
+/**
+ * HarnessService's domain: makes sure one brain works on each woken session (HARN-1),
+ * hands brains to connected workers (least loaded first, round-robin among equals),
+ * queues them while no worker has room, and re-wakes sessions whose brain died with work
+ * left (HARN-5). It touches sessions only through the SessionStore's leases and log.
+ */
+export class HarnessDispatcher {
+  readonly #store: SessionStore;
+  readonly #log: Logger;
+  readonly #options: HarnessOptions;
+  readonly #now: () => number;
+  readonly #harnesses = new Map<string, HarnessRecord>();
+  readonly #bySession = new Map<string, string>();
+  readonly #workers = new Map<string, WorkerConnection>();
+  readonly #waiting: string[] = [];
+  /** Sessions found RUNNING at startup, checked once by the first sweep. */
+  readonly #orphans = new Set<string>();
+  #rotation = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #sweeping: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(deps: { store: SessionStore; logger: Logger; options?: Partial<HarnessOptions>; now?: () => number }) {
+    this.#store = deps.store;
+    this.#log = deps.logger;
+    this.#options = { ...defaultHarnessOptions, ...deps.options };
+    this.#now = deps.now ?? Date.now;
+  }
+
+  get options(): HarnessOptions {
+    return this.#options;
+  }
+
+  /** Starts the sweeper; sessions left RUNNING by an earlier server are checked first. */
+  async start(): Promise<void> {
+    if (this.#options.autoRewake) {
+      let cursor: string | undefined;
+      do {
+        const page = await this.#store.listSessions({ pageSize: 500, cursor, status: SessionStatus.RUNNING, labels: {} });
+        for (const s of page.sessions) this.#orphans.add(s.sessionId);
+        cursor = page.nextCursor;
+      } while (cursor);
+    }
+    this.#timer = setInterval(() => void this.sweep(), this.#options.sweepIntervalMs);
+    this.#timer.unref();
+    void this.sweep();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    for (const w of this.#workers.values()) w.queue.close();
+    await this.#sweeping;
+  }
+
+  /** HARN-1: idempotent; a live lease means a brain already works on the session. */
+  async wake(sessionId: string): Promise<WakeResult> {
+    for (;;) {
+      const session = await this.#store.getSession(sessionId);
+      if (session.status === SessionStatus.TERMINATED) {
+        throw new OmaError("SESSION_TERMINATED", `session ${sessionId} is terminated`, { session_id: sessionId });
+      }
+      if (session.lease) {
+        return { harnessId: session.lease.holder, leaseEpoch: fromInt64(session.lease.epoch), alreadyRunning: true };
+      }
+      const harnessId = `hrn_${randomBytes(12).toString("hex")}`;
+      let lease;
+      try {
+        lease = await this.#store.acquireLease(sessionId, harnessId, this.#options.leaseTtlMs);
+      } catch (err) {
+        if (isOmaError(err, "LEASE_HELD")) continue; // another Wake won the race: report its brain
+        throw err;
+      }
+      const now = this.#now();
+      const record: HarnessRecord = {
+        harnessId,
+        sessionId,
+        epoch: fromInt64(lease.epoch),
+        workerId: undefined,
+        startTime: now,
+        expireTime: lease.expireTime ? timestampMs(lease.expireTime) : now + this.#options.leaseTtlMs,
+      };
+      const previous = this.#bySession.get(sessionId);
+      if (previous) this.#forget(previous);
+      this.#harnesses.set(harnessId, record);
+      this.#bySession.set(sessionId, harnessId);
+      this.#waiting.push(harnessId);
+      this.#dispatch();
+      this.#log.info({ sessionId, harnessId, epoch: record.epoch, workerId: record.workerId }, "woke session");
+      return { harnessId, leaseEpoch: record.epoch, alreadyRunning: false };
+    }
+  }
+
+  /** Live brains (lease not expired), ordered by harness id. */
+  list(filter: { sessionId?: string } = {}): HarnessRecord[] {
+    const now = this.#now();
+    return [...this.#harnesses.values()]
+      .filter((h) => h.expireTime > now && (!filter.sessionId || h.sessionId === filter.sessionId))
+      .sort((a, b) => (a.harnessId < b.harnessId ? -1 : a.harnessId > b.harnessId ? 1 : 0));
+  }
+
+  /**
+   * HARN-3: registers a worker and yields its assignments and heartbeats until `signal`
+   * aborts. A worker that connects again with the same id replaces its old stream.
+   */
+  async *connectWorker(
+    worker: { workerId: string; capacity: number; labels: Readonly<Record<string, string>> },
+    signal: AbortSignal,
+  ): AsyncGenerator<WorkerMessage> {
+    const old = this.#workers.get(worker.workerId);
+    const conn: WorkerConnection = { ...worker, assigned: old?.assigned ?? new Set(), queue: new AsyncQueue() };
+    old?.queue.close();
+    this.#workers.set(worker.workerId, conn);
+    const onAbort = () => conn.queue.close();
+    signal.addEventListener("abort", onAbort);
+    this.#log.info({ workerId: worker.workerId, capacity: worker.capacity }, "worker connected");
+    this.#dispatch();
+    try {
+      while (!conn.queue.closed && !this.#closed) {
+        const record = await conn.queue.next(this.#options.heartbeatIntervalMs);
+        if (record) yield { kind: "assignment", record };
+        else if (!conn.queue.closed) yield { kind: "heartbeat", assigned: conn.assigned.size };
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      if (this.#workers.get(worker.workerId) === conn) this.#workers.delete(worker.workerId);
+      this.#log.info({ workerId: worker.workerId }, "worker disconnected");
+    }
+  }
+
+  /** One pass: drop finished brains, renew queued ones, re-wake dead ones (HARN-5). */
+  sweep(): Promise<void> {
+    if (this.#sweeping) return this.#sweeping;
+    this.#sweeping = this.#sweepOnce()
+      .catch((err: unknown) => this.#log.error({ err }, "harness sweep failed"))
+      .finally(() => {
+        this.#sweeping = undefined;
+      });
+    return this.#sweeping;
+  }
+
+  async #sweepOnce(): Promise<void> {
+    const toCheck = new Set(this.#orphans);
+    this.#orphans.clear();
+    for (const record of [...this.#harnesses.values()]) {
+      if (this.#closed) return;
+      let session;
+      try {
+        session = await this.#store.getSession(record.sessionId);
+      } catch (err) {
+        if (isOmaError(err, "SESSION_NOT_FOUND")) this.#forget(record.harnessId);
+        else throw err;
+        continue;
+      }
+      const lease = session.lease;
+      if (lease && fromInt64(lease.epoch) === record.epoch) {
+        record.expireTime = lease.expireTime ? timestampMs(lease.expireTime) : record.expireTime;
+        if (record.workerId === undefined && record.expireTime - this.#now() < (this.#options.leaseTtlMs * 2) / 3) {
+          // A brain that waits for a worker keeps its lease: the dispatcher renews it.
+          await this.#store.renewLease(record.sessionId, record.epoch, this.#options.leaseTtlMs).catch(() => undefined);
+        }
+        continue;
+      }
+      this.#forget(record.harnessId);
+      if (!lease) toCheck.add(record.sessionId);
+    }
+    if (this.#options.autoRewake) {
+      for (const sessionId of toCheck) {
+        if (this.#closed) return;
+        await this.#rewakeIfUnfinished(sessionId);
+      }
+    }
+    this.#dispatch();
+  }
+
+  async #rewakeIfUnfinished(sessionId: string): Promise<void> {
+    try {
+      const session = await this.#store.getSession(sessionId);
+      if (session.lease || session.status === SessionStatus.TERMINATED) return;
+      if (!(await sessionHasUnfinishedWork(this.#store, sessionId))) return;
+      const woke = await this.wake(sessionId);
+      this.#log.warn({ sessionId, harnessId: woke.harnessId, epoch: woke.leaseEpoch }, "re-woke a session whose brain died with work left");
+    } catch (err) {
+      if (!isOmaError(err, "SESSION_NOT_FOUND") && !isOmaError(err, "SESSION_TERMINATED")) throw err;
+    }
+  }
+
+  #forget(harnessId: string): void {
+    const record = this.#harnesses.get(harnessId);
+    if (!record) return;
+    this.#harnesses.delete(harnessId);
+    if (this.#bySession.get(record.sessionId) === harnessId) this.#bySession.delete(record.sessionId);
+    if (record.workerId) this.#workers.get(record.workerId)?.assigned.delete(harnessId);
+    const i = this.#waiting.indexOf(harnessId);
+    if (i >= 0) this.#waiting.splice(i, 1);
+  }
+
+  /** Hands waiting brains to the least loaded workers with room, round-robin among equals. */
+  #dispatch(): void {
+    while (this.#waiting.length > 0) {
+      const worker = this.#pickWorker();
+      if (!worker) return;
+      const harnessId = this.#waiting.shift()!;
+      const record = this.#harnesses.get(harnessId);
+      if (!record) continue;
+      record.workerId = worker.workerId;
+      worker.assigned.add(harnessId);
+      worker.queue.push(record);
+      this.#log.info({ sessionId: record.sessionId, harnessId, workerId: worker.workerId }, "assigned brain to worker");
+    }
+  }
+
+  #pickWorker(): WorkerConnection | undefined {
+    const workers = [...this.#workers.values()].filter((w) => !w.queue.closed && w.assigned.size < w.capacity);
+    if (workers.length === 0) return undefined;
+    const start = this.#rotation++ % workers.length;
+    const rotated = [...workers.slice(start), ...workers.slice(0, start)];
+    return rotated.reduce((best, w) => (w.assigned.size / w.capacity < best.assigned.size / best.capacity ? w : best));
+  }
+}

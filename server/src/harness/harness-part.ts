@@ -1,0 +1,25 @@
+import type { Logger } from "../logger.js";
+import type { ServerPart } from "../part.js";
+import type { SessionStore } from "../store/session-store.js";
+import { HarnessDispatcher } from "./dispatcher.js";
+import type { HarnessOptions } from "./harness-options.js";
+import { createHarnessService } from "./harness-service.js";
+
+/** The features the harness part claims (SPEC §3). */
+export const HARNESS_FEATURES = ["harness.core", "harness.auto_rewake"] as const;
+
+/** HarnessService on the session store: dispatch to workers and automatic re-wake. */
+export async function openHarnessPart(deps: {
+  store: SessionStore;
+  logger: Logger;
+  options?: Partial<HarnessOptions>;
+}): Promise<ServerPart & { readonly dispatcher: HarnessDispatcher }> {
+  const dispatcher = new HarnessDispatcher({ store: deps.store, logger: deps.logger.child({ part: "harness" }), options: deps.options });
+  await dispatcher.start();
+  return {
+    service: createHarnessService(dispatcher),
+    features: dispatcher.options.autoRewake ? [...HARNESS_FEATURES] : ["harness.core"],
+    dispatcher,
+    close: () => dispatcher.close(),
+  };
+}
