@@ -1,31 +1,27 @@
+import type { RecordedRequest, Responder } from "../scripted-model/index.js";
+
 /**
  * What harness cases need beyond a client: the scripted model the target's brains call
- * (ANTHROPIC_BASE_URL), so each case can script the model's replies for its own session.
+ * (ANTHROPIC_BASE_URL). Each case gives its session a unique `agent.model` and scripts
+ * the replies for that model name, so cases never see each other's model calls.
  */
 export interface HarnessFixture {
   /** Base URL of the scripted model the target was started against. */
   readonly modelUrl: string;
-  /** Scripts the model's replies for requests whose system prompt contains `marker`. */
-  script(marker: string, replies: readonly ScriptedReply[]): void;
-  /** Requests the model received whose system prompt contains `marker`. */
-  requests(marker: string): readonly unknown[];
+  /** Answers requests whose `model` is `model` with `responder`. */
+  script(model: string, responder: Responder): void;
+  /** Requests received for `model`, in arrival order. */
+  requests(model: string): readonly RecordedRequest[];
   /**
-   * Starts a brain worker process of the target's own (`--worker-cmd`) that the runner
-   * controls, or undefined when the target offers none.
+   * Starts a worker process of the target's (`--worker-cmd`) that the runner controls,
+   * for fault injection; undefined when the run has no worker command.
    */
-  startWorker?(): Promise<WorkerHandle>;
+  readonly startWorker?: () => Promise<WorkerHandle>;
 }
 
-/** One scripted model turn: text, and optionally tool calls. */
-export interface ScriptedReply {
-  readonly text?: string;
-  readonly toolUses?: readonly { readonly name: string; readonly input: Record<string, unknown> }[];
-  /** Delay before the reply starts, ms. */
-  readonly delayMs?: number;
-}
-
+/** A worker process the runner started. */
 export interface WorkerHandle {
   readonly pid: number;
-  /** SIGKILLs the worker. */
+  /** SIGKILLs the worker and waits for it to exit. */
   kill(): Promise<void>;
 }

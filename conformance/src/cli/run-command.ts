@@ -1,0 +1,116 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import pc from "picocolors";
+import type { Protocol } from "../client/rpc-client.js";
+import { readExpectedFailures } from "../runner/expected-failures.js";
+import type { CaseResult } from "../runner/case.js";
+import { toJUnit, type SuiteReport } from "../runner/report.js";
+import { RunBroken, runSuite } from "../runner/run-suite.js";
+import { startScriptedFixture, type ScriptedFixture } from "../runner/scripted-fixture.js";
+import { randomSeed } from "../runner/seeded-order.js";
+import { launchTarget, startWorkerProcess, type LaunchedTarget } from "../runner/target-process.js";
+
+export interface RunFlags {
+  target?: string;
+  targetCmd?: string;
+  workerCmd?: string;
+  protocol: string;
+  profile?: string[];
+  run?: string[];
+  skip?: string[];
+  reportDir?: string;
+  timeoutScale: number;
+  seed?: number;
+  expectedFailures?: string;
+  secret?: string;
+  strict: boolean;
+  concurrency: number;
+  json: boolean;
+}
+
+const protocols: readonly Protocol[] = ["grpc", "connect", "grpc-web"];
+
+/** `oma-conformance run`: returns the exit code (0 passed, 1 failed, 2 the run broke). */
+export async function runCommand(flags: RunFlags): Promise<number> {
+  let fixture: ScriptedFixture | undefined;
+  let launched: LaunchedTarget | undefined;
+  try {
+    if (!protocols.includes(flags.protocol as Protocol)) throw new RunBroken(`--protocol must be one of ${protocols.join(", ")}`);
+    if (!flags.target && !flags.targetCmd) throw new RunBroken("give --target URL or --target-cmd COMMAND");
+    const seed = flags.seed ?? randomSeed();
+    const expectedFailures = flags.expectedFailures ? await readExpectedFailures(flags.expectedFailures) : undefined;
+    if (flags.targetCmd) {
+      const env: Record<string, string> = {};
+      fixture = await startScriptedFixture();
+      Object.assign(env, { ANTHROPIC_BASE_URL: fixture.modelUrl, ANTHROPIC_API_KEY: "oma-conformance-model-key" });
+      if (flags.secret !== undefined) env["OMA_CONFORMANCE_SECRET"] = flags.secret;
+      launched = await launchTarget(flags.targetCmd, env, 60_000 * flags.timeoutScale);
+      if (flags.workerCmd) {
+        const cmd = flags.workerCmd;
+        const target = flags.target ?? launched.url;
+        const f = fixture;
+        fixture = { ...f, startWorker: () => startWorkerProcess(cmd, target, { ANTHROPIC_BASE_URL: f.modelUrl, ANTHROPIC_API_KEY: "oma-conformance-model-key" }) };
+      }
+    }
+    const target = flags.target ?? launched!.url;
+    const log = (line: string) => (flags.json ? process.stderr : process.stdout).write(line + "\n");
+    log(pc.bold(`oma-conformance: target ${target} over ${flags.protocol}, seed ${seed}`));
+    const report = await runSuite({
+      target,
+      protocol: flags.protocol as Protocol,
+      ...(flags.profile ? { profile: flags.profile } : {}),
+      ...(flags.run ? { run: flags.run } : {}),
+      ...(flags.skip ? { skip: flags.skip } : {}),
+      timeoutScale: flags.timeoutScale,
+      seed,
+      ...(expectedFailures ? { expectedFailures } : {}),
+      ...(flags.secret !== undefined ? { secret: flags.secret } : {}),
+      strict: flags.strict,
+      concurrency: flags.concurrency,
+      ...(fixture ? { harness: fixture } : {}),
+      onResult: (r) => log(formatResult(r)),
+    });
+    if (flags.reportDir) await writeReports(flags.reportDir, report);
+    if (flags.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+    else printSummary(report);
+    return report.exitCode;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(pc.red(`oma-conformance: the run could not happen: ${message}\n`));
+    return 2;
+  } finally {
+    await launched?.stop();
+    await fixture?.close();
+  }
+}
+
+async function writeReports(dir: string, report: SuiteReport): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "conformance-report.json"), JSON.stringify(report, null, 2) + "\n");
+  await writeFile(join(dir, "junit.xml"), toJUnit(report));
+}
+
+function formatResult(r: CaseResult): string {
+  const tag = {
+    passed: pc.green("PASS"),
+    failed: r.level === "MUST" ? pc.red("FAIL") : pc.yellow("WARN"),
+    skipped: pc.dim("SKIP"),
+    "expected-failure": pc.yellow("XFAIL"),
+    "unexpected-pass": pc.red("XPASS"),
+  }[r.status];
+  const why = r.message && r.status !== "passed" ? `\n        ${r.status === "skipped" ? pc.dim(r.message) : r.message}` : "";
+  return `${tag} ${r.level.padEnd(6)} ${r.id} ${pc.dim(`(${r.durationMs} ms)`)}${why}`;
+}
+
+function printSummary(report: SuiteReport): void {
+  const s = report.summary;
+  const out: string[] = [""];
+  out.push(`server: ${report.server.implementation} ${report.server.version} (spec ${report.server.specVersion}); features: ${report.server.features.join(", ") || "none"}`);
+  for (const f of report.skippedFamilies) out.push(pc.yellow(`skipped family ${f.name} (${f.cases} cases): ${f.reason}`));
+  out.push(
+    `${s.passed} passed, ${s.failed} failed (MUST ${s.failedByLevel.MUST}, SHOULD ${s.failedByLevel.SHOULD}, MAY ${s.failedByLevel.MAY}), ` +
+      `${s.skipped} skipped, ${s.expectedFailures} expected failures, ${s.unexpectedPasses} unexpected passes; seed ${report.seed}`,
+  );
+  out.push(report.exitCode === 0 ? pc.green("conformance: PASSED") : pc.red("conformance: FAILED"));
+  process.stdout.write(out.join("\n") + "\n");
+}
