@@ -1,0 +1,33 @@
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from typing import ClassVar as _ClassVar
+
+DESCRIPTOR: _descriptor.FileDescriptor
+ERROR_REASON_BACKEND_UNAVAILABLE: ErrorReason
+ERROR_REASON_BATCH_TOO_LARGE: ErrorReason
+ERROR_REASON_EVENT_TOO_LARGE: ErrorReason
+ERROR_REASON_EXECUTION_NOT_FOUND: ErrorReason
+ERROR_REASON_HARNESS_NOT_FOUND: ErrorReason
+ERROR_REASON_HEAD_SEQ_MISMATCH: ErrorReason
+ERROR_REASON_IDEMPOTENCY_KEY_REUSED: ErrorReason
+ERROR_REASON_INTERNAL: ErrorReason
+ERROR_REASON_INVALID_FIELD: ErrorReason
+ERROR_REASON_INVALID_PAGE_TOKEN: ErrorReason
+ERROR_REASON_INVALID_TOOL_INPUT: ErrorReason
+ERROR_REASON_LEASE_HELD: ErrorReason
+ERROR_REASON_LEASE_LOST: ErrorReason
+ERROR_REASON_LIMIT_REACHED: ErrorReason
+ERROR_REASON_PERMISSION_DENIED: ErrorReason
+ERROR_REASON_SANDBOX_LOST: ErrorReason
+ERROR_REASON_SANDBOX_NOT_FOUND: ErrorReason
+ERROR_REASON_SEQ_OUT_OF_RANGE: ErrorReason
+ERROR_REASON_SESSION_EXISTS: ErrorReason
+ERROR_REASON_SESSION_NOT_FOUND: ErrorReason
+ERROR_REASON_SESSION_TERMINATED: ErrorReason
+ERROR_REASON_TOOL_NOT_FOUND: ErrorReason
+ERROR_REASON_UNAUTHENTICATED: ErrorReason
+ERROR_REASON_UNSPECIFIED: ErrorReason
+ERROR_REASON_WATCHER_TOO_SLOW: ErrorReason
+
+class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
