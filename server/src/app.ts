@@ -5,6 +5,8 @@ import { defaultLimits, type ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import type { Db, PartContext, ServerPart } from "./part.js";
 import { startOmaServer } from "./server.js";
+import { openSessionPart } from "./session/session-part.js";
+import { openSandboxPart } from "./sandbox/sandbox-part.js";
 
 export interface AppConfig {
   readonly dataDir: string;
@@ -12,6 +14,8 @@ export interface AppConfig {
   readonly host: string;
   readonly logger: Logger;
   readonly limits?: ServerLimits;
+  /** Default sandbox backend; unset: env OMA_SANDBOX_BACKEND, else the best that works. */
+  readonly sandboxBackend?: string;
 }
 
 export interface RunningApp {
@@ -39,13 +43,17 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
   };
   try {
     // Parts are added here as they exist: session log, sandboxes, harness dispatch.
-    void ctx;
+    const session = await openSessionPart(db, ctx);
+    parts.push(session);
+    const sandbox = await openSandboxPart(db, ctx, { backend: config.sandboxBackend });
+    parts.push(sandbox);
     const server = await startOmaServer({
       port: config.port,
       host: config.host,
       logger: config.logger,
       limits,
-      services: {},
+      sandboxBackends: () => sandbox.backends,
+      services: { sandbox: sandbox.service, session: session.service },
       features: () => parts.flatMap((p) => p.features),
     });
     return {

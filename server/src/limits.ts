@@ -17,6 +17,8 @@ export interface ServerLimits {
   readonly maxWatchLagEvents: number;
   /** Largest request message the transport accepts, bytes. */
   readonly maxRequestBytes: number;
+  /** A watch sends a heartbeat after this many milliseconds without any message (SESS-13). */
+  readonly watchHeartbeatMs: number;
 }
 
 export const defaultLimits: ServerLimits = {
@@ -27,4 +29,5 @@ export const defaultLimits: ServerLimits = {
   maxOutputBytes: 100 * 1024,
   maxWatchLagEvents: 10_000,
   maxRequestBytes: 4 * 1024 * 1024,
+  watchHeartbeatMs: 15_000,
 };

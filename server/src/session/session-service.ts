@@ -1,0 +1,125 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import { EventOrder, type SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
+import { SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
+import { invalidField } from "../errors/oma-error.js";
+import type { ServerLimits } from "../limits.js";
+import { newId } from "../store/ids.js";
+import type { SessionStore } from "../store/session-store.js";
+import type { PageTokens } from "./page-token.js";
+import { validateAgent } from "./validate-agent.js";
+import { validateEvents } from "./validate-events.js";
+import {
+  knownEnum, leaseTtlMs, nonNegative, optionalIdempotencyKey, pageSize, positive, requireId, validateHolder, validateLabels,
+} from "./validate-request.js";
+import { watchEvents } from "./watch-events.js";
+
+export interface SessionServiceDeps {
+  readonly store: SessionStore;
+  readonly limits: ServerLimits;
+  readonly pageTokens: PageTokens;
+  /** Watch heartbeat interval (SESS-13). */
+  readonly heartbeatMs: number;
+}
+
+/** ListSessions page size when the request leaves it 0 (WIRE-4). */
+export const DEFAULT_LIST_PAGE_SIZE = 50;
+/** GetEvents limit when the request leaves it 0 (SESS-11). */
+export const DEFAULT_EVENTS_LIMIT = 100;
+
+/**
+ * SessionService: checks every request field, then hands the domain operation to the
+ * store. All rules of the log itself live in the store; this edge only translates.
+ */
+export function createSessionService(deps: SessionServiceDeps): ServiceImpl<typeof SessionService> {
+  const { store, limits } = deps;
+  const optionalSeq = (value: bigint | undefined, field: string) => (value === undefined ? undefined : nonNegative(value, field));
+  const optionalEpoch = (value: bigint | undefined) => (value === undefined ? undefined : positive(value, "lease_epoch"));
+
+  return {
+    async createSession(req) {
+      const sessionId = req.sessionId === "" ? newId("ses") : requireId(req.sessionId, "session_id");
+      validateLabels(req.labels, "labels");
+      const agent = validateAgent(req.agent);
+      return { session: await store.createSession({ sessionId, labels: req.labels, agent }) };
+    },
+
+    async getSession(req) {
+      return { session: await store.getSession(requireId(req.sessionId, "session_id")) };
+    },
+
+    async listSessions(req) {
+      const size = pageSize(req.pageSize, "page_size", DEFAULT_LIST_PAGE_SIZE, limits.maxPageSize);
+      const status = knownEnum(req.status, SessionStatus, "status");
+      validateLabels(req.labels, "labels");
+      const filters = { status, labels: Object.entries(req.labels).sort(([a], [b]) => (a < b ? -1 : 1)) };
+      const cursor = req.pageToken === "" ? undefined : deps.pageTokens.open(req.pageToken, filters);
+      const page = await store.listSessions({ pageSize: size, cursor, status, labels: req.labels });
+      return { sessions: page.sessions, nextPageToken: page.nextCursor === undefined ? "" : deps.pageTokens.issue(page.nextCursor, filters) };
+    },
+
+    async deleteSession(req) {
+      await store.deleteSession(requireId(req.sessionId, "session_id"));
+      return {};
+    },
+
+    async emitEvent(req) {
+      const sessionId = requireId(req.sessionId, "session_id");
+      const events = validateEvents([req.event], limits, () => "event");
+      const result = await store.append(sessionId, events, {
+        idempotencyKey: optionalIdempotencyKey(req.idempotencyKey),
+        expectedHeadSeq: optionalSeq(req.expectedHeadSeq, "expected_head_seq"),
+        leaseEpoch: optionalEpoch(req.leaseEpoch),
+      });
+      return { event: result.events[0], duplicate: result.duplicate };
+    },
+
+    async emitEvents(req) {
+      const sessionId = requireId(req.sessionId, "session_id");
+      if (req.events.length === 0) throw invalidField("events", "required", "a batch needs at least one event");
+      const events = validateEvents(req.events, limits, (i) => `events[${i}]`);
+      const result = await store.append(sessionId, events, {
+        idempotencyKey: optionalIdempotencyKey(req.idempotencyKey),
+        expectedHeadSeq: optionalSeq(req.expectedHeadSeq, "expected_head_seq"),
+        leaseEpoch: optionalEpoch(req.leaseEpoch),
+      });
+      return { events: result.events, duplicate: result.duplicate };
+    },
+
+    async getEvents(req) {
+      const sessionId = requireId(req.sessionId, "session_id");
+      const afterSeq = nonNegative(req.afterSeq, "after_seq");
+      const beforeSeq = nonNegative(req.beforeSeq, "before_seq");
+      if (beforeSeq !== 0 && beforeSeq <= afterSeq) {
+        throw invalidField("before_seq", "after_after_seq", "must be greater than after_seq", { after_seq: afterSeq, before_seq: beforeSeq });
+      }
+      const limit = pageSize(req.limit, "limit", DEFAULT_EVENTS_LIMIT, limits.maxPageSize);
+      const order = knownEnum(req.order, EventOrder, "order") === EventOrder.DESCENDING ? "desc" : "asc";
+      const slice = await store.readEvents(sessionId, { afterSeq, beforeSeq, limit, order });
+      return { events: slice.events, headSeq: BigInt(slice.headSeq) };
+    },
+
+    async *watchEvents(req, ctx) {
+      const sessionId = requireId(req.sessionId, "session_id");
+      const afterSeq = nonNegative(req.afterSeq, "after_seq");
+      yield* watchEvents(store, { sessionId, afterSeq, maxLagEvents: limits.maxWatchLagEvents, heartbeatMs: deps.heartbeatMs, signal: ctx.signal });
+    },
+
+    async acquireLease(req) {
+      const sessionId = requireId(req.sessionId, "session_id");
+      const holder = validateHolder(req.holder);
+      return { lease: await store.acquireLease(sessionId, holder, leaseTtlMs(req.ttl)) };
+    },
+
+    async renewLease(req) {
+      const sessionId = requireId(req.sessionId, "session_id");
+      const epoch = positive(req.epoch, "epoch");
+      return { lease: await store.renewLease(sessionId, epoch, leaseTtlMs(req.ttl)) };
+    },
+
+    async releaseLease(req) {
+      const sessionId = requireId(req.sessionId, "session_id");
+      await store.releaseLease(sessionId, positive(req.epoch, "epoch"));
+      return {};
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import type { AgentConfig } from "@oma/client/gen/oma/v1/session_pb.js";
+import { ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
+import { invalidField } from "../errors/oma-error.js";
+import { knownEnum } from "./validate-request.js";
+
+/** Bounds of an agent configuration (session.proto AgentConfig). */
+export const MAX_MODEL_BYTES = 256;
+export const MAX_SYSTEM_PROMPT_BYTES = 256 * 1024;
+export const MAX_AGENT_TOOLS = 128;
+export const MAX_TOKENS_LIMIT = 128_000;
+const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
+/** SESS-9: a session needs an agent with a model; every other AgentConfig bound is checked too. */
+export function validateAgent(agent: AgentConfig | undefined): AgentConfig {
+  if (!agent) throw invalidField("agent", "required", "is required");
+  if (agent.model === "") throw invalidField("agent.model", "required", "is required");
+  if (Buffer.byteLength(agent.model) > MAX_MODEL_BYTES) throw invalidField("agent.model", "max_bytes", `at most ${MAX_MODEL_BYTES} bytes`, { limit: MAX_MODEL_BYTES });
+  if (Buffer.byteLength(agent.systemPrompt) > MAX_SYSTEM_PROMPT_BYTES) {
+    throw invalidField("agent.system_prompt", "max_bytes", `at most ${MAX_SYSTEM_PROMPT_BYTES} bytes`, { limit: MAX_SYSTEM_PROMPT_BYTES });
+  }
+  if (agent.maxTokens < 0 || agent.maxTokens > MAX_TOKENS_LIMIT) {
+    throw invalidField("agent.max_tokens", "range", `must be 0 to ${MAX_TOKENS_LIMIT}`, { value: agent.maxTokens });
+  }
+  if (agent.maxTurnSteps < 0) throw invalidField("agent.max_turn_steps", "non_negative", "must not be negative", { value: agent.maxTurnSteps });
+  if (agent.tools.length > MAX_AGENT_TOOLS) throw invalidField("agent.tools", "max_items", `at most ${MAX_AGENT_TOOLS} tools`, { count: agent.tools.length });
+  const names = new Set<string>();
+  agent.tools.forEach((tool, i) => {
+    const field = `agent.tools[${i}]`;
+    if (!TOOL_NAME.test(tool.name)) throw invalidField(`${field}.name`, "tool_name", "must match [a-zA-Z0-9_-]{1,64}");
+    if (names.has(tool.name)) throw invalidField(`${field}.name`, "unique", "tool names must be unique", { name: tool.name });
+    names.add(tool.name);
+    knownEnum(tool.kind, ToolKind, `${field}.kind`);
+    if (tool.kind === ToolKind.CUSTOM) {
+      if (tool.description === "") throw invalidField(`${field}.description`, "required", "custom tools need a description");
+      if (!tool.inputSchema) throw invalidField(`${field}.input_schema`, "required", "custom tools need an input schema");
+    }
+  });
+  return agent;
+}
