@@ -1,0 +1,58 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { RunnerConnection } from "./runner-connection.js";
+import type { EnvironmentRef, SandboxEnvironment } from "./backend.js";
+
+/** How long a runner gets to end its commands after its stdin closes, before SIGKILL. */
+const GRACEFUL_EXIT_MS = 1000;
+
+/**
+ * A sandbox whose tool runner is a child of the server (bubblewrap and process
+ * backends). It ends with the server: the runner exits on EOF of its stdin.
+ */
+export async function startChildEnvironment(
+  sandboxId: string,
+  command: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  cwd: string,
+  onExit: () => Promise<void> = async () => undefined,
+): Promise<SandboxEnvironment> {
+  const child = spawn(command, args, { env, cwd, stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (s: string) => {
+    if (stderr.length < 4096) stderr += s;
+  });
+  const runner = new RunnerConnection(sandboxId, child.stdin!, child.stdout!);
+  const exited = once(child, "exit").catch(() => undefined);
+  child.on("error", (err) => runner.close(`the sandbox could not start: ${err.message}`));
+  child.on("exit", (code, signal) => {
+    runner.close(`the sandbox's environment exited (${signal ?? `code ${code}`})${stderr ? `: ${stderr.trim()}` : ""}`);
+    void onExit();
+  });
+  const env_: SandboxEnvironment = {
+    runner,
+    ref: { pid: String(child.pid ?? 0) } satisfies EnvironmentRef,
+    destroy: () => stopChild(child, runner),
+    detach: () => stopChild(child, runner),
+  };
+  try {
+    await runner.ready;
+  } catch (err) {
+    await stopChild(child, runner);
+    await exited;
+    throw new Error(`${(err as Error).message}${stderr ? `: ${stderr.trim()}` : ""}`, { cause: err });
+  }
+  return env_;
+}
+
+async function stopChild(child: ChildProcess, runner: RunnerConnection): Promise<void> {
+  runner.close("the sandbox was destroyed");
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, "exit");
+  child.stdin?.end();
+  const timer = setTimeout(() => child.kill("SIGKILL"), GRACEFUL_EXIT_MS);
+  await exited;
+  clearTimeout(timer);
+}

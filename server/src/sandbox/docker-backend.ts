@@ -1,0 +1,204 @@
+import { PassThrough, type Duplex } from "node:stream";
+import Docker from "dockerode";
+import { OmaError } from "../errors/oma-error.js";
+import type { Logger } from "../logger.js";
+import type { BackendStatus, EnvironmentRef, SandboxBackend, SandboxEnvironment, SandboxSpec } from "./backend.js";
+import { RunnerConnection } from "./runner-connection.js";
+import { TOOL_RUNNER_SOURCE } from "./tool-runner-source.js";
+
+/** Labels that find a server's containers again after a restart. */
+export const LABEL_SANDBOX = "dev.oma.sandbox";
+export const LABEL_SERVER = "dev.oma.server";
+/** Images built by scripts/build-sandbox-image carry this label (value: recipe hash). */
+export const LABEL_IMAGE = "dev.oma.sandbox-image";
+const SANDBOX_UID = 1000;
+/** Size of the in-memory /tmp and home of a container. */
+const TMPFS_BYTES = 256 * 1024 * 1024;
+/** How long a container's runner gets to say it is ready. */
+const READY_TIMEOUT_MS = 30_000;
+
+export interface DockerBackendOptions {
+  /** Image used when resources.image is empty; default: newest image labelled dev.oma.sandbox-image. */
+  readonly defaultImage?: string;
+}
+
+/**
+ * Docker containers via the engine's API (dockerode). The container's main process is the
+ * tool runner, reached over an attach stream, so an Execute is one spawn inside the
+ * container (no `docker exec` round trips). Defaults: user 1000, read-only root with
+ * tmpfs /tmp and home, the workspace a host directory bind-mounted at /workspace, all
+ * capabilities dropped, no-new-privileges, no network, CPU/memory/pids limits, no log
+ * driver (tool output is not written to the engine's disk).
+ */
+export function createDockerBackend(log: Logger, options: DockerBackendOptions = {}): SandboxBackend & { defaultImage(): Promise<string | undefined> } {
+  const docker = new Docker();
+  let cachedImage: string | undefined = options.defaultImage;
+
+  async function defaultImage(): Promise<string | undefined> {
+    if (cachedImage) return cachedImage;
+    const images = await docker.listImages({ filters: JSON.stringify({ label: [LABEL_IMAGE] }) });
+    const newest = images.filter((i) => (i.RepoTags ?? []).some((t) => t !== "<none>:<none>")).sort((a, b) => b.Created - a.Created)[0];
+    cachedImage = newest?.RepoTags?.find((t) => t !== "<none>:<none>");
+    return cachedImage;
+  }
+
+  interface Attached {
+    readonly runner: RunnerConnection;
+    readonly stream: Duplex;
+    readonly stopWatching: AbortController;
+  }
+
+  async function connect(sandboxId: string, container: Docker.Container): Promise<Attached> {
+    const stream = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as Duplex;
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    stderr.resume();
+    docker.modem.demuxStream(stream, stdout, stderr);
+    stream.on("end", () => stdout.end());
+    stream.on("close", () => stdout.end());
+    return { runner: new RunnerConnection(sandboxId, stream, stdout), stream, stopWatching: new AbortController() };
+  }
+
+  function environment({ runner, stream, stopWatching }: Attached, container: Docker.Container): SandboxEnvironment {
+    const hangUp = () => {
+      stopWatching.abort();
+      stream.destroy();
+    };
+    return {
+      runner,
+      ref: { containerId: container.id },
+      async destroy() {
+        runner.close("the sandbox was destroyed");
+        hangUp();
+        await container.remove({ force: true }).catch((err: { statusCode?: number }) => {
+          if (err.statusCode !== 404) throw err;
+        });
+      },
+      async detach() {
+        runner.close("the server detached from the sandbox");
+        hangUp();
+      },
+    };
+  }
+
+  return {
+    name: "docker",
+    isolated: true,
+    sandboxUid: SANDBOX_UID,
+    defaultImage,
+    async probe(): Promise<BackendStatus> {
+      try {
+        await docker.ping();
+      } catch (err) {
+        return { available: false, detail: `the Docker engine does not answer: ${(err as Error).message}` };
+      }
+      const image = await defaultImage();
+      return image ? { available: true, detail: `docker, default image ${image}` } : { available: false, detail: "no sandbox image; run scripts/build-sandbox-image" };
+    },
+    async create(spec: SandboxSpec): Promise<SandboxEnvironment> {
+      const image = spec.image || (await defaultImage());
+      if (!image) throw new OmaError("BACKEND_UNAVAILABLE", "no sandbox image; run scripts/build-sandbox-image", { backend: "docker" });
+      const uid = spec.security.runAsRoot ? 0 : SANDBOX_UID;
+      const home = uid ? "/home/sandbox" : "/root";
+      let container: Docker.Container;
+      try {
+        container = await docker.createContainer({
+          Image: image,
+          Cmd: ["python3", "-I", "-c", TOOL_RUNNER_SOURCE, "/workspace"],
+          Entrypoint: [],
+          User: `${uid}:${uid}`,
+          WorkingDir: "/workspace",
+          Env: Object.entries({ PATH: "/usr/local/bin:/usr/bin:/bin", HOME: home, LANG: "C.UTF-8", ...spec.env }).map(([k, v]) => `${k}=${v}`),
+          Labels: { [LABEL_SANDBOX]: spec.sandboxId, [LABEL_SERVER]: spec.serverInstance },
+          Hostname: "oma-sandbox",
+          AttachStdin: true,
+          AttachStdout: true,
+          AttachStderr: true,
+          OpenStdin: true,
+          StdinOnce: false,
+          Tty: false,
+          NetworkDisabled: spec.network === "none",
+          HostConfig: {
+            Init: true,
+            NetworkMode: spec.network === "none" ? "none" : "bridge",
+            NanoCpus: Math.round(spec.cpu * 1e9),
+            Memory: spec.memoryBytes,
+            MemorySwap: spec.memoryBytes,
+            PidsLimit: spec.pids,
+            ReadonlyRootfs: !spec.security.writableRoot,
+            CapDrop: spec.security.keepCapabilities ? [] : ["ALL"],
+            SecurityOpt: spec.security.allowPrivilegeEscalation ? [] : ["no-new-privileges"],
+            Tmpfs: {
+              "/tmp": `rw,nosuid,nodev,size=${TMPFS_BYTES},mode=1777`,
+              [home]: `rw,nosuid,nodev,size=${TMPFS_BYTES},uid=${uid},gid=${uid},mode=0700`,
+            },
+            Binds: [`${spec.workspaceDir}:/workspace:rw`],
+            LogConfig: { Type: "none", Config: {} },
+          },
+        });
+      } catch (err) {
+        const status = (err as { statusCode?: number }).statusCode;
+        if (status === 404) throw new OmaError("BACKEND_UNAVAILABLE", `image ${image} is not on the Docker engine`, { backend: "docker", image }, { cause: err });
+        throw err;
+      }
+      try {
+        const attached = await connect(spec.sandboxId, container);
+        await container.start();
+        await withTimeout(attached.runner.ready, READY_TIMEOUT_MS, "the container's tool runner did not start");
+        watchExit(container, attached);
+        return environment(attached, container);
+      } catch (err) {
+        await container.remove({ force: true }).catch(() => undefined);
+        throw new OmaError("BACKEND_UNAVAILABLE", `docker sandbox did not start: ${(err as Error).message}`, { backend: "docker", image }, { cause: err });
+      }
+    },
+    async reattach(sandboxId: string, ref: EnvironmentRef): Promise<SandboxEnvironment | undefined> {
+      const id = ref["containerId"];
+      if (!id) return undefined;
+      const container = docker.getContainer(id);
+      try {
+        const info = await container.inspect();
+        if (!info.State.Running || info.Config.Labels?.[LABEL_SANDBOX] !== sandboxId) {
+          await container.remove({ force: true }).catch(() => undefined);
+          return undefined;
+        }
+        const attached = await connect(sandboxId, container);
+        await withTimeout(attached.runner.ping(), READY_TIMEOUT_MS, "the container's tool runner does not answer");
+        watchExit(container, attached);
+        return environment(attached, container);
+      } catch (err) {
+        log.warn({ sandboxId, err }, "could not re-attach a docker sandbox; reaping it");
+        await container.remove({ force: true }).catch(() => undefined);
+        return undefined;
+      }
+    },
+    async reapOrphans(serverInstance: string, keep: ReadonlySet<string>): Promise<number> {
+      const found = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABEL_SERVER}=${serverInstance}`] }) });
+      let reaped = 0;
+      for (const c of found) {
+        if (keep.has(c.Labels[LABEL_SANDBOX] ?? "")) continue;
+        await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+        reaped++;
+      }
+      return reaped;
+    },
+  };
+}
+
+/** The attach stream does not always end when a container dies; waiting on it does. */
+function watchExit(container: Docker.Container, { runner, stopWatching }: { runner: RunnerConnection; stopWatching: AbortController }): void {
+  container.wait({ abortSignal: stopWatching.signal }).then(
+    (r: { StatusCode?: number }) => runner.close(`the sandbox's container exited (status ${r.StatusCode ?? "unknown"})`),
+    () => {
+      if (!stopWatching.signal.aborted) runner.close("the sandbox's container is gone");
+    },
+  );
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms))),
+  ]);
+}

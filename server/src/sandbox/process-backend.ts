@@ -1,0 +1,40 @@
+import { access, constants } from "node:fs/promises";
+import type { Logger } from "../logger.js";
+import type { BackendStatus, SandboxBackend, SandboxEnvironment, SandboxSpec } from "./backend.js";
+import { startChildEnvironment } from "./child-environment.js";
+import { TOOL_RUNNER_SOURCE } from "./tool-runner-source.js";
+
+export const PYTHON = "/usr/bin/python3";
+
+/**
+ * Plain child processes in a temporary workspace. Development only: it isolates NOTHING
+ * (same user, same network, same files as the server) and says so on every sandbox.
+ * Never chosen by default while docker or bubblewrap works.
+ */
+export function createProcessBackend(log: Logger): SandboxBackend {
+  return {
+    name: "process",
+    isolated: false,
+    sandboxUid: undefined,
+    async probe(): Promise<BackendStatus> {
+      try {
+        await access(PYTHON, constants.X_OK);
+        return { available: true, detail: "runs tools as plain child processes; isolates nothing" };
+      } catch {
+        return { available: false, detail: `${PYTHON} not found` };
+      }
+    },
+    async create(spec: SandboxSpec): Promise<SandboxEnvironment> {
+      log.warn({ sandboxId: spec.sandboxId }, "!!! process sandbox: NO ISOLATION — tools run as the server's user with its network and files; development only");
+      const env = { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: spec.workspaceDir, LANG: "C.UTF-8", ...spec.env };
+      return startChildEnvironment(spec.sandboxId, PYTHON, ["-I", "-c", TOOL_RUNNER_SOURCE, spec.workspaceDir, `oma-sandbox=${spec.sandboxId}`], env, spec.workspaceDir);
+    },
+    // The runner exits when the server that started it goes away (EOF on stdin).
+    async reattach() {
+      return undefined;
+    },
+    async reapOrphans() {
+      return 0;
+    },
+  };
+}

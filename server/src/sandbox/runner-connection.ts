@@ -1,0 +1,167 @@
+import type { Readable, Writable } from "node:stream";
+import { OmaError } from "../errors/oma-error.js";
+
+/** Where a piece of output came from (1 stdout, 2 stderr, as in OutputStream). */
+export type StreamId = 1 | 2;
+
+export interface CommandOutcome {
+  /** Exit code; -1 when killed. */
+  readonly exitCode: number;
+  readonly timedOut: boolean;
+  /** Bytes the command produced, including those past the cap that were not sent. */
+  readonly totalBytes: number;
+}
+
+export interface FileToolOutcome {
+  readonly output: string;
+  readonly isError: boolean;
+  readonly totalBytes: number;
+}
+
+interface Pending {
+  onChunk?: (stream: StreamId, data: Uint8Array) => void;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+interface RunnerMessage {
+  ready?: boolean;
+  id?: string;
+  s?: StreamId;
+  d?: string;
+  exit?: number;
+  timed_out?: boolean;
+  total?: number;
+  out?: string;
+  err?: boolean;
+  pong?: boolean;
+}
+
+/**
+ * The server's end of the JSON-lines conversation with a sandbox's tool runner
+ * (tool-runner-source.ts), over whatever carries its stdin/stdout: a child's pipes or a
+ * docker attach stream. When the carrier ends, every pending call fails with SANDBOX_LOST.
+ */
+export class RunnerConnection {
+  private readonly pending = new Map<string, Pending>();
+  private nextId = 1;
+  private buffer = "";
+  private closedReason: string | undefined;
+  private readonly lostListeners: Array<(reason: string) => void> = [];
+  private readyWaiter: { resolve(): void; reject(e: unknown): void } | undefined;
+  readonly ready: Promise<void>;
+
+  constructor(
+    private readonly sandboxId: string,
+    private readonly input: Writable,
+    output: Readable,
+  ) {
+    this.ready = new Promise<void>((resolve, reject) => (this.readyWaiter = { resolve, reject }));
+    this.ready.catch(() => undefined);
+    output.setEncoding("utf8");
+    output.on("data", (text: string) => this.onData(text));
+    output.on("end", () => this.close("the sandbox's tool runner ended"));
+    output.on("close", () => this.close("the sandbox's tool runner ended"));
+    output.on("error", (err) => this.close(`the connection to the sandbox failed: ${err.message}`));
+    input.on("error", (err) => this.close(`the connection to the sandbox failed: ${err.message}`));
+  }
+
+  get closed(): boolean {
+    return this.closedReason !== undefined;
+  }
+
+  /** Called once when the runner goes away for good. */
+  onLost(listener: (reason: string) => void): void {
+    if (this.closedReason !== undefined) listener(this.closedReason);
+    else this.lostListeners.push(listener);
+  }
+
+  /** Runs `bash -c cmd` in the sandbox; chunks arrive through onChunk as produced. */
+  runCommand(cmd: string, timeoutMs: number, maxBytes: number, onChunk: (stream: StreamId, data: Uint8Array) => void): { id: string; done: Promise<CommandOutcome> } {
+    const id = this.newId();
+    const done = this.call<CommandOutcome>(id, { op: "exec", id, cmd, timeout_ms: timeoutMs, max_bytes: maxBytes }, onChunk);
+    return { id, done };
+  }
+
+  /** Kills a running command's whole process group. */
+  kill(id: string, timedOut: boolean): void {
+    this.write({ op: "kill", id, timed_out: timedOut });
+  }
+
+  runFileTool(name: string, input: unknown, maxBytes: number): Promise<FileToolOutcome> {
+    const id = this.newId();
+    return this.call<FileToolOutcome>(id, { op: "tool", id, name, input, max_bytes: maxBytes });
+  }
+
+  ping(): Promise<unknown> {
+    const id = this.newId();
+    return this.call(id, { op: "ping", id });
+  }
+
+  /** Fails every pending call and stops listening. */
+  close(reason: string): void {
+    if (this.closedReason !== undefined) return;
+    this.closedReason = reason;
+    this.readyWaiter?.reject(new OmaError("SANDBOX_LOST", reason, { sandbox_id: this.sandboxId }));
+    for (const p of this.pending.values()) p.reject(new OmaError("SANDBOX_LOST", reason, { sandbox_id: this.sandboxId }));
+    this.pending.clear();
+    for (const l of this.lostListeners.splice(0)) l(reason);
+  }
+
+  private newId(): string {
+    return `r${this.nextId++}`;
+  }
+
+  private call<T>(id: string, request: object, onChunk?: Pending["onChunk"]): Promise<T> {
+    if (this.closedReason !== undefined) {
+      return Promise.reject(new OmaError("SANDBOX_LOST", this.closedReason, { sandbox_id: this.sandboxId }));
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { onChunk, resolve: resolve as (v: unknown) => void, reject });
+      this.write(request);
+    });
+  }
+
+  private write(request: object): void {
+    if (this.closedReason !== undefined) return;
+    this.input.write(`${JSON.stringify(request)}\n`);
+  }
+
+  private onData(text: string): void {
+    this.buffer += text;
+    let nl: number;
+    while ((nl = this.buffer.indexOf("\n")) >= 0) {
+      const line = this.buffer.slice(0, nl);
+      this.buffer = this.buffer.slice(nl + 1);
+      if (line.trim() === "") continue;
+      let msg: RunnerMessage;
+      try {
+        msg = JSON.parse(line) as RunnerMessage;
+      } catch {
+        continue; // Not ours (e.g. a line an image's entrypoint printed); the protocol lines are JSON.
+      }
+      this.dispatch(msg);
+    }
+  }
+
+  private dispatch(msg: RunnerMessage): void {
+    if (msg.ready) {
+      this.readyWaiter?.resolve();
+      return;
+    }
+    const p = msg.id === undefined ? undefined : this.pending.get(msg.id);
+    if (!p || msg.id === undefined) return; // e.g. a command started before a server restart
+    if (msg.d !== undefined && msg.s !== undefined) {
+      p.onChunk?.(msg.s, Buffer.from(msg.d, "base64"));
+    } else if (msg.exit !== undefined) {
+      this.pending.delete(msg.id);
+      p.resolve({ exitCode: msg.exit, timedOut: msg.timed_out === true, totalBytes: msg.total ?? 0 } satisfies CommandOutcome);
+    } else if (msg.out !== undefined) {
+      this.pending.delete(msg.id);
+      p.resolve({ output: msg.out, isError: msg.err === true, totalBytes: msg.total ?? 0 } satisfies FileToolOutcome);
+    } else if (msg.pong) {
+      this.pending.delete(msg.id);
+      p.resolve(true);
+    }
+  }
+}

@@ -1,0 +1,304 @@
+import { createHash, randomBytes } from "node:crypto";
+import { chmod, chown, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { create, type JsonObject } from "@bufbuild/protobuf";
+import { durationMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { SandboxSchema, SandboxState, type Sandbox } from "@oma/client/gen/oma/v1/sandbox_pb.js";
+import { invalidField, OmaError } from "../errors/oma-error.js";
+import type { Logger } from "../logger.js";
+import type { SandboxBackend, SandboxEnvironment } from "./backend.js";
+import { Execution, type ExecResult, type ExecutionEvent } from "./execution.js";
+import { resolveResources, resourcesMessage, validateLabels, type ResolvedResources } from "./resources.js";
+import { runTool } from "./run-tool.js";
+import type { SandboxStore } from "./sandbox-store.js";
+import { validateToolInput } from "./tools.js";
+
+/** Bounds of the sandbox part, with their defaults. */
+export const sandboxTimings = {
+  /** Execute timeout when the request sets none. */
+  defaultTimeoutMs: 120_000,
+  /** Largest Execute timeout. */
+  maxTimeoutMs: 3_600_000,
+  /** How long an execution's output stays attachable after it ends (SBX-10). */
+  resumeWindowMs: 10 * 60_000,
+  /** How often idle sandboxes are looked for. */
+  reapIntervalMs: 1000,
+};
+
+const SANDBOX_ID = /^sbx_[0-9a-f]{32}$/;
+
+interface Live {
+  sandbox: Sandbox;
+  env: SandboxEnvironment | undefined;
+  workspaceDir: string;
+  busy: number;
+  readonly executions: Map<string, Execution>;
+}
+
+export interface ManagerDeps {
+  readonly store: SandboxStore;
+  readonly log: Logger;
+  readonly backends: ReadonlyMap<string, SandboxBackend>;
+  readonly defaultBackend: string;
+  readonly maxOutputBytes: number;
+  /** Parent of the sandboxes' workspaces; traversable by the unprivileged sandbox users. */
+  readonly workspaceRoot: string;
+  readonly instanceId: string;
+}
+
+/** Sandboxes as a domain: provision, run tools, expire, destroy, survive restarts. */
+export class SandboxManager {
+  private readonly live = new Map<string, Live>();
+  private reaper: NodeJS.Timeout | undefined;
+
+  constructor(private readonly deps: ManagerDeps) {}
+
+  /** Loads stored sandboxes: re-attaches what still runs, marks the rest LOST, reaps orphans (SBX-15). */
+  async open(): Promise<void> {
+    const { store, backends, log } = this.deps;
+    for await (const { sandbox, env } of store.allSandboxes()) {
+      const live: Live = { sandbox, env: undefined, workspaceDir: env?.workspaceDir ?? "", busy: 0, executions: new Map() };
+      this.live.set(sandbox.sandboxId, live);
+      if (sandbox.state !== SandboxState.READY) continue;
+      const backend = backends.get(sandbox.backend);
+      const attached = backend && env ? await backend.reattach(sandbox.sandboxId, env.ref, env.workspaceDir).catch(() => undefined) : undefined;
+      if (attached) {
+        live.env = attached;
+        this.watch(live);
+        log.info({ sandboxId: sandbox.sandboxId, backend: sandbox.backend }, "re-attached sandbox");
+      } else {
+        await this.markLost(live, "its environment did not survive a server restart");
+        if (live.workspaceDir) await rm(dirname(live.workspaceDir), { recursive: true, force: true });
+      }
+    }
+    for await (const { sandboxId, key, record } of store.unfinishedExecutions()) {
+      const result: ExecResult = { output: "[the server restarted while this call ran; it may or may not have completed]", isError: true, exitCode: -1, truncated: false, durationMs: 0, timedOut: false };
+      await store.putExecution(sandboxId, key, { ...record, result });
+    }
+    const keep = new Set([...this.live.values()].filter((l) => l.env).map((l) => l.sandbox.sandboxId));
+    for (const backend of backends.values()) {
+      const n = await backend.reapOrphans(this.deps.instanceId, keep).catch(() => 0);
+      if (n > 0) log.warn({ backend: backend.name, reaped: n }, "reaped orphaned sandbox environments");
+    }
+    this.reaper = setInterval(() => void this.reapIdle(), sandboxTimings.reapIntervalMs);
+    this.reaper.unref();
+  }
+
+  async provision(resources: Parameters<typeof resolveResources>[0], labels: Record<string, string>, sessionId: string): Promise<Sandbox> {
+    validateLabels(labels);
+    const r = resolveResources(resources, this.deps.defaultBackend);
+    const backend = this.deps.backends.get(r.backend);
+    if (!backend) throw new OmaError("BACKEND_UNAVAILABLE", `backend "${r.backend}" is not available on this server`, { backend: r.backend, field: "resources.backend" });
+    const sandboxId = `sbx_${randomBytes(16).toString("hex")}`;
+    const workspaceDir = join(this.deps.workspaceRoot, sandboxId, "workspace");
+    await mkdir(workspaceDir, { recursive: true });
+    await chmod(dirname(workspaceDir), 0o711);
+    try {
+      await writeFiles(workspaceDir, r);
+      await chownTree(workspaceDir, r.security.runAsRoot ? 0 : backend.sandboxUid);
+      const env = await backend.create({ sandboxId, serverInstance: this.deps.instanceId, workspaceDir, image: r.image, cpu: r.cpu, memoryBytes: r.memoryBytes, pids: r.pids, diskBytes: r.diskBytes, network: r.network, env: r.env, security: r.security });
+      const now = Date.now();
+      const sandbox = create(SandboxSchema, {
+        sandboxId,
+        backend: backend.name,
+        state: SandboxState.READY,
+        resources: resourcesMessage(r),
+        labels,
+        sessionId,
+        createTime: timestampFromMs(now),
+        expireTime: timestampFromMs(now + r.idleTtlMs),
+      });
+      const live: Live = { sandbox, env, workspaceDir, busy: 0, executions: new Map() };
+      try {
+        await this.deps.store.putSandbox(sandbox, { ref: env.ref, workspaceDir });
+      } catch (err) {
+        await env.destroy();
+        throw err;
+      }
+      this.live.set(sandboxId, live);
+      this.watch(live);
+      return sandbox;
+    } catch (err) {
+      await rm(dirname(workspaceDir), { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  get(sandboxId: string): Sandbox {
+    return this.find(sandboxId).sandbox;
+  }
+
+  list(sessionId: string): Sandbox[] {
+    return [...this.live.values()].map((l) => l.sandbox).filter((s) => !sessionId || s.sessionId === sessionId);
+  }
+
+  async renew(sandboxId: string, ttlMs: number | undefined): Promise<Sandbox> {
+    const live = this.find(sandboxId);
+    if (ttlMs !== undefined && (ttlMs < 1000 || ttlMs > 24 * 3_600_000)) throw invalidField("ttl", "range", "must be from 1 s to 24 h");
+    this.touch(live, ttlMs);
+    await this.deps.store.putSandbox(live.sandbox);
+    return live.sandbox;
+  }
+
+  /** Idempotent (SBX-14): an unknown but well-formed id is already destroyed. */
+  async destroy(sandboxId: string, why = "destroyed by a client"): Promise<void> {
+    checkId(sandboxId);
+    const live = this.live.get(sandboxId);
+    if (!live) return;
+    this.live.delete(sandboxId);
+    this.deps.log.info({ sandboxId, why }, "sandbox destroyed");
+    await live.env?.destroy().catch((err: unknown) => this.deps.log.warn({ sandboxId, err }, "destroying the environment failed"));
+    if (live.workspaceDir) await rm(dirname(live.workspaceDir), { recursive: true, force: true });
+    await this.deps.store.deleteSandbox(sandboxId);
+  }
+
+  /** Runs one call (SBX-3..9), or replays the recorded result of its idempotency key (SBX-8). */
+  async execute(sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string): Promise<ExecResult & { replayed: boolean }> {
+    const { execution, replayed, recorded } = await this.start(sandboxId, name, input, timeoutMs, key);
+    if (recorded) return { ...recorded, replayed: true };
+    return { ...(await execution!.done), replayed };
+  }
+
+  /** Output as produced, then the result (SBX-10); a known key attaches to its execution. */
+  async *executeStream(sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, resumeOffset: number): AsyncGenerator<ExecutionEvent & { replayed?: boolean }> {
+    if (resumeOffset < 0) throw invalidField("resume_offset", "range", "must not be negative");
+    const { execution, replayed, recorded } = await this.start(sandboxId, name, input, timeoutMs, key, resumeOffset > 0);
+    if (recorded) {
+      if (resumeOffset > 0) throw new OmaError("EXECUTION_NOT_FOUND", "the execution's output is no longer kept", { sandbox_id: sandboxId, idempotency_key: key });
+      yield { result: recorded, replayed: true };
+      return;
+    }
+    for await (const event of execution!.follow(resumeOffset)) yield "result" in event ? { ...event, replayed } : event;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.reaper);
+    for (const live of this.live.values()) {
+      // Containers stay up to be re-attached; child-process sandboxes end with the server.
+      await live.env?.detach().catch(() => undefined);
+    }
+    this.live.clear();
+  }
+
+  private async start(sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, mustExist = false): Promise<{ execution?: Execution; replayed: boolean; recorded?: ExecResult }> {
+    const live = this.find(sandboxId);
+    validateToolInput(name, input);
+    if (timeoutMs <= 0 || timeoutMs > sandboxTimings.maxTimeoutMs) throw invalidField("timeout", "range", "must be more than 0 and at most 1 h");
+    const fingerprint = fingerprintOf(name, input);
+    if (key) {
+      const running = live.executions.get(key);
+      if (running) {
+        if (running.fingerprint !== fingerprint) throw keyReused(sandboxId, key);
+        return { execution: running, replayed: true };
+      }
+      const stored = await this.deps.store.getExecution(sandboxId, key);
+      if (stored) {
+        if (stored.fingerprint !== fingerprint) throw keyReused(sandboxId, key);
+        if (stored.result) return { replayed: true, recorded: stored.result };
+      }
+    }
+    if (mustExist) throw new OmaError("EXECUTION_NOT_FOUND", "no execution with this idempotency key is kept", { sandbox_id: sandboxId, idempotency_key: key });
+    this.requireReady(live);
+    const execution = new Execution(name, fingerprint);
+    if (key) {
+      live.executions.set(key, execution);
+      await this.deps.store.putExecution(sandboxId, key, { name, fingerprint });
+    }
+    live.busy++;
+    this.touch(live);
+    void this.run(live, execution, name, input, timeoutMs, key);
+    return { execution, replayed: false };
+  }
+
+  private async run(live: Live, execution: Execution, name: string, input: JsonObject, timeoutMs: number, key: string): Promise<void> {
+    const sandboxId = live.sandbox.sandboxId;
+    try {
+      const result = await runTool(live.env!.runner, name, input, timeoutMs, this.deps.maxOutputBytes, execution);
+      if (key && this.live.has(sandboxId)) await this.deps.store.putExecution(sandboxId, key, { name, fingerprint: execution.fingerprint, result });
+      execution.finish(result);
+    } catch (err) {
+      if (key) live.executions.delete(key);
+      execution.fail(err);
+    } finally {
+      live.busy--;
+      this.touch(live);
+      if (key) {
+        const timer = setTimeout(() => {
+          if (live.executions.get(key) === execution) live.executions.delete(key);
+        }, sandboxTimings.resumeWindowMs);
+        timer.unref();
+      }
+    }
+  }
+
+  private find(sandboxId: string): Live {
+    checkId(sandboxId);
+    const live = this.live.get(sandboxId);
+    if (!live) throw new OmaError("SANDBOX_NOT_FOUND", `no sandbox ${sandboxId}`, { sandbox_id: sandboxId });
+    return live;
+  }
+
+  private requireReady(live: Live): void {
+    if (live.sandbox.state !== SandboxState.READY || !live.env || live.env.runner.closed) {
+      throw new OmaError("SANDBOX_LOST", `sandbox ${live.sandbox.sandboxId} is lost: ${live.sandbox.stateDetail || "its environment ended"}`, { sandbox_id: live.sandbox.sandboxId });
+    }
+  }
+
+  private watch(live: Live): void {
+    live.env?.runner.onLost((reason) => {
+      if (this.live.get(live.sandbox.sandboxId) === live) void this.markLost(live, reason);
+    });
+  }
+
+  private async markLost(live: Live, reason: string): Promise<void> {
+    if (live.sandbox.state === SandboxState.LOST) return;
+    live.sandbox.state = SandboxState.LOST;
+    live.sandbox.stateDetail = reason;
+    this.deps.log.warn({ sandboxId: live.sandbox.sandboxId, reason }, "sandbox lost");
+    await this.deps.store.putSandbox(live.sandbox).catch(() => undefined);
+  }
+
+  private touch(live: Live, ttlMs?: number): void {
+    const stored = live.sandbox.resources?.idleTtl;
+    const ttl = ttlMs ?? (stored ? durationMs(stored) : 0);
+    live.sandbox.expireTime = timestampFromMs(Date.now() + ttl);
+  }
+
+  private async reapIdle(): Promise<void> {
+    const now = Date.now();
+    for (const live of [...this.live.values()]) {
+      if (live.busy > 0 || !live.sandbox.expireTime || timestampMs(live.sandbox.expireTime) > now) continue;
+      await this.destroy(live.sandbox.sandboxId, "reaped after its idle TTL").catch((err: unknown) => this.deps.log.warn({ err }, "reaping failed"));
+    }
+  }
+}
+
+function checkId(sandboxId: string): void {
+  if (!SANDBOX_ID.test(sandboxId)) throw invalidField("sandbox_id", "format", 'must be "sbx_" and 32 hex digits');
+}
+
+function keyReused(sandboxId: string, key: string): OmaError {
+  return new OmaError("IDEMPOTENCY_KEY_REUSED", "this idempotency key was used for another tool call", { sandbox_id: sandboxId, idempotency_key: key });
+}
+
+/** Name and input with keys sorted: the identity of a call for its idempotency key. */
+function fingerprintOf(name: string, input: unknown): string {
+  const canonical = (v: unknown): unknown =>
+    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : Array.isArray(v) ? v.map(canonical) : v;
+  return createHash("sha256").update(JSON.stringify([name, canonical(input)])).digest("hex");
+}
+
+/** Hands the workspace to the user the sandbox runs as (host uid), when the server may. */
+async function chownTree(dir: string, uid: number | undefined): Promise<void> {
+  if (uid === undefined || process.getuid?.() !== 0) return;
+  await chown(dir, uid, uid);
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) await chown(join(e.parentPath, e.name), uid, uid);
+}
+
+async function writeFiles(workspaceDir: string, r: ResolvedResources): Promise<void> {
+  for (const f of r.files) {
+    const full = join(workspaceDir, f.path);
+    await mkdir(dirname(full), { recursive: true });
+    await writeFile(full, f.content, { mode: f.mode });
+  }
+}

@@ -1,0 +1,67 @@
+import { mkdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { OmaError } from "../errors/oma-error.js";
+import type { Db, PartContext, ServerPart } from "../part.js";
+import { BACKEND_NAMES, type SandboxBackend } from "./backend.js";
+import { createBubblewrapBackend } from "./bubblewrap-backend.js";
+import { createDockerBackend } from "./docker-backend.js";
+import { createProcessBackend } from "./process-backend.js";
+import { SandboxManager } from "./sandbox-manager.js";
+import { createSandboxService } from "./sandbox-service.js";
+import { SandboxStore } from "./sandbox-store.js";
+
+export interface SandboxPartOptions {
+  /** "docker", "bubblewrap" or "process"; default: env OMA_SANDBOX_BACKEND, else the best that works. */
+  readonly backend?: string;
+  /**
+   * Parent directory of the workspaces; default: env OMA_SANDBOX_ROOT, else
+   * `<tmp>/oma-sandboxes/<instance>`. Outside the data directory on purpose: sandbox users
+   * must traverse it, and they must never be able to reach the server's data.
+   */
+  readonly workspaceRoot?: string;
+}
+
+export interface SandboxPart extends ServerPart {
+  /** Available backends, the default first (GetServerInfo.sandbox_backends). */
+  readonly backends: readonly string[];
+}
+
+/**
+ * Opens the sandbox part: probes each backend, picks the default (docker if the engine
+ * answers and the image exists, else bubblewrap, else process with a loud warning),
+ * re-attaches or reaps what a previous run left, and serves SandboxService.
+ */
+export async function openSandboxPart(db: Db, ctx: PartContext, options: SandboxPartOptions = {}): Promise<SandboxPart> {
+  const log = ctx.logger.child({ part: "sandbox" });
+  const candidates: SandboxBackend[] = [createDockerBackend(log), createBubblewrapBackend(), createProcessBackend(log)];
+  const available = new Map<string, SandboxBackend>();
+  for (const b of candidates) {
+    const status = await b.probe();
+    if (status.available) available.set(b.name, b);
+    else log.info({ backend: b.name, detail: status.detail }, "sandbox backend unavailable");
+  }
+  const wanted = options.backend ?? process.env["OMA_SANDBOX_BACKEND"];
+  if (wanted && !BACKEND_NAMES.includes(wanted as never)) {
+    throw new OmaError("BACKEND_UNAVAILABLE", `unknown sandbox backend "${wanted}" (use ${BACKEND_NAMES.join(", ")})`, { backend: wanted });
+  }
+  if (wanted && !available.has(wanted)) throw new OmaError("BACKEND_UNAVAILABLE", `sandbox backend "${wanted}" does not work on this machine`, { backend: wanted });
+  const defaultBackend = wanted ?? [...available.keys()][0];
+  if (!defaultBackend) log.error("no sandbox backend works on this machine; Provision will answer BACKEND_UNAVAILABLE");
+  else if (defaultBackend === "process") log.warn("!!! default sandbox backend is 'process': sandboxes are NOT isolated (development only); install docker or bubblewrap");
+  else log.info({ backend: defaultBackend, available: [...available.keys()] }, "sandbox backend");
+
+  const store = new SandboxStore(db);
+  const instanceId = await store.instanceId();
+  const workspaceRoot = options.workspaceRoot ?? process.env["OMA_SANDBOX_ROOT"] ?? join(tmpdir(), "oma-sandboxes", instanceId);
+  await mkdir(workspaceRoot, { recursive: true, mode: 0o711 });
+  const manager = new SandboxManager({ store, log, backends: available, defaultBackend: defaultBackend ?? "", maxOutputBytes: ctx.limits.maxOutputBytes, workspaceRoot, instanceId });
+  await manager.open();
+  const ordered = defaultBackend ? [defaultBackend, ...[...available.keys()].filter((n) => n !== defaultBackend)] : [];
+  return {
+    service: createSandboxService(manager),
+    features: ["sandbox.core", "sandbox.stream", "sandbox.isolation"],
+    backends: ordered,
+    close: () => manager.close(),
+  };
+}

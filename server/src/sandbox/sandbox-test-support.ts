@@ -1,0 +1,37 @@
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import type { Client } from "@connectrpc/connect";
+import type { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
+import type { JsonObject } from "@bufbuild/protobuf";
+
+/** Whether each backend can run here; tests of a missing one are skipped loudly. */
+export interface BackendAvailability {
+  readonly name: "docker" | "bubblewrap" | "process";
+  readonly available: boolean;
+  readonly why: string;
+}
+
+function dockerImageReady(): boolean {
+  const r = spawnSync("docker", ["image", "ls", "-q", "--filter", "label=dev.oma.sandbox-image"], { encoding: "utf8", timeout: 10_000 });
+  return r.status === 0 && r.stdout.trim() !== "";
+}
+
+export function backendsUnderTest(): BackendAvailability[] {
+  const docker = dockerImageReady();
+  const bwrap = existsSync("/usr/bin/bwrap") && spawnSync("/usr/bin/bwrap", ["--unshare-all", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "/bin/true"]).status === 0;
+  return [
+    { name: "docker", available: docker, why: "the Docker engine or the sandbox image is missing (scripts/setup-system builds it)" },
+    { name: "bubblewrap", available: bwrap, why: "/usr/bin/bwrap is missing or cannot create namespaces" },
+    { name: "process", available: existsSync("/usr/bin/python3"), why: "/usr/bin/python3 is missing" },
+  ];
+}
+
+/** Prints the loud skip line for every backend that cannot be tested. */
+export function announceSkips(what: string, backends: readonly BackendAvailability[]): void {
+  for (const b of backends) if (!b.available) console.warn(`!!! SKIPPED ${what} on ${b.name} because ${b.why}`);
+}
+
+/** Runs a bash command through Execute and returns the response. */
+export async function bash(client: Client<typeof SandboxService>, sandboxId: string, command: string, extra: JsonObject = {}) {
+  return client.execute({ sandboxId, name: "bash", input: { command, ...extra } });
+}

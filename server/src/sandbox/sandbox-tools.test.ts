@@ -1,0 +1,141 @@
+import { Code } from "@connectrpc/connect";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
+import { omaErrorInfo } from "@oma/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestApp, type TestApp } from "../testing/test-app.js";
+import { announceSkips, backendsUnderTest, bash } from "./sandbox-test-support.js";
+
+// SBX-2..SBX-9 through the real server on port 0, on every backend that runs here.
+const backends = backendsUnderTest();
+announceSkips("sandbox tool tests", backends);
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(async () => {
+  await app?.stop();
+});
+
+async function rejection(p: Promise<unknown>) {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  const info = omaErrorInfo(err);
+  if (!info) throw new Error(`expected an RPC error, got ${String(err)}`);
+  return info;
+}
+
+describe.each(backends)("sandbox tools on $name", (backend) => {
+  let sandboxId = "";
+  const client = () => app.client(SandboxService);
+
+  beforeAll(async () => {
+    if (!backend.available) return;
+    const res = await client().provision({ resources: { backend: backend.name, memoryBytes: 256n * 1024n * 1024n, pids: 64 } });
+    sandboxId = res.sandbox!.sandboxId;
+  });
+  afterAll(async () => {
+    if (sandboxId) await client().destroySandbox({ sandboxId });
+  });
+
+  it.skipIf(!backend.available)("SBX-1 Provision returns a READY sandbox of the asked backend with defaults filled in", async () => {
+    const s = (await client().getSandbox({ sandboxId })).sandbox!;
+    expect(s.backend).toBe(backend.name);
+    expect(s.resources?.cpu).toBe(1);
+    expect(s.resources?.pids).toBe(64);
+    expect(s.expireTime).toBeDefined();
+  });
+
+  it.skipIf(!backend.available)("SBX-3 bash runs in the workspace; stdout and stderr both come back", async () => {
+    const r = await bash(client(), sandboxId, "pwd; echo out; echo err >&2");
+    expect(r.isError).toBe(false);
+    expect(r.exitCode).toBe(0);
+    expect(r.output).toContain("out");
+    expect(r.output).toContain("err");
+  });
+
+  it.skipIf(!backend.available)("SBX-4 a non-zero exit is an is_error result, not an RPC error", async () => {
+    const r = await bash(client(), sandboxId, "echo failing; exit 7");
+    expect(r.isError).toBe(true);
+    expect(r.exitCode).toBe(7);
+    expect(r.output).toContain("failing");
+  });
+
+  it.skipIf(!backend.available)("SBX-2/3 file tools: write, read with offset/limit, edit, list, glob, grep", async () => {
+    const c = client();
+    const w = await c.execute({ sandboxId, name: "write_file", input: { path: "src/a.txt", content: "one\ntwo\nthree\ntwo\n" } });
+    expect(w.isError).toBe(false);
+    const r = await c.execute({ sandboxId, name: "read_file", input: { path: "src/a.txt", offset: 1, limit: 2 } });
+    expect(r.output).toBe("two\nthree\n");
+    const notUnique = await c.execute({ sandboxId, name: "edit_file", input: { path: "src/a.txt", old_string: "two", new_string: "2" } });
+    expect(notUnique.isError).toBe(true);
+    const missing = await c.execute({ sandboxId, name: "edit_file", input: { path: "src/a.txt", old_string: "zzz", new_string: "2" } });
+    expect(missing.isError).toBe(true);
+    const all = await c.execute({ sandboxId, name: "edit_file", input: { path: "src/a.txt", old_string: "two", new_string: "2", replace_all: true } });
+    expect(all.isError).toBe(false);
+    const one = await c.execute({ sandboxId, name: "edit_file", input: { path: "src/a.txt", old_string: "three", new_string: "3" } });
+    expect(one.isError).toBe(false);
+    expect((await bash(c, sandboxId, "cat src/a.txt")).output).toBe("one\n2\n3\n2\n");
+    expect((await c.execute({ sandboxId, name: "list_files", input: {} })).output.split("\n")).toContain("src/");
+    expect((await c.execute({ sandboxId, name: "glob", input: { pattern: "**/*.txt" } })).output).toBe("src/a.txt");
+    expect((await c.execute({ sandboxId, name: "grep", input: { pattern: "^3$", glob: "*.txt" } })).output).toBe("src/a.txt:3:3");
+    const gone = await c.execute({ sandboxId, name: "read_file", input: { path: "no/such/file" } });
+    expect(gone.isError).toBe(true);
+  });
+
+  it.skipIf(!backend.available)("SBX-7 file tools refuse paths outside the workspace: .., absolute, symlink", async () => {
+    const c = client();
+    await bash(c, sandboxId, "ln -sf /etc escape-link");
+    for (const path of ["../outside.txt", "/etc/hostname", "escape-link/hostname"]) {
+      const r = await c.execute({ sandboxId, name: "read_file", input: { path } });
+      expect(r.isError, path).toBe(true);
+      const w = await c.execute({ sandboxId, name: "write_file", input: { path, content: "x" } });
+      expect(w.isError, path).toBe(true);
+    }
+  });
+
+  it.skipIf(!backend.available)("SBX-3 unknown tool is TOOL_NOT_FOUND; bad input is INVALID_TOOL_INPUT naming the field", async () => {
+    const c = client();
+    const unknown = await rejection(c.execute({ sandboxId, name: "no_such_tool", input: {} }));
+    expect([unknown.code, unknown.reason]).toEqual([Code.NotFound, "TOOL_NOT_FOUND"]);
+    const missing = await rejection(c.execute({ sandboxId, name: "bash", input: {} }));
+    expect([missing.code, missing.reason, missing.metadata["pointer"]]).toEqual([Code.InvalidArgument, "INVALID_TOOL_INPUT", "/command"]);
+    const wrongType = await rejection(c.execute({ sandboxId, name: "read_file", input: { path: "a", limit: "many" } }));
+    expect([wrongType.reason, wrongType.metadata["pointer"]]).toEqual(["INVALID_TOOL_INPUT", "/limit"]);
+  });
+
+  it.skipIf(!backend.available)("SBX-5 a timeout kills the whole process tree and reports timed_out with exit -1", async () => {
+    const c = client();
+    const marker = `tree-${Date.now()}`;
+    const r = await bash(c, sandboxId, `(sleep 30; echo ${marker} > after.txt) & sleep 30`, { timeout: 500 });
+    expect([r.isError, r.timedOut, r.exitCode]).toEqual([true, true, -1]);
+    const left = await bash(c, sandboxId, `ps -eo args | grep -c '[s]leep 30'; test -e after.txt && echo survived || echo gone`);
+    expect(left.output).toContain("gone");
+    expect(left.output.split("\n")[0]).toBe("0");
+    const viaRpc = await c.execute({ sandboxId, name: "bash", input: { command: "sleep 30" }, timeout: durationFromMs(400) });
+    expect([viaRpc.timedOut, viaRpc.exitCode]).toEqual([true, -1]);
+  });
+
+  it.skipIf(!backend.available)("SBX-6 output above the cap is cut with a visible marker and truncated=true", async () => {
+    const r = await bash(client(), sandboxId, "head -c 300000 /dev/zero | tr '\\0' a");
+    expect(r.truncated).toBe(true);
+    expect(r.output).toContain("[output truncated");
+    expect(r.output.length).toBeLessThan(110 * 1024);
+  });
+
+  it.skipIf(!backend.available || backend.name === "process")("SBX-9 a fork bomb and a memory hog end as tool errors; the sandbox carries on", async () => {
+    const c = client();
+    const bomb = await bash(c, sandboxId, "for i in $(seq 200); do sleep 2 & done; wait", { timeout: 8000 });
+    expect(bomb.isError).toBe(true);
+    const hog = await bash(c, sandboxId, "python3 -c \"b = bytearray(600 * 1024 * 1024); print('allocated', len(b))\"", { timeout: 20_000 });
+    expect(hog.isError).toBe(true);
+    expect(hog.output).not.toContain("allocated");
+    expect((await bash(c, sandboxId, "echo still-here")).output).toContain("still-here");
+  });
+
+  // The process backend isolates nothing (declared unisolated), so it has the host's network.
+  it.skipIf(!backend.available || backend.name === "process")("SBX-12 there is no network unless asked", async () => {
+    const r = await bash(client(), sandboxId, "python3 -c \"import socket; s = socket.create_connection(('1.1.1.1', 53), timeout=3)\"");
+    expect(r.isError).toBe(true);
+  });
+});

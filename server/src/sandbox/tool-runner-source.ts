@@ -1,0 +1,257 @@
+/**
+ * The tool runner: one long-lived Python process inside each sandbox (started as
+ * `python3 -c <source> <workspace>`). The server talks to it over stdin/stdout in JSON
+ * lines, so an Execute costs one process spawn inside the sandbox instead of a
+ * `docker exec` or a fresh namespace set-up. File tools run here too, inside the
+ * sandbox's namespaces, so a symlink planted by sandboxed code can never make the server
+ * read or write a host file.
+ *
+ * Requests:  {"op":"exec","id","cmd","timeout_ms","max_bytes"} | {"op":"kill","id"}
+ *            {"op":"tool","id","name","input","max_bytes"} | {"op":"ping","id"}
+ * Replies:   {"ready":true} once; {"id","s":1|2,"d":base64} output chunks (only the first
+ *            max_bytes of an execution; the rest is counted, not sent);
+ *            {"id","exit","timed_out","total"} when a command ends; {"id","out","err"} for
+ *            a file tool; {"id","pong":true}.
+ * A command runs as `bash -c` in its own session; at its end (or its timeout, or a kill)
+ * the whole process group is SIGKILLed. EOF on stdin ends the runner and everything it
+ * started, so a sandbox never outlives a server that is not watching it (docker keeps
+ * stdin open across re-attaches).
+ * Python is used because the default image and every host with bubblewrap have it; the
+ * source avoids backticks and dollar-brace so it can live in a raw template string.
+ */
+export const TOOL_RUNNER_SOURCE = String.raw`
+import base64, fnmatch, glob as globmod, json, os, re, selectors, signal, subprocess, sys, time
+
+WS = os.path.realpath(sys.argv[1])
+SEL = selectors.DefaultSelector()
+OUT = sys.stdout.buffer
+RUNS = {}
+ENV = dict(os.environ)
+
+def send(obj):
+    OUT.write(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
+    OUT.flush()
+
+class Run:
+    def __init__(self, rid, cmd, timeout_ms, max_bytes):
+        self.id = rid
+        self.max = max_bytes
+        self.total = 0
+        self.sent = 0
+        self.timed_out = False
+        self.exited = None
+        self.open = 2
+        self.deadline = time.monotonic() + timeout_ms / 1000.0
+        self.p = subprocess.Popen(["/bin/bash", "-c", cmd], cwd=WS, env=ENV, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        self.pidfd = os.pidfd_open(self.p.pid)
+        for f, s in ((self.p.stdout, 1), (self.p.stderr, 2)):
+            os.set_blocking(f.fileno(), False)
+            SEL.register(f, selectors.EVENT_READ, ("out", self, s))
+        SEL.register(self.pidfd, selectors.EVENT_READ, ("exit", self, 0))
+
+    def killgroup(self):
+        try:
+            os.killpg(self.p.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def on_output(self, f, s):
+        try:
+            data = os.read(f.fileno(), 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            SEL.unregister(f)
+            f.close()
+            self.open -= 1
+            self.maybe_done()
+            return
+        self.total += len(data)
+        room = self.max - self.sent
+        if room > 0:
+            part = data[:room]
+            self.sent += len(part)
+            send({"id": self.id, "s": s, "d": base64.b64encode(part).decode()})
+
+    def on_exit(self):
+        SEL.unregister(self.pidfd)
+        os.close(self.pidfd)
+        self.exited = self.p.wait()
+        # Whatever the command left running in its group ends with it.
+        self.killgroup()
+        self.maybe_done()
+
+    def maybe_done(self):
+        if self.exited is None or self.open > 0:
+            return
+        RUNS.pop(self.id, None)
+        code = -1 if self.timed_out or self.exited < 0 else self.exited
+        send({"id": self.id, "exit": code, "timed_out": self.timed_out, "total": self.total})
+
+def inside(path):
+    full = os.path.realpath(os.path.join(WS, path or "."))
+    if full != WS and not full.startswith(WS + os.sep):
+        raise ToolError("path %r is outside the workspace %s" % (path, WS))
+    return full
+
+class ToolError(Exception):
+    pass
+
+def is_inside(path):
+    try:
+        inside(path)
+        return True
+    except ToolError:
+        return False
+
+def read_file(i):
+    path = inside(i["path"])
+    offset = int(i.get("offset", 0))
+    limit = int(i.get("limit", 2000))
+    if os.path.isdir(path):
+        raise ToolError("%s is a directory" % i["path"])
+    with open(path, "rb") as f:
+        lines = f.read().decode("utf-8", "replace").splitlines(True)
+    return "".join(lines[offset:offset + limit])
+
+def write_file(i):
+    path = inside(i["path"])
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    data = i["content"].encode()
+    with open(path, "wb") as f:
+        f.write(data)
+    return "wrote %d bytes to %s" % (len(data), i["path"])
+
+def edit_file(i):
+    path = inside(i["path"])
+    with open(path, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    old, new = i["old_string"], i["new_string"]
+    n = text.count(old)
+    if n == 0:
+        raise ToolError("old_string not found in %s" % i["path"])
+    if n > 1 and not i.get("replace_all", False):
+        raise ToolError("old_string occurs %d times in %s; give more context or set replace_all" % (n, i["path"]))
+    text = text.replace(old, new) if i.get("replace_all", False) else text.replace(old, new, 1)
+    with open(path, "wb") as f:
+        f.write(text.encode())
+    return "replaced %d occurrence%s in %s" % (n if i.get("replace_all", False) else 1, "" if n == 1 else "s", i["path"])
+
+def list_files(i):
+    path = inside(i.get("path", "."))
+    names = []
+    for e in sorted(os.scandir(path), key=lambda e: e.name):
+        names.append(e.name + ("/" if e.is_dir(follow_symlinks=False) else ""))
+    return "\n".join(names)
+
+def glob_files(i):
+    base = inside(i.get("path", "."))
+    pattern = i["pattern"]
+    if pattern.startswith("/") or ".." in pattern.split("/"):
+        raise ToolError("pattern must be relative to the workspace and must not contain ..")
+    hits = sorted(globmod.glob(pattern, root_dir=base, recursive=True))
+    return "\n".join(h for h in hits if is_inside(os.path.join(base, h)))
+
+def grep(i):
+    base = inside(i.get("path", "."))
+    try:
+        rx = re.compile(i["pattern"])
+    except re.error as e:
+        raise ToolError("invalid pattern: %s" % e)
+    only = i.get("glob")
+    out = []
+    files = [base] if os.path.isfile(base) else None
+    if files is None:
+        files = []
+        for d, dirs, names in os.walk(base):
+            dirs[:] = sorted(x for x in dirs if x != ".git")
+            for n in sorted(names):
+                files.append(os.path.join(d, n))
+    for full in files:
+        rel = os.path.relpath(full, WS)
+        if only and not (fnmatch.fnmatch(rel, only) or fnmatch.fnmatch(os.path.basename(full), only)):
+            continue
+        try:
+            with open(full, "rb") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        if b"\0" in raw[:8192]:
+            continue
+        for n, line in enumerate(raw.decode("utf-8", "replace").splitlines(), 1):
+            if rx.search(line):
+                out.append("%s:%d:%s" % (rel, n, line))
+    return "\n".join(out)
+
+TOOLS = {"read_file": read_file, "write_file": write_file, "edit_file": edit_file,
+         "list_files": list_files, "glob": glob_files, "grep": grep}
+
+def on_request(req):
+    op = req.get("op")
+    rid = req.get("id")
+    if op == "exec":
+        try:
+            RUNS[rid] = Run(rid, req["cmd"], req["timeout_ms"], req["max_bytes"])
+        except OSError as e:
+            send({"id": rid, "out": "cannot start command: %s" % e, "err": True})
+    elif op == "kill":
+        r = RUNS.get(rid)
+        if r:
+            r.timed_out = bool(req.get("timed_out", False))
+            r.killgroup()
+    elif op == "tool":
+        try:
+            out, err = TOOLS[req["name"]](req["input"]), False
+        except ToolError as e:
+            out, err = str(e), True
+        except (OSError, UnicodeError, ValueError, KeyError) as e:
+            out, err = "%s: %s" % (type(e).__name__, e), True
+        data = out.encode("utf-8", "replace")
+        cap = req.get("max_bytes", len(data))
+        send({"id": rid, "out": data[:cap].decode("utf-8", "ignore"), "err": err, "total": len(data)})
+    elif op == "ping":
+        send({"id": rid, "pong": True})
+
+def main():
+    os.chdir(WS)
+    stdin = sys.stdin.buffer.raw
+    os.set_blocking(stdin.fileno(), False)
+    SEL.register(stdin, selectors.EVENT_READ, ("in", None, 0))
+    buf = b""
+    send({"ready": True, "pid": os.getpid()})
+    while True:
+        now = time.monotonic()
+        wait = None
+        for r in list(RUNS.values()):
+            if r.exited is None and not r.timed_out:
+                if r.deadline <= now:
+                    r.timed_out = True
+                    r.killgroup()
+                else:
+                    wait = min(wait if wait is not None else 1e9, r.deadline - now)
+        for key, _ in SEL.select(wait):
+            kind, run, s = key.data
+            if kind == "in":
+                try:
+                    chunk = os.read(stdin.fileno(), 65536)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    for r in list(RUNS.values()):
+                        r.killgroup()
+                    return
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    if line.strip():
+                        on_request(json.loads(line))
+            elif kind == "out":
+                run.on_output(key.fileobj, s)
+            else:
+                run.on_exit()
+
+main()
+`;
