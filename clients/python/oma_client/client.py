@@ -1,0 +1,171 @@
+"""A thin OMA client: the generated stubs of each service on one channel, plus a watch that
+resumes across reconnects and an emit that retries under one idempotency key."""
+from __future__ import annotations
+
+import secrets
+import threading
+from typing import Callable, Iterator, Optional, Sequence
+
+import grpc
+
+from . import _gen_path  # noqa: F401
+from .backoff import Backoff
+from .errors import OmaRpcError, error_info, is_transient
+from oma.v1 import (
+    content_pb2,
+    event_pb2,
+    harness_service_pb2_grpc,
+    sandbox_service_pb2_grpc,
+    server_info_service_pb2_grpc,
+    session_service_pb2,
+    session_service_pb2_grpc,
+)
+
+DEFAULT_EMIT_ATTEMPTS = 5
+
+
+class _BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
+    """Adds ``authorization: Bearer <token>`` to every call (SEC-4)."""
+
+    def __init__(self, token: str):
+        self._header = ("authorization", f"Bearer {token}")
+
+    def _with_token(self, details):
+        metadata = list(details.metadata or []) + [self._header]
+        return details._replace(metadata=metadata) if hasattr(details, "_replace") else _Details(details, metadata)
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._with_token(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):
+        return continuation(self._with_token(details), request)
+
+
+class _Details(grpc.ClientCallDetails):
+    def __init__(self, base, metadata):
+        self.method, self.timeout, self.credentials = base.method, base.timeout, base.credentials
+        self.wait_for_ready, self.compression = getattr(base, "wait_for_ready", None), getattr(base, "compression", None)
+        self.metadata = metadata
+
+
+def new_idempotency_key() -> str:
+    """A random key: two logical calls never share one."""
+    return "k-" + secrets.token_hex(16)
+
+
+def user_text(text: str) -> event_pb2.Event:
+    """A user_message event with one text block."""
+    return event_pb2.Event(user_message=event_pb2.UserMessage(content=[content_pb2.ContentBlock(text=content_pb2.TextBlock(text=text))]))
+
+
+class OmaClient:
+    """Stubs for each OMA service on one gRPC channel.
+
+    ``OmaClient("127.0.0.1:7070", token="...")`` opens a plaintext HTTP/2 channel; pass
+    ``credentials=grpc.ssl_channel_credentials()`` for TLS, or ``channel=`` for your own.
+    """
+
+    def __init__(self, target: Optional[str] = None, *, token: Optional[str] = None,
+                 credentials: Optional[grpc.ChannelCredentials] = None, channel: Optional[grpc.Channel] = None):
+        if channel is None:
+            if target is None:
+                raise ValueError("OmaClient needs a target or a channel")
+            channel = grpc.secure_channel(target, credentials) if credentials else grpc.insecure_channel(target)
+        self._raw_channel = channel
+        if token:
+            channel = grpc.intercept_channel(channel, _BearerToken(token))
+        self.channel = channel
+        self.sessions = session_service_pb2_grpc.SessionServiceStub(channel)
+        self.harness = harness_service_pb2_grpc.HarnessServiceStub(channel)
+        self.sandboxes = sandbox_service_pb2_grpc.SandboxServiceStub(channel)
+        self.server_info = server_info_service_pb2_grpc.ServerInfoServiceStub(channel)
+
+    def close(self) -> None:
+        self._raw_channel.close()
+
+    def __enter__(self) -> "OmaClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def emit(self, session_id: str, event: event_pb2.Event, *, idempotency_key: Optional[str] = None,
+             expected_head_seq: Optional[int] = None, lease_epoch: Optional[int] = None,
+             max_attempts: int = DEFAULT_EMIT_ATTEMPTS, backoff: Backoff = Backoff(),
+             timeout: Optional[float] = None) -> session_service_pb2.EmitEventResponse:
+        """Appends one event, retrying transport faults with one idempotency key (SESS-3):
+        a retry of an append the server already acknowledged returns the original event with
+        ``duplicate`` set. An answer with an OMA reason is raised at once as OmaRpcError."""
+        request = session_service_pb2.EmitEventRequest(session_id=session_id, event=event,
+                                                       idempotency_key=idempotency_key or new_idempotency_key())
+        if expected_head_seq is not None:
+            request.expected_head_seq = expected_head_seq
+        if lease_epoch is not None:
+            request.lease_epoch = lease_epoch
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self.sessions.EmitEvent(request, timeout=timeout)
+            except grpc.RpcError as err:
+                if attempt >= max_attempts or not is_transient(err):
+                    raise OmaRpcError.wrap(err) from err
+                threading.Event().wait(backoff.delay(attempt - 1))
+
+    def watch(self, session_id: str, *, after_seq: int = 0, backoff: Backoff = Backoff(),
+              max_consecutive_failures: Optional[int] = None,
+              on_caught_up: Optional[Callable[[int], None]] = None,
+              on_reconnect: Optional[Callable[[int, int, Optional[BaseException]], None]] = None,
+              stop: Optional[threading.Event] = None) -> Iterator[event_pb2.Event]:
+        """Yields every event after ``after_seq``, then live ones, each seq once and in order
+        across reconnects (SESS-12). A broken stream (server restart, network fault,
+        RESOURCE_EXHAUSTED / WATCHER_TOO_SLOW) is reopened with backoff after the last seq
+        yielded; answers such as NOT_FOUND or INVALID_ARGUMENT are raised as OmaRpcError.
+        Setting ``stop`` (or closing the generator) ends it. Retries without limit unless
+        ``max_consecutive_failures`` is given."""
+        last, failures = after_seq, 0
+        while not (stop and stop.is_set()):
+            request = session_service_pb2.WatchEventsRequest(session_id=session_id, after_seq=last)
+            stream = self.sessions.WatchEvents(request)
+            cause: Optional[BaseException] = None
+            try:
+                for res in stream:
+                    failures = 0
+                    kind = res.WhichOneof("message")
+                    if kind == "caught_up" and on_caught_up:
+                        on_caught_up(res.caught_up.head_seq)
+                    if kind != "event" or res.event.seq <= last:
+                        continue
+                    if res.event.seq != last + 1:
+                        cause = RuntimeError(f"watch skipped from seq {last} to {res.event.seq}; resuming")
+                        break
+                    last = res.event.seq
+                    yield res.event
+                    if stop and stop.is_set():
+                        return
+            except grpc.RpcError as err:
+                if stop and stop.is_set():
+                    return
+                if not _should_reconnect(err):
+                    raise OmaRpcError.wrap(err) from err
+                cause = err
+            finally:
+                stream.cancel()
+            failures += 1
+            if max_consecutive_failures is not None and failures > max_consecutive_failures:
+                if isinstance(cause, grpc.RpcError):
+                    raise OmaRpcError.wrap(cause) from cause
+                raise RuntimeError("watch stream kept ending") from cause
+            if on_reconnect:
+                on_reconnect(failures, last, cause)
+            if (stop or threading.Event()).wait(backoff.delay(failures - 1)):
+                return
+
+
+def _should_reconnect(err: grpc.RpcError) -> bool:
+    if is_transient(err):
+        return True
+    info = error_info(err)
+    if info.code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return info.reason == "WATCHER_TOO_SLOW"
+    return info.code == grpc.StatusCode.CANCELLED
