@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { VERSION } from "../version.js";
 import { registerServeCommand } from "./serve-command.js";
+import { registerSandboxCommand } from "./sandbox-command.js";
 
 /**
  * `oma`: the reference server and the tools people use around it. Each verb lives in its
@@ -14,5 +15,6 @@ const program = new Command()
   .showHelpAfterError();
 
 registerServeCommand(program);
+registerSandboxCommand(program);
 
 await program.parseAsync(process.argv);

@@ -7,6 +7,7 @@ interface ServeFlags {
   port?: number;
   host: string;
   dataDir?: string;
+  sandboxBackend?: string;
 }
 
 /** `oma serve`: the reference server on LevelDB with a working sandbox backend. */
@@ -17,10 +18,11 @@ export function registerServeCommand(program: Command): void {
     .option("-p, --port <port>", "port to listen on (env OMA_PORT; default 7070)", parsePort)
     .option("--host <host>", "address to bind", "127.0.0.1")
     .option("--data-dir <dir>", "LevelDB data directory (env OMA_DATA_DIR; default ~/.local/share/oma)")
+    .option("--sandbox-backend <name>", "default sandbox backend: docker, bubblewrap or process (env OMA_SANDBOX_BACKEND; default: the best that works)")
     .action(async (flags: ServeFlags) => {
       const log = createLogger({ name: "oma-server" });
       const dataDir = resolveDataDir(flags.dataDir);
-      const server = await startApp({ port: resolvePort(flags.port), host: flags.host, logger: log, dataDir });
+      const server = await startApp({ port: resolvePort(flags.port), host: flags.host, logger: log, dataDir, sandboxBackend: flags.sandboxBackend });
       log.info({ url: server.url, dataDir }, "oma server listening");
       // Machine-readable readiness line for scripts and tests that start the server.
       process.stdout.write(`OMA_LISTENING ${server.url}\n`);
