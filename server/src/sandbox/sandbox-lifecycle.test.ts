@@ -1,0 +1,162 @@
+import { randomUUID } from "node:crypto";
+import { Code } from "@connectrpc/connect";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
+import { ServerInfoService } from "@oma/client/gen/oma/v1/server_info_service_pb.js";
+import { SandboxState } from "@oma/client/gen/oma/v1/sandbox_pb.js";
+import { omaErrorInfo } from "@oma/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestApp, type TestApp } from "../testing/test-app.js";
+import { announceSkips, backendsUnderTest, bash } from "./sandbox-test-support.js";
+
+// SBX-1, SBX-8, SBX-10, SBX-11, SBX-13, SBX-14 through the real server on port 0.
+const backends = backendsUnderTest();
+announceSkips("sandbox lifecycle tests", backends);
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(async () => {
+  await app?.stop();
+});
+
+async function rejection(p: Promise<unknown>) {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  const info = omaErrorInfo(err);
+  if (!info) throw new Error(`expected an RPC error, got ${String(err)}`);
+  return info;
+}
+
+const poll = async (check: () => Promise<boolean>, ms: number) => {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+};
+
+describe("sandbox service", () => {
+  it("GetServerInfo lists the working backends, the default first, and claims the sandbox features", async () => {
+    const info = await app.client(ServerInfoService).getServerInfo({});
+    const expected = backends.filter((b) => b.available).map((b) => b.name);
+    expect([...info.sandboxBackends].sort()).toEqual([...expected].sort());
+    expect(info.sandboxBackends[0]).toBe(expected[0]); // docker, else bubblewrap, else process
+    expect(info.features).toEqual(expect.arrayContaining(["sandbox.core", "sandbox.stream", "sandbox.isolation"]));
+  });
+
+  it("SBX-2 ListTools describes the seven tools with a JSON Schema each", async () => {
+    const { tools } = await app.client(SandboxService).listTools({});
+    expect(tools.map((t) => t.name).sort()).toEqual(["bash", "edit_file", "glob", "grep", "list_files", "read_file", "write_file"]);
+    for (const t of tools) expect(t.inputSchema?.["type"]).toBe("object");
+  });
+
+  it("SBX-1 out-of-range resources are INVALID_FIELD naming the field; an unknown backend is BACKEND_UNAVAILABLE", async () => {
+    const c = app.client(SandboxService);
+    const cpu = await rejection(c.provision({ resources: { cpu: 65 } }));
+    expect([cpu.code, cpu.reason, cpu.field]).toEqual([Code.InvalidArgument, "INVALID_FIELD", "resources.cpu"]);
+    const mem = await rejection(c.provision({ resources: { memoryBytes: 1024n } }));
+    expect(mem.field).toBe("resources.memory_bytes");
+    const file = await rejection(c.provision({ resources: { files: [{ path: "../x", content: new Uint8Array() }] } }));
+    expect(file.field).toBe("resources.files[0].path");
+    const backend = await rejection(c.provision({ resources: { backend: "vm" } }));
+    expect([backend.code, backend.reason]).toEqual([Code.Unavailable, "BACKEND_UNAVAILABLE"]);
+  });
+
+  it("SBX-11/14 unknown ids are SANDBOX_NOT_FOUND; a malformed id is INVALID_FIELD; destroy of an unknown id succeeds", async () => {
+    const c = app.client(SandboxService);
+    const unknown = `sbx_${randomUUID().replace(/-/g, "")}`;
+    const nf = await rejection(bash(c, unknown, "true"));
+    expect([nf.code, nf.reason]).toEqual([Code.NotFound, "SANDBOX_NOT_FOUND"]);
+    expect((await rejection(c.getSandbox({ sandboxId: unknown }))).reason).toBe("SANDBOX_NOT_FOUND");
+    await c.destroySandbox({ sandboxId: unknown });
+    const bad = await rejection(c.getSandbox({ sandboxId: "nope" }));
+    expect([bad.reason, bad.field]).toEqual(["INVALID_FIELD", "sandbox_id"]);
+  });
+});
+
+describe.each(backends)("sandbox lifecycle on $name", (backend) => {
+  const c = () => app.client(SandboxService);
+  const provision = async (extra: object = {}) => (await c().provision({ resources: { backend: backend.name, ...extra }, labels: { test: "lifecycle" } })).sandbox!;
+
+  it.skipIf(!backend.available)("SBX-1 files and env of the recipe are in place; SBX-14 destroy twice succeeds, then NOT_FOUND", async () => {
+    const s = await provision({ files: [{ path: "dir/hello.txt", content: new TextEncoder().encode("hi there") }], env: { GREETING: "hello" } });
+    const r = await bash(c(), s.sandboxId, 'cat dir/hello.txt; echo " $GREETING"; echo more >> dir/hello.txt');
+    expect(r.output).toBe("hi there hello\n");
+    expect(r.isError).toBe(false);
+    const listed = await c().listSandboxes({ pageSize: 1000 });
+    expect(listed.sandboxes.map((x) => x.sandboxId)).toContain(s.sandboxId);
+    await c().destroySandbox({ sandboxId: s.sandboxId });
+    await c().destroySandbox({ sandboxId: s.sandboxId });
+    expect((await rejection(bash(c(), s.sandboxId, "true"))).reason).toBe("SANDBOX_NOT_FOUND");
+  });
+
+  it.skipIf(!backend.available)("SBX-8 a repeated idempotency key replays the recorded result, waits for a running call, and rejects other input", async () => {
+    const s = await provision();
+    try {
+      const key = randomUUID();
+      const call = { sandboxId: s.sandboxId, name: "bash", input: { command: "sleep 0.5; echo run >> runs.txt; wc -l < runs.txt" }, idempotencyKey: key };
+      const [first, concurrent] = await Promise.all([c().execute(call), new Promise((r) => setTimeout(r, 100)).then(() => c().execute(call))]);
+      expect(first.replayed).toBe(false);
+      expect(concurrent.replayed).toBe(true);
+      expect(concurrent.output).toBe(first.output);
+      const again = await c().execute(call);
+      expect([again.replayed, again.output]).toEqual([true, "1\n"]);
+      const reused = await rejection(c().execute({ ...call, input: { command: "echo other" } }));
+      expect([reused.code, reused.reason]).toEqual([Code.FailedPrecondition, "IDEMPOTENCY_KEY_REUSED"]);
+      expect((await bash(c(), s.sandboxId, "wc -l < runs.txt")).output).toBe("1\n");
+    } finally {
+      await c().destroySandbox({ sandboxId: s.sandboxId });
+    }
+  });
+
+  it.skipIf(!backend.available)("SBX-10 ExecuteStream sends contiguous chunks as produced; re-opening with the key and an offset gets the rest", async () => {
+    const s = await provision();
+    try {
+      const key = randomUUID();
+      const req = { sandboxId: s.sandboxId, name: "bash", input: { command: "for i in 1 2 3 4 5; do echo line-$i; sleep 0.2; done" }, idempotencyKey: key };
+      let received = Buffer.alloc(0);
+      const firstStream = c().executeStream(req);
+      for await (const msg of firstStream) {
+        if (msg.message.case === "chunk") {
+          expect(Number(msg.message.value.offset)).toBe(received.length);
+          received = Buffer.concat([received, msg.message.value.data]);
+          if (received.toString().includes("line-2")) break; // Disconnect mid-way.
+        }
+      }
+      const resumeAt = received.length;
+      let rest = Buffer.alloc(0);
+      let result: { output: string; replayed: boolean } | undefined;
+      for await (const msg of c().executeStream({ ...req, resumeOffset: BigInt(resumeAt) })) {
+        if (msg.message.case === "chunk") {
+          expect(Number(msg.message.value.offset)).toBe(resumeAt + rest.length);
+          rest = Buffer.concat([rest, msg.message.value.data]);
+        } else if (msg.message.case === "result") result = msg.message.value;
+      }
+      expect(Buffer.concat([received, rest]).toString()).toBe("line-1\nline-2\nline-3\nline-4\nline-5\n");
+      expect(result?.output).toBe("line-1\nline-2\nline-3\nline-4\nline-5\n");
+      const unknown = await rejection(collect(c().executeStream({ ...req, idempotencyKey: randomUUID(), resumeOffset: 5n })));
+      expect([unknown.code, unknown.reason]).toEqual([Code.NotFound, "EXECUTION_NOT_FOUND"]);
+    } finally {
+      await c().destroySandbox({ sandboxId: s.sandboxId });
+    }
+  });
+
+  it.skipIf(!backend.available)("SBX-13 an idle sandbox is reaped after its TTL; RenewSandbox pushes the expiry out", async () => {
+    const s = await provision({ idleTtl: durationFromMs(1500) });
+    const renewed = (await c().renewSandbox({ sandboxId: s.sandboxId, ttl: durationFromMs(60_000) })).sandbox!;
+    expect(Number(renewed.expireTime!.seconds)).toBeGreaterThan(Number(s.expireTime!.seconds) + 30);
+    const short = await provision({ idleTtl: durationFromMs(1000) });
+    const reaped = await poll(async () => (await c().getSandbox({ sandboxId: short.sandboxId }).then(() => false, () => true)), 10_000);
+    expect(reaped).toBe(true);
+    expect((await c().getSandbox({ sandboxId: s.sandboxId })).sandbox!.state).toBe(SandboxState.READY);
+    await c().destroySandbox({ sandboxId: s.sandboxId });
+  });
+});
+
+async function collect(stream: AsyncIterable<unknown>): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for await (const m of stream) out.push(m);
+  return out;
+}
