@@ -23,6 +23,7 @@ program
   .option("--seed <n>", "seed of the random case order (printed; reuse it to replay an order)", integer)
   .option("--expected-failures <file>", "case ids or patterns expected to fail, one per line; one that passes fails the run")
   .option("--secret <value>", "the value of OMA_CONFORMANCE_SECRET in the target's environment (enables the SEC battery)")
+  .option("--target-data-dir <dir>", "the target's data directory; the SEC battery checks a sandbox cannot see it")
   .option("--strict", "a failed SHOULD fails the run", false)
   .option("--concurrency <n>", "cases in flight at once", integer, 4)
   .option("--json", "print the JSON report on stdout instead of the summary", false)

@@ -7,6 +7,9 @@ import { sliceCases } from "./session/slice-cases.js";
 import { validationCases } from "./session/validation-cases.js";
 import { watchCases } from "./session/watch-cases.js";
 import { wireCases } from "./wire/wire-cases.js";
+import { sandboxCases } from "./sandbox/sandbox-cases.js";
+import { streamCases } from "./sandbox/stream-cases.js";
+import { securityCases } from "./security/security-cases.js";
 
 /** Every case of the suite. Ids are unique; the runner shuffles them with the run's seed. */
 export const allCases: readonly ConformanceCase[] = [
@@ -18,4 +21,7 @@ export const allCases: readonly ConformanceCase[] = [
   ...leaseCases,
   ...listCases,
   ...wireCases,
+  ...sandboxCases,
+  ...streamCases,
+  ...securityCases,
 ];

@@ -23,6 +23,7 @@ export interface RunFlags {
   seed?: number;
   expectedFailures?: string;
   secret?: string;
+  targetDataDir?: string;
   strict: boolean;
   concurrency: number;
   json: boolean;
@@ -65,6 +66,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       seed,
       ...(expectedFailures ? { expectedFailures } : {}),
       ...(flags.secret !== undefined ? { secret: flags.secret } : {}),
+      ...(flags.targetDataDir !== undefined ? { targetDataDir: flags.targetDataDir } : {}),
       strict: flags.strict,
       concurrency: flags.concurrency,
       ...(fixture ? { harness: fixture } : {}),

@@ -39,6 +39,8 @@ export interface ConformanceCase {
 /** What a case gets: a client for the target and what the target declared. */
 export interface CaseContext {
   readonly rpc: RpcClient;
+  /** The target's base URL. */
+  readonly targetUrl: string;
   /** Opens another client (its own connection), e.g. for a second lease holder. */
   newClient(): RpcClient;
   readonly info: GetServerInfoResponse;
@@ -51,6 +53,8 @@ export interface CaseContext {
   readonly signal: AbortSignal;
   /** The value the target holds in OMA_CONFORMANCE_SECRET, when the run was given --secret. */
   readonly secret: string | undefined;
+  /** The target's data directory, when the runner was told it (--target-data-dir). */
+  readonly dataDir: string | undefined;
   /** Present when the run can drive a brain with the scripted model. */
   readonly harness: HarnessFixture | undefined;
   /** Records a note shown in the report next to the case. */

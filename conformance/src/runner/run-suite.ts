@@ -28,6 +28,8 @@ export interface SuiteOptions {
   readonly expectedFailures?: readonly string[];
   /** The value of OMA_CONFORMANCE_SECRET in the target's environment (SEC-1). */
   readonly secret?: string;
+  /** The target's data directory, so the battery can try to read it from a sandbox. */
+  readonly targetDataDir?: string;
   /** A failed SHOULD fails the run. */
   readonly strict?: boolean;
   /** Cases in flight at once. Default 4. */
@@ -90,6 +92,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
       const timeoutMs = (c.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS) * scale;
       const ctx: CaseContext = {
         rpc,
+        targetUrl: target.toString().replace(/\/$/, ""),
         newClient: () => {
           const client = createRpcClient(target.toString().replace(/\/$/, ""), protocol);
           extraClients.push(client);
@@ -101,6 +104,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
         scaled: (ms) => ms * scale,
         signal: abort.signal,
         secret: options.secret,
+        dataDir: options.targetDataDir,
         harness: options.harness,
         note: (text) => void notes.push(text),
       };

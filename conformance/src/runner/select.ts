@@ -6,8 +6,8 @@ export function familyOf(c: ConformanceCase): string {
 }
 
 /**
- * A pattern names cases by id, requirement id, family or feature; `*` matches any run of
- * characters. Without `*` it must match a whole id segment prefix, so `SESS-1` does not
+ * A pattern names cases by id (with or without its family prefix), requirement id, family
+ * or feature; `*` matches any run of characters. Without `*` it must match a whole id segment prefix, so `SESS-1` does not
  * select SESS-10.
  */
 export function matches(c: ConformanceCase, pattern: string): boolean {
@@ -15,7 +15,8 @@ export function matches(c: ConformanceCase, pattern: string): boolean {
   if (p === "") return false;
   if (p.includes("*")) {
     const re = new RegExp("^" + p.split("*").map(escapeRegExp).join(".*") + "$", "i");
-    return re.test(c.id) || re.test(c.requirement) || re.test(familyOf(c)) || re.test(c.feature);
+    const withinFamily = c.id.slice(familyOf(c).length + 1);
+    return re.test(c.id) || re.test(withinFamily) || re.test(c.requirement) || re.test(familyOf(c)) || re.test(c.feature);
   }
   const lower = p.toLowerCase();
   return (

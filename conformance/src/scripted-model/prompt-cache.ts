@@ -28,20 +28,36 @@ export class PromptCache {
     const total = parts.reduce((n, p) => n + p.tokens, 0);
     const hash = createHash("sha256");
     let tokens = 0;
-    const breakpoints: { key: string; tokens: number }[] = [];
+    const boundaries: { key: string; tokens: number; breakpoint: boolean }[] = [];
     for (const part of parts) {
       hash.update(part.json);
       tokens += part.tokens;
-      if (part.breakpoint) breakpoints.push({ key: hash.copy().digest("hex"), tokens });
+      boundaries.push({ key: hash.copy().digest("hex"), tokens, breakpoint: part.breakpoint });
     }
+    // Like the API, a breakpoint also finds entries written at up to LOOKBACK_BLOCKS
+    // block boundaries before it, so one marker on the newest block keeps hitting.
     let read = 0;
-    for (const bp of breakpoints) if (this.#written.has(bp.key)) read = Math.max(read, bp.tokens);
-    const last = breakpoints[breakpoints.length - 1];
-    const creation = last && last.tokens > read ? last.tokens - read : 0;
-    for (const bp of breakpoints) this.#written.add(bp.key);
+    let lastBreakpoint = -1;
+    boundaries.forEach((b, i) => {
+      if (!b.breakpoint) return;
+      lastBreakpoint = i;
+      for (let j = i; j >= 0 && j >= i - LOOKBACK_BLOCKS; j--) {
+        const candidate = boundaries[j]!;
+        if (this.#written.has(candidate.key)) {
+          read = Math.max(read, candidate.tokens);
+          break;
+        }
+      }
+    });
+    const lastTokens = lastBreakpoint >= 0 ? boundaries[lastBreakpoint]!.tokens : 0;
+    const creation = lastTokens > read ? lastTokens - read : 0;
+    for (const b of boundaries) if (b.breakpoint) this.#written.add(b.key);
     return { input_tokens: total - read - creation, cache_creation_input_tokens: creation, cache_read_input_tokens: read };
   }
 }
+
+/** How many block boundaries before a breakpoint the cache looks for an earlier entry. */
+export const LOOKBACK_BLOCKS = 20;
 
 interface PromptPart {
   readonly json: string;

@@ -151,7 +151,7 @@ export const leaseCases: ConformanceCase[] = [
       check((await lease()) === undefined, "a new session has no lease");
       const a = (await ctx.rpc.unary(S.acquireLease, { sessionId, holder: "visible" })).lease!;
       const shown = await lease();
-      check(shown?.epoch === a.epoch && shown.holder === "visible", `GetSession.lease must show the live lease, got ${JSON.stringify(shown?.epoch)}`);
+      check(shown?.epoch === a.epoch && shown.holder === "visible", `GetSession.lease must show the live lease, got epoch ${String(shown?.epoch)}`);
       await ctx.rpc.unary(S.releaseLease, { sessionId, epoch: a.epoch });
       check((await lease()) === undefined, "no lease after release");
       await ctx.rpc.unary(S.acquireLease, { sessionId, holder: "short", ttl: seconds(1) });

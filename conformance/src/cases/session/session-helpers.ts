@@ -28,12 +28,17 @@ export async function appendTexts(ctx: CaseContext, sessionId: string, count: nu
   return out;
 }
 
-/** Appends `count` user messages in batches (fast setup for long logs). */
-export async function appendMany(ctx: CaseContext, sessionId: string, count: number, prefix = "m"): Promise<void> {
-  const batch = Math.max(1, Math.min(ctx.limits.maxBatchEvents || 100, 100));
+/**
+ * Appends `count` user messages in batches (fast setup for long logs); `padBytes` makes
+ * each text that much longer, batches staying within the target's batch limits.
+ */
+export async function appendMany(ctx: CaseContext, sessionId: string, count: number, prefix = "m", padBytes = 0): Promise<void> {
+  const pad = "p".repeat(padBytes);
+  const byBytes = Math.floor(ctx.limits.maxBatchBytes / (padBytes + 64));
+  const batch = Math.max(1, Math.min(ctx.limits.maxBatchEvents || 100, padBytes ? byBytes : 100));
   for (let start = 1; start <= count; start += batch) {
     const n = Math.min(batch, count - start + 1);
-    const events = Array.from({ length: n }, (_, i) => userText(`${prefix}${start + i}`));
+    const events = Array.from({ length: n }, (_, i) => userText(`${prefix}${start + i}${pad}`));
     await ctx.rpc.unary(S.emitEvents, { sessionId, events });
   }
 }

@@ -1,0 +1,71 @@
+/**
+ * The SEC-1 battery: each probe is a shell command run inside a sandbox that tries one
+ * way to reach the target's secret or its surroundings. A probe prints REACHED when the
+ * attempt worked; the secret itself must never appear in any output.
+ */
+export interface Probe {
+  readonly name: string;
+  readonly command: (p: ProbeParams) => string;
+}
+
+export interface ProbeParams {
+  readonly secret: string;
+  readonly serverHost: string;
+  readonly serverPort: number;
+  /** The target's data directory, when the runner was told it. */
+  readonly dataDir: string | undefined;
+}
+
+export const probes: readonly Probe[] = [
+  { name: "environment", command: () => "env; cat /proc/self/environ 2>/dev/null | tr '\\0' '\\n'" },
+  {
+    name: "/proc/*/environ and cmdline of every visible process",
+    command: () => "for f in /proc/[0-9]*/environ /proc/[0-9]*/cmdline; do tr '\\0' '\\n' < \"$f\" 2>/dev/null; done; true",
+  },
+  {
+    // Inside its own pid namespace pid 1 is the sandbox's init, whose root is the sandbox's
+    // root; a root that differs from ours is another mount namespace's (the host's).
+    name: "/proc/1/root and the parent's environment",
+    command: () =>
+      "r1=$(stat -L -c %d:%i /proc/1/root/ 2>/dev/null); r0=$(stat -c %d:%i / 2>/dev/null); " +
+      "[ -n \"$r1\" ] && [ \"$r1\" != \"$r0\" ] && echo REACHED-proc1-root-is-another-root:$r1; " +
+      "cat /proc/1/root/proc/1/environ 2>/dev/null | tr '\\0' '\\n'; cat /proc/$PPID/environ 2>/dev/null | tr '\\0' '\\n'; true",
+  },
+  {
+    name: "grep the visible filesystem for the secret",
+    // The secret is assembled inside the shell from two halves, so a copy of this command
+    // written to disk by the sandbox (a script file) does not contain it.
+    command: (p) => {
+      const half = Math.ceil(p.secret.length / 2);
+      return `s="$(printf %s '${p.secret.slice(0, half)}')$(printf %s '${p.secret.slice(half)}')"; grep -rIlF --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev -e "$s" / 2>/dev/null | head -5 | sed 's/^/REACHED-file:/'; true`;
+    },
+  },
+  {
+    name: "the server's data directory",
+    command: (p) =>
+      (p.dataDir ? `ls -la '${p.dataDir}' 2>/dev/null && echo REACHED-data-dir; ` : "") +
+      "find / -maxdepth 6 -type d -name leveldb -not -path '/proc/*' 2>/dev/null | head -3 | sed 's/^/REACHED-leveldb:/'; true",
+  },
+  {
+    name: "the container engine's socket",
+    command: () =>
+      "for s in /var/run/docker.sock /run/docker.sock /run/containerd/containerd.sock /run/podman/podman.sock; do test -S $s && echo REACHED-socket:$s; done; true",
+  },
+  {
+    name: "the server's port",
+    command: (p) => connect(p.serverHost, p.serverPort, "server"),
+  },
+  {
+    name: "the outside network",
+    command: () => `${connect("1.1.1.1", 443, "outside")}; ${connect("8.8.8.8", 53, "outside-dns")}; getent hosts example.com >/dev/null 2>&1 && echo REACHED-dns; true`,
+  },
+];
+
+function connect(host: string, port: number, tag: string): string {
+  return [
+    `(exec 3<>/dev/tcp/${host}/${port}) 2>/dev/null && echo REACHED-${tag}-bash`,
+    `command -v python3 >/dev/null && python3 -c "import socket; socket.create_connection(('${host}', ${port}), 3)" 2>/dev/null && echo REACHED-${tag}-python`,
+    `command -v curl >/dev/null && curl -s -m 3 -o /dev/null http://${host}:${port}/ 2>/dev/null && echo REACHED-${tag}-curl`,
+    "true",
+  ].join("; ");
+}
