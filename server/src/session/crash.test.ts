@@ -1,0 +1,78 @@
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { reasonOf } from "@oma/client";
+import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
+import { existsSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, expect, it } from "vitest";
+import { CLI_PATH, startServerProcess, type ServerProcess } from "../testing/server-process.js";
+import { tempDir } from "../testing/temp-dir.js";
+import { range, readAll, seqsOf, textEvent, uniqueSessionId, type SessionClient } from "./session-test-kit.js";
+
+/** Reasons that mean the request itself is wrong: retrying cannot help and the test must fail. */
+const fatalReasons = new Set(["IDEMPOTENCY_KEY_REUSED", "INVALID_FIELD", "SESSION_NOT_FOUND", "HEAD_SEQ_MISMATCH"]);
+
+if (!existsSync(CLI_PATH)) console.warn(`!!! SKIPPED the crash test because ${CLI_PATH} is missing: run tsc -b first`);
+
+describe.skipIf(!existsSync(CLI_PATH))("SESS-5: acknowledged events survive kill -9 of the server (child process, real LevelDB)", () => {
+  it("32 emitters with idempotency keys, the server SIGKILLed 4 times: every ack present, seqs gapless, nothing twice", async () => {
+    const dir = await tempDir("oma-crash-");
+    let server: ServerProcess | undefined;
+    try {
+      server = await startServerProcess(dir.path);
+      let client: SessionClient = createClient(SessionService, createGrpcTransport({ baseUrl: server.url }));
+      const sessions = await Promise.all(range(1, 4).map(async () => (await client.createSession({ sessionId: uniqueSessionId("crash"), agent: { model: "m" } })).session!.sessionId));
+      const emitters = 32;
+      const perEmitter = 40;
+      /** Every acknowledgement: session, seq, event id, content. */
+      const acks: { sessionId: string; seq: bigint; id: string; text: string }[] = [];
+      const deadline = Date.now() + 30_000;
+
+      const emitter = async (e: number) => {
+        const sessionId = sessions[e % sessions.length]!;
+        for (let i = 0; i < perEmitter; i++) {
+          const text = `${e}:${i}`;
+          for (;;) {
+            if (Date.now() > deadline) throw new Error(`emitter ${e} gave up on ${text}`);
+            try {
+              const res = await client.emitEvent({ sessionId, event: textEvent(text), idempotencyKey: text }, { timeoutMs: 5000 });
+              acks.push({ sessionId, seq: res.event!.seq, id: res.event!.id, text });
+              break;
+            } catch (err) {
+              if (fatalReasons.has(reasonOf(err))) throw err;
+              await sleep(10 + Math.random() * 20); // the server is down: retry the same key
+            }
+          }
+        }
+      };
+      const running = Promise.all(range(0, emitters - 1).map(emitter));
+      const progressAtKill: number[] = [];
+      for (let kill = 0; kill < 4; kill++) {
+        await sleep(250 + Math.random() * 500);
+        progressAtKill.push(acks.length);
+        await server.kill();
+        server = await startServerProcess(dir.path);
+        client = createClient(SessionService, createGrpcTransport({ baseUrl: server.url }));
+      }
+      await running;
+
+      // The kills happened while appends were flowing, not before or after all of them.
+      expect(progressAtKill[0]).toBeGreaterThan(0);
+      expect(progressAtKill.at(-1)).toBeLessThan(emitters * perEmitter);
+      expect(acks).toHaveLength(emitters * perEmitter);
+      for (const sessionId of sessions) {
+        const log = await readAll(client, sessionId);
+        const texts = log.map((ev) => (ev.payload.case === "userMessage" && ev.payload.value.content[0]?.block.case === "text" ? ev.payload.value.content[0].block.value.text : ""));
+        expect(seqsOf(log)).toEqual(range(1, log.length));
+        expect(new Set(texts).size).toBe(log.length);
+        const mine = acks.filter((a) => a.sessionId === sessionId);
+        expect(log.length).toBe(mine.length);
+        const bySeq = new Map(log.map((ev, k) => [ev.seq, { id: ev.id, text: texts[k] }]));
+        for (const ack of mine) expect(bySeq.get(ack.seq)).toEqual({ id: ack.id, text: ack.text });
+      }
+    } finally {
+      await server?.kill();
+      await dir.remove();
+    }
+  }, 60_000);
+});
