@@ -1,4 +1,4 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, rmdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OmaError } from "../errors/oma-error.js";
@@ -62,6 +62,9 @@ export async function openSandboxPart(db: Db, ctx: PartContext, options: Sandbox
     service: createSandboxService(manager),
     features: ["sandbox.core", "sandbox.stream", "sandbox.isolation"],
     backends: ordered,
-    close: () => manager.close(),
+    async close() {
+      await manager.close();
+      await rmdir(workspaceRoot).catch(() => undefined); // Only when empty: containers stay to be re-attached.
+    },
   };
 }

@@ -1,0 +1,153 @@
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { once } from "node:events";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Code, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { SandboxState } from "@oma/client/gen/oma/v1/sandbox_pb.js";
+import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
+import { omaErrorInfo } from "@oma/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestApp, type TestApp } from "../testing/test-app.js";
+import { tempDir } from "../testing/temp-dir.js";
+import { announceSkips, backendsUnderTest, bash } from "./sandbox-test-support.js";
+import { LABEL_SANDBOX, LABEL_SERVER } from "./docker-backend.js";
+
+// SBX-11 (a dead environment is SANDBOX_LOST) and SBX-15 (after a crash and restart every
+// environment is re-attached or reaped; none leaks), with real SIGKILLs.
+const backends = backendsUnderTest().filter((b) => b.name !== "process");
+announceSkips("sandbox recovery tests", backends);
+const docker = backends.find((b) => b.name === "docker")!;
+const bubblewrap = backends.find((b) => b.name === "bubblewrap")!;
+const mainJs = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "cli", "main.js");
+
+async function rejection(p: Promise<unknown>) {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  const info = omaErrorInfo(err);
+  if (!info) throw new Error(`expected an RPC error, got ${String(err)}`);
+  return info;
+}
+
+function containersOf(label: string): string[] {
+  return execFileSync("docker", ["ps", "-aq", "--no-trunc", "--filter", `label=${label}`], { encoding: "utf8" }).split("\n").filter(Boolean);
+}
+
+/** Kills every process whose command line names the sandbox (its bwrap and tool runner). */
+function killSandboxProcesses(sandboxId: string): number {
+  let killed = 0;
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(`oma-sandbox=${sandboxId}`)) {
+        process.kill(Number(pid), "SIGKILL");
+        killed++;
+      }
+    } catch {
+      // Gone already.
+    }
+  }
+  return killed;
+}
+
+describe("a sandbox killed from outside", () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(async () => {
+    await app?.stop();
+  });
+
+  describe.each(backends)("on $name", (backend) => {
+  it.skipIf(!backend.available)("SBX-11 the running call and later calls answer UNAVAILABLE / SANDBOX_LOST", async () => {
+    const c = app.client(SandboxService);
+    const { sandbox } = await c.provision({ resources: { backend: backend.name } });
+    const sandboxId = sandbox!.sandboxId;
+    const running = bash(c, sandboxId, "echo started; sleep 30");
+    await new Promise((r) => setTimeout(r, 500));
+    if (backend.name === "docker") {
+      const [id] = containersOf(`${LABEL_SANDBOX}=${sandboxId}`);
+      execFileSync("docker", ["kill", id!]);
+    } else {
+      expect(killSandboxProcesses(sandboxId)).toBeGreaterThan(0);
+    }
+    const lost = await rejection(running);
+    expect([lost.code, lost.reason]).toEqual([Code.Unavailable, "SANDBOX_LOST"]);
+    const after = await rejection(bash(c, sandboxId, "true"));
+    expect(after.reason).toBe("SANDBOX_LOST");
+    expect((await c.getSandbox({ sandboxId })).sandbox!.state).toBe(SandboxState.LOST);
+    await c.destroySandbox({ sandboxId });
+    if (backend.name === "docker") expect(containersOf(`${LABEL_SANDBOX}=${sandboxId}`)).toEqual([]);
+  });
+  });
+});
+
+async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [mainJs, "serve", "--port", "0", "--data-dir", dataDir], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, OMA_LOG_LEVEL: "warn" } });
+  let out = "";
+  child.stdout!.setEncoding("utf8");
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("server did not start in 30 s")), 30_000);
+    child.stdout!.on("data", (s: string) => {
+      out += s;
+      const m = /OMA_LISTENING (\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.once("exit", () => reject(new Error("server exited")));
+  });
+  return { child, url };
+}
+
+describe.skipIf(!docker.available || !bubblewrap.available)("a server killed with SIGKILL and restarted", () => {
+  let dataDir: { path: string; remove(): Promise<void> };
+  let server: ChildProcess | undefined;
+  beforeAll(async () => {
+    dataDir = await tempDir("oma-sbx-restart-");
+  });
+  afterAll(async () => {
+    server?.kill("SIGKILL");
+    await dataDir?.remove();
+  });
+
+  it("SBX-15 re-attaches live containers (replaying keyed results), marks bubblewrap sandboxes LOST, reaps orphans, leaks nothing", async () => {
+    const first = await startServer(dataDir.path);
+    server = first.child;
+    let c = createClient(SandboxService, createGrpcTransport({ baseUrl: first.url }));
+    const a = (await c.provision({ resources: { backend: "docker" } })).sandbox!.sandboxId;
+    const b = (await c.provision({ resources: { backend: "docker" } })).sandbox!.sandboxId;
+    const w = (await c.provision({ resources: { backend: "bubblewrap" } })).sandbox!.sandboxId;
+    const key = randomUUID();
+    const call = { sandboxId: a, name: "bash", input: { command: "echo $RANDOM > keep.txt; cat keep.txt" }, idempotencyKey: key };
+    const before = await c.execute(call);
+    const [containerA] = containersOf(`${LABEL_SANDBOX}=${a}`);
+    const instance = execFileSync("docker", ["inspect", "-f", `{{index .Config.Labels "${LABEL_SERVER}"}}`, containerA!], { encoding: "utf8" }).trim();
+    expect(instance).not.toBe("");
+
+    first.child.kill("SIGKILL");
+    await once(first.child, "exit");
+    // An environment the crashed server never recorded: it must be reaped, not leaked.
+    const image = execFileSync("docker", ["inspect", "-f", "{{.Config.Image}}", containerA!], { encoding: "utf8" }).trim();
+    const orphan = execFileSync("docker", ["run", "-d", "--network", "none", "--label", `${LABEL_SANDBOX}=sbx_${randomBytes(16).toString("hex")}`, "--label", `${LABEL_SERVER}=${instance}`, image, "sleep", "300"], { encoding: "utf8" }).trim();
+
+    const second = await startServer(dataDir.path);
+    server = second.child;
+    c = createClient(SandboxService, createGrpcTransport({ baseUrl: second.url }));
+    const replay = await c.execute(call);
+    expect([replay.replayed, replay.output]).toEqual([true, before.output]);
+    expect((await bash(c, a, "cat keep.txt")).output).toBe(before.output);
+    expect((await bash(c, b, "echo b-alive")).output).toBe("b-alive\n");
+    expect((await rejection(bash(c, w, "true"))).reason).toBe("SANDBOX_LOST");
+    expect(containersOf(`${LABEL_SERVER}=${instance}`).sort()).toEqual([...containersOf(`${LABEL_SANDBOX}=${a}`), ...containersOf(`${LABEL_SANDBOX}=${b}`)].sort());
+    expect(containersOf(`${LABEL_SERVER}=${instance}`)).not.toContain(orphan);
+
+    for (const id of [a, b, w]) await c.destroySandbox({ sandboxId: id });
+    expect(containersOf(`${LABEL_SERVER}=${instance}`)).toEqual([]);
+    second.child.kill("SIGTERM");
+    await once(second.child, "exit");
+    server = undefined;
+  });
+});
