@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { VERSION } from "../version.js";
 import { registerServeCommand } from "./serve-command.js";
+import { registerSessionsCommands } from "./sessions-command.js";
 import { registerSandboxCommand } from "./sandbox-command.js";
 
 /**
@@ -15,6 +16,7 @@ const program = new Command()
   .showHelpAfterError();
 
 registerServeCommand(program);
+registerSessionsCommands(program);
 registerSandboxCommand(program);
 
 await program.parseAsync(process.argv);
