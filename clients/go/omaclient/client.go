@@ -6,8 +6,10 @@ package omaclient
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
 
 	omav1 "oma.dev/clients/go/gen/oma/v1"
@@ -35,7 +37,13 @@ type Options struct {
 // Dial connects to an OMA server at target ("host:port"). The connection is lazy: an
 // unreachable server shows up as UNAVAILABLE on the first call.
 func Dial(target string, opts Options) (*Client, error) {
-	dialOpts := []grpc.DialOption{}
+	// gRPC's own reconnect backoff grows to 120 s by default, so after a server restart a
+	// connection could stay down for minutes while the server is back; 5 s at most here,
+	// in line with the Watch and Emit backoff.
+	dialOpts := []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+		Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 5 * time.Second},
+		MinConnectTimeout: 5 * time.Second,
+	})}
 	if opts.TLS != nil {
 		dialOpts = append(dialOpts, grpc.WithTransportCredentials(opts.TLS))
 	} else {

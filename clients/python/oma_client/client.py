@@ -23,6 +23,14 @@ from oma.v1 import (
 
 DEFAULT_EMIT_ATTEMPTS = 5
 
+# gRPC's own reconnect backoff defaults to 1 s growing to 120 s, so after a server restart a
+# channel could sit idle for minutes while the server is back. These bound it to 5 s, in
+# line with the watch and emit backoff.
+CHANNEL_OPTIONS = (
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 5000),
+)
+
 
 class _BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
     """Adds ``authorization: Bearer <token>`` to every call (SEC-4)."""
@@ -70,7 +78,8 @@ class OmaClient:
         if channel is None:
             if target is None:
                 raise ValueError("OmaClient needs a target or a channel")
-            channel = grpc.secure_channel(target, credentials) if credentials else grpc.insecure_channel(target)
+            options = list(CHANNEL_OPTIONS)
+            channel = grpc.secure_channel(target, credentials, options) if credentials else grpc.insecure_channel(target, options)
         self._raw_channel = channel
         if token:
             channel = grpc.intercept_channel(channel, _BearerToken(token))
@@ -92,10 +101,15 @@ class OmaClient:
     def emit(self, session_id: str, event: event_pb2.Event, *, idempotency_key: Optional[str] = None,
              expected_head_seq: Optional[int] = None, lease_epoch: Optional[int] = None,
              max_attempts: int = DEFAULT_EMIT_ATTEMPTS, backoff: Backoff = Backoff(),
-             timeout: Optional[float] = None) -> session_service_pb2.EmitEventResponse:
+             timeout: float = 10.0) -> session_service_pb2.EmitEventResponse:
         """Appends one event, retrying transport faults with one idempotency key (SESS-3):
         a retry of an append the server already acknowledged returns the original event with
-        ``duplicate`` set. An answer with an OMA reason is raised at once as OmaRpcError."""
+        ``duplicate`` set. An answer with an OMA reason is raised at once as OmaRpcError.
+
+        Each attempt waits up to ``timeout`` seconds for the channel to be ready (gRPC
+        wait-for-ready) rather than failing at once while the server restarts: with
+        grpcio 1.51, a loop of fail-fast calls took over 10 s to reach a restarted server,
+        a waiting call about one second."""
         request = session_service_pb2.EmitEventRequest(session_id=session_id, event=event,
                                                        idempotency_key=idempotency_key or new_idempotency_key())
         if expected_head_seq is not None:
@@ -106,7 +120,7 @@ class OmaClient:
         while True:
             attempt += 1
             try:
-                return self.sessions.EmitEvent(request, timeout=timeout)
+                return self.sessions.EmitEvent(request, timeout=timeout, wait_for_ready=True)
             except grpc.RpcError as err:
                 if attempt >= max_attempts or not is_transient(err):
                     raise OmaRpcError.wrap(err) from err
@@ -126,7 +140,10 @@ class OmaClient:
         last, failures = after_seq, 0
         while not (stop and stop.is_set()):
             request = session_service_pb2.WatchEventsRequest(session_id=session_id, after_seq=last)
-            stream = self.sessions.WatchEvents(request)
+            # Wait-for-ready: the stream waits for the server to be back instead of failing at
+            # once (with grpcio 1.51 a loop of fail-fast calls took 10 s and more to reach a
+            # restarted server).
+            stream = self.sessions.WatchEvents(request, wait_for_ready=True)
             cause: Optional[BaseException] = None
             try:
                 for res in stream:

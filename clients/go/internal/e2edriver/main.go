@@ -1,0 +1,87 @@
+// e2edriver is driven by clients/ts/src/other-language-clients.test.ts against a real server:
+//
+//  1. it emits one event through a connection that loses the first acknowledgement (the
+//     server has stored the event; the client sees UNAVAILABLE) and prints
+//     "emitted SEQ DUPLICATE ATTEMPTS";
+//  2. it watches the session from seq 0 and prints "event SEQ" per event until -until,
+//     while the test kills and restarts the server ("# reconnect" lines go to stderr).
+//
+// With -emit-only TYPE it only emits one custom event (the test starts it while the
+// server is down) and prints "emitted SEQ".
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	omav1 "oma.dev/clients/go/gen/oma/v1"
+	"oma.dev/clients/go/omaclient"
+)
+
+func main() {
+	addr := flag.String("addr", "", "server host:port")
+	session := flag.String("session", "", "session id")
+	until := flag.Int64("until", 0, "exit after this seq")
+	emitOnly := flag.String("emit-only", "", "only emit one custom event of this type")
+	flag.Parse()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	fast := omaclient.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond}
+
+	if *emitOnly != "" {
+		oma, err := omaclient.Dial(*addr, omaclient.Options{})
+		must(err)
+		fmt.Println("emitting")
+		res, err := oma.Emit(ctx, *session, &omav1.Event{Payload: &omav1.Event_Custom{Custom: &omav1.CustomEvent{Type: *emitOnly}}}, omaclient.EmitOptions{Backoff: fast, MaxAttempts: 1000})
+		must(err)
+		fmt.Printf("emitted %d\n", res.GetEvent().GetSeq())
+		return
+	}
+
+	emitCalls := 0
+	loseFirstAck := func(ctx context.Context, method string, req, reply interface{}, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		if strings.HasSuffix(method, "/EmitEvent") {
+			emitCalls++
+			if emitCalls == 1 && err == nil {
+				return status.Error(codes.Unavailable, "acknowledgement lost on the way back")
+			}
+		}
+		return err
+	}
+	lossy, err := omaclient.Dial(*addr, omaclient.Options{DialOptions: []grpc.DialOption{grpc.WithUnaryInterceptor(loseFirstAck)}})
+	must(err)
+	res, err := lossy.Emit(ctx, *session, &omav1.Event{Payload: &omav1.Event_Custom{Custom: &omav1.CustomEvent{Type: "driver-emit"}}}, omaclient.EmitOptions{Backoff: fast})
+	must(err)
+	fmt.Printf("emitted %d %t %d\n", res.GetEvent().GetSeq(), res.GetDuplicate(), emitCalls)
+	lossy.Close()
+
+	oma, err := omaclient.Dial(*addr, omaclient.Options{})
+	must(err)
+	defer oma.Close()
+	opts := omaclient.WatchOptions{Backoff: fast, OnReconnect: func(attempt int, after int64, _ error) {
+		fmt.Fprintf(os.Stderr, "# reconnect %d after %d\n", attempt, after)
+	}}
+	must(oma.Watch(ctx, *session, opts, func(ev *omav1.Event) error {
+		fmt.Printf("event %d\n", ev.GetSeq())
+		if ev.GetSeq() >= *until {
+			return omaclient.ErrStopWatch
+		}
+		return nil
+	}))
+}
+
+func must(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2edriver:", err)
+		os.Exit(1)
+	}
+}

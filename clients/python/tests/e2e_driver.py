@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Driven by clients/ts/src/other-language-clients.test.ts against a real server:
+
+1. emits one event through a channel that loses the first acknowledgement (the server has
+   stored the event; the client sees UNAVAILABLE) and prints "emitted SEQ DUPLICATE ATTEMPTS";
+2. watches the session from seq 0 and prints "event SEQ" per event until --until, while
+   the test kills and restarts the server ("# reconnect" lines go to stderr).
+
+With --emit-only TYPE it only emits one custom event (the test starts it while the server
+is down) and prints "emitted SEQ".
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import grpc  # noqa: E402
+
+from oma_client import Backoff, OmaClient  # noqa: E402
+from oma_client.client import CHANNEL_OPTIONS  # noqa: E402
+from oma.v1 import event_pb2  # noqa: E402
+
+
+class LostAck(grpc.RpcError):
+    def code(self):
+        return grpc.StatusCode.UNAVAILABLE
+
+    def details(self):
+        return "acknowledgement lost on the way back"
+
+    def trailing_metadata(self):
+        return ()
+
+
+class LoseFirstAck(grpc.UnaryUnaryClientInterceptor):
+    def __init__(self):
+        self.emit_calls = 0
+
+    def intercept_unary_unary(self, continuation, details, request):
+        outcome = continuation(details, request)
+        if details.method.endswith("/EmitEvent"):
+            self.emit_calls += 1
+            if self.emit_calls == 1:
+                outcome.result()  # the server has answered: the event is stored
+                raise LostAck()
+        return outcome
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--addr", required=True)
+    parser.add_argument("--session", required=True)
+    parser.add_argument("--until", type=int, default=0)
+    parser.add_argument("--emit-only", default="")
+    args = parser.parse_args()
+    fast = Backoff(initial_s=0.02, max_s=0.2)
+
+    if args.emit_only:
+        with OmaClient(args.addr) as oma:
+            print("emitting", flush=True)
+            res = oma.emit(args.session, event_pb2.Event(custom=event_pb2.CustomEvent(type=args.emit_only)), max_attempts=1000, backoff=fast)
+            print(f"emitted {res.event.seq}", flush=True)
+            return 0
+
+    lose = LoseFirstAck()
+    with OmaClient(channel=grpc.intercept_channel(grpc.insecure_channel(args.addr, CHANNEL_OPTIONS), lose)) as oma:
+        res = oma.emit(args.session, event_pb2.Event(custom=event_pb2.CustomEvent(type="driver-emit")), backoff=fast)
+        print(f"emitted {res.event.seq} {str(res.duplicate).lower()} {lose.emit_calls}", flush=True)
+
+    on_reconnect = lambda attempt, after, cause: print(f"# reconnect {attempt} after {after}", file=sys.stderr, flush=True)  # noqa: E731
+    with OmaClient(args.addr) as oma:
+        for event in oma.watch(args.session, backoff=fast, on_reconnect=on_reconnect):
+            print(f"event {event.seq}", flush=True)
+            if event.seq >= args.until:
+                return 0
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
