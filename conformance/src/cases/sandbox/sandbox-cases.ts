@@ -123,7 +123,7 @@ export const sandboxCases: ConformanceCase[] = [
     async run(ctx) {
       await withSandbox(ctx, async (sandboxId) => {
         await bash(ctx, sandboxId, "ln -s / escape-link");
-        for (const path of ["/etc/hostname", "../../../../etc/hostname", "escape-link/etc/hostname"]) {
+        for (const path of ["/etc/passwd", "../../../../../../etc/passwd", "escape-link/etc/passwd", "/etc/hostname"]) {
           const res = await exec(ctx, sandboxId, "read_file", { path });
           check(res.isError, `read_file ${path} must be is_error`);
         }

@@ -137,7 +137,7 @@ export const watchCases: ConformanceCase[] = [
       // The watcher now reads nothing while the log grows well past the lag bound. Events
       // are padded so the backlog (tens of MB) exceeds what sockets and HTTP/2 windows hold.
       const total = lag + 2 * ctx.limits.maxBatchEvents + 500;
-      const pad = Math.min(2048, Math.floor(ctx.limits.maxEventBytes / 2));
+      const pad = Math.min(Math.floor(ctx.limits.maxEventBytes / 2), Math.max(2048, Math.ceil(24_000_000 / total)));
       await appendMany(ctx, sessionId, total, "s", pad);
       let received = 0;
       let lastSeq = 0;

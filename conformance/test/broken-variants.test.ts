@@ -1,0 +1,53 @@
+// Proof that the suite finds faults: each deliberately broken variant of the reference
+// server must fail the suite on the requirements it breaks, and every MUST case must be
+// failed by at least one variant (or be listed, with a reason, as not yet covered).
+import { existsSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { allCases } from "../src/cases/all-cases.js";
+import { runSuite } from "../src/runner/run-suite.js";
+import { brokenVariants, notYetCovered } from "./broken-variants.js";
+import { startVariantServer } from "./variant-server.js";
+
+const bwrap = existsSync("/usr/bin/bwrap");
+if (!bwrap) console.log("!!! SKIPPED the sandbox variants because bubblewrap (/usr/bin/bwrap) is not installed");
+
+// The secret the leaking variant exposes; the suite's SEC battery must find it.
+const secret = `conf${randomBytes(12).toString("hex")}`;
+process.env["OMA_CONFORMANCE_SECRET"] = secret;
+
+/** Case ids each variant made fail. */
+const failedBy = new Map<string, Set<string>>();
+
+describe.concurrent("the suite fails each broken variant on the requirements it breaks", () => {
+  for (const variant of brokenVariants) {
+    it.skipIf(variant.needsSandbox && !bwrap)(variant.name, { timeout: 120_000 }, async () => {
+      const server = await startVariantServer(variant, variant.needsSandbox ? { sandboxBackend: "bubblewrap" } : {});
+      try {
+        const report = await runSuite({ target: server.url, run: variant.profile, secret, targetDataDir: server.dataDir, concurrency: 6, seed: 1 });
+        const failed = report.results.filter((r) => r.status === "failed");
+        if (process.env["CONF_DEBUG"]) console.log(variant.name, JSON.stringify(report.results.map((r) => [r.id, r.status, r.message])));
+        failedBy.set(variant.name, new Set(failed.map((r) => r.id)));
+        const failedRequirements = new Set(failed.map((r) => r.requirement));
+        const missed = variant.breaks.filter((req) => !failedRequirements.has(req));
+        expect(missed, `the suite did not report ${missed.join(", ")} against "${variant.name}"; it failed: ${[...failedRequirements].join(", ") || "nothing"}`).toEqual([]);
+        expect(report.exitCode).toBe(1);
+      } finally {
+        await server.close();
+      }
+    });
+  }
+});
+
+describe("coverage of the MUST cases by the broken variants", () => {
+  it("every MUST case is failed by some variant or listed as not yet covered", () => {
+    const caught = new Set([...failedBy.values()].flatMap((s) => [...s]));
+    const must = allCases.filter((c) => c.level === "MUST" && c.feature !== "harness.core" && c.feature !== "harness.auto_rewake");
+    const sandboxFamilies = (id: string) => id.startsWith("sandbox/") || id.startsWith("security/");
+    const uncovered = must.filter((c) => !caught.has(c.id) && !(sandboxFamilies(c.id) && !bwrap));
+    const lines = must.map((c) => `${caught.has(c.id) ? "caught " : notYetCovered[c.id] ? "listed " : "MISSED "} ${c.id}${notYetCovered[c.id] ? ` — ${notYetCovered[c.id]}` : ""}`);
+    console.log(`conformance coverage by broken variants: ${must.length - uncovered.length}/${must.length} MUST cases caught\n  ${lines.join("\n  ")}`);
+    const unlisted = uncovered.filter((c) => notYetCovered[c.id] === undefined).map((c) => c.id);
+    expect(unlisted, "MUST cases that no broken variant fails and that are not listed as not yet covered").toEqual([]);
+  });
+});

@@ -1,0 +1,70 @@
+// Test support: the real reference services, served in-process, optionally wrapped by a
+// broken variant. Only the suite's own tests import the server's source.
+import { join } from "node:path";
+import { ClassicLevel } from "classic-level";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
+import type { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
+import { defaultLimits, type ServerLimits } from "../../server/src/limits.js";
+import { createLogger } from "../../server/src/logger.js";
+import type { Db, PartContext, ServerPart } from "../../server/src/part.js";
+import { openSandboxPart } from "../../server/src/sandbox/sandbox-part.js";
+import { startOmaServer } from "../../server/src/server.js";
+import { openSessionPart } from "../../server/src/session/session-part.js";
+import { tempDir } from "../../server/src/testing/temp-dir.js";
+
+export type SessionImpl = ServiceImpl<typeof SessionService>;
+export type SandboxImpl = ServiceImpl<typeof SandboxService>;
+
+export interface ServiceWrappers {
+  readonly session?: (real: SessionImpl) => SessionImpl;
+  readonly sandbox?: (real: SandboxImpl) => SandboxImpl;
+}
+
+export interface VariantServer {
+  readonly url: string;
+  readonly dataDir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Bounds small enough that the suite's bound-probing cases (slow watcher, heartbeat) run
+ * in a second or two; the suite reads them from GetServerInfo like any target's.
+ */
+export const fastLimits: ServerLimits = { ...defaultLimits, maxWatchLagEvents: 300, watchHeartbeatMs: 1000 };
+
+/** Starts the reference services (session, and sandbox on `sandboxBackend` when given) wrapped as asked. */
+export async function startVariantServer(wrappers: ServiceWrappers, options: { sandboxBackend?: string } = {}): Promise<VariantServer> {
+  const dir = await tempDir("oma-variant-");
+  const ctx: PartContext = { dataDir: dir.path, logger: createLogger({ level: "silent" }), limits: fastLimits };
+  const db: Db = new ClassicLevel<string, Uint8Array>(join(dir.path, "leveldb"), { valueEncoding: "view" });
+  await db.open();
+  const parts: ServerPart[] = [];
+  const session = await openSessionPart(db, ctx);
+  parts.push(session);
+  const sandbox = options.sandboxBackend ? await openSandboxPart(db, ctx, { backend: options.sandboxBackend }) : undefined;
+  if (sandbox) parts.push(sandbox);
+  const wrap = <T>(impl: T, w: ((real: T) => T) | undefined) => (w ? w(impl) : impl);
+  const server = await startOmaServer({
+    port: 0,
+    host: "127.0.0.1",
+    logger: ctx.logger,
+    limits: fastLimits,
+    services: {
+      session: wrap(session.service as SessionImpl, wrappers.session),
+      ...(sandbox ? { sandbox: wrap(sandbox.service as SandboxImpl, wrappers.sandbox) } : {}),
+    },
+    features: () => parts.flatMap((p) => p.features),
+    sandboxBackends: () => sandbox?.backends ?? [],
+  });
+  return {
+    url: server.url,
+    dataDir: dir.path,
+    async close() {
+      await server.close();
+      for (const p of parts.reverse()) await p.close();
+      await db.close();
+      await dir.remove();
+    },
+  };
+}
