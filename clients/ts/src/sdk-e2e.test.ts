@@ -2,6 +2,7 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EventPayloadInit } from "./emit.js";
 import { OmaRpcError } from "./errors.js";
+import { createOmaClient as createBrowserClient } from "./index.js";
 import { createOmaClient, type OmaNodeClientOptions } from "./node.js";
 import { haveServerBuild, startServerProcess, type ServerProcess } from "./testing/server-process.js";
 
@@ -94,5 +95,18 @@ describe.skipIf(!haveServerBuild)("TypeScript SDK against a server that crashes 
     expect(err).toBeInstanceOf(OmaRpcError);
     expect((err as OmaRpcError).code).toBe(Code.NotFound);
     expect((err as OmaRpcError).reason).toBe("SESSION_NOT_FOUND");
+  });
+
+  it.each(["connect", "grpc-web"] as const)("the browser entry (Fetch API) emits and watches over %s", async (protocol) => {
+    const oma = createBrowserClient({ baseUrl: server.url, protocol });
+    const id = sessionId();
+    await oma.sessions.createSession({ sessionId: id, agent: { model: "scripted" } });
+    await oma.sessions.emitBatch(id, [custom(1), custom(2)]);
+    const seen: bigint[] = [];
+    for await (const e of oma.sessions.watch(id)) {
+      seen.push(e.seq);
+      if (seen.length === 2) break;
+    }
+    expect(seen).toEqual([1n, 2n]);
   });
 });
