@@ -109,4 +109,35 @@ describe.skipIf(!haveServerBuild)("TypeScript SDK against a server that crashes 
     }
     expect(seen).toEqual([1n, 2n]);
   });
+
+  it("a watcher that falls behind is ended with WATCHER_TOO_SLOW and resumes with every event once (SESS-13)", async () => {
+    const oma = client();
+    const info = await oma.serverInfo.getServerInfo({});
+    const lag = Number(info.limits?.maxWatchLagEvents ?? 10_000);
+    const id = sessionId();
+    await oma.sessions.createSession({ sessionId: id, agent: { model: "scripted" } });
+    await oma.sessions.emit(id, custom(0));
+    const reasons: string[] = [];
+    const watch = oma.sessions.watch(id, { backoff: fast, onReconnect: (r) => reasons.push(r.error instanceof OmaRpcError ? r.error.reason : String(r.error)) });
+    const first = await watch.next();
+    expect(first.value?.seq).toBe(1n);
+    // While the caller holds on to the first event, the log grows past the lag bound; the
+    // padding fills the transport's flow-control window so the server's queue backs up.
+    const padding = "x".repeat(1024);
+    const total = lag + 600;
+    for (let next = 2; next <= total; ) {
+      const batch = Array.from({ length: Math.min(200, total - next + 1) }, () => ({ case: "custom" as const, value: { type: "pad", data: { fields: { p: { kind: { case: "stringValue" as const, value: padding } } } } } }));
+      await oma.sessions.emitBatch(id, batch);
+      next += batch.length;
+    }
+    const seqs: number[] = [1];
+    while (seqs.length < total) {
+      const r = await watch.next();
+      if (r.done) break;
+      seqs.push(Number(r.value.seq));
+    }
+    await watch.return();
+    expect(reasons).toContain("WATCHER_TOO_SLOW");
+    expect(seqs).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+  });
 });
