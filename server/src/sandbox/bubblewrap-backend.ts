@@ -52,9 +52,9 @@ export function createBubblewrapBackend(): SandboxBackend {
       const bwrap = [
         ...bwrapArgs({ network: spec.network, runAsRoot: spec.security.runAsRoot, keepCapabilities: spec.security.keepCapabilities, writableRoot: spec.security.writableRoot, workspace: spec.workspaceDir, etcDir: home }),
         "--clearenv",
-        ...Object.entries({ PATH: "/usr/local/bin:/usr/bin:/bin", HOME: user.uid ? "/home/sandbox" : "/root", LANG: "C.UTF-8", USER: user.name, ...spec.env }).flatMap(([k, v]) => ["--setenv", k, v]),
+        ...Object.entries({ PATH: "/usr/local/bin:/usr/bin:/bin", HOME: user.uid ? "/home/sandbox" : "/root", USER: user.name, ...spec.env }).flatMap(([k, v]) => ["--setenv", k, v]),
         "--",
-        PYTHON, "-I", "-c", TOOL_RUNNER_SOURCE, "/workspace", `oma-sandbox=${spec.sandboxId}`,
+        PYTHON, "-I", "-S", "-c", TOOL_RUNNER_SOURCE, "/workspace", `oma-sandbox=${spec.sandboxId}`,
       ];
       // Without cgroups the limits fall back to rlimits: address space and process count.
       let command = BWRAP;

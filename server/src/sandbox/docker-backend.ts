@@ -104,11 +104,11 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
       try {
         container = await docker.createContainer({
           Image: image,
-          Cmd: ["python3", "-I", "-c", TOOL_RUNNER_SOURCE, "/workspace"],
+          Cmd: ["python3", "-I", "-S", "-c", TOOL_RUNNER_SOURCE, "/workspace"],
           Entrypoint: [],
           User: `${uid}:${uid}`,
           WorkingDir: "/workspace",
-          Env: Object.entries({ PATH: "/usr/local/bin:/usr/bin:/bin", HOME: home, LANG: "C.UTF-8", ...spec.env }).map(([k, v]) => `${k}=${v}`),
+          Env: Object.entries({ PATH: "/usr/local/bin:/usr/bin:/bin", HOME: home, ...spec.env }).map(([k, v]) => `${k}=${v}`),
           Labels: { [LABEL_SANDBOX]: spec.sandboxId, [LABEL_SERVER]: spec.serverInstance },
           Hostname: "oma-sandbox",
           AttachStdin: true,

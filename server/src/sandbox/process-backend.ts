@@ -26,8 +26,8 @@ export function createProcessBackend(log: Logger): SandboxBackend {
     },
     async create(spec: SandboxSpec): Promise<SandboxEnvironment> {
       log.warn({ sandboxId: spec.sandboxId }, "!!! process sandbox: NO ISOLATION — tools run as the server's user with its network and files; development only");
-      const env = { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: spec.workspaceDir, LANG: "C.UTF-8", ...spec.env };
-      return startChildEnvironment(spec.sandboxId, PYTHON, ["-I", "-c", TOOL_RUNNER_SOURCE, spec.workspaceDir, `oma-sandbox=${spec.sandboxId}`], env, spec.workspaceDir);
+      const env = { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: spec.workspaceDir, ...spec.env };
+      return startChildEnvironment(spec.sandboxId, PYTHON, ["-I", "-S", "-c", TOOL_RUNNER_SOURCE, spec.workspaceDir, `oma-sandbox=${spec.sandboxId}`], env, spec.workspaceDir);
     },
     // The runner exits when the server that started it goes away (EOF on stdin).
     async reattach() {

@@ -1,6 +1,6 @@
 /**
  * The tool runner: one long-lived Python process inside each sandbox (started as
- * `python3 -c <source> <workspace>`). The server talks to it over stdin/stdout in JSON
+ * `python3 -I -S -c <source> <workspace>`). The server talks to it over stdin/stdout in JSON
  * lines, so an Execute costs one process spawn inside the sandbox instead of a
  * `docker exec` or a fresh namespace set-up. File tools run here too, inside the
  * sandbox's namespaces, so a symlink planted by sandboxed code can never make the server
@@ -20,9 +20,15 @@
  * source avoids backticks and dollar-brace so it can live in a raw template string.
  */
 export const TOOL_RUNNER_SOURCE = String.raw`
-import base64, fnmatch, glob as globmod, json, os, re, selectors, signal, subprocess, sys, time
+import os, sys
 
 WS = os.path.realpath(sys.argv[1])
+os.chdir(WS)
+# Ready before the heavier imports: they overlap with the server answering Provision.
+os.write(1, b'{"ready":true}\n')
+
+import binascii, json, selectors, signal, time
+
 SEL = selectors.DefaultSelector()
 OUT = sys.stdout.buffer
 RUNS = {}
@@ -42,30 +48,39 @@ class Run:
         self.exited = None
         self.open = 2
         self.deadline = time.monotonic() + timeout_ms / 1000.0
-        self.p = subprocess.Popen(["/bin/bash", "-c", cmd], cwd=WS, env=ENV, stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        self.pidfd = os.pidfd_open(self.p.pid)
-        for f, s in ((self.p.stdout, 1), (self.p.stderr, 2)):
-            os.set_blocking(f.fileno(), False)
-            SEL.register(f, selectors.EVENT_READ, ("out", self, s))
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        try:
+            # posix_spawn (vfork-like) in a new session: the command's whole tree is one group.
+            self.pid = os.posix_spawn("/bin/bash", ["bash", "-c", cmd], ENV, setsid=True, file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_DUP2, out_w, 1),
+                (os.POSIX_SPAWN_DUP2, err_w, 2)])
+        finally:
+            os.close(out_w)
+            os.close(err_w)
+        self.pidfd = os.pidfd_open(self.pid)
+        for fd, s in ((out_r, 1), (err_r, 2)):
+            os.set_blocking(fd, False)
+            SEL.register(fd, selectors.EVENT_READ, ("out", self, s))
         SEL.register(self.pidfd, selectors.EVENT_READ, ("exit", self, 0))
 
     def killgroup(self):
         try:
-            os.killpg(self.p.pid, signal.SIGKILL)
+            os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
 
-    def on_output(self, f, s):
+    def on_output(self, fd, s):
         try:
-            data = os.read(f.fileno(), 65536)
+            data = os.read(fd, 65536)
         except BlockingIOError:
             return
         except OSError:
             data = b""
         if not data:
-            SEL.unregister(f)
-            f.close()
+            SEL.unregister(fd)
+            os.close(fd)
             self.open -= 1
             self.maybe_done()
             return
@@ -74,12 +89,12 @@ class Run:
         if room > 0:
             part = data[:room]
             self.sent += len(part)
-            send({"id": self.id, "s": s, "d": base64.b64encode(part).decode()})
+            send({"id": self.id, "s": s, "d": binascii.b2a_base64(part, newline=False).decode()})
 
     def on_exit(self):
         SEL.unregister(self.pidfd)
         os.close(self.pidfd)
-        self.exited = self.p.wait()
+        self.exited = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
         # Whatever the command left running in its group ends with it.
         self.killgroup()
         self.maybe_done()
@@ -148,6 +163,7 @@ def list_files(i):
     return "\n".join(names)
 
 def glob_files(i):
+    import glob as globmod
     base = inside(i.get("path", "."))
     pattern = i["pattern"]
     if pattern.startswith("/") or ".." in pattern.split("/"):
@@ -156,6 +172,7 @@ def glob_files(i):
     return "\n".join(h for h in hits if is_inside(os.path.join(base, h)))
 
 def grep(i):
+    import fnmatch, re
     base = inside(i.get("path", "."))
     try:
         rx = re.compile(i["pattern"])
@@ -196,7 +213,9 @@ def on_request(req):
         try:
             RUNS[rid] = Run(rid, req["cmd"], req["timeout_ms"], req["max_bytes"])
         except OSError as e:
-            send({"id": rid, "out": "cannot start command: %s" % e, "err": True})
+            msg = ("cannot start the command: %s\n" % e).encode()
+            send({"id": rid, "s": 2, "d": binascii.b2a_base64(msg, newline=False).decode()})
+            send({"id": rid, "exit": 127, "timed_out": False, "total": len(msg)})
     elif op == "kill":
         r = RUNS.get(rid)
         if r:
@@ -216,12 +235,10 @@ def on_request(req):
         send({"id": rid, "pong": True})
 
 def main():
-    os.chdir(WS)
     stdin = sys.stdin.buffer.raw
     os.set_blocking(stdin.fileno(), False)
     SEL.register(stdin, selectors.EVENT_READ, ("in", None, 0))
     buf = b""
-    send({"ready": True, "pid": os.getpid()})
     while True:
         now = time.monotonic()
         wait = None
