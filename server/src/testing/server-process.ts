@@ -1,3 +1,6 @@
+import type { DescService } from "@bufbuild/protobuf";
+import { createClient, type Client } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
@@ -10,6 +13,8 @@ export interface ServerProcess {
   readonly url: string;
   readonly pid: number;
   readonly child: ChildProcess;
+  /** A gRPC client of this server (one HTTP/2 connection per call of `client`). */
+  client<T extends DescService>(service: T): Client<T>;
   /** SIGKILL, and resolve once the process is gone. */
   kill(): Promise<void>;
   /** SIGTERM (a clean shutdown), and resolve once the process is gone. */
@@ -45,5 +50,6 @@ export async function startServerProcess(dataDir: string, options: { timeoutMs?:
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     await exited;
   };
-  return { url, pid: child.pid!, child, kill: () => end("SIGKILL"), stop: () => end("SIGTERM") };
+  const transport = createGrpcTransport({ baseUrl: url });
+  return { url, pid: child.pid!, child, client: (service) => createClient(service, transport), kill: () => end("SIGKILL"), stop: () => end("SIGTERM") };
 }

@@ -1,0 +1,224 @@
+/**
+ * SessionService benchmark: durable EmitEvent throughput against the same server's no-op
+ * RPC rate and the raw LevelDB synced-batch rate, watch delivery latency, slice cost on a
+ * short vs a 1M-event log, and the server's memory with 10k idle sessions. Every figure is
+ * printed beside a limit measured in this same run.
+ */
+import { create } from "@bufbuild/protobuf";
+import { EventSchema } from "@oma/client/gen/oma/v1/event_pb.js";
+import { AgentConfigSchema } from "@oma/client/gen/oma/v1/session_pb.js";
+import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
+import { ServerInfoService } from "@oma/client/gen/oma/v1/server_info_service_pb.js";
+import { LevelSessionStore } from "@oma/server/dist/store/level-session-store.js";
+import { startServerProcess } from "@oma/server/dist/testing/server-process.js";
+import { tempDir } from "@oma/server/dist/testing/temp-dir.js";
+import { ClassicLevel } from "classic-level";
+import { setMaxListeners } from "node:events";
+import { readFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { percentile, printTable, type Row } from "./report.js";
+
+const RUN_MS = 2500;
+const event = (i: number) => create(EventSchema, { payload: { case: "custom", value: { type: "bench", data: { i } } } });
+
+/** Calls `op` from `concurrency` loops for RUN_MS; returns completed calls per second. */
+async function rate(concurrency: number, op: (worker: number) => Promise<unknown>): Promise<number> {
+  let done = 0;
+  const end = performance.now() + RUN_MS;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, w) => {
+      while (performance.now() < end) {
+        await op(w);
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - start) / 1000);
+}
+
+function rssMb(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))!;
+  return Number(line.replace(/\D+/g, "")) / 1024;
+}
+
+async function newServer(dataDir?: string) {
+  const dir = dataDir ? undefined : await tempDir("oma-bench-");
+  const server = await startServerProcess(dataDir ?? dir!.path);
+  return { server, sessions: server.client(SessionService), info: server.client(ServerInfoService), dir };
+}
+
+async function rawSyncedBatchRate(batchSize: number): Promise<number> {
+  const dir = await tempDir("oma-bench-raw-");
+  const db = new ClassicLevel<string, Uint8Array>(join(dir.path, "raw"), { valueEncoding: "view" });
+  await db.open();
+  const value = new Uint8Array(64).fill(7);
+  let n = 0;
+  const batches = await rate(1, async () => {
+    const b = db.batch();
+    for (let i = 0; i < batchSize; i++) b.put(`k${(n++).toString(16).padStart(12, "0")}`, value);
+    await b.write({ sync: true });
+  });
+  await db.close();
+  await dir.remove();
+  return batches;
+}
+
+async function emitThroughput(): Promise<void> {
+  const { server, sessions, info, dir } = await newServer();
+  const ids: string[] = [];
+  for (let i = 0; i < 8; i++) ids.push((await sessions.createSession({ agent: { model: "bench" } })).session!.sessionId);
+  const raw1 = await rawSyncedBatchRate(1);
+  const raw64 = await rawSyncedBatchRate(64);
+  const rows: Row[] = [];
+  for (const c of [1, 16, 64]) {
+    let i = 0;
+    const emits = await rate(c, (w) => sessions.emitEvent({ sessionId: ids[w % ids.length]!, event: event(i++) }));
+    const noop = await rate(c, () => info.getServerInfo({}));
+    rows.push({ what: `EmitEvent (durable) concurrency ${c}`, value: emits, unit: "ev/s", limit: { what: "GetServerInfo (no-op)", value: noop }, goal: c === 64 ? { atLeast: 0.8 } : undefined });
+    rows.push({
+      what: `EmitEvent (durable) concurrency ${c}`,
+      value: emits,
+      unit: "ev/s",
+      limit: c === 1 ? { what: "raw synced batch of 1", value: raw1 } : { what: "raw synced batches of 64", value: raw64 * 64 },
+    });
+  }
+  printTable("EmitEvent throughput (server child process, 8 sessions, synced group commit)", rows);
+  await server.stop();
+  await dir?.remove();
+}
+
+async function watchLatency(): Promise<void> {
+  const { server, sessions, dir } = await newServer();
+  const sessionId = (await sessions.createSession({ agent: { model: "bench" } })).session!.sessionId;
+  const abort = new AbortController();
+  setMaxListeners(200, abort.signal);
+  const latencies: number[] = [];
+  let caughtUp = 0;
+  const watchers = Array.from({ length: 100 }, async () => {
+    try {
+      for await (const res of sessions.watchEvents({ sessionId }, { signal: abort.signal })) {
+        if (res.message.case === "caughtUp") caughtUp++;
+        if (res.message.case === "event" && res.message.value.payload.case === "custom") {
+          latencies.push(performance.now() - Number(res.message.value.payload.value.data?.["sent"]));
+        }
+      }
+    } catch {
+      // aborted at the end
+    }
+  });
+  while (caughtUp < 100) await sleep(10);
+  const emitRtt: number[] = [];
+  const total = 500;
+  const start = performance.now();
+  for (let i = 0; i < total; i++) {
+    // 100 events per second, on schedule.
+    const due = start + i * 10;
+    if (due > performance.now()) await sleep(due - performance.now());
+    const sent = performance.now();
+    await sessions.emitEvent({ sessionId, event: create(EventSchema, { payload: { case: "custom", value: { type: "bench", data: { sent } } } }) });
+    emitRtt.push(performance.now() - sent);
+  }
+  const deadline = performance.now() + 5000;
+  while (latencies.length < total * 100 && performance.now() < deadline) await sleep(10);
+  abort.abort();
+  await Promise.all(watchers);
+  printTable(`Watch delivery, 100 watchers, 100 events/s for ${total / 100} s (${latencies.length} deliveries; emit to arrival, fsync included)`, [
+    { what: "delivery latency p50", value: percentile(latencies, 50), unit: "ms", limit: { what: "EmitEvent round trip p50", value: percentile(emitRtt, 50) } },
+    { what: "delivery latency p99", value: percentile(latencies, 99), unit: "ms", goal: { text: "<= 5 ms" } },
+    { what: "delivery latency p99", value: percentile(latencies, 99), unit: "ms", limit: { what: "EmitEvent round trip p99", value: percentile(emitRtt, 99) } },
+  ]);
+  await server.stop();
+  await dir?.remove();
+}
+
+async function sliceCost(): Promise<void> {
+  const dir = await tempDir("oma-bench-slice-");
+  await mkdir(join(dir.path, "leveldb"), { recursive: true });
+  const db = new ClassicLevel<string, Uint8Array>(join(dir.path, "leveldb"), { valueEncoding: "view" });
+  await db.open();
+  const store = new LevelSessionStore(db, { sublevel: "session" });
+  const small = "slice-1k";
+  const big = "slice-1m";
+  const buildStart = performance.now();
+  for (const [id, n] of [[small, 1_000], [big, 1_000_000]] as const) {
+    await store.createSession({ sessionId: id, labels: {}, agent: create(AgentConfigSchema, { model: "bench" }) });
+    const batch = 10_000;
+    for (let at = 0; at < n; at += batch) {
+      await store.append(id, Array.from({ length: Math.min(batch, n - at) }, (_, k) => event(at + k)));
+    }
+  }
+  await store.close();
+  await db.compactRange("\x00", "\xff");
+  await db.close();
+  const buildSeconds = (performance.now() - buildStart) / 1000;
+  const { server, sessions } = await newServer(dir.path);
+  const measure = async (sessionId: string, head: number) => {
+    const samples: number[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const afterSeq = BigInt(Math.floor(Math.random() * (head - 100)));
+      const t = performance.now();
+      const res = await sessions.getEvents({ sessionId, afterSeq, limit: 100 });
+      samples.push(performance.now() - t);
+      if (res.events.length !== 100) throw new Error("short slice");
+    }
+    return samples;
+  };
+  await measure(small, 1_000); // warm up both paths
+  await measure(big, 1_000_000);
+  const s1k = await measure(small, 1_000);
+  const s1m = await measure(big, 1_000_000);
+  printTable(`GetEvents(limit 100) at random positions, 3000 calls each (1M log built in ${buildSeconds.toFixed(1)} s)`, [
+    { what: "1M-event log, p50", value: percentile(s1m, 50), unit: "ms", limit: { what: "1k-event log p50", value: percentile(s1k, 50) }, goal: { atMost: 1.2 } },
+    { what: "1M-event log, p99", value: percentile(s1m, 99), unit: "ms", limit: { what: "1k-event log p99", value: percentile(s1k, 99) } },
+  ]);
+  await server.stop();
+  await dir.remove();
+}
+
+async function idleSessionsMemory(): Promise<void> {
+  let { server, sessions, dir } = await newServer();
+  await sessions.getSession({ sessionId: "warm-up" }).catch(() => undefined);
+  const baseline = rssMb(server.pid);
+  const ids: string[] = [];
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (ids.length < 10_000) {
+        const { session } = await sessions.createSession({ agent: { model: "bench", systemPrompt: "You are a helpful agent." }, labels: { bench: "idle" } });
+        ids.push(session!.sessionId);
+        await sessions.emitEvent({ sessionId: session!.sessionId, event: event(1) });
+      }
+    }),
+  );
+  await sleep(1000);
+  const afterCreate = rssMb(server.pid);
+  // A restarted server that has loaded every session once: what the sessions themselves cost,
+  // without the garbage of 20k creating RPCs.
+  await server.stop();
+  ({ server, sessions } = await newServer(dir!.path));
+  const restartBaseline = rssMb(server.pid);
+  let next = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < ids.length) await sessions.getSession({ sessionId: ids[next++]! });
+  }));
+  await sleep(1000);
+  const loaded = rssMb(server.pid);
+  printTable("Server memory (child process RSS from /proc)", [
+    { what: "RSS after creating 10k sessions (1 event each)", value: afterCreate, unit: "MB", goal: { text: "<= 200 MB" } },
+    { what: "RSS after creating 10k sessions", value: afterCreate, unit: "MB", limit: { what: "same server before", value: baseline } },
+    { what: "RSS, restarted, 10k idle sessions loaded", value: loaded, unit: "MB", goal: { text: "<= 200 MB" } },
+    { what: "RSS, restarted, 10k idle sessions loaded", value: loaded, unit: "MB", limit: { what: "restarted server before loading", value: restartBaseline } },
+  ]);
+  await server.stop();
+  await dir?.remove();
+}
+
+const started = performance.now();
+await emitThroughput();
+await watchLatency();
+await sliceCost();
+await idleSessionsMemory();
+console.log(`\nsession bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
