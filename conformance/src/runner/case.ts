@@ -1,5 +1,5 @@
 import type { GetServerInfoResponse, Limits } from "@oma/client/gen/oma/v1/server_info_service_pb.js";
-import type { RpcClient } from "../client/rpc-client.js";
+import type { Protocol, RpcClient } from "../client/rpc-client.js";
 import type { HarnessFixture } from "./harness-fixture.js";
 
 /** RFC 2119 level of the SPEC clause a case checks. */
@@ -41,8 +41,11 @@ export interface CaseContext {
   readonly rpc: RpcClient;
   /** The target's base URL. */
   readonly targetUrl: string;
-  /** Opens another client (its own connection), e.g. for a second lease holder. */
-  newClient(): RpcClient;
+  /**
+   * Opens another client (its own connection), e.g. for a second lease holder; over the
+   * run's protocol unless one is named (every implementation serves gRPC, WIRE-1).
+   */
+  newClient(protocol?: Protocol): RpcClient;
   readonly info: GetServerInfoResponse;
   readonly limits: Limits;
   /** A resource id unique in this run (and across runs), with the given prefix. */

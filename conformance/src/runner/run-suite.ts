@@ -93,8 +93,8 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
       const ctx: CaseContext = {
         rpc,
         targetUrl: target.toString().replace(/\/$/, ""),
-        newClient: () => {
-          const client = createRpcClient(target.toString().replace(/\/$/, ""), protocol);
+        newClient: (which) => {
+          const client = createRpcClient(target.toString().replace(/\/$/, ""), which ?? protocol);
           extraClients.push(client);
           return client;
         },

@@ -1,0 +1,50 @@
+// The reference server passes the whole suite over gRPC (grpc-js) and Connect, except the
+// deviations listed in reference-expected-failures.txt (each listed one must still fail).
+import { existsSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startApp, type RunningApp } from "../../server/src/app.js";
+import { createLogger } from "../../server/src/logger.js";
+import { tempDir } from "../../server/src/testing/temp-dir.js";
+import { readExpectedFailures } from "../src/runner/expected-failures.js";
+import { runSuite } from "../src/runner/run-suite.js";
+import type { SuiteReport } from "../src/runner/report.js";
+import { fastLimits } from "./variant-server.js";
+
+const bwrap = existsSync("/usr/bin/bwrap");
+if (!bwrap) console.log("!!! SKIPPED the reference conformance run because bubblewrap (/usr/bin/bwrap) is not installed");
+
+const secret = `conf${randomBytes(12).toString("hex")}`;
+
+describe.skipIf(!bwrap)("the reference server passes the suite", () => {
+  let app: RunningApp;
+  let dir: { path: string; remove(): Promise<void> };
+  let expectedFailures: string[];
+
+  beforeAll(async () => {
+    // The server holds the secret in its environment, as an operator would start it.
+    process.env["OMA_CONFORMANCE_SECRET"] = secret;
+    dir = await tempDir("oma-reference-");
+    app = await startApp({ dataDir: dir.path, port: 0, host: "127.0.0.1", limits: fastLimits, sandboxBackend: "bubblewrap", logger: createLogger({ level: "silent" }) });
+    expectedFailures = await readExpectedFailures(fileURLToPath(new URL("./reference-expected-failures.txt", import.meta.url)));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await dir?.remove();
+  });
+
+  const summary = (r: SuiteReport) =>
+    r.results.filter((c) => c.status !== "passed").map((c) => `${c.status} ${c.id}: ${c.message ?? ""}`).join("\n");
+
+  for (const protocol of ["grpc", "connect"] as const) {
+    it.concurrent(`over ${protocol}`, { timeout: 180_000 }, async () => {
+      const report = await runSuite({ target: app.url, protocol, secret, targetDataDir: dir.path, expectedFailures, concurrency: 6 });
+      console.log(`reference over ${protocol}: ${JSON.stringify(report.summary)}; skipped families: ${report.skippedFamilies.map((f) => f.name).join(", ") || "none"}`);
+      expect(report.summary.failed, summary(report)).toBe(0);
+      expect(report.summary.unexpectedPasses, summary(report)).toBe(0);
+      expect(report.exitCode).toBe(0);
+      expect(report.summary.passed).toBeGreaterThan(60);
+    });
+  }
+});
