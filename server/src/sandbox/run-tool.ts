@@ -5,15 +5,18 @@ import type { RunnerConnection } from "./runner-connection.js";
 /**
  * Runs one validated tool call through a sandbox's runner, feeding `execution` as output
  * arrives, and returns the result the model sees. `maxOutputBytes` bounds what is kept
- * and sent (SBX-6); the runner kills the command's process group at `timeoutMs` (SBX-5).
+ * and sent (SBX-6); the runner kills the command's process group at `timeoutMs` (SBX-5)
+ * or when `cancel` fires.
  */
-export async function runTool(runner: RunnerConnection, name: string, input: JsonObject, timeoutMs: number, maxOutputBytes: number, execution: Execution): Promise<ExecResult> {
+export async function runTool(runner: RunnerConnection, name: string, input: JsonObject, timeoutMs: number, maxOutputBytes: number, execution: Execution, cancel?: AbortSignal): Promise<ExecResult> {
   const started = performance.now();
   if (name === "bash") {
     const own = typeof input["timeout"] === "number" ? input["timeout"] : timeoutMs;
     const effective = Math.min(timeoutMs, own);
-    const { done } = runner.runCommand(String(input["command"]), effective, maxOutputBytes, (s, d) => execution.append(s, d));
-    const outcome = await done;
+    const { id, done } = runner.runCommand(String(input["command"]), effective, maxOutputBytes, (s, d) => execution.append(s, d));
+    const onCancel = () => runner.kill(id, false);
+    cancel?.addEventListener("abort", onCancel, { once: true });
+    const outcome = await done.finally(() => cancel?.removeEventListener("abort", onCancel));
     const notes: string[] = [];
     const truncated = outcome.totalBytes > maxOutputBytes;
     if (truncated) notes.push(truncationMarker(maxOutputBytes, outcome.totalBytes));

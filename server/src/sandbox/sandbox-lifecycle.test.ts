@@ -64,6 +64,31 @@ describe("sandbox service", () => {
     expect([backend.code, backend.reason]).toEqual([Code.Unavailable, "BACKEND_UNAVAILABLE"]);
   });
 
+  it("ListSandboxes pages through a session's sandboxes; a foreign token is INVALID_PAGE_TOKEN", async () => {
+    const c = app.client(SandboxService);
+    const backend = backends.find((b) => b.available && b.name !== "docker")?.name ?? "";
+    const sessionId = `ses_${randomUUID().replace(/-/g, "")}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await c.provision({ resources: { backend }, sessionId })).sandbox!.sandboxId);
+    try {
+      const first = await c.listSandboxes({ sessionId, pageSize: 2 });
+      expect(first.sandboxes.length).toBe(2);
+      expect(first.nextPageToken).not.toBe("");
+      const second = await c.listSandboxes({ sessionId, pageSize: 2, pageToken: first.nextPageToken });
+      expect(second.nextPageToken).toBe("");
+      expect([...first.sandboxes, ...second.sandboxes].map((s) => s.sandboxId).sort()).toEqual([...ids].sort());
+      const bad = await rejection(c.listSandboxes({ sessionId, pageToken: "bm9wZQ" }));
+      expect([bad.code, bad.reason]).toEqual([Code.InvalidArgument, "INVALID_PAGE_TOKEN"]);
+    } finally {
+      for (const sandboxId of ids) await c.destroySandbox({ sandboxId });
+    }
+  });
+
+  it.skipIf(!backends.find((b) => b.name === "docker")?.available)("SBX-1 a docker image that is not on the engine is BACKEND_UNAVAILABLE", async () => {
+    const err = await rejection(app.client(SandboxService).provision({ resources: { backend: "docker", image: `oma-no-such-image:${randomUUID()}` } }));
+    expect([err.code, err.reason]).toEqual([Code.Unavailable, "BACKEND_UNAVAILABLE"]);
+  });
+
   it("SBX-11/14 unknown ids are SANDBOX_NOT_FOUND; a malformed id is INVALID_FIELD; destroy of an unknown id succeeds", async () => {
     const c = app.client(SandboxService);
     const unknown = `sbx_${randomUUID().replace(/-/g, "")}`;

@@ -152,9 +152,13 @@ export class SandboxManager {
     await this.deps.store.deleteSandbox(sandboxId);
   }
 
-  /** Runs one call (SBX-3..9), or replays the recorded result of its idempotency key (SBX-8). */
-  async execute(sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string): Promise<ExecResult & { replayed: boolean }> {
-    const { execution, replayed, recorded } = await this.start(sandboxId, name, input, timeoutMs, key);
+  /**
+   * Runs one call (SBX-3..9), or replays the recorded result of its idempotency key (SBX-8).
+   * `cancel` (the caller hung up) kills an unkeyed command; a keyed one runs on so that a
+   * retry with the same key gets its result.
+   */
+  async execute(sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, cancel?: AbortSignal): Promise<ExecResult & { replayed: boolean }> {
+    const { execution, replayed, recorded } = await this.start(sandboxId, name, input, timeoutMs, key, false, key ? undefined : cancel);
     if (recorded) return { ...recorded, replayed: true };
     return { ...(await execution!.done), replayed };
   }
@@ -180,7 +184,7 @@ export class SandboxManager {
     this.live.clear();
   }
 
-  private async start(sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, mustExist = false): Promise<{ execution?: Execution; replayed: boolean; recorded?: ExecResult }> {
+  private async start(sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, mustExist = false, cancel?: AbortSignal): Promise<{ execution?: Execution; replayed: boolean; recorded?: ExecResult }> {
     const live = this.find(sandboxId);
     validateToolInput(name, input);
     if (timeoutMs <= 0 || timeoutMs > sandboxTimings.maxTimeoutMs) throw invalidField("timeout", "range", "must be more than 0 and at most 1 h");
@@ -206,14 +210,14 @@ export class SandboxManager {
     }
     live.busy++;
     this.touch(live);
-    void this.run(live, execution, name, input, timeoutMs, key);
+    void this.run(live, execution, name, input, timeoutMs, key, cancel);
     return { execution, replayed: false };
   }
 
-  private async run(live: Live, execution: Execution, name: string, input: JsonObject, timeoutMs: number, key: string): Promise<void> {
+  private async run(live: Live, execution: Execution, name: string, input: JsonObject, timeoutMs: number, key: string, cancel?: AbortSignal): Promise<void> {
     const sandboxId = live.sandbox.sandboxId;
     try {
-      const result = await runTool(live.env!.runner, name, input, timeoutMs, this.deps.maxOutputBytes, execution);
+      const result = await runTool(live.env!.runner, name, input, timeoutMs, this.deps.maxOutputBytes, execution, cancel);
       if (key && this.live.has(sandboxId)) await this.deps.store.putExecution(sandboxId, key, { name, fingerprint: execution.fingerprint, result });
       execution.finish(result);
     } catch (err) {

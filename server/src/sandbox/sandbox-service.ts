@@ -18,8 +18,8 @@ export function createSandboxService(manager: SandboxManager): ServiceImpl<typeo
     async provision(req) {
       return { sandbox: await manager.provision(req.resources, req.labels, req.sessionId) };
     },
-    async execute(req) {
-      const r = await manager.execute(req.sandboxId, req.name, req.input ?? {}, timeoutOf(req.timeout), req.idempotencyKey);
+    async execute(req, ctx) {
+      const r = await manager.execute(req.sandboxId, req.name, req.input ?? {}, timeoutOf(req.timeout), req.idempotencyKey, ctx.signal);
       return response(r, r.replayed);
     },
     async *executeStream(req) {

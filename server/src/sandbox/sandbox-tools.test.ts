@@ -106,14 +106,29 @@ describe.each(backends)("sandbox tools on $name", (backend) => {
 
   it.skipIf(!backend.available)("SBX-5 a timeout kills the whole process tree and reports timed_out with exit -1", async () => {
     const c = client();
-    const marker = `tree-${Date.now()}`;
-    const r = await bash(c, sandboxId, `(sleep 30; echo ${marker} > after.txt) & sleep 30`, { timeout: 500 });
+    // A sleep length of its own, so processes of other tests (visible to the process backend) never count.
+    const nap = `30.${Math.floor(Math.random() * 1e6)}`;
+    const r = await bash(c, sandboxId, `(sleep ${nap}; echo survived > after.txt) & sleep ${nap}`, { timeout: 500 });
     expect([r.isError, r.timedOut, r.exitCode]).toEqual([true, true, -1]);
-    const left = await bash(c, sandboxId, `ps -eo args | grep -c '[s]leep 30'; test -e after.txt && echo survived || echo gone`);
+    const left = await bash(c, sandboxId, `ps -eo args | grep -c '[s]leep ${nap}'; test -e after.txt && echo survived || echo gone`);
     expect(left.output).toContain("gone");
     expect(left.output.split("\n")[0]).toBe("0");
     const viaRpc = await c.execute({ sandboxId, name: "bash", input: { command: "sleep 30" }, timeout: durationFromMs(400) });
     expect([viaRpc.timedOut, viaRpc.exitCode]).toEqual([true, -1]);
+  });
+
+  it.skipIf(!backend.available)("a caller hanging up kills its unkeyed command's process tree", async () => {
+    const c = client();
+    const hangUp = new AbortController();
+    const nap = `31.${Math.floor(Math.random() * 1e6)}`;
+    const call = c.execute({ sandboxId, name: "bash", input: { command: `sleep ${nap}; echo late > late.txt` } }, { signal: hangUp.signal });
+    await new Promise((r) => setTimeout(r, 300));
+    hangUp.abort();
+    await call.catch(() => undefined);
+    const poll = async () => (await bash(c, sandboxId, `ps -eo args | grep -c '[s]leep ${nap}' || true`)).output.trim();
+    let left = await poll();
+    for (let i = 0; i < 20 && left !== "0"; i++) left = await new Promise((r) => setTimeout(r, 100)).then(poll);
+    expect(left).toBe("0");
   });
 
   it.skipIf(!backend.available)("SBX-6 output above the cap is cut with a visible marker and truncated=true", async () => {
@@ -123,14 +138,17 @@ describe.each(backends)("sandbox tools on $name", (backend) => {
     expect(r.output.length).toBeLessThan(110 * 1024);
   });
 
-  it.skipIf(!backend.available || backend.name === "process")("SBX-9 a fork bomb and a memory hog end as tool errors; the sandbox carries on", async () => {
+  it.skipIf(!backend.available || backend.name === "process")("SBX-9 a fork bomb and a memory hog end as tool errors; the sandbox and its neighbours carry on", async () => {
     const c = client();
+    const other = (await c.provision({ resources: { backend: backend.name } })).sandbox!.sandboxId;
     const bomb = await bash(c, sandboxId, "for i in $(seq 200); do sleep 2 & done; wait", { timeout: 8000 });
     expect(bomb.isError).toBe(true);
     const hog = await bash(c, sandboxId, "python3 -c \"b = bytearray(600 * 1024 * 1024); print('allocated', len(b))\"", { timeout: 20_000 });
     expect(hog.isError).toBe(true);
     expect(hog.output).not.toContain("allocated");
     expect((await bash(c, sandboxId, "echo still-here")).output).toContain("still-here");
+    expect((await bash(c, other, "echo neighbour-fine")).output).toBe("neighbour-fine\n");
+    await c.destroySandbox({ sandboxId: other });
   });
 
   // The process backend isolates nothing (declared unisolated), so it has the host's network.
