@@ -1,0 +1,31 @@
+import { PassThrough } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { isOmaError } from "../errors/oma-error.js";
+import { RunnerConnection } from "./runner-connection.js";
+
+describe("RunnerConnection", () => {
+  it("routes chunks and the exit to the call that asked, across split lines", async () => {
+    const toRunner = new PassThrough();
+    const fromRunner = new PassThrough();
+    const conn = new RunnerConnection("sbx_test", toRunner, fromRunner);
+    const chunks: string[] = [];
+    const { id, done } = conn.runCommand("echo hi", 1000, 100, (_s, d) => chunks.push(Buffer.from(d).toString()));
+    const request = JSON.parse(String(toRunner.read())) as { op: string; id: string; cmd: string };
+    expect(request).toMatchObject({ op: "exec", id, cmd: "echo hi" });
+    fromRunner.write(`{"id":"${id}","s":1,"d":"${Buffer.from("hi\n").toString("base64")}"}\n{"id":"${id}","ex`);
+    fromRunner.write(`it":0,"timed_out":false,"total":3}\n`);
+    expect(await done).toEqual({ exitCode: 0, timedOut: false, totalBytes: 3 });
+    expect(chunks).toEqual(["hi\n"]);
+  });
+
+  it("fails pending and later calls with SANDBOX_LOST when the runner's output ends", async () => {
+    const fromRunner = new PassThrough();
+    const conn = new RunnerConnection("sbx_test", new PassThrough(), fromRunner);
+    const pending = conn.runFileTool("read_file", { path: "a" }, 100);
+    fromRunner.end();
+    const reasonOf = (p: Promise<unknown>) => p.then(() => "resolved", (e: unknown) => (isOmaError(e) ? e.reason : String(e)));
+    expect(await reasonOf(pending)).toBe("SANDBOX_LOST");
+    expect(await reasonOf(conn.ping())).toBe("SANDBOX_LOST");
+    expect(conn.closed).toBe(true);
+  });
+});
