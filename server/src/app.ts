@@ -7,6 +7,8 @@ import type { Db, PartContext, ServerPart } from "./part.js";
 import { startOmaServer } from "./server.js";
 import { openSessionPart } from "./session/session-part.js";
 import { openSandboxPart } from "./sandbox/sandbox-part.js";
+import { openHarnessPart } from "./harness/harness-part.js";
+import type { HarnessOptions } from "./harness/harness-options.js";
 
 export interface AppConfig {
   readonly dataDir: string;
@@ -16,6 +18,8 @@ export interface AppConfig {
   readonly limits?: ServerLimits;
   /** Default sandbox backend; unset: env OMA_SANDBOX_BACKEND, else the best that works. */
   readonly sandboxBackend?: string;
+  /** Harness dispatch timings (lease TTL, sweep interval); defaults in harness/harness-options.ts. */
+  readonly harness?: Partial<HarnessOptions>;
 }
 
 export interface RunningApp {
@@ -47,13 +51,15 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     parts.push(session);
     const sandbox = await openSandboxPart(db, ctx, { backend: config.sandboxBackend });
     parts.push(sandbox);
+    const harness = await openHarnessPart({ store: session.store, logger: config.logger, options: config.harness });
+    parts.push(harness);
     const server = await startOmaServer({
       port: config.port,
       host: config.host,
       logger: config.logger,
       limits,
       sandboxBackends: () => sandbox.backends,
-      services: { sandbox: sandbox.service, session: session.service },
+      services: { sandbox: sandbox.service, session: session.service, harness: harness.service },
       features: () => parts.flatMap((p) => p.features),
     });
     return {

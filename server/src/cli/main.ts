@@ -2,6 +2,8 @@
 import { Command } from "commander";
 import { VERSION } from "../version.js";
 import { registerServeCommand } from "./serve-command.js";
+import { registerWorkerCommand } from "./worker-command.js";
+import { registerRunCommand } from "./run-command.js";
 import { registerSessionsCommands } from "./sessions-command.js";
 import { registerSandboxCommand } from "./sandbox-command.js";
 
@@ -18,5 +20,7 @@ const program = new Command()
 registerServeCommand(program);
 registerSessionsCommands(program);
 registerSandboxCommand(program);
+registerWorkerCommand(program);
+registerRunCommand(program);
 
 await program.parseAsync(process.argv);

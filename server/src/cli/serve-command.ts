@@ -1,13 +1,17 @@
 import type { Command } from "commander";
 import { createLogger } from "../logger.js";
 import { startApp } from "../app.js";
-import { parsePort, resolveDataDir, resolvePort } from "./serve-options.js";
+import { parseCount, parsePort, resolveDataDir, resolvePort } from "./serve-options.js";
+import { startWorkerPool } from "./worker-pool.js";
+import { MISSING_KEY_MESSAGE } from "./worker-command.js";
 
 interface ServeFlags {
   port?: number;
   host: string;
   dataDir?: string;
   sandboxBackend?: string;
+  workers: number;
+  leaseTtlMs?: number;
 }
 
 /** `oma serve`: the reference server on LevelDB with a working sandbox backend. */
@@ -19,15 +23,23 @@ export function registerServeCommand(program: Command): void {
     .option("--host <host>", "address to bind", "127.0.0.1")
     .option("--data-dir <dir>", "LevelDB data directory (env OMA_DATA_DIR; default ~/.local/share/oma)")
     .option("--sandbox-backend <name>", "default sandbox backend: docker, bubblewrap or process (env OMA_SANDBOX_BACKEND; default: the best that works)")
+    .option("--workers <n>", "local brain worker processes to start (0: none; workers can also run anywhere with `oma worker`)", parseCount, 2)
+    .option("--lease-ttl-ms <ms>", "TTL of the lease a woken brain gets (default 30000)", parseCount)
     .action(async (flags: ServeFlags) => {
       const log = createLogger({ name: "oma-server" });
       const dataDir = resolveDataDir(flags.dataDir);
-      const server = await startApp({ port: resolvePort(flags.port), host: flags.host, logger: log, dataDir, sandboxBackend: flags.sandboxBackend });
+      const server = await startApp({ port: resolvePort(flags.port), host: flags.host, logger: log, dataDir, sandboxBackend: flags.sandboxBackend,
+        ...(flags.leaseTtlMs ? { harness: { leaseTtlMs: flags.leaseTtlMs } } : {}),
+      });
       log.info({ url: server.url, dataDir }, "oma server listening");
       // Machine-readable readiness line for scripts and tests that start the server.
       process.stdout.write(`OMA_LISTENING ${server.url}\n`);
+      const haveKey = Boolean(process.env["ANTHROPIC_API_KEY"] || process.env["ANTHROPIC_AUTH_TOKEN"]);
+      if (flags.workers > 0 && !haveKey) log.warn(`no local workers started: ${MISSING_KEY_MESSAGE}`);
+      const pool = flags.workers > 0 && haveKey ? startWorkerPool({ serverUrl: server.url, count: flags.workers, logger: log }) : undefined;
       const stop = async (signal: string) => {
         log.info({ signal }, "shutting down");
+        await pool?.close();
         await server.close();
         process.exit(0);
       };

@@ -7,7 +7,7 @@ import { isOmaError } from "../errors/oma-error.js";
 import { createLogger } from "../logger.js";
 import { MemorySessionStore } from "../store/memory-session-store.js";
 import { HarnessDispatcher, type WorkerMessage } from "./dispatcher.js";
-import { LogBuilder } from "./testing-events.js";
+import { LogBuilder } from "./testing/log-builder.js";
 
 const TTL = 5_000;
 let clock = 1_700_000_000_000;
@@ -39,7 +39,9 @@ async function setup(options: { autoRewake?: boolean } = {}) {
     const abort = new AbortController();
     const it = dispatcher.connectWorker({ workerId, capacity, labels: {} }, abort.signal);
     cleanups.push(() => abort.abort());
-    return { next: async (): Promise<WorkerMessage | undefined> => (await it.next()).value ?? undefined, abort };
+    const next = async (): Promise<WorkerMessage | undefined> => (await it.next()).value ?? undefined;
+    const first = next(); // the greeting heartbeat; the worker is registered once it is read
+    return { next, abort, ready: first };
   };
   return { store, dispatcher, session, worker };
 }
@@ -80,6 +82,7 @@ describe("HarnessDispatcher", () => {
     const woke = await dispatcher.wake(id);
     expect(dispatcher.list({ sessionId: id })[0]?.workerId).toBeUndefined();
     const w = worker(`w-${randomUUID()}`);
+    expect((await w.ready)?.kind).toBe("heartbeat");
     const msg = await w.next();
     expect(msg?.kind).toBe("assignment");
     if (msg?.kind === "assignment") {
@@ -92,6 +95,7 @@ describe("HarnessDispatcher", () => {
     const { dispatcher, session, worker } = await setup();
     const a = worker("wa", 2);
     const b = worker("wb", 1);
+    await Promise.all([a.ready, b.ready]);
     const ids = await Promise.all([1, 2, 3, 4].map(() => session((l) => l.user("x"))));
     const got: string[] = [];
     const pa = a.next().then((m) => m?.kind === "assignment" && got.push("wa"));

@@ -155,6 +155,8 @@ export class HarnessDispatcher {
     this.#log.info({ workerId: worker.workerId, capacity: worker.capacity }, "worker connected");
     this.#dispatch();
     try {
+      // An immediate heartbeat tells the worker it is registered.
+      yield { kind: "heartbeat", assigned: conn.assigned.size };
       while (!conn.queue.closed && !this.#closed) {
         const record = await conn.queue.next(this.#options.heartbeatIntervalMs);
         if (record) yield { kind: "assignment", record };

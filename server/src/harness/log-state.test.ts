@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { StopReason, ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
 import { analyzeLog, hasUnfinishedWork } from "./log-state.js";
-import { LogBuilder } from "./testing-events.js";
+import { LogBuilder } from "./testing/log-builder.js";
 
 describe("log state: unfinished work (HARN-5, HARN-6)", () => {
   it("a user message after the last idle is unfinished work", () => {

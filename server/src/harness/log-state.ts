@@ -26,6 +26,8 @@ export interface LogState {
   readonly newInput: boolean;
   /** Seq of the last `user_interrupt`; 0 when there is none. */
   readonly lastInterruptSeq: number;
+  /** An interrupt came after the last input and the last idle status: the turn must stop (HARN-9). */
+  readonly interrupted: boolean;
   /** Tool calls without a result, in log order. */
   readonly pendingToolUses: readonly PendingToolUse[];
   /** The sandbox serving the session (the last `sandbox_provisioned`), if any. */
@@ -80,6 +82,7 @@ export function analyzeLog(events: readonly Event[]): LogState {
     lastIdleSeq,
     terminated,
     newInput: lastInputSeq > Math.max(lastIdleSeq, lastInterruptSeq),
+    interrupted: lastInterruptSeq > Math.max(lastIdleSeq, lastInputSeq),
     lastInterruptSeq,
     pendingToolUses: [...pending.values()],
     sandboxId,

@@ -1,6 +1,7 @@
 import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import type { DescService } from "@bufbuild/protobuf";
+import type { HarnessOptions } from "../harness/harness-options.js";
 import { startApp, type RunningApp } from "../app.js";
 import { defaultLimits, type ServerLimits } from "../limits.js";
 import { createLogger } from "../logger.js";
@@ -18,10 +19,12 @@ export interface TestApp extends RunningApp {
 }
 
 /** The real server (startApp) on port 0 with a fresh data directory, over real sockets. */
-export async function startTestApp(options: { dataDir?: string; limits?: Partial<ServerLimits> } = {}): Promise<TestApp> {
+export async function startTestApp(
+  options: { dataDir?: string; limits?: Partial<ServerLimits>; harness?: Partial<HarnessOptions> } = {},
+): Promise<TestApp> {
   const dir = options.dataDir ? undefined : await tempDir("oma-app-");
   const dataDir = options.dataDir ?? dir!.path;
-  const app = await startApp({ dataDir, port: 0, host: "127.0.0.1", limits: { ...defaultLimits, ...options.limits }, logger: createLogger({ level: process.env["OMA_TEST_LOG_LEVEL"] ?? "silent" }) });
+  const app = await startApp({ dataDir, port: 0, host: "127.0.0.1", limits: { ...defaultLimits, ...options.limits }, harness: options.harness, logger: createLogger({ level: process.env["OMA_TEST_LOG_LEVEL"] ?? "silent" }) });
   const grpc = createGrpcTransport({ baseUrl: app.url });
   const connect = createConnectTransport({ baseUrl: app.url, httpVersion: "1.1" });
   return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LogBuilder } from "../testing-events.js";
+import { LogBuilder } from "../testing/log-builder.js";
 import { buildPrompt, danglingToolUseIds, eventsToMessages } from "./prompt.js";
 
 describe("events → Messages API messages (HARN-4, HARN-15)", () => {

@@ -2,7 +2,7 @@ import { create, type JsonObject, type MessageInitShape } from "@bufbuild/protob
 import { ContentBlockSchema } from "@oma/client/gen/oma/v1/content_pb.js";
 import { ConfirmationDecision, EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import { SessionStatus, StopReason, ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
-import { toInt64 } from "./int64.js";
+import { toInt64 } from "../int64.js";
 
 /** Builds logs for unit tests of the brain's pure functions: each call appends one event. */
 export class LogBuilder {

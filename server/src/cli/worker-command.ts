@@ -1,0 +1,73 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { Command } from "commander";
+import { InvalidArgumentError } from "commander";
+import { ID_PATTERN } from "../harness/harness-options.js";
+import { defaultModelRetryPolicy } from "../harness/worker/model-errors.js";
+import { runWorker } from "../harness/worker/worker.js";
+import { createLogger } from "../logger.js";
+import { parseCount } from "./serve-options.js";
+
+interface WorkerFlags {
+  server: string;
+  capacity: number;
+  id?: string;
+  leaseTtlMs?: number;
+  eagerSandbox?: boolean;
+  modelMaxAttempts: number;
+  modelBackoffMs: number;
+}
+
+/** The message `oma worker` and `oma run` print when no model credentials are set. */
+export const MISSING_KEY_MESSAGE =
+  "ANTHROPIC_API_KEY is not set. Set it to your Anthropic API key (export ANTHROPIC_API_KEY=sk-ant-...); " +
+  "set ANTHROPIC_BASE_URL too to use another Messages API endpoint.";
+
+function parseId(value: string): string {
+  if (!ID_PATTERN.test(value)) throw new InvalidArgumentError("must be 1-128 characters of [A-Za-z0-9._-], not starting with '.' or '-'");
+  return value;
+}
+
+function parsePositive(value: string): number {
+  const n = parseCount(value);
+  if (n < 1) throw new InvalidArgumentError("must be at least 1");
+  return n;
+}
+
+/** `oma worker`: a brain worker process that serves a server's HarnessService assignments. */
+export function registerWorkerCommand(program: Command): void {
+  program
+    .command("worker")
+    .description("run brains for an OMA server: connect to its HarnessService and work on the sessions it assigns")
+    .requiredOption("--server <url>", "the server's URL, e.g. http://127.0.0.1:7070")
+    .option("--capacity <n>", "brains to run at once", parsePositive, 4)
+    .option("--id <id>", "worker id (default: host name plus random suffix)", parseId)
+    .option("--lease-ttl-ms <ms>", "lease TTL for renewals (default: the TTL the server grants)", parsePositive)
+    .option("--eager-sandbox", "provision the sandbox before the first model call instead of on the first tool call")
+    .option("--model-max-attempts <n>", "attempts per model call, retries included", parsePositive, defaultModelRetryPolicy.maxAttempts)
+    .option("--model-backoff-ms <ms>", "backoff before the first model retry; doubles each time", parsePositive, defaultModelRetryPolicy.initialBackoffMs)
+    .action(async (flags: WorkerFlags) => {
+      const log = createLogger({ name: "oma-worker" });
+      if (!process.env["ANTHROPIC_API_KEY"] && !process.env["ANTHROPIC_AUTH_TOKEN"]) {
+        process.stderr.write(`${MISSING_KEY_MESSAGE}\n`);
+        process.exit(2);
+      }
+      const workerId = flags.id ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[.-]+/, "") || "worker"}-${randomBytes(3).toString("hex")}`;
+      const abort = new AbortController();
+      process.once("SIGINT", () => abort.abort());
+      process.once("SIGTERM", () => abort.abort());
+      await runWorker({
+        serverUrl: flags.server,
+        workerId,
+        capacity: flags.capacity,
+        logger: log,
+        retry: { ...defaultModelRetryPolicy, maxAttempts: flags.modelMaxAttempts, initialBackoffMs: flags.modelBackoffMs },
+        leaseTtlMs: flags.leaseTtlMs,
+        eagerSandbox: flags.eagerSandbox ?? false,
+        // Machine-readable readiness line for scripts and tests that start workers.
+        onConnected: () => process.stdout.write(`OMA_WORKER_CONNECTED ${workerId}\n`),
+        signal: abort.signal,
+      });
+      process.exit(0);
+    });
+}

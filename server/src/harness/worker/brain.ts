@@ -1,0 +1,198 @@
+import type Anthropic from "@anthropic-ai/sdk";
+import type { Client } from "@connectrpc/connect";
+import { ConfirmationDecision } from "@oma/client/gen/oma/v1/event_pb.js";
+import type { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
+import { SessionStatus, StopReason, ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
+import type { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
+import type { ToolDescription } from "@oma/client/gen/oma/v1/sandbox_pb.js";
+import type { Logger } from "../../logger.js";
+import { durationFromMs } from "../duration.js";
+import { toInt64 } from "../int64.js";
+import { analyzeLog, type PendingToolUse } from "../log-state.js";
+import { FencedError, InterruptedError } from "./brain-errors.js";
+import { Hands } from "./hands.js";
+import { keepLease } from "./lease-keeper.js";
+import { LogReader, watchForInterrupt } from "./log-reader.js";
+import { callModel } from "./model-call.js";
+import type { ModelRetryPolicy } from "./model-errors.js";
+import { buildPrompt, eventsToMessages } from "./prompt.js";
+import { responseEvents } from "./response-events.js";
+import { SessionWriter } from "./session-writer.js";
+import { buildToolCatalog } from "./tool-catalog.js";
+
+/** Defaults of AgentConfig (session.proto). */
+const DEFAULT_MAX_TOKENS = 4096;
+const DEFAULT_MAX_TURN_STEPS = 100;
+
+export interface BrainAssignment {
+  readonly harnessId: string;
+  readonly sessionId: string;
+  readonly epoch: number;
+  readonly leaseTtlMs: number;
+}
+
+export interface BrainDeps {
+  readonly session: Client<typeof SessionService>;
+  readonly sandbox: Client<typeof SandboxService>;
+  readonly model: Anthropic;
+  readonly workerId: string;
+  readonly retry: ModelRetryPolicy;
+  readonly logger: Logger;
+  /** ListTools, fetched once per worker. */
+  readonly sandboxTools: () => Promise<readonly ToolDescription[]>;
+  /** Provision the sandbox before the first model call (the pre-lazy behaviour, for comparison). */
+  readonly eagerSandbox?: boolean;
+}
+
+/** How a brain ended. "fenced": it lost its lease and wrote nothing more. */
+export type BrainEnd = StopReason | "fenced";
+
+/**
+ * One brain on one session (HARN-4): read the log, call the model, run tools, record
+ * everything, until the turn ends; then IDLE with the stop reason and release the lease.
+ */
+export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<BrainEnd> {
+  const log = deps.logger.child({ sessionId: a.sessionId, harnessId: a.harnessId, epoch: a.epoch });
+  const writer = new SessionWriter(deps.session, a.sessionId, a.epoch);
+  const fence = new AbortController();
+  const interrupt = new AbortController();
+  const stopWatch = new AbortController();
+  const working = AbortSignal.any([fence.signal, interrupt.signal]);
+  const lease = keepLease({ client: deps.session, sessionId: a.sessionId, epoch: a.epoch, ttlMs: a.leaseTtlMs, onLost: () => fence.abort() });
+  const reader = new LogReader(deps.session, a.sessionId);
+  try {
+    const [{ session }, tools] = await Promise.all([deps.session.getSession({ sessionId: a.sessionId }), deps.sandboxTools(), reader.refresh()]);
+    const agent = session!.agent!;
+    const catalog = buildToolCatalog(agent, tools);
+    const resumedAfter = reader.headSeq;
+    reader.add(
+      (await writer.emit(
+        [
+          { case: "harnessStarted", value: { harnessId: a.harnessId, leaseEpoch: toInt64(a.epoch), resumedAfterSeq: toInt64(resumedAfter), workerId: deps.workerId } },
+          { case: "statusChanged", value: { status: SessionStatus.RUNNING } },
+        ],
+        `${a.harnessId}:started`,
+      )) ?? [],
+    );
+    void watchForInterrupt(deps.session, a.sessionId, resumedAfter, () => interrupt.abort(), stopWatch.signal);
+    const hands = new Hands({ client: deps.sandbox, writer, resources: agent.sandbox, harnessId: a.harnessId, sandboxId: analyzeLog(reader.events).sandboxId, logger: log });
+    if (deps.eagerSandbox) await hands.ensure();
+    const maxSteps = agent.maxTurnSteps || DEFAULT_MAX_TURN_STEPS;
+    let steps = 0;
+    let fresh = true;
+
+    /** Records IDLE; false when new events arrived meanwhile (the loop goes on). */
+    const finish = async (reason: StopReason, detail = "", guard = true): Promise<boolean> => {
+      const head = reader.headSeq;
+      const done = await writer.emit(
+        [{ case: "statusChanged", value: { status: SessionStatus.IDLE, stopReason: reason, detail } }],
+        `${a.harnessId}:idle:${head}`,
+        guard ? { expectedHeadSeq: head } : {},
+      );
+      return done !== undefined;
+    };
+    const recordResult = async (p: PendingToolUse, r: { output: string; isError: boolean; truncated?: boolean; sandboxId?: string; replayed?: boolean }) => {
+      reader.add(
+        (await writer.emit(
+          [{ case: "toolResult", value: { toolUseId: p.toolUse.toolUseId, output: r.output, isError: r.isError, truncated: r.truncated ?? false, sandboxId: r.sandboxId ?? "", replayed: r.replayed ?? false } }],
+          `result:${p.toolUse.toolUseId}`,
+        )) ?? [],
+      );
+    };
+
+    for (;;) {
+      if (fence.signal.aborted) throw new FencedError("lease lost");
+      if (!fresh) await reader.refresh();
+      fresh = false;
+      const state = analyzeLog(reader.events);
+      if (interrupt.signal.aborted || state.interrupted) {
+        for (const p of state.pendingToolUses) await recordResult(p, { output: "Interrupted by the user before the tool call finished.", isError: true });
+        await finish(StopReason.INTERRUPTED, "", false);
+        return StopReason.INTERRUPTED;
+      }
+      try {
+        if (state.pendingToolUses.length > 0) {
+          let waiting = false;
+          for (const p of state.pendingToolUses) {
+            if (p.toolUse.kind === ToolKind.CUSTOM || (p.toolUse.requiresConfirmation && !p.confirmation)) {
+              waiting = true;
+            } else if (p.confirmation?.decision === ConfirmationDecision.DENY) {
+              await recordResult(p, { output: p.confirmation.denyMessage || "The user denied this tool call.", isError: true });
+            } else {
+              const outcome = await hands.execute(p.toolUse, working);
+              await recordResult(p, outcome);
+            }
+          }
+          if (waiting && (await finish(StopReason.REQUIRES_ACTION))) return StopReason.REQUIRES_ACTION;
+          continue;
+        }
+        const last = eventsToMessages(reader.events).at(-1);
+        if (!last || last.role === "assistant") {
+          if (await finish(StopReason.END_TURN)) return StopReason.END_TURN;
+          continue;
+        }
+        if (++steps > maxSteps) {
+          await finish(StopReason.MAX_STEPS, `more than ${maxSteps} model calls in one turn`, false);
+          return StopReason.MAX_STEPS;
+        }
+        const outcome = await callModel({
+          client: deps.model,
+          model: agent.model,
+          maxTokens: agent.maxTokens || DEFAULT_MAX_TOKENS,
+          prompt: buildPrompt({ systemPrompt: agent.systemPrompt, tools: catalog.prompt, events: reader.events }),
+          policy: deps.retry,
+          signal: working,
+          onFailedAttempt: async (f, attempt, retryIn) => {
+            reader.add(
+              (await writer.emit(
+                [
+                  {
+                    case: "error",
+                    value: {
+                      code: f.code,
+                      message: f.message,
+                      retryable: retryIn !== undefined,
+                      attempt,
+                      httpStatus: f.httpStatus,
+                      ...(retryIn !== undefined ? { retryAfter: durationFromMs(retryIn) } : {}),
+                    },
+                  },
+                ],
+                `${a.harnessId}:model-error:${reader.headSeq}:${attempt}`,
+              )) ?? [],
+            );
+          },
+        });
+        if (outcome.kind === "failed") {
+          const reason = outcome.exhausted ? StopReason.RETRIES_EXHAUSTED : StopReason.ERROR;
+          await finish(reason, outcome.failure.message, false);
+          return reason;
+        }
+        const msg = outcome.message;
+        reader.add((await writer.emit(responseEvents(msg, catalog, outcome.durationMs), `response:${msg.id}`)) ?? []);
+        if (msg.stop_reason === "max_tokens") {
+          await finish(StopReason.MAX_TOKENS, "", false);
+          return StopReason.MAX_TOKENS;
+        }
+      } catch (err) {
+        if (err instanceof InterruptedError) continue; // the next pass records the interrupt
+        throw err;
+      }
+    }
+  } catch (err) {
+    if (err instanceof FencedError || fence.signal.aborted) {
+      log.warn("lease lost: another brain owns the session; stopping without writing");
+      return "fenced";
+    }
+    log.error({ err }, "brain failed");
+    await writer
+      .emit([{ case: "error", value: { code: "BRAIN_ERROR", message: err instanceof Error ? err.message : String(err) } }], `${a.harnessId}:brain-error`)
+      .then(() => writer.emit([{ case: "statusChanged", value: { status: SessionStatus.IDLE, stopReason: StopReason.ERROR } }], `${a.harnessId}:brain-error-idle`))
+      .catch(() => undefined);
+    return StopReason.ERROR;
+  } finally {
+    lease.stop();
+    stopWatch.abort();
+    if (!fence.signal.aborted) await deps.session.releaseLease({ sessionId: a.sessionId, epoch: toInt64(a.epoch) }).catch(() => undefined);
+  }
+}

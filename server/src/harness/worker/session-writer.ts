@@ -1,0 +1,57 @@
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import type { Client } from "@connectrpc/connect";
+import { isTransientFailure, reasonOf } from "@oma/client";
+import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
+import type { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { toInt64 } from "../int64.js";
+import { FencedError } from "./brain-errors.js";
+
+export type PayloadInit = MessageInitShape<typeof EventSchema>["payload"];
+
+/** Attempts of one append when the server is briefly unreachable; the key makes repeats safe. */
+const EMIT_ATTEMPTS = 5;
+const EMIT_RETRY_MS = 200;
+
+/**
+ * Every append of one brain: carries its lease epoch (HARN-2) and an idempotency key, so
+ * a retried append is never written twice (SESS-3) and a fenced brain cannot write
+ * (LEASE_LOST → FencedError).
+ */
+export class SessionWriter {
+  readonly #client: Client<typeof SessionService>;
+  readonly sessionId: string;
+  readonly epoch: number;
+
+  constructor(client: Client<typeof SessionService>, sessionId: string, epoch: number) {
+    this.#client = client;
+    this.sessionId = sessionId;
+    this.epoch = epoch;
+  }
+
+  /** Appends the payloads atomically. With `expectedHeadSeq`, HEAD_SEQ_MISMATCH is returned as `undefined`. */
+  async emit(payloads: readonly PayloadInit[], idempotencyKey: string, options: { expectedHeadSeq?: number } = {}): Promise<Event[] | undefined> {
+    const events = payloads.map((payload) => create(EventSchema, { payload }));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await this.#client.emitEvents({
+          sessionId: this.sessionId,
+          events,
+          idempotencyKey,
+          leaseEpoch: toInt64(this.epoch),
+          ...(options.expectedHeadSeq !== undefined ? { expectedHeadSeq: toInt64(options.expectedHeadSeq) } : {}),
+        });
+        return res.events;
+      } catch (err) {
+        const reason = reasonOf(err);
+        if (reason === "LEASE_LOST") throw new FencedError(`lease epoch ${this.epoch} of session ${this.sessionId} was lost`, { cause: err });
+        if (reason === "HEAD_SEQ_MISMATCH" && options.expectedHeadSeq !== undefined) return undefined;
+        if (attempt < EMIT_ATTEMPTS && isTransientFailure(err)) {
+          await sleep(EMIT_RETRY_MS * attempt);
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+}

@@ -1,0 +1,105 @@
+import Anthropic from "@anthropic-ai/sdk";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { HarnessService, type WorkAssignment } from "@oma/client/gen/oma/v1/harness_service_pb.js";
+import type { ToolDescription } from "@oma/client/gen/oma/v1/sandbox_pb.js";
+import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
+import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
+import { hostname } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "../../logger.js";
+import { fromInt64 } from "../int64.js";
+import { runBrain } from "./brain.js";
+import type { ModelRetryPolicy } from "./model-errors.js";
+
+export interface WorkerOptions {
+  readonly serverUrl: string;
+  readonly workerId: string;
+  /** Brains run at once. */
+  readonly capacity: number;
+  readonly logger: Logger;
+  readonly retry: ModelRetryPolicy;
+  /** Lease TTL used for renewals; unset: the TTL the server granted with the assignment. */
+  readonly leaseTtlMs?: number;
+  readonly eagerSandbox?: boolean;
+  /** Called once per (re)connection, when the server has registered the worker. */
+  readonly onConnected?: () => void;
+  readonly signal: AbortSignal;
+}
+
+/** Reconnect backoff of the ConnectWorker stream. */
+const RECONNECT_MIN_MS = 100;
+const RECONNECT_MAX_MS = 5_000;
+/** Lease TTL bounds of SESS-16. */
+const MIN_TTL_MS = 1_000;
+const MAX_TTL_MS = 600_000;
+
+/**
+ * A worker process (HARN-3): holds a ConnectWorker stream open, reconnecting when it
+ * breaks, and runs one brain per assignment. It reaches the server only through the
+ * public SessionService and SandboxService; model credentials come from its own
+ * environment (HARN-14).
+ */
+export async function runWorker(options: WorkerOptions): Promise<void> {
+  const transport = createGrpcTransport({ baseUrl: options.serverUrl });
+  const harness = createClient(HarnessService, transport);
+  const session = createClient(SessionService, transport);
+  const sandbox = createClient(SandboxService, transport);
+  const model = new Anthropic({ maxRetries: 0 });
+  const log = options.logger.child({ workerId: options.workerId });
+  let toolsCache: Promise<readonly ToolDescription[]> | undefined;
+  const sandboxTools = () => {
+    toolsCache ??= sandbox.listTools({}).then(
+      (r) => r.tools,
+      (err: unknown) => {
+        toolsCache = undefined;
+        throw err;
+      },
+    );
+    return toolsCache;
+  };
+  const running = new Set<Promise<unknown>>();
+
+  const start = (a: WorkAssignment) => {
+    const granted = a.leaseExpireTime ? timestampMs(a.leaseExpireTime) - Date.now() : 30_000;
+    const ttl = options.leaseTtlMs ?? Math.min(MAX_TTL_MS, Math.max(MIN_TTL_MS, Math.round(granted / 100) * 100));
+    const brain = runBrain(
+      { harnessId: a.harnessId, sessionId: a.sessionId, epoch: fromInt64(a.leaseEpoch), leaseTtlMs: ttl },
+      { session, sandbox, model, workerId: options.workerId, retry: options.retry, logger: log, sandboxTools, eagerSandbox: options.eagerSandbox },
+    )
+      .then((end) => log.info({ sessionId: a.sessionId, harnessId: a.harnessId, end }, "brain finished"))
+      .catch((err: unknown) => log.error({ err, sessionId: a.sessionId }, "brain crashed"))
+      .finally(() => running.delete(brain));
+    running.add(brain);
+  };
+
+  let backoff = RECONNECT_MIN_MS;
+  while (!options.signal.aborted) {
+    try {
+      const stream = harness.connectWorker(
+        { workerId: options.workerId, capacity: options.capacity, labels: { host: hostname(), pid: String(process.pid), runtime: `node ${process.version}` } },
+        { signal: options.signal },
+      );
+      let greeted = false;
+      for await (const msg of stream) {
+        if (!greeted) {
+          greeted = true;
+          backoff = RECONNECT_MIN_MS;
+          log.info({ server: options.serverUrl, capacity: options.capacity }, "worker connected");
+          options.onConnected?.();
+        }
+        if (msg.message.case === "assignment") {
+          log.info({ sessionId: msg.message.value.sessionId, harnessId: msg.message.value.harnessId }, "assignment");
+          start(msg.message.value);
+        }
+      }
+    } catch (err) {
+      if (options.signal.aborted) break;
+      log.warn({ err: (err as Error).message, retryInMs: backoff }, "worker stream broke; reconnecting");
+    }
+    await sleep(backoff, undefined, { signal: options.signal }).catch(() => undefined);
+    backoff = Math.min(RECONNECT_MAX_MS, backoff * 2);
+  }
+  await Promise.allSettled([...running]);
+}
