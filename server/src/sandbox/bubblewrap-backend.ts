@@ -101,7 +101,8 @@ interface BwrapOptions {
 function bwrapArgs(o: BwrapOptions): string[] {
   const args = ["--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--hostname", "oma-sandbox"];
   if (o.network === "full") args.push("--share-net", "--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf", "--ro-bind-try", "/etc/hosts", "/etc/hosts");
-  if (!o.keepCapabilities) args.push("--cap-drop", "ALL");
+  // Capabilities here are those of the sandbox's own user namespace, never the host's.
+  args.push(...(o.keepCapabilities ? ["--cap-add", "ALL"] : ["--cap-drop", "ALL"]));
   args.push("--ro-bind", "/usr", "/usr");
   for (const dir of ["bin", "lib", "lib64", "sbin"]) args.push("--symlink", `usr/${dir}`, `/${dir}`);
   for (const f of ETC_FILES) args.push("--ro-bind-try", f, f);

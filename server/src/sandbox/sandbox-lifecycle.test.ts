@@ -168,6 +168,23 @@ describe.each(backends)("sandbox lifecycle on $name", (backend) => {
     }
   });
 
+  it.skipIf(!backend.available || backend.name === "process")("SandboxSecurity is strict by default and each switch loosens its own thing", async () => {
+    const probe = "id -u; touch /probe-root 2>/dev/null && echo root-writable || echo root-read-only; grep -E '^(CapEff|NoNewPrivs):' /proc/self/status | tr -s '\\t ' ' '";
+    const strict = await provision();
+    const loose = await provision({ security: { runAsRoot: true, writableRoot: true, keepCapabilities: true, allowPrivilegeEscalation: true } });
+    try {
+      expect((await bash(c(), strict.sandboxId, probe)).output).toBe("1000\nroot-read-only\nCapEff: 0000000000000000\nNoNewPrivs: 1\n");
+      const out = (await bash(c(), loose.sandboxId, probe)).output.split("\n");
+      expect(out.slice(0, 2)).toEqual(["0", "root-writable"]);
+      expect(out[2]).not.toBe("CapEff: 0000000000000000");
+      // bubblewrap always sets no-new-privileges; docker honours the switch.
+      expect(out[3]).toBe(backend.name === "docker" ? "NoNewPrivs: 0" : "NoNewPrivs: 1");
+    } finally {
+      await c().destroySandbox({ sandboxId: strict.sandboxId });
+      await c().destroySandbox({ sandboxId: loose.sandboxId });
+    }
+  });
+
   it.skipIf(!backend.available)("SBX-13 an idle sandbox is reaped after its TTL; RenewSandbox pushes the expiry out", async () => {
     const s = await provision({ idleTtl: durationFromMs(1500) });
     const renewed = (await c().renewSandbox({ sandboxId: s.sandboxId, ttl: durationFromMs(60_000) })).sandbox!;
