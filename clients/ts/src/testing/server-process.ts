@@ -32,11 +32,19 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-export async function startServerProcess(options: { env?: NodeJS.ProcessEnv } = {}): Promise<ServerProcess> {
+export interface ServerProcessOptions {
+  /** Extra environment (e.g. ANTHROPIC_BASE_URL for the brain workers). */
+  env?: NodeJS.ProcessEnv;
+  /** Local brain workers `oma serve` starts (`--workers`). Default 0. */
+  workers?: number;
+}
+
+export async function startServerProcess(options: ServerProcessOptions = {}): Promise<ServerProcess> {
   const dataDir = await mkdtemp(join(tmpdir(), "oma-client-e2e-"));
   const env = { ...process.env, OMA_SANDBOX_BACKEND: "process", ...options.env };
+  const workers = options.workers ?? 0;
   let child: ChildProcess | undefined;
-  let { port, url } = await launch(dataDir, 0, env).then((r) => ((child = r.child), r));
+  let { port, url } = await launch(dataDir, 0, env, workers).then((r) => ((child = r.child), r));
   const kill = async () => {
     const c = child;
     child = undefined;
@@ -56,7 +64,7 @@ export async function startServerProcess(options: { env?: NodeJS.ProcessEnv } = 
     kill,
     async restart() {
       await kill();
-      const r = await launch(dataDir, port, env);
+      const r = await launch(dataDir, port, env, workers);
       child = r.child;
       ({ port, url } = r);
     },
@@ -67,8 +75,9 @@ export async function startServerProcess(options: { env?: NodeJS.ProcessEnv } = 
   };
 }
 
-async function launch(dataDir: string, port: number, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string; port: number }> {
-  const child = spawn(process.execPath, [serverMain, "serve", "--port", String(port), "--data-dir", dataDir], { env, stdio: ["ignore", "pipe", "pipe"] });
+async function launch(dataDir: string, port: number, env: NodeJS.ProcessEnv, workers: number): Promise<{ child: ChildProcess; url: string; port: number }> {
+  const args = [serverMain, "serve", "--port", String(port), "--data-dir", dataDir, "--workers", String(workers)];
+  const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const lines = createInterface({ input: child.stdout! });
