@@ -13,7 +13,7 @@ program
   .description("run the suite against a running implementation (exit 0 passed, 1 a MUST failed, 2 the run broke)")
   .option("--target <url>", "base URL of the implementation, e.g. http://127.0.0.1:7070")
   .option("--target-cmd <command>", "launch the target (sh -c) with ANTHROPIC_BASE_URL pointing at the runner's scripted model; it must print 'OMA_LISTENING <url>'")
-  .option("--worker-cmd <command>", "start a brain worker of the target for fault injection ('{target}' is replaced by the target URL)")
+  .option("--worker-cmd <command>", "start brain workers of the target for fault injection; '{target}' becomes the target URL, '{id}' the worker id")
   .option("--protocol <protocol>", "grpc (via @grpc/grpc-js), connect or grpc-web", "grpc")
   .option("--profile <families>", "comma-separated families or features: session, sandbox, harness, wire, security, session.leases, …", list)
   .option("--run <pattern...>", "only cases whose id, requirement, family or feature matches (* is a wildcard)")

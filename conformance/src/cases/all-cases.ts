@@ -10,6 +10,8 @@ import { wireCases } from "./wire/wire-cases.js";
 import { sandboxCases } from "./sandbox/sandbox-cases.js";
 import { streamCases } from "./sandbox/stream-cases.js";
 import { securityCases } from "./security/security-cases.js";
+import { harnessCases } from "./harness/harness-cases.js";
+import { faultCases } from "./harness/fault-cases.js";
 
 /** Every case of the suite. Ids are unique; the runner shuffles them with the run's seed. */
 export const allCases: readonly ConformanceCase[] = [
@@ -24,4 +26,6 @@ export const allCases: readonly ConformanceCase[] = [
   ...sandboxCases,
   ...streamCases,
   ...securityCases,
+  ...harnessCases,
+  ...faultCases,
 ];

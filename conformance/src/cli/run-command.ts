@@ -40,18 +40,19 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     if (!flags.target && !flags.targetCmd) throw new RunBroken("give --target URL or --target-cmd COMMAND");
     const seed = flags.seed ?? randomSeed();
     const expectedFailures = flags.expectedFailures ? await readExpectedFailures(flags.expectedFailures) : undefined;
+    let workerTarget = flags.target ?? "";
     if (flags.targetCmd) {
-      const env: Record<string, string> = {};
-      fixture = await startScriptedFixture();
-      Object.assign(env, { ANTHROPIC_BASE_URL: fixture.modelUrl, ANTHROPIC_API_KEY: "oma-conformance-model-key" });
+      const cmd = flags.workerCmd;
+      // Workers started by the runner (--worker-cmd) can be killed by fault-injection cases.
+      const startWorker = cmd
+        ? (id: string) => startWorkerProcess(cmd, workerTarget, id, { ANTHROPIC_BASE_URL: fixture!.modelUrl, ANTHROPIC_API_KEY: fixture!.apiKey })
+        : undefined;
+      fixture = await startScriptedFixture(startWorker);
+      const env: Record<string, string> = { ANTHROPIC_BASE_URL: fixture.modelUrl, ANTHROPIC_API_KEY: fixture.apiKey };
       if (flags.secret !== undefined) env["OMA_CONFORMANCE_SECRET"] = flags.secret;
       launched = await launchTarget(flags.targetCmd, env, 60_000 * flags.timeoutScale);
-      if (flags.workerCmd) {
-        const cmd = flags.workerCmd;
-        const target = flags.target ?? launched.url;
-        const f = fixture;
-        fixture = { ...f, startWorker: () => startWorkerProcess(cmd, target, { ANTHROPIC_BASE_URL: f.modelUrl, ANTHROPIC_API_KEY: "oma-conformance-model-key" }) };
-      }
+      workerTarget ||= launched.url;
+      if (fixture.startWorker) await fixture.startWorker(`conformance-resident-${process.pid}`);
     }
     const target = flags.target ?? launched!.url;
     const log = (line: string) => (flags.json ? process.stderr : process.stdout).write(line + "\n");

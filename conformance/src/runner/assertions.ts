@@ -5,6 +5,11 @@ export class CaseFailure extends Error {
   override readonly name = "CaseFailure";
 }
 
+/** The case cannot run against this target (a missing capability); reported as skipped with the reason. */
+export class CaseSkipped extends Error {
+  override readonly name = "CaseSkipped";
+}
+
 export function check(condition: unknown, message: string): asserts condition {
   if (!condition) throw new CaseFailure(message);
 }

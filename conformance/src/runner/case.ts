@@ -33,6 +33,11 @@ export interface ConformanceCase {
   readonly timeoutMs?: number;
   /** Extra needs beyond the feature; the case is skipped (with this reason) when unmet. */
   readonly needs?: readonly ("secret" | "harness")[];
+  /**
+   * Runs alone, after every other case: fault injection (killing a worker) must not take
+   * down brains that other cases rely on.
+   */
+  readonly exclusive?: boolean;
   run(ctx: CaseContext): Promise<void>;
 }
 

@@ -12,15 +12,20 @@ export interface HarnessFixture {
   script(model: string, responder: Responder): void;
   /** Requests received for `model`, in arrival order. */
   requests(model: string): readonly RecordedRequest[];
+  /** The model API key the target's brains were given; it must never reach a sandbox or the log (HARN-14). */
+  readonly apiKey: string;
   /**
-   * Starts a worker process of the target's (`--worker-cmd`) that the runner controls,
+   * Starts a worker process of the target's (`--worker-cmd`) with the given worker id,
    * for fault injection; undefined when the run has no worker command.
    */
-  readonly startWorker?: () => Promise<WorkerHandle>;
+  readonly startWorker?: (workerId: string) => Promise<WorkerHandle>;
+  /** SIGKILLs a worker this fixture started; false when the worker is not one of its own. */
+  killWorker(workerId: string): Promise<boolean>;
 }
 
 /** A worker process the runner started. */
 export interface WorkerHandle {
+  readonly workerId: string;
   readonly pid: number;
   /** SIGKILLs the worker and waits for it to exit. */
   kill(): Promise<void>;

@@ -4,7 +4,7 @@ import { createRpcClient } from "../client/create-client.js";
 import type { Protocol, RpcClient } from "../client/rpc-client.js";
 import { RpcFailure } from "../client/rpc-failure.js";
 import { allCases } from "../cases/all-cases.js";
-import { CaseFailure } from "./assertions.js";
+import { CaseFailure, CaseSkipped } from "./assertions.js";
 import type { CaseContext, CaseResult, ConformanceCase, Feature } from "./case.js";
 import type { HarnessFixture } from "./harness-fixture.js";
 import { exitCodeOf, REPORT_VERSION, summarize, type SkippedFamily, type SuiteReport } from "./report.js";
@@ -117,15 +117,18 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
         }, timeoutMs);
       });
       let failure: string | undefined;
+      let skipped: string | undefined;
       try {
         await Promise.race([c.run(ctx), timeout]);
       } catch (err) {
-        failure = describeError(err);
+        if (err instanceof CaseSkipped) skipped = err.message;
+        else failure = describeError(err);
       } finally {
         clearTimeout(timer);
         abort.abort();
       }
       const durationMs = Date.now() - t0;
+      if (skipped !== undefined) return { ...base, status: "skipped", durationMs, message: skipped, notes };
       const expected = options.expectedFailures?.some((p) => matches(c, p)) ?? false;
       if (failure !== undefined) {
         return { ...base, status: expected ? "expected-failure" : "failed", durationMs, message: failure, notes };
@@ -134,15 +137,16 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
     };
 
     const results: CaseResult[] = [];
-    const queue = [...ordered];
+    const record = (result: CaseResult) => {
+      results.push(result);
+      options.onResult?.(result);
+    };
+    const queue = ordered.filter((c) => !c.exclusive);
     const workers = Array.from({ length: Math.max(1, options.concurrency ?? 4) }, async () => {
-      for (let c = queue.shift(); c; c = queue.shift()) {
-        const result = await runOne(c);
-        results.push(result);
-        options.onResult?.(result);
-      }
+      for (let c = queue.shift(); c; c = queue.shift()) record(await runOne(c));
     });
     await Promise.all(workers);
+    for (const c of ordered.filter((c) => c.exclusive)) record(await runOne(c));
     results.sort((a, b) => ordered.findIndex((c) => c.id === a.id) - ordered.findIndex((c) => c.id === b.id));
 
     const skippedFamilies = new Map<string, SkippedFamily>();

@@ -32,14 +32,14 @@ export async function launchTarget(command: string, env: Record<string, string>,
   return { url, pid: child.pid!, stop: () => killGroup(child) };
 }
 
-/** Starts a worker process (`sh -c`), for fault injection; `{target}` in the command is replaced. */
-export async function startWorkerProcess(command: string, target: string, env: Record<string, string>): Promise<WorkerHandle> {
-  const child = spawn("sh", ["-c", command.replaceAll("{target}", target)], {
+/** Starts a worker process (`sh -c`), for fault injection; `{target}` and `{id}` in the command are replaced. */
+export async function startWorkerProcess(command: string, target: string, workerId: string, env: Record<string, string>): Promise<WorkerHandle> {
+  const child = spawn("sh", ["-c", command.replaceAll("{target}", target).replaceAll("{id}", workerId)], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "ignore", "inherit"],
     detached: true,
   });
-  return { pid: child.pid!, kill: () => killGroup(child) };
+  return { workerId, pid: child.pid!, kill: () => killGroup(child) };
 }
 
 /** SIGKILLs the child's process group (sh and everything it started) and waits for the exit. */
