@@ -3,7 +3,7 @@ import { Code } from "@connectrpc/connect";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
 import { ServerInfoService } from "@oma/client/gen/oma/v1/server_info_service_pb.js";
-import { SandboxState } from "@oma/client/gen/oma/v1/sandbox_pb.js";
+import { NetworkMode, SandboxState } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import { omaErrorInfo } from "@oma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../testing/test-app.js";
@@ -62,6 +62,10 @@ describe("sandbox service", () => {
     expect(file.field).toBe("resources.files[0].path");
     const backend = await rejection(c.provision({ resources: { backend: "vm" } }));
     expect([backend.code, backend.reason]).toEqual([Code.Unavailable, "BACKEND_UNAVAILABLE"]);
+    const allowList = await rejection(c.provision({ resources: { network: { mode: NetworkMode.ALLOW_LIST, allow: ["example.org"] } } }));
+    expect([allowList.code, allowList.reason]).toEqual([Code.Unavailable, "BACKEND_UNAVAILABLE"]);
+    const env = await rejection(c.provision({ resources: { env: { "1BAD": "x" } } }));
+    expect([env.reason, env.field]).toEqual(["INVALID_FIELD", 'resources.env["1BAD"]']);
   });
 
   it("ListSandboxes pages through a session's sandboxes; a foreign token is INVALID_PAGE_TOKEN", async () => {
@@ -182,6 +186,19 @@ describe.each(backends)("sandbox lifecycle on $name", (backend) => {
     } finally {
       await c().destroySandbox({ sandboxId: strict.sandboxId });
       await c().destroySandbox({ sandboxId: loose.sandboxId });
+    }
+  });
+
+  it.skipIf(!backend.available || backend.name === "process")("SBX-12 only loopback by default; network FULL gives the sandbox a real interface", async () => {
+    const interfaces = "python3 -c \"import socket; print(' '.join(sorted(n for _, n in socket.if_nameindex())))\"";
+    const none = await provision();
+    const full = await provision({ network: { mode: NetworkMode.FULL } });
+    try {
+      expect((await bash(c(), none.sandboxId, interfaces)).output).toBe("lo\n");
+      expect((await bash(c(), full.sandboxId, interfaces)).output.trim().split(" ").filter((n) => n !== "lo").length).toBeGreaterThan(0);
+    } finally {
+      await c().destroySandbox({ sandboxId: none.sandboxId });
+      await c().destroySandbox({ sandboxId: full.sandboxId });
     }
   });
 
