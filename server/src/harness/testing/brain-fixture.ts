@@ -20,6 +20,8 @@ export const CLI_MAIN = join(dirname(fileURLToPath(import.meta.url)), "..", ".."
 export interface WorkerProcess {
   readonly id: string;
   readonly child: ChildProcess;
+  /** Its log lines (stderr), for assertions about what it did. */
+  readonly logs: string[];
   /** Resolves when the process has exited. */
   readonly exited: Promise<void>;
 }
@@ -55,11 +57,16 @@ export class BrainFixture {
   async startWorker(args: readonly string[] = [], timeoutMs = 20_000): Promise<WorkerProcess> {
     const id = `w-${randomUUID().slice(0, 8)}`;
     const child = spawn(process.execPath, [CLI_MAIN, "worker", "--server", this.app.url, "--id", id, "--model-backoff-ms", "20", ...args], {
-      stdio: ["ignore", "pipe", process.env["OMA_TEST_WORKER_LOGS"] ? "inherit" : "ignore"],
+      stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ANTHROPIC_API_KEY: "test-key", ANTHROPIC_BASE_URL: this.model.url, OMA_LOG_LEVEL: process.env["OMA_TEST_WORKER_LOG_LEVEL"] ?? "warn" },
     });
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    const worker = { id, child, exited };
+    const logs: string[] = [];
+    createInterface({ input: child.stderr! }).on("line", (line) => {
+      logs.push(line);
+      if (process.env["OMA_TEST_WORKER_LOGS"]) process.stderr.write(`[${id}] ${line}\n`);
+    });
+    const worker = { id, child, logs, exited };
     this.workers.push(worker);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`worker ${id} did not connect within ${timeoutMs} ms`)), timeoutMs);
@@ -76,6 +83,12 @@ export class BrainFixture {
       });
     });
     return worker;
+  }
+
+  /** The worker process running the session's brain, per ListHarnesses. */
+  async workerOf(sessionId: string): Promise<WorkerProcess | undefined> {
+    const { harnesses } = await this.harness.listHarnesses({ sessionId });
+    return this.workers.find((w) => w.id === harnesses[0]?.workerId);
   }
 
   async kill(worker: WorkerProcess, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
