@@ -3,6 +3,7 @@ import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import { LeaseSchema, SessionSchema, SessionStatus, type Lease, type Session } from "@oma/client/gen/oma/v1/session_pb.js";
 import { OmaError } from "../errors/oma-error.js";
+import { leaseLost, liveLease, notFound, sessionView, terminated } from "./session-view.js";
 import { hashEvents, sameHash } from "./event-hash.js";
 import { GroupCommitter } from "./group-committer.js";
 import { newId } from "./ids.js";
@@ -26,8 +27,6 @@ interface LiveSession {
   readonly pendingKeys: Map<string, { readonly hash: Uint8Array; readonly done: Promise<AppendResult> }>;
   readonly listeners: Set<LogListener>;
 }
-
-const notFound = (sessionId: string) => new OmaError("SESSION_NOT_FOUND", `session ${sessionId} not found`, { session_id: sessionId });
 
 /**
  * Every rule of the session log over any SessionStorage: per-session seq assignment under
@@ -322,28 +321,4 @@ export class SessionLog implements SessionStore {
     }
     return loading;
   }
-}
-
-function liveLease(state: Session, nowMs: number): Lease | undefined {
-  const lease = state.lease;
-  return lease?.expireTime && timestampMs(lease.expireTime) > nowMs ? lease : undefined;
-}
-
-function terminated(sessionId: string, metadata: Record<string, number> = {}): OmaError {
-  return new OmaError("SESSION_TERMINATED", `session ${sessionId} is terminated`, { session_id: sessionId, ...metadata });
-}
-
-function leaseLost(sessionId: string, epoch: number, current: Lease | undefined): OmaError {
-  return new OmaError("LEASE_LOST", `lease epoch ${epoch} is not the live lease`, { session_id: sessionId, lease_epoch: epoch, live_epoch: current?.epoch });
-}
-
-/** What clients see: the fixed part, the committed state, and the lease only while live (SESS-15). */
-function sessionView(meta: Session, state: Session, nowMs: number): Session {
-  const view = clone(SessionSchema, meta);
-  view.status = state.status;
-  view.stopReason = state.stopReason;
-  view.headSeq = state.headSeq;
-  view.updateTime = state.updateTime;
-  view.lease = liveLease(state, nowMs);
-  return view;
 }

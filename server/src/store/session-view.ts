@@ -1,0 +1,33 @@
+import { clone } from "@bufbuild/protobuf";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { SessionSchema, type Lease, type Session } from "@oma/client/gen/oma/v1/session_pb.js";
+import { OmaError } from "../errors/oma-error.js";
+
+/** The lease of a session state if it has not expired (SESS-15). */
+export function liveLease(state: Session, nowMs: number): Lease | undefined {
+  const lease = state.lease;
+  return lease?.expireTime && timestampMs(lease.expireTime) > nowMs ? lease : undefined;
+}
+
+export function terminated(sessionId: string, metadata: Record<string, number> = {}): OmaError {
+  return new OmaError("SESSION_TERMINATED", `session ${sessionId} is terminated`, { session_id: sessionId, ...metadata });
+}
+
+export function leaseLost(sessionId: string, epoch: number, current: Lease | undefined): OmaError {
+  return new OmaError("LEASE_LOST", `lease epoch ${epoch} is not the live lease`, { session_id: sessionId, lease_epoch: epoch, live_epoch: current?.epoch });
+}
+
+/** What clients see: the fixed part, the committed state, and the lease only while live (SESS-15). */
+export function sessionView(meta: Session, state: Session, nowMs: number): Session {
+  const view = clone(SessionSchema, meta);
+  view.status = state.status;
+  view.stopReason = state.stopReason;
+  view.headSeq = state.headSeq;
+  view.updateTime = state.updateTime;
+  view.lease = liveLease(state, nowMs);
+  return view;
+}
+
+export function notFound(sessionId: string): OmaError {
+  return new OmaError("SESSION_NOT_FOUND", `session ${sessionId} not found`, { session_id: sessionId });
+}
