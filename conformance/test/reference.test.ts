@@ -1,5 +1,7 @@
 // The reference server passes the whole suite over gRPC (grpc-js) and Connect, except the
 // deviations listed in reference-expected-failures.txt (each listed one must still fail).
+// Harness cases run over gRPC with the scripted model and brain workers started from the
+// compiled server (server/dist), which the runner controls for fault injection.
 import { existsSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
@@ -10,7 +12,13 @@ import { tempDir } from "../../server/src/testing/temp-dir.js";
 import { readExpectedFailures } from "../src/runner/expected-failures.js";
 import { runSuite } from "../src/runner/run-suite.js";
 import type { SuiteReport } from "../src/runner/report.js";
+import { startScriptedFixture, type ScriptedFixture } from "../src/runner/scripted-fixture.js";
+import { startWorkerProcess } from "../src/runner/target-process.js";
 import { fastLimits } from "./variant-server.js";
+
+const serverMain = fileURLToPath(new URL("../../server/dist/cli/main.js", import.meta.url));
+const workersBuilt = existsSync(serverMain);
+if (!workersBuilt) console.log("!!! SKIPPED the harness cases of the reference run because server/dist is not built (npx tsc -b)");
 
 const bwrap = existsSync("/usr/bin/bwrap");
 if (!bwrap) console.log("!!! SKIPPED the reference conformance run because bubblewrap (/usr/bin/bwrap) is not installed");
@@ -21,15 +29,32 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
   let app: RunningApp;
   let dir: { path: string; remove(): Promise<void> };
   let expectedFailures: string[];
+  let fixture: ScriptedFixture | undefined;
 
   beforeAll(async () => {
     // The server holds the secret in its environment, as an operator would start it.
     process.env["OMA_CONFORMANCE_SECRET"] = secret;
     dir = await tempDir("oma-reference-");
-    app = await startApp({ dataDir: dir.path, port: 0, host: "127.0.0.1", limits: fastLimits, sandboxBackend: "bubblewrap", logger: createLogger({ level: "silent" }) });
+    app = await startApp({
+      dataDir: dir.path,
+      port: 0,
+      host: "127.0.0.1",
+      limits: fastLimits,
+      sandboxBackend: "bubblewrap",
+      harness: { leaseTtlMs: 3000 },
+      logger: createLogger({ level: "silent" }),
+    });
+    if (workersBuilt) {
+      const url = app.url;
+      fixture = await startScriptedFixture((id) =>
+        startWorkerProcess(`exec node '${serverMain}' worker --server ${url} --id ${id}`, url, id, { ANTHROPIC_BASE_URL: fixture!.modelUrl, ANTHROPIC_API_KEY: fixture!.apiKey, OMA_LOG_LEVEL: "warn" }),
+      );
+      await fixture.startWorker!("reference-resident");
+    }
     expectedFailures = await readExpectedFailures(fileURLToPath(new URL("./reference-expected-failures.txt", import.meta.url)));
   });
   afterAll(async () => {
+    await fixture?.close();
     await app?.close();
     await dir?.remove();
   });
@@ -39,7 +64,9 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
 
   for (const protocol of ["grpc", "connect"] as const) {
     it.concurrent(`over ${protocol}`, { timeout: 180_000 }, async () => {
-      const report = await runSuite({ target: app.url, protocol, secret, targetDataDir: dir.path, expectedFailures, concurrency: 6 });
+      // Harness cases once (over gRPC): the fault cases kill workers the other run would share.
+      const harness = protocol === "grpc" && fixture ? { harness: fixture } : { skip: ["harness"] };
+      const report = await runSuite({ target: app.url, protocol, secret, targetDataDir: dir.path, expectedFailures, concurrency: 6, ...harness });
       console.log(`reference over ${protocol}: ${JSON.stringify(report.summary)}; skipped families: ${report.skippedFamilies.map((f) => f.name).join(", ") || "none"}`);
       expect(report.summary.failed, summary(report)).toBe(0);
       expect(report.summary.unexpectedPasses, summary(report)).toBe(0);
