@@ -14,6 +14,8 @@ export const LABEL_IMAGE = "dev.oma.sandbox-image";
 const SANDBOX_UID = 1000;
 /** Size of the in-memory /tmp and home of a container. */
 const TMPFS_BYTES = 256 * 1024 * 1024;
+/** How long start-up waits for the engine to answer before docker counts as unavailable. */
+const PROBE_TIMEOUT_MS = 5000;
 /** How long a container's runner gets to say it is ready. */
 const READY_TIMEOUT_MS = 30_000;
 
@@ -88,11 +90,11 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
     defaultImage,
     async probe(): Promise<BackendStatus> {
       try {
-        await docker.ping();
+        await withTimeout(docker.ping(), PROBE_TIMEOUT_MS, "no answer");
       } catch (err) {
         return { available: false, detail: `the Docker engine does not answer: ${(err as Error).message}` };
       }
-      const image = await defaultImage();
+      const image = await withTimeout(defaultImage(), PROBE_TIMEOUT_MS, "no answer listing images").catch(() => undefined);
       return image ? { available: true, detail: `docker, default image ${image}` } : { available: false, detail: "no sandbox image; run scripts/build-sandbox-image" };
     },
     async create(spec: SandboxSpec): Promise<SandboxEnvironment> {

@@ -131,11 +131,19 @@ describe.each(backends)("sandbox tools on $name", (backend) => {
     expect(left).toBe("0");
   });
 
-  it.skipIf(!backend.available)("SBX-6 output above the cap is cut with a visible marker and truncated=true", async () => {
+  it.skipIf(!backend.available)("SBX-6 output above the cap (bash, grep, read_file) is cut with a visible marker and truncated=true", async () => {
     const r = await bash(client(), sandboxId, "head -c 300000 /dev/zero | tr '\\0' a");
     expect(r.truncated).toBe(true);
     expect(r.output).toContain("[output truncated");
     expect(r.output.length).toBeLessThan(110 * 1024);
+    const c = client();
+    await bash(c, sandboxId, "mkdir -p big && seq -f 'match-%g' 1 30000 > big/lines.txt");
+    for (const call of [{ name: "grep", input: { pattern: "match", path: "big" } }, { name: "read_file", input: { path: "big/lines.txt", limit: 100_000 } }]) {
+      const cut = await c.execute({ sandboxId, ...call });
+      expect([call.name, cut.truncated, cut.isError]).toEqual([call.name, true, false]);
+      expect(cut.output).toContain("[output truncated");
+      expect(cut.output.length).toBeLessThan(110 * 1024);
+    }
   });
 
   it.skipIf(!backend.available || backend.name === "process")("SBX-9 a fork bomb and a memory hog end as tool errors; the sandbox and its neighbours carry on", async () => {

@@ -33,6 +33,7 @@ SEL = selectors.DefaultSelector()
 OUT = sys.stdout.buffer
 RUNS = {}
 ENV = dict(os.environ)
+LIMIT = [1 << 20]  # Output cap of the file tool being run; grep stops searching past it.
 
 def send(obj):
     OUT.write(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
@@ -180,6 +181,7 @@ def grep(i):
         raise ToolError("invalid pattern: %s" % e)
     only = i.get("glob")
     out = []
+    size = 0
     files = [base] if os.path.isfile(base) else None
     if files is None:
         files = []
@@ -201,6 +203,9 @@ def grep(i):
         for n, line in enumerate(raw.decode("utf-8", "replace").splitlines(), 1):
             if rx.search(line):
                 out.append("%s:%d:%s" % (rel, n, line))
+                size += len(out[-1]) + 1
+        if size > LIMIT[0]:
+            break  # Past the output cap: the rest would be cut anyway.
     return "\n".join(out)
 
 TOOLS = {"read_file": read_file, "write_file": write_file, "edit_file": edit_file,
@@ -222,6 +227,7 @@ def on_request(req):
             r.timed_out = bool(req.get("timed_out", False))
             r.killgroup()
     elif op == "tool":
+        LIMIT[0] = req.get("max_bytes", LIMIT[0])
         try:
             out, err = TOOLS[req["name"]](req["input"]), False
         except ToolError as e:
