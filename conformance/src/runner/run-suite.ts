@@ -59,6 +59,9 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
   } catch {
     throw new RunBroken(`--target is not a URL: ${options.target}`);
   }
+  if (options.secret !== undefined && !/^[A-Za-z0-9._-]{6,128}$/.test(options.secret)) {
+    throw new RunBroken("--secret must be 6–128 characters of [A-Za-z0-9._-] (it is placed in shell commands inside the sandbox)");
+  }
   const seed = options.seed ?? randomSeed();
   const start = Date.now();
   const rpc = createRpcClient(target.toString().replace(/\/$/, ""), protocol);
