@@ -1,4 +1,5 @@
 import { Code } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { reasonOf } from "@oma/client";
 import type { WatchEventsResponse } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
@@ -52,7 +53,7 @@ describe("SessionService: WatchEvents (real server)", () => {
   beforeAll(async () => {
     app = await startTestApp({ limits: { watchHeartbeatMs: 200 } });
     client = app.client(SessionService);
-    tight = await startTestApp({ limits: { maxWatchLagEvents: 20 } });
+    tight = await startTestApp({ limits: { maxWatchLagEvents: 300 } });
     tightClient = tight.client(SessionService);
   });
   afterAll(async () => {
@@ -137,14 +138,28 @@ describe("SessionService: WatchEvents (real server)", () => {
 
   it("SESS-13: a watcher that stops reading ends with WATCHER_TOO_SLOW, never delays appends, and resumes without loss", async () => {
     const sessionId = await newSession(tightClient);
+    const batches = 32;
+    const head = batches * 100;
+    // A healthy watcher (on its own connection) gets everything: nobody else is delayed (SESS-13).
+    const ownConnection = tight.client(SessionService, createGrpcTransport({ baseUrl: tight.url }));
+    const healthySeqs: number[] = [];
+    const healthy = take(ownConnection, sessionId, 0, (m) => {
+      if (m.at(-1)?.case === "event") healthySeqs.push(Number((m.at(-1)!.value as { seq: bigint }).seq));
+      return healthySeqs.at(-1) === head;
+    }).then(eventSeqs, (err: unknown) => err);
     const stream = tightClient.watchEvents({ sessionId })[Symbol.asyncIterator]();
     expect((await stream.next()).value?.message.case).toBe("caughtUp");
     // The watcher now reads nothing while far more than the socket buffers can hold is appended.
     const payload = "x".repeat(8 * 1024);
-    for (let batch = 0; batch < 16; batch++) {
+    for (let batch = 0; batch < batches; batch++) {
       await tightClient.emitEvents({ sessionId, events: range(1, 100).map((i) => customEvent("bulk", { i, payload })) });
+      // Paced by the healthy watcher, which therefore never lags; the stuck one falls behind.
+      for (let waited = 0; (healthySeqs.at(-1) ?? 0) < (batch + 1) * 100; waited += 5) {
+        if (waited > 10_000) throw new Error(`healthy watcher stalled at ${healthySeqs.at(-1)}`);
+        await sleep(5);
+      }
     }
-    const head = 1600;
+    expect(await healthy).toEqual(range(1, head));
     const received: number[] = [];
     let failure: unknown;
     try {

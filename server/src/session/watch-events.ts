@@ -21,9 +21,9 @@ export interface WatchOptions {
 /**
  * One watch (SESS-12, SESS-13). It subscribes first and replays from the store second, so
  * an event committed during the replay is either read by the replay or waiting in the
- * live queue; whichever copy comes second is dropped by seq. The queue holds only live
- * events not yet sent; past `maxLagEvents` it is dropped and the stream ends with
- * WATCHER_TOO_SLOW, so a stuck client never holds memory or delays anyone.
+ * live queue; whichever copy comes second is dropped by seq. When the newest committed seq
+ * is more than `maxLagEvents` ahead of the last one sent, the queue is dropped and the
+ * stream ends with WATCHER_TOO_SLOW, so a stuck client never holds memory or delays anyone.
  */
 export async function* watchEvents(store: SessionStore, options: WatchOptions): AsyncGenerator<WatchMessage> {
   const { sessionId, signal } = options;
@@ -38,7 +38,8 @@ export async function* watchEvents(store: SessionStore, options: WatchOptions): 
     if (end) return;
     if (s.kind === "events") {
       queue.push(...s.events);
-      if (queue.length - next > options.maxLagEvents) {
+      // Lag is measured in seqs, so copies the replay has already sent do not count.
+      if (Number(s.events.at(-1)!.seq) - lastSent > options.maxLagEvents) {
         end = "too_slow";
         queue = [];
         next = 0;
@@ -76,6 +77,9 @@ export async function* watchEvents(store: SessionStore, options: WatchOptions): 
         if (stopIfEnded()) return;
       }
       if (page.events.length < pageSize) break;
+      // Drop live copies the replay has already sent, so a long replay holds no more than the lag.
+      queue = queue.slice(next).filter((e) => Number(e.seq) > lastSent);
+      next = 0;
     }
     let caughtUp = false;
     for (;;) {
