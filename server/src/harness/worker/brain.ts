@@ -65,15 +65,17 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
     const agent = session!.agent!;
     const catalog = buildToolCatalog(agent, tools);
     const resumedAfter = reader.headSeq;
-    reader.add(
-      (await writer.emit(
-        [
-          { case: "harnessStarted", value: { harnessId: a.harnessId, leaseEpoch: toInt64(a.epoch), resumedAfterSeq: toInt64(resumedAfter), workerId: deps.workerId } },
-          { case: "statusChanged", value: { status: SessionStatus.RUNNING } },
-        ],
-        `${a.harnessId}:started`,
-      )) ?? [],
+    // The model call need not wait for this append: the writer orders every later append
+    // after it, and a fenced brain fails there before it records anything.
+    const started = writer.emit(
+      [
+        { case: "harnessStarted", value: { harnessId: a.harnessId, leaseEpoch: toInt64(a.epoch), resumedAfterSeq: toInt64(resumedAfter), workerId: deps.workerId } },
+        { case: "statusChanged", value: { status: SessionStatus.RUNNING } },
+      ],
+      `${a.harnessId}:started`,
     );
+    writer.setBarrier(started);
+    started.then((events) => reader.add(events ?? []), () => undefined);
     void watchForInterrupt(deps.session, a.sessionId, resumedAfter, () => interrupt.abort(), stopWatch.signal);
     const hands = new Hands({ client: deps.sandbox, writer, resources: agent.sandbox, harnessId: a.harnessId, sandboxId: analyzeLog(reader.events).sandboxId, logger: log });
     if (deps.eagerSandbox) await hands.ensure();

@@ -22,6 +22,7 @@ export class SessionWriter {
   readonly #client: Client<typeof SessionService>;
   readonly sessionId: string;
   readonly epoch: number;
+  #barrier: Promise<unknown> = Promise.resolve();
 
   constructor(client: Client<typeof SessionService>, sessionId: string, epoch: number) {
     this.#client = client;
@@ -29,9 +30,18 @@ export class SessionWriter {
     this.epoch = epoch;
   }
 
+  /**
+   * Every later append waits for this one first (and fails if it failed), so work may
+   * start before an append is acknowledged without reordering the log.
+   */
+  setBarrier(append: Promise<unknown>): void {
+    this.#barrier = append;
+  }
+
   /** Appends the payloads atomically. With `expectedHeadSeq`, HEAD_SEQ_MISMATCH is returned as `undefined`. */
   async emit(payloads: readonly PayloadInit[], idempotencyKey: string, options: { expectedHeadSeq?: number } = {}): Promise<Event[] | undefined> {
     const events = payloads.map((payload) => create(EventSchema, { payload }));
+    await this.#barrier;
     for (let attempt = 1; ; attempt++) {
       try {
         const res = await this.#client.emitEvents({
