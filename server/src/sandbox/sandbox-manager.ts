@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { chmod, chown, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { durationMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
@@ -8,10 +8,11 @@ import { invalidField, OmaError } from "../errors/oma-error.js";
 import type { Logger } from "../logger.js";
 import type { SandboxBackend, SandboxEnvironment } from "./backend.js";
 import { Execution, type ExecResult, type ExecutionEvent } from "./execution.js";
-import { resolveResources, resourcesMessage, validateLabels, type ResolvedResources } from "./resources.js";
+import { resolveResources, resourcesMessage, validateLabels } from "./resources.js";
 import { runTool } from "./run-tool.js";
 import type { SandboxStore } from "./sandbox-store.js";
 import { validateToolInput } from "./tools.js";
+import { chownTree, writeFiles } from "./workspace-files.js";
 
 /** Bounds of the sandbox part, with their defaults. */
 export const sandboxTimings = {
@@ -290,19 +291,4 @@ function fingerprintOf(name: string, input: unknown): string {
   const canonical = (v: unknown): unknown =>
     v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : Array.isArray(v) ? v.map(canonical) : v;
   return createHash("sha256").update(JSON.stringify([name, canonical(input)])).digest("hex");
-}
-
-/** Hands the workspace to the user the sandbox runs as (host uid), when the server may. */
-async function chownTree(dir: string, uid: number | undefined): Promise<void> {
-  if (uid === undefined || process.getuid?.() !== 0) return;
-  await chown(dir, uid, uid);
-  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) await chown(join(e.parentPath, e.name), uid, uid);
-}
-
-async function writeFiles(workspaceDir: string, r: ResolvedResources): Promise<void> {
-  for (const f of r.files) {
-    const full = join(workspaceDir, f.path);
-    await mkdir(dirname(full), { recursive: true });
-    await writeFile(full, f.content, { mode: f.mode });
-  }
 }

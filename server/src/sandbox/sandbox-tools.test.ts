@@ -1,4 +1,5 @@
 import { Code } from "@connectrpc/connect";
+import type { JsonObject } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
 import { omaErrorInfo } from "@oma/client";
@@ -138,7 +139,8 @@ describe.each(backends)("sandbox tools on $name", (backend) => {
     expect(r.output.length).toBeLessThan(110 * 1024);
     const c = client();
     await bash(c, sandboxId, "mkdir -p big && seq -f 'match-%g' 1 30000 > big/lines.txt");
-    for (const call of [{ name: "grep", input: { pattern: "match", path: "big" } }, { name: "read_file", input: { path: "big/lines.txt", limit: 100_000 } }]) {
+    const calls: Array<{ name: string; input: JsonObject }> = [{ name: "grep", input: { pattern: "match", path: "big" } }, { name: "read_file", input: { path: "big/lines.txt", limit: 100_000 } }];
+    for (const call of calls) {
       const cut = await c.execute({ sandboxId, ...call });
       expect([call.name, cut.truncated, cut.isError]).toEqual([call.name, true, false]);
       expect(cut.output).toContain("[output truncated");
