@@ -129,6 +129,28 @@ func TestWatchResumesAfterUnavailableAndWatcherTooSlow(t *testing.T) {
 	}
 }
 
+func TestWatchReopensASilentStream(t *testing.T) {
+	f := &fakeSessions{streams: []scripted{{send: []int64{1}, hang: true}, {send: []int64{2}, hang: true}}}
+	c := startFake(t, f, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var causes []error
+	var seqs []int64
+	err := c.Watch(ctx, "ses_g", WatchOptions{Backoff: fast, IdleTimeout: 50 * time.Millisecond, OnReconnect: func(_ int, _ int64, cause error) { causes = append(causes, cause) }}, func(ev *omav1.Event) error {
+		seqs = append(seqs, ev.GetSeq())
+		if ev.GetSeq() == 2 {
+			return ErrStopWatch
+		}
+		return nil
+	})
+	if err != nil || !equal(seqs, []int64{1, 2}) || !equal(f.watchAfter, []int64{0, 1}) {
+		t.Fatalf("err %v, seqs %v, after_seq %v", err, seqs, f.watchAfter)
+	}
+	if len(causes) != 1 || InfoOf(causes[0]).Code != codes.DeadlineExceeded {
+		t.Fatalf("reconnect causes %v: want one DEADLINE_EXCEEDED", causes)
+	}
+}
+
 func TestWatchGivesUpOnNotFound(t *testing.T) {
 	f := &fakeSessions{streams: []scripted{{send: []int64{1}, err: omaErr(codes.NotFound, "SESSION_NOT_FOUND")}, {hang: true}}}
 	c := startFake(t, f, Options{})

@@ -5,12 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	omav1 "oma.dev/clients/go/gen/oma/v1"
 )
+
+// DefaultWatchIdleTimeout is three of the server's default 15 s heartbeat intervals (SESS-13).
+const DefaultWatchIdleTimeout = 45 * time.Second
 
 // ErrStopWatch, returned by a Watch callback, ends the watch without error.
 var ErrStopWatch = errors.New("omaclient: stop watch")
@@ -24,6 +29,10 @@ type WatchOptions struct {
 	// MaxConsecutiveFailures: failed streams in a row after which Watch returns the last
 	// error. 0 means unlimited: a watch outlives server restarts of any length.
 	MaxConsecutiveFailures int
+	// IdleTimeout: a stream that delivers nothing (no event, no heartbeat) for this long is
+	// taken as a dead connection and reopened. 0 means DefaultWatchIdleTimeout; negative
+	// turns the check off.
+	IdleTimeout time.Duration
 	// OnCaughtUp is called with the head seq each time a stream finishes its replay.
 	OnCaughtUp func(headSeq int64)
 	// OnReconnect is called before each reconnect with the failure count, the seq the next
@@ -75,12 +84,30 @@ func (c *Client) Watch(ctx context.Context, sessionID string, opts WatchOptions,
 func (c *Client) watchOnce(ctx context.Context, sessionID string, last *int64, failures *int, opts WatchOptions, fn func(*omav1.Event) error) (error, error) {
 	streamCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	idleTimeout := opts.IdleTimeout
+	if idleTimeout == 0 {
+		idleTimeout = DefaultWatchIdleTimeout
+	}
+	var idle atomic.Bool
+	resetIdle := func() {}
+	if idleTimeout > 0 {
+		timer := time.AfterFunc(idleTimeout, func() {
+			idle.Store(true)
+			cancel()
+		})
+		defer timer.Stop()
+		resetIdle = func() { timer.Reset(idleTimeout) }
+	}
 	stream, err := c.Sessions.WatchEvents(streamCtx, &omav1.WatchEventsRequest{SessionId: sessionID, AfterSeq: *last})
 	if err != nil {
 		return err, nil
 	}
 	for {
 		res, err := stream.Recv()
+		if err != nil && idle.Load() && ctx.Err() == nil {
+			return status.Error(codes.DeadlineExceeded, fmt.Sprintf("watch stream silent for %s; reopening", idleTimeout)), nil
+		}
+		resetIdle()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return nil, nil

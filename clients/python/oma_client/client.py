@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from typing import Callable, Iterator, Optional, Sequence
 
 import grpc
@@ -22,6 +23,8 @@ from oma.v1 import (
 )
 
 DEFAULT_EMIT_ATTEMPTS = 5
+# Three of the server's default 15 s heartbeat intervals (SESS-13).
+DEFAULT_WATCH_IDLE_TIMEOUT_S = 45.0
 
 # gRPC's own reconnect backoff defaults to 1 s growing to 120 s, so after a server restart a
 # channel could sit idle for minutes while the server is back. These bound it to 5 s, in
@@ -130,13 +133,15 @@ class OmaClient:
               max_consecutive_failures: Optional[int] = None,
               on_caught_up: Optional[Callable[[int], None]] = None,
               on_reconnect: Optional[Callable[[int, int, Optional[BaseException]], None]] = None,
-              stop: Optional[threading.Event] = None) -> Iterator[event_pb2.Event]:
+              stop: Optional[threading.Event] = None,
+              idle_timeout_s: Optional[float] = DEFAULT_WATCH_IDLE_TIMEOUT_S) -> Iterator[event_pb2.Event]:
         """Yields every event after ``after_seq``, then live ones, each seq once and in order
         across reconnects (SESS-12). A broken stream (server restart, network fault,
         RESOURCE_EXHAUSTED / WATCHER_TOO_SLOW) is reopened with backoff after the last seq
         yielded; answers such as NOT_FOUND or INVALID_ARGUMENT are raised as OmaRpcError.
         Setting ``stop`` (or closing the generator) ends it. Retries without limit unless
-        ``max_consecutive_failures`` is given."""
+        ``max_consecutive_failures`` is given. A stream silent (no event, no heartbeat) for
+        ``idle_timeout_s`` is taken as a dead connection and reopened (None: never)."""
         last, failures = after_seq, 0
         while not (stop and stop.is_set()):
             request = session_service_pb2.WatchEventsRequest(session_id=session_id, after_seq=last)
@@ -145,8 +150,10 @@ class OmaClient:
             # restarted server).
             stream = self.sessions.WatchEvents(request, wait_for_ready=True)
             cause: Optional[BaseException] = None
+            watchdog = _IdleWatchdog(stream, idle_timeout_s)
             try:
                 for res in stream:
+                    watchdog.touch()
                     failures = 0
                     kind = res.WhichOneof("message")
                     if kind == "caught_up" and on_caught_up:
@@ -163,10 +170,14 @@ class OmaClient:
             except grpc.RpcError as err:
                 if stop and stop.is_set():
                     return
-                if not _should_reconnect(err):
+                if watchdog.fired:
+                    cause = TimeoutError(f"watch stream silent for {idle_timeout_s} s; reopening")
+                elif not _should_reconnect(err):
                     raise OmaRpcError.wrap(err) from err
-                cause = err
+                else:
+                    cause = err
             finally:
+                watchdog.stop()
                 stream.cancel()
             failures += 1
             if max_consecutive_failures is not None and failures > max_consecutive_failures:
@@ -176,6 +187,31 @@ class OmaClient:
             if on_reconnect:
                 on_reconnect(failures, last, cause)
             if (stop or threading.Event()).wait(backoff.delay(failures - 1)):
+                return
+
+
+class _IdleWatchdog:
+    """Cancels a stream that delivers nothing for ``timeout_s`` (one thread per stream)."""
+
+    def __init__(self, stream, timeout_s: Optional[float]):
+        self.fired = False
+        self._stream, self._timeout_s = stream, timeout_s
+        self._last = time.monotonic()
+        self._done = threading.Event()
+        if timeout_s is not None and timeout_s > 0:
+            threading.Thread(target=self._run, daemon=True).start()
+
+    def touch(self) -> None:
+        self._last = time.monotonic()
+
+    def stop(self) -> None:
+        self._done.set()
+
+    def _run(self) -> None:
+        while not self._done.wait(min(1.0, self._timeout_s / 4)):
+            if time.monotonic() - self._last > self._timeout_s:
+                self.fired = True
+                self._stream.cancel()
                 return
 
 

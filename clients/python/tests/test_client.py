@@ -99,6 +99,18 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(seqs, [1, 2, 3, 4, 5, 6, 7, 8])
         self.assertEqual(fake.watch_after, [0, 3, 5, 6])
 
+    def test_watch_reopens_a_silent_stream_after_the_last_seq(self):
+        fake = FakeSessions([([1], None), ([2], None)])
+        client = self.start(fake)
+        causes, seqs = [], []
+        for event in client.watch("ses_p", backoff=FAST, idle_timeout_s=0.2, on_reconnect=lambda n, after, cause: causes.append(cause)):
+            seqs.append(event.seq)
+            if event.seq == 2:
+                break
+        self.assertEqual(seqs, [1, 2])
+        self.assertEqual(fake.watch_after, [0, 1])
+        self.assertEqual([type(c) for c in causes], [TimeoutError])
+
     def test_watch_gives_up_on_not_found_with_the_reason(self):
         fake = FakeSessions([([1], (grpc.StatusCode.NOT_FOUND, "SESSION_NOT_FOUND")), ([2], None)])
         client = self.start(fake)

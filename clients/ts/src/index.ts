@@ -24,6 +24,6 @@ export { omaErrorInfo, reasonOf, toOmaRpcError, OmaRpcError, type OmaErrorInfo }
 export { bearerAuth, omaErrors, type TokenSource } from "./interceptors.js";
 export type { OmaClientOptions, OmaProtocol } from "./client-options.js";
 export { createOmaClientFromTransport, type OmaClient, type OmaSessionsClient } from "./oma-client.js";
-export { watchEvents, type WatchOptions, type WatchReconnect } from "./watch.js";
+export { watchEvents, defaultWatchIdleTimeoutMs, type WatchOptions, type WatchReconnect } from "./watch.js";
 export { emitEvent, emitEvents, newIdempotencyKey, userText, defaultEmitAttempts, type EmitOptions, type EventPayloadInit } from "./emit.js";
 export { backoffDelay, isTransientFailure, defaultBackoff, type BackoffOptions } from "./backoff.js";

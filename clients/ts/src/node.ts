@@ -41,6 +41,7 @@ export {
   type OmaClient,
   type OmaSessionsClient,
   watchEvents,
+  defaultWatchIdleTimeoutMs,
   type WatchOptions,
   type WatchReconnect,
   emitEvent,

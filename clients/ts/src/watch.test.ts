@@ -124,4 +124,11 @@ describe("watchEvents reconnects and resumes (SESS-12, SESS-13)", () => {
     expect(heads).toEqual([0n]);
     expect(signals.map((s) => s.aborted)).toEqual([true]);
   });
+
+  it("reopens a stream that stays silent (no event, no heartbeat) for idleTimeoutMs, after the last seq", async () => {
+    const { fake, seqs, reconnects } = await collect([{ send: [eventMsg(1)], hang: true }, { send: [eventMsg(2)], hang: true }], 2, { idleTimeoutMs: 30 });
+    expect(seqs).toEqual([1, 2]);
+    expect(fake.watchRequests.map((r) => Number(r.afterSeq))).toEqual([0, 1]);
+    expect((reconnects[0]?.error as ConnectError).code).toBe(Code.DeadlineExceeded);
+  });
 });

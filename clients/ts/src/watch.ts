@@ -29,11 +29,20 @@ export interface WatchOptions {
    * delivers anything resets the count.
    */
   maxConsecutiveFailures?: number;
+  /**
+   * A stream that delivers nothing — no event, no heartbeat — for this long is taken as a
+   * dead connection and reopened. Default 45 000 ms: three of the server's default 15 s
+   * heartbeat intervals (SESS-13). 0 turns the check off.
+   */
+  idleTimeoutMs?: number;
   /** Called with the head seq each time a (re)connected stream finishes its replay (SESS-12). */
   onCaughtUp?: (headSeq: bigint) => void;
   /** Called before each reconnect. */
   onReconnect?: (info: WatchReconnect) => void;
 }
+
+/** Three of the server's default 15 s heartbeat intervals (SESS-13). */
+export const defaultWatchIdleTimeoutMs = 45_000;
 
 /**
  * Every event of a session after `afterSeq`, then live ones, for as long as the caller
@@ -54,6 +63,7 @@ export async function* watchEvents(
   options: WatchOptions = {},
 ): AsyncGenerator<Event, void, undefined> {
   const maxFailures = options.maxConsecutiveFailures ?? Number.POSITIVE_INFINITY;
+  const idleTimeoutMs = options.idleTimeoutMs ?? defaultWatchIdleTimeoutMs;
   let lastSeq = BigInt(options.afterSeq ?? 0);
   let failures = 0;
   while (!options.signal?.aborted) {
@@ -62,8 +72,20 @@ export async function* watchEvents(
     const forwardAbort = () => stream.abort();
     options.signal?.addEventListener("abort", forwardAbort, { once: true });
     let streamError: unknown;
+    let idle = false;
+    let idleTimer: ReturnType<typeof setTimeout> | undefined;
+    const armIdleTimer = () => {
+      if (idleTimeoutMs <= 0) return;
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => {
+        idle = true;
+        stream.abort();
+      }, idleTimeoutMs);
+    };
     try {
+      armIdleTimer();
       for await (const res of client.watchEvents({ sessionId, afterSeq: lastSeq }, { signal: stream.signal })) {
+        armIdleTimer();
         failures = 0;
         const msg = res.message;
         if (msg.case === "caughtUp") options.onCaughtUp?.(msg.value.headSeq);
@@ -79,9 +101,11 @@ export async function* watchEvents(
       }
     } catch (err) {
       if (options.signal?.aborted) return;
-      if (!shouldReconnect(err)) throw err;
-      streamError = err;
+      if (idle) streamError = new ConnectError(`watch stream silent for ${idleTimeoutMs} ms; reopening`, Code.DeadlineExceeded, undefined, undefined, err);
+      else if (!shouldReconnect(err)) throw err;
+      else streamError = err;
     } finally {
+      clearTimeout(idleTimer);
       options.signal?.removeEventListener("abort", forwardAbort);
       stream.abort();
     }
