@@ -1,0 +1,101 @@
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { byStep, startScriptedModel, type ScriptedModel } from "@oma/conformance/scripted-model";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLI_MAIN } from "../harness/testing/brain-fixture.js";
+import { backendsUnderTest } from "../sandbox/sandbox-test-support.js";
+import { tempDir } from "../testing/temp-dir.js";
+
+// `oma serve --workers N` starts brain worker processes (and restarts them); `oma run`
+// drives a session from the command line. Both as real processes of the compiled CLI.
+const all = backendsUnderTest();
+const backend = all.find((b) => b.name === "bubblewrap" && b.available) ?? all.find((b) => b.name === "process" && b.available);
+if (!backend) console.warn("!!! SKIPPED oma serve/run tests because neither bubblewrap nor the process backend can run here");
+
+let model: ScriptedModel;
+let server: ChildProcess;
+let url = "";
+let dir: Awaited<ReturnType<typeof tempDir>>;
+const keyEnv = () => ({ ...process.env, ANTHROPIC_API_KEY: "test-key", ANTHROPIC_BASE_URL: model.url, OMA_LOG_LEVEL: "warn" });
+
+beforeAll(async () => {
+  if (!backend) return;
+  model = await startScriptedModel({
+    script: byStep([
+      { content: [{ type: "text", text: "Counting the files." }, { type: "tool_use", name: "bash", input: { command: "printf 'a\\nb\\nc\\nd\\ne\\nf\\n'" } }] },
+      { content: [{ type: "text", text: "There are six lines." }] },
+    ]),
+  });
+  dir = await tempDir("oma-serve-");
+  server = spawn(process.execPath, [CLI_MAIN, "serve", "--port", "0", "--data-dir", dir.path, "--workers", "1", "--sandbox-backend", backend.name], {
+    stdio: ["ignore", "pipe", "ignore"],
+    env: keyEnv(),
+  });
+  url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("server did not start")), 30_000);
+    createInterface({ input: server.stdout! }).on("line", (line) => {
+      if (line.startsWith("OMA_LISTENING ")) {
+        clearTimeout(timer);
+        resolve(line.slice("OMA_LISTENING ".length).trim());
+      }
+    });
+  });
+});
+afterAll(async () => {
+  if (server && server.exitCode === null) {
+    server.kill("SIGTERM");
+    await new Promise((r) => server.once("exit", r));
+  }
+  await model?.close();
+  await dir?.remove();
+});
+
+function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI_MAIN, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe.skipIf(!backend)("oma serve --workers and oma run", () => {
+  it("oma run prints the agent's text and its folded tool calls until the session is idle", async () => {
+    const res = await runCli(["run", "how many lines?", "--server", url, "--backend", backend!.name], keyEnv());
+    expect(res.code).toBe(0);
+    expect(res.stderr).toMatch(/session ses_/);
+    expect(res.stdout).toContain("Counting the files.");
+    expect(res.stdout).toContain("bash");
+    expect(res.stdout).toContain("a\n");
+    expect(res.stdout).toContain("2 more lines");
+    expect(res.stdout).not.toContain("e\n");
+    expect(res.stdout).toContain("There are six lines.");
+  });
+
+  it("a local worker that dies is restarted and the next run is served", async () => {
+    const pids = execFileSync("pgrep", ["-P", String(server.pid)], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+    expect(pids.length).toBeGreaterThanOrEqual(1);
+    for (const pid of pids) process.kill(Number(pid), "SIGKILL");
+    const res = await runCli(["run", "again", "--server", url, "--backend", backend!.name], keyEnv());
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain("There are six lines.");
+    const after = execFileSync("pgrep", ["-P", String(server.pid)], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+    expect(after.some((p) => !pids.includes(p))).toBe(true);
+  });
+
+  it("without ANTHROPIC_API_KEY, oma run says exactly what to set", async () => {
+    const env = { ...process.env };
+    delete env["ANTHROPIC_API_KEY"];
+    delete env["ANTHROPIC_AUTH_TOKEN"];
+    const res = await runCli(["run", "hi", "--server", url], env);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain("ANTHROPIC_API_KEY is not set");
+    expect(res.stderr).toContain("export ANTHROPIC_API_KEY=");
+  });
+});
