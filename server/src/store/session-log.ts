@@ -66,7 +66,8 @@ export class SessionLog implements SessionStore {
       const position = listPosition(this.#lastMicros, id);
       const epochFloor = await this.#storage.getEpoch(id);
       await this.#submit([{ kind: "createSession", meta, state, position }], () => {
-        this.#live.set(id, { id, position, committed: state, tip: state, epochFloor, pendingKeys: new Map(), listeners: new Set() });
+        // A concurrent reader may have loaded the new session already; keep that one.
+        if (!this.#live.has(id)) this.#live.set(id, { id, position, committed: state, tip: state, epochFloor, pendingKeys: new Map(), listeners: new Set() });
       });
       return sessionView(meta, state, nowMs);
     });
