@@ -5,6 +5,7 @@ import { HarnessService } from "@oma/client/gen/oma/v1/harness_service_pb.js";
 import { StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
 import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import type { Command } from "commander";
+import { setTimeout as sleep } from "node:timers/promises";
 import ora from "ora";
 import { fromInt64, toInt64 } from "../harness/int64.js";
 import { endsRun, renderRunEvent } from "./run-render.js";
@@ -17,6 +18,9 @@ interface RunFlags {
   system?: string;
   backend?: string;
 }
+
+/** Pause before a broken watch is reopened. */
+const RECONNECT_MS = 250;
 
 /** The model `oma run` asks for unless --model says otherwise. */
 export const DEFAULT_RUN_MODEL = "claude-sonnet-4-5";
@@ -77,8 +81,9 @@ export function registerRunCommand(program: Command): void {
               }
             }
           } catch (err) {
-            if (!omaErrorInfo(err) || omaErrorInfo(err)?.reason === "WATCHER_TOO_SLOW") continue;
-            throw err;
+            // A broken stream (no OMA reason) or a lagging watch resumes after the last seq.
+            if (omaErrorInfo(err)?.reason && omaErrorInfo(err)?.reason !== "WATCHER_TOO_SLOW") throw err;
+            await sleep(RECONNECT_MS);
           }
         }
         spinner.stop();

@@ -38,6 +38,8 @@ export class BrainFixture {
   readonly harness;
   readonly sandboxes;
   readonly workers: WorkerProcess[] = [];
+  /** The model key the workers hold; it must never reach a sandbox or the log (HARN-14). */
+  readonly apiKey = `sk-ant-test-${randomUUID()}`;
 
   private constructor(app: TestApp, model: ScriptedModel) {
     this.app = app;
@@ -58,7 +60,7 @@ export class BrainFixture {
     const id = `w-${randomUUID().slice(0, 8)}`;
     const child = spawn(process.execPath, [CLI_MAIN, "worker", "--server", this.app.url, "--id", id, "--model-backoff-ms", "20", ...args], {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ANTHROPIC_API_KEY: "test-key", ANTHROPIC_BASE_URL: this.model.url, OMA_LOG_LEVEL: process.env["OMA_TEST_WORKER_LOG_LEVEL"] ?? "warn" },
+      env: { ...process.env, ANTHROPIC_API_KEY: this.apiKey, ANTHROPIC_BASE_URL: this.model.url, OMA_LOG_LEVEL: process.env["OMA_TEST_WORKER_LOG_LEVEL"] ?? "warn" },
     });
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
     const logs: string[] = [];

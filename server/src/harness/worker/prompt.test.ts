@@ -45,6 +45,12 @@ describe("events → Messages API messages (HARN-4, HARN-15)", () => {
     expect(eventsToMessages(log.events)[2]).toEqual({ role: "user", content: [{ type: "tool_result", tool_use_id: "c1", content: "42" }] });
   });
 
+  it("keeps one result per tool_use and drops answers to calls that were never made", () => {
+    const log = new LogBuilder().user("go").toolUse("t1").toolResult("t1", "interrupted", true).customResult("t1", "late").toolResult("ghost", "?");
+    expect(eventsToMessages(log.events)[2]).toEqual({ role: "user", content: [{ type: "tool_result", tool_use_id: "t1", content: "interrupted", is_error: true }] });
+    expect(eventsToMessages(log.events)).toHaveLength(3);
+  });
+
   it("detects a dangling tool_use (HARN-6) and none once it is answered", () => {
     const log = new LogBuilder().user("go").toolUse("t1").toolUse("t2").toolResult("t1");
     expect(danglingToolUseIds(eventsToMessages(log.events))).toEqual(["t2"]);

@@ -60,11 +60,21 @@ function contentToBlocks(content: readonly ContentBlock[]): PromptBlock[] {
  */
 export function eventsToMessages(events: readonly Event[]): PromptMessage[] {
   const messages: PromptMessage[] = [];
+  // The API takes exactly one result per tool_use, after it: a second answer (a client's
+  // late custom_tool_result after an interrupt already answered) or an answer to an
+  // unknown call is left out.
+  const asked = new Set<string>();
+  const answered = new Set<string>();
   const push = (role: "user" | "assistant", blocks: PromptBlock[]) => {
     if (blocks.length === 0) return;
     const last = messages[messages.length - 1];
     if (last && last.role === role) last.content.push(...blocks);
     else messages.push({ role, content: [...blocks] });
+  };
+  const answer = (toolUseId: string, output: string, isError: boolean) => {
+    if (!asked.has(toolUseId) || answered.has(toolUseId)) return;
+    answered.add(toolUseId);
+    push("user", [{ type: "tool_result", tool_use_id: toolUseId, content: output, ...(isError ? { is_error: true } : {}) }]);
   };
   for (const event of events) {
     const p = event.payload;
@@ -79,13 +89,12 @@ export function eventsToMessages(events: readonly Event[]): PromptMessage[] {
         push("assistant", contentToBlocks(p.value.content));
         break;
       case "toolUse":
+        asked.add(p.value.toolUseId);
         push("assistant", [{ type: "tool_use", id: p.value.toolUseId, name: p.value.name, input: (p.value.input ?? {}) as JsonObject }]);
         break;
       case "toolResult":
-        push("user", [{ type: "tool_result", tool_use_id: p.value.toolUseId, content: p.value.output, ...(p.value.isError ? { is_error: true } : {}) }]);
-        break;
       case "customToolResult":
-        push("user", [{ type: "tool_result", tool_use_id: p.value.toolUseId, content: p.value.output, ...(p.value.isError ? { is_error: true } : {}) }]);
+        answer(p.value.toolUseId, p.value.output, p.value.isError);
         break;
       default:
         break;
