@@ -6,11 +6,17 @@ import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { allCases } from "../src/cases/all-cases.js";
 import { runSuite } from "../src/runner/run-suite.js";
-import { brokenVariants, notYetCovered } from "./broken-variants.js";
+import { fileURLToPath } from "node:url";
+import { startScriptedFixture } from "../src/runner/scripted-fixture.js";
+import { startWorkerProcess } from "../src/runner/target-process.js";
+import { brokenVariants, harnessVariants, notYetCovered } from "./broken-variants.js";
 import { startVariantServer } from "./variant-server.js";
 
 const bwrap = existsSync("/usr/bin/bwrap");
 if (!bwrap) console.log("!!! SKIPPED the sandbox variants because bubblewrap (/usr/bin/bwrap) is not installed");
+const serverMain = fileURLToPath(new URL("../../server/dist/cli/main.js", import.meta.url));
+const workersBuilt = existsSync(serverMain);
+if (!workersBuilt) console.log("!!! SKIPPED the harness variants because server/dist is not built (npx tsc -b)");
 
 // The secret the leaking variant exposes; the suite's SEC battery must find it.
 const secret = `conf${randomBytes(12).toString("hex")}`;
@@ -20,11 +26,22 @@ process.env["OMA_CONFORMANCE_SECRET"] = secret;
 const failedBy = new Map<string, Set<string>>();
 
 describe.concurrent("the suite fails each broken variant on the requirements it breaks", () => {
-  for (const variant of brokenVariants) {
-    it.skipIf(variant.needsSandbox && !bwrap)(variant.name, { timeout: 120_000 }, async () => {
-      const server = await startVariantServer(variant, variant.needsSandbox ? { sandboxBackend: "bubblewrap" } : {});
+  for (const variant of [...brokenVariants, ...harnessVariants]) {
+    const runnable = (!variant.needsSandbox || bwrap) && (!variant.needsHarness || workersBuilt);
+    it.skipIf(!runnable)(variant.name, { timeout: 120_000 }, async () => {
+      const server = await startVariantServer(variant, { ...(variant.needsSandbox ? { sandboxBackend: "bubblewrap" } : {}), harness: variant.needsHarness === true });
+      const fixture = variant.needsHarness
+        ? await startScriptedFixture((id) =>
+            startWorkerProcess(`exec node '${serverMain}' worker --server ${server.url} --id ${id} ${variant.workerArgs ?? ""}`, server.url, id, {
+              ANTHROPIC_BASE_URL: fixture!.modelUrl,
+              ANTHROPIC_API_KEY: fixture!.apiKey,
+              OMA_LOG_LEVEL: "warn",
+            }),
+          )
+        : undefined;
       try {
-        const report = await runSuite({ target: server.url, run: variant.profile, secret, targetDataDir: server.dataDir, concurrency: 6, seed: 1 });
+        await fixture?.startWorker!("variant-resident");
+        const report = await runSuite({ target: server.url, run: variant.profile, secret, targetDataDir: server.dataDir, concurrency: 6, seed: 1, ...(fixture ? { harness: fixture } : {}) });
         const failed = report.results.filter((r) => r.status === "failed");
         if (process.env["CONF_DEBUG"]) console.log(variant.name, JSON.stringify(report.results.map((r) => [r.id, r.status, r.message])));
         failedBy.set(variant.name, new Set(failed.map((r) => r.id)));
@@ -33,6 +50,7 @@ describe.concurrent("the suite fails each broken variant on the requirements it 
         expect(missed, `the suite did not report ${missed.join(", ")} against "${variant.name}"; it failed: ${[...failedRequirements].join(", ") || "nothing"}`).toEqual([]);
         expect(report.exitCode).toBe(1);
       } finally {
+        await fixture?.close();
         await server.close();
       }
     });
@@ -42,9 +60,10 @@ describe.concurrent("the suite fails each broken variant on the requirements it 
 describe("coverage of the MUST cases by the broken variants", () => {
   it("every MUST case is failed by some variant or listed as not yet covered", () => {
     const caught = new Set([...failedBy.values()].flatMap((s) => [...s]));
-    const must = allCases.filter((c) => c.level === "MUST" && c.feature !== "harness.core" && c.feature !== "harness.auto_rewake");
-    const sandboxFamilies = (id: string) => id.startsWith("sandbox/") || id.startsWith("security/");
-    const uncovered = must.filter((c) => !caught.has(c.id) && !(sandboxFamilies(c.id) && !bwrap));
+    const must = allCases.filter((c) => c.level === "MUST");
+    const sandboxFamilies = (id: string) => id.startsWith("sandbox/") || id.startsWith("security/") || id.startsWith("harness/");
+    const notRun = (id: string) => (sandboxFamilies(id) && !bwrap) || (id.startsWith("harness/") && !workersBuilt);
+    const uncovered = must.filter((c) => !caught.has(c.id) && !notRun(c.id));
     const lines = must.map((c) => `${caught.has(c.id) ? "caught " : notYetCovered[c.id] ? "listed " : "MISSED "} ${c.id}${notYetCovered[c.id] ? ` — ${notYetCovered[c.id]}` : ""}`);
     console.log(`conformance coverage by broken variants: ${must.length - uncovered.length}/${must.length} MUST cases caught\n  ${lines.join("\n  ")}`);
     const unlisted = uncovered.filter((c) => notYetCovered[c.id] === undefined).map((c) => c.id);

@@ -5,6 +5,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { EventSchema } from "@oma/client/gen/oma/v1/event_pb.js";
 import { SandboxResourcesSchema } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import { OmaError } from "../../server/src/errors/oma-error.js";
+import { CONFORMANCE_MODEL_KEY } from "../src/runner/scripted-fixture.js";
 import { fastLimits, type SandboxImpl, type ServiceWrappers, type SessionImpl } from "./variant-server.js";
 
 export interface BrokenVariant extends ServiceWrappers {
@@ -15,6 +16,10 @@ export interface BrokenVariant extends ServiceWrappers {
   readonly profile: readonly string[];
   /** True when it needs a sandbox backend. */
   readonly needsSandbox?: boolean;
+  /** True when it needs the harness part, brain workers and the scripted model. */
+  readonly needsHarness?: boolean;
+  /** Extra arguments for the brain workers (`oma worker …`). */
+  readonly workerArgs?: string;
 }
 
 type Impl = Record<string, (...args: never[]) => unknown>;
@@ -665,6 +670,107 @@ export const brokenVariants: readonly BrokenVariant[] = [
         const leaked = { LEAKED_SECRET: process.env["OMA_CONFORMANCE_SECRET"] ?? "" };
         return orig({ ...r, resources: { ...(r.resources ?? {}), env: { ...(r.resources?.env ?? {}), ...leaked } } }, ctx);
       }),
+  },
+];
+
+/** Harness variants: the brain runs in worker processes, so defects sit at the services it calls. */
+const rewriteEmits = (real: SessionImpl, rewrite: (event: { payload: { case?: string; value?: unknown } }) => unknown): SessionImpl => {
+  const one = (e: unknown) => rewrite(e as { payload: { case?: string; value?: unknown } }) ?? e;
+  return patch(
+    patch(real, "emitEvent", (orig) => (req: never, ctx: never) => orig({ ...(req as object), event: one((req as { event: unknown }).event) }, ctx)),
+    "emitEvents",
+    (orig) => (req: never, ctx: never) => orig({ ...(req as object), events: (req as { events: unknown[] }).events.map(one) }, ctx),
+  );
+};
+const asCustom = (type: string) => ({ payload: { case: "custom", value: { type } } });
+
+export const harnessVariants: readonly BrokenVariant[] = [
+  {
+    name: "Wake starts a second brain while one runs",
+    breaks: ["HARN-1"],
+    profile: ["HARN-1"],
+    needsSandbox: true,
+    needsHarness: true,
+    harness: (real) =>
+      patch(real, "wake", (orig) => async (req: never, ctx: never) => ({ ...((await orig(req, ctx)) as object), alreadyRunning: false })),
+  },
+  {
+    name: "ListHarnesses lists no brain",
+    breaks: ["HARN-13"],
+    profile: ["HARN-13"],
+    needsSandbox: true,
+    needsHarness: true,
+    harness: (real) => patch(real, "listHarnesses", () => async () => ({ harnesses: [], nextPageToken: "" })),
+  },
+  {
+    name: "the log loses harness_started and model_usage",
+    breaks: ["HARN-4"],
+    profile: ["HARN-4"],
+    needsSandbox: true,
+    needsHarness: true,
+    session: (real) => rewriteEmits(real, (e) => (e.payload.case === "harnessStarted" || e.payload.case === "modelUsage" ? asCustom(e.payload.case) : undefined)),
+  },
+  {
+    name: "the log loses user interrupts",
+    breaks: ["HARN-9"],
+    profile: ["HARN-9"],
+    needsSandbox: true,
+    needsHarness: true,
+    session: (real) => rewriteEmits(real, (e) => (e.payload.case === "userInterrupt" ? asCustom("interrupt-lost") : undefined)),
+  },
+  {
+    name: "the log loses custom tool results",
+    breaks: ["HARN-11"],
+    profile: ["HARN-11"],
+    needsSandbox: true,
+    needsHarness: true,
+    session: (real) => rewriteEmits(real, (e) => (e.payload.case === "customToolResult" ? asCustom("result-lost") : undefined)),
+  },
+  {
+    name: "model errors are recorded with the retryable flag inverted",
+    breaks: ["HARN-12"],
+    profile: ["HARN-12"],
+    needsSandbox: true,
+    needsHarness: true,
+    session: (real) =>
+      rewriteEmits(real, (e) => (e.payload.case === "error" ? { payload: { case: "error", value: { ...(e.payload.value as object), retryable: !(e.payload.value as { retryable: boolean }).retryable } } } : undefined)),
+  },
+  {
+    name: "tool results lose their output and error flag",
+    breaks: ["HARN-7", "HARN-8"],
+    profile: ["HARN-7", "HARN-8"],
+    needsSandbox: true,
+    needsHarness: true,
+    session: (real) =>
+      rewriteEmits(real, (e) => (e.payload.case === "toolResult" ? { payload: { case: "toolResult", value: { ...(e.payload.value as object), output: "", isError: false } } } : undefined)),
+  },
+  {
+    name: "brains provision their sandbox before the first tool call",
+    breaks: ["HARN-8"],
+    profile: ["HARN-8"],
+    needsSandbox: true,
+    needsHarness: true,
+    workerArgs: "--eager-sandbox",
+  },
+  {
+    name: "sandboxes get the model API key in their environment",
+    breaks: ["HARN-14"],
+    profile: ["HARN-14"],
+    needsSandbox: true,
+    needsHarness: true,
+    sandbox: (real) =>
+      patch(real, "provision", (orig) => (req: never, ctx: never) => {
+        const r = req as { resources?: { env?: Record<string, string> } };
+        return orig({ ...r, resources: { ...(r.resources ?? {}), env: { ...(r.resources?.env ?? {}), LEAKED_KEY: CONFORMANCE_MODEL_KEY } } }, ctx);
+      }),
+  },
+  {
+    name: "a re-sent tool call runs again after the brain died (Execute ignores keys)",
+    breaks: ["HARN-5"],
+    profile: ["HARN-5"],
+    needsSandbox: true,
+    needsHarness: true,
+    sandbox: (real) => patch(real, "execute", (orig) => (req: never, ctx: never) => orig({ ...(req as object), idempotencyKey: "" }, ctx)),
   },
 ];
 

@@ -5,6 +5,8 @@ import { ClassicLevel } from "classic-level";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
 import type { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
+import type { HarnessService } from "@oma/client/gen/oma/v1/harness_service_pb.js";
+import { openHarnessPart } from "../../server/src/harness/harness-part.js";
 import { defaultLimits, type ServerLimits } from "../../server/src/limits.js";
 import { createLogger } from "../../server/src/logger.js";
 import type { Db, PartContext, ServerPart } from "../../server/src/part.js";
@@ -15,10 +17,12 @@ import { tempDir } from "../../server/src/testing/temp-dir.js";
 
 export type SessionImpl = ServiceImpl<typeof SessionService>;
 export type SandboxImpl = ServiceImpl<typeof SandboxService>;
+export type HarnessImpl = ServiceImpl<typeof HarnessService>;
 
 export interface ServiceWrappers {
   readonly session?: (real: SessionImpl) => SessionImpl;
   readonly sandbox?: (real: SandboxImpl) => SandboxImpl;
+  readonly harness?: (real: HarnessImpl) => HarnessImpl;
 }
 
 export interface VariantServer {
@@ -34,7 +38,7 @@ export interface VariantServer {
 export const fastLimits: ServerLimits = { ...defaultLimits, maxWatchLagEvents: 300, watchHeartbeatMs: 1000 };
 
 /** Starts the reference services (session, and sandbox on `sandboxBackend` when given) wrapped as asked. */
-export async function startVariantServer(wrappers: ServiceWrappers, options: { sandboxBackend?: string } = {}): Promise<VariantServer> {
+export async function startVariantServer(wrappers: ServiceWrappers, options: { sandboxBackend?: string; harness?: boolean } = {}): Promise<VariantServer> {
   const dir = await tempDir("oma-variant-");
   const ctx: PartContext = { dataDir: dir.path, logger: createLogger({ level: "silent" }), limits: fastLimits };
   const db: Db = new ClassicLevel<string, Uint8Array>(join(dir.path, "leveldb"), { valueEncoding: "view" });
@@ -44,6 +48,9 @@ export async function startVariantServer(wrappers: ServiceWrappers, options: { s
   parts.push(session);
   const sandbox = options.sandboxBackend ? await openSandboxPart(db, ctx, { backend: options.sandboxBackend }) : undefined;
   if (sandbox) parts.push(sandbox);
+  // Brain leases of 3 s keep the fault-injection cases (a killed worker) short.
+  const harness = options.harness ? await openHarnessPart({ store: session.store, logger: ctx.logger, options: { leaseTtlMs: 3000 } }) : undefined;
+  if (harness) parts.push(harness);
   const wrap = <T>(impl: T, w: ((real: T) => T) | undefined) => (w ? w(impl) : impl);
   const server = await startOmaServer({
     port: 0,
@@ -53,6 +60,7 @@ export async function startVariantServer(wrappers: ServiceWrappers, options: { s
     services: {
       session: wrap(session.service as SessionImpl, wrappers.session),
       ...(sandbox ? { sandbox: wrap(sandbox.service as SandboxImpl, wrappers.sandbox) } : {}),
+      ...(harness ? { harness: wrap(harness.service as HarnessImpl, wrappers.harness) } : {}),
     },
     features: () => parts.flatMap((p) => p.features),
     sandboxBackends: () => sandbox?.backends ?? [],

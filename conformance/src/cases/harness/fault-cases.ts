@@ -22,10 +22,19 @@ export const faultCases: ConformanceCase[] = [
       const fixture = ctx.harness!;
       if (!fixture.startWorker) throw new CaseSkipped("no runner-controlled worker (run with --worker-cmd)");
       await fixture.startWorker(ctx.uniqueId("worker"));
-      const { sessionId } = await scriptedSession(ctx, byStep([toolCall("bash", { command: "echo ran >> runs.txt; sleep 4; wc -l < runs.txt" }), text("done")]));
+      const { sessionId } = await scriptedSession(ctx, byStep([toolCall("bash", { command: "echo ran >> runs.txt; sleep 3; wc -l < runs.txt" }), text("done")]));
       const at = await say(ctx, sessionId, "run it once");
       const wake = await ctx.rpc.unary(H.wake, { sessionId });
-      await watch(ctx, sessionId, { afterSeq: at, withinMs: 30_000, until: hasEvent("toolUse") });
+      const early = await watch(ctx, sessionId, { afterSeq: at, withinMs: 30_000, until: hasEvent("sandboxProvisioned") });
+      const sandboxId = ofKind(early.events, "sandboxProvisioned")[0]!.sandboxId;
+      // Kill only once the tool is really running in the sandbox (its first line is written).
+      const deadline = Date.now() + ctx.scaled(20_000);
+      for (;;) {
+        const probe = await ctx.rpc.unary(SandboxService.method.execute, { sandboxId, name: "bash", input: { command: "cat runs.txt 2>/dev/null; true" } as never });
+        if (probe.output.includes("ran")) break;
+        check(Date.now() < deadline, "the tool never started in the sandbox");
+        await new Promise((r) => setTimeout(r, 50));
+      }
       const brain = (await ctx.rpc.unary(H.listHarnesses, { sessionId })).harnesses[0];
       check(brain?.harnessId === wake.harnessId, "ListHarnesses must show the woken brain");
       if (!(await fixture.killWorker(brain.workerId))) throw new CaseSkipped(`the brain runs on worker ${brain.workerId}, which the runner did not start`);
