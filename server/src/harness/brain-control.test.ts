@@ -46,6 +46,8 @@ function respond(req: RecordedRequest): ScriptedResponse {
   if (scenario.startsWith("rate")) {
     return attempt === 1 ? { kind: "error", status: 429, retryAfterSeconds: 0.05 } : { content: [{ type: "text", text: "after the rate limit" }] };
   }
+  if (scenario.startsWith("steps")) return { content: [{ type: "tool_use", name: "bash", input: { command: `echo step ${step}` } }] };
+  if (scenario.startsWith("maxtok")) return { content: [{ type: "text", text: "cut off" }], stopReason: "max_tokens" };
   if (scenario.startsWith("fail500")) return { kind: "error", status: 500 };
   if (scenario.startsWith("bad400")) return { kind: "error", status: 400, message: "bad request" };
   return done;
@@ -169,6 +171,24 @@ describe.skipIf(!backend)(`brain control flow (${backend?.name ?? "none"})`, () 
     expect(errors.map((e) => [e.attempt, e.retryable, e.httpStatus, e.code])).toEqual(
       Array.from({ length: MAX_ATTEMPTS }, (_, i) => [i + 1, i + 1 < MAX_ATTEMPTS, 500, "MODEL_SERVER_ERROR"]),
     );
+  });
+
+  it("AgentConfig.max_turn_steps bounds the model calls of a turn: IDLE MAX_STEPS", async () => {
+    const sessionId = await fx.createSession({ sandbox, maxTurnSteps: 2 }, unique("steps"));
+    await fx.harness.wake({ sessionId });
+    expect(await fx.waitIdle(sessionId)).toBe(StopReason.MAX_STEPS);
+    const events = await fx.events(sessionId);
+    expect(events.filter((e) => e.payload.case === "modelUsage")).toHaveLength(2);
+    expect(logInvariants(events).problems).toEqual([]);
+  });
+
+  it("a response cut at max_tokens ends the turn with MAX_TOKENS, the model asked with the agent's max_tokens", async () => {
+    const tag = unique("maxtok");
+    const sessionId = await fx.createSession({ sandbox, maxTokens: 321 }, tag);
+    await fx.harness.wake({ sessionId });
+    expect(await fx.waitIdle(sessionId)).toBe(StopReason.MAX_TOKENS);
+    const request = fx.model.requests.find((r) => scenarioOf(r) === tag);
+    expect(request?.body.max_tokens).toBe(321);
   });
 
   it("HARN-12: a non-retryable model error ends the turn with one error event and ERROR", async () => {
