@@ -99,7 +99,9 @@ interface BwrapOptions {
 }
 
 function bwrapArgs(o: BwrapOptions): string[] {
-  const args = ["--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--hostname", "oma-sandbox"];
+  // --as-pid-1: the runner is the namespace's init, so no bwrap reaper holds its stdio, and
+  // everything inside dies with it.
+  const args = ["--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--as-pid-1", "--hostname", "oma-sandbox"];
   if (o.network === "full") args.push("--share-net", "--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf", "--ro-bind-try", "/etc/hosts", "/etc/hosts");
   // Capabilities here are those of the sandbox's own user namespace, never the host's.
   args.push(...(o.keepCapabilities ? ["--cap-add", "ALL"] : ["--cap-drop", "ALL"]));

@@ -121,7 +121,9 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
           Tty: false,
           NetworkDisabled: spec.network === "none",
           HostConfig: {
-            Init: true,
+            // The runner is PID 1 (it reaps orphans): no init holding the container's stdio
+            // that sandboxed code could open, and when the runner ends, everything ends.
+            Init: false,
             NetworkMode: spec.network === "none" ? "none" : "bridge",
             NanoCpus: Math.round(spec.cpu * 1e9),
             Memory: spec.memoryBytes,

@@ -18,6 +18,13 @@ export interface FileToolOutcome {
   readonly totalBytes: number;
 }
 
+/**
+ * Longest line the runner may send. Its largest message is a file tool's output (at most
+ * the output cap, JSON-escaped); anything longer is not from the runner, and buffering it
+ * would let sandboxed code grow the server's memory.
+ */
+const MAX_LINE_CHARS = 16 * 1024 * 1024;
+
 interface Pending {
   onChunk?: (stream: StreamId, data: Uint8Array) => void;
   resolve(value: unknown): void;
@@ -129,6 +136,11 @@ export class RunnerConnection {
 
   private onData(text: string): void {
     this.buffer += text;
+    if (this.buffer.length > MAX_LINE_CHARS && this.buffer.indexOf("\n") < 0) {
+      this.close("the sandbox's tool runner sent a message above the protocol's size bound");
+      this.buffer = "";
+      return;
+    }
     let nl: number;
     while ((nl = this.buffer.indexOf("\n")) >= 0) {
       const line = this.buffer.slice(0, nl);

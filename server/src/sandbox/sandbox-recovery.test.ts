@@ -1,9 +1,7 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { SandboxState } from "@oma/client/gen/oma/v1/sandbox_pb.js";
@@ -12,7 +10,7 @@ import { omaErrorInfo } from "@oma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../testing/test-app.js";
 import { tempDir } from "../testing/temp-dir.js";
-import { announceSkips, backendsUnderTest, bash } from "./sandbox-test-support.js";
+import { announceSkips, backendsUnderTest, bash, startServer } from "./sandbox-test-support.js";
 import { LABEL_SANDBOX, LABEL_SERVER } from "./docker-backend.js";
 
 // SBX-11 (a dead environment is SANDBOX_LOST) and SBX-15 (after a crash and restart every
@@ -21,7 +19,6 @@ const backends = backendsUnderTest().filter((b) => b.name !== "process");
 announceSkips("sandbox recovery tests", backends);
 const docker = backends.find((b) => b.name === "docker")!;
 const bubblewrap = backends.find((b) => b.name === "bubblewrap")!;
-const mainJs = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "cli", "main.js");
 
 async function rejection(p: Promise<unknown>) {
   const err = await p.then(() => undefined, (e: unknown) => e);
@@ -82,25 +79,6 @@ describe("a sandbox killed from outside", () => {
   });
   });
 });
-
-async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [mainJs, "serve", "--port", "0", "--data-dir", dataDir], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, OMA_LOG_LEVEL: "warn" } });
-  let out = "";
-  child.stdout!.setEncoding("utf8");
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("server did not start in 30 s")), 30_000);
-    child.stdout!.on("data", (s: string) => {
-      out += s;
-      const m = /OMA_LISTENING (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.once("exit", () => reject(new Error("server exited")));
-  });
-  return { child, url };
-}
 
 describe.skipIf(!docker.available || !bubblewrap.available)("a server killed with SIGKILL and restarted", () => {
   let dataDir: { path: string; remove(): Promise<void> };

@@ -1,8 +1,12 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Client } from "@connectrpc/connect";
 import type { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
 import type { JsonObject } from "@bufbuild/protobuf";
+
+const mainJs = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "cli", "main.js");
 
 /** Whether each backend can run here; tests of a missing one are skipped loudly. */
 export interface BackendAvailability {
@@ -34,4 +38,24 @@ export function announceSkips(what: string, backends: readonly BackendAvailabili
 /** Runs a bash command through Execute and returns the response. */
 export async function bash(client: Client<typeof SandboxService>, sandboxId: string, command: string, extra: JsonObject = {}) {
   return client.execute({ sandboxId, name: "bash", input: { command, ...extra } });
+}
+
+/** `oma serve` from the compiled CLI as a child process, on port 0, with extra environment. */
+export async function startServer(dataDir: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [mainJs, "serve", "--port", "0", "--data-dir", dataDir], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, OMA_LOG_LEVEL: "warn", ...env } });
+  let out = "";
+  child.stdout!.setEncoding("utf8");
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("server did not start in 30 s")), 30_000);
+    child.stdout!.on("data", (s: string) => {
+      out += s;
+      const m = /OMA_LISTENING (\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.once("exit", () => reject(new Error("server exited")));
+  });
+  return { child, url };
 }

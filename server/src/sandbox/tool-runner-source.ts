@@ -29,6 +29,14 @@ os.write(1, b'{"ready":true}\n')
 
 import binascii, json, selectors, signal, time
 
+# Not dumpable: commands run as the same user cannot open /proc/<runner>/fd/* to read the
+# server's requests or forge replies.
+try:
+    import ctypes
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+except (ImportError, OSError, AttributeError):
+    pass
+
 SEL = selectors.DefaultSelector()
 OUT = sys.stdout.buffer
 RUNS = {}
@@ -240,21 +248,37 @@ def on_request(req):
     elif op == "ping":
         send({"id": rid, "pong": True})
 
+def reap_orphans():
+    # As PID 1 of its namespace the runner inherits every orphan; reap those it does not track.
+    tracked = {r.pid for r in RUNS.values()}
+    while True:
+        try:
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return
+        if info is None or info.si_pid in tracked:
+            return
+        try:
+            os.waitpid(info.si_pid, 0)
+        except ChildProcessError:
+            return
+
 def main():
     stdin = sys.stdin.buffer.raw
     os.set_blocking(stdin.fileno(), False)
     SEL.register(stdin, selectors.EVENT_READ, ("in", None, 0))
     buf = b""
     while True:
+        reap_orphans()
         now = time.monotonic()
-        wait = None
+        wait = 1.0
         for r in list(RUNS.values()):
             if r.exited is None and not r.timed_out:
                 if r.deadline <= now:
                     r.timed_out = True
                     r.killgroup()
                 else:
-                    wait = min(wait if wait is not None else 1e9, r.deadline - now)
+                    wait = min(wait, r.deadline - now)
         for key, _ in SEL.select(wait):
             kind, run, s = key.data
             if kind == "in":
