@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Code } from "@connectrpc/connect";
-import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
 import { ServerInfoService } from "@oma/client/gen/oma/v1/server_info_service_pb.js";
 import { NetworkMode, SandboxState } from "@oma/client/gen/oma/v1/sandbox_pb.js";
@@ -204,6 +204,10 @@ describe.each(backends)("sandbox lifecycle on $name", (backend) => {
 
   it.skipIf(!backend.available)("SBX-13 an idle sandbox is reaped after its TTL; RenewSandbox pushes the expiry out", async () => {
     const s = await provision({ idleTtl: durationFromMs(1500) });
+    await new Promise((r) => setTimeout(r, 50));
+    await bash(c(), s.sandboxId, "true");
+    const afterExecute = (await c().getSandbox({ sandboxId: s.sandboxId })).sandbox!.expireTime!;
+    expect(timestampMs(afterExecute)).toBeGreaterThan(timestampMs(s.expireTime!)); // Every Execute pushes the expiry out.
     const renewed = (await c().renewSandbox({ sandboxId: s.sandboxId, ttl: durationFromMs(60_000) })).sandbox!;
     expect(Number(renewed.expireTime!.seconds)).toBeGreaterThan(Number(s.expireTime!.seconds) + 30);
     const short = await provision({ idleTtl: durationFromMs(1000) });
