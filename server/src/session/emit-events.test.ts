@@ -74,7 +74,8 @@ describe("SessionService: EmitEvent / EmitEvents (real server)", () => {
     expect(retry.duplicate).toBe(true);
     expect(retry.events.map((e) => e.id)).toEqual(first.events.map((e) => e.id));
     await unchanged(sessionId, async () => {
-      await expectRpcError(client.emitEvents({ sessionId, events: [textEvent("a")], idempotencyKey: "batch-1" }), Code.FailedPrecondition, "IDEMPOTENCY_KEY_REUSED");
+      const reused = await expectRpcError(client.emitEvents({ sessionId, events: [textEvent("a")], idempotencyKey: "batch-1" }), Code.FailedPrecondition, "IDEMPOTENCY_KEY_REUSED");
+      expect(reused.metadata).toMatchObject({ idempotency_key: "batch-1", original_seq: "1" });
       await expectRpcError(client.emitEvent({ sessionId, event: textEvent("z"), idempotencyKey: "batch-1" }), Code.FailedPrecondition, "IDEMPOTENCY_KEY_REUSED");
     });
     const single = await client.emitEvent({ sessionId, event: textEvent("d"), idempotencyKey: "one" });
@@ -138,7 +139,7 @@ describe("SessionService: EmitEvent / EmitEvents (real server)", () => {
         Code.InvalidArgument,
         "BATCH_TOO_LARGE",
       );
-      expect(count.metadata).toMatchObject({ count: String(defaultLimits.maxBatchEvents + 1), limit_events: String(defaultLimits.maxBatchEvents) });
+      expect(count.metadata).toMatchObject({ count: String(defaultLimits.maxBatchEvents + 1), limit_count: String(defaultLimits.maxBatchEvents) });
     });
     const full = await client.emitEvents({ sessionId, events: Array.from({ length: defaultLimits.maxBatchEvents }, (_, i) => customEvent(`c${i}`)) });
     expect(full.events).toHaveLength(defaultLimits.maxBatchEvents);

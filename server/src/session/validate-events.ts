@@ -16,7 +16,7 @@ export const MAX_CUSTOM_TYPE_BYTES = 128;
  */
 export function validateEvents(input: readonly (Event | undefined)[], limits: ServerLimits, path: (i: number) => string): Event[] {
   if (input.length > limits.maxBatchEvents) {
-    throw new OmaError("BATCH_TOO_LARGE", `at most ${limits.maxBatchEvents} events per batch`, { count: input.length, limit_events: limits.maxBatchEvents, field: "events" });
+    throw new OmaError("BATCH_TOO_LARGE", `at most ${limits.maxBatchEvents} events per batch`, { count: input.length, limit_count: limits.maxBatchEvents, field: "events" });
   }
   let total = 0;
   return input.map((event, i) => {

@@ -55,7 +55,7 @@ export async function* watchEvents(store: SessionStore, options: WatchOptions): 
   const stopIfEnded = () => {
     if (end === "too_slow") {
       throw new OmaError("WATCHER_TOO_SLOW", `watcher fell more than ${options.maxLagEvents} events behind`, {
-        session_id: sessionId, last_sent_seq: lastSent, max_lag_events: options.maxLagEvents,
+        session_id: sessionId, last_sent_seq: lastSent, buffer_limit: options.maxLagEvents,
       });
     }
     if (end === "deleted") throw new OmaError("SESSION_NOT_FOUND", `session ${sessionId} was deleted`, { session_id: sessionId });

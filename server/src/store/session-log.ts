@@ -24,7 +24,7 @@ interface LiveSession {
   tip: Session;
   /** Greatest epoch ever granted under this id, including before a delete. */
   epochFloor: number;
-  readonly pendingKeys: Map<string, { readonly hash: Uint8Array; readonly done: Promise<AppendResult> }>;
+  readonly pendingKeys: Map<string, { readonly hash: Uint8Array; readonly firstSeq: number; readonly done: Promise<AppendResult> }>;
   readonly listeners: Set<LogListener>;
 }
 
@@ -122,7 +122,7 @@ export class SessionLog implements SessionStore {
         // Pending first: a key leaves the pending map only after it is durable, so a
         // storage miss after this check cannot hide an append in flight (SESS-3).
         const pending = live.pendingKeys.get(key);
-        if (pending) return { kind: "pending" as const, hash: pending.hash, done: pending.done };
+        if (pending) return { kind: "pending" as const, hash: pending.hash, firstSeq: pending.firstSeq, done: pending.done };
         const record = await this.#storage.getIdempotency(sessionId, key);
         if (record) return { kind: "stored" as const, hash: record.hash, firstSeq: record.firstSeq, count: record.count };
       }
@@ -130,7 +130,9 @@ export class SessionLog implements SessionStore {
     });
     if (outcome.kind === "new") return outcome.done;
     if (!sameHash(outcome.hash, hash!)) {
-      throw new OmaError("IDEMPOTENCY_KEY_REUSED", "idempotency key was used for different events", { session_id: sessionId, idempotency_key: key, field: "idempotency_key" });
+      throw new OmaError("IDEMPOTENCY_KEY_REUSED", "idempotency key was used for different events", {
+        session_id: sessionId, idempotency_key: key, original_seq: outcome.firstSeq,
+      });
     }
     if (outcome.kind === "pending") return { events: (await outcome.done).events, duplicate: true };
     const original = await this.#storage.readEvents(sessionId, outcome.firstSeq - 1, outcome.firstSeq + outcome.count, outcome.count, false);
@@ -173,7 +175,7 @@ export class SessionLog implements SessionStore {
       for (const listener of live.listeners) listener({ kind: "events", events });
     }).then(() => ({ events, duplicate: false }));
     if (key !== undefined && hash !== undefined) {
-      live.pendingKeys.set(key, { hash, done });
+      live.pendingKeys.set(key, { hash, firstSeq: head + 1, done });
       const forget = () => void live.pendingKeys.delete(key);
       done.then(forget, forget);
     }

@@ -124,7 +124,8 @@ export function describeSessionStoreContract(name: string, open: () => Promise<S
       const again = await store.append(id, [userEvent("a"), userEvent("b")], { idempotencyKey: "k1" });
       expect(again.duplicate).toBe(true);
       expect(again.events.map((e) => [e.seq, e.id])).toEqual(first.events.map((e) => [e.seq, e.id]));
-      await rejection(store.append(id, [userEvent("other")], { idempotencyKey: "k1" }), "IDEMPOTENCY_KEY_REUSED");
+      const reused = await rejection(store.append(id, [userEvent("other")], { idempotencyKey: "k1" }), "IDEMPOTENCY_KEY_REUSED");
+      expect(reused.metadata).toMatchObject({ idempotency_key: "k1", original_seq: "1" });
       expect(seqs(await all(id))).toEqual([1, 2, 3]);
       // Same key in another session is another key.
       const other = await newSession();
@@ -182,12 +183,13 @@ export function describeSessionStoreContract(name: string, open: () => Promise<S
       expect(renewed.epoch).toBe(1n);
       fx.advance(5001);
       expect((await store.getSession(id)).lease).toBeUndefined();
-      await rejection(store.append(id, [userEvent("expired")], { leaseEpoch: 1 }), "LEASE_LOST");
+      const expired = await rejection(store.append(id, [userEvent("expired")], { leaseEpoch: 1 }), "LEASE_LOST");
+      expect(expired.metadata).toMatchObject({ lease_epoch: "1", current_epoch: "0" });
       await rejection(store.renewLease(id, 1, 5000), "LEASE_LOST");
       const l2 = await store.acquireLease(id, "brain-2", 5000);
       expect(l2.epoch).toBe(2n);
       const lost = await rejection(store.append(id, [userEvent("stale")], { leaseEpoch: 1 }), "LEASE_LOST");
-      expect(lost.metadata).toMatchObject({ lease_epoch: "1", live_epoch: "2" });
+      expect(lost.metadata).toMatchObject({ lease_epoch: "1", current_epoch: "2" });
       await rejection(store.releaseLease(id, 1), "LEASE_LOST");
       await rejection(store.renewLease(id, 7, 5000), "LEASE_LOST");
       await store.releaseLease(id, 2);

@@ -14,7 +14,7 @@ export function terminated(sessionId: string, metadata: Record<string, number> =
 }
 
 export function leaseLost(sessionId: string, epoch: number, current: Lease | undefined): OmaError {
-  return new OmaError("LEASE_LOST", `lease epoch ${epoch} is not the live lease`, { session_id: sessionId, lease_epoch: epoch, live_epoch: current?.epoch });
+  return new OmaError("LEASE_LOST", `lease epoch ${epoch} is not the live lease`, { session_id: sessionId, lease_epoch: epoch, current_epoch: current?.epoch ?? 0n });
 }
 
 /** What clients see: the fixed part, the committed state, and the lease only while live (SESS-15). */
