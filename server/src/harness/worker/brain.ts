@@ -1,5 +1,6 @@
 import type Anthropic from "@anthropic-ai/sdk";
 import type { Client } from "@connectrpc/connect";
+import { isTransientFailure } from "@oma/client";
 import { ConfirmationDecision } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
 import { SessionStatus, StopReason, ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
@@ -18,6 +19,7 @@ import type { ModelRetryPolicy } from "./model-errors.js";
 import { buildPrompt, eventsToMessages } from "./prompt.js";
 import { responseEvents } from "./response-events.js";
 import { SessionWriter } from "./session-writer.js";
+import { retryTransient } from "./transient-retry.js";
 import { buildToolCatalog } from "./tool-catalog.js";
 
 /** Defaults of AgentConfig (session.proto). */
@@ -44,8 +46,11 @@ export interface BrainDeps {
   readonly eagerSandbox?: boolean;
 }
 
-/** How a brain ended. "fenced": it lost its lease and wrote nothing more. */
-export type BrainEnd = StopReason | "fenced";
+/**
+ * How a brain ended. "fenced": it lost its lease and wrote nothing more; "abandoned": the
+ * server stayed unreachable, so the lease expires and the server re-wakes the session.
+ */
+export type BrainEnd = StopReason | "fenced" | "abandoned";
 
 /**
  * One brain on one session (HARN-4): read the log, call the model, run tools, record
@@ -61,7 +66,11 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
   const lease = keepLease({ client: deps.session, sessionId: a.sessionId, epoch: a.epoch, ttlMs: a.leaseTtlMs, onLost: () => fence.abort() });
   const reader = new LogReader(deps.session, a.sessionId);
   try {
-    const [{ session }, tools] = await Promise.all([deps.session.getSession({ sessionId: a.sessionId }), deps.sandboxTools(), reader.refresh()]);
+    const [{ session }, tools] = await Promise.all([
+      retryTransient(() => deps.session.getSession({ sessionId: a.sessionId })),
+      retryTransient(() => deps.sandboxTools()),
+      reader.refresh(),
+    ]);
     const agent = session!.agent!;
     const catalog = buildToolCatalog(agent, tools);
     const resumedAfter = reader.headSeq;
@@ -185,6 +194,11 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
     if (err instanceof FencedError || fence.signal.aborted) {
       log.warn("lease lost: another brain owns the session; stopping without writing");
       return "fenced";
+    }
+    if (isTransientFailure(err)) {
+      // The server stayed out of reach: leave the session to a successor, write nothing.
+      log.warn({ err: (err as Error).message }, "server unreachable; leaving the session to a successor");
+      return "abandoned";
     }
     log.error({ err }, "brain failed");
     await writer

@@ -6,6 +6,7 @@ import type { SandboxResources } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import type { Logger } from "../../logger.js";
 import { InterruptedError } from "./brain-errors.js";
 import type { SessionWriter } from "./session-writer.js";
+import { retryTransient } from "./transient-retry.js";
 
 /** A tool call's outcome as the brain records it in a tool_result. */
 export interface ToolOutcome {
@@ -72,9 +73,10 @@ export class Hands {
   async execute(toolUse: ToolUse, signal: AbortSignal): Promise<ToolOutcome> {
     const sandboxId = await this.ensure();
     try {
-      const res = await this.#client.execute(
-        { sandboxId, name: toolUse.name, input: toolUse.input ?? {}, idempotencyKey: toolUse.toolUseId },
-        { signal },
+      // Keyed by the tool_use id, a repeat after a broken connection attaches to the same run (SBX-8).
+      const res = await retryTransient(
+        () => this.#client.execute({ sandboxId, name: toolUse.name, input: toolUse.input ?? {}, idempotencyKey: toolUse.toolUseId }, { signal }),
+        signal,
       );
       return { output: res.output, isError: res.isError, truncated: res.truncated, replayed: res.replayed, sandboxId };
     } catch (err) {

@@ -3,6 +3,7 @@ import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fromInt64, toInt64 } from "../int64.js";
+import { retryTransient } from "./transient-retry.js";
 
 /** Events per GetEvents page when a brain reads the log. */
 const READ_PAGE = 1000;
@@ -26,7 +27,7 @@ export class LogReader {
   /** Reads every event after the last one held, page by page, up to the head. */
   async refresh(): Promise<void> {
     for (;;) {
-      const res = await this.#client.getEvents({ sessionId: this.#sessionId, afterSeq: toInt64(this.headSeq), limit: READ_PAGE });
+      const res = await retryTransient(() => this.#client.getEvents({ sessionId: this.#sessionId, afterSeq: toInt64(this.headSeq), limit: READ_PAGE }));
       this.add(res.events);
       if (res.events.length === 0 || this.headSeq >= fromInt64(res.headSeq)) return;
     }

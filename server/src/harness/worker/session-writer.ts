@@ -1,17 +1,14 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
-import { isTransientFailure, reasonOf } from "@oma/client";
+import { reasonOf } from "@oma/client";
 import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
-import { setTimeout as sleep } from "node:timers/promises";
 import { toInt64 } from "../int64.js";
 import { FencedError } from "./brain-errors.js";
+import { retryTransient } from "./transient-retry.js";
 
 export type PayloadInit = MessageInitShape<typeof EventSchema>["payload"];
 
-/** Attempts of one append when the server is briefly unreachable; the key makes repeats safe. */
-const EMIT_ATTEMPTS = 5;
-const EMIT_RETRY_MS = 200;
 
 /**
  * Every append of one brain: carries its lease epoch (HARN-2) and an idempotency key, so
@@ -42,26 +39,23 @@ export class SessionWriter {
   async emit(payloads: readonly PayloadInit[], idempotencyKey: string, options: { expectedHeadSeq?: number } = {}): Promise<Event[] | undefined> {
     const events = payloads.map((payload) => create(EventSchema, { payload }));
     await this.#barrier;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const res = await this.#client.emitEvents({
+    try {
+      // The idempotency key makes a repeat after a broken connection safe (SESS-3).
+      const res = await retryTransient(() =>
+        this.#client.emitEvents({
           sessionId: this.sessionId,
           events,
           idempotencyKey,
           leaseEpoch: toInt64(this.epoch),
           ...(options.expectedHeadSeq !== undefined ? { expectedHeadSeq: toInt64(options.expectedHeadSeq) } : {}),
-        });
-        return res.events;
-      } catch (err) {
-        const reason = reasonOf(err);
-        if (reason === "LEASE_LOST") throw new FencedError(`lease epoch ${this.epoch} of session ${this.sessionId} was lost`, { cause: err });
-        if (reason === "HEAD_SEQ_MISMATCH" && options.expectedHeadSeq !== undefined) return undefined;
-        if (attempt < EMIT_ATTEMPTS && isTransientFailure(err)) {
-          await sleep(EMIT_RETRY_MS * attempt);
-          continue;
-        }
-        throw err;
-      }
+        }),
+      );
+      return res.events;
+    } catch (err) {
+      const reason = reasonOf(err);
+      if (reason === "LEASE_LOST") throw new FencedError(`lease epoch ${this.epoch} of session ${this.sessionId} was lost`, { cause: err });
+      if (reason === "HEAD_SEQ_MISMATCH" && options.expectedHeadSeq !== undefined) return undefined;
+      throw err;
     }
   }
 }
