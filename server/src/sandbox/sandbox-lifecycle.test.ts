@@ -130,11 +130,14 @@ describe.each(backends)("sandbox lifecycle on $name", (backend) => {
       expect(first.replayed).toBe(false);
       expect(concurrent.replayed).toBe(true);
       expect(concurrent.output).toBe(first.output);
+      const burst = await Promise.all([1, 2, 3].map(() => c().execute({ ...call, idempotencyKey: `${key}-burst` })));
+      expect(burst.filter((r) => !r.replayed).length).toBe(1);
+      expect(new Set(burst.map((r) => r.output)).size).toBe(1);
       const again = await c().execute(call);
       expect([again.replayed, again.output]).toEqual([true, "1\n"]);
       const reused = await rejection(c().execute({ ...call, input: { command: "echo other" } }));
       expect([reused.code, reused.reason]).toEqual([Code.FailedPrecondition, "IDEMPOTENCY_KEY_REUSED"]);
-      expect((await bash(c(), s.sandboxId, "wc -l < runs.txt")).output).toBe("1\n");
+      expect((await bash(c(), s.sandboxId, "wc -l < runs.txt")).output).toBe("2\n"); // One run per key.
     } finally {
       await c().destroySandbox({ sandboxId: s.sandboxId });
     }

@@ -14,8 +14,8 @@ import type { SandboxStore } from "./sandbox-store.js";
 import { validateToolInput } from "./tools.js";
 import { chownTree, writeFiles } from "./workspace-files.js";
 
-/** Bounds of the sandbox part, with their defaults. */
-export const sandboxTimings = {
+/** Bounds of the sandbox part, with their defaults (a server may pass its own). */
+export const sandboxBounds = {
   /** Execute timeout when the request sets none. */
   defaultTimeoutMs: 120_000,
   /** Largest Execute timeout. */
@@ -24,6 +24,10 @@ export const sandboxTimings = {
   resumeWindowMs: 10 * 60_000,
   /** How often idle sandboxes are looked for. */
   reapIntervalMs: 1000,
+  /** Most sandboxes (of any state) one server keeps; Provision beyond is LIMIT_REACHED. */
+  maxSandboxes: 256,
+  /** Most calls running at once in one sandbox; more is LIMIT_REACHED. */
+  maxConcurrentCalls: 32,
 };
 
 const SANDBOX_ID = /^sbx_[0-9a-f]{32}$/;
@@ -45,6 +49,8 @@ export interface ManagerDeps {
   /** Parent of the sandboxes' workspaces; traversable by the unprivileged sandbox users. */
   readonly workspaceRoot: string;
   readonly instanceId: string;
+  /** Overrides of sandboxBounds. */
+  readonly bounds?: Partial<Pick<typeof sandboxBounds, "maxSandboxes" | "maxConcurrentCalls">>;
 }
 
 /** Sandboxes as a domain: provision, run tools, expire, destroy, survive restarts. */
@@ -52,7 +58,11 @@ export class SandboxManager {
   private readonly live = new Map<string, Live>();
   private reaper: NodeJS.Timeout | undefined;
 
-  constructor(private readonly deps: ManagerDeps) {}
+  private readonly bounds: { maxSandboxes: number; maxConcurrentCalls: number };
+
+  constructor(private readonly deps: ManagerDeps) {
+    this.bounds = { maxSandboxes: sandboxBounds.maxSandboxes, maxConcurrentCalls: sandboxBounds.maxConcurrentCalls, ...deps.bounds };
+  }
 
   /** Loads stored sandboxes: re-attaches what still runs, marks the rest LOST, reaps orphans (SBX-15). */
   async open(): Promise<void> {
@@ -81,13 +91,16 @@ export class SandboxManager {
       const n = await backend.reapOrphans(this.deps.instanceId, keep).catch(() => 0);
       if (n > 0) log.warn({ backend: backend.name, reaped: n }, "reaped orphaned sandbox environments");
     }
-    this.reaper = setInterval(() => void this.reapIdle(), sandboxTimings.reapIntervalMs);
+    this.reaper = setInterval(() => void this.reapIdle(), sandboxBounds.reapIntervalMs);
     this.reaper.unref();
   }
 
   async provision(resources: Parameters<typeof resolveResources>[0], labels: Record<string, string>, sessionId: string): Promise<Sandbox> {
     validateLabels(labels);
     const r = resolveResources(resources, this.deps.defaultBackend);
+    if (this.live.size >= this.bounds.maxSandboxes) {
+      throw new OmaError("LIMIT_REACHED", `this server keeps at most ${this.bounds.maxSandboxes} sandboxes; destroy some first`, { limit: this.bounds.maxSandboxes });
+    }
     const backend = this.deps.backends.get(r.backend);
     if (!backend) throw new OmaError("BACKEND_UNAVAILABLE", `backend "${r.backend}" is not available on this server`, { backend: r.backend, field: "resources.backend" });
     const sandboxId = `sbx_${randomBytes(16).toString("hex")}`;
@@ -188,29 +201,50 @@ export class SandboxManager {
   private async start(sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, mustExist = false, cancel?: AbortSignal): Promise<{ execution?: Execution; replayed: boolean; recorded?: ExecResult }> {
     const live = this.find(sandboxId);
     validateToolInput(name, input);
-    if (timeoutMs <= 0 || timeoutMs > sandboxTimings.maxTimeoutMs) throw invalidField("timeout", "range", "must be more than 0 and at most 1 h");
+    if (timeoutMs <= 0 || timeoutMs > sandboxBounds.maxTimeoutMs) throw invalidField("timeout", "range", "must be more than 0 and at most 1 h");
     const fingerprint = fingerprintOf(name, input);
+    const execution = new Execution(name, fingerprint);
     if (key) {
       const running = live.executions.get(key);
       if (running) {
         if (running.fingerprint !== fingerprint) throw keyReused(sandboxId, key);
         return { execution: running, replayed: true };
       }
-      const stored = await this.deps.store.getExecution(sandboxId, key);
-      if (stored) {
-        if (stored.fingerprint !== fingerprint) throw keyReused(sandboxId, key);
-        if (stored.result) return { replayed: true, recorded: stored.result };
-      }
-    }
-    if (mustExist) throw new OmaError("EXECUTION_NOT_FOUND", "no execution with this idempotency key is kept", { sandbox_id: sandboxId, idempotency_key: key });
-    this.requireReady(live);
-    const execution = new Execution(name, fingerprint);
-    if (key) {
+      // Claimed before the first await, so a concurrent repeat waits on this call (SBX-8).
       live.executions.set(key, execution);
-      await this.deps.store.putExecution(sandboxId, key, { name, fingerprint });
+    }
+    const release = (outcome: { error: unknown } | { result: ExecResult }) => {
+      if (key && live.executions.get(key) === execution) live.executions.delete(key);
+      if ("error" in outcome) execution.fail(outcome.error);
+      else execution.finish(outcome.result);
+    };
+    try {
+      if (key) {
+        const stored = await this.deps.store.getExecution(sandboxId, key);
+        if (stored && stored.fingerprint !== fingerprint) throw keyReused(sandboxId, key);
+        if (stored?.result) {
+          release({ result: stored.result });
+          return { replayed: true, recorded: stored.result };
+        }
+      }
+      if (mustExist) throw new OmaError("EXECUTION_NOT_FOUND", "no execution with this idempotency key is kept", { sandbox_id: sandboxId, idempotency_key: key });
+      this.requireReady(live);
+      if (live.busy >= this.bounds.maxConcurrentCalls) {
+        throw new OmaError("LIMIT_REACHED", `a sandbox runs at most ${this.bounds.maxConcurrentCalls} calls at once`, { sandbox_id: sandboxId, limit: this.bounds.maxConcurrentCalls });
+      }
+    } catch (err) {
+      release({ error: err });
+      throw err;
     }
     live.busy++;
     this.touch(live);
+    try {
+      if (key) await this.deps.store.putExecution(sandboxId, key, { name, fingerprint });
+    } catch (err) {
+      live.busy--;
+      release({ error: err });
+      throw err;
+    }
     void this.run(live, execution, name, input, timeoutMs, key, cancel);
     return { execution, replayed: false };
   }
@@ -222,7 +256,7 @@ export class SandboxManager {
       if (key && this.live.has(sandboxId)) await this.deps.store.putExecution(sandboxId, key, { name, fingerprint: execution.fingerprint, result });
       execution.finish(result);
     } catch (err) {
-      if (key) live.executions.delete(key);
+      if (key && live.executions.get(key) === execution) live.executions.delete(key);
       execution.fail(err);
     } finally {
       live.busy--;
@@ -230,7 +264,7 @@ export class SandboxManager {
       if (key) {
         const timer = setTimeout(() => {
           if (live.executions.get(key) === execution) live.executions.delete(key);
-        }, sandboxTimings.resumeWindowMs);
+        }, sandboxBounds.resumeWindowMs);
         timer.unref();
       }
     }

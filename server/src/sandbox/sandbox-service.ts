@@ -5,7 +5,7 @@ import { OutputStream, ToolDescriptionSchema } from "@oma/client/gen/oma/v1/sand
 import { ExecuteResponseSchema, type SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
 import { invalidField, OmaError } from "../errors/oma-error.js";
 import type { ExecResult } from "./execution.js";
-import { sandboxTimings, type SandboxManager } from "./sandbox-manager.js";
+import { sandboxBounds, type SandboxManager } from "./sandbox-manager.js";
 import { TOOLS } from "./tools.js";
 
 const DEFAULT_PAGE = 50;
@@ -65,7 +65,7 @@ export function createSandboxService(manager: SandboxManager): ServiceImpl<typeo
 }
 
 function timeoutOf(d: Duration | undefined): number {
-  return d ? durationMs(d) : sandboxTimings.defaultTimeoutMs;
+  return d ? durationMs(d) : sandboxBounds.defaultTimeoutMs;
 }
 
 function response(r: ExecResult, replayed: boolean) {
