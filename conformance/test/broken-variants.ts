@@ -111,6 +111,48 @@ export const brokenVariants: readonly BrokenVariant[] = [
     },
   },
   {
+    name: "remembers idempotency keys in memory only (forgotten after a restart)",
+    breaks: ["SESS-3"],
+    profile: ["SESS-3"],
+    session: (real) => {
+      const seen = new Map<string, unknown>();
+      const remember = (orig: (...a: unknown[]) => unknown) => async (req: never, ctx: never) => {
+        const r = req as { sessionId: string; idempotencyKey: string };
+        if (!r.idempotencyKey) return orig(req, ctx);
+        const k = `${r.sessionId}/${r.idempotencyKey}`;
+        const known = seen.get(k);
+        if (known) return { ...(known as object), duplicate: true };
+        const res = await orig({ ...r, idempotencyKey: "" }, ctx);
+        seen.set(k, res);
+        return res;
+      };
+      return patch(patch(real, "emitEvent", remember), "emitEvents", remember);
+    },
+  },
+  {
+    name: "numbers lease epochs from 1 again after a restart",
+    breaks: ["SESS-10"],
+    profile: ["*/epochs-grow-across-restart"],
+    session: (real) => {
+      // Epochs as shown = real epoch minus the first one this process saw, per session.
+      const base = new Map<string, bigint>();
+      const shown = (sessionId: string, epoch: bigint) => {
+        if (!base.has(sessionId)) base.set(sessionId, epoch - 1n);
+        return epoch - base.get(sessionId)!;
+      };
+      const realEpoch = (sessionId: string, epoch: bigint) => epoch + (base.get(sessionId) ?? 0n);
+      const withAcquire = patch(real, "acquireLease", (orig) => async (req: never, ctx: never) => {
+        const res = (await orig(req, ctx)) as { lease: { epoch: bigint } };
+        return { lease: { ...res.lease, epoch: shown((req as { sessionId: string }).sessionId, res.lease.epoch) } };
+      });
+      const translate = (orig: (...a: unknown[]) => unknown) => (req: never, ctx: never) => {
+        const r = req as { sessionId: string; epoch: bigint };
+        return orig({ ...r, epoch: realEpoch(r.sessionId, r.epoch) }, ctx);
+      };
+      return patch(patch(withAcquire, "releaseLease", translate), "renewLease", translate);
+    },
+  },
+  {
     name: "accepts a stale lease epoch",
     breaks: ["SESS-10"],
     profile: ["session.leases"],
@@ -776,6 +818,7 @@ export const harnessVariants: readonly BrokenVariant[] = [
 
 /** MUST cases no variant breaks yet, and why; the coverage test prints them and fails on any other gap. */
 export const notYetCovered: Readonly<Record<string, string>> = {
+  "session/SESS-5/acked-appends-survive-kill": "acknowledging before the sync shows only under kill -9 of an out-of-process server",
   "wire/WIRE-7/unknown-method": "the RPC framework answers unknown methods; a service wrapper cannot break it",
   "wire/WIRE-7/cancel-mid-stream": "a leak of cancelled watches needs a server-side resource bound to show",
   "wire/WIRE-9/server-info": "ServerInfo is built by startOmaServer, outside the wrapped services",

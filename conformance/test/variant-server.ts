@@ -28,6 +28,8 @@ export interface ServiceWrappers {
 export interface VariantServer {
   readonly url: string;
   readonly dataDir: string;
+  /** Stops everything and opens it again on the same data and port (a graceful restart). */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -40,8 +42,28 @@ export const fastLimits: ServerLimits = { ...defaultLimits, maxWatchLagEvents: 3
 /** Starts the reference services (session, and sandbox on `sandboxBackend` when given) wrapped as asked. */
 export async function startVariantServer(wrappers: ServiceWrappers, options: { sandboxBackend?: string; harness?: boolean } = {}): Promise<VariantServer> {
   const dir = await tempDir("oma-variant-");
-  const ctx: PartContext = { dataDir: dir.path, logger: createLogger({ level: "silent" }), limits: fastLimits };
-  const db: Db = new ClassicLevel<string, Uint8Array>(join(dir.path, "leveldb"), { valueEncoding: "view" });
+  let running = await open(dir.path, 0, wrappers, options);
+  return {
+    get url() {
+      return running.url;
+    },
+    dataDir: dir.path,
+    async restart() {
+      const port = running.port;
+      await running.close();
+      running = await open(dir.path, port, wrappers, options);
+    },
+    async close() {
+      await running.close();
+      await dir.remove();
+    },
+  };
+}
+
+/** Opens the database and parts on `dataDir` and serves them; wrappers are applied afresh each time. */
+async function open(dataDir: string, port: number, wrappers: ServiceWrappers, options: { sandboxBackend?: string; harness?: boolean }) {
+  const ctx: PartContext = { dataDir, logger: createLogger({ level: "silent" }), limits: fastLimits };
+  const db: Db = new ClassicLevel<string, Uint8Array>(join(dataDir, "leveldb"), { valueEncoding: "view" });
   await db.open();
   const parts: ServerPart[] = [];
   const session = await openSessionPart(db, ctx);
@@ -53,7 +75,7 @@ export async function startVariantServer(wrappers: ServiceWrappers, options: { s
   if (harness) parts.push(harness);
   const wrap = <T>(impl: T, w: ((real: T) => T) | undefined) => (w ? w(impl) : impl);
   const server = await startOmaServer({
-    port: 0,
+    port,
     host: "127.0.0.1",
     logger: ctx.logger,
     limits: fastLimits,
@@ -67,12 +89,11 @@ export async function startVariantServer(wrappers: ServiceWrappers, options: { s
   });
   return {
     url: server.url,
-    dataDir: dir.path,
+    port: server.port,
     async close() {
       await server.close();
       for (const p of parts.reverse()) await p.close();
       await db.close();
-      await dir.remove();
     },
   };
 }

@@ -10,6 +10,7 @@ import { wireCases } from "./wire/wire-cases.js";
 import { sandboxCases } from "./sandbox/sandbox-cases.js";
 import { streamCases } from "./sandbox/stream-cases.js";
 import { securityCases } from "./security/security-cases.js";
+import { durabilityCases } from "./session/durability-cases.js";
 import { harnessCases } from "./harness/harness-cases.js";
 import { faultCases } from "./harness/fault-cases.js";
 
@@ -26,6 +27,7 @@ export const allCases: readonly ConformanceCase[] = [
   ...sandboxCases,
   ...streamCases,
   ...securityCases,
+  ...durabilityCases,
   ...harnessCases,
   ...faultCases,
 ];

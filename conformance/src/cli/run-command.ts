@@ -8,7 +8,7 @@ import { toJUnit, type SuiteReport } from "../runner/report.js";
 import { RunBroken, runSuite } from "../runner/run-suite.js";
 import { startScriptedFixture, type ScriptedFixture } from "../runner/scripted-fixture.js";
 import { randomSeed } from "../runner/seeded-order.js";
-import { launchTarget, startWorkerProcess, type LaunchedTarget } from "../runner/target-process.js";
+import { freePort, launchTarget, startWorkerProcess, type LaunchedTarget } from "../runner/target-process.js";
 
 export interface RunFlags {
   target?: string;
@@ -35,6 +35,7 @@ const protocols: readonly Protocol[] = ["grpc", "connect", "grpc-web"];
 export async function runCommand(flags: RunFlags): Promise<number> {
   let fixture: ScriptedFixture | undefined;
   let launched: LaunchedTarget | undefined;
+  let restartTarget: (() => Promise<void>) | undefined;
   try {
     if (!protocols.includes(flags.protocol as Protocol)) throw new RunBroken(`--protocol must be one of ${protocols.join(", ")}`);
     if (!flags.target && !flags.targetCmd) throw new RunBroken("give --target URL or --target-cmd COMMAND");
@@ -50,8 +51,19 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       fixture = await startScriptedFixture(startWorker);
       const env: Record<string, string> = { ANTHROPIC_BASE_URL: fixture.modelUrl, ANTHROPIC_API_KEY: fixture.apiKey };
       if (flags.secret !== undefined) env["OMA_CONFORMANCE_SECRET"] = flags.secret;
-      launched = await launchTarget(flags.targetCmd, env, 60_000 * flags.timeoutScale);
+      // `{port}` in the command: the runner picks the port, so a restarted target comes back on the same URL.
+      const command = flags.targetCmd.includes("{port}") ? flags.targetCmd.replaceAll("{port}", String(await freePort())) : flags.targetCmd;
+      const waitMs = 60_000 * flags.timeoutScale;
+      launched = await launchTarget(command, env, waitMs);
       workerTarget ||= launched.url;
+      if (command !== flags.targetCmd) {
+        restartTarget = async () => {
+          const before = launched!.url;
+          await launched!.stop();
+          launched = await launchTarget(command, env, waitMs);
+          if (launched.url !== before) throw new Error(`the restarted target listens on ${launched.url}, not ${before}`);
+        };
+      }
       if (fixture.startWorker) await fixture.startWorker(`conformance-resident-${process.pid}`);
     }
     const target = flags.target ?? launched!.url;
@@ -71,6 +83,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       strict: flags.strict,
       concurrency: flags.concurrency,
       ...(fixture ? { harness: fixture } : {}),
+      ...(restartTarget ? { restartTarget } : {}),
       onResult: (r) => log(formatResult(r)),
     });
     if (flags.reportDir) await writeReports(flags.reportDir, report);

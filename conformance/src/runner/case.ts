@@ -32,7 +32,7 @@ export interface ConformanceCase {
   /** Its bound before --timeout-scale; default 15 s. */
   readonly timeoutMs?: number;
   /** Extra needs beyond the feature; the case is skipped (with this reason) when unmet. */
-  readonly needs?: readonly ("secret" | "harness")[];
+  readonly needs?: readonly ("secret" | "harness" | "restart")[];
   /**
    * Runs alone, after every other case: fault injection (killing a worker) must not take
    * down brains that other cases rely on.
@@ -65,6 +65,11 @@ export interface CaseContext {
   readonly dataDir: string | undefined;
   /** Present when the run can drive a brain with the scripted model. */
   readonly harness: HarnessFixture | undefined;
+  /**
+   * Kills the target (SIGKILL when the runner launched it) and starts it again on the same
+   * data and URL; present when the run can restart the target (cases with needs "restart").
+   */
+  readonly restartTarget: (() => Promise<void>) | undefined;
   /** Records a note shown in the report next to the case. */
   note(text: string): void;
 }

@@ -35,6 +35,8 @@ export interface SuiteOptions {
   /** Cases in flight at once. Default 4. */
   readonly concurrency?: number;
   readonly harness?: HarnessFixture;
+  /** Restarts the target on the same data and URL (for durability cases); they are skipped without it. */
+  readonly restartTarget?: () => Promise<void>;
   /** Called with each result as it is known. */
   readonly onResult?: (result: CaseResult) => void;
   /** Replaces the built-in cases (tests of the runner itself). */
@@ -80,6 +82,8 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
       for (const need of c.needs ?? []) {
         if (need === "secret" && options.secret === undefined)
           return { family: "secret", reason: "the run was not given --secret (start the target with OMA_CONFORMANCE_SECRET=<value>)" };
+        if (need === "restart" && options.restartTarget === undefined)
+          return { family: "restart", reason: "the runner cannot restart the target: start it with --target-cmd using {port} for its port" };
         if (need === "harness" && options.harness === undefined)
           return { family: "harness-fixture", reason: "no scripted model: start the target with --target-cmd so the runner can point it at one" };
       }
@@ -109,6 +113,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
         secret: options.secret,
         dataDir: options.targetDataDir,
         harness: options.harness,
+        restartTarget: options.restartTarget,
         note: (text) => void notes.push(text),
       };
       const t0 = Date.now();

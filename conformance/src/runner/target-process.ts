@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import type { WorkerHandle } from "./harness-fixture.js";
 
@@ -52,4 +53,16 @@ async function killGroup(child: ChildProcess): Promise<void> {
     child.kill("SIGKILL");
   }
   await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+}
+
+/** A TCP port free right now on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
 }
