@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { chmod, mkdir, rm } from "node:fs/promises";
+import { chmod, mkdir, readdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { durationMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
@@ -87,6 +87,10 @@ export class SandboxManager {
       await store.putExecution(sandboxId, key, { ...record, result });
     }
     const keep = new Set([...this.live.values()].filter((l) => l.env).map((l) => l.sandbox.sandboxId));
+    // Workspaces of sandboxes that were never recorded (a crash mid-Provision) or are gone.
+    for (const name of await readdir(this.deps.workspaceRoot).catch(() => [] as string[])) {
+      if (SANDBOX_ID.test(name) && !keep.has(name)) await rm(join(this.deps.workspaceRoot, name), { recursive: true, force: true });
+    }
     for (const backend of backends.values()) {
       const n = await backend.reapOrphans(this.deps.instanceId, keep).catch(() => 0);
       if (n > 0) log.warn({ backend: backend.name, reaped: n }, "reaped orphaned sandbox environments");

@@ -1,7 +1,10 @@
 import { execFileSync, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { once } from "node:events";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { SandboxState } from "@oma/client/gen/oma/v1/sandbox_pb.js";
@@ -111,6 +114,10 @@ describe.skipIf(!docker.available || !bubblewrap.available)("a server killed wit
     const image = execFileSync("docker", ["inspect", "-f", "{{.Config.Image}}", containerA!], { encoding: "utf8" }).trim();
     const orphan = execFileSync("docker", ["run", "-d", "--network", "none", "--label", `${LABEL_SANDBOX}=sbx_${randomBytes(16).toString("hex")}`, "--label", `${LABEL_SERVER}=${instance}`, image, "sleep", "300"], { encoding: "utf8" }).trim();
 
+    // A workspace the crashed server never recorded (as if it died mid-Provision).
+    const strayWorkspace = join(process.env["OMA_SANDBOX_ROOT"] ?? join(tmpdir(), "oma-sandboxes", instance), `sbx_${randomBytes(16).toString("hex")}`, "workspace");
+    await mkdir(strayWorkspace, { recursive: true });
+
     const second = await startServer(dataDir.path);
     server = second.child;
     c = createClient(SandboxService, createGrpcTransport({ baseUrl: second.url }));
@@ -121,6 +128,7 @@ describe.skipIf(!docker.available || !bubblewrap.available)("a server killed wit
     expect((await rejection(bash(c, w, "true"))).reason).toBe("SANDBOX_LOST");
     expect(containersOf(`${LABEL_SERVER}=${instance}`).sort()).toEqual([...containersOf(`${LABEL_SANDBOX}=${a}`), ...containersOf(`${LABEL_SANDBOX}=${b}`)].sort());
     expect(containersOf(`${LABEL_SERVER}=${instance}`)).not.toContain(orphan);
+    expect(existsSync(strayWorkspace)).toBe(false);
 
     for (const id of [a, b, w]) await c.destroySandbox({ sandboxId: id });
     expect(containersOf(`${LABEL_SERVER}=${instance}`)).toEqual([]);
