@@ -30,6 +30,31 @@ describe.skipIf(!havePython)("Python client unit tests", () => {
   });
 });
 
+describe.skipIf(!havePython)("Python client package", () => {
+  it("builds as a wheel whose client and stubs import without the checkout on the path", () => {
+    const dir = mkdtempSync(join(tmpdir(), "oma-py-wheel-"));
+    try {
+      // A copy, so the build leaves nothing behind in the tree.
+      const src = join(dir, "src");
+      execFileSync("cp", ["-r", pythonDir, src]);
+      execFileSync(python, ["-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index", "-w", join(dir, "wheel"), src], { timeout: 120_000 });
+      execFileSync(python, ["-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--target", join(dir, "site"), "--find-links", join(dir, "wheel"), "oma-client"], { timeout: 120_000 });
+      const script = [
+        "import sys",
+        `sys.path.insert(0, ${JSON.stringify(join(dir, "site"))})`,
+        "import oma_client",
+        "from oma.v1 import session_service_pb2_grpc",
+        "from google.rpc import error_details_pb2",
+        `assert oma_client.__file__.startswith(${JSON.stringify(join(dir, "site"))}), oma_client.__file__`,
+        "print(oma_client.user_text('hi').user_message.content[0].text.text, hasattr(session_service_pb2_grpc, 'SessionServiceStub'))",
+      ].join("\n");
+      expect(execFileSync(python, ["-I", "-c", script], { encoding: "utf8", cwd: dir }).trim()).toBe("hi True");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.skipIf(!haveGo)("Go client unit tests", () => {
   it("pass (go test over Debian's Go sources, offline)", () => {
     const r = spawnSync(offlineGo, ["test", "./omaclient/"], { cwd: goDir, encoding: "utf8", timeout: 120_000 });
