@@ -121,6 +121,11 @@ describe("HarnessDispatcher", () => {
     expect(live[0]!.harnessId).not.toBe(first.harnessId);
     expect(live[0]!.epoch).toBeGreaterThan(first.leaseEpoch);
     expect((await store.getSession(id)).lease?.holder).toBe(live[0]!.harnessId);
+    // The log says why a successor appears.
+    const { events } = await store.readEvents(id, { afterSeq: 0, beforeSeq: 0, limit: 100, order: "asc" });
+    const last = events.at(-1)?.payload;
+    expect(last?.case === "statusChanged" && last.value.status).toBe(SessionStatus.RESCHEDULING);
+    expect(last?.case === "statusChanged" && last.value.detail).toContain(first.harnessId);
   });
 
   it("HARN-5: leaves a finished session alone after its brain released the lease", async () => {

@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { create } from "@bufbuild/protobuf";
+import { EventSchema } from "@oma/client/gen/oma/v1/event_pb.js";
 import { SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
 import { isOmaError, OmaError } from "../errors/oma-error.js";
 import type { Logger } from "../logger.js";
@@ -181,7 +183,7 @@ export class HarnessDispatcher {
   }
 
   async #sweepOnce(): Promise<void> {
-    const toCheck = new Set(this.#orphans);
+    const toCheck = new Map<string, HarnessRecord | undefined>([...this.#orphans].map((id) => [id, undefined]));
     this.#orphans.clear();
     for (const record of [...this.#harnesses.values()]) {
       if (this.#closed) return;
@@ -203,26 +205,38 @@ export class HarnessDispatcher {
         continue;
       }
       this.#forget(record.harnessId);
-      if (!lease) toCheck.add(record.sessionId);
+      if (!lease) toCheck.set(record.sessionId, record);
     }
     if (this.#options.autoRewake) {
-      for (const sessionId of toCheck) {
+      for (const [sessionId, dead] of toCheck) {
         if (this.#closed) return;
-        await this.#rewakeIfUnfinished(sessionId);
+        await this.#rewakeIfUnfinished(sessionId, dead);
       }
     }
     this.#dispatch();
   }
 
-  async #rewakeIfUnfinished(sessionId: string): Promise<void> {
+  async #rewakeIfUnfinished(sessionId: string, dead?: HarnessRecord): Promise<void> {
     try {
       const session = await this.#store.getSession(sessionId);
       if (session.lease || session.status === SessionStatus.TERMINATED) return;
       if (!(await sessionHasUnfinishedWork(this.#store, sessionId))) return;
+      // The log says why a new brain appears: the old one stopped renewing its lease. Only
+      // if nothing was appended since the check, so it never lands inside a brain's work.
+      const detail = dead
+        ? `brain ${dead.harnessId} (worker ${dead.workerId ?? "none"}, epoch ${dead.epoch}) ${dead.expireTime > this.#now() ? "released its lease" : "let its lease expire"} with work left; handing the session to a successor`
+        : "no brain holds the session after a server restart; handing it to a successor";
+      await this.#store
+        .append(sessionId, [create(EventSchema, { payload: { case: "statusChanged", value: { status: SessionStatus.RESCHEDULING, detail } } })], {
+          expectedHeadSeq: fromInt64(session.headSeq),
+        })
+        .catch((err: unknown) => {
+          if (!isOmaError(err, "HEAD_SEQ_MISMATCH")) throw err;
+        });
       const woke = await this.wake(sessionId);
-      this.#log.warn({ sessionId, harnessId: woke.harnessId, epoch: woke.leaseEpoch }, "re-woke a session whose brain died with work left");
+      this.#log.warn({ sessionId, harnessId: woke.harnessId, epoch: woke.leaseEpoch, dead: dead?.harnessId }, "re-woke a session whose brain died with work left");
     } catch (err) {
-      if (!isOmaError(err, "SESSION_NOT_FOUND") && !isOmaError(err, "SESSION_TERMINATED")) throw err;
+      if (!isOmaError(err, "SESSION_NOT_FOUND") && !isOmaError(err, "SESSION_TERMINATED") && !isOmaError(err, "LEASE_HELD")) throw err;
     }
   }
 
