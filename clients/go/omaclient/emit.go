@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"time"
 
 	omav1 "oma.dev/clients/go/gen/oma/v1"
 )
@@ -19,9 +20,15 @@ type EmitOptions struct {
 	LeaseEpoch *int64
 	// MaxAttempts in all, first call included. 0 means 5.
 	MaxAttempts int
+	// AttemptTimeout bounds each attempt; a hung one becomes DEADLINE_EXCEEDED and is
+	// retried. 0 means DefaultEmitAttemptTimeout.
+	AttemptTimeout time.Duration
 	// Backoff between attempts.
 	Backoff Backoff
 }
+
+// DefaultEmitAttemptTimeout bounds one Emit attempt.
+const DefaultEmitAttemptTimeout = 30 * time.Second
 
 // NewIdempotencyKey returns a random key: two logical calls never share one.
 func NewIdempotencyKey() string {
@@ -45,8 +52,14 @@ func (c *Client) Emit(ctx context.Context, sessionID string, event *omav1.Event,
 	if maxAttempts <= 0 {
 		maxAttempts = 5
 	}
+	attemptTimeout := opts.AttemptTimeout
+	if attemptTimeout <= 0 {
+		attemptTimeout = DefaultEmitAttemptTimeout
+	}
 	for n := 1; ; n++ {
-		res, err := c.Sessions.EmitEvent(ctx, req)
+		attemptCtx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		res, err := c.Sessions.EmitEvent(attemptCtx, req)
+		cancel()
 		if err == nil {
 			return res, nil
 		}

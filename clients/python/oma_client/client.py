@@ -23,6 +23,8 @@ from oma.v1 import (
 )
 
 DEFAULT_EMIT_ATTEMPTS = 5
+# Per-attempt deadline of an emit: a hung connection becomes DEADLINE_EXCEEDED and is retried.
+DEFAULT_EMIT_ATTEMPT_TIMEOUT_S = 30.0
 # Three of the server's default 15 s heartbeat intervals (SESS-13).
 DEFAULT_WATCH_IDLE_TIMEOUT_S = 45.0
 
@@ -104,7 +106,7 @@ class OmaClient:
     def emit(self, session_id: str, event: event_pb2.Event, *, idempotency_key: Optional[str] = None,
              expected_head_seq: Optional[int] = None, lease_epoch: Optional[int] = None,
              max_attempts: int = DEFAULT_EMIT_ATTEMPTS, backoff: Backoff = Backoff(),
-             timeout: float = 10.0) -> session_service_pb2.EmitEventResponse:
+             timeout: float = DEFAULT_EMIT_ATTEMPT_TIMEOUT_S) -> session_service_pb2.EmitEventResponse:
         """Appends one event, retrying transport faults with one idempotency key (SESS-3):
         a retry of an append the server already acknowledged returns the original event with
         ``duplicate`` set. An answer with an OMA reason is raised at once as OmaRpcError.
@@ -150,7 +152,7 @@ class OmaClient:
             # restarted server).
             stream = self.sessions.WatchEvents(request, wait_for_ready=True)
             cause: Optional[BaseException] = None
-            watchdog = _IdleWatchdog(stream, idle_timeout_s)
+            watchdog = _IdleWatchdog(stream, idle_timeout_s, stop)
             try:
                 for res in stream:
                     watchdog.touch()
@@ -191,14 +193,15 @@ class OmaClient:
 
 
 class _IdleWatchdog:
-    """Cancels a stream that delivers nothing for ``timeout_s`` (one thread per stream)."""
+    """Cancels a stream that delivers nothing for ``timeout_s``, or at once when ``stop`` is
+    set, so a watch blocked waiting for the next event ends promptly (one thread per stream)."""
 
-    def __init__(self, stream, timeout_s: Optional[float]):
+    def __init__(self, stream, timeout_s: Optional[float], stop: Optional[threading.Event]):
         self.fired = False
-        self._stream, self._timeout_s = stream, timeout_s
+        self._stream, self._timeout_s, self._stop = stream, timeout_s, stop
         self._last = time.monotonic()
         self._done = threading.Event()
-        if timeout_s is not None and timeout_s > 0:
+        if (timeout_s is not None and timeout_s > 0) or stop is not None:
             threading.Thread(target=self._run, daemon=True).start()
 
     def touch(self) -> None:
@@ -208,8 +211,14 @@ class _IdleWatchdog:
         self._done.set()
 
     def _run(self) -> None:
-        while not self._done.wait(min(1.0, self._timeout_s / 4)):
-            if time.monotonic() - self._last > self._timeout_s:
+        # Polls at most every 50 ms for `stop`, else every quarter of the timeout (≤ 1 s).
+        timeout_s = self._timeout_s if self._timeout_s and self._timeout_s > 0 else None
+        poll_s = 0.05 if self._stop is not None else min(1.0, timeout_s / 4)
+        while not self._done.wait(poll_s):
+            if self._stop is not None and self._stop.is_set():
+                self._stream.cancel()
+                return
+            if timeout_s is not None and time.monotonic() - self._last > timeout_s:
                 self.fired = True
                 self._stream.cancel()
                 return

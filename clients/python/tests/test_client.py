@@ -111,6 +111,17 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(fake.watch_after, [0, 1])
         self.assertEqual([type(c) for c in causes], [TimeoutError])
 
+    def test_stop_ends_a_watch_that_waits_for_the_next_event(self):
+        fake = FakeSessions([([1], None)])
+        client = self.start(fake)
+        stop = threading.Event()
+        seqs = []
+        for event in client.watch("ses_p", stop=stop):
+            seqs.append(event.seq)
+            threading.Timer(0.1, stop.set).start()
+        self.assertEqual(seqs, [1])
+        self.assertEqual(len(fake.watch_after), 1)
+
     def test_watch_gives_up_on_not_found_with_the_reason(self):
         fake = FakeSessions([([1], (grpc.StatusCode.NOT_FOUND, "SESSION_NOT_FOUND")), ([2], None)])
         client = self.start(fake)

@@ -85,4 +85,18 @@ describe("emitEvent retries under one idempotency key (SESS-3)", () => {
     expect((err as ConnectError).code).toBe(Code.Unavailable);
     expect(fake.emitRequests).toHaveLength(3);
   });
+
+  it("bounds each attempt with timeoutMs and retries a hung one under the same key", async () => {
+    const log = idempotentLog(() => undefined, false);
+    const fake = fakeSessionService({
+      emit: async (req, n, ctx) => {
+        if (n === 1) await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
+        return log.emit(req, n);
+      },
+    });
+    const res = await emitEvent(createClient(SessionService, fake.transport), "ses_e", userText("x"), { timeoutMs: 50, backoff: fast });
+    expect(fake.emitRequests).toHaveLength(2);
+    expect(new Set(fake.emitRequests.map((r) => r.idempotencyKey)).size).toBe(1);
+    expect(res.event?.seq).toBeGreaterThanOrEqual(1n);
+  });
 });

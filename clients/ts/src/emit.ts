@@ -23,11 +23,12 @@ export interface EmitOptions {
   backoff?: BackoffOptions;
   /** Aborts the call and any wait between attempts. */
   signal?: AbortSignal;
-  /** Per-attempt deadline in milliseconds. */
+  /** Per-attempt deadline in milliseconds; a hung attempt becomes DEADLINE_EXCEEDED and is retried. Default 30 000. */
   timeoutMs?: number;
 }
 
 export const defaultEmitAttempts = 5;
+export const defaultEmitAttemptTimeoutMs = 30_000;
 
 /** A fresh idempotency key: random, so two logical calls never share one. */
 export function newIdempotencyKey(): string {
@@ -75,7 +76,7 @@ async function withRetries<T>(options: EmitOptions, attempt: (call: CallOptions)
   const maxAttempts = options.maxAttempts ?? defaultEmitAttempts;
   for (let n = 1; ; n++) {
     try {
-      return await attempt({ signal: options.signal, timeoutMs: options.timeoutMs });
+      return await attempt({ signal: options.signal, timeoutMs: options.timeoutMs ?? defaultEmitAttemptTimeoutMs });
     } catch (err) {
       if (n >= maxAttempts || options.signal?.aborted || !isTransientFailure(err)) throw err;
       if (!(await sleep(backoffDelay(n - 1, options.backoff), options.signal))) throw err;

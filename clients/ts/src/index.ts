@@ -25,5 +25,5 @@ export { bearerAuth, omaErrors, type TokenSource } from "./interceptors.js";
 export type { OmaClientOptions, OmaProtocol } from "./client-options.js";
 export { createOmaClientFromTransport, type OmaClient, type OmaSessionsClient } from "./oma-client.js";
 export { watchEvents, defaultWatchIdleTimeoutMs, type WatchOptions, type WatchReconnect } from "./watch.js";
-export { emitEvent, emitEvents, newIdempotencyKey, userText, defaultEmitAttempts, type EmitOptions, type EventPayloadInit } from "./emit.js";
+export { emitEvent, emitEvents, newIdempotencyKey, userText, defaultEmitAttempts, defaultEmitAttemptTimeoutMs, type EmitOptions, type EventPayloadInit } from "./emit.js";
 export { backoffDelay, isTransientFailure, defaultBackoff, type BackoffOptions } from "./backoff.js";

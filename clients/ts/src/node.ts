@@ -49,6 +49,7 @@ export {
   newIdempotencyKey,
   userText,
   defaultEmitAttempts,
+  defaultEmitAttemptTimeoutMs,
   type EmitOptions,
   type EventPayloadInit,
   backoffDelay,
