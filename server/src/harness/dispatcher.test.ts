@@ -110,6 +110,23 @@ describe("HarnessDispatcher", () => {
     expect(dispatcher.list().filter((h) => ids.includes(h.sessionId) && h.workerId === undefined)).toHaveLength(1);
   });
 
+  it("a full worker gets the waiting brain once a brain it ran releases its lease", async () => {
+    const { dispatcher, session, worker, store } = await setup();
+    const w = worker(`full-${randomUUID()}`, 1);
+    await w.ready;
+    const [a, b] = [await session((l) => l.user("a")), await session((l) => l.user("b"))];
+    const wokeA = await dispatcher.wake(a);
+    const first = await w.next();
+    expect(first?.kind === "assignment" && first.record.sessionId).toBe(a);
+    await dispatcher.wake(b);
+    expect(dispatcher.list({ sessionId: b })[0]?.workerId).toBeUndefined();
+    await store.releaseLease(a, wokeA.leaseEpoch);
+    const next = w.next();
+    await dispatcher.sweep();
+    const second = await next;
+    expect(second?.kind === "assignment" && second.record.sessionId).toBe(b);
+  });
+
   it("HARN-5: re-wakes a session whose brain let its lease expire with work left", async () => {
     const { dispatcher, session, store } = await setup();
     const id = await session((l) => l.user("go").running().toolUse("t1"));

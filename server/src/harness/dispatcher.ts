@@ -11,6 +11,9 @@ import { defaultHarnessOptions, type HarnessOptions } from "./harness-options.js
 import { fromInt64 } from "./int64.js";
 import { sessionHasUnfinishedWork } from "./unfinished-work.js";
 
+/** How soon brains waiting for a full set of workers look for a freed slot. */
+const FULL_RECHECK_MS = 100;
+
 /** One live brain as the dispatcher knows it. */
 export interface HarnessRecord {
   readonly harnessId: string;
@@ -58,6 +61,7 @@ export class HarnessDispatcher {
   readonly #orphans = new Set<string>();
   #rotation = 0;
   #timer: NodeJS.Timeout | undefined;
+  #recheck: NodeJS.Timeout | undefined;
   #sweeping: Promise<void> | undefined;
   #closed = false;
 
@@ -90,6 +94,7 @@ export class HarnessDispatcher {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#recheck) clearTimeout(this.#recheck);
     for (const w of this.#workers.values()) w.queue.close();
     await this.#sweeping;
   }
@@ -254,7 +259,17 @@ export class HarnessDispatcher {
   #dispatch(): void {
     while (this.#waiting.length > 0) {
       const worker = this.#pickWorker();
-      if (!worker) return;
+      if (!worker) {
+        // Every connected worker is full: look for finished brains sooner than the sweep.
+        if (this.#workers.size > 0 && !this.#recheck && !this.#closed) {
+          this.#recheck = setTimeout(() => {
+            this.#recheck = undefined;
+            void this.sweep();
+          }, FULL_RECHECK_MS);
+          this.#recheck.unref();
+        }
+        return;
+      }
       const harnessId = this.#waiting.shift()!;
       const record = this.#harnesses.get(harnessId);
       if (!record) continue;
