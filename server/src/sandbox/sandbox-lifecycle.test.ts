@@ -149,14 +149,17 @@ describe.each(backends)("sandbox lifecycle on $name", (backend) => {
       const key = randomUUID();
       const req = { sandboxId: s.sandboxId, name: "bash", input: { command: "for i in 1 2 3 4 5; do echo line-$i; sleep 0.2; done" }, idempotencyKey: key };
       let received = Buffer.alloc(0);
-      const firstStream = c().executeStream(req);
-      for await (const msg of firstStream) {
-        if (msg.message.case === "chunk") {
-          expect(Number(msg.message.value.offset)).toBe(received.length);
-          received = Buffer.concat([received, msg.message.value.data]);
-          if (received.toString().includes("line-2")) break; // Disconnect mid-way.
+      const hangUp = new AbortController();
+      await (async () => {
+        for await (const msg of c().executeStream(req, { signal: hangUp.signal })) {
+          if (msg.message.case === "chunk") {
+            expect(Number(msg.message.value.offset)).toBe(received.length);
+            received = Buffer.concat([received, msg.message.value.data]);
+            if (received.toString().includes("line-2")) hangUp.abort(); // Disconnect mid-way.
+          }
         }
-      }
+      })().catch(() => undefined);
+      expect(hangUp.signal.aborted).toBe(true);
       const resumeAt = received.length;
       let rest = Buffer.alloc(0);
       let result: { output: string; replayed: boolean } | undefined;

@@ -181,10 +181,13 @@ export class SandboxManager {
     return { ...(await execution!.done), replayed };
   }
 
-  /** Output as produced, then the result (SBX-10); a known key attaches to its execution. */
-  async *executeStream(sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, resumeOffset: number): AsyncGenerator<ExecutionEvent & { replayed?: boolean }> {
+  /**
+   * Output as produced, then the result (SBX-10); a known key attaches to its execution.
+   * As with execute, a hang-up kills only an unkeyed command (nothing could resume it).
+   */
+  async *executeStream(sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, resumeOffset: number, cancel?: AbortSignal): AsyncGenerator<ExecutionEvent & { replayed?: boolean }> {
     if (resumeOffset < 0) throw invalidField("resume_offset", "range", "must not be negative");
-    const { execution, replayed, recorded } = await this.start(sandboxId, name, input, timeoutMs, key, resumeOffset > 0);
+    const { execution, replayed, recorded } = await this.start(sandboxId, name, input, timeoutMs, key, resumeOffset > 0, key ? undefined : cancel);
     if (recorded) {
       if (resumeOffset > 0) throw new OmaError("EXECUTION_NOT_FOUND", "the execution's output is no longer kept", { sandbox_id: sandboxId, idempotency_key: key });
       yield { result: recorded, replayed: true };

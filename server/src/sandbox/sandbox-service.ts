@@ -22,8 +22,8 @@ export function createSandboxService(manager: SandboxManager): ServiceImpl<typeo
       const r = await manager.execute(req.sandboxId, req.name, req.input ?? {}, timeoutOf(req.timeout), req.idempotencyKey, ctx.signal);
       return response(r, r.replayed);
     },
-    async *executeStream(req) {
-      for await (const event of manager.executeStream(req.sandboxId, req.name, req.input ?? {}, timeoutOf(req.timeout), req.idempotencyKey, Number(req.resumeOffset))) {
+    async *executeStream(req, ctx) {
+      for await (const event of manager.executeStream(req.sandboxId, req.name, req.input ?? {}, timeoutOf(req.timeout), req.idempotencyKey, Number(req.resumeOffset), ctx.signal)) {
         if ("chunk" in event) {
           const c = event.chunk;
           yield { message: { case: "chunk", value: { stream: c.stream === 2 ? OutputStream.STDERR : OutputStream.STDOUT, data: c.data, offset: BigInt(c.offset) } } };

@@ -130,6 +130,31 @@ describe.each(backends)("sandbox tools on $name", (backend) => {
     let left = await poll();
     for (let i = 0; i < 20 && left !== "0"; i++) left = await new Promise((r) => setTimeout(r, 100)).then(poll);
     expect(left).toBe("0");
+
+    // The same for a stream without a key: nothing could resume it.
+    const streamNap = `32.${Math.floor(Math.random() * 1e6)}`;
+    const streamHangUp = new AbortController();
+    await (async () => {
+      for await (const msg of c.executeStream({ sandboxId, name: "bash", input: { command: `echo go; sleep ${streamNap}` } }, { signal: streamHangUp.signal })) {
+        if (msg.message.case === "chunk") streamHangUp.abort();
+      }
+    })().catch(() => undefined);
+    const streamPoll = async () => (await bash(c, sandboxId, `ps -eo args | grep -c '[s]leep ${streamNap}' || true`)).output.trim();
+    let streamLeft = await streamPoll();
+    for (let i = 0; i < 20 && streamLeft !== "0"; i++) streamLeft = await new Promise((r) => setTimeout(r, 100)).then(streamPoll);
+    expect(streamLeft).toBe("0");
+  });
+
+  it.skipIf(!backend.available)("a keyed call runs on after its caller hangs up; the retry gets its result (SBX-8)", async () => {
+    const c = client();
+    const hangUp = new AbortController();
+    const call = { sandboxId, name: "bash", input: { command: "sleep 0.6; echo kept | tee kept.txt" }, idempotencyKey: `keep-${Math.random()}` };
+    const first = c.execute(call, { signal: hangUp.signal });
+    await new Promise((r) => setTimeout(r, 200));
+    hangUp.abort();
+    await first.catch(() => undefined);
+    const retry = await c.execute(call);
+    expect([retry.replayed, retry.output, retry.isError]).toEqual([true, "kept\n", false]);
   });
 
   it.skipIf(!backend.available)("SBX-6 output above the cap (bash, grep, read_file) is cut with a visible marker and truncated=true", async () => {
