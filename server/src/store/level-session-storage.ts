@@ -80,6 +80,9 @@ export class LevelSessionStorage implements SessionStorage {
   async write(ops: readonly WriteOp[]): Promise<void> {
     const batch = this.#db.batch();
     const put = (sublevel: Sub, key: string, value: Uint8Array) => batch.put(key, value, { sublevel });
+    // Appends to one session in one group each carry its state; only the last one matters.
+    const lastState = new Map<string, WriteOp>();
+    for (const op of ops) if (op.kind === "putState") lastState.set(op.sessionId, op);
     for (const op of ops) {
       switch (op.kind) {
         case "createSession":
@@ -88,7 +91,7 @@ export class LevelSessionStorage implements SessionStorage {
           put(this.#index, op.position, new Uint8Array(0));
           break;
         case "putState":
-          put(this.#state, op.sessionId, toBinary(SessionSchema, op.state));
+          if (lastState.get(op.sessionId) === op) put(this.#state, op.sessionId, toBinary(SessionSchema, op.state));
           break;
         case "putEvents":
           for (const e of op.events) put(this.#events, seqKey(op.sessionId, Number(e.seq)), toBinary(EventSchema, e));

@@ -62,6 +62,28 @@ describe("LevelSessionStore on disk", () => {
     }
   });
 
+  it("SESS-1/SESS-14: the state written by a group of appends to one session is the last one's, also after reopening", async () => {
+    const dir = await tempDir("oma-store-");
+    const path = join(dir.path, "leveldb");
+    const id = uniqueId();
+    try {
+      let db = await openDb(path);
+      let store = new LevelSessionStore(db);
+      await store.createSession({ sessionId: id, labels: {}, agent });
+      await Promise.all(Array.from({ length: 50 }, (_, i) => store.append(id, [userEvent(`${i}`)])));
+      await store.close();
+      await db.close();
+      db = await openDb(path);
+      store = new LevelSessionStore(db);
+      expect((await store.getSession(id)).headSeq).toBe(50n);
+      expect((await store.append(id, [userEvent("next")])).events[0]!.seq).toBe(51n);
+      await store.close();
+      await db.close();
+    } finally {
+      await dir.remove();
+    }
+  });
+
   it("SESS-5: concurrent appends share synced batches (group commit): fewer writes than appends", async () => {
     const dir = await tempDir("oma-store-");
     const db = await openDb(join(dir.path, "leveldb"));
