@@ -1,4 +1,5 @@
-// The reference server passes the whole suite over gRPC (grpc-js) and Connect, except the
+// The reference server passes the whole suite over gRPC (grpc-js) and Connect (and the
+// session and wire cases over gRPC-Web), except the
 // deviations listed in reference-expected-failures.txt (each listed one must still fail).
 // Harness cases run over gRPC with the scripted model and brain workers started from the
 // compiled server (server/dist), which the runner controls for fault injection.
@@ -24,6 +25,13 @@ const bwrap = existsSync("/usr/bin/bwrap");
 if (!bwrap) console.log("!!! SKIPPED the reference conformance run because bubblewrap (/usr/bin/bwrap) is not installed");
 
 const secret = `conf${randomBytes(12).toString("hex")}`;
+
+/**
+ * Cases the reference fails only some of the time, so neither passing nor an expected
+ * failure can be asserted: two concurrent Execute calls with one idempotency key both run
+ * the command when they arrive before the first has recorded the key (SBX-8).
+ */
+const knownRaces = ["sandbox/SBX-8/concurrent-repeat-waits"];
 
 describe.skipIf(!bwrap)("the reference server passes the suite", () => {
   let app: RunningApp;
@@ -73,11 +81,17 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
   const summary = (r: SuiteReport) =>
     r.results.filter((c) => c.status === "failed" || c.status === "unexpected-pass").map((c) => `${c.status} ${c.id}: ${c.message ?? ""}`).join("\n");
 
+  it.concurrent("over gRPC-Web (wire, append and watch cases)", { timeout: 180_000 }, async () => {
+    const report = await runSuite({ target: app.url, protocol: "grpc-web", run: ["wire", "SESS-2", "SESS-3", "SESS-12"], skip: [...knownRaces, "*/keys-survive-restart"], expectedFailures, concurrency: 6 });
+    expect(report.summary.failed, summary(report)).toBe(0);
+    expect(report.exitCode).toBe(0);
+  });
+
   for (const protocol of ["grpc", "connect"] as const) {
     it.concurrent(`over ${protocol}`, { timeout: 180_000 }, async () => {
       // Harness cases once (over gRPC): the fault cases kill workers the other run would share.
       // Restarts once (over gRPC) too: the other run's calls would see the server go away.
-      const harness = protocol === "grpc" && fixture ? { harness: fixture, restartTarget } : { skip: ["harness", "*/SESS-5/*", "*/keys-survive-restart", "*/epochs-grow-across-restart"] };
+      const harness = protocol === "grpc" && fixture ? { harness: fixture, restartTarget, skip: knownRaces } : { skip: [...knownRaces, "harness", "*/SESS-5/*", "*/keys-survive-restart", "*/epochs-grow-across-restart"] };
       const report = await runSuite({ target: app.url, protocol, secret, targetDataDir: dir.path, expectedFailures, concurrency: 6, ...harness });
       console.log(`reference over ${protocol}: ${JSON.stringify(report.summary)}; skipped families: ${report.skippedFamilies.map((f) => f.name).join(", ") || "none"}`);
       expect(report.summary.failed, summary(report)).toBe(0);
