@@ -6,6 +6,11 @@
 export class KeyedMutex {
   readonly #tails = new Map<string, Promise<void>>();
 
+  /** Whether someone holds or waits for the key's lock. */
+  isLocked(key: string): boolean {
+    return this.#tails.has(key);
+  }
+
   async run<T>(key: string, fn: () => Promise<T> | T): Promise<T> {
     const previous = this.#tails.get(key);
     let release!: () => void;

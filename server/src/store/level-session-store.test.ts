@@ -31,6 +31,22 @@ describeSessionStoreContract("LevelDB", async () => {
   };
 });
 
+describeSessionStoreContract("LevelDB, cache bounded to 2 sessions", async () => {
+  const dir = await tempDir("oma-store-");
+  const db = await openDb(join(dir.path, "leveldb"));
+  let now = Date.now();
+  const store = new LevelSessionStore(db, { now: () => now, maxCachedSessions: 2 });
+  return {
+    store,
+    advance: (ms) => (now += ms),
+    async close() {
+      await store.close();
+      await db.close();
+      await dir.remove();
+    },
+  };
+});
+
 describe("LevelSessionStore on disk", () => {
   it("SESS-3/SESS-5/SESS-10: events, heads, idempotency keys and epochs survive reopening the database", async () => {
     const dir = await tempDir("oma-store-");

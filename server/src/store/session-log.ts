@@ -14,6 +14,15 @@ import type {
   ReadQuery, ReadResult, SessionStore, Subscription,
 } from "./session-store.js";
 
+/** Sessions kept in memory (heads, leases) before idle ones are evicted; about 1 KB each. */
+export const DEFAULT_MAX_CACHED_SESSIONS = 100_000;
+
+export interface SessionLogOptions {
+  readonly now?: Clock;
+  /** Bound of the in-memory session cache (DEFAULT_MAX_CACHED_SESSIONS). */
+  readonly maxCachedSessions?: number;
+}
+
 /** A session the engine has loaded: its committed state, and the tip with reserved appends. */
 interface LiveSession {
   readonly id: string;
@@ -40,12 +49,14 @@ export class SessionLog implements SessionStore {
   readonly #mutex = new KeyedMutex();
   readonly #live = new Map<string, LiveSession>();
   readonly #loading = new Map<string, Promise<LiveSession | undefined>>();
+  readonly #maxCached: number;
   #deletions = 0;
   #lastMicros = 0;
   #closed = false;
 
-  constructor(storage: SessionStorage, options: { now?: Clock } = {}) {
+  constructor(storage: SessionStorage, options: SessionLogOptions = {}) {
     this.#storage = storage;
+    this.#maxCached = options.maxCachedSessions ?? DEFAULT_MAX_CACHED_SESSIONS;
     this.#now = options.now ?? Date.now;
     this.#committer = new GroupCommitter(storage);
   }
@@ -67,7 +78,7 @@ export class SessionLog implements SessionStore {
       const epochFloor = await this.#storage.getEpoch(id);
       await this.#submit([{ kind: "createSession", meta, state, position }], () => {
         // A concurrent reader may have loaded the new session already; keep that one.
-        if (!this.#live.has(id)) this.#live.set(id, { id, position, committed: state, tip: state, epochFloor, pendingKeys: new Map(), listeners: new Set() });
+        if (!this.#live.has(id)) this.#remember({ id, position, committed: state, tip: state, epochFloor, pendingKeys: new Map(), listeners: new Set() });
       });
       return sessionView(meta, state, nowMs);
     });
@@ -247,10 +258,14 @@ export class SessionLog implements SessionStore {
   }
 
   async subscribe(sessionId: string, listener: LogListener): Promise<Subscription> {
-    this.#checkOpen();
-    const live = await this.#require(sessionId);
-    live.listeners.add(listener);
-    return { headSeq: Number(live.committed.headSeq), unsubscribe: () => void live.listeners.delete(listener) };
+    for (;;) {
+      this.#checkOpen();
+      const live = await this.#require(sessionId);
+      // The entry may have been evicted while this call waited; listen on the cached one.
+      if (this.#live.get(sessionId) !== live) continue;
+      live.listeners.add(listener);
+      return { headSeq: Number(live.committed.headSeq), unsubscribe: () => void live.listeners.delete(listener) };
+    }
   }
 
   async close(): Promise<void> {
@@ -293,10 +308,31 @@ export class SessionLog implements SessionStore {
     return live;
   }
 
+  /**
+   * Caches a session. Past the bound, the longest-unused idle entries (no watcher, nothing
+   * pending, nobody holding the session's lock) are dropped; they reload from storage.
+   */
+  #remember(live: LiveSession): void {
+    this.#live.set(live.id, live);
+    if (this.#live.size <= this.#maxCached) return;
+    let excess = this.#live.size - Math.floor(this.#maxCached * 0.9);
+    for (const [id, s] of this.#live) {
+      if (excess <= 0) break;
+      if (s === live || s.listeners.size > 0 || s.pendingKeys.size > 0 || s.tip !== s.committed || this.#mutex.isLocked(id)) continue;
+      this.#live.delete(id);
+      excess--;
+    }
+  }
+
   /** Loads once per id (concurrent callers share the read); a delete meanwhile forces a reread. */
   async #load(sessionId: string): Promise<LiveSession | undefined> {
     const cached = this.#live.get(sessionId);
-    if (cached) return cached;
+    if (cached) {
+      // Most recently used last, so eviction takes the longest unused first.
+      this.#live.delete(sessionId);
+      this.#live.set(sessionId, cached);
+      return cached;
+    }
     let loading = this.#loading.get(sessionId);
     if (!loading) {
       loading = (async () => {
@@ -316,7 +352,7 @@ export class SessionLog implements SessionStore {
             pendingKeys: new Map(),
             listeners: new Set(),
           };
-          this.#live.set(sessionId, live);
+          this.#remember(live);
           return live;
         }
       })().finally(() => this.#loading.delete(sessionId));

@@ -239,6 +239,21 @@ export function describeSessionStoreContract(name: string, open: () => Promise<S
       expect(running.sessions.map((s) => s.sessionId)).toEqual([ids[2]]);
     });
 
+    it("a session with a subscriber keeps hearing its events while many other sessions come and go", async () => {
+      const watched = await newSession();
+      const heard: number[] = [];
+      const sub = await store.subscribe(watched, (s) => s.kind === "events" && heard.push(...seqs(s.events)));
+      for (let i = 0; i < 6; i++) {
+        const other = await newSession();
+        await store.append(other, [userEvent("x")]);
+        await store.getSession(other);
+        await store.append(watched, [userEvent(`${i}`)]);
+      }
+      expect(heard).toEqual(range(1, 6));
+      expect((await store.getSession(watched)).headSeq).toBe(6n);
+      sub.unsubscribe();
+    });
+
     it("subscribers hear every committed event once, in seq order, until they unsubscribe", async () => {
       const id = await newSession();
       await store.append(id, [userEvent("before")]);
