@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { allCases } from "../src/cases/all-cases.js";
 import { runSuite } from "../src/runner/run-suite.js";
 import { fileURLToPath } from "node:url";
-import { startScriptedFixture } from "../src/runner/scripted-fixture.js";
+import { startScriptedFixture, type ScriptedFixture } from "../src/runner/scripted-fixture.js";
 import { startWorkerProcess } from "../src/runner/target-process.js";
 import { brokenVariants, harnessVariants, notYetCovered } from "./broken-variants.js";
 import { startVariantServer } from "./variant-server.js";
@@ -30,7 +30,7 @@ describe.concurrent("the suite fails each broken variant on the requirements it 
     const runnable = (!variant.needsSandbox || bwrap) && (!variant.needsHarness || workersBuilt);
     it.skipIf(!runnable)(variant.name, { timeout: 120_000 }, async () => {
       const server = await startVariantServer(variant, { ...(variant.needsSandbox ? { sandboxBackend: "bubblewrap" } : {}), harness: variant.needsHarness === true });
-      const fixture = variant.needsHarness
+      const fixture: ScriptedFixture | undefined = variant.needsHarness
         ? await startScriptedFixture((id) =>
             startWorkerProcess(`exec node '${serverMain}' worker --server ${server.url} --id ${id} ${variant.workerArgs ?? ""}`, server.url, id, {
               ANTHROPIC_BASE_URL: fixture!.modelUrl,
