@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Driven by clients/ts/src/other-language-clients.test.ts against a real server:
+"""Driven by clients/ts/src/testing/language-driver-tests.ts against a real server:
 
 1. emits one event through a channel that loses the first acknowledgement (the server has
    stored the event; the client sees UNAVAILABLE) and prints "emitted SEQ DUPLICATE ATTEMPTS";
@@ -7,7 +7,8 @@
    the test kills and restarts the server ("# reconnect" lines go to stderr).
 
 With --emit-only TYPE it only emits one custom event (the test starts it while the server
-is down) and prints "emitted SEQ".
+is down) and prints "emitted SEQ". With --watch-slow it only watches, and after the first
+event stops reading until a line arrives on stdin, so the server finds it too slow.
 """
 import argparse
 import os
@@ -17,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import grpc  # noqa: E402
 
-from oma_client import Backoff, OmaClient  # noqa: E402
+from oma_client import Backoff, OmaClient, reason_of  # noqa: E402
 from oma_client.client import CHANNEL_OPTIONS  # noqa: E402
 from oma.v1 import event_pb2  # noqa: E402
 
@@ -53,6 +54,7 @@ def main() -> int:
     parser.add_argument("--session", required=True)
     parser.add_argument("--until", type=int, default=0)
     parser.add_argument("--emit-only", default="")
+    parser.add_argument("--watch-slow", action="store_true")
     args = parser.parse_args()
     fast = Backoff(initial_s=0.02, max_s=0.2)
 
@@ -63,12 +65,25 @@ def main() -> int:
             print(f"emitted {res.event.seq}", flush=True)
             return 0
 
+    on_reconnect = lambda attempt, after, cause: print(f"# reconnect {attempt} after {after} {reason_of(cause) if cause else ''}", file=sys.stderr, flush=True)  # noqa: E731
+    if args.watch_slow:
+        # Without BDP probing gRPC keeps its receive window small, so a reader that stops
+        # backs up the server's queue instead of gRPC buffering megabytes ahead of it.
+        small_window = list(CHANNEL_OPTIONS) + [("grpc.http2.bdp_probe", 0), ("grpc.http2.lookahead_bytes", 65536)]
+        with OmaClient(channel=grpc.insecure_channel(args.addr, small_window)) as oma:
+            for event in oma.watch(args.session, backoff=fast, on_reconnect=on_reconnect):
+                print(f"event {event.seq}", flush=True)
+                if event.seq == 1:
+                    sys.stdin.readline()
+                if event.seq >= args.until:
+                    return 0
+        return 1
+
     lose = LoseFirstAck()
     with OmaClient(channel=grpc.intercept_channel(grpc.insecure_channel(args.addr, CHANNEL_OPTIONS), lose)) as oma:
         res = oma.emit(args.session, event_pb2.Event(custom=event_pb2.CustomEvent(type="driver-emit")), backoff=fast)
         print(f"emitted {res.event.seq} {str(res.duplicate).lower()} {lose.emit_calls}", flush=True)
 
-    on_reconnect = lambda attempt, after, cause: print(f"# reconnect {attempt} after {after}", file=sys.stderr, flush=True)  # noqa: E731
     with OmaClient(args.addr) as oma:
         for event in oma.watch(args.session, backoff=fast, on_reconnect=on_reconnect):
             print(f"event {event.seq}", flush=True)

@@ -1,4 +1,4 @@
-// e2edriver is driven by clients/ts/src/other-language-clients.test.ts against a real server:
+// e2edriver is driven by clients/ts/src/testing/language-driver-tests.ts against a real server:
 //
 //  1. it emits one event through a connection that loses the first acknowledgement (the
 //     server has stored the event; the client sees UNAVAILABLE) and prints
@@ -7,10 +7,13 @@
 //     while the test kills and restarts the server ("# reconnect" lines go to stderr).
 //
 // With -emit-only TYPE it only emits one custom event (the test starts it while the
-// server is down) and prints "emitted SEQ".
+// server is down) and prints "emitted SEQ". With -watch-slow it only watches, and after
+// the first event stops reading until a line arrives on stdin, so the server finds it too
+// slow.
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -31,10 +34,33 @@ func main() {
 	session := flag.String("session", "", "session id")
 	until := flag.Int64("until", 0, "exit after this seq")
 	emitOnly := flag.String("emit-only", "", "only emit one custom event of this type")
+	watchSlow := flag.Bool("watch-slow", false, "only watch, pausing after the first event until stdin has a line")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	fast := omaclient.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond}
+
+	if *watchSlow {
+		oma, err := omaclient.Dial(*addr, omaclient.Options{})
+		must(err)
+		opts := omaclient.WatchOptions{Backoff: fast, OnReconnect: func(attempt int, after int64, cause error) {
+			fmt.Fprintf(os.Stderr, "# reconnect %d after %d %s\n", attempt, after, omaclient.ReasonOf(cause))
+		}}
+		stdin := bufio.NewReader(os.Stdin)
+		must(oma.Watch(ctx, *session, opts, func(ev *omav1.Event) error {
+			fmt.Printf("event %d\n", ev.GetSeq())
+			if ev.GetSeq() == 1 {
+				if _, err := stdin.ReadString('\n'); err != nil {
+					return err
+				}
+			}
+			if ev.GetSeq() >= *until {
+				return omaclient.ErrStopWatch
+			}
+			return nil
+		}))
+		return
+	}
 
 	if *emitOnly != "" {
 		oma, err := omaclient.Dial(*addr, omaclient.Options{})
@@ -67,8 +93,8 @@ func main() {
 	oma, err := omaclient.Dial(*addr, omaclient.Options{})
 	must(err)
 	defer oma.Close()
-	opts := omaclient.WatchOptions{Backoff: fast, OnReconnect: func(attempt int, after int64, _ error) {
-		fmt.Fprintf(os.Stderr, "# reconnect %d after %d\n", attempt, after)
+	opts := omaclient.WatchOptions{Backoff: fast, OnReconnect: func(attempt int, after int64, cause error) {
+		fmt.Fprintf(os.Stderr, "# reconnect %d after %d %s\n", attempt, after, omaclient.ReasonOf(cause))
 	}}
 	must(oma.Watch(ctx, *session, opts, func(ev *omav1.Event) error {
 		fmt.Printf("event %d\n", ev.GetSeq())
