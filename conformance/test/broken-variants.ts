@@ -18,6 +18,8 @@ export interface BrokenVariant extends ServiceWrappers {
   readonly needsSandbox?: boolean;
   /** True when it needs the harness part, brain workers and the scripted model. */
   readonly needsHarness?: boolean;
+  /** Limits reported by GetServerInfo instead of the ones in force. */
+  readonly reportedLimits?: Partial<typeof fastLimits>;
   /** Extra arguments for the brain workers (`oma worker …`). */
   readonly workerArgs?: string;
 }
@@ -41,6 +43,24 @@ async function* restream<T>(source: AsyncIterable<T>, transform: (msg: T, out: T
 }
 
 export const brokenVariants: readonly BrokenVariant[] = [
+  {
+    name: "reports a zero output limit in GetServerInfo",
+    breaks: ["WIRE-9"],
+    profile: ["WIRE-9"],
+    reportedLimits: { maxOutputBytes: 0 },
+  },
+  {
+    name: "never releases a cancelled watch (and caps open watches at 64)",
+    breaks: ["WIRE-7"],
+    profile: ["wire/WIRE-7/cancel-mid-stream"],
+    session: (real) => {
+      let open = 0;
+      return patch(real, "watchEvents", (orig) => (req: never, ctx: never) => {
+        if (++open > 64) throw new OmaError("LIMIT_REACHED", "too many watches", { limit: "watches", limit_count: 64 });
+        return orig(req, ctx);
+      });
+    },
+  },
   {
     name: "drops the last event of every slice",
     breaks: ["SESS-11"],
@@ -820,7 +840,4 @@ export const harnessVariants: readonly BrokenVariant[] = [
 export const notYetCovered: Readonly<Record<string, string>> = {
   "session/SESS-5/acked-appends-survive-kill": "acknowledging before the sync shows only under kill -9 of an out-of-process server",
   "wire/WIRE-7/unknown-method": "the RPC framework answers unknown methods; a service wrapper cannot break it",
-  "wire/WIRE-7/cancel-mid-stream": "a leak of cancelled watches needs a server-side resource bound to show",
-  "wire/WIRE-9/server-info": "ServerInfo is built by startOmaServer, outside the wrapped services",
-  "session/SESS-13/many-watchers": "needs a defect that only shows with several watchers",
 };

@@ -20,6 +20,8 @@ export type SandboxImpl = ServiceImpl<typeof SandboxService>;
 export type HarnessImpl = ServiceImpl<typeof HarnessService>;
 
 export interface ServiceWrappers {
+  /** Limits GetServerInfo reports instead of the ones in force. */
+  readonly reportedLimits?: Partial<ServerLimits>;
   readonly session?: (real: SessionImpl) => SessionImpl;
   readonly sandbox?: (real: SandboxImpl) => SandboxImpl;
   readonly harness?: (real: HarnessImpl) => HarnessImpl;
@@ -78,7 +80,7 @@ async function open(dataDir: string, port: number, wrappers: ServiceWrappers, op
     port,
     host: "127.0.0.1",
     logger: ctx.logger,
-    limits: fastLimits,
+    limits: { ...fastLimits, ...wrappers.reportedLimits },
     services: {
       session: wrap(session.service as SessionImpl, wrappers.session),
       ...(sandbox ? { sandbox: wrap(sandbox.service as SandboxImpl, wrappers.sandbox) } : {}),
