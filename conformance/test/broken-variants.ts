@@ -749,8 +749,8 @@ const asCustom = (type: string) => ({ payload: { case: "custom", value: { type }
 export const harnessVariants: readonly BrokenVariant[] = [
   {
     name: "Wake starts a second brain while one runs",
-    breaks: ["HARN-1"],
-    profile: ["HARN-1"],
+    breaks: ["HARN-1", "HARN-2"],
+    profile: ["HARN-1", "HARN-2"],
     needsSandbox: true,
     needsHarness: true,
     harness: (real) =>
@@ -779,6 +779,14 @@ export const harnessVariants: readonly BrokenVariant[] = [
     needsSandbox: true,
     needsHarness: true,
     session: (real) => rewriteEmits(real, (e) => (e.payload.case === "userInterrupt" ? asCustom("interrupt-lost") : undefined)),
+  },
+  {
+    name: "the log loses tool confirmations",
+    breaks: ["HARN-10"],
+    profile: ["HARN-10"],
+    needsSandbox: true,
+    needsHarness: true,
+    session: (real) => rewriteEmits(real, (e) => (e.payload.case === "toolConfirmation" ? asCustom("confirmation-lost") : undefined)),
   },
   {
     name: "the log loses custom tool results",

@@ -1,4 +1,5 @@
 import { SessionStatus, StopReason, ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
+import { ConfirmationDecision } from "@oma/client/gen/oma/v1/event_pb.js";
 import { byStep } from "../../scripted-model/index.js";
 import type { ConformanceCase } from "../../runner/case.js";
 import { check, checkEqual } from "../../runner/assertions.js";
@@ -25,6 +26,63 @@ export const harnessCases: ConformanceCase[] = [
       checkEqual(again.leaseEpoch, first.leaseEpoch, "epoch of the second Wake");
       const turn = await untilIdle(ctx, sessionId, at);
       checkEqual(ofKind(turn, "harnessStarted").length, 1, "harness_started events in the turn");
+    },
+  },
+  {
+    ...core,
+    id: "harness/HARN-2/one-brain-per-session",
+    requirement: "HARN-2",
+    title: "8 concurrent Wake calls start exactly one brain: one harness id, one harness_started",
+    async run(ctx) {
+      const { sessionId } = await scriptedSession(ctx, byStep([{ ...text("one brain"), latency: { firstByteMs: 1500 } }]));
+      const at = await say(ctx, sessionId, "hi");
+      const clients = [ctx.rpc, ctx.newClient(), ctx.newClient()];
+      const wakes = await Promise.all(Array.from({ length: 8 }, (_, i) => clients[i % 3]!.unary(H.wake, { sessionId })));
+      checkEqual(new Set(wakes.map((w) => w.harnessId)).size, 1, "distinct harness ids");
+      checkEqual(wakes.filter((w) => !w.alreadyRunning).length, 1, "wakes that started a brain");
+      const turn = await untilIdle(ctx, sessionId, at);
+      checkEqual(ofKind(turn, "harnessStarted").length, 1, "harness_started events");
+      checkEqual(ofKind(turn, "agentMessage").length, 1, "agent messages (one model reply, written once)");
+    },
+  },
+  {
+    ...core,
+    id: "harness/HARN-10/confirmation",
+    requirement: "HARN-10",
+    title: "a tool that requires confirmation waits (IDLE / REQUIRES_ACTION); DENY hands the model an error with the deny message, ALLOW runs it",
+    async run(ctx) {
+      const { sessionId, model } = await scriptedSession(
+        ctx,
+        byStep([toolCall("bash", { command: "echo first-approved" }), toolCall("bash", { command: "echo second-approved" }), text("done")]),
+        { tools: [{ name: "bash", kind: ToolKind.SANDBOX, requiresConfirmation: true }] },
+      );
+      const at = await say(ctx, sessionId, "run two commands");
+      await ctx.rpc.unary(H.wake, { sessionId });
+      const waiting = await untilIdle(ctx, sessionId, at);
+      checkEqual(lastStatus(waiting).stopReason, StopReason.REQUIRES_ACTION, "stop reason while the tool waits");
+      const first = ofKind(waiting, "toolUse")[0];
+      check(first?.requiresConfirmation, "the tool_use must be marked requires_confirmation");
+      check(ofKind(waiting, "toolResult").length === 0, "the tool must not run before confirmation");
+      const deny = await ctx.rpc.unary(S.emitEvent, {
+        sessionId,
+        event: { payload: { case: "toolConfirmation", value: { toolUseId: first.toolUseId, decision: ConfirmationDecision.DENY, denyMessage: "not-allowed-7" } } },
+      });
+      await ctx.rpc.unary(H.wake, { sessionId });
+      const afterDeny = await untilIdle(ctx, sessionId, Number(deny.event?.seq ?? 0));
+      const denied = ofKind(afterDeny, "toolResult").find((r) => r.toolUseId === first.toolUseId);
+      check(denied?.isError && denied.output.includes("not-allowed-7"), `a denied call is an error result with the deny message, got ${JSON.stringify(denied?.output)}`);
+      const second = ofKind(afterDeny, "toolUse")[0];
+      check(second && lastStatus(afterDeny).stopReason === StopReason.REQUIRES_ACTION, "the second call waits for confirmation too");
+      const allow = await ctx.rpc.unary(S.emitEvent, {
+        sessionId,
+        event: { payload: { case: "toolConfirmation", value: { toolUseId: second.toolUseId, decision: ConfirmationDecision.ALLOW } } },
+      });
+      await ctx.rpc.unary(H.wake, { sessionId });
+      const afterAllow = await untilIdle(ctx, sessionId, Number(allow.event?.seq ?? 0));
+      const ran = ofKind(afterAllow, "toolResult").find((r) => r.toolUseId === second.toolUseId);
+      check(ran && !ran.isError && ran.output.includes("second-approved"), "an allowed call runs");
+      checkEqual(lastStatus(afterAllow).stopReason, StopReason.END_TURN, "stop reason at the end");
+      check(JSON.stringify(ctx.harness!.requests(model)[1]?.body.messages ?? []).includes("not-allowed-7"), "the model receives the deny message");
     },
   },
   {
