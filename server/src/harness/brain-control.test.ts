@@ -32,6 +32,9 @@ function respond(req: RecordedRequest): ScriptedResponse {
   if (scenario.startsWith("interrupt-model")) {
     return step === 0 ? { content: [{ type: "text", text: "x".repeat(400) }], chunkChars: 4, latency: { perChunkMs: 100 } } : done;
   }
+  if (scenario.startsWith("supersede")) {
+    return step === 0 ? { content: [{ type: "tool_use", name: "bash", input: { command: "sleep 30" } }] } : { content: [{ type: "text", text: "continuing as asked" }] };
+  }
   if (scenario.startsWith("interrupt-tool")) {
     return step === 0 ? { content: [{ type: "tool_use", name: "bash", input: { command: "sleep 30" } }] } : done;
   }
@@ -99,6 +102,31 @@ describe.skipIf(!backend)(`brain control flow (${backend?.name ?? "none"})`, () 
     const result = events.find((e) => e.payload.case === "toolResult")?.payload;
     expect(result?.case === "toolResult" && result.value.isError).toBe(true);
     expect(result?.case === "toolResult" && result.value.output).toMatch(/^Interrupted/);
+  });
+
+  it("HARN-9: a message sent right after an interrupt is still answered (the client wakes the session after it)", async () => {
+    const sessionId = await fx.createSession({ sandbox }, unique("supersede"));
+    await fx.harness.wake({ sessionId });
+    await waitFor(sessionId, "sandboxProvisioned");
+    await fx.emit(sessionId, { case: "userInterrupt", value: {} });
+    await fx.say(sessionId, "never mind, continue");
+    await fx.harness.wake({ sessionId });
+    const events = await (async () => {
+      for (let i = 0; i < 400; i++) {
+        const all = await fx.events(sessionId);
+        const last = all.at(-1)?.payload;
+        if (last?.case === "statusChanged" && last.value.stopReason === StopReason.END_TURN) return all;
+        await sleep(50);
+      }
+      throw new Error("no END_TURN");
+    })();
+    expect(logInvariants(events).problems).toEqual([]);
+    const result = events.find((e) => e.payload.case === "toolResult")?.payload;
+    expect(result?.case === "toolResult" && result.value.output).toMatch(/^Interrupted/);
+    const answer = events.filter((e) => e.payload.case === "agentMessage").at(-1)?.payload;
+    expect(answer?.case === "agentMessage" && answer.value.content[0]?.block.value).toMatchObject({ text: "continuing as asked" });
+    const asked = fx.model.requests.filter((r) => JSON.stringify(r.body.messages).includes("never mind, continue"));
+    expect(asked.length).toBeGreaterThanOrEqual(1);
   });
 
   it("HARN-10: a tool that requires confirmation waits (REQUIRES_ACTION); ALLOW runs it, DENY hands the model the deny message", async () => {

@@ -60,9 +60,9 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
   const log = deps.logger.child({ sessionId: a.sessionId, harnessId: a.harnessId, epoch: a.epoch });
   const writer = new SessionWriter(deps.session, a.sessionId, a.epoch);
   const fence = new AbortController();
-  const interrupt = new AbortController();
+  let interrupt = new AbortController();
   const stopWatch = new AbortController();
-  const working = AbortSignal.any([fence.signal, interrupt.signal]);
+  const working = () => AbortSignal.any([fence.signal, interrupt.signal]);
   const lease = keepLease({ client: deps.session, sessionId: a.sessionId, epoch: a.epoch, ttlMs: a.leaseTtlMs, onLost: () => fence.abort() });
   const reader = new LogReader(deps.session, a.sessionId);
   try {
@@ -118,8 +118,13 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
       const state = analyzeLog(reader.events);
       if (interrupt.signal.aborted || state.interrupted) {
         for (const p of state.pendingToolUses) await recordResult(p, { output: "Interrupted by the user before the tool call finished.", isError: true });
-        await finish(StopReason.INTERRUPTED, "", false);
-        return StopReason.INTERRUPTED;
+        if (state.newInput) {
+          // A message came after the interrupt: it supersedes it and the turn goes on.
+          interrupt = new AbortController();
+          continue;
+        }
+        if (await finish(StopReason.INTERRUPTED)) return StopReason.INTERRUPTED;
+        continue;
       }
       try {
         if (state.pendingToolUses.length > 0) {
@@ -130,7 +135,7 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
             } else if (p.confirmation?.decision === ConfirmationDecision.DENY) {
               await recordResult(p, { output: p.confirmation.denyMessage || "The user denied this tool call.", isError: true });
             } else {
-              const outcome = await hands.execute(p.toolUse, working);
+              const outcome = await hands.execute(p.toolUse, working());
               await recordResult(p, outcome);
             }
           }
@@ -152,7 +157,7 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
           maxTokens: agent.maxTokens || DEFAULT_MAX_TOKENS,
           prompt: buildPrompt({ systemPrompt: agent.systemPrompt, tools: catalog.prompt, events: reader.events }),
           policy: deps.retry,
-          signal: working,
+          signal: working(),
           onFailedAttempt: async (f, attempt, retryIn) => {
             reader.add(
               (await writer.emit(
