@@ -1,5 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
-import { chmod, mkdir, readdir, rm } from "node:fs/promises";
+import { chmod, mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { durationMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
@@ -8,10 +7,12 @@ import { invalidField, OmaError } from "../errors/oma-error.js";
 import type { Logger } from "../logger.js";
 import type { SandboxBackend, SandboxEnvironment } from "./backend.js";
 import { Execution, type ExecResult, type ExecutionEvent } from "./execution.js";
-import { resolveResources, resourcesMessage, validateLabels } from "./resources.js";
+import { resolveResources, resourcesMessage, validateLabels, type ResolvedResources } from "./resources.js";
 import { runTool } from "./run-tool.js";
 import type { SandboxStore } from "./sandbox-store.js";
 import { validateToolInput } from "./tools.js";
+import { recoverSandboxes } from "./recover-sandboxes.js";
+import { checkId, fingerprintOf, keyReused, newSandboxId } from "./sandbox-ids.js";
 import { chownTree, writeFiles } from "./workspace-files.js";
 
 /** Bounds of the sandbox part, with their defaults (a server may pass its own). */
@@ -30,7 +31,6 @@ export const sandboxBounds = {
   maxConcurrentCalls: 32,
 };
 
-const SANDBOX_ID = /^sbx_[0-9a-f]{32}$/;
 
 interface Live {
   sandbox: Sandbox;
@@ -57,6 +57,8 @@ export interface ManagerDeps {
 export class SandboxManager {
   private readonly live = new Map<string, Live>();
   private reaper: NodeJS.Timeout | undefined;
+  /** Provisions under way, counted against maxSandboxes. */
+  private provisioning = 0;
 
   private readonly bounds: { maxSandboxes: number; maxConcurrentCalls: number };
 
@@ -66,35 +68,19 @@ export class SandboxManager {
 
   /** Loads stored sandboxes: re-attaches what still runs, marks the rest LOST, reaps orphans (SBX-15). */
   async open(): Promise<void> {
-    const { store, backends, log } = this.deps;
-    for await (const { sandbox, env } of store.allSandboxes()) {
-      const live: Live = { sandbox, env: undefined, workspaceDir: env?.workspaceDir ?? "", busy: 0, executions: new Map() };
-      this.live.set(sandbox.sandboxId, live);
-      if (sandbox.state !== SandboxState.READY) continue;
-      const backend = backends.get(sandbox.backend);
-      const attached = backend && env ? await backend.reattach(sandbox.sandboxId, env.ref, env.workspaceDir).catch(() => undefined) : undefined;
-      if (attached) {
-        live.env = attached;
-        this.watch(live);
-        log.info({ sandboxId: sandbox.sandboxId, backend: sandbox.backend }, "re-attached sandbox");
-      } else {
-        await this.markLost(live, "its environment did not survive a server restart");
-        if (live.workspaceDir) await rm(dirname(live.workspaceDir), { recursive: true, force: true });
-      }
-    }
-    for await (const { sandboxId, key, record } of store.unfinishedExecutions()) {
-      const result: ExecResult = { output: "[the server restarted while this call ran; it may or may not have completed]", isError: true, exitCode: -1, truncated: false, durationMs: 0, timedOut: false };
-      await store.putExecution(sandboxId, key, { ...record, result });
-    }
-    const keep = new Set([...this.live.values()].filter((l) => l.env).map((l) => l.sandbox.sandboxId));
-    // Workspaces of sandboxes that were never recorded (a crash mid-Provision) or are gone.
-    for (const name of await readdir(this.deps.workspaceRoot).catch(() => [] as string[])) {
-      if (SANDBOX_ID.test(name) && !keep.has(name)) await rm(join(this.deps.workspaceRoot, name), { recursive: true, force: true });
-    }
-    for (const backend of backends.values()) {
-      const n = await backend.reapOrphans(this.deps.instanceId, keep).catch(() => 0);
-      if (n > 0) log.warn({ backend: backend.name, reaped: n }, "reaped orphaned sandbox environments");
-    }
+    await recoverSandboxes(this.deps, {
+      add: (sandbox, workspaceDir) => {
+        const live: Live = { sandbox, env: undefined, workspaceDir, busy: 0, executions: new Map() };
+        this.live.set(sandbox.sandboxId, live);
+        return {
+          attach: (env) => {
+            live.env = env;
+            this.watch(live);
+          },
+          lost: (reason) => this.markLost(live, reason),
+        };
+      },
+    });
     this.reaper = setInterval(() => void this.reapIdle(), sandboxBounds.reapIntervalMs);
     this.reaper.unref();
   }
@@ -102,12 +88,21 @@ export class SandboxManager {
   async provision(resources: Parameters<typeof resolveResources>[0], labels: Record<string, string>, sessionId: string): Promise<Sandbox> {
     validateLabels(labels);
     const r = resolveResources(resources, this.deps.defaultBackend);
-    if (this.live.size >= this.bounds.maxSandboxes) {
-      throw new OmaError("LIMIT_REACHED", `this server keeps at most ${this.bounds.maxSandboxes} sandboxes; destroy some first`, { limit: this.bounds.maxSandboxes });
-    }
     const backend = this.deps.backends.get(r.backend);
     if (!backend) throw new OmaError("BACKEND_UNAVAILABLE", `backend "${r.backend}" is not available on this server`, { backend: r.backend, field: "resources.backend" });
-    const sandboxId = `sbx_${randomBytes(16).toString("hex")}`;
+    if (this.live.size + this.provisioning >= this.bounds.maxSandboxes) {
+      throw new OmaError("LIMIT_REACHED", `this server keeps at most ${this.bounds.maxSandboxes} sandboxes; destroy some first`, { limit: this.bounds.maxSandboxes });
+    }
+    this.provisioning++;
+    try {
+      return await this.create(backend, r, labels, sessionId);
+    } finally {
+      this.provisioning--;
+    }
+  }
+
+  private async create(backend: SandboxBackend, r: ResolvedResources, labels: Record<string, string>, sessionId: string): Promise<Sandbox> {
+    const sandboxId = newSandboxId();
     const workspaceDir = join(this.deps.workspaceRoot, sandboxId, "workspace");
     await mkdir(workspaceDir, { recursive: true });
     await chmod(dirname(workspaceDir), 0o711);
@@ -317,19 +312,4 @@ export class SandboxManager {
       await this.destroy(live.sandbox.sandboxId, "reaped after its idle TTL").catch((err: unknown) => this.deps.log.warn({ err }, "reaping failed"));
     }
   }
-}
-
-function checkId(sandboxId: string): void {
-  if (!SANDBOX_ID.test(sandboxId)) throw invalidField("sandbox_id", "format", 'must be "sbx_" and 32 hex digits');
-}
-
-function keyReused(sandboxId: string, key: string): OmaError {
-  return new OmaError("IDEMPOTENCY_KEY_REUSED", "this idempotency key was used for another tool call", { sandbox_id: sandboxId, idempotency_key: key });
-}
-
-/** Name and input with keys sorted: the identity of a call for its idempotency key. */
-function fingerprintOf(name: string, input: unknown): string {
-  const canonical = (v: unknown): unknown =>
-    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : Array.isArray(v) ? v.map(canonical) : v;
-  return createHash("sha256").update(JSON.stringify([name, canonical(input)])).digest("hex");
 }
