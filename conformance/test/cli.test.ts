@@ -11,12 +11,13 @@ import { brokenVariants } from "./broken-variants.js";
 import { startVariantServer, type VariantServer } from "./variant-server.js";
 
 const cli = fileURLToPath(new URL("../dist/src/cli.js", import.meta.url));
+const serverMain = fileURLToPath(new URL("../../server/dist/cli/main.js", import.meta.url));
 const built = existsSync(cli);
 if (!built) console.log("!!! SKIPPED the CLI tests because conformance/dist is not built (npx tsc -b)");
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(args: string[], timeout = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [cli, ...args], { timeout }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -89,5 +90,33 @@ describe.skipIf(!built)("oma-conformance CLI", () => {
     expect(res.code).toBe(0);
     expect(res.stdout).toContain("skipped family sandbox.core");
     expect(res.stdout).toContain("skipped family sandbox.isolation");
+  });
+});
+
+describe.skipIf(!built || !existsSync(serverMain))("oma-conformance run --target-cmd", () => {
+  it("launches the target, kills it with SIGKILL and restarts it on the same port for the durability cases", { timeout: 120_000 }, async () => {
+    const dir = await tempDir("oma-conformance-target-");
+    try {
+      const backend = existsSync("/usr/bin/bwrap") ? "bubblewrap" : "process";
+      const res = await run(
+        [
+          "run",
+          "--target-cmd",
+          `OMA_LOG_LEVEL=error exec node '${serverMain}' serve --port {port} --data-dir '${dir.path}' --workers 0 --sandbox-backend ${backend}`,
+          "--run",
+          "SESS-5",
+          "*/keys-survive-restart",
+          "*/epochs-grow-across-restart",
+          "WIRE-9",
+        ],
+        110_000,
+      );
+      expect(res.code, res.stdout + res.stderr).toBe(0);
+      expect(res.stdout).toMatch(/PASS MUST\s+session\/SESS-5\/acked-appends-survive-kill/);
+      expect(res.stdout).toMatch(/PASS MUST\s+session\/SESS-3\/keys-survive-restart/);
+      expect(res.stdout).toMatch(/PASS MUST\s+session\/SESS-10\/epochs-grow-across-restart/);
+    } finally {
+      await dir.remove();
+    }
   });
 });
