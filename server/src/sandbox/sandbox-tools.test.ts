@@ -176,8 +176,9 @@ describe.each(backends)("sandbox tools on $name", (backend) => {
   it.skipIf(!backend.available || backend.name === "process")("SBX-9 a fork bomb and a memory hog end as tool errors; the sandbox and its neighbours carry on", async () => {
     const c = client();
     const other = (await c.provision({ resources: { backend: backend.name } })).sandbox!.sandboxId;
-    const bomb = await bash(c, sandboxId, "for i in $(seq 200); do sleep 1 & done; wait", { timeout: 8000 });
+    const bomb = await bash(c, sandboxId, "for i in $(seq 200); do sleep 10 & done; wait", { timeout: 4000 });
     expect(bomb.isError).toBe(true);
+    expect(bomb.output).toContain("Resource temporarily unavailable"); // The pids limit, not just the timeout.
     const hog = await bash(c, sandboxId, "python3 -c \"b = bytearray(600 * 1024 * 1024); print('allocated', len(b))\"", { timeout: 20_000 });
     expect(hog.isError).toBe(true);
     expect(hog.output).not.toContain("allocated");
