@@ -155,6 +155,25 @@ describe("HarnessDispatcher", () => {
     expect((await store.getSession(id)).lease).toBeUndefined();
   });
 
+  it("HARN-5: a session left RUNNING with a live lease is watched and re-woken once that lease expires", async () => {
+    const store = new MemorySessionStore({ now });
+    cleanups.push(() => store.close());
+    const id = `s-${randomUUID()}`;
+    await store.createSession({ sessionId: id, labels: {}, agent: create(AgentConfigSchema, { model: "m" }) });
+    await store.append(id, new LogBuilder().user("go").running().toolUse("t1").events);
+    const old = await store.acquireLease(id, "hrn_earlier", TTL);
+    const dispatcher = new HarnessDispatcher({ store, logger: createLogger({ level: "silent" }), options: { leaseTtlMs: TTL, sweepIntervalMs: 60_000 }, now });
+    cleanups.push(() => dispatcher.close());
+    await dispatcher.start();
+    await dispatcher.sweep();
+    expect(dispatcher.list({ sessionId: id }).map((h) => h.harnessId)).toEqual(["hrn_earlier"]);
+    clock += TTL + 1;
+    await dispatcher.sweep();
+    const live = dispatcher.list({ sessionId: id });
+    expect(live).toHaveLength(1);
+    expect(live[0]!.epoch).toBeGreaterThan(Number(old.epoch));
+  });
+
   it("HARN-5: sessions left RUNNING by an earlier server are re-woken at start", async () => {
     const store = new MemorySessionStore({ now });
     cleanups.push(() => store.close());

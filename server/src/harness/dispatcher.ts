@@ -19,7 +19,7 @@ export interface HarnessRecord {
   readonly harnessId: string;
   readonly sessionId: string;
   epoch: number;
-  /** Undefined while the assignment waits for a worker. */
+  /** Undefined while the assignment waits for a worker; "" for a brain of an earlier server. */
   workerId: string | undefined;
   readonly startTime: number;
   expireTime: number;
@@ -188,7 +188,12 @@ export class HarnessDispatcher {
   }
 
   async #sweepOnce(): Promise<void> {
-    const toCheck = new Map<string, HarnessRecord | undefined>([...this.#orphans].map((id) => [id, undefined]));
+    const toCheck = new Map<string, HarnessRecord | undefined>();
+    for (const sessionId of this.#orphans) {
+      if (this.#closed) return;
+      const adopted = await this.#adopt(sessionId);
+      if (!adopted) toCheck.set(sessionId, undefined);
+    }
     this.#orphans.clear();
     for (const record of [...this.#harnesses.values()]) {
       if (this.#closed) return;
@@ -243,6 +248,30 @@ export class HarnessDispatcher {
     } catch (err) {
       if (!isOmaError(err, "SESSION_NOT_FOUND") && !isOmaError(err, "SESSION_TERMINATED") && !isOmaError(err, "LEASE_HELD")) throw err;
     }
+  }
+
+  /**
+   * A session left RUNNING by an earlier server whose lease is still live: its brain may
+   * still work (workers outlive a server restart) or may be dead. Tracked like any brain,
+   * the sweep re-wakes the session if the lease ends with work left. Returns false when
+   * there is no live lease to watch.
+   */
+  async #adopt(sessionId: string): Promise<boolean> {
+    const session = await this.#store.getSession(sessionId).catch(() => undefined);
+    const lease = session?.lease;
+    if (!lease || this.#bySession.has(sessionId)) return false;
+    const now = this.#now();
+    const record: HarnessRecord = {
+      harnessId: lease.holder,
+      sessionId,
+      epoch: fromInt64(lease.epoch),
+      workerId: "", // a brain of an earlier server: its worker is not known here
+      startTime: now,
+      expireTime: lease.expireTime ? timestampMs(lease.expireTime) : now,
+    };
+    this.#harnesses.set(record.harnessId, record);
+    this.#bySession.set(sessionId, record.harnessId);
+    return true;
   }
 
   #forget(harnessId: string): void {
