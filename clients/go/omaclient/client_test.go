@@ -151,6 +151,23 @@ func TestWatchReopensASilentStream(t *testing.T) {
 	}
 }
 
+func TestWatchDoesNotCountTheCallbacksTimeAsSilence(t *testing.T) {
+	f := &fakeSessions{streams: []scripted{{send: []int64{1, 2}, hang: true}}}
+	c := startFake(t, f, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := c.Watch(ctx, "ses_g", WatchOptions{Backoff: fast, IdleTimeout: 20 * time.Millisecond}, func(ev *omav1.Event) error {
+		time.Sleep(80 * time.Millisecond)
+		if ev.GetSeq() == 2 {
+			return ErrStopWatch
+		}
+		return nil
+	})
+	if err != nil || len(f.watchAfter) != 1 {
+		t.Fatalf("err %v after %d streams: want one stream", err, len(f.watchAfter))
+	}
+}
+
 func TestWatchGivesUpOnNotFound(t *testing.T) {
 	f := &fakeSessions{streams: []scripted{{send: []int64{1}, err: omaErr(codes.NotFound, "SESSION_NOT_FOUND")}, {hang: true}}}
 	c := startFake(t, f, Options{})

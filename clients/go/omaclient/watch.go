@@ -89,7 +89,7 @@ func (c *Client) watchOnce(ctx context.Context, sessionID string, last *int64, f
 		idleTimeout = DefaultWatchIdleTimeout
 	}
 	var idle atomic.Bool
-	resetIdle := func() {}
+	resetIdle, pauseIdle := func() {}, func() {}
 	if idleTimeout > 0 {
 		timer := time.AfterFunc(idleTimeout, func() {
 			idle.Store(true)
@@ -97,6 +97,7 @@ func (c *Client) watchOnce(ctx context.Context, sessionID string, last *int64, f
 		})
 		defer timer.Stop()
 		resetIdle = func() { timer.Reset(idleTimeout) }
+		pauseIdle = func() { timer.Stop() }
 	}
 	stream, err := c.Sessions.WatchEvents(streamCtx, &omav1.WatchEventsRequest{SessionId: sessionID, AfterSeq: *last})
 	if err != nil {
@@ -126,9 +127,12 @@ func (c *Client) watchOnce(ctx context.Context, sessionID string, last *int64, f
 			return status.Error(codes.DataLoss, fmt.Sprintf("watch skipped from seq %d to %d; resuming", *last, ev.GetSeq())), nil
 		}
 		*last = ev.GetSeq()
+		// The callback's time with the event does not count as silence of the stream.
+		pauseIdle()
 		if err := fn(ev); err != nil {
 			return nil, err
 		}
+		resetIdle()
 	}
 }
 

@@ -166,7 +166,11 @@ class OmaClient:
                         cause = RuntimeError(f"watch skipped from seq {last} to {res.event.seq}; resuming")
                         break
                     last = res.event.seq
+                    # The caller's time with the event does not count as silence of the stream.
+                    watchdog.paused = True
                     yield res.event
+                    watchdog.touch()
+                    watchdog.paused = False
                     if stop and stop.is_set():
                         return
             except grpc.RpcError as err:
@@ -198,6 +202,7 @@ class _IdleWatchdog:
 
     def __init__(self, stream, timeout_s: Optional[float], stop: Optional[threading.Event]):
         self.fired = False
+        self.paused = False
         self._stream, self._timeout_s, self._stop = stream, timeout_s, stop
         self._last = time.monotonic()
         self._done = threading.Event()
@@ -218,7 +223,7 @@ class _IdleWatchdog:
             if self._stop is not None and self._stop.is_set():
                 self._stream.cancel()
                 return
-            if timeout_s is not None and time.monotonic() - self._last > timeout_s:
+            if timeout_s is not None and not self.paused and time.monotonic() - self._last > timeout_s:
                 self.fired = True
                 self._stream.cancel()
                 return

@@ -2,6 +2,7 @@
 import os
 import sys
 import threading
+import time
 import unittest
 from concurrent import futures
 
@@ -110,6 +111,18 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(seqs, [1, 2])
         self.assertEqual(fake.watch_after, [0, 1])
         self.assertEqual([type(c) for c in causes], [TimeoutError])
+
+    def test_the_callers_time_with_an_event_is_not_silence_of_the_stream(self):
+        fake = FakeSessions([([1, 2], None)])
+        client = self.start(fake)
+        seqs = []
+        for event in client.watch("ses_p", backoff=FAST, idle_timeout_s=0.05):
+            seqs.append(event.seq)
+            time.sleep(0.2)
+            if event.seq == 2:
+                break
+        self.assertEqual(seqs, [1, 2])
+        self.assertEqual(len(fake.watch_after), 1)
 
     def test_stop_ends_a_watch_that_waits_for_the_next_event(self):
         fake = FakeSessions([([1], None)])

@@ -131,4 +131,16 @@ describe("watchEvents reconnects and resumes (SESS-12, SESS-13)", () => {
     expect(fake.watchRequests.map((r) => Number(r.afterSeq))).toEqual([0, 1]);
     expect((reconnects[0]?.error as ConnectError).code).toBe(Code.DeadlineExceeded);
   });
+
+  it("does not count the caller's time with an event as silence of the stream", async () => {
+    const fake = fakeSessionService({ streams: [{ send: [eventMsg(1), eventMsg(2)], hang: true }] });
+    const seen: number[] = [];
+    for await (const e of watchEvents(createClient(SessionService, fake.transport), "ses_w", { idleTimeoutMs: 20, backoff: fast })) {
+      seen.push(Number(e.seq));
+      await new Promise((r) => setTimeout(r, 80));
+      if (seen.length === 2) break;
+    }
+    expect(seen).toEqual([1, 2]);
+    expect(fake.watchRequests).toHaveLength(1);
+  });
 });

@@ -97,7 +97,10 @@ export async function* watchEvents(
           break;
         }
         lastSeq = seq;
+        // The caller's time with the event does not count as silence of the stream.
+        clearTimeout(idleTimer);
         yield msg.value;
+        armIdleTimer();
       }
     } catch (err) {
       if (options.signal?.aborted) return;
