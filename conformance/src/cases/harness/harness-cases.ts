@@ -87,6 +87,22 @@ export const harnessCases: ConformanceCase[] = [
   },
   {
     ...core,
+    level: "SHOULD",
+    id: "harness/HARN-15/prompt-caching",
+    requirement: "HARN-15",
+    title: "model calls mark the stable prompt prefix with cache_control",
+    async run(ctx) {
+      const { sessionId, model } = await scriptedSession(ctx, byStep([toolCall("bash", { command: "echo cached" }), text("done")]), { systemPrompt: "a stable system prompt" });
+      const at = await say(ctx, sessionId, "go");
+      await ctx.rpc.unary(H.wake, { sessionId });
+      await untilIdle(ctx, sessionId, at);
+      const requests = ctx.harness!.requests(model);
+      check(requests.length >= 2, "expected two model calls");
+      check(requests.every((r) => JSON.stringify(r.body).includes('"cache_control"')), "every model call must carry cache_control breakpoints");
+    },
+  },
+  {
+    ...core,
     id: "harness/HARN-4/brain-loop",
     requirement: "HARN-4",
     title: "a turn records harness_started, RUNNING, the agent message, model_usage, then IDLE/END_TURN, and releases the lease",
