@@ -651,6 +651,17 @@ export const brokenVariants: readonly BrokenVariant[] = [
       patch(real, "renewSandbox", () => (req: never, ctx: never) => call(real, "getSandbox", { sandboxId: (req as { sandboxId: string }).sandboxId }, ctx)),
   },
   {
+    name: "reports a sandbox lost in a restart as READY",
+    breaks: ["SBX-15"],
+    profile: ["SBX-15"],
+    needsSandbox: true,
+    sandbox: (real) =>
+      patch(real, "getSandbox", (orig) => async (req: never, ctx: never) => {
+        const res = (await orig(req, ctx)) as { sandbox: { state: number } };
+        return res.sandbox.state === 3 ? { sandbox: { ...res.sandbox, state: 2 } } : res;
+      }),
+  },
+  {
     name: "destroying a destroyed sandbox fails",
     breaks: ["SBX-14"],
     profile: ["SBX-14"],
