@@ -11,6 +11,7 @@ import { sandboxCases } from "./sandbox/sandbox-cases.js";
 import { streamCases } from "./sandbox/stream-cases.js";
 import { securityCases } from "./security/security-cases.js";
 import { durabilityCases } from "./session/durability-cases.js";
+import { sandboxRestartCases } from "./sandbox/restart-cases.js";
 import { harnessCases } from "./harness/harness-cases.js";
 import { faultCases } from "./harness/fault-cases.js";
 
@@ -28,6 +29,7 @@ export const allCases: readonly ConformanceCase[] = [
   ...streamCases,
   ...securityCases,
   ...durabilityCases,
+  ...sandboxRestartCases,
   ...harnessCases,
   ...faultCases,
 ];

@@ -1,24 +1,8 @@
 import type { ConformanceCase } from "../../runner/case.js";
 import { check, checkDeepEqual, checkEqual } from "../../runner/assertions.js";
 import { userText } from "../events.js";
+import { restart, whenBack } from "../restart-helpers.js";
 import { newSession, readAll, S } from "./session-helpers.js";
-import { SandboxState } from "@oma/client/gen/oma/v1/sandbox_pb.js";
-import { bash, X } from "../sandbox/sandbox-helpers.js";
-
-const restart = { level: "MUST", needs: ["restart"], exclusive: true, timeoutMs: 90_000 } as const;
-
-/** Retries a call while the restarted target comes back (bounded). */
-async function whenBack<T>(ctx: Parameters<ConformanceCase["run"]>[0], call: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + ctx.scaled(30_000);
-  for (;;) {
-    try {
-      return await call();
-    } catch (err) {
-      if ((err as { codeName?: string }).codeName !== "UNAVAILABLE" || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
 
 export const durabilityCases: ConformanceCase[] = [
   {
@@ -69,33 +53,6 @@ export const durabilityCases: ConformanceCase[] = [
       await ctx.restartTarget!();
       const b = (await whenBack(ctx, () => ctx.rpc.unary(S.acquireLease, { sessionId, holder: "after" }))).lease!;
       check(b.epoch > a.epoch, `the epoch after the restart (${b.epoch}) must exceed ${a.epoch}`);
-    },
-  },
-  {
-    ...restart,
-    feature: "sandbox.core",
-    id: "sandbox/SBX-15/sandboxes-after-restart",
-    requirement: "SBX-15",
-    title: "after a kill and restart, a sandbox is re-attached (READY, files intact) or reported LOST/DESTROYED, and can be destroyed",
-    async run(ctx) {
-      const sandboxId = (await ctx.rpc.unary(X.provision, {}, { timeoutMs: ctx.scaled(60_000) })).sandbox!.sandboxId;
-      await bash(ctx, sandboxId, "echo kept > kept.txt");
-      await ctx.restartTarget!();
-      const state = (await whenBack(ctx, () => ctx.rpc.unary(X.getSandbox, { sandboxId }))).sandbox?.state;
-      if (state === SandboxState.READY) {
-        const res = await bash(ctx, sandboxId, "cat kept.txt");
-        check(res.output.includes("kept"), "a re-attached sandbox keeps its workspace");
-      } else {
-        check(state === SandboxState.LOST || state === SandboxState.DESTROYED, `a sandbox not re-attached must be LOST or DESTROYED, got state ${state}`);
-        let code = "";
-        try {
-          await bash(ctx, sandboxId, "true");
-        } catch (err) {
-          code = `${(err as { codeName?: string }).codeName}/${(err as { reason?: string }).reason}`;
-        }
-        check(code === "UNAVAILABLE/SANDBOX_LOST" || code === "NOT_FOUND/SANDBOX_NOT_FOUND", `Execute on a sandbox that did not survive: got ${code || "success"}`);
-      }
-      await ctx.rpc.unary(X.destroySandbox, { sandboxId });
     },
   },
 ];
