@@ -174,12 +174,11 @@ export const harnessCases: ConformanceCase[] = [
       const at = await say(ctx, sessionId, "hi");
       await ctx.rpc.unary(H.wake, { sessionId });
       await watch(ctx, sessionId, { afterSeq: at, withinMs: 15_000, until: (l) => l.events.some((e) => e.payload.case === "statusChanged" && e.payload.value.status === SessionStatus.RUNNING) });
-      const t0 = Date.now();
       await ctx.rpc.unary(S.emitEvent, { sessionId, event: { payload: { case: "userInterrupt", value: { reason: "stop" } } } });
+      // The scripted reply would take 20 s; the turn must end well before it.
       const turn = await untilIdle(ctx, sessionId, at, 15_000);
       checkEqual(lastStatus(turn).stopReason, StopReason.INTERRUPTED, "stop reason");
       check(ofKind(turn, "agentMessage").length === 0, "the interrupted reply must not be recorded");
-      check(Date.now() - t0 < ctx.scaled(15_000), "the interrupt must not wait for the model");
     },
   },
   {
