@@ -90,7 +90,8 @@ describe.skipIf(!bwrap.available)("a brain across a SIGKILL of the server (bubbl
       const { session } = await sessions.getSession({ sessionId }).catch(() => ({ session: undefined }));
       if (session?.status === SessionStatus.IDLE && !session.lease && fromInt64(session.headSeq) > 1) {
         events = (await sessions.getEvents({ sessionId, afterSeq: toInt64(0), limit: 1000 })).events;
-        break;
+        const tail = events.at(-1)?.payload;
+        if (tail?.case === "statusChanged" && tail.value.status === SessionStatus.IDLE) break;
       }
       await sleep(50);
     }

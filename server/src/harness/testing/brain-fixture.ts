@@ -135,7 +135,7 @@ export class BrainFixture {
       if (session && session.status === SessionStatus.IDLE && !session.lease && fromInt64(session.headSeq) > afterSeq) {
         const events = await this.events(sessionId);
         const last = events.at(-1)?.payload;
-        if (last?.case === "statusChanged") return last.value.stopReason;
+        if (last?.case === "statusChanged" && last.value.status === SessionStatus.IDLE) return last.value.stopReason;
       }
       await new Promise((r) => setTimeout(r, 50));
     }
