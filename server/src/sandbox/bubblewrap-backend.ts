@@ -1,13 +1,15 @@
-import { spawnSync } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
+import type { Readable } from "node:stream";
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { OmaError } from "../errors/oma-error.js";
 import type { BackendStatus, SandboxBackend, SandboxEnvironment, SandboxSpec } from "./backend.js";
-import { createSandboxCgroups } from "./cgroup-limits.js";
+import { createSandboxCgroups, removeStaleCgroups } from "./cgroup-limits.js";
 import { startChildEnvironment } from "./child-environment.js";
 import { PYTHON } from "./process-backend.js";
+import type { RunnerConnection } from "./runner-connection.js";
 import { TOOL_RUNNER_SOURCE } from "./tool-runner-source.js";
 
 export const BWRAP = "/usr/bin/bwrap";
@@ -25,8 +27,9 @@ const ETC_FILES = ["/etc/ld.so.cache", "/etc/alternatives", "/etc/ssl", "/etc/ca
  * host /usr read-only, a private tmpfs root (read-only unless writable_root), the
  * workspace bind-mounted, all capabilities dropped, a new session, and no way to gain
  * privileges. As root the server also (a) runs bwrap as host `nobody`, so even an escape
- * from the namespaces owns nothing, and (b) puts it in its own cgroups for memory, pids
- * and CPU. Starts in milliseconds.
+ * from the namespaces owns nothing, and (b) puts the tool runner, and so everything it
+ * starts, in the sandbox's own cgroups for memory, pids and CPU before any request reaches
+ * it. Starts in milliseconds.
  */
 export function createBubblewrapBackend(): SandboxBackend {
   const isRoot = process.getuid?.() === 0;
@@ -64,12 +67,23 @@ export function createBubblewrapBackend(): SandboxBackend {
         args = [`--as=${spec.memoryBytes}`, `--nproc=${spec.pids}`, BWRAP, ...bwrap];
       }
       if (isRoot) {
-        // Join the cgroups as root, then become nobody, then exec bwrap: its children are born limited.
-        args = ["-c", 'for f in "$@"; do [ "$f" = -- ] && break; echo $$ > "$f"; shift; done; shift; exec "$@"', "sh", ...(cgroups?.procsFiles ?? []), "--", SETPRIV, ...dropToNobody(), command, ...args];
-        command = "/bin/sh";
+        // bwrap runs as nobody; its --info-fd names the runner's host pid, which the server
+        // (root) moves into the cgroups. Requests wait for that, so nothing runs unlimited,
+        // while Provision does not (cgroup v1 migrations are slow).
+        args = [...dropToNobody(), command, ...(command === BWRAP ? ["--info-fd", "3"] : []), ...args];
+        command = SETPRIV;
       }
+      const joinCgroups = (child: ChildProcess, runner: RunnerConnection) => {
+        if (!cgroups) return;
+        runner.holdRequestsUntil(
+          runnerPid(child).then(async (pid) => {
+            for (const file of cgroups.procsFiles) await writeFile(file, String(pid));
+          }),
+          "the sandbox's resource limits could not be applied",
+        );
+      };
       try {
-        return await startChildEnvironment(spec.sandboxId, command, args, { PATH: "/usr/bin:/bin" }, "/", async () => cgroups?.remove());
+        return await startChildEnvironment(spec.sandboxId, command, args, { PATH: "/usr/bin:/bin" }, "/", async () => cgroups?.remove(), joinCgroups, Boolean(cgroups));
       } catch (err) {
         await cgroups?.remove();
         throw new OmaError("BACKEND_UNAVAILABLE", `bubblewrap sandbox did not start: ${(err as Error).message}`, { backend: "bubblewrap" }, { cause: err });
@@ -79,10 +93,28 @@ export function createBubblewrapBackend(): SandboxBackend {
     async reattach() {
       return undefined;
     },
+    // Its processes died with the server; empty cgroups a killed server left behind remain.
     async reapOrphans() {
-      return 0;
+      return isRoot ? removeStaleCgroups() : 0;
     },
   };
+}
+
+/** The host pid of the sandbox's first process, from bwrap's --info-fd JSON on fd 3. */
+function runnerPid(child: ChildProcess): Promise<number> {
+  const info = child.stdio[3] as Readable | null | undefined;
+  if (!info) return Promise.reject(new Error("bwrap has no info pipe"));
+  return new Promise<number>((resolve, reject) => {
+    let text = "";
+    info.setEncoding("utf8");
+    info.on("data", (s: string) => {
+      text += s;
+      const m = /"child-pid"\s*:\s*(\d+)/.exec(text);
+      if (m) resolve(Number(m[1]));
+    });
+    info.on("end", () => reject(new Error("bwrap did not report the sandbox's pid")));
+    info.on("error", reject);
+  });
 }
 
 function dropToNobody(): string[] {

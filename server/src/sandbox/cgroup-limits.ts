@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir, rmdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rmdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 const ROOT = "/sys/fs/cgroup";
@@ -66,16 +66,42 @@ async function createV2(sandboxId: string, limits: CgroupLimits): Promise<Sandbo
   return { procsFiles: [join(dir, "cgroup.procs")], remove: () => removeDirs([dir]) };
 }
 
+/** Leftover sandbox cgroups older than this (and empty) are removed at start-up. */
+const STALE_CGROUP_MS = 60_000;
+/** How long removal keeps retrying while the last processes of a sandbox are reaped. */
+const REMOVE_ATTEMPTS = 100;
+const REMOVE_INTERVAL_MS = 100;
+
+/**
+ * Removes empty sandbox cgroups left by servers that died (a SIGKILLed server cannot clean
+ * up). Only old ones: a young empty one may belong to a sandbox another server is starting,
+ * and a cgroup that still has processes cannot be removed at all.
+ */
+export async function removeStaleCgroups(): Promise<number> {
+  const parents = existsSync(join(ROOT, "cgroup.controllers")) ? [join(ROOT, "oma")] : ["memory", "pids", "cpu"].map((c) => join(ROOT, c, "oma"));
+  let removed = 0;
+  for (const parent of parents) {
+    for (const name of await readdir(parent).catch(() => [] as string[])) {
+      if (!name.startsWith("sbx_")) continue;
+      const dir = join(parent, name);
+      const age = Date.now() - (await stat(dir).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
+      if (age < STALE_CGROUP_MS) continue;
+      if (await rmdir(dir).then(() => true, () => false)) removed++;
+    }
+  }
+  return removed;
+}
+
 /** A cgroup can be removed once its processes are gone; they may take a moment to be reaped. */
 async function removeDirs(dirs: readonly string[]): Promise<void> {
   for (const dir of dirs) {
-    for (let attempt = 0; attempt < 20; attempt++) {
+    for (let attempt = 0; attempt < REMOVE_ATTEMPTS; attempt++) {
       try {
         await rmdir(dir);
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === "ENOENT") break;
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, REMOVE_INTERVAL_MS));
       }
     }
   }

@@ -17,14 +17,18 @@ export async function startChildEnvironment(
   env: Record<string, string>,
   cwd: string,
   onExit: () => Promise<void> = async () => undefined,
+  /** Called right after the spawn, with fd 3 of the child open as a pipe when `infoPipe`. */
+  onSpawned?: (child: ChildProcess, runner: RunnerConnection) => void,
+  infoPipe = false,
 ): Promise<SandboxEnvironment> {
-  const child = spawn(command, args, { env, cwd, stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(command, args, { env, cwd, stdio: infoPipe ? ["pipe", "pipe", "pipe", "pipe"] : ["pipe", "pipe", "pipe"] });
   let stderr = "";
   child.stderr!.setEncoding("utf8");
   child.stderr!.on("data", (s: string) => {
     if (stderr.length < 4096) stderr += s;
   });
   const runner = new RunnerConnection(sandboxId, child.stdin!, child.stdout!);
+  onSpawned?.(child, runner);
   const exited = once(child, "exit").catch(() => undefined);
   child.on("error", (err) => runner.close(`the sandbox could not start: ${err.message}`));
   child.on("exit", (code, signal) => {

@@ -10,12 +10,33 @@ describe("RunnerConnection", () => {
     const conn = new RunnerConnection("sbx_test", toRunner, fromRunner);
     const chunks: string[] = [];
     const { id, done } = conn.runCommand("echo hi", 1000, 100, (_s, d) => chunks.push(Buffer.from(d).toString()));
+    await new Promise((r) => setImmediate(r));
     const request = JSON.parse(String(toRunner.read())) as { op: string; id: string; cmd: string };
     expect(request).toMatchObject({ op: "exec", id, cmd: "echo hi" });
     fromRunner.write(`{"id":"${id}","s":1,"d":"${Buffer.from("hi\n").toString("base64")}"}\n{"id":"${id}","ex`);
     fromRunner.write(`it":0,"timed_out":false,"total":3}\n`);
     expect(await done).toEqual({ exitCode: 0, timedOut: false, totalBytes: 3 });
     expect(chunks).toEqual(["hi\n"]);
+  });
+
+  it("holds requests until the sandbox's limits are applied; if they cannot be, nothing is sent and calls are SANDBOX_LOST", async () => {
+    const toRunner = new PassThrough();
+    const conn = new RunnerConnection("sbx_test", toRunner, new PassThrough());
+    let apply!: () => void;
+    conn.holdRequestsUntil(new Promise<void>((r) => (apply = r)), "limits");
+    void conn.ping();
+    await new Promise((r) => setImmediate(r));
+    expect(toRunner.read()).toBeNull();
+    apply();
+    await new Promise((r) => setImmediate(r));
+    expect(JSON.parse(String(toRunner.read()))).toMatchObject({ op: "ping" });
+
+    const blocked = new PassThrough();
+    const failing = new RunnerConnection("sbx_test", blocked, new PassThrough());
+    failing.holdRequestsUntil(Promise.reject(new Error("no cgroup")), "limits");
+    const reason = await failing.runFileTool("list_files", {}, 100).then(() => "resolved", (e: unknown) => (isOmaError(e) ? e.reason : String(e)));
+    expect(reason).toBe("SANDBOX_LOST");
+    expect(blocked.read()).toBeNull();
   });
 
   it("fails pending and later calls with SANDBOX_LOST when the runner's output ends", async () => {

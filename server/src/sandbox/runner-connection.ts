@@ -56,6 +56,8 @@ export class RunnerConnection {
   private closedReason: string | undefined;
   private readonly lostListeners: Array<(reason: string) => void> = [];
   private readyWaiter: { resolve(): void; reject(e: unknown): void } | undefined;
+  /** Requests wait for this before they are written (see holdRequestsUntil). */
+  private gate: Promise<void> = Promise.resolve();
   readonly ready: Promise<void>;
 
   constructor(
@@ -75,6 +77,19 @@ export class RunnerConnection {
 
   get closed(): boolean {
     return this.closedReason !== undefined;
+  }
+
+  /**
+   * Holds every request until `condition` settles: the runner may be up before its limits
+   * are in place, and nothing may run in it until they are. If the condition fails the
+   * connection closes (SANDBOX_LOST) and nothing ever runs.
+   */
+  holdRequestsUntil(condition: Promise<void>, failure: string): void {
+    this.gate = condition.catch((err: unknown) => {
+      this.close(`${failure}: ${(err as Error).message}`);
+      throw err;
+    });
+    this.gate.catch(() => undefined);
   }
 
   /** Called once when the runner goes away for good. */
@@ -130,8 +145,13 @@ export class RunnerConnection {
   }
 
   private write(request: object): void {
-    if (this.closedReason !== undefined) return;
-    this.input.write(`${JSON.stringify(request)}\n`);
+    const line = `${JSON.stringify(request)}\n`;
+    void this.gate.then(
+      () => {
+        if (this.closedReason === undefined) this.input.write(line);
+      },
+      () => undefined,
+    );
   }
 
   private onData(text: string): void {
