@@ -1,0 +1,103 @@
+// Broken variants seen by the harness cases: the brain runs in worker processes, so each
+// defect sits in a service it calls (or in how its worker is started).
+import { CONFORMANCE_MODEL_KEY } from "../src/runner/scripted-fixture.js";
+import { asCustom, patch, rewriteEmits, type BrokenVariant } from "./variant-kit.js";
+
+/** Defects a brain meets through HarnessService, the log or its sandboxes. */
+export const harnessVariants: readonly BrokenVariant[] = [
+  {
+    name: "Wake starts a second brain while one runs",
+    breaks: ["HARN-1", "HARN-2"],
+    profile: ["HARN-1", "HARN-2"],
+    needsSandbox: true,
+    needsHarness: true,
+    harness: (real) =>
+      patch(real, "wake", (orig) => async (req: never, ctx: never) => ({ ...((await orig(req, ctx)) as object), alreadyRunning: false })),
+  },
+  {
+    name: "ListHarnesses lists no brain",
+    breaks: ["HARN-13"],
+    profile: ["HARN-13"],
+    needsSandbox: true,
+    needsHarness: true,
+    harness: (real) => patch(real, "listHarnesses", () => async () => ({ harnesses: [], nextPageToken: "" })),
+  },
+  {
+    name: "the log loses harness_started and model_usage",
+    breaks: ["HARN-4"],
+    profile: ["HARN-4"],
+    needsSandbox: true,
+    needsHarness: true,
+    session: (real) => rewriteEmits(real, (e) => (e.payload.case === "harnessStarted" || e.payload.case === "modelUsage" ? asCustom(e.payload.case) : undefined)),
+  },
+  {
+    name: "the log loses user interrupts",
+    breaks: ["HARN-9"],
+    profile: ["HARN-9"],
+    needsSandbox: true,
+    needsHarness: true,
+    session: (real) => rewriteEmits(real, (e) => (e.payload.case === "userInterrupt" ? asCustom("interrupt-lost") : undefined)),
+  },
+  {
+    name: "the log loses tool confirmations",
+    breaks: ["HARN-10"],
+    profile: ["HARN-10"],
+    needsSandbox: true,
+    needsHarness: true,
+    session: (real) => rewriteEmits(real, (e) => (e.payload.case === "toolConfirmation" ? asCustom("confirmation-lost") : undefined)),
+  },
+  {
+    name: "the log loses custom tool results",
+    breaks: ["HARN-11"],
+    profile: ["HARN-11"],
+    needsSandbox: true,
+    needsHarness: true,
+    session: (real) => rewriteEmits(real, (e) => (e.payload.case === "customToolResult" ? asCustom("result-lost") : undefined)),
+  },
+  {
+    name: "model errors are recorded with the retryable flag inverted",
+    breaks: ["HARN-12"],
+    profile: ["HARN-12"],
+    needsSandbox: true,
+    needsHarness: true,
+    session: (real) =>
+      rewriteEmits(real, (e) => (e.payload.case === "error" ? { payload: { case: "error", value: { ...(e.payload.value as object), retryable: !(e.payload.value as { retryable: boolean }).retryable } } } : undefined)),
+  },
+  {
+    name: "tool results lose their output and error flag",
+    breaks: ["HARN-7", "HARN-8"],
+    profile: ["HARN-7", "HARN-8"],
+    needsSandbox: true,
+    needsHarness: true,
+    session: (real) =>
+      rewriteEmits(real, (e) => (e.payload.case === "toolResult" ? { payload: { case: "toolResult", value: { ...(e.payload.value as object), output: "", isError: false } } } : undefined)),
+  },
+  {
+    name: "brains provision their sandbox before the first tool call",
+    breaks: ["HARN-8"],
+    profile: ["HARN-8"],
+    needsSandbox: true,
+    needsHarness: true,
+    workerArgs: "--eager-sandbox",
+  },
+  {
+    name: "sandboxes get the model API key in their environment",
+    breaks: ["HARN-14"],
+    profile: ["HARN-14"],
+    needsSandbox: true,
+    needsHarness: true,
+    sandbox: (real) =>
+      patch(real, "provision", (orig) => (req: never, ctx: never) => {
+        const r = req as { resources?: { env?: Record<string, string> } };
+        return orig({ ...r, resources: { ...(r.resources ?? {}), env: { ...(r.resources?.env ?? {}), LEAKED_KEY: CONFORMANCE_MODEL_KEY } } }, ctx);
+      }),
+  },
+  {
+    name: "a re-sent tool call runs again after the brain died (Execute ignores keys)",
+    breaks: ["HARN-5"],
+    profile: ["HARN-5"],
+    needsSandbox: true,
+    needsHarness: true,
+    sandbox: (real) => patch(real, "execute", (orig) => (req: never, ctx: never) => orig({ ...(req as object), idempotencyKey: "" }, ctx)),
+  },
+];
