@@ -17,6 +17,16 @@ export const sessionRuleVariants: readonly BrokenVariant[] = [
       }),
   },
   {
+    name: "hands out event ids without their evt_ prefix",
+    breaks: ["WIRE-8"],
+    profile: ["WIRE-8"],
+    session: (real) =>
+      patch(real, "emitEvent", (orig) => async (req: never, ctx: never) => {
+        const res = (await orig(req, ctx)) as { event: { id: string } };
+        return { ...res, event: { ...res.event, id: res.event.id.replace(/^evt_/, "") } };
+      }),
+  },
+  {
     name: "keeps a client-chosen event id",
     breaks: ["SESS-1"],
     profile: ["SESS-1"],

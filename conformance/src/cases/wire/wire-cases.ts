@@ -74,6 +74,22 @@ export const wireCases: ConformanceCase[] = [
     },
   },
   {
+    id: "wire/WIRE-8/server-id-prefixes",
+    requirement: "WIRE-8",
+    level: "MUST",
+    feature: "session.core",
+    title: "server-assigned session and event ids carry their type prefix (ses_, evt_) and the id grammar",
+    async run(ctx) {
+      const session = (await ctx.rpc.unary(S.createSession, { agent: { model: "m" } })).session!;
+      const grammar = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+      check(session.sessionId.startsWith("ses_") && grammar.test(session.sessionId), `session id ${session.sessionId}`);
+      const event = (await ctx.rpc.unary(S.emitEvent, { sessionId: session.sessionId, event: userText("x") })).event!;
+      check(event.id.startsWith("evt_") && grammar.test(event.id), `event id ${event.id}`);
+      const batch = await ctx.rpc.unary(S.emitEvents, { sessionId: session.sessionId, events: [userText("y"), userText("z")] });
+      check(batch.events.every((e) => e.id.startsWith("evt_")), `batch event ids ${batch.events.map((e) => e.id).join(", ")}`);
+    },
+  },
+  {
     id: "wire/WIRE-7/deadline-exceeded",
     requirement: "WIRE-7",
     level: "MUST",
