@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { PassThrough, type Duplex } from "node:stream";
 import Docker from "dockerode";
 import { OmaError } from "../errors/oma-error.js";
@@ -9,6 +11,7 @@ import { TOOL_RUNNER_SOURCE } from "./tool-runner-source.js";
 /** Labels that find a server's containers again after a restart. */
 export const LABEL_SANDBOX = "dev.oma.sandbox";
 export const LABEL_SERVER = "dev.oma.server";
+export const LABEL_DATA_DIR = "dev.oma.data-dir";
 /** Images built by scripts/build-sandbox-image carry this label (value: recipe hash). */
 export const LABEL_IMAGE = "dev.oma.sandbox-image";
 const SANDBOX_UID = 1000;
@@ -22,6 +25,11 @@ const READY_TIMEOUT_MS = 30_000;
 export interface DockerBackendOptions {
   /** Image used when resources.image is empty; default: newest image labelled dev.oma.sandbox-image. */
   readonly defaultImage?: string;
+  /**
+   * The server's data directory, recorded on each container: a container whose data
+   * directory is gone can never be re-attached by anyone, so any server may reap it.
+   */
+  readonly dataDir?: string;
 }
 
 /**
@@ -111,7 +119,7 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
           User: `${uid}:${uid}`,
           WorkingDir: "/workspace",
           Env: Object.entries({ PATH: "/usr/local/bin:/usr/bin:/bin", HOME: home, ...spec.env }).map(([k, v]) => `${k}=${v}`),
-          Labels: { [LABEL_SANDBOX]: spec.sandboxId, [LABEL_SERVER]: spec.serverInstance },
+          Labels: { [LABEL_SANDBOX]: spec.sandboxId, [LABEL_SERVER]: spec.serverInstance, ...(options.dataDir ? { [LABEL_DATA_DIR]: resolve(options.dataDir) } : {}) },
           Hostname: "oma-sandbox",
           AttachStdin: true,
           AttachStdout: true,
@@ -177,10 +185,14 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
       }
     },
     async reapOrphans(serverInstance: string, keep: ReadonlySet<string>): Promise<number> {
-      const found = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABEL_SERVER}=${serverInstance}`] }) });
+      const found = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [LABEL_SANDBOX] }) });
       let reaped = 0;
       for (const c of found) {
-        if (keep.has(c.Labels[LABEL_SANDBOX] ?? "")) continue;
+        const mine = c.Labels[LABEL_SERVER] === serverInstance;
+        // Another server's container stays unless its data directory (and so any chance
+        // of re-attaching it) is gone; on this machine that is a plain path check.
+        const abandoned = !mine && c.Labels[LABEL_DATA_DIR] !== undefined && !existsSync(join(c.Labels[LABEL_DATA_DIR], "leveldb"));
+        if (mine ? keep.has(c.Labels[LABEL_SANDBOX] ?? "") : !abandoned) continue;
         await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
         reaped++;
       }

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../testing/test-app.js";
 import { tempDir } from "../testing/temp-dir.js";
 import { announceSkips, backendsUnderTest, bash, startServer } from "./sandbox-test-support.js";
-import { LABEL_SANDBOX, LABEL_SERVER } from "./docker-backend.js";
+import { LABEL_DATA_DIR, LABEL_SANDBOX, LABEL_SERVER } from "./docker-backend.js";
 
 // SBX-11 (a dead environment is SANDBOX_LOST) and SBX-15 (after a crash and restart every
 // environment is re-attached or reaped; none leaks), with real SIGKILLs.
@@ -112,7 +112,12 @@ describe.skipIf(!docker.available || !bubblewrap.available)("a server killed wit
     await once(first.child, "exit");
     // An environment the crashed server never recorded: it must be reaped, not leaked.
     const image = execFileSync("docker", ["inspect", "-f", "{{.Config.Image}}", containerA!], { encoding: "utf8" }).trim();
-    const orphan = execFileSync("docker", ["run", "-d", "--network", "none", "--label", `${LABEL_SANDBOX}=sbx_${randomBytes(16).toString("hex")}`, "--label", `${LABEL_SERVER}=${instance}`, image, "sleep", "300"], { encoding: "utf8" }).trim();
+    const runLabelled = (server: string, dataDirLabel: string) =>
+      execFileSync("docker", ["run", "-d", "--network", "none", "--label", `${LABEL_SANDBOX}=sbx_${randomBytes(16).toString("hex")}`, "--label", `${LABEL_SERVER}=${server}`, "--label", `${LABEL_DATA_DIR}=${dataDirLabel}`, image, "sleep", "300"], { encoding: "utf8" }).trim();
+    const orphan = runLabelled(instance, dataDir.path);
+    // Another server's containers: reaped only when its data directory is gone for good.
+    const abandoned = runLabelled("srv_gone", join(dataDir.path, "no-such-data-dir"));
+    const foreignLive = runLabelled("srv_alive", dataDir.path);
 
     // A workspace the crashed server never recorded (as if it died mid-Provision).
     const strayWorkspace = join(process.env["OMA_SANDBOX_ROOT"] ?? join(tmpdir(), "oma-sandboxes", instance), `sbx_${randomBytes(16).toString("hex")}`, "workspace");
@@ -129,6 +134,9 @@ describe.skipIf(!docker.available || !bubblewrap.available)("a server killed wit
     expect(containersOf(`${LABEL_SERVER}=${instance}`).sort()).toEqual([...containersOf(`${LABEL_SANDBOX}=${a}`), ...containersOf(`${LABEL_SANDBOX}=${b}`)].sort());
     expect(containersOf(`${LABEL_SERVER}=${instance}`)).not.toContain(orphan);
     expect(existsSync(strayWorkspace)).toBe(false);
+    expect(containersOf(`${LABEL_SERVER}=srv_gone`)).not.toContain(abandoned);
+    expect(containersOf(`${LABEL_SERVER}=srv_alive`)).toContain(foreignLive);
+    execFileSync("docker", ["rm", "-f", foreignLive]);
 
     for (const id of [a, b, w]) await c.destroySandbox({ sandboxId: id });
     expect(containersOf(`${LABEL_SERVER}=${instance}`)).toEqual([]);
