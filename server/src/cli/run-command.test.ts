@@ -97,5 +97,8 @@ describe.skipIf(!backend)("oma serve --workers and oma run", () => {
     expect(res.code).toBe(2);
     expect(res.stderr).toContain("ANTHROPIC_API_KEY is not set");
     expect(res.stderr).toContain("export ANTHROPIC_API_KEY=");
+    const worker = await runCli(["worker", "--server", url], env);
+    expect(worker.code).toBe(2);
+    expect(worker.stderr).toContain("ANTHROPIC_API_KEY is not set");
   });
 });
