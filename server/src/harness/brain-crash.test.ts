@@ -16,13 +16,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A bash call that takes a while and leaves one line per run, named by its tool_use id. */
 const sideEffect = (step: number) => (req: RecordedRequest): ScriptedResponse => {
   const id = `toolu_r${req.index}_s${step}`;
-  return { content: [{ type: "tool_use", id, name: "bash", input: { command: `sleep 0.25; echo ${id} >> runs.log` } }] };
+  return { content: [{ type: "tool_use", id, name: "bash", input: { command: `sleep 0.15; echo ${id} >> runs.log` } }] };
 };
 
 let fx: BrainFixture;
 beforeAll(async () => {
   fx = await BrainFixture.start({
-    model: { script: byStep([sideEffect(0), sideEffect(1), sideEffect(2)], { content: [{ type: "text", text: "done" }] }), latency: { firstByteMs: 60, perChunkMs: 2 } },
+    model: { script: byStep([sideEffect(0), sideEffect(1), sideEffect(2)], { content: [{ type: "text", text: "done" }] }), latency: { firstByteMs: 40, perChunkMs: 2 } },
   });
   await Promise.all([fx.startWorker(), fx.startWorker()]);
 });
@@ -39,7 +39,7 @@ describe.skipIf(!bwrap.available)("SIGKILL of the worker mid-session (bubblewrap
     for (let i = 0; i < 10; i++) {
       const sessionId = await fx.createSession({ sandbox: { backend: "bubblewrap" } }, `crash run ${i}`);
       const woken = await fx.harness.wake({ sessionId });
-      await sleep(80 + i * 85); // from the first model call to the last tool call
+      await sleep(60 + i * 65); // from the first model call to the last tool call
       const victim = await fx.workerOf(sessionId);
       let killedMidTurn = false;
       if (victim) {
