@@ -4,7 +4,7 @@ export interface HarnessOptions {
   readonly leaseTtlMs: number;
   /** How often the dispatcher checks brains' leases, renews queued ones and re-wakes dead ones (HARN-5). Default 1 s. */
   readonly sweepIntervalMs: number;
-  /** How often a connected worker gets a heartbeat. Default 5 s. */
+  /** How often a connected worker gets a heartbeat. Default 5 s; keep it well under the 20 s after which a worker reopens a silent stream. */
   readonly heartbeatIntervalMs: number;
   /** Re-wake sessions whose brain died with work left (HARN-5). Default true. */
   readonly autoRewake: boolean;

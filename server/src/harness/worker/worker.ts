@@ -31,6 +31,8 @@ export interface WorkerOptions {
 /** Reconnect backoff of the ConnectWorker stream. */
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5_000;
+/** A stream with no message (the server heartbeats every 5 s by default) for this long is reopened. */
+const SILENCE_LIMIT_MS = 20_000;
 /** Lease TTL bounds of SESS-16. */
 const MIN_TTL_MS = 1_000;
 const MAX_TTL_MS = 600_000;
@@ -76,13 +78,22 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
 
   let backoff = RECONNECT_MIN_MS;
   while (!options.signal.aborted) {
+    // A connection that went silent (no heartbeat for a while) is dropped and reopened.
+    const silent = new AbortController();
+    let watchdog: NodeJS.Timeout | undefined;
+    const feed = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => silent.abort(), SILENCE_LIMIT_MS);
+    };
     try {
+      feed();
       const stream = harness.connectWorker(
         { workerId: options.workerId, capacity: options.capacity, labels: { host: hostname(), pid: String(process.pid), runtime: `node ${process.version}` } },
-        { signal: options.signal },
+        { signal: AbortSignal.any([options.signal, silent.signal]) },
       );
       let greeted = false;
       for await (const msg of stream) {
+        feed();
         if (!greeted) {
           greeted = true;
           backoff = RECONNECT_MIN_MS;
@@ -97,6 +108,8 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     } catch (err) {
       if (options.signal.aborted) break;
       log.warn({ err: (err as Error).message, retryInMs: backoff }, "worker stream broke; reconnecting");
+    } finally {
+      clearTimeout(watchdog);
     }
     await sleep(backoff, undefined, { signal: options.signal }).catch(() => undefined);
     backoff = Math.min(RECONNECT_MAX_MS, backoff * 2);
