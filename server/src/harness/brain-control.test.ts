@@ -49,6 +49,7 @@ function respond(req: RecordedRequest): ScriptedResponse {
   if (scenario.startsWith("rate")) {
     return attempt === 1 ? { kind: "error", status: 429, retryAfterSeconds: 0.05 } : { content: [{ type: "text", text: "after the rate limit" }] };
   }
+  if (scenario.startsWith("nobackend")) return step === 0 ? { content: [{ type: "tool_use", name: "bash", input: { command: "true" } }] } : done;
   if (scenario.startsWith("steps")) return { content: [{ type: "tool_use", name: "bash", input: { command: `echo step ${step}` } }] };
   if (scenario.startsWith("maxtok")) return { content: [{ type: "text", text: "cut off" }], stopReason: "max_tokens" };
   if (scenario.startsWith("fail500")) return { kind: "error", status: 500 };
@@ -199,6 +200,18 @@ describe.skipIf(!backend)(`brain control flow (${backend?.name ?? "none"})`, () 
     expect(errors.map((e) => [e.attempt, e.retryable, e.httpStatus, e.code])).toEqual(
       Array.from({ length: MAX_ATTEMPTS }, (_, i) => [i + 1, i + 1 < MAX_ATTEMPTS, 500, "MODEL_SERVER_ERROR"]),
     );
+  });
+
+  it("a sandbox recipe the service refuses is the tool call's error for the model, and the turn goes on", async () => {
+    const sessionId = await fx.createSession({ sandbox: { backend: "no-such-backend" } }, unique("nobackend"));
+    await fx.harness.wake({ sessionId });
+    expect(await fx.waitIdle(sessionId)).toBe(StopReason.END_TURN);
+    const events = await fx.events(sessionId);
+    expect(logInvariants(events).problems).toEqual([]);
+    const result = events.find((e) => e.payload.case === "toolResult")?.payload;
+    expect(result?.case === "toolResult" && result.value.isError).toBe(true);
+    expect(result?.case === "toolResult" && result.value.output).toContain("BACKEND_UNAVAILABLE");
+    expect(events.some((e) => e.payload.case === "sandboxProvisioned")).toBe(false);
   });
 
   it("AgentConfig.max_turn_steps bounds the model calls of a turn: IDLE MAX_STEPS", async () => {

@@ -18,7 +18,7 @@ import { callModel } from "./model-call.js";
 import type { ModelRetryPolicy } from "./model-errors.js";
 import { buildPrompt, eventsToMessages } from "./prompt.js";
 import { responseEvents } from "./response-events.js";
-import { SessionWriter } from "./session-writer.js";
+import { SessionWriter, type PayloadInit } from "./session-writer.js";
 import { retryTransient } from "./transient-retry.js";
 import { buildToolCatalog } from "./tool-catalog.js";
 
@@ -206,10 +206,21 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
       return "abandoned";
     }
     log.error({ err }, "brain failed");
-    await writer
-      .emit([{ case: "error", value: { code: "BRAIN_ERROR", message: err instanceof Error ? err.message : String(err) } }], `${a.harnessId}:brain-error`)
-      .then(() => writer.emit([{ case: "statusChanged", value: { status: SessionStatus.IDLE, stopReason: StopReason.ERROR } }], `${a.harnessId}:brain-error-idle`))
-      .catch(() => undefined);
+    const message = err instanceof Error ? err.message : String(err);
+    try {
+      // Calls left without a result would read as unfinished work and wake the session
+      // again and again; they get an error result, then the turn ends with ERROR.
+      await reader.refresh().catch(() => undefined);
+      const pending = analyzeLog(reader.events).pendingToolUses.filter((p) => p.toolUse.kind !== ToolKind.CUSTOM);
+      const payloads: PayloadInit[] = [
+        { case: "error", value: { code: "BRAIN_ERROR", message } },
+        ...pending.map((p): PayloadInit => ({ case: "toolResult", value: { toolUseId: p.toolUse.toolUseId, output: `The call was not completed: ${message}`, isError: true } })),
+        { case: "statusChanged", value: { status: SessionStatus.IDLE, stopReason: StopReason.ERROR, detail: message } },
+      ];
+      await writer.emit(payloads, `${a.harnessId}:brain-error`);
+    } catch {
+      // Nothing more can be recorded; the lease expires and the server decides.
+    }
     return StopReason.ERROR;
   } finally {
     lease.stop();

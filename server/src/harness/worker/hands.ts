@@ -71,7 +71,17 @@ export class Hands {
   }
 
   async execute(toolUse: ToolUse, signal: AbortSignal): Promise<ToolOutcome> {
-    const sandboxId = await this.ensure();
+    let sandboxId: string;
+    try {
+      sandboxId = await this.ensure();
+    } catch (err) {
+      // A recipe the sandbox service refuses (unknown backend, bad resources, no capacity)
+      // is told to the model as this call's error; a transport fault is not (it is retried
+      // or ends the brain).
+      const reason = reasonOf(err);
+      if (!reason || reason === "LEASE_LOST" || reason === "INTERNAL") throw err;
+      return { output: `No sandbox could be provisioned (${reason}): ${(err as Error).message}`, isError: true, truncated: false, replayed: false, sandboxId: "" };
+    }
     try {
       // Keyed by the tool_use id, a repeat after a broken connection attaches to the same run (SBX-8).
       const res = await retryTransient(
