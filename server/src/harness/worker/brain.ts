@@ -187,6 +187,10 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
         const msg = outcome.message;
         reader.add((await writer.emit(responseEvents(msg, catalog, outcome.durationMs), `response:${msg.id}`)) ?? []);
         if (msg.stop_reason === "max_tokens") {
+          // A call cut off mid-response is not run; left pending it would read as work to resume.
+          for (const p of analyzeLog(reader.events).pendingToolUses) {
+            if (p.toolUse.kind !== ToolKind.CUSTOM) await recordResult(p, { output: "Not run: the response was cut off at max_tokens.", isError: true });
+          }
           await finish(StopReason.MAX_TOKENS, "", false);
           return StopReason.MAX_TOKENS;
         }
