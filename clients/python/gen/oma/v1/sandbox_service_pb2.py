@@ -16,7 +16,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from oma.v1 import sandbox_pb2 as oma_dot_v1_dot_sandbox__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1coma/v1/sandbox_service.proto\x12\x06oma.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x14oma/v1/sandbox.proto\"\xe2\x01\n\x10ProvisionRequest\x12\x36\n\tresources\x18\x01 \x01(\x0b\x32\x18.oma.v1.SandboxResourcesR\tresources\x12<\n\x06labels\x18\x02 \x03(\x0b\x32$.oma.v1.ProvisionRequest.LabelsEntryR\x06labels\x12\x1d\n\nsession_id\x18\x03 \x01(\tR\tsessionId\x1a\x39\n\x0bLabelsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\">\n\x11ProvisionResponse\x12)\n\x07sandbox\x18\x01 \x01(\x0b\x32\x0f.oma.v1.SandboxR\x07sandbox\"\xd0\x01\n\x0e\x45xecuteRequest\x12\x1d\n\nsandbox_id\x18\x01 \x01(\tR\tsandboxId\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12-\n\x05input\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\x05input\x12\x33\n\x07timeout\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07timeout\x12\'\n\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\"\xef\x01\n\x0f\x45xecuteResponse\x12\x16\n\x06output\x18\x01 \x01(\tR\x06output\x12\x19\n\x08is_error\x18\x02 \x01(\x08R\x07isError\x12\x1b\n\texit_code\x18\x03 \x01(\x05R\x08\x65xitCode\x12\x1c\n\ttruncated\x18\x04 \x01(\x08R\ttruncated\x12\x35\n\x08\x64uration\x18\x05 \x01(\x0b\x32\x19.google.protobuf.DurationR\x08\x64uration\x12\x1a\n\x08replayed\x18\x06 \x01(\x08R\x08replayed\x12\x1b\n\ttimed_out\x18\x07 \x01(\x08R\x08timedOut\"\xff\x01\n\x14\x45xecuteStreamRequest\x12\x1d\n\nsandbox_id\x18\x01 \x01(\tR\tsandboxId\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12-\n\x05input\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\x05input\x12\x33\n\x07timeout\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07timeout\x12\'\n\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\x12\'\n\rresume_offset\x18\x06 \x01(\x03\x42\x02\x30\x02R\x0cresumeOffset\"\x82\x01\n\x15\x45xecuteStreamResponse\x12+\n\x05\x63hunk\x18\x01 \x01(\x0b\x32\x13.oma.v1.OutputChunkH\x00R\x05\x63hunk\x12\x31\n\x06result\x18\x02 \x01(\x0b\x32\x17.oma.v1.ExecuteResponseH\x00R\x06resultB\t\n\x07message\"k\n\x0bOutputChunk\x12,\n\x06stream\x18\x01 \x01(\x0e\x32\x14.oma.v1.OutputStreamR\x06stream\x12\x12\n\x04\x64\x61ta\x18\x02 \x01(\x0cR\x04\x64\x61ta\x12\x1a\n\x06offset\x18\x03 \x01(\x03\x42\x02\x30\x02R\x06offset\"\x12\n\x10ListToolsRequest\"B\n\x11ListToolsResponse\x12-\n\x05tools\x18\x01 \x03(\x0b\x32\x17.oma.v1.ToolDescriptionR\x05tools\"2\n\x11GetSandboxRequest\x12\x1d\n\nsandbox_id\x18\x01 \x01(\tR\tsandboxId\"?\n\x12GetSandboxResponse\x12)\n\x07sandbox\x18\x01 \x01(\x0b\x32\x0f.oma.v1.SandboxR\x07sandbox\"q\n\x14ListSandboxesRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\x12\x1d\n\nsession_id\x18\x03 \x01(\tR\tsessionId\"n\n\x15ListSandboxesResponse\x12-\n\tsandboxes\x18\x01 \x03(\x0b\x32\x0f.oma.v1.SandboxR\tsandboxes\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"6\n\x15\x44\x65stroySandboxRequest\x12\x1d\n\nsandbox_id\x18\x01 \x01(\tR\tsandboxId\"\x18\n\x16\x44\x65stroySandboxResponse\"a\n\x13RenewSandboxRequest\x12\x1d\n\nsandbox_id\x18\x01 \x01(\tR\tsandboxId\x12+\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x03ttl\"A\n\x14RenewSandboxResponse\x12)\n\x07sandbox\x18\x01 \x01(\x0b\x32\x0f.oma.v1.SandboxR\x07sandbox2\xe3\x04\n\x0eSandboxService\x12@\n\tProvision\x12\x18.oma.v1.ProvisionRequest\x1a\x19.oma.v1.ProvisionResponse\x12:\n\x07\x45xecute\x12\x16.oma.v1.ExecuteRequest\x1a\x17.oma.v1.ExecuteResponse\x12N\n\rExecuteStream\x12\x1c.oma.v1.ExecuteStreamRequest\x1a\x1d.oma.v1.ExecuteStreamResponse0\x01\x12\x45\n\tListTools\x12\x18.oma.v1.ListToolsRequest\x1a\x19.oma.v1.ListToolsResponse\"\x03\x90\x02\x01\x12H\n\nGetSandbox\x12\x19.oma.v1.GetSandboxRequest\x1a\x1a.oma.v1.GetSandboxResponse\"\x03\x90\x02\x01\x12Q\n\rListSandboxes\x12\x1c.oma.v1.ListSandboxesRequest\x1a\x1d.oma.v1.ListSandboxesResponse\"\x03\x90\x02\x01\x12T\n\x0e\x44\x65stroySandbox\x12\x1d.oma.v1.DestroySandboxRequest\x1a\x1e.oma.v1.DestroySandboxResponse\"\x03\x90\x02\x02\x12I\n\x0cRenewSandbox\x12\x1b.oma.v1.RenewSandboxRequest\x1a\x1c.oma.v1.RenewSandboxResponseB%Z#oma.dev/clients/go/gen/oma/v1;omav1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1coma/v1/sandbox_service.proto\x12\x06oma.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x14oma/v1/sandbox.proto\"\xe2\x01\n\x10ProvisionRequest\x12\x36\n\tresources\x18\x01 \x01(\x0b\x32\x18.oma.v1.SandboxResourcesR\tresources\x12<\n\x06labels\x18\x02 \x03(\x0b\x32$.oma.v1.ProvisionRequest.LabelsEntryR\x06labels\x12\x1d\n\nsession_id\x18\x03 \x01(\tR\tsessionId\x1a\x39\n\x0bLabelsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\">\n\x11ProvisionResponse\x12)\n\x07sandbox\x18\x01 \x01(\x0b\x32\x0f.oma.v1.SandboxR\x07sandbox\"\xd0\x01\n\x0e\x45xecuteRequest\x12\x1d\n\nsandbox_id\x18\x01 \x01(\tR\tsandboxId\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12-\n\x05input\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\x05input\x12\x33\n\x07timeout\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07timeout\x12\'\n\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\"\xef\x01\n\x0f\x45xecuteResponse\x12\x16\n\x06output\x18\x01 \x01(\tR\x06output\x12\x19\n\x08is_error\x18\x02 \x01(\x08R\x07isError\x12\x1b\n\texit_code\x18\x03 \x01(\x05R\x08\x65xitCode\x12\x1c\n\ttruncated\x18\x04 \x01(\x08R\ttruncated\x12\x35\n\x08\x64uration\x18\x05 \x01(\x0b\x32\x19.google.protobuf.DurationR\x08\x64uration\x12\x1a\n\x08replayed\x18\x06 \x01(\x08R\x08replayed\x12\x1b\n\ttimed_out\x18\x07 \x01(\x08R\x08timedOut\"\xfb\x01\n\x14\x45xecuteStreamRequest\x12\x1d\n\nsandbox_id\x18\x01 \x01(\tR\tsandboxId\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12-\n\x05input\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\x05input\x12\x33\n\x07timeout\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07timeout\x12\'\n\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\x12#\n\rresume_offset\x18\x06 \x01(\x03R\x0cresumeOffset\"\x82\x01\n\x15\x45xecuteStreamResponse\x12+\n\x05\x63hunk\x18\x01 \x01(\x0b\x32\x13.oma.v1.OutputChunkH\x00R\x05\x63hunk\x12\x31\n\x06result\x18\x02 \x01(\x0b\x32\x17.oma.v1.ExecuteResponseH\x00R\x06resultB\t\n\x07message\"g\n\x0bOutputChunk\x12,\n\x06stream\x18\x01 \x01(\x0e\x32\x14.oma.v1.OutputStreamR\x06stream\x12\x12\n\x04\x64\x61ta\x18\x02 \x01(\x0cR\x04\x64\x61ta\x12\x16\n\x06offset\x18\x03 \x01(\x03R\x06offset\"\x12\n\x10ListToolsRequest\"B\n\x11ListToolsResponse\x12-\n\x05tools\x18\x01 \x03(\x0b\x32\x17.oma.v1.ToolDescriptionR\x05tools\"2\n\x11GetSandboxRequest\x12\x1d\n\nsandbox_id\x18\x01 \x01(\tR\tsandboxId\"?\n\x12GetSandboxResponse\x12)\n\x07sandbox\x18\x01 \x01(\x0b\x32\x0f.oma.v1.SandboxR\x07sandbox\"q\n\x14ListSandboxesRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\x12\x1d\n\nsession_id\x18\x03 \x01(\tR\tsessionId\"n\n\x15ListSandboxesResponse\x12-\n\tsandboxes\x18\x01 \x03(\x0b\x32\x0f.oma.v1.SandboxR\tsandboxes\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"6\n\x15\x44\x65stroySandboxRequest\x12\x1d\n\nsandbox_id\x18\x01 \x01(\tR\tsandboxId\"\x18\n\x16\x44\x65stroySandboxResponse\"a\n\x13RenewSandboxRequest\x12\x1d\n\nsandbox_id\x18\x01 \x01(\tR\tsandboxId\x12+\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x03ttl\"A\n\x14RenewSandboxResponse\x12)\n\x07sandbox\x18\x01 \x01(\x0b\x32\x0f.oma.v1.SandboxR\x07sandbox2\xe3\x04\n\x0eSandboxService\x12@\n\tProvision\x12\x18.oma.v1.ProvisionRequest\x1a\x19.oma.v1.ProvisionResponse\x12:\n\x07\x45xecute\x12\x16.oma.v1.ExecuteRequest\x1a\x17.oma.v1.ExecuteResponse\x12N\n\rExecuteStream\x12\x1c.oma.v1.ExecuteStreamRequest\x1a\x1d.oma.v1.ExecuteStreamResponse0\x01\x12\x45\n\tListTools\x12\x18.oma.v1.ListToolsRequest\x1a\x19.oma.v1.ListToolsResponse\"\x03\x90\x02\x01\x12H\n\nGetSandbox\x12\x19.oma.v1.GetSandboxRequest\x1a\x1a.oma.v1.GetSandboxResponse\"\x03\x90\x02\x01\x12Q\n\rListSandboxes\x12\x1c.oma.v1.ListSandboxesRequest\x1a\x1d.oma.v1.ListSandboxesResponse\"\x03\x90\x02\x01\x12T\n\x0e\x44\x65stroySandbox\x12\x1d.oma.v1.DestroySandboxRequest\x1a\x1e.oma.v1.DestroySandboxResponse\"\x03\x90\x02\x02\x12I\n\x0cRenewSandbox\x12\x1b.oma.v1.RenewSandboxRequest\x1a\x1c.oma.v1.RenewSandboxResponseB%Z#oma.dev/clients/go/gen/oma/v1;omav1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oma.v1.sandbox_service_pb2', globals())
@@ -26,10 +26,6 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._serialized_options = b'Z#oma.dev/clients/go/gen/oma/v1;omav1'
   _PROVISIONREQUEST_LABELSENTRY._options = None
   _PROVISIONREQUEST_LABELSENTRY._serialized_options = b'8\001'
-  _EXECUTESTREAMREQUEST.fields_by_name['resume_offset']._options = None
-  _EXECUTESTREAMREQUEST.fields_by_name['resume_offset']._serialized_options = b'0\002'
-  _OUTPUTCHUNK.fields_by_name['offset']._options = None
-  _OUTPUTCHUNK.fields_by_name['offset']._serialized_options = b'0\002'
   _SANDBOXSERVICE.methods_by_name['ListTools']._options = None
   _SANDBOXSERVICE.methods_by_name['ListTools']._serialized_options = b'\220\002\001'
   _SANDBOXSERVICE.methods_by_name['GetSandbox']._options = None
@@ -49,31 +45,31 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _EXECUTERESPONSE._serialized_start=629
   _EXECUTERESPONSE._serialized_end=868
   _EXECUTESTREAMREQUEST._serialized_start=871
-  _EXECUTESTREAMREQUEST._serialized_end=1126
-  _EXECUTESTREAMRESPONSE._serialized_start=1129
-  _EXECUTESTREAMRESPONSE._serialized_end=1259
-  _OUTPUTCHUNK._serialized_start=1261
-  _OUTPUTCHUNK._serialized_end=1368
-  _LISTTOOLSREQUEST._serialized_start=1370
-  _LISTTOOLSREQUEST._serialized_end=1388
-  _LISTTOOLSRESPONSE._serialized_start=1390
-  _LISTTOOLSRESPONSE._serialized_end=1456
-  _GETSANDBOXREQUEST._serialized_start=1458
-  _GETSANDBOXREQUEST._serialized_end=1508
-  _GETSANDBOXRESPONSE._serialized_start=1510
-  _GETSANDBOXRESPONSE._serialized_end=1573
-  _LISTSANDBOXESREQUEST._serialized_start=1575
-  _LISTSANDBOXESREQUEST._serialized_end=1688
-  _LISTSANDBOXESRESPONSE._serialized_start=1690
-  _LISTSANDBOXESRESPONSE._serialized_end=1800
-  _DESTROYSANDBOXREQUEST._serialized_start=1802
-  _DESTROYSANDBOXREQUEST._serialized_end=1856
-  _DESTROYSANDBOXRESPONSE._serialized_start=1858
-  _DESTROYSANDBOXRESPONSE._serialized_end=1882
-  _RENEWSANDBOXREQUEST._serialized_start=1884
-  _RENEWSANDBOXREQUEST._serialized_end=1981
-  _RENEWSANDBOXRESPONSE._serialized_start=1983
-  _RENEWSANDBOXRESPONSE._serialized_end=2048
-  _SANDBOXSERVICE._serialized_start=2051
-  _SANDBOXSERVICE._serialized_end=2662
+  _EXECUTESTREAMREQUEST._serialized_end=1122
+  _EXECUTESTREAMRESPONSE._serialized_start=1125
+  _EXECUTESTREAMRESPONSE._serialized_end=1255
+  _OUTPUTCHUNK._serialized_start=1257
+  _OUTPUTCHUNK._serialized_end=1360
+  _LISTTOOLSREQUEST._serialized_start=1362
+  _LISTTOOLSREQUEST._serialized_end=1380
+  _LISTTOOLSRESPONSE._serialized_start=1382
+  _LISTTOOLSRESPONSE._serialized_end=1448
+  _GETSANDBOXREQUEST._serialized_start=1450
+  _GETSANDBOXREQUEST._serialized_end=1500
+  _GETSANDBOXRESPONSE._serialized_start=1502
+  _GETSANDBOXRESPONSE._serialized_end=1565
+  _LISTSANDBOXESREQUEST._serialized_start=1567
+  _LISTSANDBOXESREQUEST._serialized_end=1680
+  _LISTSANDBOXESRESPONSE._serialized_start=1682
+  _LISTSANDBOXESRESPONSE._serialized_end=1792
+  _DESTROYSANDBOXREQUEST._serialized_start=1794
+  _DESTROYSANDBOXREQUEST._serialized_end=1848
+  _DESTROYSANDBOXRESPONSE._serialized_start=1850
+  _DESTROYSANDBOXRESPONSE._serialized_end=1874
+  _RENEWSANDBOXREQUEST._serialized_start=1876
+  _RENEWSANDBOXREQUEST._serialized_end=1973
+  _RENEWSANDBOXRESPONSE._serialized_start=1975
+  _RENEWSANDBOXRESPONSE._serialized_end=2040
+  _SANDBOXSERVICE._serialized_start=2043
+  _SANDBOXSERVICE._serialized_end=2654
 # @@protoc_insertion_point(module_scope)

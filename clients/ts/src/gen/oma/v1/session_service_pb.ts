@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file oma/v1/session_service.proto.
  */
 export const file_oma_v1_session_service: GenFile = /*@__PURE__*/
-  fileDesc("ChxvbWEvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEgZvbWEudjEitwEKFENyZWF0ZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSOAoGbGFiZWxzGAIgAygLMigub21hLnYxLkNyZWF0ZVNlc3Npb25SZXF1ZXN0LkxhYmVsc0VudHJ5EiIKBWFnZW50GAMgASgLMhMub21hLnYxLkFnZW50Q29uZmlnGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiOQoVQ3JlYXRlU2Vzc2lvblJlc3BvbnNlEiAKB3Nlc3Npb24YASABKAsyDy5vbWEudjEuU2Vzc2lvbiInChFHZXRTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIjYKEkdldFNlc3Npb25SZXNwb25zZRIgCgdzZXNzaW9uGAEgASgLMg8ub21hLnYxLlNlc3Npb24iywEKE0xpc3RTZXNzaW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSJQoGc3RhdHVzGAMgASgOMhUub21hLnYxLlNlc3Npb25TdGF0dXMSNwoGbGFiZWxzGAQgAygLMicub21hLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJSChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIhCghzZXNzaW9ucxgBIAMoCzIPLm9tYS52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIqChREZWxldGVTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIhcKFURlbGV0ZVNlc3Npb25SZXNwb25zZSLFAQoQRW1pdEV2ZW50UmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEhwKBWV2ZW50GAIgASgLMg0ub21hLnYxLkV2ZW50EiIKEWV4cGVjdGVkX2hlYWRfc2VxGAMgASgDQgIwAkgAiAEBEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCRIcCgtsZWFzZV9lcG9jaBgFIAEoA0ICMAJIAYgBAUIUChJfZXhwZWN0ZWRfaGVhZF9zZXFCDgoMX2xlYXNlX2Vwb2NoIkQKEUVtaXRFdmVudFJlc3BvbnNlEhwKBWV2ZW50GAEgASgLMg0ub21hLnYxLkV2ZW50EhEKCWR1cGxpY2F0ZRgCIAEoCCLHAQoRRW1pdEV2ZW50c1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIdCgZldmVudHMYAiADKAsyDS5vbWEudjEuRXZlbnQSIgoRZXhwZWN0ZWRfaGVhZF9zZXEYAyABKANCAjACSACIAQESFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJEhwKC2xlYXNlX2Vwb2NoGAUgASgDQgIwAkgBiAEBQhQKEl9leHBlY3RlZF9oZWFkX3NlcUIOCgxfbGVhc2VfZXBvY2giRgoSRW1pdEV2ZW50c1Jlc3BvbnNlEh0KBmV2ZW50cxgBIAMoCzINLm9tYS52MS5FdmVudBIRCglkdXBsaWNhdGUYAiABKAgihwEKEEdldEV2ZW50c1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIVCglhZnRlcl9zZXEYAiABKANCAjACEhYKCmJlZm9yZV9zZXEYAyABKANCAjACEg0KBWxpbWl0GAQgASgFEiEKBW9yZGVyGAUgASgOMhIub21hLnYxLkV2ZW50T3JkZXIiSAoRR2V0RXZlbnRzUmVzcG9uc2USHQoGZXZlbnRzGAEgAygLMg0ub21hLnYxLkV2ZW50EhQKCGhlYWRfc2VxGAIgASgDQgIwAiI/ChJXYXRjaEV2ZW50c1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIVCglhZnRlcl9zZXEYAiABKANCAjACIo8BChNXYXRjaEV2ZW50c1Jlc3BvbnNlEh4KBWV2ZW50GAEgASgLMg0ub21hLnYxLkV2ZW50SAASJQoJY2F1Z2h0X3VwGAIgASgLMhAub21hLnYxLkNhdWdodFVwSAASJgoJaGVhcnRiZWF0GAMgASgLMhEub21hLnYxLkhlYXJ0YmVhdEgAQgkKB21lc3NhZ2UiIAoIQ2F1Z2h0VXASFAoIaGVhZF9zZXEYASABKANCAjACIiEKCUhlYXJ0YmVhdBIUCghoZWFkX3NlcRgBIAEoA0ICMAIiYQoTQWNxdWlyZUxlYXNlUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEg4KBmhvbGRlchgCIAEoCRImCgN0dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iNAoUQWNxdWlyZUxlYXNlUmVzcG9uc2USHAoFbGVhc2UYASABKAsyDS5vbWEudjEuTGVhc2UiYgoRUmVuZXdMZWFzZVJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIRCgVlcG9jaBgCIAEoA0ICMAISJgoDdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIjIKElJlbmV3TGVhc2VSZXNwb25zZRIcCgVsZWFzZRgBIAEoCzINLm9tYS52MS5MZWFzZSI8ChNSZWxlYXNlTGVhc2VSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSEQoFZXBvY2gYAiABKANCAjACIhYKFFJlbGVhc2VMZWFzZVJlc3BvbnNlKmAKCkV2ZW50T3JkZXISGwoXRVZFTlRfT1JERVJfVU5TUEVDSUZJRUQQABIZChVFVkVOVF9PUkRFUl9BU0NFTkRJTkcQARIaChZFVkVOVF9PUkRFUl9ERVNDRU5ESU5HEAIyvgYKDlNlc3Npb25TZXJ2aWNlEkwKDUNyZWF0ZVNlc3Npb24SHC5vbWEudjEuQ3JlYXRlU2Vzc2lvblJlcXVlc3QaHS5vbWEudjEuQ3JlYXRlU2Vzc2lvblJlc3BvbnNlEkgKCkdldFNlc3Npb24SGS5vbWEudjEuR2V0U2Vzc2lvblJlcXVlc3QaGi5vbWEudjEuR2V0U2Vzc2lvblJlc3BvbnNlIgOQAgESTgoMTGlzdFNlc3Npb25zEhsub21hLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaHC5vbWEudjEuTGlzdFNlc3Npb25zUmVzcG9uc2UiA5ACARJMCg1EZWxldGVTZXNzaW9uEhwub21hLnYxLkRlbGV0ZVNlc3Npb25SZXF1ZXN0Gh0ub21hLnYxLkRlbGV0ZVNlc3Npb25SZXNwb25zZRJACglFbWl0RXZlbnQSGC5vbWEudjEuRW1pdEV2ZW50UmVxdWVzdBoZLm9tYS52MS5FbWl0RXZlbnRSZXNwb25zZRJDCgpFbWl0RXZlbnRzEhkub21hLnYxLkVtaXRFdmVudHNSZXF1ZXN0Ghoub21hLnYxLkVtaXRFdmVudHNSZXNwb25zZRJFCglHZXRFdmVudHMSGC5vbWEudjEuR2V0RXZlbnRzUmVxdWVzdBoZLm9tYS52MS5HZXRFdmVudHNSZXNwb25zZSIDkAIBEk0KC1dhdGNoRXZlbnRzEhoub21hLnYxLldhdGNoRXZlbnRzUmVxdWVzdBobLm9tYS52MS5XYXRjaEV2ZW50c1Jlc3BvbnNlIgOQAgEwARJJCgxBY3F1aXJlTGVhc2USGy5vbWEudjEuQWNxdWlyZUxlYXNlUmVxdWVzdBocLm9tYS52MS5BY3F1aXJlTGVhc2VSZXNwb25zZRJDCgpSZW5ld0xlYXNlEhkub21hLnYxLlJlbmV3TGVhc2VSZXF1ZXN0Ghoub21hLnYxLlJlbmV3TGVhc2VSZXNwb25zZRJJCgxSZWxlYXNlTGVhc2USGy5vbWEudjEuUmVsZWFzZUxlYXNlUmVxdWVzdBocLm9tYS52MS5SZWxlYXNlTGVhc2VSZXNwb25zZUIlWiNvbWEuZGV2L2NsaWVudHMvZ28vZ2VuL29tYS92MTtvbWF2MWIGcHJvdG8z", [file_google_protobuf_duration, file_oma_v1_event, file_oma_v1_session]);
+  fileDesc("ChxvbWEvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEgZvbWEudjEitwEKFENyZWF0ZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSOAoGbGFiZWxzGAIgAygLMigub21hLnYxLkNyZWF0ZVNlc3Npb25SZXF1ZXN0LkxhYmVsc0VudHJ5EiIKBWFnZW50GAMgASgLMhMub21hLnYxLkFnZW50Q29uZmlnGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiOQoVQ3JlYXRlU2Vzc2lvblJlc3BvbnNlEiAKB3Nlc3Npb24YASABKAsyDy5vbWEudjEuU2Vzc2lvbiInChFHZXRTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIjYKEkdldFNlc3Npb25SZXNwb25zZRIgCgdzZXNzaW9uGAEgASgLMg8ub21hLnYxLlNlc3Npb24iywEKE0xpc3RTZXNzaW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSJQoGc3RhdHVzGAMgASgOMhUub21hLnYxLlNlc3Npb25TdGF0dXMSNwoGbGFiZWxzGAQgAygLMicub21hLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJSChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIhCghzZXNzaW9ucxgBIAMoCzIPLm9tYS52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIqChREZWxldGVTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIhcKFURlbGV0ZVNlc3Npb25SZXNwb25zZSK9AQoQRW1pdEV2ZW50UmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEhwKBWV2ZW50GAIgASgLMg0ub21hLnYxLkV2ZW50Eh4KEWV4cGVjdGVkX2hlYWRfc2VxGAMgASgDSACIAQESFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJEhgKC2xlYXNlX2Vwb2NoGAUgASgDSAGIAQFCFAoSX2V4cGVjdGVkX2hlYWRfc2VxQg4KDF9sZWFzZV9lcG9jaCJEChFFbWl0RXZlbnRSZXNwb25zZRIcCgVldmVudBgBIAEoCzINLm9tYS52MS5FdmVudBIRCglkdXBsaWNhdGUYAiABKAgivwEKEUVtaXRFdmVudHNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSHQoGZXZlbnRzGAIgAygLMg0ub21hLnYxLkV2ZW50Eh4KEWV4cGVjdGVkX2hlYWRfc2VxGAMgASgDSACIAQESFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJEhgKC2xlYXNlX2Vwb2NoGAUgASgDSAGIAQFCFAoSX2V4cGVjdGVkX2hlYWRfc2VxQg4KDF9sZWFzZV9lcG9jaCJGChJFbWl0RXZlbnRzUmVzcG9uc2USHQoGZXZlbnRzGAEgAygLMg0ub21hLnYxLkV2ZW50EhEKCWR1cGxpY2F0ZRgCIAEoCCJ/ChBHZXRFdmVudHNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSEQoJYWZ0ZXJfc2VxGAIgASgDEhIKCmJlZm9yZV9zZXEYAyABKAMSDQoFbGltaXQYBCABKAUSIQoFb3JkZXIYBSABKA4yEi5vbWEudjEuRXZlbnRPcmRlciJEChFHZXRFdmVudHNSZXNwb25zZRIdCgZldmVudHMYASADKAsyDS5vbWEudjEuRXZlbnQSEAoIaGVhZF9zZXEYAiABKAMiOwoSV2F0Y2hFdmVudHNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSEQoJYWZ0ZXJfc2VxGAIgASgDIo8BChNXYXRjaEV2ZW50c1Jlc3BvbnNlEh4KBWV2ZW50GAEgASgLMg0ub21hLnYxLkV2ZW50SAASJQoJY2F1Z2h0X3VwGAIgASgLMhAub21hLnYxLkNhdWdodFVwSAASJgoJaGVhcnRiZWF0GAMgASgLMhEub21hLnYxLkhlYXJ0YmVhdEgAQgkKB21lc3NhZ2UiHAoIQ2F1Z2h0VXASEAoIaGVhZF9zZXEYASABKAMiHQoJSGVhcnRiZWF0EhAKCGhlYWRfc2VxGAEgASgDImEKE0FjcXVpcmVMZWFzZVJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIOCgZob2xkZXIYAiABKAkSJgoDdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIjQKFEFjcXVpcmVMZWFzZVJlc3BvbnNlEhwKBWxlYXNlGAEgASgLMg0ub21hLnYxLkxlYXNlIl4KEVJlbmV3TGVhc2VSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSDQoFZXBvY2gYAiABKAMSJgoDdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIjIKElJlbmV3TGVhc2VSZXNwb25zZRIcCgVsZWFzZRgBIAEoCzINLm9tYS52MS5MZWFzZSI4ChNSZWxlYXNlTGVhc2VSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSDQoFZXBvY2gYAiABKAMiFgoUUmVsZWFzZUxlYXNlUmVzcG9uc2UqYAoKRXZlbnRPcmRlchIbChdFVkVOVF9PUkRFUl9VTlNQRUNJRklFRBAAEhkKFUVWRU5UX09SREVSX0FTQ0VORElORxABEhoKFkVWRU5UX09SREVSX0RFU0NFTkRJTkcQAjK+BgoOU2Vzc2lvblNlcnZpY2USTAoNQ3JlYXRlU2Vzc2lvbhIcLm9tYS52MS5DcmVhdGVTZXNzaW9uUmVxdWVzdBodLm9tYS52MS5DcmVhdGVTZXNzaW9uUmVzcG9uc2USSAoKR2V0U2Vzc2lvbhIZLm9tYS52MS5HZXRTZXNzaW9uUmVxdWVzdBoaLm9tYS52MS5HZXRTZXNzaW9uUmVzcG9uc2UiA5ACARJOCgxMaXN0U2Vzc2lvbnMSGy5vbWEudjEuTGlzdFNlc3Npb25zUmVxdWVzdBocLm9tYS52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZSIDkAIBEkwKDURlbGV0ZVNlc3Npb24SHC5vbWEudjEuRGVsZXRlU2Vzc2lvblJlcXVlc3QaHS5vbWEudjEuRGVsZXRlU2Vzc2lvblJlc3BvbnNlEkAKCUVtaXRFdmVudBIYLm9tYS52MS5FbWl0RXZlbnRSZXF1ZXN0Ghkub21hLnYxLkVtaXRFdmVudFJlc3BvbnNlEkMKCkVtaXRFdmVudHMSGS5vbWEudjEuRW1pdEV2ZW50c1JlcXVlc3QaGi5vbWEudjEuRW1pdEV2ZW50c1Jlc3BvbnNlEkUKCUdldEV2ZW50cxIYLm9tYS52MS5HZXRFdmVudHNSZXF1ZXN0Ghkub21hLnYxLkdldEV2ZW50c1Jlc3BvbnNlIgOQAgESTQoLV2F0Y2hFdmVudHMSGi5vbWEudjEuV2F0Y2hFdmVudHNSZXF1ZXN0Ghsub21hLnYxLldhdGNoRXZlbnRzUmVzcG9uc2UiA5ACATABEkkKDEFjcXVpcmVMZWFzZRIbLm9tYS52MS5BY3F1aXJlTGVhc2VSZXF1ZXN0Ghwub21hLnYxLkFjcXVpcmVMZWFzZVJlc3BvbnNlEkMKClJlbmV3TGVhc2USGS5vbWEudjEuUmVuZXdMZWFzZVJlcXVlc3QaGi5vbWEudjEuUmVuZXdMZWFzZVJlc3BvbnNlEkkKDFJlbGVhc2VMZWFzZRIbLm9tYS52MS5SZWxlYXNlTGVhc2VSZXF1ZXN0Ghwub21hLnYxLlJlbGVhc2VMZWFzZVJlc3BvbnNlQiVaI29tYS5kZXYvY2xpZW50cy9nby9nZW4vb21hL3YxO29tYXYxYgZwcm90bzM", [file_google_protobuf_duration, file_oma_v1_event, file_oma_v1_session]);
 
 /**
  * CreateSessionRequest creates a session.
@@ -249,7 +249,7 @@ export type EmitEventRequest = Message<"oma.v1.EmitEventRequest"> & {
    * If set, the append happens only if the log's head seq equals it; otherwise
    * FAILED_PRECONDITION / HEAD_SEQ_MISMATCH with the actual head (SESS-2).
    *
-   * @generated from field: optional int64 expected_head_seq = 3 [jstype = JS_NUMBER];
+   * @generated from field: optional int64 expected_head_seq = 3;
    */
   expectedHeadSeq?: bigint | undefined;
 
@@ -267,7 +267,7 @@ export type EmitEventRequest = Message<"oma.v1.EmitEventRequest"> & {
    * If set, the append happens only if this is the session's live lease epoch; otherwise
    * FAILED_PRECONDITION / LEASE_LOST and nothing is written (SESS-10).
    *
-   * @generated from field: optional int64 lease_epoch = 5 [jstype = JS_NUMBER];
+   * @generated from field: optional int64 lease_epoch = 5;
    */
   leaseEpoch?: bigint | undefined;
 };
@@ -330,7 +330,7 @@ export type EmitEventsRequest = Message<"oma.v1.EmitEventsRequest"> & {
   /**
    * As in EmitEventRequest, checked against the head before the batch.
    *
-   * @generated from field: optional int64 expected_head_seq = 3 [jstype = JS_NUMBER];
+   * @generated from field: optional int64 expected_head_seq = 3;
    */
   expectedHeadSeq?: bigint | undefined;
 
@@ -344,7 +344,7 @@ export type EmitEventsRequest = Message<"oma.v1.EmitEventsRequest"> & {
   /**
    * As in EmitEventRequest.
    *
-   * @generated from field: optional int64 lease_epoch = 5 [jstype = JS_NUMBER];
+   * @generated from field: optional int64 lease_epoch = 5;
    */
   leaseEpoch?: bigint | undefined;
 };
@@ -403,7 +403,7 @@ export type GetEventsRequest = Message<"oma.v1.GetEventsRequest"> & {
    * Exclusive lower bound. 0 means from the first event. Negative is INVALID_FIELD; above
    * the head is OUT_OF_RANGE / SEQ_OUT_OF_RANGE.
    *
-   * @generated from field: int64 after_seq = 2 [jstype = JS_NUMBER];
+   * @generated from field: int64 after_seq = 2;
    */
   afterSeq: bigint;
 
@@ -411,7 +411,7 @@ export type GetEventsRequest = Message<"oma.v1.GetEventsRequest"> & {
    * Exclusive upper bound. 0 means no bound. Negative is INVALID_FIELD. If both bounds are
    * set, `before_seq` MUST be greater than `after_seq`.
    *
-   * @generated from field: int64 before_seq = 3 [jstype = JS_NUMBER];
+   * @generated from field: int64 before_seq = 3;
    */
   beforeSeq: bigint;
 
@@ -454,7 +454,7 @@ export type GetEventsResponse = Message<"oma.v1.GetEventsResponse"> & {
   /**
    * The log's head seq when the slice was read.
    *
-   * @generated from field: int64 head_seq = 2 [jstype = JS_NUMBER];
+   * @generated from field: int64 head_seq = 2;
    */
   headSeq: bigint;
 };
@@ -483,7 +483,7 @@ export type WatchEventsRequest = Message<"oma.v1.WatchEventsRequest"> & {
    * Stream events with greater seqs. 0 streams the whole log. A client that reconnects
    * passes the last seq it received. Above the head is OUT_OF_RANGE / SEQ_OUT_OF_RANGE.
    *
-   * @generated from field: int64 after_seq = 2 [jstype = JS_NUMBER];
+   * @generated from field: int64 after_seq = 2;
    */
   afterSeq: bigint;
 };
@@ -549,7 +549,7 @@ export type CaughtUp = Message<"oma.v1.CaughtUp"> & {
   /**
    * The head seq at that moment; every event up to it has been sent.
    *
-   * @generated from field: int64 head_seq = 1 [jstype = JS_NUMBER];
+   * @generated from field: int64 head_seq = 1;
    */
   headSeq: bigint;
 };
@@ -570,7 +570,7 @@ export type Heartbeat = Message<"oma.v1.Heartbeat"> & {
   /**
    * The session's head seq.
    *
-   * @generated from field: int64 head_seq = 1 [jstype = JS_NUMBER];
+   * @generated from field: int64 head_seq = 1;
    */
   headSeq: bigint;
 };
@@ -654,7 +654,7 @@ export type RenewLeaseRequest = Message<"oma.v1.RenewLeaseRequest"> & {
   /**
    * The epoch being renewed.
    *
-   * @generated from field: int64 epoch = 2 [jstype = JS_NUMBER];
+   * @generated from field: int64 epoch = 2;
    */
   epoch: bigint;
 
@@ -710,7 +710,7 @@ export type ReleaseLeaseRequest = Message<"oma.v1.ReleaseLeaseRequest"> & {
   /**
    * The epoch being released.
    *
-   * @generated from field: int64 epoch = 2 [jstype = JS_NUMBER];
+   * @generated from field: int64 epoch = 2;
    */
   epoch: bigint;
 };
