@@ -26,13 +26,6 @@ if (!bwrap) console.log("!!! SKIPPED the reference conformance run because bubbl
 
 const secret = `conf${randomBytes(12).toString("hex")}`;
 
-/**
- * Cases the reference fails only some of the time, so neither passing nor an expected
- * failure can be asserted: two concurrent Execute calls with one idempotency key both run
- * the command when they arrive before the first has recorded the key (SBX-8).
- */
-const knownRaces = ["sandbox/SBX-8/concurrent-repeat-waits"];
-
 describe.skipIf(!bwrap)("the reference server passes the suite", () => {
   let app: RunningApp;
   let dir: { path: string; remove(): Promise<void> };
@@ -82,7 +75,7 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
     r.results.filter((c) => c.status === "failed" || c.status === "unexpected-pass").map((c) => `${c.status} ${c.id}: ${c.message ?? ""}`).join("\n");
 
   it.concurrent("over gRPC-Web (wire, append and watch cases)", { timeout: 180_000 }, async () => {
-    const report = await runSuite({ target: app.url, protocol: "grpc-web", run: ["wire", "SESS-2", "SESS-3", "SESS-12"], skip: [...knownRaces, "*/keys-survive-restart"], expectedFailures, concurrency: 6 });
+    const report = await runSuite({ target: app.url, protocol: "grpc-web", run: ["wire", "SESS-2", "SESS-3", "SESS-12"], skip: ["*/keys-survive-restart"], expectedFailures, concurrency: 6 });
     expect(report.summary.failed, summary(report)).toBe(0);
     expect(report.exitCode).toBe(0);
   });
@@ -91,7 +84,7 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
     it.concurrent(`over ${protocol}`, { timeout: 180_000 }, async () => {
       // Harness cases once (over gRPC): the fault cases kill workers the other run would share.
       // Restarts once (over gRPC) too: the other run's calls would see the server go away.
-      const harness = protocol === "grpc" && fixture ? { harness: fixture, restartTarget, skip: knownRaces } : { skip: [...knownRaces, "harness", "*/SESS-5/*", "*/keys-survive-restart", "*/epochs-grow-across-restart"] };
+      const harness = protocol === "grpc" && fixture ? { harness: fixture, restartTarget } : { skip: ["harness", "*/SESS-5/*", "*/keys-survive-restart", "*/epochs-grow-across-restart"] };
       const report = await runSuite({ target: app.url, protocol, secret, targetDataDir: dir.path, expectedFailures, concurrency: 6, ...harness });
       console.log(`reference over ${protocol}: ${JSON.stringify(report.summary)}; skipped families: ${report.skippedFamilies.map((f) => f.name).join(", ") || "none"}`);
       expect(report.summary.failed, summary(report)).toBe(0);
