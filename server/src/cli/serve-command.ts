@@ -1,8 +1,6 @@
 import type { Command } from "commander";
 import { createLogger } from "../logger.js";
-import { startApp } from "../app.js";
 import { parseCount, parsePort, resolveDataDir, resolvePort } from "./serve-options.js";
-import { startWorkerPool } from "./worker-pool.js";
 import { MISSING_KEY_MESSAGE } from "./worker-command.js";
 
 interface ServeFlags {
@@ -26,6 +24,8 @@ export function registerServeCommand(program: Command): void {
     .option("--workers <n>", "local brain worker processes to start (0: none; workers can also run anywhere with `oma worker`)", parseCount, 2)
     .option("--lease-ttl-ms <ms>", "TTL of the lease a woken brain gets (default 30000)", parseCount)
     .action(async (flags: ServeFlags) => {
+      // Loaded here so that the other verbs start without loading the whole server.
+      const [{ startApp }, { startWorkerPool }] = await Promise.all([import("../app.js"), import("./worker-pool.js")]);
       const log = createLogger({ name: "oma-server" });
       const dataDir = resolveDataDir(flags.dataDir);
       const server = await startApp({ port: resolvePort(flags.port), host: flags.host, logger: log, dataDir, sandboxBackend: flags.sandboxBackend,

@@ -4,7 +4,6 @@ import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { ID_PATTERN } from "../harness/harness-options.js";
 import { defaultModelRetryPolicy } from "../harness/worker/model-errors.js";
-import { runWorker } from "../harness/worker/worker.js";
 import { createLogger } from "../logger.js";
 import { parseCount } from "./serve-options.js";
 
@@ -56,6 +55,7 @@ export function registerWorkerCommand(program: Command): void {
       const abort = new AbortController();
       process.once("SIGINT", () => abort.abort());
       process.once("SIGTERM", () => abort.abort());
+      const { runWorker } = await import("../harness/worker/worker.js");
       await runWorker({
         serverUrl: flags.server,
         workerId,
