@@ -4,8 +4,8 @@ import { durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
 import { ServerInfoService } from "@oma/client/gen/oma/v1/server_info_service_pb.js";
 import { NetworkMode, SandboxState } from "@oma/client/gen/oma/v1/sandbox_pb.js";
-import { omaErrorInfo } from "@oma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rpcRejection as rejection } from "../testing/rpc-rejection.js";
 import { startTestApp, type TestApp } from "../testing/test-app.js";
 import { announceSkips, backendsUnderTest, bash } from "./sandbox-test-support.js";
 
@@ -21,12 +21,6 @@ afterAll(async () => {
   await app?.stop();
 });
 
-async function rejection(p: Promise<unknown>) {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  const info = omaErrorInfo(err);
-  if (!info) throw new Error(`expected an RPC error, got ${String(err)}`);
-  return info;
-}
 
 const poll = async (check: () => Promise<boolean>, ms: number) => {
   const end = Date.now() + ms;

@@ -9,8 +9,8 @@ import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { SandboxState } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
-import { omaErrorInfo } from "@oma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rpcRejection as rejection } from "../testing/rpc-rejection.js";
 import { startTestApp, type TestApp } from "../testing/test-app.js";
 import { tempDir } from "../testing/temp-dir.js";
 import { announceSkips, backendsUnderTest, bash, startServer } from "./sandbox-test-support.js";
@@ -23,12 +23,6 @@ announceSkips("sandbox recovery tests", backends);
 const docker = backends.find((b) => b.name === "docker")!;
 const bubblewrap = backends.find((b) => b.name === "bubblewrap")!;
 
-async function rejection(p: Promise<unknown>) {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  const info = omaErrorInfo(err);
-  if (!info) throw new Error(`expected an RPC error, got ${String(err)}`);
-  return info;
-}
 
 function containersOf(label: string): string[] {
   return execFileSync("docker", ["ps", "-aq", "--no-trunc", "--filter", `label=${label}`], { encoding: "utf8" }).split("\n").filter(Boolean);

@@ -2,8 +2,8 @@ import { Code } from "@connectrpc/connect";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
-import { omaErrorInfo } from "@oma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rpcRejection as rejection } from "../testing/rpc-rejection.js";
 import { startTestApp, type TestApp } from "../testing/test-app.js";
 import { announceSkips, backendsUnderTest, bash } from "./sandbox-test-support.js";
 
@@ -19,12 +19,6 @@ afterAll(async () => {
   await app?.stop();
 });
 
-async function rejection(p: Promise<unknown>) {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  const info = omaErrorInfo(err);
-  if (!info) throw new Error(`expected an RPC error, got ${String(err)}`);
-  return info;
-}
 
 describe.each(backends)("sandbox tools on $name", (backend) => {
   let sandboxId = "";

@@ -50,8 +50,16 @@ describe.skipIf(!existsSync(CLI_PATH))("SESS-5: acknowledged events survive kill
       };
       const running = Promise.all(range(0, emitters - 1).map(emitter));
       const progressAtKill: number[] = [];
-      for (let kill = 0; kill < 4; kill++) {
-        await sleep(250 + Math.random() * 500);
+      // Kills are placed by progress, at random points spread over the workload, so they
+      // land while appends flow however fast or slow the machine is.
+      const kills = 4;
+      const total = emitters * perEmitter;
+      for (let kill = 0; kill < kills; kill++) {
+        const target = Math.floor(((kill + 0.25 + Math.random() * 0.5) / (kills + 1)) * total);
+        while (acks.length < target) {
+          if (Date.now() > deadline) throw new Error(`only ${acks.length} of ${total} appends acknowledged before kill ${kill + 1}`);
+          await sleep(5);
+        }
         progressAtKill.push(acks.length);
         await server.kill();
         server = await startServerProcess(dir.path);
