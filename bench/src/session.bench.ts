@@ -145,10 +145,10 @@ async function watchLatency(): Promise<void> {
   for (const a of arrivals) afterAck.push(Math.max(0, a.at - (ackAt.get(a.sent) ?? a.at)));
   printTable(`Watch delivery, 100 watchers, 100 events/s for ${total / 100} s (${latencies.length} deliveries; emit to arrival, fsync included)`, [
     { what: "delivery latency p50", value: percentile(latencies, 50), unit: "ms", limit: { what: "EmitEvent round trip p50", value: percentile(emitRtt, 50) } },
-    { what: "delivery latency p99", value: percentile(latencies, 99), unit: "ms", goal: { text: "<= 5 ms" } },
     { what: "delivery latency p99", value: percentile(latencies, 99), unit: "ms", limit: { what: "EmitEvent round trip p99", value: percentile(emitRtt, 99) } },
     { what: "fan-out: arrival after the emitter's ack, p50", value: percentile(afterAck, 50), unit: "ms" },
-    { what: "fan-out: arrival after the emitter's ack, p99", value: percentile(afterAck, 99), unit: "ms", goal: { text: "<= 5 ms" } },
+    // The goal is defined from the acknowledgement to the watcher (the fsync is the append's cost, above).
+    { what: "fan-out: arrival after the emitter's ack, p99", value: percentile(afterAck, 99), unit: "ms", goal: { text: `ack → watcher <= 5 ms: ${percentile(afterAck, 99) <= 5 ? "met" : "NOT met"}` } },
   ]);
   await server.stop();
   await dir?.remove();
