@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import pc from "picocolors";
+import { createColors } from "picocolors";
 import type { Protocol } from "../client/rpc-client.js";
 import { readExpectedFailures } from "../runner/expected-failures.js";
 import type { CaseResult } from "../runner/case.js";
@@ -9,6 +9,10 @@ import { RunBroken, runSuite } from "../runner/run-suite.js";
 import { startScriptedFixture, type ScriptedFixture } from "../runner/scripted-fixture.js";
 import { randomSeed } from "../runner/seeded-order.js";
 import { freePort, launchTarget, startWorkerProcess, type LaunchedTarget } from "../runner/target-process.js";
+
+// Colour only on a terminal (and never under NO_COLOR), as every OMA command does: a CI
+// log or a pipe gets plain lines.
+const pc = createColors(process.stdout.isTTY === true && !("NO_COLOR" in process.env));
 
 export interface RunFlags {
   target?: string;
