@@ -36,6 +36,14 @@ describe.skipIf(!existsSync(CLI_PATH))("oma sessions / oma events over the publi
     expect(stdout).not.toContain("\u001b[");
   });
 
+  it("sessions list says so on stderr when nothing matches, and --limit 0 prints nothing", async () => {
+    const none = await oma("sessions", "list", "--label", `run=${randomUUID()}`);
+    expect(none.stdout).toBe("");
+    expect(none.stderr).toBe("no sessions\n");
+    const zero = await oma("sessions", "list", "--label", `run=${tag}`, "--limit", "0");
+    expect(zero.stdout).toBe("");
+  });
+
   it("sessions show prints the session's fields; an unknown id fails with the reason", async () => {
     const { stdout } = await oma("sessions", "show", sessionId);
     expect(stdout).toMatch(/head_seq\s+2/);

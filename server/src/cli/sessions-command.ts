@@ -74,7 +74,8 @@ export function registerSessionsCommands(program: Command): void {
         const c = createColors(color());
         let printed = 0;
         let pageToken = "";
-        do {
+        // A page size of 0 would mean the server's default, so --limit 0 asks for nothing.
+        if (flags.limit > 0) do {
           const res = await client.listSessions({ pageSize: Math.min(flags.limit - printed, 1000), pageToken, status: flags.status, labels: flags.label ?? {} });
           for (const s of res.sessions) {
             const labels = Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(",");
@@ -83,6 +84,7 @@ export function registerSessionsCommands(program: Command): void {
           }
           pageToken = res.nextPageToken;
         } while (pageToken !== "" && printed < flags.limit);
+        if (printed === 0) process.stderr.write("no sessions\n");
       }),
     );
 
