@@ -27,8 +27,12 @@ if (!bwrap) console.log("!!! SKIPPED the reference conformance run because bubbl
 const secret = `conf${randomBytes(12).toString("hex")}`;
 
 describe.skipIf(!bwrap)("the reference server passes the suite", () => {
+  // Two servers: the gRPC run restarts its target and kills brains, so the Connect and
+  // gRPC-Web runs, which go on at the same time, get a server of their own.
   let app: RunningApp;
+  let other: RunningApp;
   let dir: { path: string; remove(): Promise<void> };
+  let otherDir: { path: string; remove(): Promise<void> };
   let expectedFailures: string[];
   let fixture: ScriptedFixture | undefined;
 
@@ -36,7 +40,9 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
     // The server holds the secret in its environment, as an operator would start it.
     process.env["OMA_CONFORMANCE_SECRET"] = secret;
     dir = await tempDir("oma-reference-");
+    otherDir = await tempDir("oma-reference-other-");
     app = await open(0);
+    other = await open(0, otherDir.path);
     if (workersBuilt) {
       const url = app.url;
       fixture = await startScriptedFixture((id) =>
@@ -49,12 +55,14 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
   afterAll(async () => {
     await fixture?.close();
     await app?.close();
+    await other?.close();
     await dir?.remove();
+    await otherDir?.remove();
   });
 
-  const open = (port: number) =>
+  const open = (port: number, dataDir = dir.path) =>
     startApp({
-      dataDir: dir.path,
+      dataDir,
       port,
       host: "127.0.0.1",
       limits: fastLimits,
@@ -75,17 +83,18 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
     r.results.filter((c) => c.status === "failed" || c.status === "unexpected-pass").map((c) => `${c.status} ${c.id}: ${c.message ?? ""}`).join("\n");
 
   it.concurrent("over gRPC-Web (wire, append and watch cases)", { timeout: 180_000 }, async () => {
-    const report = await runSuite({ target: app.url, protocol: "grpc-web", run: ["wire", "SESS-2", "SESS-3", "SESS-12"], skip: ["*/keys-survive-restart"], expectedFailures, concurrency: 6 });
+    const report = await runSuite({ target: other.url, protocol: "grpc-web", run: ["wire", "SESS-2", "SESS-3", "SESS-12"], skip: ["*/keys-survive-restart"], expectedFailures, concurrency: 6 });
     expect(report.summary.failed, summary(report)).toBe(0);
     expect(report.exitCode).toBe(0);
   });
 
   for (const protocol of ["grpc", "connect"] as const) {
     it.concurrent(`over ${protocol}`, { timeout: 180_000 }, async () => {
-      // Harness cases once (over gRPC): the fault cases kill workers the other run would share.
-      // Restarts once (over gRPC) too: the other run's calls would see the server go away.
+      // Harness cases and restarts once, over gRPC, on the server only that run uses: the
+      // gRPC-Web run shares the Connect run's server and would see it go away.
+      const target = protocol === "grpc" ? { target: app.url, targetDataDir: dir.path } : { target: other.url, targetDataDir: otherDir.path };
       const harness = protocol === "grpc" && fixture ? { harness: fixture, restartTarget } : { skip: ["harness", "*/SESS-5/*", "*/keys-survive-restart", "*/epochs-grow-across-restart"] };
-      const report = await runSuite({ target: app.url, protocol, secret, targetDataDir: dir.path, expectedFailures, concurrency: 6, ...harness });
+      const report = await runSuite({ ...target, protocol, secret, expectedFailures, concurrency: 6, ...harness });
       console.log(`reference over ${protocol}: ${JSON.stringify(report.summary)}; skipped families: ${report.skippedFamilies.map((f) => f.name).join(", ") || "none"}`);
       expect(report.summary.failed, summary(report)).toBe(0);
       expect(report.summary.unexpectedPasses, summary(report)).toBe(0);
