@@ -6,6 +6,7 @@
  * this same run.
  */
 import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
+import { createOmaClient as createBrowserClient } from "@oma/client";
 import { createOmaClient, newIdempotencyKey, type EventPayloadInit } from "@oma/client/node";
 import { startServerProcess, type ServerProcess } from "@oma/server/dist/testing/server-process.js";
 import { tempDir } from "@oma/server/dist/testing/temp-dir.js";
@@ -43,6 +44,35 @@ async function emitOverhead(server: ServerProcess): Promise<void> {
   printTable("SDK emit (idempotency key, retry wrapper, error interceptor) vs the generated client, gRPC", [
     { what: "sessions.emit p50", value: percentile(sdk, 50), unit: "ms", limit: { what: "generated emitEvent p50", value: percentile(plain, 50) }, goal: { atMost: 1.15 } },
     { what: "sessions.emit p99", value: percentile(sdk, 99), unit: "ms", limit: { what: "generated emitEvent p99", value: percentile(plain, 99) }, goal: { atMost: 1.5 } },
+  ]);
+}
+
+/**
+ * One port serves gRPC (HTTP/2) and Connect / gRPC-Web (HTTP/1.1): a unary call over each
+ * protocol beside the same call over gRPC. A reply split in small writes that waits for
+ * the peer's delayed ACK shows here as ~40 ms.
+ */
+async function protocolOverhead(server: ServerProcess): Promise<void> {
+  const clients = {
+    grpc: createOmaClient({ baseUrl: server.url }),
+    "connect (node, HTTP/1.1)": createOmaClient({ baseUrl: server.url, protocol: "connect" }),
+    "connect (fetch)": createBrowserClient({ baseUrl: server.url }),
+    "grpc-web (fetch)": createBrowserClient({ baseUrl: server.url, protocol: "grpc-web" }),
+  };
+  const samples = new Map<string, number[]>(Object.keys(clients).map((k) => [k, []]));
+  for (let round = 0; round < 20; round++) {
+    for (const [name, oma] of Object.entries(clients)) {
+      for (let k = 0; k < (round === 0 ? 5 : 25); k++) {
+        const t = performance.now();
+        await oma.serverInfo.getServerInfo({});
+        if (round > 0) samples.get(name)!.push(performance.now() - t);
+      }
+    }
+  }
+  const grpc = percentile(samples.get("grpc")!, 50);
+  printTable("Unary GetServerInfo per protocol vs the same call over gRPC, one port", [
+    { what: "grpc p50", value: grpc, unit: "ms" },
+    ...[...samples].filter(([name]) => name !== "grpc").map(([name, s]) => ({ what: `${name} p50`, value: percentile(s, 50), unit: "ms", limit: { what: "grpc p50", value: grpc }, goal: { atMost: 2 } })),
   ]);
 }
 
@@ -122,6 +152,7 @@ const started = performance.now();
 const dir = await tempDir("oma-bench-client-");
 const server = await startServerProcess(dir.path, { env });
 await emitOverhead(server);
+await protocolOverhead(server);
 await watchOverhead(server);
 await server.stop();
 await dir.remove();

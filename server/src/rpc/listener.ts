@@ -55,7 +55,10 @@ export async function listen(options: ListenOptions): Promise<Listening> {
   });
   // Node's plaintext HTTP/2 server cannot fall back to HTTP/1.1, so one TCP listener
   // looks at the first bytes of each connection: the HTTP/2 preface starts with "PRI".
-  const server = net.createServer((socket) => {
+  // No Nagle: replies are small writes (headers, message, trailers) that must not wait for
+  // the peer's delayed ACK (40 ms). http.createServer would do this, but it never sees the
+  // accept: this listener hands it the socket.
+  const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     let head = Buffer.alloc(0);
