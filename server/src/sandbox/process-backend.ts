@@ -8,10 +8,21 @@ export const PYTHON = "/usr/bin/python3";
 
 /**
  * Plain child processes in a temporary workspace. Development only: it isolates NOTHING
- * (same user, same network, same files as the server) and says so on every sandbox.
- * Never chosen by default while docker or bubblewrap works.
+ * (same user, same network, same files as the server) and says so when it creates a
+ * sandbox: at the first one, then at most once a minute with the count since the last
+ * warning. Never chosen by default while docker or bubblewrap works.
  */
 export function createProcessBackend(log: Logger): SandboxBackend {
+  const warnEveryMs = 60_000;
+  let lastWarning = -Infinity;
+  let unwarned = 0;
+  const warnNoIsolation = (sandboxId: string) => {
+    unwarned++;
+    if (performance.now() - lastWarning < warnEveryMs) return;
+    log.warn({ sandboxId, sandboxesSinceLastWarning: unwarned }, "!!! process sandbox: NO ISOLATION — tools run as the server's user with its network and files; development only");
+    lastWarning = performance.now();
+    unwarned = 0;
+  };
   return {
     name: "process",
     isolated: false,
@@ -25,7 +36,7 @@ export function createProcessBackend(log: Logger): SandboxBackend {
       }
     },
     async create(spec: SandboxSpec): Promise<SandboxEnvironment> {
-      log.warn({ sandboxId: spec.sandboxId }, "!!! process sandbox: NO ISOLATION — tools run as the server's user with its network and files; development only");
+      warnNoIsolation(spec.sandboxId);
       const env = { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: spec.workspaceDir, ...spec.env };
       return startChildEnvironment(spec.sandboxId, PYTHON, ["-I", "-S", "-c", TOOL_RUNNER_SOURCE, spec.workspaceDir, `oma-sandbox=${spec.sandboxId}`], env, spec.workspaceDir);
     },
