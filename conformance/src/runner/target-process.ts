@@ -17,7 +17,10 @@ export async function launchTarget(command: string, env: Record<string, string>,
   const child = spawn("sh", ["-c", command], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"], detached: true });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the target did not print "OMA_LISTENING <url>" within ${waitMs} ms`)), waitMs);
-    child.once("exit", (code) => reject(new Error(`the target exited (code ${code}) before it printed OMA_LISTENING`)));
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the target exited (code ${code}) before it printed OMA_LISTENING`));
+    });
     const lines = createInterface({ input: child.stdout! });
     lines.on("line", (line) => {
       const m = /^OMA_LISTENING (\S+)/.exec(line);
