@@ -1,7 +1,7 @@
 // Broken variants seen by the harness cases: the brain runs in worker processes, so each
 // defect sits in a service it calls (or in how its worker is started).
 import { CONFORMANCE_MODEL_KEY } from "../src/runner/scripted-fixture.js";
-import { asCustom, patch, rewriteEmits, type BrokenVariant } from "./variant-kit.js";
+import { asCustom, patch, restream, rewriteEmits, type BrokenVariant } from "./variant-kit.js";
 
 /** Defects a brain meets through HarnessService, the log or its sandboxes. */
 export const harnessVariants: readonly BrokenVariant[] = [
@@ -13,6 +13,20 @@ export const harnessVariants: readonly BrokenVariant[] = [
     needsHarness: true,
     harness: (real) =>
       patch(real, "wake", (orig) => async (req: never, ctx: never) => ({ ...((await orig(req, ctx)) as object), alreadyRunning: false })),
+  },
+  {
+    name: "work assignments carry a lease epoch one below the one acquired",
+    breaks: ["HARN-17"],
+    profile: ["HARN-17"],
+    needsSandbox: true,
+    needsHarness: true,
+    harness: (real) =>
+      patch(real, "connectWorker", (orig) => (req: never, ctx: never) =>
+        restream(orig(req, ctx) as AsyncIterable<{ message: { case?: string; value?: { leaseEpoch: bigint } } }>, (m, out) => {
+          if (m.message.case === "assignment" && m.message.value) out.push({ message: { case: "assignment", value: { ...m.message.value, leaseEpoch: m.message.value.leaseEpoch - 1n } } });
+          else out.push(m);
+        }),
+      ),
   },
   {
     name: "ListHarnesses lists no brain",

@@ -14,6 +14,7 @@ import { durabilityCases } from "./session/durability-cases.js";
 import { sandboxRestartCases } from "./sandbox/restart-cases.js";
 import { harnessCases } from "./harness/harness-cases.js";
 import { faultCases } from "./harness/fault-cases.js";
+import { workerProtocolCases } from "./harness/worker-protocol-cases.js";
 
 /** Every case of the suite. Ids are unique; the runner shuffles them with the run's seed. */
 export const allCases: readonly ConformanceCase[] = [
@@ -32,4 +33,5 @@ export const allCases: readonly ConformanceCase[] = [
   ...sandboxRestartCases,
   ...harnessCases,
   ...faultCases,
+  ...workerProtocolCases,
 ];
