@@ -84,7 +84,10 @@ try {
       );
     } else {
       const [provision, spawnBeside] = await timePair(30, provisionOnce, spawnTrue, 1);
-      const [execute, spawned] = await timePair(300, executeTrue, spawnTrue, 10);
+      // A long warm-up: the first few hundred calls run before V8 has optimised the RPC path
+      // (measured: p50 about 1.4x the steady state over the first 300), and the goal is
+      // about the steady state, not the JIT.
+      const [execute, spawned] = await timePair(300, executeTrue, spawnTrue, 300);
       const goalOf = backend === "bubblewrap" ? { atMost: 1.5 } : undefined;
       provisionRows.push(
         { what: `${backend} provision p50`, value: p50(provision), unit: "ms", limit: { what: "bare spawn(true) p50", value: p50(spawnBeside) }, goal: { text: backend === "bubblewrap" ? `<= 50 ms: ${p50(provision) <= 50 ? "met" : "NOT met"}` : "none (development only)" } },
