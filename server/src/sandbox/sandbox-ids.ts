@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { canonicalJson } from "../canonical-json.js";
 import { invalidField, OmaError } from "../errors/oma-error.js";
 
 /** A sandbox id: "sbx_" and 128 random bits in hex. */
@@ -18,7 +19,5 @@ export function keyReused(sandboxId: string, key: string): OmaError {
 
 /** Name and input with keys sorted: the identity of a call for its idempotency key. */
 export function fingerprintOf(name: string, input: unknown): string {
-  const canonical = (v: unknown): unknown =>
-    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : Array.isArray(v) ? v.map(canonical) : v;
-  return createHash("sha256").update(JSON.stringify([name, canonical(input)])).digest("hex");
+  return createHash("sha256").update(canonicalJson([name, input])).digest("hex");
 }

@@ -83,6 +83,32 @@ describe("SessionService: EmitEvent / EmitEvents (real server)", () => {
     expect([singleRetry.duplicate, singleRetry.event!.id, singleRetry.event!.seq]).toEqual([true, single.event!.id, 4n]);
   });
 
+  it("SESS-3: a retry whose Struct keys arrive in another order (as Go's runtime encodes maps) is the same append", async () => {
+    const sessionId = await newSession(client);
+    const data = (order: "ab" | "ba") => (order === "ab" ? { a: 1, b: { x: [1, "two"], y: true } } : { b: { y: true, x: [1, "two"] }, a: 1 });
+    const event = (order: "ab" | "ba") => create(EventSchema, { payload: { case: "custom", value: { type: "t", data: data(order) } } });
+    // The two encodings really differ on the wire: protobuf-es writes map entries in insertion order.
+    expect(Buffer.from(toBinary(EventSchema, event("ab"))).equals(Buffer.from(toBinary(EventSchema, event("ba"))))).toBe(false);
+    const first = await client.emitEvent({ sessionId, event: event("ab"), idempotencyKey: "struct-1" });
+    const retry = await client.emitEvent({ sessionId, event: event("ba"), idempotencyKey: "struct-1" });
+    expect([retry.duplicate, retry.event!.id]).toEqual([true, first.event!.id]);
+    const other = create(EventSchema, { payload: { case: "custom", value: { type: "t", data: { a: 1, b: { x: ["two", 1], y: true } } } } });
+    await unchanged(sessionId, () => expectRpcError(client.emitEvent({ sessionId, event: other, idempotencyKey: "struct-1" }), Code.FailedPrecondition, "IDEMPOTENCY_KEY_REUSED"));
+  });
+
+  it("SESS-6: an event without a JSON form (a NaN or infinite number in a Struct) is INVALID_FIELD; nothing is written", async () => {
+    const sessionId = await newSession(client);
+    await client.emitEvent({ sessionId, event: textEvent("a") });
+    const withNumber = (n: number) => create(EventSchema, { payload: { case: "custom", value: { type: "t", data: { n } } } });
+    await unchanged(sessionId, async () => {
+      for (const n of [Number.NaN, Number.POSITIVE_INFINITY]) {
+        const info = await expectRpcError(client.emitEvent({ sessionId, event: withNumber(n), idempotencyKey: "nan" }), Code.InvalidArgument, "INVALID_FIELD", "event.payload");
+        expect(info.message).toMatch(/NaN or Infinity/);
+      }
+      await expectRpcError(client.emitEvents({ sessionId, events: [textEvent("ok"), withNumber(Number.NaN)] }), Code.InvalidArgument, "INVALID_FIELD", "events[1].payload");
+    });
+  });
+
   it("SESS-20: malformed idempotency keys, negative heads and non-positive lease epochs are INVALID_FIELD", async () => {
     const sessionId = await newSession(client);
     await client.emitEvent({ sessionId, event: textEvent("a") });

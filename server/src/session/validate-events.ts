@@ -1,4 +1,4 @@
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary, toJson } from "@bufbuild/protobuf";
 import { ConfirmationDecision, EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { ContentBlock } from "@oma/client/gen/oma/v1/content_pb.js";
 import { SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
@@ -23,6 +23,7 @@ export function validateEvents(input: readonly (Event | undefined)[], limits: Se
     if (!event) throw invalidField(path(i), "required", "is required");
     const stripped = create(EventSchema, { payload: event.payload });
     validatePayload(stripped, path(i));
+    requireJson(stripped, path(i));
     const size = toBinary(EventSchema, stripped).length;
     if (size > limits.maxEventBytes) {
       throw new OmaError("EVENT_TOO_LARGE", `event ${i} is ${size} bytes, more than ${limits.maxEventBytes}`, {
@@ -69,6 +70,19 @@ function validatePayload(event: Event, at: string): void {
       return;
     default:
       return;
+  }
+}
+
+/**
+ * Every event must have a protobuf JSON form: Connect JSON clients, the brain's model
+ * messages and the idempotency fingerprint all read it so. Binary protobuf can carry what
+ * JSON cannot, such as a NaN or infinite number in a Struct.
+ */
+function requireJson(event: Event, at: string): void {
+  try {
+    toJson(EventSchema, event);
+  } catch (err) {
+    throw invalidField(`${at}.payload`, "json", `must have a protobuf JSON form: ${(err as Error).message}`);
   }
 }
 

@@ -1,20 +1,19 @@
 import { createHash } from "node:crypto";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, toJson } from "@bufbuild/protobuf";
 import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
+import { canonicalJson } from "../canonical-json.js";
 
 /**
  * Fingerprint of an append's content (payloads only; server-assigned fields ignored), kept
  * with its idempotency key so that the same key with other content is told apart (SESS-3).
+ * It is taken over the payloads' canonical JSON, not their bytes: protobuf leaves the order
+ * of map entries (and so of a Struct's keys) to the sender, and a retry re-encoded by a
+ * client whose runtime orders them differently is still the same append. Unknown fields
+ * take no part.
  */
 export function hashEvents(events: readonly Event[]): Uint8Array {
-  const hash = createHash("sha256");
-  const length = Buffer.alloc(4);
-  for (const event of events) {
-    const bytes = toBinary(EventSchema, create(EventSchema, { payload: event.payload }));
-    length.writeUInt32BE(bytes.length);
-    hash.update(length).update(bytes);
-  }
-  return hash.digest();
+  const payloads = events.map((event) => toJson(EventSchema, create(EventSchema, { payload: event.payload })));
+  return createHash("sha256").update(canonicalJson(payloads)).digest();
 }
 
 export function sameHash(a: Uint8Array, b: Uint8Array): boolean {

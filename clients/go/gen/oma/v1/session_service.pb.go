@@ -528,8 +528,9 @@ type EmitEventRequest struct {
 	ExpectedHeadSeq *int64 `protobuf:"varint,3,opt,name=expected_head_seq,json=expectedHeadSeq,proto3,oneof" json:"expected_head_seq,omitempty"`
 	// If set, a retry with the same key returns the original event with `duplicate` true
 	// and appends nothing; the same key with a different event is FAILED_PRECONDITION /
-	// IDEMPOTENCY_KEY_REUSED (SESS-3). Keys are per session, kept as long as the session,
-	// 1–128 printable ASCII characters.
+	// IDEMPOTENCY_KEY_REUSED (SESS-3). Events are compared in their JSON form, so the order
+	// of map and Struct entries on the wire does not matter. Keys are per session, kept as
+	// long as the session, 1–128 printable ASCII characters.
 	IdempotencyKey string `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	// If set, the append happens only if this is the session's live lease epoch; otherwise
 	// FAILED_PRECONDITION / LEASE_LOST and nothing is written (SESS-10).

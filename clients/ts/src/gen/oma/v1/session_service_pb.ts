@@ -256,8 +256,9 @@ export type EmitEventRequest = Message<"oma.v1.EmitEventRequest"> & {
   /**
    * If set, a retry with the same key returns the original event with `duplicate` true
    * and appends nothing; the same key with a different event is FAILED_PRECONDITION /
-   * IDEMPOTENCY_KEY_REUSED (SESS-3). Keys are per session, kept as long as the session,
-   * 1–128 printable ASCII characters.
+   * IDEMPOTENCY_KEY_REUSED (SESS-3). Events are compared in their JSON form, so the order
+   * of map and Struct entries on the wire does not matter. Keys are per session, kept as
+   * long as the session, 1–128 printable ASCII characters.
    *
    * @generated from field: string idempotency_key = 4;
    */
