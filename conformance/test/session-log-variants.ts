@@ -1,7 +1,8 @@
 // Broken variants of the session log: slices, watches, appends, keys, leases, listing.
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { EventSchema } from "@oma/client/gen/oma/v1/event_pb.js";
+import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
+import { createHash } from "node:crypto";
 import { OmaError } from "../../server/src/errors/oma-error.js";
 import { fastLimits } from "./variant-server.js";
 import { call, patch, restream, type BrokenVariant } from "./variant-kit.js";
@@ -93,6 +94,21 @@ export const sessionLogVariants: readonly BrokenVariant[] = [
     session: (real) => {
       const strip = (orig: (...a: unknown[]) => unknown) => (req: never, ctx: never) => orig({ ...(req as object), idempotencyKey: "" }, ctx);
       return patch(patch(real, "emitEvent", strip), "emitEvents", strip);
+    },
+  },
+  {
+    name: "tells retries apart by their bytes (map entry order counts)",
+    breaks: ["SESS-3"],
+    profile: ["SESS-3"],
+    session: (real) => {
+      // The key is made to cover the exact encoding, as a byte-level fingerprint would.
+      const byBytes = (orig: (...a: unknown[]) => unknown) => (req: never, ctx: never) => {
+        const r = req as { idempotencyKey: string; event?: Event; events?: Event[] };
+        if (!r.idempotencyKey) return orig(req, ctx);
+        const bytes = (r.events ?? (r.event ? [r.event] : [])).map((e) => Buffer.from(toBinary(EventSchema, e)).toString("hex")).join("");
+        return orig({ ...r, idempotencyKey: `${r.idempotencyKey}.${createHash("sha256").update(bytes).digest("hex").slice(0, 8)}` }, ctx);
+      };
+      return patch(patch(real, "emitEvent", byBytes), "emitEvents", byBytes);
     },
   },
   {

@@ -173,6 +173,22 @@ export const emitCases: ConformanceCase[] = [
   },
   {
     ...core,
+    id: "session/SESS-3/retry-with-reordered-map-entries",
+    requirement: "SESS-3",
+    title: "a retry whose Struct keys are encoded in another order (as Go's runtime may) is the same append: duplicate=true, nothing written",
+    async run(ctx) {
+      const sessionId = await newSession(ctx);
+      const key = ctx.uniqueId("key");
+      // The runner encodes map entries in insertion order, so these two go out as different bytes.
+      const first = await ctx.rpc.unary(S.emitEvent, { sessionId, event: customEvent("order", { alpha: 1, beta: { x: "one", y: [1, 2] } }), idempotencyKey: key });
+      const again = await ctx.rpc.unary(S.emitEvent, { sessionId, event: customEvent("order", { beta: { y: [1, 2], x: "one" }, alpha: 1 }), idempotencyKey: key });
+      check(again.duplicate, "the retry with reordered keys must have duplicate=true");
+      checkEqual(again.event?.id, first.event?.id, "id of the retry");
+      checkEqual(await headSeq(ctx, sessionId), 1, "head after the retry");
+    },
+  },
+  {
+    ...core,
     id: "session/SESS-3/dedupe-before-head-check",
     requirement: "SESS-3",
     title: "a retry of an acknowledged append succeeds as a duplicate even after the head moved past expected_head_seq",
