@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createOmaClient } from "./node.js";
 import { clientPromiseTests } from "./testing/language-driver-tests.js";
 import { haveServerBuild, repoRoot, startServerProcess, type ServerProcess } from "./testing/server-process.js";
 
@@ -37,4 +38,19 @@ describe.skipIf(!haveGo || !haveServerBuild)("Go client against a server that cr
     rmSync(buildDir, { recursive: true, force: true });
   });
   clientPromiseTests({ language: "Go", slowWatcherPaddingBytes: 1024, command: () => ({ cmd: driverBin, args: [] }) }, () => server);
+
+  it("Go: a retried emit of a Struct, re-encoded with its keys in another order, is stored once (SESS-3)", async () => {
+    const oma = createOmaClient({ baseUrl: server.url });
+    const sessionId = `xlang-struct-go-${process.pid}-${Date.now()}`;
+    await oma.sessions.createSession({ sessionId, agent: { model: "scripted" } });
+    const r = spawnSync(driverBin, ["--addr", `127.0.0.1:${server.port}`, "--session", sessionId, "--lossy-struct", "5"], { encoding: "utf8", timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    // Go really does send other bytes on the retry: one Struct, several encodings.
+    expect(Number(lines.at(-1)!.split(" ")[1])).toBeGreaterThan(1);
+    // Each emit lost its first acknowledgement, retried once, and got its original back.
+    expect(lines.slice(0, -1)).toEqual([1, 2, 3, 4, 5].map((seq) => `emitted ${seq} true 2`));
+    const log = await oma.sessions.getEvents({ sessionId });
+    expect(log.events.map((e) => e.payload.case === "custom" && e.payload.value.type)).toEqual(Array(5).fill("driver-struct"));
+  });
 });

@@ -6,6 +6,12 @@
 //  2. it watches the session from seq 0 and prints "event SEQ" per event until -until,
 //     while the test kills and restarts the server ("# reconnect" lines go to stderr).
 //
+// With -lossy-struct N it emits N custom events whose data is an 8-key Struct, each
+// through a connection that loses the first acknowledgement, and prints "emitted SEQ
+// DUPLICATE ATTEMPTS" for each and then "encodings K": how many distinct encodings 20
+// marshals of one such event gave (Go orders map entries anew on every marshal, so the
+// retry carries other bytes than the stored first attempt).
+//
 // With -emit-only TYPE it only emits one custom event (the test starts it while the
 // server is down) and prints "emitted SEQ". With -watch-slow it only watches, and after
 // the first event stops reading until a line arrives on stdin, so the server finds it too
@@ -24,6 +30,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	omav1 "oma.dev/clients/go/gen/oma/v1"
 	"oma.dev/clients/go/omaclient"
@@ -35,6 +43,7 @@ func main() {
 	until := flag.Int64("until", 0, "exit after this seq")
 	emitOnly := flag.String("emit-only", "", "only emit one custom event of this type")
 	watchSlow := flag.Bool("watch-slow", false, "only watch, pausing after the first event until stdin has a line")
+	lossyStruct := flag.Int("lossy-struct", 0, "only emit this many Struct-carrying events, each losing its first acknowledgement")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -85,6 +94,24 @@ func main() {
 	}
 	lossy, err := omaclient.Dial(*addr, omaclient.Options{DialOptions: []grpc.DialOption{grpc.WithUnaryInterceptor(loseFirstAck)}})
 	must(err)
+
+	if *lossyStruct > 0 {
+		event := structEvent()
+		for i := 0; i < *lossyStruct; i++ {
+			emitCalls = 0
+			res, err := lossy.Emit(ctx, *session, event, omaclient.EmitOptions{Backoff: fast})
+			must(err)
+			fmt.Printf("emitted %d %t %d\n", res.GetEvent().GetSeq(), res.GetDuplicate(), emitCalls)
+		}
+		encodings := map[string]bool{}
+		for i := 0; i < 20; i++ {
+			b, err := proto.Marshal(event)
+			must(err)
+			encodings[string(b)] = true
+		}
+		fmt.Printf("encodings %d\n", len(encodings))
+		return
+	}
 	res, err := lossy.Emit(ctx, *session, &omav1.Event{Payload: &omav1.Event_Custom{Custom: &omav1.CustomEvent{Type: "driver-emit"}}}, omaclient.EmitOptions{Backoff: fast})
 	must(err)
 	fmt.Printf("emitted %d %t %d\n", res.GetEvent().GetSeq(), res.GetDuplicate(), emitCalls)
@@ -103,6 +130,17 @@ func main() {
 		}
 		return nil
 	}))
+}
+
+// structEvent is a custom event whose data has 8 keys.
+func structEvent() *omav1.Event {
+	data := map[string]interface{}{}
+	for _, k := range []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"} {
+		data[k] = k + "-value"
+	}
+	s, err := structpb.NewStruct(data)
+	must(err)
+	return &omav1.Event{Payload: &omav1.Event_Custom{Custom: &omav1.CustomEvent{Type: "driver-struct", Data: s}}}
 }
 
 func must(err error) {
