@@ -88,7 +88,7 @@ try {
     } else {
       const [provision, spawnBeside] = await timePair(30, provisionOnce, spawnTrue, 1);
       // A long warm-up: the first few hundred calls run before V8 has optimised the RPC path
-      // (measured: p50 about 1.4x the steady state over the first 300), and the goal is
+      // (measured: p50 1.3-1.5x the steady state over the first 300), and the goal is
       // about the steady state, not the JIT.
       const [execute, spawned] = await timePair(300, executeTrue, spawnTrue, 300);
       const [executeAgain, spawnedBash] = await timePair(300, executeTrue, spawnBashTrue, 20);
