@@ -38,9 +38,12 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
 
 /**
  * True for failures that may pass on their own: the server is unreachable or restarting
- * (UNAVAILABLE), a deadline passed, the call was aborted by the server, or the transport
- * broke without an OMA reason (UNKNOWN, or INTERNAL with no ErrorInfo). An error with an
- * OMA reason is an answer from the server, not a transport fault, and is never retried.
+ * (UNAVAILABLE), a deadline passed, the call was aborted by the server, the HTTP/2 stream
+ * was reset under the call (CANCELED: Node reports a connection that died mid-call as a
+ * stream closed with CANCEL), or the transport broke without an OMA reason (UNKNOWN, or
+ * INTERNAL with no ErrorInfo). An error with an OMA reason is an answer from the server,
+ * not a transport fault, and is never retried. A caller that cancels a call itself must
+ * check its own signal before asking this (every retry loop here does).
  */
 export function isTransientFailure(err: unknown): boolean {
   if (!(err instanceof ConnectError)) return false;
@@ -49,6 +52,8 @@ export function isTransientFailure(err: unknown): boolean {
     case Code.DeadlineExceeded:
     case Code.Aborted:
       return true;
+    case Code.Canceled:
+      return (omaErrorInfo(err)?.reason ?? "") === "";
     case Code.Unknown:
     case Code.Internal:
       return (omaErrorInfo(err)?.reason ?? "") === "";

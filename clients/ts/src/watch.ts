@@ -123,6 +123,5 @@ export async function* watchEvents(
 function shouldReconnect(err: unknown): boolean {
   if (isTransientFailure(err)) return true;
   if (!(err instanceof ConnectError)) return false;
-  if (err.code === Code.ResourceExhausted) return reasonOf(err) === "WATCHER_TOO_SLOW";
-  return err.code === Code.Canceled;
+  return err.code === Code.ResourceExhausted && reasonOf(err) === "WATCHER_TOO_SLOW";
 }
