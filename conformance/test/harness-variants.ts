@@ -1,5 +1,6 @@
 // Broken variants seen by the harness cases: the brain runs in worker processes, so each
 // defect sits in a service it calls (or in how its worker is started).
+import { OmaError } from "../../server/src/errors/oma-error.js";
 import { CONFORMANCE_MODEL_KEY } from "../src/runner/scripted-fixture.js";
 import { asCustom, patch, restream, rewriteEmits, type BrokenVariant } from "./variant-kit.js";
 
@@ -27,6 +28,29 @@ export const harnessVariants: readonly BrokenVariant[] = [
           else out.push(m);
         }),
       ),
+  },
+  {
+    name: "ListHarnesses page tokens are bound to the filter but unsigned",
+    breaks: ["WIRE-4"],
+    profile: ["wire/WIRE-4/harness-paging"],
+    needsSandbox: true,
+    needsHarness: true,
+    harness: (real) =>
+      patch(real, "listHarnesses", (orig) => async (req: never, ctx: never) => {
+        const r = req as { pageSize: number; pageToken: string; sessionId: string };
+        if (r.pageSize < 0) return orig(req, ctx);
+        const size = r.pageSize === 0 ? 50 : r.pageSize;
+        let after = "";
+        if (r.pageToken) {
+          const t = parseJson(Buffer.from(r.pageToken, "base64url").toString()) as { a?: unknown; s?: unknown } | undefined;
+          if (typeof t?.a !== "string" || t.s !== r.sessionId) throw new OmaError("INVALID_PAGE_TOKEN", "bad token", { field: "page_token" });
+          after = t.a;
+        }
+        const all = ((await orig({ ...r, pageSize: 1000, pageToken: "" }, ctx)) as { harnesses: { harnessId: string }[] }).harnesses.filter((h) => h.harnessId > after);
+        const page = all.slice(0, size);
+        const next = all.length > size ? Buffer.from(JSON.stringify({ a: page.at(-1)!.harnessId, s: r.sessionId })).toString("base64url") : "";
+        return { harnesses: page, nextPageToken: next };
+      }),
   },
   {
     name: "ListHarnesses lists no brain",
@@ -115,3 +139,11 @@ export const harnessVariants: readonly BrokenVariant[] = [
     sandbox: (real) => patch(real, "execute", (orig) => (req: never, ctx: never) => orig({ ...(req as object), idempotencyKey: "" }, ctx)),
   },
 ];
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

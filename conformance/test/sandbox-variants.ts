@@ -22,6 +22,26 @@ export const sandboxVariants: readonly BrokenVariant[] = [
       }),
   },
   {
+    name: "ListSandboxes page tokens are unsigned (the last sandbox id in base64url)",
+    breaks: ["WIRE-4"],
+    profile: ["wire/WIRE-4/sandbox-paging"],
+    needsSandbox: true,
+    sandbox: (real) =>
+      patch(real, "listSandboxes", (orig) => async (req: never, ctx: never) => {
+        const r = req as { pageSize: number; pageToken: string; sessionId: string };
+        if (r.pageSize < 0) return orig(req, ctx);
+        const size = r.pageSize === 0 ? 50 : r.pageSize;
+        const all = ((await orig({ ...r, pageSize: 1000, pageToken: "" }, ctx)) as { sandboxes: { sandboxId: string }[] }).sandboxes;
+        let start = 0;
+        if (r.pageToken) {
+          const after = Buffer.from(r.pageToken, "base64url").toString();
+          start = all.findIndex((s) => `sbx:${s.sandboxId}` === after) + 1 || all.length;
+        }
+        const page = all.slice(start, start + size);
+        return { sandboxes: page, nextPageToken: start + size < all.length ? Buffer.from(`sbx:${page.at(-1)!.sandboxId}`).toString("base64url") : "" };
+      }),
+  },
+  {
     name: "runs a re-sent tool call again",
     breaks: ["SBX-8"],
     profile: ["SBX-8"],

@@ -231,6 +231,28 @@ export const sessionRuleVariants: readonly BrokenVariant[] = [
       }),
   },
   {
+    name: "ListSessions page tokens are not bound to the filters (a reused token continues its own listing)",
+    breaks: ["WIRE-4"],
+    profile: ["wire/WIRE-4/bad-page-size-and-tokens"],
+    session: (real) =>
+      patch(real, "listSessions", (orig) => async (req: never, ctx: never) => {
+        // The outer token carries the filters it was issued for, so any filters may reuse it.
+        type Query = { pageToken: string; labels: Record<string, string>; status: number };
+        let query = req as Query;
+        if (query.pageToken) {
+          try {
+            const t = JSON.parse(Buffer.from(query.pageToken, "base64url").toString()) as { t: string; labels: Record<string, string>; status: number };
+            query = { ...query, pageToken: t.t, labels: t.labels, status: t.status };
+          } catch {
+            throw new OmaError("INVALID_PAGE_TOKEN", "bad token", { field: "page_token" });
+          }
+        }
+        const res = (await orig(query, ctx)) as { nextPageToken: string };
+        const next = res.nextPageToken && Buffer.from(JSON.stringify({ t: res.nextPageToken, labels: query.labels, status: query.status })).toString("base64url");
+        return { ...res, nextPageToken: next };
+      }),
+  },
+  {
     name: "ignores the status filter of ListSessions",
     breaks: ["SESS-18"],
     profile: ["SESS-18"],

@@ -10,6 +10,7 @@ import { openHarnessPart } from "../../server/src/harness/harness-part.js";
 import { defaultLimits, type ServerLimits } from "../../server/src/limits.js";
 import { createLogger } from "../../server/src/logger.js";
 import type { Db, PartContext, ServerPart } from "../../server/src/part.js";
+import { openPaging } from "../../server/src/rpc/paging.js";
 import { openSandboxPart } from "../../server/src/sandbox/sandbox-part.js";
 import { startOmaServer } from "../../server/src/server.js";
 import { openSessionPart } from "../../server/src/session/session-part.js";
@@ -64,16 +65,16 @@ export async function startVariantServer(wrappers: ServiceWrappers, options: { s
 
 /** Opens the database and parts on `dataDir` and serves them; wrappers are applied afresh each time. */
 async function open(dataDir: string, port: number, wrappers: ServiceWrappers, options: { sandboxBackend?: string; harness?: boolean }) {
-  const ctx: PartContext = { dataDir, logger: createLogger({ level: "silent" }), limits: fastLimits };
   const db: Db = new ClassicLevel<string, Uint8Array>(join(dataDir, "leveldb"), { valueEncoding: "view" });
   await db.open();
+  const ctx: PartContext = { dataDir, logger: createLogger({ level: "silent" }), limits: fastLimits, paging: await openPaging(db, fastLimits.maxPageSize) };
   const parts: ServerPart[] = [];
   const session = await openSessionPart(db, ctx);
   parts.push(session);
   const sandbox = options.sandboxBackend ? await openSandboxPart(db, ctx, { backend: options.sandboxBackend }) : undefined;
   if (sandbox) parts.push(sandbox);
   // Brain leases of 3 s keep the fault-injection cases (a killed worker) short.
-  const harness = options.harness ? await openHarnessPart({ store: session.store, logger: ctx.logger, options: { leaseTtlMs: 3000 } }) : undefined;
+  const harness = options.harness ? await openHarnessPart({ store: session.store, logger: ctx.logger, paging: ctx.paging, options: { leaseTtlMs: 3000 } }) : undefined;
   if (harness) parts.push(harness);
   const wrap = <T>(impl: T, w: ((real: T) => T) | undefined) => (w ? w(impl) : impl);
   const server = await startOmaServer({

@@ -4,6 +4,7 @@ import { ClassicLevel } from "classic-level";
 import { defaultLimits, type ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import type { Db, PartContext, ServerPart } from "./part.js";
+import { openPaging } from "./rpc/paging.js";
 import { startOmaServer } from "./server.js";
 import { openSessionPart } from "./session/session-part.js";
 import { openSandboxPart } from "./sandbox/sandbox-part.js";
@@ -36,7 +37,6 @@ export interface RunningApp {
  */
 export async function startApp(config: AppConfig): Promise<RunningApp> {
   const limits = config.limits ?? defaultLimits;
-  const ctx: PartContext = { dataDir: config.dataDir, logger: config.logger, limits };
   await mkdir(join(config.dataDir, "leveldb"), { recursive: true });
   const db: Db = new ClassicLevel<string, Uint8Array>(join(config.dataDir, "leveldb"), { valueEncoding: "view" });
   await db.open();
@@ -46,12 +46,13 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     await db.close();
   };
   try {
+    const ctx: PartContext = { dataDir: config.dataDir, logger: config.logger, limits, paging: await openPaging(db, limits.maxPageSize) };
     // Parts are added here as they exist: session log, sandboxes, harness dispatch.
     const session = await openSessionPart(db, ctx);
     parts.push(session);
     const sandbox = await openSandboxPart(db, ctx, { backend: config.sandboxBackend });
     parts.push(sandbox);
-    const harness = await openHarnessPart({ store: session.store, logger: config.logger, options: config.harness });
+    const harness = await openHarnessPart({ store: session.store, logger: config.logger, paging: ctx.paging, options: config.harness });
     parts.push(harness);
     const server = await startOmaServer({
       port: config.port,

@@ -21,6 +21,9 @@ export interface ServerLimits {
   readonly watchHeartbeatMs: number;
 }
 
+/** Page size of a List RPC whose request leaves page_size 0 (WIRE-4); the maximum is `maxPageSize`. */
+export const DEFAULT_PAGE_SIZE = 50;
+
 export const defaultLimits: ServerLimits = {
   maxEventBytes: 256 * 1024,
   maxBatchBytes: 1024 * 1024,

@@ -1,6 +1,7 @@
 import type { ClassicLevel } from "classic-level";
 import type { ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
+import type { Paging } from "./rpc/paging.js";
 
 /** What every part of the server is opened with. */
 export interface PartContext {
@@ -8,6 +9,8 @@ export interface PartContext {
   readonly dataDir: string;
   readonly logger: Logger;
   readonly limits: ServerLimits;
+  /** Page sizes and signed page tokens of every List RPC (WIRE-4). */
+  readonly paging: Paging;
 }
 
 /**

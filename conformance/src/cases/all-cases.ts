@@ -7,6 +7,7 @@ import { sliceCases } from "./session/slice-cases.js";
 import { validationCases } from "./session/validation-cases.js";
 import { watchCases } from "./session/watch-cases.js";
 import { wireCases } from "./wire/wire-cases.js";
+import { pagingCases } from "./wire/paging-cases.js";
 import { sandboxCases } from "./sandbox/sandbox-cases.js";
 import { streamCases } from "./sandbox/stream-cases.js";
 import { securityCases } from "./security/security-cases.js";
@@ -26,6 +27,7 @@ export const allCases: readonly ConformanceCase[] = [
   ...leaseCases,
   ...listCases,
   ...wireCases,
+  ...pagingCases,
   ...sandboxCases,
   ...streamCases,
   ...securityCases,

@@ -1,4 +1,5 @@
 import type { Logger } from "../logger.js";
+import type { Paging } from "../rpc/paging.js";
 import type { ServerPart } from "../part.js";
 import type { SessionStore } from "../store/session-store.js";
 import { HarnessDispatcher } from "./dispatcher.js";
@@ -12,12 +13,13 @@ export const HARNESS_FEATURES = ["harness.core", "harness.auto_rewake"] as const
 export async function openHarnessPart(deps: {
   store: SessionStore;
   logger: Logger;
+  paging: Paging;
   options?: Partial<HarnessOptions>;
 }): Promise<ServerPart & { readonly dispatcher: HarnessDispatcher }> {
   const dispatcher = new HarnessDispatcher({ store: deps.store, logger: deps.logger.child({ part: "harness" }), options: deps.options });
   await dispatcher.start();
   return {
-    service: createHarnessService(dispatcher),
+    service: createHarnessService(dispatcher, deps.paging),
     features: dispatcher.options.autoRewake ? [...HARNESS_FEATURES] : ["harness.core"],
     dispatcher,
     close: () => dispatcher.close(),

@@ -2,14 +2,11 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { HarnessSchema, type HarnessService } from "@oma/client/gen/oma/v1/harness_service_pb.js";
-import { invalidField, OmaError } from "../errors/oma-error.js";
+import { invalidField } from "../errors/oma-error.js";
+import type { Paging } from "../rpc/paging.js";
 import type { HarnessDispatcher, HarnessRecord } from "./dispatcher.js";
 import { ID_PATTERN } from "./harness-options.js";
 import { toInt64 } from "./int64.js";
-
-/** AIP-158 page sizes (WIRE-4). */
-const DEFAULT_PAGE_SIZE = 50;
-const MAX_PAGE_SIZE = 1000;
 
 function requireId(field: string, value: string): string {
   if (!ID_PATTERN.test(value)) {
@@ -29,23 +26,8 @@ function toHarness(record: HarnessRecord) {
   });
 }
 
-/** Page tokens are bound to the query they were issued for (WIRE-4). */
-function encodeToken(afterHarnessId: string, sessionId: string): string {
-  return Buffer.from(JSON.stringify({ a: afterHarnessId, s: sessionId })).toString("base64url");
-}
-
-function decodeToken(token: string, sessionId: string): string {
-  try {
-    const parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as { a?: unknown; s?: unknown };
-    if (typeof parsed.a === "string" && parsed.s === sessionId) return parsed.a;
-  } catch {
-    // falls through to the error below
-  }
-  throw new OmaError("INVALID_PAGE_TOKEN", "page_token was not issued for this query", { field: "page_token" });
-}
-
 /** HarnessService at the edge: validates requests and translates the dispatcher's records. */
-export function createHarnessService(dispatcher: HarnessDispatcher): ServiceImpl<typeof HarnessService> {
+export function createHarnessService(dispatcher: HarnessDispatcher, paging: Paging): ServiceImpl<typeof HarnessService> {
   return {
     async wake(req) {
       const result = await dispatcher.wake(requireId("session_id", req.sessionId));
@@ -53,17 +35,13 @@ export function createHarnessService(dispatcher: HarnessDispatcher): ServiceImpl
     },
 
     listHarnesses(req) {
-      if (req.pageSize < 0) throw invalidField("page_size", "minimum", "must not be negative");
       if (req.sessionId) requireId("session_id", req.sessionId);
-      const size = req.pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(req.pageSize, MAX_PAGE_SIZE);
-      const after = req.pageToken ? decodeToken(req.pageToken, req.sessionId) : "";
-      const all = dispatcher.list({ sessionId: req.sessionId || undefined }).filter((h) => h.harnessId > after);
-      const page = all.slice(0, size);
-      const last = page[page.length - 1];
-      return {
-        harnesses: page.map(toHarness),
-        nextPageToken: all.length > size && last ? encodeToken(last.harnessId, req.sessionId) : "",
-      };
+      const query = { list: "ListHarnesses", session_id: req.sessionId };
+      const { size, cursor } = paging.open(req, query);
+      // In harness id order; a page continues after the last id it returned.
+      const rest = dispatcher.list({ sessionId: req.sessionId || undefined }).filter((h) => cursor === undefined || h.harnessId > cursor);
+      const page = rest.slice(0, size);
+      return { harnesses: page.map(toHarness), nextPageToken: paging.next(rest.length > size ? page.at(-1)?.harnessId : undefined, query) };
     },
 
     async *connectWorker(req, ctx) {

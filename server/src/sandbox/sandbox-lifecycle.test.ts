@@ -62,7 +62,7 @@ describe("sandbox service", () => {
     expect([env.reason, env.field]).toEqual(["INVALID_FIELD", 'resources.env["1BAD"]']);
   });
 
-  it("ListSandboxes pages through a session's sandboxes; a foreign token is INVALID_PAGE_TOKEN", async () => {
+  it("WIRE-4 ListSandboxes pages through a session's sandboxes, also past a destroyed one; a foreign or other-filter token is INVALID_PAGE_TOKEN", async () => {
     const c = app.client(SandboxService);
     const backend = backends.find((b) => b.available && b.name !== "docker")?.name ?? "";
     const sessionId = `ses_${randomUUID().replace(/-/g, "")}`;
@@ -77,6 +77,13 @@ describe("sandbox service", () => {
       expect([...first.sandboxes, ...second.sandboxes].map((s) => s.sandboxId).sort()).toEqual([...ids].sort());
       const bad = await rejection(c.listSandboxes({ sessionId, pageToken: "bm9wZQ" }));
       expect([bad.code, bad.reason]).toEqual([Code.InvalidArgument, "INVALID_PAGE_TOKEN"]);
+      const other = await rejection(c.listSandboxes({ sessionId: `${sessionId}x`, pageSize: 2, pageToken: first.nextPageToken }));
+      expect(other.reason).toBe("INVALID_PAGE_TOKEN");
+      // The sandbox a token points after is destroyed: the listing goes on below it.
+      const one = await c.listSandboxes({ sessionId, pageSize: 1 });
+      await c.destroySandbox({ sandboxId: one.sandboxes[0]!.sandboxId });
+      const rest = await c.listSandboxes({ sessionId, pageSize: 5, pageToken: one.nextPageToken });
+      expect(rest.sandboxes.map((s) => s.sandboxId).sort()).toEqual(ids.filter((id) => id !== one.sandboxes[0]!.sandboxId).sort());
     } finally {
       for (const sandboxId of ids) await c.destroySandbox({ sandboxId });
     }

@@ -59,7 +59,7 @@ export async function openSandboxPart(db: Db, ctx: PartContext, options: Sandbox
   await manager.open();
   const ordered = defaultBackend ? [defaultBackend, ...[...available.keys()].filter((n) => n !== defaultBackend)] : [];
   return {
-    service: createSandboxService(manager),
+    service: createSandboxService(manager, ctx.paging),
     features: ["sandbox.core", "sandbox.stream", "sandbox.isolation"],
     backends: ordered,
     async close() {

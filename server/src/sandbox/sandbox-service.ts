@@ -1,18 +1,25 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { durationFromMs, durationMs, type Duration } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { OutputStream, ToolDescriptionSchema } from "@oma/client/gen/oma/v1/sandbox_pb.js";
+import { OutputStream, ToolDescriptionSchema, type Sandbox } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import { ExecuteResponseSchema, type SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
-import { invalidField, OmaError } from "../errors/oma-error.js";
+import type { Paging } from "../rpc/paging.js";
 import type { ExecResult } from "./execution.js";
 import { sandboxBounds, type SandboxManager } from "./sandbox-manager.js";
 import { TOOLS } from "./tools.js";
 
-const DEFAULT_PAGE = 50;
-const MAX_PAGE = 1000;
+/**
+ * A sandbox's place in ListSandboxes: its creation time in microseconds as zero-padded hex,
+ * then its id. The listing is in descending position (newest first), and a page continues
+ * below the last position it returned, so a sandbox destroyed meanwhile never derails it.
+ */
+function listPosition(sandbox: Sandbox): string {
+  const micros = Number(sandbox.createTime?.seconds ?? 0n) * 1e6 + Math.floor((sandbox.createTime?.nanos ?? 0) / 1000);
+  return `${micros.toString(16).padStart(14, "0")}!${sandbox.sandboxId}`;
+}
 
 /** SandboxService: translates the wire to the SandboxManager and back. */
-export function createSandboxService(manager: SandboxManager): ServiceImpl<typeof SandboxService> {
+export function createSandboxService(manager: SandboxManager, paging: Paging): ServiceImpl<typeof SandboxService> {
   const tools = TOOLS.map((t) => create(ToolDescriptionSchema, { name: t.name, description: t.description, inputSchema: t.inputSchema as JsonObject }));
   return {
     async provision(req) {
@@ -39,20 +46,15 @@ export function createSandboxService(manager: SandboxManager): ServiceImpl<typeo
       return { sandbox: manager.get(req.sandboxId) };
     },
     listSandboxes(req) {
-      if (req.pageSize < 0) throw invalidField("page_size", "range", "must not be negative");
-      const size = Math.min(req.pageSize || DEFAULT_PAGE, MAX_PAGE);
-      const all = manager
+      const query = { list: "ListSandboxes", session_id: req.sessionId };
+      const { size, cursor } = paging.open(req, query);
+      const rest = manager
         .list(req.sessionId)
-        .sort((a, b) => Number(b.createTime?.seconds ?? 0n) - Number(a.createTime?.seconds ?? 0n) || (b.createTime?.nanos ?? 0) - (a.createTime?.nanos ?? 0) || a.sandboxId.localeCompare(b.sandboxId));
-      let start = 0;
-      if (req.pageToken) {
-        const after = decodeToken(req.pageToken);
-        start = all.findIndex((s) => s.sandboxId === after) + 1;
-        if (start === 0) start = all.length; // That sandbox is gone; the listing moved past it.
-      }
-      const page = all.slice(start, start + size);
-      const last = page[page.length - 1];
-      return { sandboxes: page, nextPageToken: start + size < all.length && last ? Buffer.from(`sbx:${last.sandboxId}`).toString("base64url") : "" };
+        .map((sandbox) => ({ sandbox, position: listPosition(sandbox) }))
+        .filter((s) => cursor === undefined || s.position < cursor)
+        .sort((a, b) => (a.position < b.position ? 1 : a.position > b.position ? -1 : 0));
+      const page = rest.slice(0, size);
+      return { sandboxes: page.map((s) => s.sandbox), nextPageToken: paging.next(rest.length > size ? page.at(-1)?.position : undefined, query) };
     },
     async destroySandbox(req) {
       await manager.destroy(req.sandboxId);
@@ -78,10 +80,4 @@ function response(r: ExecResult, replayed: boolean) {
     replayed,
     timedOut: r.timedOut,
   });
-}
-
-function decodeToken(token: string): string {
-  const text = Buffer.from(token, "base64url").toString("utf8");
-  if (!text.startsWith("sbx:")) throw new OmaError("INVALID_PAGE_TOKEN", "not a page token of ListSandboxes", { field: "page_token" });
-  return text.slice(4);
 }

@@ -5,24 +5,22 @@ import { invalidField } from "../errors/oma-error.js";
 import type { ServerLimits } from "../limits.js";
 import { newId } from "../store/ids.js";
 import type { SessionStore } from "../store/session-store.js";
-import type { PageTokens } from "./page-token.js";
+import { pageSize, type Paging } from "../rpc/paging.js";
 import { validateAgent } from "./validate-agent.js";
 import { validateEvents } from "./validate-events.js";
 import {
-  knownEnum, leaseTtlMs, nonNegative, optionalIdempotencyKey, pageSize, positive, requireId, validateHolder, validateLabels,
+  knownEnum, leaseTtlMs, nonNegative, optionalIdempotencyKey, positive, requireId, validateHolder, validateLabels,
 } from "./validate-request.js";
 import { watchEvents } from "./watch-events.js";
 
 export interface SessionServiceDeps {
   readonly store: SessionStore;
   readonly limits: ServerLimits;
-  readonly pageTokens: PageTokens;
+  readonly paging: Paging;
   /** Watch heartbeat interval (SESS-13). */
   readonly heartbeatMs: number;
 }
 
-/** ListSessions page size when the request leaves it 0 (WIRE-4). */
-export const DEFAULT_LIST_PAGE_SIZE = 50;
 /** GetEvents limit when the request leaves it 0 (SESS-11). */
 export const DEFAULT_EVENTS_LIMIT = 100;
 
@@ -48,13 +46,12 @@ export function createSessionService(deps: SessionServiceDeps): ServiceImpl<type
     },
 
     async listSessions(req) {
-      const size = pageSize(req.pageSize, "page_size", DEFAULT_LIST_PAGE_SIZE, limits.maxPageSize);
       const status = knownEnum(req.status, SessionStatus, "status");
       validateLabels(req.labels, "labels");
-      const filters = { status, labels: Object.entries(req.labels).sort(([a], [b]) => (a < b ? -1 : 1)) };
-      const cursor = req.pageToken === "" ? undefined : deps.pageTokens.open(req.pageToken, filters);
+      const query = { list: "ListSessions", status, labels: req.labels };
+      const { size, cursor } = deps.paging.open(req, query);
       const page = await store.listSessions({ pageSize: size, cursor, status, labels: req.labels });
-      return { sessions: page.sessions, nextPageToken: page.nextCursor === undefined ? "" : deps.pageTokens.issue(page.nextCursor, filters) };
+      return { sessions: page.sessions, nextPageToken: deps.paging.next(page.nextCursor, query) };
     },
 
     async deleteSession(req) {

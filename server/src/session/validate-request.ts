@@ -49,13 +49,6 @@ export function positive(value: bigint, field: string): number {
   return Number(value);
 }
 
-/** AIP-158 sizes (WIRE-4, SESS-11): 0 → default, above max → max, negative → INVALID_FIELD. */
-export function pageSize(value: number, field: string, defaultSize: number, max: number): number {
-  if (value < 0) throw invalidField(field, "non_negative", "must not be negative", { value });
-  if (value === 0) return defaultSize;
-  return Math.min(value, max);
-}
-
 export function validateHolder(holder: string): string {
   if (holder === "") throw invalidField("holder", "required", "is required");
   if (bytes(holder) > MAX_HOLDER_BYTES) throw invalidField("holder", "max_bytes", `at most ${MAX_HOLDER_BYTES} bytes`, { limit: MAX_HOLDER_BYTES });

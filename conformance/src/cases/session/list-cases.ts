@@ -6,7 +6,6 @@ import { newSession, S } from "./session-helpers.js";
 
 // Listing cost may grow with everything else on a shared server; these get a wider bound.
 const core = { feature: "session.core", level: "MUST", timeoutMs: 60_000 } as const;
-const badToken = { code: "INVALID_ARGUMENT", reason: "INVALID_PAGE_TOKEN" } as const;
 
 /** Pages through ListSessions with the given filter; bounded at 100 pages. */
 async function listAll(ctx: Parameters<ConformanceCase["run"]>[0], labels: Record<string, string>, pageSize: number, status = SessionStatus.UNSPECIFIED) {
@@ -73,37 +72,6 @@ export const listCases: ConformanceCase[] = [
         checkDeepEqual([...new Set(ids)].sort(), [...created].sort(), `distinct sessions with page_size ${size}`);
         checkEqual(tokens.length, Math.ceil(7 / size) - 1, `next_page_tokens with page_size ${size} (none on the last page)`);
       }
-    },
-  },
-  {
-    ...core,
-    id: "wire/WIRE-4/bad-page-size-and-tokens",
-    requirement: "WIRE-4",
-    title: "a negative page_size is INVALID_FIELD; forged, altered or other-filter page tokens are INVALID_PAGE_TOKEN",
-    async run(ctx) {
-      const tag = ctx.uniqueId("t").toLowerCase();
-      for (let i = 0; i < 3; i++) await newSession(ctx, { "conf.run": tag });
-      await expectFailure(
-        ctx.rpc.unary(S.listSessions, { pageSize: -1 }),
-        { code: "INVALID_ARGUMENT", reason: "INVALID_FIELD", field: "page_size" },
-        "ListSessions with page_size -1",
-      );
-      const page = await ctx.rpc.unary(S.listSessions, { pageSize: 1, labels: { "conf.run": tag } });
-      const token = page.nextPageToken;
-      check(token !== "", "a first page of 1 of 3 sessions must carry a next_page_token");
-      const forged = ["not-a-token", Buffer.from('{"offset":1}').toString("base64"), "x".repeat(200)];
-      for (const pageToken of forged) {
-        await expectFailure(ctx.rpc.unary(S.listSessions, { pageSize: 1, pageToken, labels: { "conf.run": tag } }), badToken, `forged token ${pageToken.slice(0, 20)}`);
-      }
-      const altered = token.slice(0, -2) + (token.endsWith("AA") ? "BB" : "AA");
-      await expectFailure(ctx.rpc.unary(S.listSessions, { pageSize: 1, pageToken: altered, labels: { "conf.run": tag } }), badToken, "an altered token");
-      await expectFailure(
-        ctx.rpc.unary(S.listSessions, { pageSize: 1, pageToken: token, labels: { "conf.run": `${tag}-other` } }),
-        badToken,
-        "a token reused with other filters",
-      );
-      const next = await ctx.rpc.unary(S.listSessions, { pageSize: 1, pageToken: token, labels: { "conf.run": tag } });
-      checkEqual(next.sessions.length, 1, "the genuine token still works");
     },
   },
 ];
