@@ -8,6 +8,7 @@ import { ServerInfoService, file_oma_v1_server_info_service } from "@oma/client/
 import { SessionService, file_oma_v1_session_service } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { file_oma_v1_error_reason } from "@oma/client/gen/oma/v1/error_reason_pb.js";
 import { file_google_rpc_error_details } from "@oma/client/gen/google/rpc/error_details_pb.js";
+import { deadlineInterceptor } from "./rpc/deadline-interceptor.js";
 import { errorInterceptor } from "./rpc/error-interceptor.js";
 import { createHealthService } from "./rpc/health.js";
 import { listen, type Listening, type ServedService } from "./rpc/listener.js";
@@ -86,6 +87,6 @@ export async function startOmaServer(options: OmaServerOptions): Promise<Listeni
     port: options.port,
     host: options.host,
     readMaxBytes: limits.maxRequestBytes,
-    interceptors: [errorInterceptor((err, ctx) => log.error({ err, procedure: ctx.procedure }, "internal error"))],
+    interceptors: [errorInterceptor((err, ctx) => log.error({ err, procedure: ctx.procedure }, "internal error")), deadlineInterceptor()],
   });
 }

@@ -21,6 +21,12 @@ export function createGrpcJsClient(target: string): RpcClient {
   const path = (m: DescMethod) => `/${m.parent.typeName}/${m.name}`;
   const callOptions = (o?: CallOptions): grpc.CallOptions =>
     o?.timeoutMs === undefined ? {} : { deadline: new Date(Date.now() + o.timeoutMs) };
+  // Without a deadline of its own, grpc-js sends the metadata's grpc-timeout as it is.
+  const metadata = (o?: CallOptions) => {
+    const md = new grpc.Metadata();
+    if (o?.serverTimeoutMs !== undefined) md.set("grpc-timeout", `${Math.max(1, Math.round(o.serverTimeoutMs))}m`);
+    return md;
+  };
   const serializer = (schema: DescMessage) => (msg: MessageShape<DescMessage>) => Buffer.from(toBinary(schema, msg));
   const deserializer = (schema: DescMessage) => (buf: Buffer) => fromBinary(schema, buf);
 
@@ -34,7 +40,7 @@ export function createGrpcJsClient(target: string): RpcClient {
           serializer(method.input),
           deserializer(method.output),
           input,
-          new grpc.Metadata(),
+          metadata(options),
           callOptions(options),
           (err, value) => (err ? reject(toFailure(err)) : resolve(value as never)),
         );
@@ -50,7 +56,7 @@ export function createGrpcJsClient(target: string): RpcClient {
             serializer(method.input),
             deserializer(method.output),
             input,
-            new grpc.Metadata(),
+            metadata(options),
             callOptions(options),
           );
           const onAbort = () => call.cancel();
