@@ -17,7 +17,7 @@ const payload = (i: number): EventPayloadInit => ({ case: "custom", value: { typ
 const env = { OMA_LOG_LEVEL: "error" };
 
 async function emitOverhead(server: ServerProcess): Promise<void> {
-  const oma = createOmaClient({ baseUrl: server.url });
+  const oma = createOmaClient({ baseUrl: server.url, token: server.adminToken });
   const raw = server.client(SessionService);
   const { session } = await oma.sessions.createSession({ agent: { model: "bench" } });
   const id = session!.sessionId;
@@ -54,10 +54,10 @@ async function emitOverhead(server: ServerProcess): Promise<void> {
  */
 async function protocolOverhead(server: ServerProcess): Promise<void> {
   const clients = {
-    grpc: createOmaClient({ baseUrl: server.url }),
-    "connect (node, HTTP/1.1)": createOmaClient({ baseUrl: server.url, protocol: "connect" }),
-    "connect (fetch)": createBrowserClient({ baseUrl: server.url }),
-    "grpc-web (fetch)": createBrowserClient({ baseUrl: server.url, protocol: "grpc-web" }),
+    grpc: createOmaClient({ baseUrl: server.url, token: server.adminToken }),
+    "connect (node, HTTP/1.1)": createOmaClient({ baseUrl: server.url, token: server.adminToken, protocol: "connect" }),
+    "connect (fetch)": createBrowserClient({ baseUrl: server.url, token: server.adminToken }),
+    "grpc-web (fetch)": createBrowserClient({ baseUrl: server.url, token: server.adminToken, protocol: "grpc-web" }),
   };
   const samples = new Map<string, number[]>(Object.keys(clients).map((k) => [k, []]));
   for (let round = 0; round < 20; round++) {
@@ -90,7 +90,7 @@ async function deliveryLatencies(next: () => Promise<unknown>, emit: () => Promi
 }
 
 async function watchOverhead(server: ServerProcess): Promise<void> {
-  const oma = createOmaClient({ baseUrl: server.url });
+  const oma = createOmaClient({ baseUrl: server.url, token: server.adminToken });
   const raw = server.client(SessionService);
   const id = (await oma.sessions.createSession({ agent: { model: "bench" } })).session!.sessionId;
   const abort = new AbortController();
@@ -118,7 +118,7 @@ async function resumeAfterRestart(): Promise<void> {
   const dir = await tempDir("oma-bench-client-");
   let server: ServerProcess = await startServerProcess(dir.path, { env });
   const port = new URL(server.url).port;
-  const oma = createOmaClient({ baseUrl: server.url });
+  const oma = createOmaClient({ baseUrl: server.url, token: server.adminToken });
   const id = (await oma.sessions.createSession({ agent: { model: "bench" } })).session!.sessionId;
   const abort = new AbortController();
   const watch = oma.sessions.watch(id, { signal: abort.signal });

@@ -8,7 +8,7 @@
  * p95 <= 0.1 (the post's reductions).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -32,14 +32,15 @@ const model = await startScriptedModel({
 });
 const dataDir = await mkdtemp(join(tmpdir(), "oma-bench-harness-"));
 const app = await startApp({ dataDir, port: 0, host: "127.0.0.1", logger: createLogger({ level: "warn" }) });
-const oma = createOmaClient({ baseUrl: app.url, protocol: "grpc" });
+const token = (await readFile(app.adminTokenFile!, "utf8")).trim();
+const oma = createOmaClient({ baseUrl: app.url, token, protocol: "grpc" });
 const { sessions, harness, sandboxes } = oma;
 
 async function startWorker(eager: boolean): Promise<ChildProcess> {
   const args = [cli, "worker", "--server", app.url, "--id", `bench-${eager ? "eager" : "lazy"}-${process.pid}`, ...(eager ? ["--eager-sandbox"] : [])];
   const child = spawn(process.execPath, args, {
     stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, ANTHROPIC_API_KEY: "bench", ANTHROPIC_BASE_URL: model.url, OMA_LOG_LEVEL: "warn" },
+    env: { ...process.env, OMA_TOKEN: token, ANTHROPIC_API_KEY: "bench", ANTHROPIC_BASE_URL: model.url, OMA_LOG_LEVEL: "warn" },
   });
   await new Promise<void>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on("line", (l) => l.startsWith("OMA_WORKER_CONNECTED") && resolve());

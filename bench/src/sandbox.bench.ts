@@ -7,7 +7,7 @@
  * bubblewrap Execute <= 1.5x bare spawn; docker Execute <= 1.0x CLI docker exec.
  */
 import { execFile, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -50,7 +50,8 @@ function bareSpawn(command: string, args: string[] = []): Promise<void> {
 
 const dataDir = await mkdtemp(join(tmpdir(), "oma-bench-sandbox-"));
 const app = await startApp({ dataDir, port: 0, host: "127.0.0.1", logger: createLogger({ level: "warn" }) });
-const oma = createOmaClient({ baseUrl: app.url });
+const token = (await readFile(app.adminTokenFile!, "utf8")).trim();
+const oma = createOmaClient({ baseUrl: app.url, token });
 const client = oma.sandboxes;
 const backends = (await oma.serverInfo.getServerInfo({})).sandboxBackends;
 console.log(`backends: ${backends.join(", ")}`);

@@ -61,7 +61,7 @@ describe.skipIf(!built)("oma-conformance CLI", () => {
 
   it("exits 1 when a MUST fails and writes the JSON and JUnit reports", async () => {
     const reports = join(dir.path, "reports");
-    const res = await run(["run", "--target", server.url, "--run", "SESS-2", "--report-dir", reports, "--seed", "7"]);
+    const res = await run(["run", "--target", server.url, "--token", server.adminToken, "--run", "SESS-2", "--report-dir", reports, "--seed", "7"]);
     expect(res.code).toBe(1);
     expect(res.stdout).toContain("seed 7");
     const report = JSON.parse(await readFile(join(reports, "conformance-report.json"), "utf8")) as { reportVersion: string; seed: number; results: { id: string; status: string }[] };
@@ -75,18 +75,18 @@ describe.skipIf(!built)("oma-conformance CLI", () => {
   it("treats listed expected failures as passing the run, and an expected failure that passes as failing it", async () => {
     const failing = join(dir.path, "xfail.txt");
     await writeFile(failing, "# known\nsession/SESS-2/stale-head-rejected\nsession/SESS-2/racing-writers-one-wins\n");
-    const ok = await run(["run", "--target", server.url, "--run", "session/SESS-2/stale-head-rejected", "session/SESS-2/racing-writers-one-wins", "--expected-failures", failing]);
+    const ok = await run(["run", "--target", server.url, "--token", server.adminToken, "--run", "session/SESS-2/stale-head-rejected", "session/SESS-2/racing-writers-one-wins", "--expected-failures", failing]);
     expect(ok.code, ok.stdout).toBe(0);
     expect(ok.stdout).toContain("XFAIL");
     const passing = join(dir.path, "xpass.txt");
     await writeFile(passing, "session/SESS-2/expected-head-matches\n");
-    const xpass = await run(["run", "--target", server.url, "--run", "session/SESS-2/expected-head-matches", "--expected-failures", passing]);
+    const xpass = await run(["run", "--target", server.url, "--token", server.adminToken, "--run", "session/SESS-2/expected-head-matches", "--expected-failures", passing]);
     expect(xpass.code).toBe(1);
     expect(xpass.stdout).toContain("XPASS");
   });
 
   it("names every skipped family", async () => {
-    const res = await run(["run", "--target", server.url, "--run", "SBX-1", "SEC-1"]);
+    const res = await run(["run", "--target", server.url, "--token", server.adminToken, "--run", "SBX-1", "SEC-1"]);
     expect(res.code).toBe(0);
     expect(res.stdout).toContain("skipped family sandbox.core");
     expect(res.stdout).toContain("skipped family sandbox.isolation");
@@ -103,6 +103,9 @@ describe.skipIf(!built || !existsSync(serverMain))("oma-conformance run --target
           "run",
           "--target-cmd",
           `OMA_LOG_LEVEL=error exec node '${serverMain}' serve --port {port} --data-dir '${dir.path}' --workers 0 --sandbox-backend ${backend}`,
+          // The suite reads the target's admin token from its data directory.
+          "--target-data-dir",
+          dir.path,
           "--run",
           "SESS-5",
           "*/keys-survive-restart",

@@ -4,6 +4,7 @@
 // Harness cases run over gRPC with the scripted model and brain workers started from the
 // compiled server (server/dist), which the runner controls for fault injection.
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -31,6 +32,9 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
   // gRPC-Web runs, which go on at the same time, get a server of their own.
   let app: RunningApp;
   let other: RunningApp;
+  /** The admin tokens the two servers wrote to their data directories. */
+  let token = "";
+  let otherToken = "";
   let dir: { path: string; remove(): Promise<void> };
   let otherDir: { path: string; remove(): Promise<void> };
   let expectedFailures: string[];
@@ -43,10 +47,12 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
     otherDir = await tempDir("oma-reference-other-");
     app = await open(0);
     other = await open(0, otherDir.path);
+    token = (await readFile(app.adminTokenFile!, "utf8")).trim();
+    otherToken = (await readFile(other.adminTokenFile!, "utf8")).trim();
     if (workersBuilt) {
       const url = app.url;
       fixture = await startScriptedFixture((id) =>
-        startWorkerProcess(`exec node '${serverMain}' worker --server ${url} --id ${id}`, url, id, { ANTHROPIC_BASE_URL: fixture!.modelUrl, ANTHROPIC_API_KEY: fixture!.apiKey, OMA_LOG_LEVEL: "warn" }),
+        startWorkerProcess(`exec node '${serverMain}' worker --server ${url} --id ${id}`, url, id, { ANTHROPIC_BASE_URL: fixture!.modelUrl, ANTHROPIC_API_KEY: fixture!.apiKey, OMA_LOG_LEVEL: "warn", OMA_TOKEN: token }),
       );
       await fixture.startWorker!("reference-resident");
     }
@@ -83,7 +89,7 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
     r.results.filter((c) => c.status === "failed" || c.status === "unexpected-pass").map((c) => `${c.status} ${c.id}: ${c.message ?? ""}`).join("\n");
 
   it.concurrent("over gRPC-Web (wire, append and watch cases)", { timeout: 180_000 }, async () => {
-    const report = await runSuite({ target: other.url, protocol: "grpc-web", run: ["wire", "SESS-2", "SESS-3", "SESS-12"], skip: ["*/keys-survive-restart"], expectedFailures, concurrency: 6 });
+    const report = await runSuite({ target: other.url, token: otherToken, protocol: "grpc-web", run: ["wire", "SESS-2", "SESS-3", "SESS-12"], skip: ["*/keys-survive-restart"], expectedFailures, concurrency: 6 });
     expect(report.summary.failed, summary(report)).toBe(0);
     expect(report.exitCode).toBe(0);
   });
@@ -92,7 +98,7 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
     it.concurrent(`over ${protocol}`, { timeout: 180_000 }, async () => {
       // Harness cases and restarts once, over gRPC, on the server only that run uses: the
       // gRPC-Web run shares the Connect run's server and would see it go away.
-      const target = protocol === "grpc" ? { target: app.url, targetDataDir: dir.path } : { target: other.url, targetDataDir: otherDir.path };
+      const target = protocol === "grpc" ? { target: app.url, targetDataDir: dir.path, token } : { target: other.url, targetDataDir: otherDir.path, token: otherToken };
       const harness = protocol === "grpc" && fixture ? { harness: fixture, restartTarget } : { skip: ["harness", "*/SESS-5/*", "*/keys-survive-restart", "*/epochs-grow-across-restart"] };
       const report = await runSuite({ ...target, protocol, secret, expectedFailures, concurrency: 6, ...harness });
       console.log(`reference over ${protocol}: ${JSON.stringify(report.summary)}; skipped families: ${report.skippedFamilies.map((f) => f.name).join(", ") || "none"}`);

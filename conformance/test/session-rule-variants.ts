@@ -121,28 +121,6 @@ export const sessionRuleVariants: readonly BrokenVariant[] = [
       }),
   },
   {
-    name: "ends a watch cleanly (OK) when its deadline comes",
-    breaks: ["WIRE-7"],
-    profile: ["wire/WIRE-7/deadline-exceeded"],
-    session: (real) =>
-      patch(real, "watchEvents", (orig) => async function* (req: never, ctx: never) {
-        const ms = (ctx as { timeoutMs(): number | undefined }).timeoutMs();
-        const stream = (orig(req, ctx) as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-        if (ms === undefined) return yield* { [Symbol.asyncIterator]: () => stream };
-        // Stops just before the framework's own deadline would, and says nothing of it.
-        const until = Date.now() + ms - 150;
-        for (;;) {
-          const left = until - Date.now();
-          const next = left > 0 ? await Promise.race([stream.next(), new Promise<"late">((r) => setTimeout(() => r("late"), left))]) : "late";
-          if (next === "late" || next.done) {
-            void stream.return?.();
-            return;
-          }
-          yield next.value;
-        }
-      }),
-  },
-  {
     name: "resumes a watch one event early (repeats the last seen event)",
     breaks: ["SESS-12"],
     profile: ["SESS-12"],

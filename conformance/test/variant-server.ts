@@ -1,24 +1,27 @@
 // Test support: the real reference services, served in-process, optionally wrapped by a
 // broken variant. Only the suite's own tests import the server's source.
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
-import type { ServiceImpl } from "@connectrpc/connect";
 import type { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
 import type { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import type { HarnessService } from "@oma/client/gen/oma/v1/harness_service_pb.js";
+import { openAuthPart } from "../../server/src/auth/auth-part.js";
+import { ADMIN_TOKEN_FILE } from "../../server/src/auth/token-files.js";
 import { openHarnessPart } from "../../server/src/harness/harness-part.js";
+import type { Handlers } from "../../server/src/rpc/handlers.js";
+import { openPaging } from "../../server/src/rpc/paging.js";
 import { defaultLimits, type ServerLimits } from "../../server/src/limits.js";
 import { createLogger } from "../../server/src/logger.js";
 import type { Db, PartContext, ServerPart } from "../../server/src/part.js";
-import { openPaging } from "../../server/src/rpc/paging.js";
 import { openSandboxPart } from "../../server/src/sandbox/sandbox-part.js";
 import { startOmaServer } from "../../server/src/server.js";
 import { openSessionPart } from "../../server/src/session/session-part.js";
 import { tempDir } from "../../server/src/testing/temp-dir.js";
 
-export type SessionImpl = ServiceImpl<typeof SessionService>;
-export type SandboxImpl = ServiceImpl<typeof SandboxService>;
-export type HarnessImpl = ServiceImpl<typeof HarnessService>;
+export type SessionImpl = Handlers<typeof SessionService>;
+export type SandboxImpl = Handlers<typeof SandboxService>;
+export type HarnessImpl = Handlers<typeof HarnessService>;
 
 export interface ServiceWrappers {
   /** Limits GetServerInfo reports instead of the ones in force. */
@@ -31,6 +34,8 @@ export interface ServiceWrappers {
 export interface VariantServer {
   readonly url: string;
   readonly dataDir: string;
+  /** An admin token of the server (`<dataDir>/admin.token`). */
+  readonly adminToken: string;
   /** Stops everything and opens it again on the same data and port (a graceful restart). */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -51,6 +56,7 @@ export async function startVariantServer(wrappers: ServiceWrappers, options: { s
       return running.url;
     },
     dataDir: dir.path,
+    adminToken: (await readFile(join(dir.path, ADMIN_TOKEN_FILE), "utf8")).trim(),
     async restart() {
       const port = running.port;
       await running.close();
@@ -68,13 +74,15 @@ async function open(dataDir: string, port: number, wrappers: ServiceWrappers, op
   const db: Db = new ClassicLevel<string, Uint8Array>(join(dataDir, "leveldb"), { valueEncoding: "view" });
   await db.open();
   const ctx: PartContext = { dataDir, logger: createLogger({ level: "silent" }), limits: fastLimits, paging: await openPaging(db, fastLimits.maxPageSize) };
-  const parts: ServerPart[] = [];
-  const session = await openSessionPart(db, ctx);
+  const parts: Pick<ServerPart, "features" | "close">[] = [];
+  const auth = await openAuthPart(db, ctx, { mode: "tokens" });
+  parts.push(auth);
+  const session = await openSessionPart(db, ctx, { sessionTokens: auth.sessionTokens });
   parts.push(session);
   const sandbox = options.sandboxBackend ? await openSandboxPart(db, ctx, { backend: options.sandboxBackend }) : undefined;
   if (sandbox) parts.push(sandbox);
   // Brain leases of 3 s keep the fault-injection cases (a killed worker) short.
-  const harness = options.harness ? await openHarnessPart({ store: session.store, logger: ctx.logger, paging: ctx.paging, options: { leaseTtlMs: 3000 } }) : undefined;
+  const harness = options.harness ? await openHarnessPart({ store: session.store, logger: ctx.logger, paging: ctx.paging, options: { leaseTtlMs: 3000 }, sessionTokens: auth.sessionTokens }) : undefined;
   if (harness) parts.push(harness);
   const wrap = <T>(impl: T, w: ((real: T) => T) | undefined) => (w ? w(impl) : impl);
   const server = await startOmaServer({
@@ -86,7 +94,9 @@ async function open(dataDir: string, port: number, wrappers: ServiceWrappers, op
       session: wrap(session.service as SessionImpl, wrappers.session),
       ...(sandbox ? { sandbox: wrap(sandbox.service as SandboxImpl, wrappers.sandbox) } : {}),
       ...(harness ? { harness: wrap(harness.service as HarnessImpl, wrappers.harness) } : {}),
+      tokens: auth.service,
     },
+    auth: auth.authenticator,
     features: () => parts.flatMap((p) => p.features),
     sandboxBackends: () => sandbox?.backends ?? [],
   });

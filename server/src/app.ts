@@ -10,6 +10,8 @@ import { openSessionPart } from "./session/session-part.js";
 import { openSandboxPart } from "./sandbox/sandbox-part.js";
 import { openHarnessPart } from "./harness/harness-part.js";
 import type { HarnessOptions } from "./harness/harness-options.js";
+import { openAuthPart } from "./auth/auth-part.js";
+import type { AuthMode } from "./auth/authenticate.js";
 
 export interface AppConfig {
   readonly dataDir: string;
@@ -21,12 +23,18 @@ export interface AppConfig {
   readonly sandboxBackend?: string;
   /** Harness dispatch timings (lease TTL, sweep interval); defaults in harness/harness-options.ts. */
   readonly harness?: Partial<HarnessOptions>;
+  /** "tokens" (default): every call needs a bearer token. "none": development only. */
+  readonly auth?: AuthMode;
 }
 
 export interface RunningApp {
   /** Base URL of the RPC server. */
   readonly url: string;
   readonly port: number;
+  /** `<dataDir>/admin.token`, holding an admin token; undefined with auth "none". */
+  readonly adminTokenFile: string | undefined;
+  /** A pool worker token for the workers this server starts itself; undefined with auth "none". */
+  localWorkerToken(): Promise<string | undefined>;
   /** Stops the server and closes every part and the database. */
   close(): Promise<void>;
 }
@@ -40,19 +48,22 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
   await mkdir(join(config.dataDir, "leveldb"), { recursive: true });
   const db: Db = new ClassicLevel<string, Uint8Array>(join(config.dataDir, "leveldb"), { valueEncoding: "view" });
   await db.open();
-  const parts: ServerPart[] = [];
+  const parts: Pick<ServerPart, "features" | "close">[] = [];
   const closeAll = async () => {
     for (const part of parts.reverse()) await part.close();
     await db.close();
   };
   try {
     const ctx: PartContext = { dataDir: config.dataDir, logger: config.logger, limits, paging: await openPaging(db, limits.maxPageSize) };
-    // Parts are added here as they exist: session log, sandboxes, harness dispatch.
-    const session = await openSessionPart(db, ctx);
+    // Parts are added here as they exist: tokens, session log, sandboxes, harness dispatch.
+    const auth = await openAuthPart(db, ctx, { mode: config.auth ?? "tokens" });
+    parts.push(auth);
+    const sessionTokens = auth.authenticator.mode === "tokens" ? auth.sessionTokens : undefined;
+    const session = await openSessionPart(db, ctx, { sessionTokens });
     parts.push(session);
     const sandbox = await openSandboxPart(db, ctx, { backend: config.sandboxBackend });
     parts.push(sandbox);
-    const harness = await openHarnessPart({ store: session.store, logger: config.logger, paging: ctx.paging, options: config.harness });
+    const harness = await openHarnessPart({ store: session.store, logger: config.logger, paging: ctx.paging, options: config.harness, sessionTokens, sessionTokenGraceMs: limits.sessionTokenGraceMs });
     parts.push(harness);
     const server = await startOmaServer({
       port: config.port,
@@ -60,12 +71,15 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       logger: config.logger,
       limits,
       sandboxBackends: () => sandbox.backends,
-      services: { sandbox: sandbox.service, session: session.service, harness: harness.service },
+      services: { sandbox: sandbox.service, session: session.service, harness: harness.service, tokens: auth.service },
+      auth: auth.authenticator,
       features: () => parts.flatMap((p) => p.features),
     });
     return {
       url: server.url,
       port: server.port,
+      adminTokenFile: auth.adminTokenFile,
+      localWorkerToken: () => auth.localWorkerToken(),
       async close() {
         await server.close();
         await closeAll();

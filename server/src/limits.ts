@@ -19,6 +19,8 @@ export interface ServerLimits {
   readonly maxRequestBytes: number;
   /** A watch sends a heartbeat after this many milliseconds without any message (SESS-13). */
   readonly watchHeartbeatMs: number;
+  /** A brain's session token stays valid this long after its lease's expiry (SEC-4). */
+  readonly sessionTokenGraceMs: number;
 }
 
 /** Page size of a List RPC whose request leaves page_size 0 (WIRE-4); the maximum is `maxPageSize`. */
@@ -33,4 +35,5 @@ export const defaultLimits: ServerLimits = {
   maxWatchLagEvents: 10_000,
   maxRequestBytes: 4 * 1024 * 1024,
   watchHeartbeatMs: 15_000,
+  sessionTokenGraceMs: 60_000,
 };

@@ -1,5 +1,6 @@
 import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-node";
+import { bearerAuth } from "@oma/client";
 import { ServerReflection } from "@oma/client/gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionAlpha } from "@oma/client/gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "@oma/client/gen/grpc/health/v1/health_pb.js";
@@ -55,7 +56,7 @@ describe("server (real sockets)", () => {
   });
 
   it("answers GetServerInfo over gRPC, Connect (HTTP/1.1) and gRPC-Web with the limits in force", async () => {
-    const transports = [app.grpc, app.connect, createGrpcWebTransport({ baseUrl: app.url, httpVersion: "1.1" })];
+    const transports = [app.grpc, app.connect, createGrpcWebTransport({ baseUrl: app.url, httpVersion: "1.1", interceptors: [bearerAuth(app.adminToken)] })];
     for (const t of transports) {
       const info = await createClient(ServerInfoService, t).getServerInfo({});
       expect(info.implementation).toBe("oma-reference");

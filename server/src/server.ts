@@ -8,8 +8,11 @@ import { ServerInfoService, file_oma_v1_server_info_service } from "@oma/client/
 import { SessionService, file_oma_v1_session_service } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { file_oma_v1_error_reason } from "@oma/client/gen/oma/v1/error_reason_pb.js";
 import { file_google_rpc_error_details } from "@oma/client/gen/google/rpc/error_details_pb.js";
-import { deadlineInterceptor } from "./rpc/deadline-interceptor.js";
+import { TokenService, file_oma_v1_token_service } from "@oma/client/gen/oma/v1/token_service_pb.js";
+import type { Authenticator } from "./auth/authenticate.js";
+import { connectService } from "./rpc/connect-adapter.js";
 import { errorInterceptor } from "./rpc/error-interceptor.js";
+import type { Handlers } from "./rpc/handlers.js";
 import { createHealthService } from "./rpc/health.js";
 import { listen, type Listening, type ServedService } from "./rpc/listener.js";
 import { createReflectionServices } from "./rpc/reflection.js";
@@ -18,11 +21,12 @@ import { defaultLimits, type ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import { VERSION } from "./version.js";
 
-/** The implementations of the three OMA services; a missing method answers UNIMPLEMENTED. */
+/** The handlers of the OMA services; a missing method answers UNIMPLEMENTED. */
 export interface OmaServices {
-  readonly session?: ServedService["impl"];
-  readonly harness?: ServedService["impl"];
-  readonly sandbox?: ServedService["impl"];
+  readonly session?: Partial<Handlers<typeof SessionService>>;
+  readonly harness?: Partial<Handlers<typeof HarnessService>>;
+  readonly sandbox?: Partial<Handlers<typeof SandboxService>>;
+  readonly tokens?: Partial<Handlers<typeof TokenService>>;
 }
 
 export interface OmaServerOptions {
@@ -30,6 +34,8 @@ export interface OmaServerOptions {
   readonly host: string;
   readonly logger: Logger;
   readonly services: OmaServices;
+  /** Authenticates every call of the OMA services (health and reflection are open). */
+  readonly auth: Authenticator;
   readonly limits?: ServerLimits;
   /** Features this server claims in GetServerInfo. */
   readonly features?: () => readonly string[];
@@ -43,6 +49,7 @@ const servedFiles = [
   file_oma_v1_harness_service,
   file_oma_v1_sandbox_service,
   file_oma_v1_server_info_service,
+  file_oma_v1_token_service,
   file_oma_v1_error_reason,
   file_google_rpc_error_details,
   file_grpc_health_v1_health,
@@ -56,13 +63,15 @@ export async function startOmaServer(options: OmaServerOptions): Promise<Listeni
   const registry = createRegistry(...servedFiles);
   let serviceNames: string[] = [];
   const reflection = createReflectionServices(registry, () => serviceNames);
+  const auth = options.auth;
   const services: ServedService[] = [
-    { desc: SessionService, impl: options.services.session ?? {} },
-    { desc: HarnessService, impl: options.services.harness ?? {} },
-    { desc: SandboxService, impl: options.services.sandbox ?? {} },
+    { desc: SessionService, impl: connectService(SessionService, options.services.session ?? {}, auth) },
+    { desc: HarnessService, impl: connectService(HarnessService, options.services.harness ?? {}, auth) },
+    { desc: SandboxService, impl: connectService(SandboxService, options.services.sandbox ?? {}, auth) },
+    { desc: TokenService, impl: connectService(TokenService, options.services.tokens ?? {}, auth) },
     {
       desc: ServerInfoService,
-      impl: createServerInfoService({
+      impl: connectService(ServerInfoService, createServerInfoService({
         version: VERSION,
         features: options.features ?? (() => []),
         sandboxBackends: options.sandboxBackends ?? (() => []),
@@ -74,7 +83,7 @@ export async function startOmaServer(options: OmaServerOptions): Promise<Listeni
           maxOutputBytes: limits.maxOutputBytes,
           maxWatchLagEvents: limits.maxWatchLagEvents,
         },
-      }),
+      }), auth),
     },
     { desc: Health, impl: createHealthService(() => serviceNames) },
     { desc: reflectionV1.ServerReflection, impl: reflection.v1 },
@@ -87,6 +96,6 @@ export async function startOmaServer(options: OmaServerOptions): Promise<Listeni
     port: options.port,
     host: options.host,
     readMaxBytes: limits.maxRequestBytes,
-    interceptors: [errorInterceptor((err, ctx) => log.error({ err, procedure: ctx.procedure }, "internal error")), deadlineInterceptor()],
+    interceptors: [errorInterceptor((err, ctx) => log.error({ err, procedure: ctx.procedure }, "internal error"))],
   });
 }

@@ -21,7 +21,9 @@ type Client struct {
 	Harness    omav1.HarnessServiceClient
 	Sandboxes  omav1.SandboxServiceClient
 	ServerInfo omav1.ServerInfoServiceClient
-	conn       *grpc.ClientConn
+	// Tokens manages bearer tokens (admin tokens only).
+	Tokens omav1.TokenServiceClient
+	conn   *grpc.ClientConn
 }
 
 // Options configure Dial.
@@ -61,6 +63,7 @@ func Dial(target string, opts Options) (*Client, error) {
 		Harness:    omav1.NewHarnessServiceClient(conn),
 		Sandboxes:  omav1.NewSandboxServiceClient(conn),
 		ServerInfo: omav1.NewServerInfoServiceClient(conn),
+		Tokens:     omav1.NewTokenServiceClient(conn),
 		conn:       conn,
 	}, nil
 }

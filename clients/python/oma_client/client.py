@@ -20,6 +20,7 @@ from oma.v1 import (
     server_info_service_pb2_grpc,
     session_service_pb2,
     session_service_pb2_grpc,
+    token_service_pb2_grpc,
 )
 
 DEFAULT_EMIT_ATTEMPTS = 5
@@ -93,6 +94,7 @@ class OmaClient:
         self.harness = harness_service_pb2_grpc.HarnessServiceStub(channel)
         self.sandboxes = sandbox_service_pb2_grpc.SandboxServiceStub(channel)
         self.server_info = server_info_service_pb2_grpc.ServerInfoServiceStub(channel)
+        self.tokens = token_service_pb2_grpc.TokenServiceStub(channel)
 
     def close(self) -> None:
         self._raw_channel.close()

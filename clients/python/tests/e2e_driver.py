@@ -23,7 +23,37 @@ from oma_client.client import CHANNEL_OPTIONS  # noqa: E402
 from oma.v1 import event_pb2  # noqa: E402
 
 
-class LostAck(grpc.RpcError):
+class LostAck(grpc.RpcError, grpc.Call):
+    """A failed call as gRPC reports one: an RpcError that is also its Call, so an
+    interceptor further out (the client's bearer token) can read its outcome."""
+
+    def result(self, timeout=None):
+        raise self
+
+    def exception(self, timeout=None):
+        return self
+
+    def traceback(self, timeout=None):
+        return None
+
+    def add_done_callback(self, fn):
+        fn(self)
+
+    def is_active(self):
+        return False
+
+    def time_remaining(self):
+        return None
+
+    def cancel(self):
+        return False
+
+    def add_callback(self, callback):
+        return False
+
+    def initial_metadata(self):
+        return ()
+
     def code(self):
         return grpc.StatusCode.UNAVAILABLE
 
@@ -56,10 +86,11 @@ def main() -> int:
     parser.add_argument("--emit-only", default="")
     parser.add_argument("--watch-slow", action="store_true")
     args = parser.parse_args()
+    token = os.environ.get("OMA_TOKEN")
     fast = Backoff(initial_s=0.02, max_s=0.2)
 
     if args.emit_only:
-        with OmaClient(args.addr) as oma:
+        with OmaClient(args.addr, token=token) as oma:
             print("emitting", flush=True)
             res = oma.emit(args.session, event_pb2.Event(custom=event_pb2.CustomEvent(type=args.emit_only)), max_attempts=1000, backoff=fast)
             print(f"emitted {res.event.seq}", flush=True)
@@ -70,7 +101,7 @@ def main() -> int:
         # Without BDP probing gRPC keeps its receive window small, so a reader that stops
         # backs up the server's queue instead of gRPC buffering megabytes ahead of it.
         small_window = list(CHANNEL_OPTIONS) + [("grpc.http2.bdp_probe", 0), ("grpc.http2.lookahead_bytes", 65536)]
-        with OmaClient(channel=grpc.insecure_channel(args.addr, small_window)) as oma:
+        with OmaClient(channel=grpc.insecure_channel(args.addr, small_window), token=token) as oma:
             for event in oma.watch(args.session, backoff=fast, on_reconnect=on_reconnect):
                 print(f"event {event.seq}", flush=True)
                 if event.seq == 1:
@@ -80,11 +111,11 @@ def main() -> int:
         return 1
 
     lose = LoseFirstAck()
-    with OmaClient(channel=grpc.intercept_channel(grpc.insecure_channel(args.addr, CHANNEL_OPTIONS), lose)) as oma:
+    with OmaClient(channel=grpc.intercept_channel(grpc.insecure_channel(args.addr, CHANNEL_OPTIONS), lose), token=token) as oma:
         res = oma.emit(args.session, event_pb2.Event(custom=event_pb2.CustomEvent(type="driver-emit")), backoff=fast)
         print(f"emitted {res.event.seq} {str(res.duplicate).lower()} {lose.emit_calls}", flush=True)
 
-    with OmaClient(args.addr) as oma:
+    with OmaClient(args.addr, token=token) as oma:
         for event in oma.watch(args.session, backoff=fast, on_reconnect=on_reconnect):
             print(f"event {event.seq}", flush=True)
             if event.seq >= args.until:

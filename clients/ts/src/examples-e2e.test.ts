@@ -59,9 +59,10 @@ const examples: Example[] = [
 ];
 for (const e of examples) if (!e.available) console.warn(`!!! SKIPPED the ${e.language} example because its toolchain is missing (scripts/setup-system installs it)`);
 
-function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(cmd: string, args: string[], token: string, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    // Every example reads its bearer token from OMA_TOKEN.
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, OMA_TOKEN: token } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -88,7 +89,7 @@ describe.skipIf(!haveServerBuild || !haveModel)("client examples against the ref
     const { startScriptedModel } = (await import(pathToFileURL(scriptedModelModule).href)) as ScriptedModelModule;
     model = await startScriptedModel({ script });
     server = await startServerProcess({ workers: 1, env: { ANTHROPIC_BASE_URL: model.url, ANTHROPIC_API_KEY: "scripted-model-key" } });
-    const info = await createOmaClient({ baseUrl: server.url }).serverInfo.getServerInfo({});
+    const info = await createOmaClient({ baseUrl: server.url, token: server.token }).serverInfo.getServerInfo({});
     if (!info.features.includes("harness.core")) harnessMissing = `the server does not claim harness.core (features: ${info.features.join(", ")})`;
   });
   afterAll(async () => {
@@ -103,7 +104,7 @@ describe.skipIf(!haveServerBuild || !haveModel)("client examples against the ref
       ctx.skip();
     }
     const { cmd, args } = example.command(server);
-    const r = await run(cmd, args, 45_000);
+    const r = await run(cmd, args, server.token, 45_000);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split("\n");
     const sessionId = /^session (\S+)$/.exec(lines[0] ?? "")?.[1];
@@ -111,7 +112,7 @@ describe.skipIf(!haveServerBuild || !haveModel)("client examples against the ref
     const kinds = lines.slice(1).map((l) => l.split(" ")[1]);
     expect(kinds[0]).toMatch(/^user_?[mM]essage$/);
     expect(kinds.at(-1)).toMatch(/^status_?[cC]hanged$/);
-    const log = await createOmaClient({ baseUrl: server.url }).sessions.getEvents({ sessionId: sessionId! });
+    const log = await createOmaClient({ baseUrl: server.url, token: server.token }).sessions.getEvents({ sessionId: sessionId! });
     expect(lines.length - 1).toBe(log.events.length);
     const result = log.events.find((e) => e.payload.case === "toolResult");
     expect(result?.payload.case === "toolResult" && result.payload.value.output).toContain(marker);

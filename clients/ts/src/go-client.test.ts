@@ -40,10 +40,10 @@ describe.skipIf(!haveGo || !haveServerBuild)("Go client against a server that cr
   clientPromiseTests({ language: "Go", slowWatcherPaddingBytes: 1024, command: () => ({ cmd: driverBin, args: [] }) }, () => server);
 
   it("Go: a retried emit of a Struct, re-encoded with its keys in another order, is stored once (SESS-3)", async () => {
-    const oma = createOmaClient({ baseUrl: server.url });
+    const oma = createOmaClient({ baseUrl: server.url, token: server.token });
     const sessionId = `xlang-struct-go-${process.pid}-${Date.now()}`;
     await oma.sessions.createSession({ sessionId, agent: { model: "scripted" } });
-    const r = spawnSync(driverBin, ["--addr", `127.0.0.1:${server.port}`, "--session", sessionId, "--lossy-struct", "5"], { encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync(driverBin, ["--addr", `127.0.0.1:${server.port}`, "--session", sessionId, "--lossy-struct", "5"], { encoding: "utf8", timeout: 60_000, env: { ...process.env, OMA_TOKEN: server.token } });
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trim().split("\n");
     // Go really does send other bytes on the retry: one Struct, several encodings.

@@ -21,9 +21,10 @@ export function createOmaClient(options: OmaClientOptions): OmaClient {
 }
 
 export { omaErrorInfo, reasonOf, toOmaRpcError, OmaRpcError, type OmaErrorInfo } from "./errors.js";
-export { bearerAuth, omaErrors, type TokenSource } from "./interceptors.js";
+export { bearerAuth, actAsTenant, omaErrors, type TokenSource } from "./interceptors.js";
 export type { OmaClientOptions, OmaProtocol } from "./client-options.js";
 export { createOmaClientFromTransport, type OmaClient, type OmaSessionsClient } from "./oma-client.js";
 export { watchEvents, defaultWatchIdleTimeoutMs, type WatchOptions, type WatchReconnect } from "./watch.js";
 export { emitEvent, emitEvents, newIdempotencyKey, userText, defaultEmitAttempts, defaultEmitAttemptTimeoutMs, type EmitOptions, type EventPayloadInit } from "./emit.js";
+export { SessionCredential } from "./session-credential.js";
 export { backoffDelay, isTransientFailure, defaultBackoff, type BackoffOptions } from "./backoff.js";

@@ -13,6 +13,14 @@ export function bearerAuth(token: TokenSource): Interceptor {
   };
 }
 
+/** Names the tenant an admin token acts in, as the `oma-tenant` header (SEC-4). */
+export function actAsTenant(tenant: string): Interceptor {
+  return (next) => async (req) => {
+    req.header.set("oma-tenant", tenant);
+    return next(req);
+  };
+}
+
 /** Turns every RPC error of a call or stream into an OmaRpcError with its reason read out. */
 export function omaErrors(): Interceptor {
   return (next) => async (req) => {

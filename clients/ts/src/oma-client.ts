@@ -3,6 +3,7 @@ import type { Event } from "./gen/oma/v1/event_pb.js";
 import { HarnessService } from "./gen/oma/v1/harness_service_pb.js";
 import { SandboxService } from "./gen/oma/v1/sandbox_service_pb.js";
 import { ServerInfoService } from "./gen/oma/v1/server_info_service_pb.js";
+import { TokenService } from "./gen/oma/v1/token_service_pb.js";
 import { SessionService, type EmitEventResponse, type EmitEventsResponse } from "./gen/oma/v1/session_service_pb.js";
 import { emitEvent, emitEvents, type EmitOptions, type EventPayloadInit } from "./emit.js";
 import { watchEvents, type WatchOptions } from "./watch.js";
@@ -23,6 +24,8 @@ export interface OmaClient {
   readonly harness: Client<typeof HarnessService>;
   readonly sandboxes: Client<typeof SandboxService>;
   readonly serverInfo: Client<typeof ServerInfoService>;
+  /** TokenService (admin tokens only). */
+  readonly tokens: Client<typeof TokenService>;
   readonly transport: Transport;
 }
 
@@ -40,6 +43,7 @@ export function createOmaClientFromTransport(transport: Transport): OmaClient {
     harness: createClient(HarnessService, transport),
     sandboxes: createClient(SandboxService, transport),
     serverInfo: createClient(ServerInfoService, transport),
+    tokens: createClient(TokenService, transport),
     transport,
   };
 }

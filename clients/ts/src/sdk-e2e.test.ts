@@ -23,7 +23,7 @@ describe.skipIf(!haveServerBuild)("TypeScript SDK against a server that crashes 
   afterAll(async () => {
     await server?.stop();
   });
-  const client = (options: Partial<OmaNodeClientOptions> = {}) => createOmaClient({ baseUrl: server.url, ...options });
+  const client = (options: Partial<OmaNodeClientOptions> = {}) => createOmaClient({ baseUrl: server.url, token: server.token, ...options });
 
   it.each(["grpc", "connect"] as const)("a watch cut by SIGKILL of the server resumes after its last seq with no loss and no duplicate (SESS-12, %s)", async (protocol) => {
     const oma = client({ protocol });
@@ -98,7 +98,7 @@ describe.skipIf(!haveServerBuild)("TypeScript SDK against a server that crashes 
   });
 
   it.each(["connect", "grpc-web"] as const)("the browser entry (Fetch API) emits and watches over %s", async (protocol) => {
-    const oma = createBrowserClient({ baseUrl: server.url, protocol });
+    const oma = createBrowserClient({ baseUrl: server.url, token: server.token, protocol });
     const id = sessionId();
     await oma.sessions.createSession({ sessionId: id, agent: { model: "scripted" } });
     await oma.sessions.emitBatch(id, [custom(1), custom(2)]);

@@ -29,8 +29,6 @@ export interface WatchOptions {
   readonly onMessage?: (log: WatchLog) => Promise<void> | void;
   readonly client?: RpcClient;
   readonly timeoutMs?: number;
-  /** A deadline only the server is told of (CallOptions.serverTimeoutMs). */
-  readonly serverTimeoutMs?: number;
   /** Returns the log instead of failing when the stream ends early or with an error. */
   readonly allowEnd?: boolean;
 }
@@ -51,11 +49,7 @@ export async function watch(ctx: CaseContext, sessionId: string, options: WatchO
     const stream = rpc.serverStream(
       SessionService.method.watchEvents,
       { sessionId, afterSeq: BigInt(options.afterSeq ?? 0) },
-      {
-        signal: stop.signal,
-        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-        ...(options.serverTimeoutMs === undefined ? {} : { serverTimeoutMs: options.serverTimeoutMs }),
-      },
+      { signal: stop.signal, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) },
     );
     for await (const msg of stream) {
       if (msg.message.case === "event") log.events.push(msg.message.value);

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createColors } from "picocolors";
 import type { Protocol } from "../client/rpc-client.js";
@@ -28,6 +28,8 @@ export interface RunFlags {
   expectedFailures?: string;
   secret?: string;
   targetDataDir?: string;
+  token?: string;
+  tokenFile?: string;
   strict: boolean;
   concurrency: number;
   json: boolean;
@@ -46,11 +48,14 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     const seed = flags.seed ?? randomSeed();
     const expectedFailures = flags.expectedFailures ? await readExpectedFailures(flags.expectedFailures) : undefined;
     let workerTarget = flags.target ?? "";
+    let token: string | undefined;
     if (flags.targetCmd) {
       const cmd = flags.workerCmd;
-      // Workers started by the runner (--worker-cmd) can be killed by fault-injection cases.
+      // Workers started by the runner (--worker-cmd) can be killed by fault-injection cases;
+      // they get the run's token as OMA_TOKEN.
       const startWorker = cmd
-        ? (id: string) => startWorkerProcess(cmd, workerTarget, id, { ANTHROPIC_BASE_URL: fixture!.modelUrl, ANTHROPIC_API_KEY: fixture!.apiKey })
+        ? (id: string) =>
+            startWorkerProcess(cmd, workerTarget, id, { ANTHROPIC_BASE_URL: fixture!.modelUrl, ANTHROPIC_API_KEY: fixture!.apiKey, ...(token ? { OMA_TOKEN: token } : {}) })
         : undefined;
       fixture = await startScriptedFixture(startWorker);
       const env: Record<string, string> = { ANTHROPIC_BASE_URL: fixture.modelUrl, ANTHROPIC_API_KEY: fixture.apiKey };
@@ -60,6 +65,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       const waitMs = 60_000 * flags.timeoutScale;
       launched = await launchTarget(command, env, waitMs);
       workerTarget ||= launched.url;
+      // The target wrote its admin token when it started, so it is read only now.
+      token = await resolveToken(flags);
       if (command !== flags.targetCmd) {
         restartTarget = async () => {
           const before = launched!.url;
@@ -70,6 +77,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       }
       if (fixture.startWorker) await fixture.startWorker(`conformance-resident-${process.pid}`);
     }
+    token ??= await resolveToken(flags);
     const target = flags.target ?? launched!.url;
     const log = (line: string) => (flags.json ? process.stderr : process.stdout).write(line + "\n");
     log(pc.bold(`oma-conformance: target ${target} over ${flags.protocol}, seed ${seed}`));
@@ -84,6 +92,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       ...(expectedFailures ? { expectedFailures } : {}),
       ...(flags.secret !== undefined ? { secret: flags.secret } : {}),
       ...(flags.targetDataDir !== undefined ? { targetDataDir: flags.targetDataDir } : {}),
+      ...(token !== undefined ? { token } : {}),
       strict: flags.strict,
       concurrency: flags.concurrency,
       ...(fixture ? { harness: fixture } : {}),
@@ -102,6 +111,15 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     await launched?.stop();
     await fixture?.close();
   }
+}
+
+/** --token, else --token-file, else OMA_TOKEN, else `<--target-data-dir>/admin.token` if there is one. */
+async function resolveToken(flags: RunFlags): Promise<string | undefined> {
+  if (flags.token) return flags.token;
+  if (flags.tokenFile) return (await readFile(flags.tokenFile, "utf8")).trim();
+  if (process.env["OMA_TOKEN"]) return process.env["OMA_TOKEN"];
+  if (flags.targetDataDir) return (await readFile(join(flags.targetDataDir, "admin.token"), "utf8").catch(() => "")).trim() || undefined;
+  return undefined;
 }
 
 async function writeReports(dir: string, report: SuiteReport): Promise<void> {

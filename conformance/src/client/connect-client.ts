@@ -1,4 +1,4 @@
-import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import type { DescMessage, DescMethod, DescMethodUnary, DescService } from "@bufbuild/protobuf";
 import { BadRequestSchema, ErrorInfoSchema } from "@oma/client/gen/google/rpc/error_details_pb.js";
@@ -6,30 +6,29 @@ import type { CallOptions, Protocol, RpcClient } from "./rpc-client.js";
 import { RpcFailure } from "./rpc-failure.js";
 
 /** An RpcClient over connect-node: the Connect protocol or gRPC-Web (or gRPC, for comparison). */
-export function createConnectClient(target: string, protocol: Protocol): RpcClient {
+export function createConnectClient(target: string, protocol: Protocol, token?: string): RpcClient {
+  const bearer: Interceptor = (next) => (req) => {
+    req.header.set("authorization", `Bearer ${token}`);
+    return next(req);
+  };
+  const interceptors = token ? [bearer] : [];
   const transport: Transport =
     protocol === "connect"
-      ? createConnectTransport({ baseUrl: target, httpVersion: "1.1" })
+      ? createConnectTransport({ baseUrl: target, httpVersion: "1.1", interceptors })
       : protocol === "grpc-web"
-        ? createGrpcWebTransport({ baseUrl: target, httpVersion: "1.1" })
-        : createGrpcTransport({ baseUrl: target });
+        ? createGrpcWebTransport({ baseUrl: target, httpVersion: "1.1", interceptors })
+        : createGrpcTransport({ baseUrl: target, interceptors });
   const clients = new Map<DescService, Client<DescService>>();
-  // The deadline header of the protocol, sent without a client-side deadline (CallOptions.serverTimeoutMs).
-  const callOptions = (o: CallOptions | undefined) => {
-    if (o?.serverTimeoutMs === undefined) return o ?? {};
-    const ms = Math.max(1, Math.round(o.serverTimeoutMs));
-    return { ...o, headers: protocol === "connect" ? { "connect-timeout-ms": String(ms) } : { "grpc-timeout": `${ms}m` } };
-  };
   const clientFor = (m: DescMethod) => {
     let c = clients.get(m.parent);
     if (!c) clients.set(m.parent, (c = createClient(m.parent, transport)));
-    return c as unknown as Record<string, (req: unknown, opts: object) => never>;
+    return c as unknown as Record<string, (req: unknown, opts: CallOptions) => never>;
   };
   return {
     protocol,
     async unary(method, request, options) {
       try {
-        return await clientFor(method)[method.localName]!(request, callOptions(options));
+        return await clientFor(method)[method.localName]!(request, options ?? {});
       } catch (err) {
         throw toFailure(err);
       }
@@ -38,7 +37,7 @@ export function createConnectClient(target: string, protocol: Protocol): RpcClie
       return {
         async *[Symbol.asyncIterator]() {
           try {
-            yield* clientFor(method)[method.localName]!(request, callOptions(options)) as AsyncIterable<never>;
+            yield* clientFor(method)[method.localName]!(request, options ?? {}) as AsyncIterable<never>;
           } catch (err) {
             throw toFailure(err);
           }

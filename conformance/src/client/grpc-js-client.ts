@@ -9,7 +9,7 @@ import { RpcFailure } from "./rpc-failure.js";
  * An RpcClient on @grpc/grpc-js: a gRPC stack independent of the reference server's.
  * Method paths and codecs come straight from the protobuf-es descriptors.
  */
-export function createGrpcJsClient(target: string): RpcClient {
+export function createGrpcJsClient(target: string, token?: string): RpcClient {
   const url = new URL(target);
   const credentials = url.protocol === "https:" ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
   const port = url.port || (url.protocol === "https:" ? "443" : "80");
@@ -21,14 +21,13 @@ export function createGrpcJsClient(target: string): RpcClient {
   const path = (m: DescMethod) => `/${m.parent.typeName}/${m.name}`;
   const callOptions = (o?: CallOptions): grpc.CallOptions =>
     o?.timeoutMs === undefined ? {} : { deadline: new Date(Date.now() + o.timeoutMs) };
-  // Without a deadline of its own, grpc-js sends the metadata's grpc-timeout as it is.
-  const metadata = (o?: CallOptions) => {
-    const md = new grpc.Metadata();
-    if (o?.serverTimeoutMs !== undefined) md.set("grpc-timeout", `${Math.max(1, Math.round(o.serverTimeoutMs))}m`);
-    return md;
-  };
   const serializer = (schema: DescMessage) => (msg: MessageShape<DescMessage>) => Buffer.from(toBinary(schema, msg));
   const deserializer = (schema: DescMessage) => (buf: Buffer) => fromBinary(schema, buf);
+  const metadata = () => {
+    const m = new grpc.Metadata();
+    if (token) m.set("authorization", `Bearer ${token}`);
+    return m;
+  };
 
   return {
     protocol: "grpc",
@@ -40,7 +39,7 @@ export function createGrpcJsClient(target: string): RpcClient {
           serializer(method.input),
           deserializer(method.output),
           input,
-          metadata(options),
+          metadata(),
           callOptions(options),
           (err, value) => (err ? reject(toFailure(err)) : resolve(value as never)),
         );
@@ -56,7 +55,7 @@ export function createGrpcJsClient(target: string): RpcClient {
             serializer(method.input),
             deserializer(method.output),
             input,
-            metadata(options),
+            metadata(),
             callOptions(options),
           );
           const onAbort = () => call.cancel();
@@ -79,7 +78,7 @@ export function createGrpcJsClient(target: string): RpcClient {
           (b: Uint8Array) => Buffer.from(b),
           (b: Buffer) => b,
           new Uint8Array(0),
-          new grpc.Metadata(),
+          metadata(),
           callOptions(options),
           (err) => (err ? reject(toFailure(err)) : resolve()),
         );

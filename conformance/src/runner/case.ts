@@ -48,9 +48,12 @@ export interface CaseContext {
   readonly targetUrl: string;
   /**
    * Opens another client (its own connection), e.g. for a second lease holder; over the
-   * run's protocol unless one is named (every implementation serves gRPC, WIRE-1).
+   * run's protocol unless one is named (every implementation serves gRPC, WIRE-1), with
+   * the run's token unless another is given ("" for none).
    */
-  newClient(protocol?: Protocol): RpcClient;
+  newClient(protocol?: Protocol, token?: string): RpcClient;
+  /** The bearer token the run was given (what `rpc` sends); undefined without one. */
+  readonly token: string | undefined;
   readonly info: GetServerInfoResponse;
   readonly limits: Limits;
   /** A resource id unique in this run (and across runs), with the given prefix. */

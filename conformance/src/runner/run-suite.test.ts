@@ -32,31 +32,31 @@ describe("runSuite", () => {
   afterAll(() => server?.close());
 
   it("fails the run for a MUST, for a SHOULD only under strict, never for a MAY", async () => {
-    const may = await runSuite({ target: server.url, cases: [fake("x/MAY-1/a", "MAY", "fail"), fake("x/WIRE-1/b", "MUST", "pass")] });
+    const may = await runSuite({ target: server.url, token: server.adminToken, cases: [fake("x/MAY-1/a", "MAY", "fail"), fake("x/WIRE-1/b", "MUST", "pass")] });
     expect(may.exitCode).toBe(0);
     const should = [fake("x/SHOULD-1/a", "SHOULD", "fail")];
-    expect((await runSuite({ target: server.url, cases: should })).exitCode).toBe(0);
-    expect((await runSuite({ target: server.url, cases: should, strict: true })).exitCode).toBe(1);
-    const must = await runSuite({ target: server.url, cases: [fake("x/MUST-1/a", "MUST", "fail")] });
+    expect((await runSuite({ target: server.url, token: server.adminToken, cases: should })).exitCode).toBe(0);
+    expect((await runSuite({ target: server.url, token: server.adminToken, cases: should, strict: true })).exitCode).toBe(1);
+    const must = await runSuite({ target: server.url, token: server.adminToken, cases: [fake("x/MUST-1/a", "MUST", "fail")] });
     expect(must.exitCode).toBe(1);
     expect(must.summary.failedByLevel.MUST).toBe(1);
   });
 
   it("skips cases of undeclared features and names their family", async () => {
-    const report = await runSuite({ target: server.url, cases: [fake("x/SBX-1/a", "MUST", "fail", "sandbox.core"), fake("x/SESS-1/a", "MUST", "pass", "session.core")] });
+    const report = await runSuite({ target: server.url, token: server.adminToken, cases: [fake("x/SBX-1/a", "MUST", "fail", "sandbox.core"), fake("x/SESS-1/a", "MUST", "pass", "session.core")] });
     expect(report.exitCode).toBe(0);
     expect(report.results.find((r) => r.id === "x/SBX-1/a")?.status).toBe("skipped");
     expect(report.skippedFamilies).toEqual([{ name: "sandbox.core", reason: expect.stringContaining("sandbox.core"), cases: 1 }]);
   });
 
   it("fails a case that outlives its bound, scaled by timeoutScale", async () => {
-    const report = await runSuite({ target: server.url, cases: [fake("x/MUST-2/hang", "MUST", "hang")] });
+    const report = await runSuite({ target: server.url, token: server.adminToken, cases: [fake("x/MUST-2/hang", "MUST", "hang")] });
     expect(report.results[0]?.status).toBe("failed");
     expect(report.results[0]?.message).toContain("300 ms");
   });
 
   it("writes JUnit XML with escaped messages", async () => {
-    const report = await runSuite({ target: server.url, cases: [fake("x/MUST-1/a", "MUST", "fail")] });
+    const report = await runSuite({ target: server.url, token: server.adminToken, cases: [fake("x/MUST-1/a", "MUST", "fail")] });
     const xml = toJUnit(report);
     expect(xml).toContain("broken &lt;on purpose&gt; &amp; &quot;quoted&quot;");
     expect(xml).toContain('classname="MUST-1"');

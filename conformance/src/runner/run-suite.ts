@@ -26,6 +26,8 @@ export interface SuiteOptions {
   readonly seed?: number;
   /** Case ids or patterns expected to fail. */
   readonly expectedFailures?: readonly string[];
+  /** The bearer token every call carries (SEC-4); an admin token lets the suite mint the others it needs. */
+  readonly token?: string;
   /** The value of OMA_CONFORMANCE_SECRET in the target's environment (SEC-1). */
   readonly secret?: string;
   /** The target's data directory, so the battery can try to read it from a sandbox. */
@@ -66,7 +68,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
   }
   const seed = options.seed ?? randomSeed();
   const start = Date.now();
-  const rpc = createRpcClient(target.toString().replace(/\/$/, ""), protocol);
+  const rpc = createRpcClient(target.toString().replace(/\/$/, ""), protocol, options.token);
   const extraClients: RpcClient[] = [];
   try {
     const info = await fetchServerInfo(rpc, scale);
@@ -100,8 +102,9 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
       const ctx: CaseContext = {
         rpc,
         targetUrl: target.toString().replace(/\/$/, ""),
-        newClient: (which) => {
-          const client = createRpcClient(target.toString().replace(/\/$/, ""), which ?? protocol);
+        token: options.token,
+        newClient: (which, token) => {
+          const client = createRpcClient(target.toString().replace(/\/$/, ""), which ?? protocol, token ?? options.token);
           extraClients.push(client);
           return client;
         },
@@ -204,7 +207,8 @@ async function fetchServerInfo(rpc: RpcClient, scale: number): Promise<GetServer
   } catch (err) {
     if (err instanceof RunBroken) throw err;
     const what = err instanceof RpcFailure ? err.describe() : String(err);
-    throw new RunBroken(`cannot reach the target's ServerInfoService.GetServerInfo: ${what}`);
+    const hint = err instanceof RpcFailure && err.code === 16 ? " (give a bearer token with --token, --token-file or OMA_TOKEN)" : "";
+    throw new RunBroken(`cannot reach the target's ServerInfoService.GetServerInfo: ${what}${hint}`);
   }
 }
 

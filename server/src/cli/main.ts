@@ -6,6 +6,7 @@ import { registerWorkerCommand } from "./worker-command.js";
 import { registerRunCommand } from "./run-command.js";
 import { registerSessionsCommands } from "./sessions-command.js";
 import { registerSandboxCommand } from "./sandbox-command.js";
+import { registerTokensCommand } from "./tokens-command.js";
 
 /**
  * `oma`: the reference server and the tools people use around it. Each verb lives in its
@@ -22,5 +23,6 @@ registerSessionsCommands(program);
 registerSandboxCommand(program);
 registerWorkerCommand(program);
 registerRunCommand(program);
+registerTokensCommand(program);
 
 await program.parseAsync(process.argv);

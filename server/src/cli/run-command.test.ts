@@ -67,7 +67,7 @@ function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number 
 
 describe.skipIf(!backend)("oma serve --workers and oma run", () => {
   it("oma run prints the agent's text and its folded tool calls until the session is idle", async () => {
-    const res = await runCli(["run", "how many lines?", "--server", url, "--backend", backend!.name], keyEnv());
+    const res = await runCli(["run", "how many lines?", "--server", url, "--data-dir", dir.path, "--backend", backend!.name], keyEnv());
     expect(res.code).toBe(0);
     expect(res.stderr).toMatch(/session ses_/);
     expect(res.stdout).toContain("Counting the files.");
@@ -82,7 +82,7 @@ describe.skipIf(!backend)("oma serve --workers and oma run", () => {
     const pids = execFileSync("pgrep", ["-P", String(server.pid)], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
     expect(pids.length).toBeGreaterThanOrEqual(1);
     for (const pid of pids) process.kill(Number(pid), "SIGKILL");
-    const res = await runCli(["run", "again", "--server", url, "--backend", backend!.name], keyEnv());
+    const res = await runCli(["run", "again", "--server", url, "--data-dir", dir.path, "--backend", backend!.name], keyEnv());
     expect(res.code).toBe(0);
     expect(res.stdout).toContain("There are six lines.");
     const after = execFileSync("pgrep", ["-P", String(server.pid)], { encoding: "utf8" }).trim().split("\n").filter(Boolean);

@@ -1,19 +1,14 @@
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { omaErrorInfo } from "@oma/client";
-import { HarnessService } from "@oma/client/gen/oma/v1/harness_service_pb.js";
 import { StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
-import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import type { Command } from "commander";
 import { setTimeout as sleep } from "node:timers/promises";
 import ora from "ora";
 import { fromInt64, toInt64 } from "../harness/int64.js";
 import { endsRun, renderRunEvent } from "./run-render.js";
-import { DEFAULT_SERVER } from "./sessions-command.js";
+import { connect, describeFailure, withConnectionOptions, type ConnectionFlags } from "./connection.js";
 import { MISSING_KEY_MESSAGE } from "./worker-command.js";
 
-interface RunFlags {
-  server?: string;
+interface RunFlags extends ConnectionFlags {
   model: string;
   system?: string;
   backend?: string;
@@ -30,11 +25,9 @@ export const DEFAULT_RUN_MODEL = "claude-sonnet-4-5";
  * agent does as it happens, until the session is idle.
  */
 export function registerRunCommand(program: Command): void {
-  program
-    .command("run")
+  withConnectionOptions(program.command("run"))
     .description("run an agent on a prompt and print what it does until it is done")
     .argument("<prompt>", "what to ask the agent")
-    .option("--server <url>", `server URL (env OMA_SERVER; default ${DEFAULT_SERVER})`)
     .option("--model <model>", "the model", DEFAULT_RUN_MODEL)
     .option("--system <prompt>", "system prompt")
     .option("--backend <name>", "sandbox backend: docker, bubblewrap or process (default: the server's)")
@@ -43,9 +36,7 @@ export function registerRunCommand(program: Command): void {
         process.stderr.write(`${MISSING_KEY_MESSAGE}\nThe workers started by \`npm start\` / \`oma serve\` read it from the same environment.\n`);
         process.exit(2);
       }
-      const transport = createGrpcTransport({ baseUrl: flags.server ?? process.env["OMA_SERVER"] ?? DEFAULT_SERVER });
-      const sessions = createClient(SessionService, transport);
-      const harness = createClient(HarnessService, transport);
+      const { sessions, harness } = connect(flags);
       const color = process.stdout.isTTY === true;
       const spinner = ora({ text: "working", isEnabled: color, discardStdin: false });
       try {
@@ -90,8 +81,7 @@ export function registerRunCommand(program: Command): void {
         process.exit(stop === StopReason.ERROR || stop === StopReason.RETRIES_EXHAUSTED ? 1 : 0);
       } catch (err) {
         spinner.stop();
-        const info = omaErrorInfo(err);
-        process.stderr.write(`oma run: ${info ? `${info.reason || info.code}: ${info.message}` : String(err)}\n`);
+        process.stderr.write(`oma run: ${describeFailure(err)}\n`);
         process.exit(1);
       }
     });

@@ -24,14 +24,14 @@ afterAll(async () => {
 
 describe("oma sandbox", () => {
   it("provisions, streams a command's output with its exit code, destroys, then reports SANDBOX_NOT_FOUND", async () => {
-    const provisioned = await oma(["sandbox", "provision", "--server", app.url]);
+    const provisioned = await oma(["sandbox", "provision", "--server", app.url, "--data-dir", app.dataDir]);
     expect(provisioned.code).toBe(0);
     const id = provisioned.stdout.trim();
     expect(id).toMatch(/^sbx_[0-9a-f]{32}$/);
-    const exec = await oma(["sandbox", "exec", id, "--server", app.url, "--", "echo out; echo err >&2; exit 5"]);
+    const exec = await oma(["sandbox", "exec", id, "--server", app.url, "--data-dir", app.dataDir, "--", "echo out; echo err >&2; exit 5"]);
     expect([exec.code, exec.stdout, exec.stderr]).toEqual([5, "out\n", "err\n"]);
-    expect((await oma(["sandbox", "destroy", id, "--server", app.url])).code).toBe(0);
-    const gone = await oma(["sandbox", "exec", id, "--server", app.url, "--", "true"]);
+    expect((await oma(["sandbox", "destroy", id, "--server", app.url, "--data-dir", app.dataDir])).code).toBe(0);
+    const gone = await oma(["sandbox", "exec", id, "--server", app.url, "--data-dir", app.dataDir, "--", "true"]);
     expect(gone.code).toBe(2);
     expect(gone.stderr).toContain("SANDBOX_NOT_FOUND");
   });

@@ -1,18 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { InvalidArgumentError, type Command } from "commander";
 import { OutputStream } from "@oma/client/gen/oma/v1/sandbox_pb.js";
-import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
-import { omaErrorInfo } from "@oma/client";
+import { connect, describeFailure, withConnectionOptions, type ConnectionFlags } from "./connection.js";
 
-const DEFAULT_SERVER = "http://127.0.0.1:7070";
-
-function client(server: string | undefined) {
-  const baseUrl = server ?? process.env["OMA_SERVER"] ?? DEFAULT_SERVER;
-  return createClient(SandboxService, createGrpcTransport({ baseUrl }));
-}
+const client = (flags: ConnectionFlags) => connect(flags).sandboxes;
 
 function parseSeconds(value: string): number {
   const n = Number(value);
@@ -25,8 +17,7 @@ async function run(action: () => Promise<void>): Promise<void> {
   try {
     await action();
   } catch (err) {
-    const info = omaErrorInfo(err);
-    process.stderr.write(info ? `oma sandbox: ${info.reason || info.code}: ${info.message}\n` : `oma sandbox: ${String(err)}\n`);
+    process.stderr.write(`oma sandbox: ${describeFailure(err)}\n`);
     process.exitCode = 2;
   }
 }
@@ -37,17 +28,15 @@ async function run(action: () => Promise<void>): Promise<void> {
  */
 export function registerSandboxCommand(program: Command): void {
   const sandbox = program.command("sandbox").description("provision sandboxes, run commands in them, destroy them (over the public API)");
-  sandbox
-    .command("provision")
+  withConnectionOptions(sandbox.command("provision"))
     .description("provision a sandbox and print its id")
-    .option("--server <url>", `server URL (env OMA_SERVER; default ${DEFAULT_SERVER})`)
     .option("--backend <name>", "docker, bubblewrap or process (default: the server's)")
     .option("--image <ref>", "docker image present on the engine (default: the server's sandbox image)")
     .option("--idle-ttl <seconds>", "reap after this much idle time (default 900)", parseSeconds)
     .option("--network", "give the sandbox network access (default: none)")
-    .action((flags: { server?: string; backend?: string; image?: string; idleTtl?: number; network?: boolean }) =>
+    .action((flags: ConnectionFlags & { backend?: string; image?: string; idleTtl?: number; network?: boolean }) =>
       run(async () => {
-        const res = await client(flags.server).provision({
+        const res = await client(flags).provision({
           resources: {
             backend: flags.backend ?? "",
             image: flags.image ?? "",
@@ -58,16 +47,14 @@ export function registerSandboxCommand(program: Command): void {
         process.stdout.write(`${res.sandbox!.sandboxId}\n`);
       }),
     );
-  sandbox
-    .command("exec")
+  withConnectionOptions(sandbox.command("exec"))
     .description("run a bash command in a sandbox, streaming its output; exits with the command's exit code")
     .argument("<id>", "sandbox id")
     .argument("<command...>", "the command (put it after --)")
-    .option("--server <url>", `server URL (env OMA_SERVER; default ${DEFAULT_SERVER})`)
     .option("--timeout <seconds>", "kill the command after this long (default 120)", parseSeconds)
-    .action((id: string, words: string[], flags: { server?: string; timeout?: number }) =>
+    .action((id: string, words: string[], flags: ConnectionFlags & { timeout?: number }) =>
       run(async () => {
-        const stream = client(flags.server).executeStream({
+        const stream = client(flags).executeStream({
           sandboxId: id,
           name: "bash",
           input: { command: words.join(" ") },
@@ -86,14 +73,12 @@ export function registerSandboxCommand(program: Command): void {
         }
       }),
     );
-  sandbox
-    .command("destroy")
+  withConnectionOptions(sandbox.command("destroy"))
     .description("destroy a sandbox (succeeds if it is already gone)")
     .argument("<id>", "sandbox id")
-    .option("--server <url>", `server URL (env OMA_SERVER; default ${DEFAULT_SERVER})`)
-    .action((id: string, flags: { server?: string }) =>
+    .action((id: string, flags: ConnectionFlags) =>
       run(async () => {
-        await client(flags.server).destroySandbox({ sandboxId: id });
+        await client(flags).destroySandbox({ sandboxId: id });
       }),
     );
 }

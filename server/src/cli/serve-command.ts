@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import { createLogger } from "../logger.js";
+import { InvalidArgumentError } from "commander";
 import { parseCount, parsePort, resolveDataDir, resolvePort } from "./serve-options.js";
+import { isLoopbackUrl } from "./connection.js";
 import { MISSING_KEY_MESSAGE } from "./worker-command.js";
 
 interface ServeFlags {
@@ -10,6 +12,7 @@ interface ServeFlags {
   sandboxBackend?: string;
   workers: number;
   leaseTtlMs?: number;
+  auth: string;
 }
 
 /** `oma serve`: the reference server on LevelDB with a working sandbox backend. */
@@ -23,12 +26,17 @@ export function registerServeCommand(program: Command): void {
     .option("--sandbox-backend <name>", "default sandbox backend: docker, bubblewrap or process (env OMA_SANDBOX_BACKEND; default: the best that works)")
     .option("--workers <n>", "local brain worker processes to start (0: none; workers can also run anywhere with `oma worker`)", parseCount, 2)
     .option("--lease-ttl-ms <ms>", "TTL of the lease a woken brain gets (default 30000)", parseCount)
+    .option("--auth <mode>", "tokens: every call needs a bearer token; none: no authentication (development only, loopback only)", parseAuthMode, "tokens")
     .action(async (flags: ServeFlags) => {
+      if (flags.auth === "none" && !isLoopbackUrl(`http://${flags.host.includes(":") ? `[${flags.host}]` : flags.host}`)) {
+        process.stderr.write(`oma serve: --auth none is refused with --host ${flags.host}: without authentication the server may only listen on a loopback address\n`);
+        process.exit(2);
+      }
       // Loaded here so that the other verbs start without loading the whole server.
       const [{ startApp }, { startWorkerPool }] = await Promise.all([import("../app.js"), import("./worker-pool.js")]);
       const log = createLogger({ name: "oma-server" });
       const dataDir = resolveDataDir(flags.dataDir);
-      const server = await startApp({ port: resolvePort(flags.port), host: flags.host, logger: log, dataDir, sandboxBackend: flags.sandboxBackend,
+      const server = await startApp({ port: resolvePort(flags.port), host: flags.host, logger: log, dataDir, sandboxBackend: flags.sandboxBackend, auth: flags.auth as "tokens" | "none",
         ...(flags.leaseTtlMs ? { harness: { leaseTtlMs: flags.leaseTtlMs } } : {}),
       });
       log.info({ url: server.url, dataDir }, "oma server listening");
@@ -36,7 +44,7 @@ export function registerServeCommand(program: Command): void {
       process.stdout.write(`OMA_LISTENING ${server.url}\n`);
       const haveKey = Boolean(process.env["ANTHROPIC_API_KEY"] || process.env["ANTHROPIC_AUTH_TOKEN"]);
       if (flags.workers > 0 && !haveKey) log.warn(`no local workers started: ${MISSING_KEY_MESSAGE}`);
-      const pool = flags.workers > 0 && haveKey ? startWorkerPool({ serverUrl: server.url, count: flags.workers, logger: log }) : undefined;
+      const pool = flags.workers > 0 && haveKey ? startWorkerPool({ serverUrl: server.url, token: await server.localWorkerToken(), count: flags.workers, logger: log }) : undefined;
       const stop = async (signal: string) => {
         log.info({ signal }, "shutting down");
         await pool?.close();
@@ -46,4 +54,9 @@ export function registerServeCommand(program: Command): void {
       process.once("SIGINT", () => void stop("SIGINT"));
       process.once("SIGTERM", () => void stop("SIGTERM"));
     });
+}
+
+function parseAuthMode(value: string): string {
+  if (value !== "tokens" && value !== "none") throw new InvalidArgumentError(`--auth is "tokens" or "none", got "${value}"`);
+  return value;
 }

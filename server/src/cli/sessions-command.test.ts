@@ -27,7 +27,7 @@ describe.skipIf(!existsSync(CLI_PATH))("oma sessions / oma events over the publi
   afterAll(async () => {
     await app.stop();
   });
-  const oma = (...args: string[]) => run(process.execPath, [CLI_PATH, ...args, "--server", app.url], { timeout: 15_000 });
+  const oma = (...args: string[]) => run(process.execPath, [CLI_PATH, ...args, "--server", app.url, "--data-dir", app.dataDir], { timeout: 15_000 });
 
   it("sessions list prints matching sessions, one a line, without colour when not a terminal", async () => {
     const { stdout } = await oma("sessions", "list", "--label", `run=${tag}`);
@@ -60,7 +60,7 @@ describe.skipIf(!existsSync(CLI_PATH))("oma sessions / oma events over the publi
     expect(lines[0]).toMatch(/#1 .*user_message\s+first line$/);
     expect(lines[1]).toMatch(/#2 .*second⏎line$/);
 
-    const child = spawn(process.execPath, [CLI_PATH, "events", sessionId, "--follow", "--after", "1", "--server", app.url], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [CLI_PATH, "events", sessionId, "--follow", "--after", "1", "--server", app.url, "--data-dir", app.dataDir], { stdio: ["ignore", "pipe", "inherit"] });
     const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
     try {
       const seen: string[] = [];

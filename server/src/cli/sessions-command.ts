@@ -1,31 +1,16 @@
-import { createClient, type Client } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import { omaErrorInfo, reasonOf } from "@oma/client";
+import { reasonOf } from "@oma/client";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { SessionStatus, StopReason, type Session } from "@oma/client/gen/oma/v1/session_pb.js";
-import { Code } from "@connectrpc/connect";
 import { InvalidArgumentError, type Command } from "commander";
 import { createColors } from "picocolors";
 import { formatEventLine } from "./event-line.js";
 import { parseCount } from "./serve-options.js";
+import { connect, describeFailure, withConnectionOptions, type ConnectionFlags } from "./connection.js";
 
-/** Where the CLI finds the server: --server, else env OMA_SERVER, else the local default. */
-export const DEFAULT_SERVER = "http://127.0.0.1:7070";
 /** Events fetched per GetEvents call when printing a log. */
 const PAGE = 500;
 
-interface ServerFlag {
-  server?: string;
-}
-
-function sessionClient(flags: ServerFlag): Client<typeof SessionService> {
-  const baseUrl = flags.server ?? process.env["OMA_SERVER"] ?? DEFAULT_SERVER;
-  return createClient(SessionService, createGrpcTransport({ baseUrl }));
-}
-
-const serverOption = "--server <url>";
-const serverHelp = `server URL (env OMA_SERVER; default ${DEFAULT_SERVER})`;
+const sessionClient = (flags: ConnectionFlags) => connect(flags).sessions;
 const color = () => process.stdout.isTTY === true;
 
 function parseLabel(value: string, previous: Record<string, string> = {}): Record<string, string> {
@@ -46,9 +31,7 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...arg
     try {
       await fn(...args);
     } catch (err) {
-      const info = omaErrorInfo(err);
-      const text = info ? `${Code[info.code]} ${info.reason}${info.field ? ` (${info.field})` : ""}: ${info.message}` : String(err);
-      process.stderr.write(`error: ${text}\n`);
+      process.stderr.write(`error: ${describeFailure(err)}\n`);
       process.exitCode = 1;
     }
   };
@@ -61,15 +44,14 @@ const when = (s: Session) => (s.createTime ? timestampDate(s.createTime).toISOSt
 export function registerSessionsCommands(program: Command): void {
   const sessions = program.command("sessions").description("list and inspect sessions");
 
-  sessions
-    .command("list")
+  withConnectionOptions(sessions
+    .command("list"))
     .description("list sessions, newest first")
-    .option(serverOption, serverHelp)
     .option("--status <status>", "only sessions with this status", parseStatus)
     .option("-l, --label <key=value>", "only sessions with this label (repeatable)", parseLabel)
     .option("-n, --limit <n>", "most sessions to print", parseCount, 50)
     .action(
-      action(async (flags: ServerFlag & { status?: SessionStatus; label?: Record<string, string>; limit: number }) => {
+      action(async (flags: ConnectionFlags & { status?: SessionStatus; label?: Record<string, string>; limit: number }) => {
         const client = sessionClient(flags);
         const c = createColors(color());
         let printed = 0;
@@ -88,13 +70,12 @@ export function registerSessionsCommands(program: Command): void {
       }),
     );
 
-  sessions
-    .command("show")
+  withConnectionOptions(sessions
+    .command("show"))
     .description("show one session: status, head, lease, agent")
     .argument("<id>", "session id")
-    .option(serverOption, serverHelp)
     .action(
-      action(async (id: string, flags: ServerFlag) => {
+      action(async (id: string, flags: ConnectionFlags) => {
         const s = (await sessionClient(flags).getSession({ sessionId: id })).session!;
         const c = createColors(color());
         const rows: [string, string][] = [
@@ -112,15 +93,14 @@ export function registerSessionsCommands(program: Command): void {
       }),
     );
 
-  program
-    .command("events")
+  withConnectionOptions(program
+    .command("events"))
     .description("print a session's events, one a line; --follow keeps printing new ones")
     .argument("<id>", "session id")
-    .option(serverOption, serverHelp)
     .option("--after <seq>", "start after this seq", parseCount, 0)
     .option("-f, --follow", "after the log, wait for new events (Ctrl-C to stop)")
     .action(
-      action(async (id: string, flags: ServerFlag & { after: number; follow?: boolean }) => {
+      action(async (id: string, flags: ConnectionFlags & { after: number; follow?: boolean }) => {
         const client = sessionClient(flags);
         const print = (e: Parameters<typeof formatEventLine>[0]) => process.stdout.write(`${formatEventLine(e, { color: color() })}\n`);
         let last = flags.after;

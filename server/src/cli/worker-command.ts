@@ -6,9 +6,9 @@ import { ID_PATTERN } from "../harness/harness-options.js";
 import { defaultModelRetryPolicy } from "../harness/worker/model-errors.js";
 import { createLogger } from "../logger.js";
 import { parseCount } from "./serve-options.js";
+import { resolveToken, serverUrl, withConnectionOptions, type ConnectionFlags } from "./connection.js";
 
-interface WorkerFlags {
-  server: string;
+interface WorkerFlags extends ConnectionFlags {
   capacity: number;
   id?: string;
   leaseTtlMs?: number;
@@ -35,10 +35,8 @@ function parsePositive(value: string): number {
 
 /** `oma worker`: a brain worker process that serves a server's HarnessService assignments. */
 export function registerWorkerCommand(program: Command): void {
-  program
-    .command("worker")
-    .description("run brains for an OMA server: connect to its HarnessService and work on the sessions it assigns")
-    .requiredOption("--server <url>", "the server's URL, e.g. http://127.0.0.1:7070")
+  withConnectionOptions(program.command("worker"), { tenant: false })
+    .description("run brains for an OMA server: connect to its HarnessService and work on the sessions it assigns (with a worker token)")
     .option("--capacity <n>", "brains to run at once", parsePositive, 4)
     .option("--id <id>", "worker id (default: host name plus random suffix)", parseId)
     .option("--lease-ttl-ms <ms>", "lease TTL for renewals (default: the TTL the server grants)", parsePositive)
@@ -56,8 +54,10 @@ export function registerWorkerCommand(program: Command): void {
       process.once("SIGINT", () => abort.abort());
       process.once("SIGTERM", () => abort.abort());
       const { runWorker } = await import("../harness/worker/worker.js");
+      const url = serverUrl(flags);
       await runWorker({
-        serverUrl: flags.server,
+        serverUrl: url,
+        token: resolveToken(flags, url),
         workerId,
         capacity: flags.capacity,
         logger: log,

@@ -17,7 +17,7 @@ export interface WorkerPool {
  * `oma worker` against this server's own URL, restarted when they die. They are plain
  * clients of the public API, exactly like workers on other machines.
  */
-export function startWorkerPool(options: { serverUrl: string; count: number; logger: Logger; extraArgs?: readonly string[] }): WorkerPool {
+export function startWorkerPool(options: { serverUrl: string; token?: string; count: number; logger: Logger; extraArgs?: readonly string[] }): WorkerPool {
   const main = fileURLToPath(new URL("./main.js", import.meta.url));
   const children = new Set<ChildProcess>();
   let closing = false;
@@ -28,7 +28,8 @@ export function startWorkerPool(options: { serverUrl: string; count: number; log
     const id = `local-${process.pid}-${index}`;
     const child = spawn(process.execPath, [main, "worker", "--server", options.serverUrl, "--id", id, ...(options.extraArgs ?? [])], {
       stdio: ["ignore", "ignore", "inherit"],
-      env: process.env,
+      // The token goes in the environment, never on the command line (which every user can read).
+      env: { ...process.env, OMA_TOKEN: options.token ?? "" },
     });
     const started = Date.now();
     children.add(child);

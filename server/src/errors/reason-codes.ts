@@ -29,6 +29,7 @@ export const reasonCodes: Readonly<Record<ReasonName, number>> = {
   LIMIT_REACHED: 8,
   HARNESS_NOT_FOUND: 5,
   INTERNAL: 13, // INTERNAL
+  TOKEN_NOT_FOUND: 5,
 };
 
 export const ERROR_DOMAIN = "oma.dev";

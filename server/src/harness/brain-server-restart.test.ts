@@ -2,6 +2,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { bearerAuth } from "@oma/client";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { byStep, startScriptedModel, type ScriptedModel } from "@oma/conformance/scripted-model";
@@ -67,9 +70,10 @@ describe.skipIf(!bwrap.available)("a brain across a SIGKILL of the server (bubbl
     const serveArgs = ["serve", "--port", String(port), "--data-dir", dir.path, "--workers", "0", "--sandbox-backend", "bubblewrap", "--lease-ttl-ms", "1000"];
     let server = await startProcess(serveArgs, "OMA_LISTENING", env);
     const url = `http://127.0.0.1:${port}`;
-    await startProcess(["worker", "--server", url, "--id", `w-${randomUUID().slice(0, 8)}`], "OMA_WORKER_CONNECTED", env);
+    const token = (await readFile(join(dir.path, "admin.token"), "utf8")).trim();
+    await startProcess(["worker", "--server", url, "--id", `w-${randomUUID().slice(0, 8)}`], "OMA_WORKER_CONNECTED", { ...env, OMA_TOKEN: token });
 
-    const transport = createGrpcTransport({ baseUrl: url });
+    const transport = createGrpcTransport({ baseUrl: url, interceptors: [bearerAuth(token)] });
     const sessions = createClient(SessionService, transport);
     const sessionId = `restart-${randomUUID()}`;
     await sessions.createSession({ sessionId, agent: { model: "scripted" } });

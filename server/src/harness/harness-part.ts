@@ -1,3 +1,5 @@
+import type { SessionTokens } from "../auth/session-token.js";
+import { defaultLimits } from "../limits.js";
 import type { Logger } from "../logger.js";
 import type { Paging } from "../rpc/paging.js";
 import type { ServerPart } from "../part.js";
@@ -15,11 +17,14 @@ export async function openHarnessPart(deps: {
   logger: Logger;
   paging: Paging;
   options?: Partial<HarnessOptions>;
+  /** Issues each assignment's session token; undefined when calls are not authenticated. */
+  sessionTokens?: SessionTokens;
+  sessionTokenGraceMs?: number;
 }): Promise<ServerPart & { readonly dispatcher: HarnessDispatcher }> {
   const dispatcher = new HarnessDispatcher({ store: deps.store, logger: deps.logger.child({ part: "harness" }), options: deps.options });
   await dispatcher.start();
   return {
-    service: createHarnessService(dispatcher, deps.paging),
+    service: createHarnessService({ dispatcher, paging: deps.paging, sessionTokens: deps.sessionTokens, sessionTokenGraceMs: deps.sessionTokenGraceMs ?? defaultLimits.sessionTokenGraceMs }),
     features: dispatcher.options.autoRewake ? [...HARNESS_FEATURES] : ["harness.core"],
     dispatcher,
     close: () => dispatcher.close(),

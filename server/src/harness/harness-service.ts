@@ -1,8 +1,10 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import type { ServiceImpl } from "@connectrpc/connect";
 import { HarnessSchema, type HarnessService } from "@oma/client/gen/oma/v1/harness_service_pb.js";
+import { DEFAULT_TENANT } from "../auth/principal.js";
+import type { SessionTokens } from "../auth/session-token.js";
 import { invalidField } from "../errors/oma-error.js";
+import type { Handlers } from "../rpc/handlers.js";
 import type { Paging } from "../rpc/paging.js";
 import type { HarnessDispatcher, HarnessRecord } from "./dispatcher.js";
 import { ID_PATTERN } from "./harness-options.js";
@@ -26,8 +28,18 @@ function toHarness(record: HarnessRecord) {
   });
 }
 
+export interface HarnessServiceDeps {
+  readonly dispatcher: HarnessDispatcher;
+  readonly paging: Paging;
+  /** Issues the session token of each assignment; undefined when calls are not authenticated. */
+  readonly sessionTokens?: SessionTokens;
+  /** How long a session token outlives the lease it was issued with (SEC-4). */
+  readonly sessionTokenGraceMs: number;
+}
+
 /** HarnessService at the edge: validates requests and translates the dispatcher's records. */
-export function createHarnessService(dispatcher: HarnessDispatcher, paging: Paging): ServiceImpl<typeof HarnessService> {
+export function createHarnessService(deps: HarnessServiceDeps): Handlers<typeof HarnessService> {
+  const { dispatcher, paging } = deps;
   return {
     async wake(req) {
       const result = await dispatcher.wake(requireId("session_id", req.sessionId));
@@ -44,16 +56,24 @@ export function createHarnessService(dispatcher: HarnessDispatcher, paging: Pagi
       return { harnesses: page.map(toHarness), nextPageToken: paging.next(rest.length > size ? page.at(-1)?.harnessId : undefined, query) };
     },
 
-    async *connectWorker(req, ctx) {
+    async *connectWorker(req, call) {
       const workerId = requireId("worker_id", req.workerId);
       const max = dispatcher.options.maxWorkerCapacity;
       if (req.capacity < 0 || req.capacity > max) {
         throw invalidField("capacity", "range", `must be from 0 to ${max}`, { maximum: max });
       }
       const worker = { workerId, capacity: req.capacity === 0 ? 1 : req.capacity, labels: { ...req.labels } };
-      for await (const message of dispatcher.connectWorker(worker, ctx.signal)) {
+      for await (const message of dispatcher.connectWorker(worker, call.signal)) {
         if (message.kind === "assignment") {
           const r = message.record;
+          const sessionToken =
+            deps.sessionTokens?.issue({
+              tenant: DEFAULT_TENANT,
+              sessionId: r.sessionId,
+              harnessId: r.harnessId,
+              parentTokenId: call.principal.tokenId,
+              expireMs: r.expireTime + deps.sessionTokenGraceMs,
+            }) ?? "";
           yield {
             message: {
               case: "assignment",
@@ -62,6 +82,7 @@ export function createHarnessService(dispatcher: HarnessDispatcher, paging: Pagi
                 sessionId: r.sessionId,
                 leaseEpoch: toInt64(r.epoch),
                 leaseExpireTime: timestampFromMs(r.expireTime),
+                sessionToken,
               },
             },
           };

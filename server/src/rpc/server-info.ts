@@ -1,5 +1,5 @@
-import type { ServiceImpl } from "@connectrpc/connect";
 import type { ServerInfoService } from "@oma/client/gen/oma/v1/server_info_service_pb.js";
+import type { Handlers } from "./handlers.js";
 import type { Limits } from "@oma/client/gen/oma/v1/server_info_service_pb.js";
 
 export const IMPLEMENTATION = "oma-reference";
@@ -13,7 +13,7 @@ export interface ServerInfo {
 }
 
 /** ServerInfoService: what this implementation claims, so the conformance suite knows what to test. */
-export function createServerInfoService(info: ServerInfo): ServiceImpl<typeof ServerInfoService> {
+export function createServerInfoService(info: ServerInfo): Handlers<typeof ServerInfoService> {
   return {
     getServerInfo() {
       return {

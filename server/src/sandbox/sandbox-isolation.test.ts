@@ -4,8 +4,7 @@ import { once } from "node:events";
 import { writeFile } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
-import { createClient, type Client } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import type { Client } from "@connectrpc/connect";
 import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "../testing/temp-dir.js";
@@ -32,7 +31,7 @@ beforeAll(async () => {
   const started = await startServer(dataDir.path, { OMA_TEST_SECRET: secret });
   server = started.child;
   port = Number(new URL(started.url).port);
-  client = createClient(SandboxService, createGrpcTransport({ baseUrl: started.url }));
+  client = started.sandboxes;
 });
 afterAll(async () => {
   if (server) {

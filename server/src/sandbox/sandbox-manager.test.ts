@@ -13,6 +13,7 @@ import { backendsUnderTest } from "./sandbox-test-support.js";
 const processBackend = backendsUnderTest().find((b) => b.name === "process")!;
 if (!processBackend.available) console.warn(`!!! SKIPPED sandbox manager bounds because ${processBackend.why}`);
 
+const access = { tenant: "t" };
 const reasonOf = (p: Promise<unknown>) => p.then(() => "resolved", (e: unknown) => (isOmaError(e) ? e.reason : String(e)));
 
 describe.skipIf(!processBackend.available)("SandboxManager bounds", () => {
@@ -38,25 +39,25 @@ describe.skipIf(!processBackend.available)("SandboxManager bounds", () => {
     await manager.open();
   });
   afterEach(async () => {
-    for (const s of manager.list("")) await manager.destroy(s.sandboxId);
+    for (const s of manager.list(access, "")) await manager.destroy(access, s.sandboxId);
     await manager.close();
     await db.close();
     await dir.remove();
   });
 
   it("Provision past the sandbox bound is LIMIT_REACHED; destroying one makes room", async () => {
-    const a = await manager.provision(undefined, {}, "");
-    await manager.provision(undefined, {}, "");
-    expect(await reasonOf(manager.provision(undefined, {}, ""))).toBe("LIMIT_REACHED");
-    await manager.destroy(a.sandboxId);
-    expect((await manager.provision(undefined, {}, "")).state).toBeDefined();
+    const a = await manager.provision(access, undefined, {}, "");
+    await manager.provision(access, undefined, {}, "");
+    expect(await reasonOf(manager.provision(access, undefined, {}, ""))).toBe("LIMIT_REACHED");
+    await manager.destroy(access, a.sandboxId);
+    expect((await manager.provision(access, undefined, {}, "")).state).toBeDefined();
   });
 
   it("a call past the per-sandbox concurrency bound is LIMIT_REACHED; the others finish", async () => {
-    const s = await manager.provision(undefined, {}, "");
-    const running = [1, 2].map(() => manager.execute(s.sandboxId, "bash", { command: "sleep 0.5; echo done" }, 10_000, ""));
-    expect(await reasonOf(manager.execute(s.sandboxId, "bash", { command: "true" }, 10_000, ""))).toBe("LIMIT_REACHED");
+    const s = await manager.provision(access, undefined, {}, "");
+    const running = [1, 2].map(() => manager.execute(access, s.sandboxId, "bash", { command: "sleep 0.5; echo done" }, 10_000, ""));
+    expect(await reasonOf(manager.execute(access, s.sandboxId, "bash", { command: "true" }, 10_000, ""))).toBe("LIMIT_REACHED");
     expect((await Promise.all(running)).map((r) => r.output)).toEqual(["done\n", "done\n"]);
-    expect((await manager.execute(s.sandboxId, "bash", { command: "echo free" }, 10_000, "")).output).toBe("free\n");
+    expect((await manager.execute(access, s.sandboxId, "bash", { command: "echo free" }, 10_000, "")).output).toBe("free\n");
   });
 });

@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { durationMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { SandboxSchema, SandboxState, type Sandbox } from "@oma/client/gen/oma/v1/sandbox_pb.js";
+import { DEFAULT_TENANT, type Access } from "../auth/principal.js";
 import { invalidField, OmaError } from "../errors/oma-error.js";
 import type { Logger } from "../logger.js";
 import type { SandboxBackend, SandboxEnvironment } from "./backend.js";
@@ -85,7 +86,7 @@ export class SandboxManager {
     this.reaper.unref();
   }
 
-  async provision(resources: Parameters<typeof resolveResources>[0], labels: Record<string, string>, sessionId: string): Promise<Sandbox> {
+  async provision(access: Access, resources: Parameters<typeof resolveResources>[0], labels: Record<string, string>, sessionId: string): Promise<Sandbox> {
     validateLabels(labels);
     const r = resolveResources(resources, this.deps.defaultBackend);
     const backend = this.deps.backends.get(r.backend);
@@ -95,13 +96,13 @@ export class SandboxManager {
     }
     this.provisioning++;
     try {
-      return await this.create(backend, r, labels, sessionId);
+      return await this.create(backend, r, labels, sessionId, access.tenant);
     } finally {
       this.provisioning--;
     }
   }
 
-  private async create(backend: SandboxBackend, r: ResolvedResources, labels: Record<string, string>, sessionId: string): Promise<Sandbox> {
+  private async create(backend: SandboxBackend, r: ResolvedResources, labels: Record<string, string>, sessionId: string, tenant: string): Promise<Sandbox> {
     const sandboxId = newSandboxId();
     const workspaceDir = join(this.deps.workspaceRoot, sandboxId, "workspace");
     await mkdir(workspaceDir, { recursive: true });
@@ -118,6 +119,7 @@ export class SandboxManager {
         resources: resourcesMessage(r),
         labels,
         sessionId,
+        tenant,
         createTime: timestampFromMs(now),
         expireTime: timestampFromMs(now + r.idleTtlMs),
       });
@@ -137,25 +139,35 @@ export class SandboxManager {
     }
   }
 
-  get(sandboxId: string): Sandbox {
-    return this.find(sandboxId).sandbox;
+  get(access: Access, sandboxId: string): Sandbox {
+    return this.find(access, sandboxId).sandbox;
   }
 
-  list(sessionId: string): Sandbox[] {
-    return [...this.live.values()].map((l) => l.sandbox).filter((s) => !sessionId || s.sessionId === sessionId);
+  /** The sandboxes the caller may see (its tenant's), of one session when `sessionId` is set. */
+  list(access: Access, sessionId: string): Sandbox[] {
+    return [...this.live.values()].map((l) => l.sandbox).filter((s) => reaches(access, s) && (!sessionId || s.sessionId === sessionId));
   }
 
-  async renew(sandboxId: string, ttlMs: number | undefined): Promise<Sandbox> {
-    const live = this.find(sandboxId);
+  async renew(access: Access, sandboxId: string, ttlMs: number | undefined): Promise<Sandbox> {
+    const live = this.find(access, sandboxId);
     if (ttlMs !== undefined && (ttlMs < 1000 || ttlMs > 24 * 3_600_000)) throw invalidField("ttl", "range", "must be from 1 s to 24 h");
     this.touch(live, ttlMs);
     await this.deps.store.putSandbox(live.sandbox);
     return live.sandbox;
   }
 
-  /** Idempotent (SBX-14): an unknown but well-formed id is already destroyed. */
-  async destroy(sandboxId: string, why = "destroyed by a client"): Promise<void> {
+  /**
+   * Idempotent (SBX-14): an unknown but well-formed id is already destroyed. A sandbox the
+   * caller may not see is left alone, exactly as if it did not exist.
+   */
+  async destroy(access: Access, sandboxId: string): Promise<void> {
     checkId(sandboxId);
+    const live = this.live.get(sandboxId);
+    if (!live || !reaches(access, live.sandbox)) return;
+    await this.remove(sandboxId, "destroyed by a client");
+  }
+
+  private async remove(sandboxId: string, why: string): Promise<void> {
     const live = this.live.get(sandboxId);
     if (!live) return;
     this.live.delete(sandboxId);
@@ -170,8 +182,8 @@ export class SandboxManager {
    * `cancel` (the caller hung up) kills an unkeyed command; a keyed one runs on so that a
    * retry with the same key gets its result.
    */
-  async execute(sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, cancel?: AbortSignal): Promise<ExecResult & { replayed: boolean }> {
-    const { execution, replayed, recorded } = await this.start(sandboxId, name, input, timeoutMs, key, false, key ? undefined : cancel);
+  async execute(access: Access, sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, cancel?: AbortSignal): Promise<ExecResult & { replayed: boolean }> {
+    const { execution, replayed, recorded } = await this.start(access, sandboxId, name, input, timeoutMs, key, false, key ? undefined : cancel);
     if (recorded) return { ...recorded, replayed: true };
     return { ...(await execution!.done), replayed };
   }
@@ -180,9 +192,9 @@ export class SandboxManager {
    * Output as produced, then the result (SBX-10); a known key attaches to its execution.
    * As with execute, a hang-up kills only an unkeyed command (nothing could resume it).
    */
-  async *executeStream(sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, resumeOffset: number, cancel?: AbortSignal): AsyncGenerator<ExecutionEvent & { replayed?: boolean }> {
+  async *executeStream(access: Access, sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, resumeOffset: number, cancel?: AbortSignal): AsyncGenerator<ExecutionEvent & { replayed?: boolean }> {
     if (resumeOffset < 0) throw invalidField("resume_offset", "range", "must not be negative");
-    const { execution, replayed, recorded } = await this.start(sandboxId, name, input, timeoutMs, key, resumeOffset > 0, key ? undefined : cancel);
+    const { execution, replayed, recorded } = await this.start(access, sandboxId, name, input, timeoutMs, key, resumeOffset > 0, key ? undefined : cancel);
     if (recorded) {
       if (resumeOffset > 0) throw new OmaError("EXECUTION_NOT_FOUND", "the execution's output is no longer kept", { sandbox_id: sandboxId, idempotency_key: key });
       yield { result: recorded, replayed: true };
@@ -200,8 +212,8 @@ export class SandboxManager {
     this.live.clear();
   }
 
-  private async start(sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, mustExist = false, cancel?: AbortSignal): Promise<{ execution?: Execution; replayed: boolean; recorded?: ExecResult }> {
-    const live = this.find(sandboxId);
+  private async start(access: Access, sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, mustExist = false, cancel?: AbortSignal): Promise<{ execution?: Execution; replayed: boolean; recorded?: ExecResult }> {
+    const live = this.find(access, sandboxId);
     validateToolInput(name, input);
     if (timeoutMs <= 0 || timeoutMs > sandboxBounds.maxTimeoutMs) throw invalidField("timeout", "range", "must be more than 0 and at most 1 h");
     const fingerprint = fingerprintOf(name, input);
@@ -272,10 +284,11 @@ export class SandboxManager {
     }
   }
 
-  private find(sandboxId: string): Live {
+  /** The sandbox if the caller may see it; SANDBOX_NOT_FOUND otherwise, the same as for a missing one. */
+  private find(access: Access, sandboxId: string): Live {
     checkId(sandboxId);
     const live = this.live.get(sandboxId);
-    if (!live) throw new OmaError("SANDBOX_NOT_FOUND", `no sandbox ${sandboxId}`, { sandbox_id: sandboxId });
+    if (!live || !reaches(access, live.sandbox)) throw new OmaError("SANDBOX_NOT_FOUND", `no sandbox ${sandboxId}`, { sandbox_id: sandboxId });
     return live;
   }
 
@@ -309,7 +322,15 @@ export class SandboxManager {
     const now = Date.now();
     for (const live of [...this.live.values()]) {
       if (live.busy > 0 || !live.sandbox.expireTime || timestampMs(live.sandbox.expireTime) > now) continue;
-      await this.destroy(live.sandbox.sandboxId, "reaped after its idle TTL").catch((err: unknown) => this.deps.log.warn({ err }, "reaping failed"));
+      await this.remove(live.sandbox.sandboxId, "reaped after its idle TTL").catch((err: unknown) => this.deps.log.warn({ err }, "reaping failed"));
     }
   }
+}
+
+/**
+ * Whether a caller may see a sandbox: its tenant's (sandboxes stored before tenants existed
+ * belong to the default tenant), and for a session token only its session's.
+ */
+function reaches(access: Access, sandbox: Sandbox): boolean {
+  return (sandbox.tenant || DEFAULT_TENANT) === access.tenant && (access.sessionId === undefined || sandbox.sessionId === access.sessionId);
 }

@@ -5,8 +5,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Code, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code } from "@connectrpc/connect";
 import { SandboxState } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -91,7 +90,7 @@ describe.skipIf(!docker.available || !bubblewrap.available)("a server killed wit
   it("SBX-15 re-attaches live containers (replaying keyed results), marks bubblewrap sandboxes LOST, reaps orphans, leaks nothing", async () => {
     const first = await startServer(dataDir.path);
     server = first.child;
-    let c = createClient(SandboxService, createGrpcTransport({ baseUrl: first.url }));
+    let c = first.sandboxes;
     const a = (await c.provision({ resources: { backend: "docker" } })).sandbox!.sandboxId;
     const b = (await c.provision({ resources: { backend: "docker" } })).sandbox!.sandboxId;
     const w = (await c.provision({ resources: { backend: "bubblewrap" } })).sandbox!.sandboxId;
@@ -119,7 +118,7 @@ describe.skipIf(!docker.available || !bubblewrap.available)("a server killed wit
 
     const second = await startServer(dataDir.path);
     server = second.child;
-    c = createClient(SandboxService, createGrpcTransport({ baseUrl: second.url }));
+    c = second.sandboxes;
     const replay = await c.execute(call);
     expect([replay.replayed, replay.output]).toEqual([true, before.output]);
     expect((await bash(c, a, "cat keep.txt")).output).toBe(before.output);

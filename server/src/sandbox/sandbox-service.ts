@@ -1,8 +1,9 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { durationFromMs, durationMs, type Duration } from "@bufbuild/protobuf/wkt";
-import type { ServiceImpl } from "@connectrpc/connect";
 import { OutputStream, ToolDescriptionSchema, type Sandbox } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import { ExecuteResponseSchema, type SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
+import { accessOf } from "../auth/principal.js";
+import type { Handlers } from "../rpc/handlers.js";
 import type { Paging } from "../rpc/paging.js";
 import type { ExecResult } from "./execution.js";
 import { sandboxBounds, type SandboxManager } from "./sandbox-manager.js";
@@ -19,18 +20,18 @@ function listPosition(sandbox: Sandbox): string {
 }
 
 /** SandboxService: translates the wire to the SandboxManager and back. */
-export function createSandboxService(manager: SandboxManager, paging: Paging): ServiceImpl<typeof SandboxService> {
+export function createSandboxService(manager: SandboxManager, paging: Paging): Handlers<typeof SandboxService> {
   const tools = TOOLS.map((t) => create(ToolDescriptionSchema, { name: t.name, description: t.description, inputSchema: t.inputSchema as JsonObject }));
   return {
-    async provision(req) {
-      return { sandbox: await manager.provision(req.resources, req.labels, req.sessionId) };
+    async provision(req, call) {
+      return { sandbox: await manager.provision(accessOf(call.principal), req.resources, req.labels, req.sessionId) };
     },
-    async execute(req, ctx) {
-      const r = await manager.execute(req.sandboxId, req.name, req.input ?? {}, timeoutOf(req.timeout), req.idempotencyKey, ctx.signal);
+    async execute(req, call) {
+      const r = await manager.execute(accessOf(call.principal), req.sandboxId, req.name, req.input ?? {}, timeoutOf(req.timeout), req.idempotencyKey, call.signal);
       return response(r, r.replayed);
     },
-    async *executeStream(req, ctx) {
-      for await (const event of manager.executeStream(req.sandboxId, req.name, req.input ?? {}, timeoutOf(req.timeout), req.idempotencyKey, Number(req.resumeOffset), ctx.signal)) {
+    async *executeStream(req, call) {
+      for await (const event of manager.executeStream(accessOf(call.principal), req.sandboxId, req.name, req.input ?? {}, timeoutOf(req.timeout), req.idempotencyKey, Number(req.resumeOffset), call.signal)) {
         if ("chunk" in event) {
           const c = event.chunk;
           yield { message: { case: "chunk", value: { stream: c.stream === 2 ? OutputStream.STDERR : OutputStream.STDOUT, data: c.data, offset: BigInt(c.offset) } } };
@@ -42,26 +43,28 @@ export function createSandboxService(manager: SandboxManager, paging: Paging): S
     listTools() {
       return { tools };
     },
-    getSandbox(req) {
-      return { sandbox: manager.get(req.sandboxId) };
+    getSandbox(req, call) {
+      return { sandbox: manager.get(accessOf(call.principal), req.sandboxId) };
     },
-    listSandboxes(req) {
-      const query = { list: "ListSandboxes", session_id: req.sessionId };
+    listSandboxes(req, call) {
+      const access = accessOf(call.principal);
+      // Bound to the tenant too: a page token of one tenant opens no listing of another.
+      const query = { list: "ListSandboxes", tenant: access.tenant, session_id: req.sessionId };
       const { size, cursor } = paging.open(req, query);
       const rest = manager
-        .list(req.sessionId)
+        .list(access, req.sessionId)
         .map((sandbox) => ({ sandbox, position: listPosition(sandbox) }))
         .filter((s) => cursor === undefined || s.position < cursor)
         .sort((a, b) => (a.position < b.position ? 1 : a.position > b.position ? -1 : 0));
       const page = rest.slice(0, size);
       return { sandboxes: page.map((s) => s.sandbox), nextPageToken: paging.next(rest.length > size ? page.at(-1)?.position : undefined, query) };
     },
-    async destroySandbox(req) {
-      await manager.destroy(req.sandboxId);
+    async destroySandbox(req, call) {
+      await manager.destroy(accessOf(call.principal), req.sandboxId);
       return {};
     },
-    async renewSandbox(req) {
-      return { sandbox: await manager.renew(req.sandboxId, req.ttl ? durationMs(req.ttl) : undefined) };
+    async renewSandbox(req, call) {
+      return { sandbox: await manager.renew(accessOf(call.principal), req.sandboxId, req.ttl ? durationMs(req.ttl) : undefined) };
     },
   };
 }

@@ -2,8 +2,11 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Client } from "@connectrpc/connect";
-import type { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
+import { readFile } from "node:fs/promises";
+import { createClient, type Client } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { bearerAuth } from "@oma/client";
+import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
 import type { JsonObject } from "@bufbuild/protobuf";
 
 const mainJs = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "cli", "main.js");
@@ -40,8 +43,11 @@ export async function bash(client: Client<typeof SandboxService>, sandboxId: str
   return client.execute({ sandboxId, name: "bash", input: { command, ...extra } });
 }
 
-/** `oma serve` from the compiled CLI as a child process, on port 0, with extra environment. */
-export async function startServer(dataDir: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
+/**
+ * `oma serve` from the compiled CLI as a child process, on port 0, with extra environment;
+ * `sandboxes` is a client with the admin token it wrote to its data directory.
+ */
+export async function startServer(dataDir: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; sandboxes: Client<typeof SandboxService> }> {
   const child = spawn(process.execPath, [mainJs, "serve", "--port", "0", "--data-dir", dataDir], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, OMA_LOG_LEVEL: "warn", ...env } });
   let out = "";
   child.stdout!.setEncoding("utf8");
@@ -57,5 +63,6 @@ export async function startServer(dataDir: string, env: Record<string, string> =
     });
     child.once("exit", () => reject(new Error("server exited")));
   });
-  return { child, url };
+  const token = (await readFile(join(dataDir, "admin.token"), "utf8")).trim();
+  return { child, url, sandboxes: createClient(SandboxService, createGrpcTransport({ baseUrl: url, interceptors: [bearerAuth(token)] })) };
 }

@@ -1,5 +1,3 @@
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { reasonOf } from "@oma/client";
 import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { existsSync } from "node:fs";
@@ -20,7 +18,7 @@ describe.skipIf(!existsSync(CLI_PATH))("SESS-5: acknowledged events survive kill
     let server: ServerProcess | undefined;
     try {
       server = await startServerProcess(dir.path);
-      let client: SessionClient = createClient(SessionService, createGrpcTransport({ baseUrl: server.url }));
+      let client: SessionClient = server.client(SessionService);
       const sessions = await Promise.all(range(1, 4).map(async () => (await client.createSession({ sessionId: uniqueSessionId("crash"), agent: { model: "m" } })).session!.sessionId));
       const emitters = 32;
       const perEmitter = 30;
@@ -63,7 +61,7 @@ describe.skipIf(!existsSync(CLI_PATH))("SESS-5: acknowledged events survive kill
         progressAtKill.push(acks.length);
         await server.kill();
         server = await startServerProcess(dir.path);
-        client = createClient(SessionService, createGrpcTransport({ baseUrl: server.url }));
+        client = server.client(SessionService);
       }
       await running;
 

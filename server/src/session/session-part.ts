@@ -1,3 +1,4 @@
+import type { SessionTokens } from "../auth/session-token.js";
 import type { Db, PartContext, ServerPart } from "../part.js";
 import { LevelSessionStore } from "../store/level-session-store.js";
 import type { SessionStore } from "../store/session-store.js";
@@ -12,9 +13,9 @@ export interface SessionPart extends ServerPart {
 }
 
 /** Opens the session log in the `session` sublevel of the server's database. */
-export async function openSessionPart(db: Db, ctx: PartContext): Promise<SessionPart> {
+export async function openSessionPart(db: Db, ctx: PartContext, options: { sessionTokens?: SessionTokens } = {}): Promise<SessionPart> {
   const store = new LevelSessionStore(db, { sublevel: "session" });
-  const service = createSessionService({ store, limits: ctx.limits, paging: ctx.paging, heartbeatMs: ctx.limits.watchHeartbeatMs });
+  const service = createSessionService({ store, limits: ctx.limits, paging: ctx.paging, heartbeatMs: ctx.limits.watchHeartbeatMs, sessionTokens: options.sessionTokens });
   return {
     store,
     service,

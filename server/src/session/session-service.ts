@@ -1,8 +1,10 @@
-import type { ServiceImpl } from "@connectrpc/connect";
 import { EventOrder, type SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { invalidField } from "../errors/oma-error.js";
+import type { SessionTokens } from "../auth/session-token.js";
 import type { ServerLimits } from "../limits.js";
+import type { Handlers } from "../rpc/handlers.js";
 import { newId } from "../store/ids.js";
 import type { SessionStore } from "../store/session-store.js";
 import { pageSize, type Paging } from "../rpc/paging.js";
@@ -19,6 +21,8 @@ export interface SessionServiceDeps {
   readonly paging: Paging;
   /** Watch heartbeat interval (SESS-13). */
   readonly heartbeatMs: number;
+  /** Renews the session tokens of brains (RenewLease); undefined when calls are not authenticated. */
+  readonly sessionTokens?: SessionTokens;
 }
 
 /** GetEvents limit when the request leaves it 0 (SESS-11). */
@@ -28,7 +32,7 @@ export const DEFAULT_EVENTS_LIMIT = 100;
  * SessionService: checks every request field, then hands the domain operation to the
  * store. All rules of the log itself live in the store; this edge only translates.
  */
-export function createSessionService(deps: SessionServiceDeps): ServiceImpl<typeof SessionService> {
+export function createSessionService(deps: SessionServiceDeps): Handlers<typeof SessionService> {
   const { store, limits } = deps;
   const optionalSeq = (value: bigint | undefined, field: string) => (value === undefined ? undefined : nonNegative(value, field));
   const optionalEpoch = (value: bigint | undefined) => (value === undefined ? undefined : positive(value, "lease_epoch"));
@@ -95,10 +99,10 @@ export function createSessionService(deps: SessionServiceDeps): ServiceImpl<type
       return { events: slice.events, headSeq: BigInt(slice.headSeq) };
     },
 
-    async *watchEvents(req, ctx) {
+    async *watchEvents(req, call) {
       const sessionId = requireId(req.sessionId, "session_id");
       const afterSeq = nonNegative(req.afterSeq, "after_seq");
-      yield* watchEvents(store, { sessionId, afterSeq, maxLagEvents: limits.maxWatchLagEvents, heartbeatMs: deps.heartbeatMs, signal: ctx.signal });
+      yield* watchEvents(store, { sessionId, afterSeq, maxLagEvents: limits.maxWatchLagEvents, heartbeatMs: deps.heartbeatMs, signal: call.signal });
     },
 
     async acquireLease(req) {
@@ -107,10 +111,23 @@ export function createSessionService(deps: SessionServiceDeps): ServiceImpl<type
       return { lease: await store.acquireLease(sessionId, holder, leaseTtlMs(req.ttl)) };
     },
 
-    async renewLease(req) {
+    async renewLease(req, call) {
       const sessionId = requireId(req.sessionId, "session_id");
       const epoch = positive(req.epoch, "epoch");
-      return { lease: await store.renewLease(sessionId, epoch, leaseTtlMs(req.ttl)) };
+      const lease = await store.renewLease(sessionId, epoch, leaseTtlMs(req.ttl));
+      // A brain's session token lives as long as its lease (plus the grace): renewing one renews the other.
+      const scope = call.principal.scope;
+      const sessionToken =
+        scope && deps.sessionTokens && lease.expireTime
+          ? deps.sessionTokens.issue({
+              tenant: call.principal.tenant,
+              sessionId: scope.sessionId,
+              harnessId: scope.harnessId,
+              parentTokenId: call.principal.tokenId,
+              expireMs: timestampMs(lease.expireTime) + limits.sessionTokenGraceMs,
+            })
+          : "";
+      return { lease, sessionToken };
     },
 
     async releaseLease(req) {

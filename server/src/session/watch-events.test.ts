@@ -1,5 +1,4 @@
 import { Code } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { reasonOf } from "@oma/client";
 import type { WatchEventsResponse } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
@@ -141,7 +140,7 @@ describe("SessionService: WatchEvents (real server)", () => {
     const batches = 32;
     const head = batches * 100;
     // A healthy watcher (on its own connection) gets everything: nobody else is delayed (SESS-13).
-    const ownConnection = tight.client(SessionService, createGrpcTransport({ baseUrl: tight.url }));
+    const ownConnection = tight.client(SessionService, tight.transport(tight.adminToken));
     const healthySeqs: number[] = [];
     const healthy = take(ownConnection, sessionId, 0, (m) => {
       if (m.at(-1)?.case === "event") healthySeqs.push(Number((m.at(-1)!.value as { seq: bigint }).seq));

@@ -1,6 +1,9 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { bearerAuth } from "@oma/client";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
@@ -13,7 +16,9 @@ export interface ServerProcess {
   readonly url: string;
   readonly pid: number;
   readonly child: ChildProcess;
-  /** A gRPC client of this server (one HTTP/2 connection per call of `client`). */
+  /** The admin token the server wrote to `<dataDir>/admin.token`. */
+  readonly adminToken: string;
+  /** A gRPC client of this server with the admin token (one HTTP/2 connection per process). */
   client<T extends DescService>(service: T): Client<T>;
   /** SIGKILL, and resolve once the process is gone. */
   kill(): Promise<void>;
@@ -50,6 +55,7 @@ export async function startServerProcess(dataDir: string, options: { timeoutMs?:
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     await exited;
   };
-  const transport = createGrpcTransport({ baseUrl: url });
-  return { url, pid: child.pid!, child, client: (service) => createClient(service, transport), kill: () => end("SIGKILL"), stop: () => end("SIGTERM") };
+  const adminToken = (await readFile(join(dataDir, "admin.token"), "utf8").catch(() => "")).trim();
+  const transport = createGrpcTransport({ baseUrl: url, interceptors: adminToken ? [bearerAuth(adminToken)] : [] });
+  return { url, pid: child.pid!, child, adminToken, client: (service) => createClient(service, transport), kill: () => end("SIGKILL"), stop: () => end("SIGTERM") };
 }

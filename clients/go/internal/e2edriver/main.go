@@ -50,7 +50,7 @@ func main() {
 	fast := omaclient.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond}
 
 	if *watchSlow {
-		oma, err := omaclient.Dial(*addr, omaclient.Options{})
+		oma, err := omaclient.Dial(*addr, omaclient.Options{Token: os.Getenv("OMA_TOKEN")})
 		must(err)
 		opts := omaclient.WatchOptions{Backoff: fast, OnReconnect: func(attempt int, after int64, cause error) {
 			fmt.Fprintf(os.Stderr, "# reconnect %d after %d %s\n", attempt, after, omaclient.ReasonOf(cause))
@@ -72,7 +72,7 @@ func main() {
 	}
 
 	if *emitOnly != "" {
-		oma, err := omaclient.Dial(*addr, omaclient.Options{})
+		oma, err := omaclient.Dial(*addr, omaclient.Options{Token: os.Getenv("OMA_TOKEN")})
 		must(err)
 		fmt.Println("emitting")
 		res, err := oma.Emit(ctx, *session, &omav1.Event{Payload: &omav1.Event_Custom{Custom: &omav1.CustomEvent{Type: *emitOnly}}}, omaclient.EmitOptions{Backoff: fast, MaxAttempts: 1000})
@@ -92,7 +92,7 @@ func main() {
 		}
 		return err
 	}
-	lossy, err := omaclient.Dial(*addr, omaclient.Options{DialOptions: []grpc.DialOption{grpc.WithUnaryInterceptor(loseFirstAck)}})
+	lossy, err := omaclient.Dial(*addr, omaclient.Options{Token: os.Getenv("OMA_TOKEN"), DialOptions: []grpc.DialOption{grpc.WithUnaryInterceptor(loseFirstAck)}})
 	must(err)
 
 	if *lossyStruct > 0 {
@@ -117,7 +117,7 @@ func main() {
 	fmt.Printf("emitted %d %t %d\n", res.GetEvent().GetSeq(), res.GetDuplicate(), emitCalls)
 	lossy.Close()
 
-	oma, err := omaclient.Dial(*addr, omaclient.Options{})
+	oma, err := omaclient.Dial(*addr, omaclient.Options{Token: os.Getenv("OMA_TOKEN")})
 	must(err)
 	defer oma.Close()
 	opts := omaclient.WatchOptions{Backoff: fast, OnReconnect: func(attempt int, after int64, cause error) {

@@ -18,9 +18,9 @@ export interface LanguageDriver {
 /** Longest wait for a driver to finish once the test has done its part. */
 const driverExitTimeoutMs = 45_000;
 
-function startDriver(driver: LanguageDriver, args: string[]) {
+function startDriver(driver: LanguageDriver, token: string, args: string[]) {
   const { cmd, args: base } = driver.command();
-  const child = spawn(cmd, [...base, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(cmd, [...base, ...args], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, OMA_TOKEN: token } });
   const out: string[] = [];
   let stderr = "";
   createInterface({ input: child.stdout }).on("line", (l) => out.push(l));
@@ -44,7 +44,7 @@ function startDriver(driver: LanguageDriver, args: string[]) {
  */
 export function clientPromiseTests(driver: LanguageDriver, server: () => ServerProcess): void {
   const newSession = async (kind: string) => {
-    const oma = createOmaClient({ baseUrl: server().url });
+    const oma = createOmaClient({ baseUrl: server().url, token: server().token });
     const id = `xlang-${kind}-${driver.language}-${process.pid}-${Date.now()}`;
     await oma.sessions.createSession({ sessionId: id, agent: { model: "scripted" } });
     return { oma, id, addr: `127.0.0.1:${server().port}` };
@@ -53,7 +53,7 @@ export function clientPromiseTests(driver: LanguageDriver, server: () => ServerP
   it(`${driver.language}: a lost acknowledgement is stored once, and the watch resumes across SIGKILL (SESS-3, SESS-12)`, async () => {
     const { oma, id, addr } = await newSession("crash");
     for (let n = 1; n <= 3; n++) await oma.sessions.emit(id, { case: "custom", value: { type: `before-${n}` } });
-    const d = startDriver(driver, ["--addr", addr, "--session", id, "--until", "7"]);
+    const d = startDriver(driver, server().token, ["--addr", addr, "--session", id, "--until", "7"]);
     try {
       await expect.poll(() => d.out.includes("event 4"), { timeout: 30_000 }).toBe(true);
       await server().kill();
@@ -73,7 +73,7 @@ export function clientPromiseTests(driver: LanguageDriver, server: () => ServerP
   it(`${driver.language}: an emit started while the server is down lands exactly once when it is back`, async () => {
     const { oma, id, addr } = await newSession("down");
     await server().kill();
-    const d = startDriver(driver, ["--addr", addr, "--session", id, "--emit-only", "while-down"]);
+    const d = startDriver(driver, server().token, ["--addr", addr, "--session", id, "--emit-only", "while-down"]);
     try {
       await expect.poll(() => d.out.includes("emitting"), { timeout: 15_000 }).toBe(true);
       await server().restart();
@@ -90,7 +90,7 @@ export function clientPromiseTests(driver: LanguageDriver, server: () => ServerP
     const lag = Number((await oma.serverInfo.getServerInfo({})).limits?.maxWatchLagEvents ?? 10_000);
     const total = lag + 600;
     await oma.sessions.emit(id, { case: "custom", value: { type: "first" } });
-    const d = startDriver(driver, ["--addr", addr, "--session", id, "--until", String(total), "--watch-slow"]);
+    const d = startDriver(driver, server().token, ["--addr", addr, "--session", id, "--until", String(total), "--watch-slow"]);
     try {
       await expect.poll(() => d.out.includes("event 1"), { timeout: 15_000 }).toBe(true);
       // The driver holds on to event 1 while the log grows past the lag bound; the padding

@@ -5,6 +5,9 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { readFile } from "node:fs/promises";
+import { createOmaClient } from "../node.js";
+import { TokenRole } from "../gen/oma/v1/token_pb.js";
 
 /** The repository root, from this file's place in clients/ts/src/testing (or dist/testing). */
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
@@ -24,6 +27,10 @@ export interface ServerProcess {
   readonly url: string;
   readonly port: number;
   readonly dataDir: string;
+  /** The admin token the server wrote to its data directory. */
+  readonly adminToken: string;
+  /** A client token of the tenant `sdk-tests`, created with the admin token: what the tests use. */
+  readonly token: string;
   /** SIGKILL, then wait for the process to be gone. */
   kill(): Promise<void>;
   /** Starts the server again on the same port and data directory (after kill). */
@@ -45,6 +52,9 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
   const workers = options.workers ?? 0;
   let child: ChildProcess | undefined;
   let { port, url } = await launch(dataDir, 0, env, workers).then((r) => ((child = r.child), r));
+  const adminToken = (await readFile(join(dataDir, "admin.token"), "utf8")).trim();
+  const admin = createOmaClient({ baseUrl: url, token: adminToken });
+  const { bearerToken: token } = await admin.tokens.createToken({ tenant: "sdk-tests", role: TokenRole.CLIENT, description: "client tests" });
   const kill = async () => {
     const c = child;
     child = undefined;
@@ -61,6 +71,8 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
       return port;
     },
     dataDir,
+    adminToken,
+    token,
     kill,
     async restart() {
       await kill();

@@ -10,6 +10,8 @@ import { HarnessService } from "@oma/client/gen/oma/v1/harness_service_pb.js";
 import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
 import { AgentConfigSchema, SessionStatus, StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
 import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
+import { TokenRole } from "@oma/client/gen/oma/v1/token_pb.js";
+import { TokenService } from "@oma/client/gen/oma/v1/token_service_pb.js";
 import { startTestApp, type TestApp } from "../../testing/test-app.js";
 import type { HarnessOptions } from "../harness-options.js";
 import { fromInt64, toInt64 } from "../int64.js";
@@ -41,9 +43,13 @@ export class BrainFixture {
   /** The model key the workers hold; it must never reach a sandbox or the log (HARN-14). */
   readonly apiKey = `sk-ant-test-${randomUUID()}`;
 
-  private constructor(app: TestApp, model: ScriptedModel) {
+  /** The pool worker token the fixture's workers connect with. */
+  readonly workerToken: string;
+
+  private constructor(app: TestApp, model: ScriptedModel, workerToken: string) {
     this.app = app;
     this.model = model;
+    this.workerToken = workerToken;
     this.sessions = app.client(SessionService);
     this.harness = app.client(HarnessService);
     this.sandboxes = app.client(SandboxService);
@@ -52,7 +58,8 @@ export class BrainFixture {
   static async start(options: { harness?: Partial<HarnessOptions>; model?: ScriptedModelOptions } = {}): Promise<BrainFixture> {
     const model = await startScriptedModel(options.model);
     const app = await startTestApp({ harness: { leaseTtlMs: 1_000, sweepIntervalMs: 100, ...options.harness } });
-    return new BrainFixture(app, model);
+    const { bearerToken } = await app.client(TokenService).createToken({ tenant: "*", role: TokenRole.WORKER, description: "brain fixture workers" });
+    return new BrainFixture(app, model, bearerToken);
   }
 
   /** Starts a worker process and waits until the server has registered it. */
@@ -60,7 +67,7 @@ export class BrainFixture {
     const id = `w-${randomUUID().slice(0, 8)}`;
     const child = spawn(process.execPath, [CLI_MAIN, "worker", "--server", this.app.url, "--id", id, "--model-backoff-ms", "20", ...args], {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ANTHROPIC_API_KEY: this.apiKey, ANTHROPIC_BASE_URL: this.model.url, OMA_LOG_LEVEL: process.env["OMA_TEST_WORKER_LOG_LEVEL"] ?? "warn" },
+      env: { ...process.env, OMA_TOKEN: this.workerToken, ANTHROPIC_API_KEY: this.apiKey, ANTHROPIC_BASE_URL: this.model.url, OMA_LOG_LEVEL: process.env["OMA_TEST_WORKER_LOG_LEVEL"] ?? "warn" },
     });
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
     const logs: string[] = [];

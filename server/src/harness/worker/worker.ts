@@ -1,11 +1,8 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import { HarnessService, type WorkAssignment } from "@oma/client/gen/oma/v1/harness_service_pb.js";
+import { createOmaClient, SessionCredential } from "@oma/client/node";
+import type { WorkAssignment } from "@oma/client/gen/oma/v1/harness_service_pb.js";
 import type { ToolDescription } from "@oma/client/gen/oma/v1/sandbox_pb.js";
-import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
-import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../../logger.js";
@@ -15,6 +12,8 @@ import type { ModelRetryPolicy } from "./model-errors.js";
 
 export interface WorkerOptions {
   readonly serverUrl: string;
+  /** The worker token (role worker, or admin); undefined against a server without authentication. */
+  readonly token?: string;
   readonly workerId: string;
   /** Brains run at once. */
   readonly capacity: number;
@@ -44,15 +43,13 @@ const MAX_TTL_MS = 600_000;
  * environment (HARN-14).
  */
 export async function runWorker(options: WorkerOptions): Promise<void> {
-  const transport = createGrpcTransport({ baseUrl: options.serverUrl });
-  const harness = createClient(HarnessService, transport);
-  const session = createClient(SessionService, transport);
-  const sandbox = createClient(SandboxService, transport);
+  const worker = createOmaClient({ baseUrl: options.serverUrl, ...(options.token ? { token: options.token } : {}) });
+  const { harness } = worker;
   const model = new Anthropic({ maxRetries: 0 });
   const log = options.logger.child({ workerId: options.workerId });
   let toolsCache: Promise<readonly ToolDescription[]> | undefined;
   const sandboxTools = () => {
-    toolsCache ??= sandbox.listTools({}).then(
+    toolsCache ??= worker.sandboxes.listTools({}).then(
       (r) => r.tools,
       (err: unknown) => {
         toolsCache = undefined;
@@ -66,6 +63,14 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   const start = (a: WorkAssignment) => {
     const granted = a.leaseExpireTime ? timestampMs(a.leaseExpireTime) - Date.now() : 30_000;
     const ttl = options.leaseTtlMs ?? Math.min(MAX_TTL_MS, Math.max(MIN_TTL_MS, Math.round(granted / 100) * 100));
+    // The brain reaches its session with the assignment's session token alone (SEC-4),
+    // kept fresh by its lease renewals.
+    const credential = new SessionCredential(a.sessionToken || (options.token ?? ""));
+    const { sessions: session, sandboxes: sandbox } = createOmaClient({
+      baseUrl: options.serverUrl,
+      ...(credential.token ? { token: () => credential.token } : {}),
+      interceptors: [credential.interceptor],
+    });
     const brain = runBrain(
       { harnessId: a.harnessId, sessionId: a.sessionId, epoch: fromInt64(a.leaseEpoch), leaseTtlMs: ttl },
       { session, sandbox, model, workerId: options.workerId, retry: options.retry, logger: log, sandboxTools, eagerSandbox: options.eagerSandbox },

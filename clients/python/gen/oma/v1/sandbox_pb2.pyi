@@ -42,7 +42,7 @@ class NetworkPolicy(_message.Message):
     def __init__(self, mode: _Optional[_Union[NetworkMode, str]] = ..., allow: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Sandbox(_message.Message):
-    __slots__ = ["backend", "create_time", "expire_time", "labels", "resources", "sandbox_id", "session_id", "state", "state_detail"]
+    __slots__ = ["backend", "create_time", "expire_time", "labels", "resources", "sandbox_id", "session_id", "state", "state_detail", "tenant"]
     class LabelsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -59,6 +59,7 @@ class Sandbox(_message.Message):
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_DETAIL_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
     backend: str
     create_time: _timestamp_pb2.Timestamp
     expire_time: _timestamp_pb2.Timestamp
@@ -68,7 +69,8 @@ class Sandbox(_message.Message):
     session_id: str
     state: SandboxState
     state_detail: str
-    def __init__(self, sandbox_id: _Optional[str] = ..., backend: _Optional[str] = ..., state: _Optional[_Union[SandboxState, str]] = ..., resources: _Optional[_Union[SandboxResources, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., session_id: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., state_detail: _Optional[str] = ...) -> None: ...
+    tenant: str
+    def __init__(self, sandbox_id: _Optional[str] = ..., backend: _Optional[str] = ..., state: _Optional[_Union[SandboxState, str]] = ..., resources: _Optional[_Union[SandboxResources, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., session_id: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., state_detail: _Optional[str] = ..., tenant: _Optional[str] = ...) -> None: ...
 
 class SandboxFile(_message.Message):
     __slots__ = ["content", "mode", "path"]

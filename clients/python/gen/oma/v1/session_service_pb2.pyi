@@ -201,10 +201,12 @@ class RenewLeaseRequest(_message.Message):
     def __init__(self, session_id: _Optional[str] = ..., epoch: _Optional[int] = ..., ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class RenewLeaseResponse(_message.Message):
-    __slots__ = ["lease"]
+    __slots__ = ["lease", "session_token"]
     LEASE_FIELD_NUMBER: _ClassVar[int]
+    SESSION_TOKEN_FIELD_NUMBER: _ClassVar[int]
     lease: _session_pb2.Lease
-    def __init__(self, lease: _Optional[_Union[_session_pb2.Lease, _Mapping]] = ...) -> None: ...
+    session_token: str
+    def __init__(self, lease: _Optional[_Union[_session_pb2.Lease, _Mapping]] = ..., session_token: _Optional[str] = ...) -> None: ...
 
 class WatchEventsRequest(_message.Message):
     __slots__ = ["after_seq", "session_id"]

@@ -1,0 +1,75 @@
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { Authenticator } from "../auth/authenticate.js";
+import type { Principal } from "../auth/principal.js";
+import { OmaError } from "../errors/oma-error.js";
+import { accessRuleOf, authorize } from "./access-policy.js";
+import type { Call, Handlers, ServerStreamHandler, UnaryHandler } from "./handlers.js";
+
+/**
+ * The one place where Connect meets the handlers: every call is authenticated from its
+ * headers (once), authorised by the access policy, and handed to its handler with the
+ * principal. A server stream whose token is revoked ends at once with UNAUTHENTICATED.
+ * Another transport (e.g. @grpc/grpc-js) reuses authenticate/authorize with an adapter
+ * of its own; handlers do not change.
+ */
+export function connectService<S extends DescService>(service: S, handlers: Partial<Handlers<S>>, auth: Authenticator): Partial<ServiceImpl<S>> {
+  const impl: Record<string, unknown> = {};
+  for (const method of service.methods) {
+    const handler = (handlers as Record<string, unknown>)[method.localName];
+    if (typeof handler !== "function") continue;
+    if (method.methodKind === "unary") impl[method.localName] = unary(method, handler as UnaryHandler<never, never>, auth);
+    else if (method.methodKind === "server_streaming") impl[method.localName] = serverStream(method, handler as ServerStreamHandler<never, never>, auth);
+    else throw new Error(`${method.parent.typeName}/${method.name}: only unary and server-streaming methods are served`);
+  }
+  return impl as Partial<ServiceImpl<S>>;
+}
+
+const procedureOf = (method: DescMethod) => `${method.parent.typeName}/${method.name}`;
+
+async function admit(method: DescMethod, request: unknown, ctx: HandlerContext, auth: Authenticator): Promise<Principal> {
+  const principal = await auth.authenticate(ctx.requestHeader);
+  authorize(accessRuleOf(method), principal, request, procedureOf(method));
+  return principal;
+}
+
+function unary(method: DescMethod, handler: UnaryHandler<never, never>, auth: Authenticator) {
+  return async (request: never, ctx: HandlerContext) => {
+    const principal = await admit(method, request, ctx, auth);
+    return handler(request, { principal, signal: ctx.signal });
+  };
+}
+
+function serverStream(method: DescMethod, handler: ServerStreamHandler<never, never>, auth: Authenticator) {
+  return async function* (request: never, ctx: HandlerContext) {
+    const principal = await admit(method, request, ctx, auth);
+    const revoked = new AbortController();
+    let onRevoked!: () => void;
+    const revocation = new Promise<"revoked">((resolve) => (onRevoked = () => resolve("revoked")));
+    const unwatch = auth.watchRevocation(principal, () => {
+      revoked.abort();
+      onRevoked();
+    });
+    const call: Call = { principal, signal: AbortSignal.any([ctx.signal, revoked.signal]) };
+    const messages = handler(request, call)[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const pending = messages.next();
+        pending.catch(() => undefined); // if revocation wins the race, a later rejection is nobody's
+        const next = await Promise.race([pending, revocation]);
+        if (next === "revoked") {
+          void messages.return?.(undefined)?.catch(() => undefined);
+          throw new OmaError("UNAUTHENTICATED", "the token of this stream was revoked", { cause: "revoked" });
+        }
+        if (next.done) return;
+        yield next.value;
+      }
+    } catch (err) {
+      // A client that hangs up is not a fault: the stream ends as cancelled, unlogged.
+      if (ctx.signal.aborted && !revoked.signal.aborted && !(err instanceof OmaError)) throw new ConnectError("the client cancelled the call", Code.Canceled);
+      throw err;
+    } finally {
+      unwatch();
+    }
+  };
+}

@@ -1,0 +1,28 @@
+import type {
+  DescMessage, DescMethodServerStreaming, DescMethodUnary, DescService, MessageInitShape, MessageShape,
+} from "@bufbuild/protobuf";
+import type { Principal } from "../auth/principal.js";
+
+/** What a handler knows about its call besides the request: who makes it, and when it ends. */
+export interface Call {
+  readonly principal: Principal;
+  /** Aborted when the call ends: the client cancelled, the deadline passed, or the token was revoked. */
+  readonly signal: AbortSignal;
+}
+
+export type UnaryHandler<I extends DescMessage, O extends DescMessage> = (
+  request: MessageShape<I>,
+  call: Call,
+) => Promise<MessageInitShape<O>> | MessageInitShape<O>;
+
+export type ServerStreamHandler<I extends DescMessage, O extends DescMessage> = (request: MessageShape<I>, call: Call) => AsyncIterable<MessageInitShape<O>>;
+
+type HandlerOf<M> =
+  M extends DescMethodUnary<infer I, infer O> ? UnaryHandler<I, O> : M extends DescMethodServerStreaming<infer I, infer O> ? ServerStreamHandler<I, O> : never;
+
+/**
+ * A service's handlers, free of any RPC framework: each takes the request and the Call.
+ * An adapter (rpc/connect-adapter.ts) authenticates, authorises and validates every call
+ * before a handler sees it, then translates errors.
+ */
+export type Handlers<S extends DescService> = { [P in keyof S["method"]]: HandlerOf<S["method"][P]> };
