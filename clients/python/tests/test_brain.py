@@ -1,0 +1,168 @@
+"""Unit tests of the Python brain's pure parts and its Messages API client (against a local
+HTTP server speaking server-sent events); the whole brain is tested by the conformance suite."""
+import json
+import os
+import sys
+import threading
+import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from google.protobuf import struct_pb2  # noqa: E402
+
+import oma_brain  # noqa: E402,F401  (sets up the generated stubs' path)
+from oma.v1 import content_pb2, event_pb2, session_pb2  # noqa: E402
+from oma_brain.log_state import analyze  # noqa: E402
+from oma_brain.model import MessagesClient, RetryPolicy, call_model  # noqa: E402
+from oma_brain.prompt import ToolCatalog, build_request, events_to_messages  # noqa: E402
+from oma_brain.stop_signal import Interrupted, StopSignal  # noqa: E402
+
+
+def ev(seq, **payload):
+    return event_pb2.Event(seq=seq, **payload)
+
+
+def text(t):
+    return [content_pb2.ContentBlock(text=content_pb2.TextBlock(text=t))]
+
+
+def tool_use(tool_id, name="bash", **fields):
+    s = struct_pb2.Struct()
+    s.update({"command": "echo hi"})
+    return event_pb2.ToolUse(tool_use_id=tool_id, name=name, input=s, **fields)
+
+
+class PromptTest(unittest.TestCase):
+    def test_log_to_messages_one_result_per_call_results_first(self):
+        events = [
+            ev(1, user_message=event_pb2.UserMessage(content=text("run it"))),
+            ev(2, agent_message=event_pb2.AgentMessage(content=text("ok"))),
+            ev(3, tool_use=tool_use("t1")),
+            ev(4, status_changed=event_pb2.StatusChanged(status=session_pb2.SESSION_STATUS_IDLE)),
+            ev(5, user_message=event_pb2.UserMessage(content=text("and?"))),
+            ev(6, tool_result=event_pb2.ToolResult(tool_use_id="t1", output="hi", is_error=False)),
+            ev(7, custom_tool_result=event_pb2.CustomToolResult(tool_use_id="t1", output="late twin")),
+            ev(8, tool_result=event_pb2.ToolResult(tool_use_id="unknown", output="stray")),
+        ]
+        messages = events_to_messages(events)
+        self.assertEqual([m["role"] for m in messages], ["user", "assistant", "user"])
+        self.assertEqual(messages[1]["content"][1], {"type": "tool_use", "id": "t1", "name": "bash", "input": {"command": "echo hi"}})
+        self.assertEqual([b["type"] for b in messages[2]["content"]], ["tool_result", "text"])
+        self.assertEqual(messages[2]["content"][0]["content"], "hi")
+
+    def test_cache_breakpoints_on_last_tool_system_and_newest_block(self):
+        agent = session_pb2.AgentConfig(model="m", system_prompt="be brief")
+        catalog = ToolCatalog(agent, [])
+        catalog.prompt = [{"name": "a", "description": "", "input_schema": {}}, {"name": "b", "description": "", "input_schema": {}}]
+        body = build_request(agent, catalog, [ev(1, user_message=event_pb2.UserMessage(content=text("hi")))], 100)
+        self.assertNotIn("cache_control", body["tools"][0])
+        self.assertEqual(body["tools"][1]["cache_control"], {"type": "ephemeral"})
+        self.assertEqual(body["system"][0]["cache_control"], {"type": "ephemeral"})
+        self.assertEqual(body["messages"][-1]["content"][-1]["cache_control"], {"type": "ephemeral"})
+
+    def test_pending_calls_interrupts_and_sandbox(self):
+        events = [
+            ev(1, user_message=event_pb2.UserMessage(content=text("go"))),
+            ev(2, sandbox_provisioned=event_pb2.SandboxProvisioned(sandbox_id="sbx_1")),
+            ev(3, tool_use=tool_use("t1")),
+            ev(4, tool_use=tool_use("t2", requires_confirmation=True)),
+            ev(5, tool_confirmation=event_pb2.ToolConfirmation(tool_use_id="t2", decision=event_pb2.CONFIRMATION_DECISION_DENY)),
+            ev(6, tool_result=event_pb2.ToolResult(tool_use_id="t1")),
+            ev(7, user_interrupt=event_pb2.UserInterrupt()),
+        ]
+        state = analyze(events)
+        self.assertEqual(state.sandbox_id, "sbx_1")
+        self.assertEqual([p.tool_use.tool_use_id for p in state.pending], ["t2"])
+        self.assertEqual(state.pending[0].confirmation.decision, event_pb2.CONFIRMATION_DECISION_DENY)
+        self.assertTrue(state.interrupted)
+
+
+class _Model(BaseHTTPRequestHandler):
+    """Answers POST /v1/messages from the server's `script`: a list of (status, headers, body or SSE events, a gate to wait for or None)."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["content-length"]))
+        self.server.seen.append(dict(self.headers))
+        status, headers, body, gate = self.server.script.pop(0)
+        if gate is not None:
+            gate.wait(30)
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        if isinstance(body, list):
+            self.send_header("content-type", "text/event-stream")
+            self.end_headers()
+            for event in body:
+                self.wfile.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
+        else:
+            data = json.dumps(body).encode()
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+
+SSE_TOOL_CALL = [
+    {"type": "message_start", "message": {"id": "msg_1", "model": "m", "role": "assistant", "content": [], "usage": {"input_tokens": 7, "output_tokens": 1}}},
+    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Run"}},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "ning."}},
+    {"type": "content_block_stop", "index": 0},
+    {"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": "toolu_1", "name": "bash", "input": {}}},
+    {"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": '{"command": "ec'}},
+    {"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": 'ho 42"}'}},
+    {"type": "content_block_stop", "index": 1},
+    {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 12}},
+    {"type": "message_stop"},
+]
+
+
+class ModelTest(unittest.TestCase):
+    def setUp(self):
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Model)
+        self.server.script, self.server.seen = [], []
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.client = MessagesClient(f"http://127.0.0.1:{self.server.server_address[1]}", "test-key-1")
+
+    def tearDown(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def test_streams_a_message_with_text_and_a_tool_call(self):
+        self.server.script = [(200, {}, SSE_TOOL_CALL, None)]
+        message = self.client.stream({"model": "m", "max_tokens": 10, "messages": []}, StopSignal())
+        self.assertEqual(message["content"][0], {"type": "text", "text": "Running."})
+        self.assertEqual(message["content"][1]["input"], {"command": "echo 42"})
+        self.assertEqual((message["stop_reason"], message["usage"]["output_tokens"]), ("tool_use", 12))
+        self.assertEqual(self.server.seen[0]["x-api-key"], "test-key-1")
+
+    def test_retries_overload_and_rate_limits_honouring_retry_after_then_gives_up_on_400(self):
+        failed = []
+        overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}
+        self.server.script = [(529, {"retry-after-ms": "20"}, overloaded, None), (429, {"retry-after": "0"}, overloaded, None), (200, {}, SSE_TOOL_CALL, None)]
+        outcome = call_model(self.client, {"model": "m"}, RetryPolicy(initial_backoff_s=0.01), StopSignal(), lambda f, n, d: failed.append((f.code, n, d)))
+        self.assertEqual(outcome[0], "message")
+        self.assertEqual(failed, [("MODEL_OVERLOADED", 1, 0.02), ("MODEL_RATE_LIMITED", 2, 0.0)])
+        self.server.script = [(400, {}, {"type": "error", "error": {"type": "invalid_request_error", "message": "no"}}, None)]
+        outcome = call_model(self.client, {"model": "m"}, RetryPolicy(), StopSignal(), lambda *a: None)
+        self.assertEqual((outcome[0], outcome[1].code, outcome[2]), ("failed", "MODEL_REQUEST_INVALID", False))
+
+    def test_a_raised_stop_cuts_a_call_that_has_not_answered(self):
+        # The model answers only once released, after the call returned: only the cut ends it.
+        release = threading.Event()
+        self.server.script = [(200, {}, SSE_TOOL_CALL, release)]
+        stop = StopSignal()
+        threading.Timer(0.2, stop.interrupt).start()
+        try:
+            with self.assertRaises(Interrupted):
+                self.client.stream({"model": "m"}, stop)
+        finally:
+            release.set()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,54 @@
+// A second brain, in another language: the Python worker of clients/python/oma_brain,
+// built on the Python client and calling the Messages API over plain HTTP, runs every
+// harness case of the suite against the reference server — the server starts no brain of
+// its own, so every brain the cases see (the resident worker and those the fault cases
+// start and SIGKILL) is a Python process.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startApp, type RunningApp } from "../../server/src/app.js";
+import { createLogger } from "../../server/src/logger.js";
+import { tempDir } from "../../server/src/testing/temp-dir.js";
+import { runSuite } from "../src/runner/run-suite.js";
+import { startScriptedFixture, type ScriptedFixture } from "../src/runner/scripted-fixture.js";
+import { startWorkerProcess } from "../src/runner/target-process.js";
+import { fastLimits } from "./variant-server.js";
+
+const python = "/usr/bin/python3";
+const pythonDir = fileURLToPath(new URL("../../clients/python", import.meta.url));
+const havePython = spawnSync(python, ["-c", "import grpc, google.protobuf"]).status === 0;
+const bwrap = existsSync("/usr/bin/bwrap");
+if (!havePython) console.log("!!! SKIPPED the Python brain's conformance run because /usr/bin/python3 with grpcio is missing (scripts/setup-system installs it)");
+if (!bwrap) console.log("!!! SKIPPED the Python brain's conformance run because bubblewrap (/usr/bin/bwrap) is not installed");
+
+/** How the runner starts one Python brain worker (its --worker-cmd). */
+export const pythonWorkerCommand = `cd '${pythonDir}' && OMA_LOG_LEVEL=warn exec ${python} -m oma_brain --server {target} --id {id}`;
+
+describe.skipIf(!havePython || !bwrap)("the Python brain passes the suite's harness cases", () => {
+  let app: RunningApp;
+  let dir: { path: string; remove(): Promise<void> };
+  let fixture: ScriptedFixture;
+
+  beforeAll(async () => {
+    dir = await tempDir("oma-python-brain-");
+    app = await startApp({ dataDir: dir.path, port: 0, host: "127.0.0.1", limits: fastLimits, sandboxBackend: "bubblewrap", harness: { leaseTtlMs: 3000 }, logger: createLogger({ level: "silent" }) });
+    const url = app.url;
+    fixture = await startScriptedFixture((id) => startWorkerProcess(pythonWorkerCommand, url, id, { ANTHROPIC_BASE_URL: fixture.modelUrl, ANTHROPIC_API_KEY: fixture.apiKey }));
+    await fixture.startWorker!("python-resident");
+  });
+  afterAll(async () => {
+    await fixture?.close();
+    await app?.close();
+    await dir?.remove();
+  });
+
+  it("over gRPC, fault injection included", { timeout: 180_000 }, async () => {
+    const report = await runSuite({ target: app.url, protocol: "grpc", profile: ["harness"], harness: fixture, concurrency: 6 });
+    const failures = report.results.filter((r) => r.status === "failed").map((r) => `${r.id}: ${r.message ?? ""}`);
+    console.log(`Python brain: ${JSON.stringify(report.summary)}`);
+    expect(failures).toEqual([]);
+    expect(report.results.filter((r) => r.status === "skipped").map((r) => `${r.id}: ${r.message ?? ""}`)).toEqual([]);
+    expect(report.summary.passed).toBeGreaterThanOrEqual(15);
+  });
+});
