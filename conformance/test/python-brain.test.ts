@@ -5,6 +5,7 @@
 // start and SIGKILL) is a Python process.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApp, type RunningApp } from "../../server/src/app.js";
@@ -29,12 +30,18 @@ describe.skipIf(!havePython || !bwrap)("the Python brain passes the suite's harn
   let app: RunningApp;
   let dir: { path: string; remove(): Promise<void> };
   let fixture: ScriptedFixture;
+  /** The admin token the server wrote, for the suite. */
+  let token = "";
 
   beforeAll(async () => {
     dir = await tempDir("oma-python-brain-");
     app = await startApp({ dataDir: dir.path, port: 0, host: "127.0.0.1", limits: fastLimits, sandboxBackend: "bubblewrap", harness: { leaseTtlMs: 3000 }, logger: createLogger({ level: "silent" }) });
+    token = (await readFile(app.adminTokenFile!, "utf8")).trim();
+    // A worker token may only open ConnectWorker: everything a brain does on its session it
+    // must do with the assignment's session token (SEC-7), renewed by RenewLease.
+    const workerToken = (await app.localWorkerToken())!;
     const url = app.url;
-    fixture = await startScriptedFixture((id) => startWorkerProcess(pythonWorkerCommand, url, id, { ANTHROPIC_BASE_URL: fixture.modelUrl, ANTHROPIC_API_KEY: fixture.apiKey }));
+    fixture = await startScriptedFixture((id) => startWorkerProcess(pythonWorkerCommand, url, id, { ANTHROPIC_BASE_URL: fixture.modelUrl, ANTHROPIC_API_KEY: fixture.apiKey, OMA_TOKEN: workerToken }));
     await fixture.startWorker!("python-resident");
   });
   afterAll(async () => {
@@ -44,7 +51,7 @@ describe.skipIf(!havePython || !bwrap)("the Python brain passes the suite's harn
   });
 
   it("over gRPC, fault injection included", { timeout: 180_000 }, async () => {
-    const report = await runSuite({ target: app.url, protocol: "grpc", profile: ["harness"], harness: fixture, concurrency: 6 });
+    const report = await runSuite({ target: app.url, token, protocol: "grpc", profile: ["harness"], harness: fixture, concurrency: 6 });
     const failures = report.results.filter((r) => r.status === "failed").map((r) => `${r.id}: ${r.message ?? ""}`);
     console.log(`Python brain: ${JSON.stringify(report.summary)}`);
     expect(failures).toEqual([]);

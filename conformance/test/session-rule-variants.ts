@@ -121,6 +121,16 @@ export const sessionRuleVariants: readonly BrokenVariant[] = [
       }),
   },
   {
+    name: "a watch ignores its deadline (runs on after it passed)",
+    breaks: ["WIRE-7"],
+    profile: ["wire/WIRE-7/deadline-exceeded"],
+    session: (real) =>
+      patch(real, "watchEvents", (orig) => (req: never, call: never) =>
+        // The handler never hears that the call ended: it streams heartbeats for ever.
+        orig(req, { ...(call as object), signal: new AbortController().signal }),
+      ),
+  },
+  {
     name: "resumes a watch one event early (repeats the last seen event)",
     breaks: ["SESS-12"],
     profile: ["SESS-12"],

@@ -17,7 +17,7 @@ from .hands import Hands, ToolOutcome
 from .log_state import PendingToolUse, analyze
 from .model import MessagesClient, ModelFailure, RetryPolicy, call_model
 from .prompt import ToolCatalog, build_request, events_to_messages
-from .session_io import CALL_TIMEOUT_S, LeaseKeeper, LogCopy, Writer, retry_transient, watch_for_interrupt
+from .session_io import CALL_TIMEOUT_S, LeaseKeeper, LogCopy, SessionCredential, Writer, retry_transient, watch_for_interrupt
 from .stop_signal import Fenced, Interrupted, StopSignal
 
 DEFAULT_MAX_TOKENS = 4096
@@ -68,8 +68,11 @@ def response_events(message: dict, catalog: ToolCatalog, seconds: float) -> List
 
 
 class Brain:
-    def __init__(self, oma: OmaClient, model: MessagesClient, policy: RetryPolicy, worker_id: str, a: Assignment):
-        self.oma, self.model, self.policy, self.worker_id, self.a = oma, model, policy, worker_id, a
+    """``oma`` is a client that sends ``credential``'s token: the brain reaches its session
+    (and its sandboxes) with the session token of its assignment alone (SEC-7)."""
+
+    def __init__(self, oma: OmaClient, credential: SessionCredential, model: MessagesClient, policy: RetryPolicy, worker_id: str, a: Assignment):
+        self.oma, self.credential, self.model, self.policy, self.worker_id, self.a = oma, credential, model, policy, worker_id, a
         self.stop = StopSignal()
         self.copy = LogCopy(oma, a.session_id)
         self.writer = Writer(oma, a.session_id, a.epoch, self.stop)
@@ -77,7 +80,7 @@ class Brain:
     def run(self) -> str:
         """Runs the turn; returns how it ended (a stop reason name, "fenced" or "abandoned")."""
         a = self.a
-        lease = LeaseKeeper(self.oma, a.session_id, a.epoch, a.lease_ttl_s, self.stop)
+        lease = LeaseKeeper(self.oma, a.session_id, a.epoch, a.lease_ttl_s, self.stop, self.credential)
         lease.start()
         watching = threading.Event()
         try:

@@ -87,13 +87,28 @@ class Writer:
             raise
 
 
+class SessionCredential:
+    """The bearer token a brain works with (SEC-7): its assignment's session token, replaced
+    by the fresh one each RenewLease returns; the worker's own token when the server issues
+    none (a server without authentication sends none, and then no token is sent at all)."""
+
+    def __init__(self, initial: str):
+        self.token = initial
+
+    def renewed(self, fresh: str) -> None:
+        if fresh:
+            self.token = fresh
+
+
 class LeaseKeeper(threading.Thread):
     """Renews the lease every third of its TTL (HARN-17); LEASE_LOST fences the brain. A
-    transient failure is retried at the next tick: two missed ticks still leave a third."""
+    transient failure is retried at the next tick: two missed ticks still leave a third.
+    Each renewal's fresh session token goes to ``credential``."""
 
-    def __init__(self, oma: OmaClient, session_id: str, epoch: int, ttl_s: float, stop: StopSignal):
+    def __init__(self, oma: OmaClient, session_id: str, epoch: int, ttl_s: float, stop: StopSignal, credential: SessionCredential):
         super().__init__(daemon=True, name=f"lease-{session_id}")
         self._oma, self._session_id, self._epoch, self._ttl_s, self._stop = oma, session_id, epoch, ttl_s, stop
+        self._credential = credential
         self._done = threading.Event()
 
     def run(self) -> None:
@@ -102,7 +117,8 @@ class LeaseKeeper(threading.Thread):
         req = session_service_pb2.RenewLeaseRequest(session_id=self._session_id, epoch=self._epoch, ttl=ttl)
         while not self._done.wait(max(0.1, self._ttl_s / 3)):
             try:
-                self._oma.sessions.RenewLease(req, timeout=max(1.0, self._ttl_s / 3))
+                res = self._oma.sessions.RenewLease(req, timeout=max(1.0, self._ttl_s / 3))
+                self._credential.renewed(res.session_token)
             except grpc.RpcError as err:
                 if not self._done.is_set() and reason_of(err) in ("LEASE_LOST", "SESSION_NOT_FOUND", "SESSION_TERMINATED"):
                     self._stop.fence()

@@ -7,7 +7,7 @@ import os
 import socket
 import threading
 import time
-from typing import Optional, Set
+from typing import Callable, Optional, Set, Union
 from urllib.parse import urlsplit
 
 import grpc
@@ -17,6 +17,7 @@ from oma.v1 import harness_service_pb2
 
 from .brain import Assignment, Brain
 from .model import MessagesClient, RetryPolicy
+from .session_io import SessionCredential
 
 RECONNECT_MIN_S, RECONNECT_MAX_S = 0.1, 5.0
 # A stream with no message for this long is reopened (the server heartbeats every few seconds).
@@ -26,9 +27,10 @@ MIN_TTL_S, MAX_TTL_S = 1.0, 600.0
 log = logging.getLogger("oma_brain")
 
 
-def connect(server: str, token: Optional[str] = None) -> OmaClient:
+def connect(server: str, token: Union[str, Callable[[], str], None] = None) -> OmaClient:
     """The one place a client to the server is made: ``server`` is a URL (http://host:port)
-    or host:port; a bearer token, when given, goes with every call."""
+    or host:port; a bearer token (or a function giving the current one), when given, goes
+    with every call."""
     url = urlsplit(server if "://" in server else f"http://{server}")
     target = f"{url.hostname}:{url.port or (443 if url.scheme == 'https' else 80)}"
     credentials = grpc.ssl_channel_credentials() if url.scheme == "https" else None
@@ -45,6 +47,8 @@ def lease_ttl_s(assignment: harness_service_pb2.WorkAssignment) -> float:
 
 class Worker:
     def __init__(self, server: str, worker_id: str, capacity: int, token: Optional[str] = None, policy: RetryPolicy = RetryPolicy()):
+        self.server, self.token = server, token
+        # The worker token opens ConnectWorker; each brain gets a client of its own (below).
         self.oma = connect(server, token)
         self.worker_id, self.capacity, self.policy = worker_id, capacity, policy
         self.model = MessagesClient()
@@ -82,10 +86,13 @@ class Worker:
         log.info("assignment %s on %s (epoch %d)", a.harness_id, a.session_id, a.lease_epoch)
 
         def run() -> None:
+            credential = SessionCredential(a.session_token or self.token or "")
+            oma = connect(self.server, (lambda: credential.token) if credential.token else None)
             try:
-                end = Brain(self.oma, self.model, self.policy, self.worker_id, assignment).run()
+                end = Brain(oma, credential, self.model, self.policy, self.worker_id, assignment).run()
                 log.info("brain %s on %s finished: %s", a.harness_id, a.session_id, end)
             finally:
+                oma.close()
                 self._running.discard(threading.current_thread())
 
         thread = threading.Thread(target=run, daemon=True, name=f"brain-{a.session_id}")

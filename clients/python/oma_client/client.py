@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence, Union
 
 import grpc
 
@@ -39,13 +39,15 @@ CHANNEL_OPTIONS = (
 
 
 class _BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
-    """Adds ``authorization: Bearer <token>`` to every call (SEC-4)."""
+    """Adds ``authorization: Bearer <token>`` to every call (SEC-4). ``token`` may be a
+    function, asked at each call (a brain's session token changes with every RenewLease)."""
 
-    def __init__(self, token: str):
-        self._header = ("authorization", f"Bearer {token}")
+    def __init__(self, token: Union[str, Callable[[], str]]):
+        self._token = token
 
     def _with_token(self, details):
-        metadata = list(details.metadata or []) + [self._header]
+        token = self._token() if callable(self._token) else self._token
+        metadata = list(details.metadata or []) + [("authorization", f"Bearer {token}")]
         return details._replace(metadata=metadata) if hasattr(details, "_replace") else _Details(details, metadata)
 
     def intercept_unary_unary(self, continuation, details, request):
@@ -79,7 +81,7 @@ class OmaClient:
     ``credentials=grpc.ssl_channel_credentials()`` for TLS, or ``channel=`` for your own.
     """
 
-    def __init__(self, target: Optional[str] = None, *, token: Optional[str] = None,
+    def __init__(self, target: Optional[str] = None, *, token: Union[str, Callable[[], str], None] = None,
                  credentials: Optional[grpc.ChannelCredentials] = None, channel: Optional[grpc.Channel] = None):
         if channel is None:
             if target is None:

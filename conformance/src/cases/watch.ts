@@ -29,6 +29,8 @@ export interface WatchOptions {
   readonly onMessage?: (log: WatchLog) => Promise<void> | void;
   readonly client?: RpcClient;
   readonly timeoutMs?: number;
+  /** A deadline only the server is told of (CallOptions.serverTimeoutMs). */
+  readonly serverTimeoutMs?: number;
   /** Returns the log instead of failing when the stream ends early or with an error. */
   readonly allowEnd?: boolean;
 }
@@ -49,7 +51,11 @@ export async function watch(ctx: CaseContext, sessionId: string, options: WatchO
     const stream = rpc.serverStream(
       SessionService.method.watchEvents,
       { sessionId, afterSeq: BigInt(options.afterSeq ?? 0) },
-      { signal: stop.signal, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) },
+      {
+        signal: stop.signal,
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        ...(options.serverTimeoutMs === undefined ? {} : { serverTimeoutMs: options.serverTimeoutMs }),
+      },
     );
     for await (const msg of stream) {
       if (msg.message.case === "event") log.events.push(msg.message.value);

@@ -19,16 +19,22 @@ export function createConnectClient(target: string, protocol: Protocol, token?: 
         ? createGrpcWebTransport({ baseUrl: target, httpVersion: "1.1", interceptors })
         : createGrpcTransport({ baseUrl: target, interceptors });
   const clients = new Map<DescService, Client<DescService>>();
+  // The deadline header of the protocol, sent without a client-side deadline (CallOptions.serverTimeoutMs).
+  const callOptions = (o: CallOptions | undefined) => {
+    if (o?.serverTimeoutMs === undefined) return o ?? {};
+    const ms = Math.max(1, Math.round(o.serverTimeoutMs));
+    return { ...o, headers: protocol === "connect" ? { "connect-timeout-ms": String(ms) } : { "grpc-timeout": `${ms}m` } };
+  };
   const clientFor = (m: DescMethod) => {
     let c = clients.get(m.parent);
     if (!c) clients.set(m.parent, (c = createClient(m.parent, transport)));
-    return c as unknown as Record<string, (req: unknown, opts: CallOptions) => never>;
+    return c as unknown as Record<string, (req: unknown, opts: object) => never>;
   };
   return {
     protocol,
     async unary(method, request, options) {
       try {
-        return await clientFor(method)[method.localName]!(request, options ?? {});
+        return await clientFor(method)[method.localName]!(request, callOptions(options));
       } catch (err) {
         throw toFailure(err);
       }
@@ -37,7 +43,7 @@ export function createConnectClient(target: string, protocol: Protocol, token?: 
       return {
         async *[Symbol.asyncIterator]() {
           try {
-            yield* clientFor(method)[method.localName]!(request, options ?? {}) as AsyncIterable<never>;
+            yield* clientFor(method)[method.localName]!(request, callOptions(options)) as AsyncIterable<never>;
           } catch (err) {
             throw toFailure(err);
           }

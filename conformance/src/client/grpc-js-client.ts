@@ -23,9 +23,11 @@ export function createGrpcJsClient(target: string, token?: string): RpcClient {
     o?.timeoutMs === undefined ? {} : { deadline: new Date(Date.now() + o.timeoutMs) };
   const serializer = (schema: DescMessage) => (msg: MessageShape<DescMessage>) => Buffer.from(toBinary(schema, msg));
   const deserializer = (schema: DescMessage) => (buf: Buffer) => fromBinary(schema, buf);
-  const metadata = () => {
+  const metadata = (o?: CallOptions) => {
     const m = new grpc.Metadata();
     if (token) m.set("authorization", `Bearer ${token}`);
+    // Without a deadline of its own, grpc-js sends the metadata's grpc-timeout as it is.
+    if (o?.serverTimeoutMs !== undefined) m.set("grpc-timeout", `${Math.max(1, Math.round(o.serverTimeoutMs))}m`);
     return m;
   };
 
@@ -39,7 +41,7 @@ export function createGrpcJsClient(target: string, token?: string): RpcClient {
           serializer(method.input),
           deserializer(method.output),
           input,
-          metadata(),
+          metadata(options),
           callOptions(options),
           (err, value) => (err ? reject(toFailure(err)) : resolve(value as never)),
         );
@@ -55,7 +57,7 @@ export function createGrpcJsClient(target: string, token?: string): RpcClient {
             serializer(method.input),
             deserializer(method.output),
             input,
-            metadata(),
+            metadata(options),
             callOptions(options),
           );
           const onAbort = () => call.cancel();

@@ -6,6 +6,12 @@ export interface CallOptions {
   readonly timeoutMs?: number;
   /** Cancels the call (a stream ends with CANCELLED). */
   readonly signal?: AbortSignal;
+  /**
+   * A deadline sent to the server (grpc-timeout, connect-timeout-ms) that the client does
+   * not enforce itself, so the call ends the way the server ends it (WIRE-7). Bound the
+   * call with `signal`.
+   */
+  readonly serverTimeoutMs?: number;
 }
 
 /** The protocols the runner speaks. */

@@ -27,6 +27,17 @@ export function connectService<S extends DescService>(service: S, handlers: Part
 
 const procedureOf = (method: DescMethod) => `${method.parent.typeName}/${method.name}`;
 
+/**
+ * WIRE-7: a call whose deadline passes ends with DEADLINE_EXCEEDED. A handler sees only its
+ * aborted signal, and one that stops at that (a watch, a worker stream) returns normally;
+ * without this, such a call would end with OK whenever the server's deadline fired before
+ * the client's own.
+ */
+function deadlinePassed(signal: AbortSignal): ConnectError | undefined {
+  const reason: unknown = signal.reason;
+  return signal.aborted && reason instanceof ConnectError && reason.code === Code.DeadlineExceeded ? reason : undefined;
+}
+
 async function admit(method: DescMethod, request: unknown, ctx: HandlerContext, auth: Authenticator): Promise<Principal> {
   const principal = await auth.authenticate(ctx.requestHeader);
   authorize(accessRuleOf(method), principal, request, procedureOf(method));
@@ -36,7 +47,10 @@ async function admit(method: DescMethod, request: unknown, ctx: HandlerContext, 
 function unary(method: DescMethod, handler: UnaryHandler<never, never>, auth: Authenticator) {
   return async (request: never, ctx: HandlerContext) => {
     const principal = await admit(method, request, ctx, auth);
-    return handler(request, { principal, signal: ctx.signal });
+    const response = await handler(request, { principal, signal: ctx.signal });
+    const late = deadlinePassed(ctx.signal);
+    if (late) throw late;
+    return response;
   };
 }
 
@@ -61,12 +75,18 @@ function serverStream(method: DescMethod, handler: ServerStreamHandler<never, ne
           void messages.return?.(undefined)?.catch(() => undefined);
           throw new OmaError("UNAUTHENTICATED", "the token of this stream was revoked", { cause: "revoked" });
         }
-        if (next.done) return;
+        if (next.done) {
+          const late = deadlinePassed(ctx.signal);
+          if (late) throw late;
+          return;
+        }
         yield next.value;
       }
     } catch (err) {
       // A client that hangs up is not a fault: the stream ends as cancelled, unlogged.
-      if (ctx.signal.aborted && !revoked.signal.aborted && !(err instanceof OmaError)) throw new ConnectError("the client cancelled the call", Code.Canceled);
+      if (ctx.signal.aborted && !revoked.signal.aborted && !(err instanceof OmaError)) {
+        throw deadlinePassed(ctx.signal) ?? new ConnectError("the client cancelled the call", Code.Canceled);
+      }
       throw err;
     } finally {
       unwatch();

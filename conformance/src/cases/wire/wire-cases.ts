@@ -94,13 +94,17 @@ export const wireCases: ConformanceCase[] = [
     requirement: "WIRE-7",
     level: "MUST",
     feature: "session.core",
-    title: "a watch with a deadline ends with DEADLINE_EXCEEDED after delivering the replay; the server carries on",
+    title: "a watch with a deadline ends with DEADLINE_EXCEEDED after delivering the replay, also when only the server enforces it; the server carries on",
     async run(ctx) {
       const sessionId = await newSession(ctx);
       await appendTexts(ctx, sessionId, 2);
       const log = await watch(ctx, sessionId, { until: () => false, withinMs: 10_000, allowEnd: true, timeoutMs: ctx.scaled(1000) });
       checkEqual(log.events.length, 2, "events before the deadline");
       check(log.error?.codeName === "DEADLINE_EXCEEDED", `expected DEADLINE_EXCEEDED, got ${log.error?.describe() ?? "a clean end"}`);
+      // The same deadline told to the server only: the status is the server's own, never OK.
+      const served = await watch(ctx, sessionId, { until: () => false, withinMs: 5000, allowEnd: true, serverTimeoutMs: ctx.scaled(1000) });
+      checkEqual(served.events.length, 2, "events before a deadline only the server enforces");
+      check(served.error?.codeName === "DEADLINE_EXCEEDED", `a deadline only the server enforces: expected DEADLINE_EXCEEDED, got ${served.error?.describe() ?? "a clean end"}`);
       const after = await ctx.rpc.unary(S.emitEvent, { sessionId, event: userText("after") });
       checkEqual(after.event?.seq, 3, "an append after the deadline");
     },
