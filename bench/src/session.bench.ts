@@ -164,10 +164,12 @@ async function sliceCost(): Promise<void> {
   const big = "slice-1m";
   const buildStart = performance.now();
   for (const [id, n] of [[small, 1_000], [big, 1_000_000]] as const) {
-    await store.createSession({ sessionId: id, labels: {}, agent: create(AgentConfigSchema, { model: "bench" }) });
+    // The tenant of the server's admin token, which the measuring client uses.
+    const ref = { tenant: "default", sessionId: id };
+    await store.createSession({ ...ref, labels: {}, agent: create(AgentConfigSchema, { model: "bench" }) });
     const batch = 10_000;
     for (let at = 0; at < n; at += batch) {
-      await store.append(id, Array.from({ length: Math.min(batch, n - at) }, (_, k) => event(at + k)));
+      await store.append(ref, Array.from({ length: Math.min(batch, n - at) }, (_, k) => event(at + k)));
     }
   }
   await store.close();

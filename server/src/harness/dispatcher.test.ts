@@ -28,16 +28,16 @@ async function setup(options: { autoRewake?: boolean } = {}) {
   await dispatcher.start();
   cleanups.push(() => dispatcher.close(), () => store.close());
   const session = async (build?: (log: LogBuilder) => void) => {
-    const id = `s-${randomUUID()}`;
-    await store.createSession({ sessionId: id, labels: {}, agent: create(AgentConfigSchema, { model: "m" }) });
+    const ref = { tenant: "t", sessionId: `s-${randomUUID()}` };
+    await store.createSession({ ...ref, labels: {}, agent: create(AgentConfigSchema, { model: "m" }) });
     const log = new LogBuilder();
     build?.(log);
-    if (log.events.length > 0) await store.append(id, log.events);
-    return id;
+    if (log.events.length > 0) await store.append(ref, log.events);
+    return ref;
   };
-  const worker = (workerId: string, capacity = 1) => {
+  const worker = (workerId: string, capacity = 1, tenant = "*") => {
     const abort = new AbortController();
-    const it = dispatcher.connectWorker({ workerId, capacity, labels: {} }, abort.signal);
+    const it = dispatcher.connectWorker({ tenant, workerId, capacity, labels: {} }, abort.signal);
     cleanups.push(() => abort.abort());
     const next = async (): Promise<WorkerMessage | undefined> => (await it.next()).value ?? undefined;
     const first = next(); // the greeting heartbeat; the worker is registered once it is read
@@ -55,7 +55,7 @@ describe("HarnessDispatcher", () => {
     expect(first.harnessId).toMatch(/^hrn_/);
     const again = await dispatcher.wake(id);
     expect(again).toEqual({ harnessId: first.harnessId, leaseEpoch: first.leaseEpoch, alreadyRunning: true });
-    expect(dispatcher.list({ sessionId: id }).map((h) => h.harnessId)).toEqual([first.harnessId]);
+    expect(dispatcher.list({ sessionId: id.sessionId }).map((h) => h.harnessId)).toEqual([first.harnessId]);
   });
 
   it("HARN-1: concurrent Wakes start one brain", async () => {
@@ -69,7 +69,7 @@ describe("HarnessDispatcher", () => {
   it("rejects unknown (SESSION_NOT_FOUND) and terminated (SESSION_TERMINATED) sessions", async () => {
     const { dispatcher, session, store } = await setup();
     const reasonOf = (p: Promise<unknown>) => p.then(() => "", (e: unknown) => (isOmaError(e) ? e.reason : String(e)));
-    expect(await reasonOf(dispatcher.wake(`nope-${randomUUID()}`))).toBe("SESSION_NOT_FOUND");
+    expect(await reasonOf(dispatcher.wake({ tenant: "t", sessionId: `nope-${randomUUID()}` }))).toBe("SESSION_NOT_FOUND");
     const id = await session((l) => l.user("hi"));
     await store.append(id, [create(EventSchema, { payload: { case: "statusChanged", value: { status: SessionStatus.TERMINATED } } })]);
     expect(await reasonOf(dispatcher.wake(id))).toBe("SESSION_TERMINATED");
@@ -80,13 +80,13 @@ describe("HarnessDispatcher", () => {
     const { dispatcher, session, worker } = await setup();
     const id = await session((l) => l.user("hi"));
     const woke = await dispatcher.wake(id);
-    expect(dispatcher.list({ sessionId: id })[0]?.workerId).toBeUndefined();
+    expect(dispatcher.list({ sessionId: id.sessionId })[0]?.workerId).toBeUndefined();
     const w = worker(`w-${randomUUID()}`);
     expect((await w.ready)?.kind).toBe("heartbeat");
     const msg = await w.next();
     expect(msg?.kind).toBe("assignment");
     if (msg?.kind === "assignment") {
-      expect(msg.record).toMatchObject({ sessionId: id, harnessId: woke.harnessId, epoch: woke.leaseEpoch });
+      expect(msg.record).toMatchObject({ ...id, harnessId: woke.harnessId, epoch: woke.leaseEpoch });
       expect(msg.record.expireTime).toBe(clock + TTL);
     }
   });
@@ -107,7 +107,7 @@ describe("HarnessDispatcher", () => {
     await dispatcher.wake(ids[2]!);
     expect((await pa2)?.kind).toBe("assignment");
     await dispatcher.wake(ids[3]!); // every worker is full: the fourth waits
-    expect(dispatcher.list().filter((h) => ids.includes(h.sessionId) && h.workerId === undefined)).toHaveLength(1);
+    expect(dispatcher.list().filter((h) => ids.some((r) => r.sessionId === h.sessionId) && h.workerId === undefined)).toHaveLength(1);
   });
 
   it("a full worker gets the waiting brain once a brain it ran releases its lease", async () => {
@@ -117,14 +117,14 @@ describe("HarnessDispatcher", () => {
     const [a, b] = [await session((l) => l.user("a")), await session((l) => l.user("b"))];
     const wokeA = await dispatcher.wake(a);
     const first = await w.next();
-    expect(first?.kind === "assignment" && first.record.sessionId).toBe(a);
+    expect(first?.kind === "assignment" && first.record.sessionId).toBe(a.sessionId);
     await dispatcher.wake(b);
-    expect(dispatcher.list({ sessionId: b })[0]?.workerId).toBeUndefined();
+    expect(dispatcher.list({ sessionId: b.sessionId })[0]?.workerId).toBeUndefined();
     await store.releaseLease(a, wokeA.leaseEpoch);
     const next = w.next();
     await dispatcher.sweep();
     const second = await next;
-    expect(second?.kind === "assignment" && second.record.sessionId).toBe(b);
+    expect(second?.kind === "assignment" && second.record.sessionId).toBe(b.sessionId);
   });
 
   it("HARN-5: re-wakes a session whose brain let its lease expire with work left", async () => {
@@ -133,7 +133,7 @@ describe("HarnessDispatcher", () => {
     const first = await dispatcher.wake(id);
     clock += TTL + 1;
     await dispatcher.sweep();
-    const live = dispatcher.list({ sessionId: id });
+    const live = dispatcher.list({ sessionId: id.sessionId });
     expect(live).toHaveLength(1);
     expect(live[0]!.harnessId).not.toBe(first.harnessId);
     expect(live[0]!.epoch).toBeGreaterThan(first.leaseEpoch);
@@ -151,25 +151,50 @@ describe("HarnessDispatcher", () => {
     const first = await dispatcher.wake(id);
     await store.releaseLease(id, first.leaseEpoch);
     await dispatcher.sweep();
-    expect(dispatcher.list({ sessionId: id })).toEqual([]);
+    expect(dispatcher.list({ sessionId: id.sessionId })).toEqual([]);
     expect((await store.getSession(id)).lease).toBeUndefined();
+  });
+
+  it("SEC-5: a tenant's worker gets only its tenant's brains, a pool worker any; one worker id in two tenants is two workers", async () => {
+    const { dispatcher, store, worker } = await setup();
+    const inTenant = async (tenant: string) => {
+      const ref = { tenant, sessionId: `s-${randomUUID()}` };
+      await store.createSession({ ...ref, labels: {}, agent: create(AgentConfigSchema, { model: "m" }) });
+      return ref;
+    };
+    const acme = worker("same-id", 1, "acme");
+    const globex = worker("same-id", 1, "globex");
+    await Promise.all([acme.ready, globex.ready]);
+    const forGlobex = await inTenant("globex");
+    const forInitech = await inTenant("initech");
+    await dispatcher.wake(forGlobex);
+    await dispatcher.wake(forInitech);
+    const got = await globex.next();
+    expect(got?.kind === "assignment" && [got.record.tenant, got.record.sessionId]).toEqual(["globex", forGlobex.sessionId]);
+    // Nobody serves initech yet: its brain waits (acme's worker has room but not the right).
+    expect(dispatcher.list({ tenant: "initech" }).map((h) => h.workerId)).toEqual([undefined]);
+    const pool = worker("pool", 1, "*");
+    await pool.ready;
+    const pooled = await pool.next();
+    expect(pooled?.kind === "assignment" && pooled.record.sessionId).toBe(forInitech.sessionId);
+    expect(dispatcher.list({ tenant: "acme" })).toEqual([]);
   });
 
   it("HARN-5: a session left RUNNING with a live lease is watched and re-woken once that lease expires", async () => {
     const store = new MemorySessionStore({ now });
     cleanups.push(() => store.close());
-    const id = `s-${randomUUID()}`;
-    await store.createSession({ sessionId: id, labels: {}, agent: create(AgentConfigSchema, { model: "m" }) });
+    const id = { tenant: "t", sessionId: `s-${randomUUID()}` };
+    await store.createSession({ ...id, labels: {}, agent: create(AgentConfigSchema, { model: "m" }) });
     await store.append(id, new LogBuilder().user("go").running().toolUse("t1").events);
     const old = await store.acquireLease(id, "hrn_earlier", TTL);
     const dispatcher = new HarnessDispatcher({ store, logger: createLogger({ level: "silent" }), options: { leaseTtlMs: TTL, sweepIntervalMs: 60_000 }, now });
     cleanups.push(() => dispatcher.close());
     await dispatcher.start();
     await dispatcher.sweep();
-    expect(dispatcher.list({ sessionId: id }).map((h) => h.harnessId)).toEqual(["hrn_earlier"]);
+    expect(dispatcher.list({ sessionId: id.sessionId }).map((h) => h.harnessId)).toEqual(["hrn_earlier"]);
     clock += TTL + 1;
     await dispatcher.sweep();
-    const live = dispatcher.list({ sessionId: id });
+    const live = dispatcher.list({ sessionId: id.sessionId });
     expect(live).toHaveLength(1);
     expect(live[0]!.epoch).toBeGreaterThan(Number(old.epoch));
   });
@@ -177,14 +202,14 @@ describe("HarnessDispatcher", () => {
   it("HARN-5: sessions left RUNNING by an earlier server are re-woken at start", async () => {
     const store = new MemorySessionStore({ now });
     cleanups.push(() => store.close());
-    const id = `s-${randomUUID()}`;
-    await store.createSession({ sessionId: id, labels: {}, agent: create(AgentConfigSchema, { model: "m" }) });
+    const id = { tenant: "t", sessionId: `s-${randomUUID()}` };
+    await store.createSession({ ...id, labels: {}, agent: create(AgentConfigSchema, { model: "m" }) });
     await store.append(id, new LogBuilder().user("go").running().events);
     expect((await store.getSession(id)).status).toBe(SessionStatus.RUNNING);
     const dispatcher = new HarnessDispatcher({ store, logger: createLogger({ level: "silent" }), options: { leaseTtlMs: TTL, sweepIntervalMs: 60_000 }, now });
     cleanups.push(() => dispatcher.close());
     await dispatcher.start();
     await dispatcher.sweep();
-    expect(dispatcher.list({ sessionId: id })).toHaveLength(1);
+    expect(dispatcher.list({ sessionId: id.sessionId })).toHaveLength(1);
   });
 });

@@ -5,6 +5,8 @@ import { EventSchema } from "@oma/client/gen/oma/v1/event_pb.js";
 import { SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
 import { isOmaError, OmaError } from "../errors/oma-error.js";
 import type { Logger } from "../logger.js";
+import { ANY_TENANT } from "../auth/principal.js";
+import { sessionKey, type SessionRef } from "../store/session-ref.js";
 import type { SessionStore } from "../store/session-store.js";
 import { AsyncQueue } from "./async-queue.js";
 import { defaultHarnessOptions, type HarnessOptions } from "./harness-options.js";
@@ -17,6 +19,8 @@ const FULL_RECHECK_MS = 100;
 /** One live brain as the dispatcher knows it. */
 export interface HarnessRecord {
   readonly harnessId: string;
+  /** The tenant of its session. */
+  readonly tenant: string;
   readonly sessionId: string;
   epoch: number;
   /** Undefined while the assignment waits for a worker; "" for a brain of an earlier server. */
@@ -28,7 +32,18 @@ export interface HarnessRecord {
 /** What a worker's stream carries. */
 export type WorkerMessage = { kind: "assignment"; record: HarnessRecord } | { kind: "heartbeat"; assigned: number };
 
+/** A worker as it announces itself: the tenant of its token ("*" serves every tenant), its id and room. */
+export interface WorkerAnnouncement {
+  readonly tenant: string;
+  readonly workerId: string;
+  readonly capacity: number;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
 interface WorkerConnection {
+  /** Tenant and id: two tenants' workers with one id are two workers. */
+  readonly key: string;
+  readonly tenant: string;
   readonly workerId: string;
   readonly capacity: number;
   readonly labels: Readonly<Record<string, string>>;
@@ -54,11 +69,14 @@ export class HarnessDispatcher {
   readonly #options: HarnessOptions;
   readonly #now: () => number;
   readonly #harnesses = new Map<string, HarnessRecord>();
+  /** Harness id by session key (session-ref.ts). */
   readonly #bySession = new Map<string, string>();
+  /** The key of the worker each dispatched brain went to. */
+  readonly #workerOf = new Map<string, string>();
   readonly #workers = new Map<string, WorkerConnection>();
   readonly #waiting: string[] = [];
-  /** Sessions found RUNNING at startup, checked once by the first sweep. */
-  readonly #orphans = new Set<string>();
+  /** Sessions found RUNNING at startup, by key, checked once by the first sweep. */
+  readonly #orphans = new Map<string, SessionRef>();
   #rotation = 0;
   #timer: NodeJS.Timeout | undefined;
   #recheck: NodeJS.Timeout | undefined;
@@ -81,8 +99,8 @@ export class HarnessDispatcher {
     if (this.#options.autoRewake) {
       let cursor: string | undefined;
       do {
-        const page = await this.#store.listSessions({ pageSize: 500, cursor, status: SessionStatus.RUNNING, labels: {} });
-        for (const s of page.sessions) this.#orphans.add(s.sessionId);
+        const page = await this.#store.listSessions({ tenant: undefined, pageSize: 500, cursor, status: SessionStatus.RUNNING, labels: {} });
+        for (const s of page.sessions) this.#orphans.set(sessionKey(s), { tenant: s.tenant, sessionId: s.sessionId });
         cursor = page.nextCursor;
       } while (cursor);
     }
@@ -100,9 +118,10 @@ export class HarnessDispatcher {
   }
 
   /** HARN-1: idempotent; a live lease means a brain already works on the session. */
-  async wake(sessionId: string): Promise<WakeResult> {
+  async wake(ref: SessionRef): Promise<WakeResult> {
+    const sessionId = ref.sessionId;
     for (;;) {
-      const session = await this.#store.getSession(sessionId);
+      const session = await this.#store.getSession(ref);
       if (session.status === SessionStatus.TERMINATED) {
         throw new OmaError("SESSION_TERMINATED", `session ${sessionId} is terminated`, { session_id: sessionId });
       }
@@ -112,7 +131,7 @@ export class HarnessDispatcher {
       const harnessId = `hrn_${randomBytes(12).toString("hex")}`;
       let lease;
       try {
-        lease = await this.#store.acquireLease(sessionId, harnessId, this.#options.leaseTtlMs);
+        lease = await this.#store.acquireLease(ref, harnessId, this.#options.leaseTtlMs);
       } catch (err) {
         if (isOmaError(err, "LEASE_HELD")) continue; // another Wake won the race: report its brain
         throw err;
@@ -120,46 +139,46 @@ export class HarnessDispatcher {
       const now = this.#now();
       const record: HarnessRecord = {
         harnessId,
+        tenant: ref.tenant,
         sessionId,
         epoch: fromInt64(lease.epoch),
         workerId: undefined,
         startTime: now,
         expireTime: lease.expireTime ? timestampMs(lease.expireTime) : now + this.#options.leaseTtlMs,
       };
-      const previous = this.#bySession.get(sessionId);
+      const previous = this.#bySession.get(sessionKey(ref));
       if (previous) this.#forget(previous);
       this.#harnesses.set(harnessId, record);
-      this.#bySession.set(sessionId, harnessId);
+      this.#bySession.set(sessionKey(ref), harnessId);
       this.#waiting.push(harnessId);
       this.#dispatch();
-      this.#log.info({ sessionId, harnessId, epoch: record.epoch, workerId: record.workerId }, "woke session");
+      this.#log.info({ tenant: ref.tenant, sessionId, harnessId, epoch: record.epoch, workerId: record.workerId }, "woke session");
       return { harnessId, leaseEpoch: record.epoch, alreadyRunning: false };
     }
   }
 
-  /** Live brains (lease not expired), ordered by harness id. */
-  list(filter: { sessionId?: string } = {}): HarnessRecord[] {
+  /** Live brains (lease not expired) of a tenant (or of all), ordered by harness id. */
+  list(filter: { tenant?: string; sessionId?: string } = {}): HarnessRecord[] {
     const now = this.#now();
     return [...this.#harnesses.values()]
-      .filter((h) => h.expireTime > now && (!filter.sessionId || h.sessionId === filter.sessionId))
+      .filter((h) => h.expireTime > now && (filter.tenant === undefined || h.tenant === filter.tenant) && (!filter.sessionId || h.sessionId === filter.sessionId))
       .sort((a, b) => (a.harnessId < b.harnessId ? -1 : a.harnessId > b.harnessId ? 1 : 0));
   }
 
   /**
    * HARN-3: registers a worker and yields its assignments and heartbeats until `signal`
-   * aborts. A worker that connects again with the same id replaces its old stream.
+   * aborts. A worker that connects again with the same id (in its tenant) replaces its old
+   * stream. It receives only sessions of its tenant, or of every tenant when that is "*".
    */
-  async *connectWorker(
-    worker: { workerId: string; capacity: number; labels: Readonly<Record<string, string>> },
-    signal: AbortSignal,
-  ): AsyncGenerator<WorkerMessage> {
-    const old = this.#workers.get(worker.workerId);
-    const conn: WorkerConnection = { ...worker, assigned: old?.assigned ?? new Set(), queue: new AsyncQueue() };
+  async *connectWorker(worker: WorkerAnnouncement, signal: AbortSignal): AsyncGenerator<WorkerMessage> {
+    const key = `${worker.tenant}/${worker.workerId}`;
+    const old = this.#workers.get(key);
+    const conn: WorkerConnection = { ...worker, key, assigned: old?.assigned ?? new Set(), queue: new AsyncQueue() };
     old?.queue.close();
-    this.#workers.set(worker.workerId, conn);
+    this.#workers.set(key, conn);
     const onAbort = () => conn.queue.close();
     signal.addEventListener("abort", onAbort);
-    this.#log.info({ workerId: worker.workerId, capacity: worker.capacity }, "worker connected");
+    this.#log.info({ workerId: worker.workerId, tenant: worker.tenant, capacity: worker.capacity }, "worker connected");
     this.#dispatch();
     try {
       // An immediate heartbeat tells the worker it is registered.
@@ -171,7 +190,7 @@ export class HarnessDispatcher {
       }
     } finally {
       signal.removeEventListener("abort", onAbort);
-      if (this.#workers.get(worker.workerId) === conn) this.#workers.delete(worker.workerId);
+      if (this.#workers.get(key) === conn) this.#workers.delete(key);
       this.#log.info({ workerId: worker.workerId }, "worker disconnected");
     }
   }
@@ -188,18 +207,19 @@ export class HarnessDispatcher {
   }
 
   async #sweepOnce(): Promise<void> {
-    const toCheck = new Map<string, HarnessRecord | undefined>();
-    for (const sessionId of this.#orphans) {
+    const toCheck = new Map<string, { ref: SessionRef; dead: HarnessRecord | undefined }>();
+    for (const [key, ref] of this.#orphans) {
       if (this.#closed) return;
-      const adopted = await this.#adopt(sessionId);
-      if (!adopted) toCheck.set(sessionId, undefined);
+      const adopted = await this.#adopt(ref);
+      if (!adopted) toCheck.set(key, { ref, dead: undefined });
     }
     this.#orphans.clear();
     for (const record of [...this.#harnesses.values()]) {
       if (this.#closed) return;
+      const ref = { tenant: record.tenant, sessionId: record.sessionId };
       let session;
       try {
-        session = await this.#store.getSession(record.sessionId);
+        session = await this.#store.getSession(ref);
       } catch (err) {
         if (isOmaError(err, "SESSION_NOT_FOUND")) this.#forget(record.harnessId);
         else throw err;
@@ -210,40 +230,41 @@ export class HarnessDispatcher {
         record.expireTime = lease.expireTime ? timestampMs(lease.expireTime) : record.expireTime;
         if (record.workerId === undefined && record.expireTime - this.#now() < (this.#options.leaseTtlMs * 2) / 3) {
           // A brain that waits for a worker keeps its lease: the dispatcher renews it.
-          await this.#store.renewLease(record.sessionId, record.epoch, this.#options.leaseTtlMs).catch(() => undefined);
+          await this.#store.renewLease(ref, record.epoch, this.#options.leaseTtlMs).catch(() => undefined);
         }
         continue;
       }
       this.#forget(record.harnessId);
-      if (!lease) toCheck.set(record.sessionId, record);
+      if (!lease) toCheck.set(sessionKey(ref), { ref, dead: record });
     }
     if (this.#options.autoRewake) {
-      for (const [sessionId, dead] of toCheck) {
+      for (const { ref, dead } of toCheck.values()) {
         if (this.#closed) return;
-        await this.#rewakeIfUnfinished(sessionId, dead);
+        await this.#rewakeIfUnfinished(ref, dead);
       }
     }
     this.#dispatch();
   }
 
-  async #rewakeIfUnfinished(sessionId: string, dead?: HarnessRecord): Promise<void> {
+  async #rewakeIfUnfinished(ref: SessionRef, dead?: HarnessRecord): Promise<void> {
+    const sessionId = ref.sessionId;
     try {
-      const session = await this.#store.getSession(sessionId);
+      const session = await this.#store.getSession(ref);
       if (session.lease || session.status === SessionStatus.TERMINATED) return;
-      if (!(await sessionHasUnfinishedWork(this.#store, sessionId))) return;
+      if (!(await sessionHasUnfinishedWork(this.#store, ref))) return;
       // The log says why a new brain appears: the old one stopped renewing its lease. Only
       // if nothing was appended since the check, so it never lands inside a brain's work.
       const detail = dead
         ? `brain ${dead.harnessId} (worker ${dead.workerId ?? "none"}, epoch ${dead.epoch}) ${dead.expireTime > this.#now() ? "released its lease" : "let its lease expire"} with work left; handing the session to a successor`
         : "no brain holds the session after a server restart; handing it to a successor";
       await this.#store
-        .append(sessionId, [create(EventSchema, { payload: { case: "statusChanged", value: { status: SessionStatus.RESCHEDULING, detail } } })], {
+        .append(ref, [create(EventSchema, { payload: { case: "statusChanged", value: { status: SessionStatus.RESCHEDULING, detail } } })], {
           expectedHeadSeq: fromInt64(session.headSeq),
         })
         .catch((err: unknown) => {
           if (!isOmaError(err, "HEAD_SEQ_MISMATCH")) throw err;
         });
-      const woke = await this.wake(sessionId);
+      const woke = await this.wake(ref);
       this.#log.warn({ sessionId, harnessId: woke.harnessId, epoch: woke.leaseEpoch, dead: dead?.harnessId }, "re-woke a session whose brain died with work left");
     } catch (err) {
       if (!isOmaError(err, "SESSION_NOT_FOUND") && !isOmaError(err, "SESSION_TERMINATED") && !isOmaError(err, "LEASE_HELD")) throw err;
@@ -256,21 +277,22 @@ export class HarnessDispatcher {
    * the sweep re-wakes the session if the lease ends with work left. Returns false when
    * there is no live lease to watch.
    */
-  async #adopt(sessionId: string): Promise<boolean> {
-    const session = await this.#store.getSession(sessionId).catch(() => undefined);
+  async #adopt(ref: SessionRef): Promise<boolean> {
+    const session = await this.#store.getSession(ref).catch(() => undefined);
     const lease = session?.lease;
-    if (!lease || this.#bySession.has(sessionId)) return false;
+    if (!lease || this.#bySession.has(sessionKey(ref))) return false;
     const now = this.#now();
     const record: HarnessRecord = {
       harnessId: lease.holder,
-      sessionId,
+      tenant: ref.tenant,
+      sessionId: ref.sessionId,
       epoch: fromInt64(lease.epoch),
       workerId: "", // a brain of an earlier server: its worker is not known here
       startTime: now,
       expireTime: lease.expireTime ? timestampMs(lease.expireTime) : now,
     };
     this.#harnesses.set(record.harnessId, record);
-    this.#bySession.set(sessionId, record.harnessId);
+    this.#bySession.set(sessionKey(ref), record.harnessId);
     return true;
   }
 
@@ -278,42 +300,59 @@ export class HarnessDispatcher {
     const record = this.#harnesses.get(harnessId);
     if (!record) return;
     this.#harnesses.delete(harnessId);
-    if (this.#bySession.get(record.sessionId) === harnessId) this.#bySession.delete(record.sessionId);
-    if (record.workerId) this.#workers.get(record.workerId)?.assigned.delete(harnessId);
+    const key = sessionKey(record);
+    if (this.#bySession.get(key) === harnessId) this.#bySession.delete(key);
+    const workerKey = this.#workerOf.get(harnessId);
+    this.#workerOf.delete(harnessId);
+    if (workerKey !== undefined) this.#workers.get(workerKey)?.assigned.delete(harnessId);
     const i = this.#waiting.indexOf(harnessId);
     if (i >= 0) this.#waiting.splice(i, 1);
   }
 
   /** Hands waiting brains to the least loaded workers with room, round-robin among equals. */
+  /**
+   * Hands waiting brains, in order, to the least loaded workers with room that serve their
+   * tenant; a brain no such worker can take keeps its place.
+   */
   #dispatch(): void {
-    while (this.#waiting.length > 0) {
-      const worker = this.#pickWorker();
-      if (!worker) {
-        // Every connected worker is full: look for finished brains sooner than the sweep.
-        if (this.#workers.size > 0 && !this.#recheck && !this.#closed) {
-          this.#recheck = setTimeout(() => {
-            this.#recheck = undefined;
-            void this.sweep();
-          }, FULL_RECHECK_MS);
-          this.#recheck.unref();
-        }
-        return;
-      }
-      const harnessId = this.#waiting.shift()!;
+    const stillWaiting: string[] = [];
+    let full = false;
+    for (const harnessId of this.#waiting.splice(0)) {
       const record = this.#harnesses.get(harnessId);
       if (!record) continue;
+      const worker = this.#pickWorker(record.tenant);
+      if (!worker) {
+        full ||= [...this.#workers.values()].some((w) => serves(w, record.tenant));
+        stillWaiting.push(harnessId);
+        continue;
+      }
       record.workerId = worker.workerId;
       worker.assigned.add(harnessId);
+      this.#workerOf.set(harnessId, worker.key);
       worker.queue.push(record);
-      this.#log.info({ sessionId: record.sessionId, harnessId, workerId: worker.workerId }, "assigned brain to worker");
+      this.#log.info({ tenant: record.tenant, sessionId: record.sessionId, harnessId, workerId: worker.workerId }, "assigned brain to worker");
+    }
+    this.#waiting.push(...stillWaiting);
+    // Every worker that could take one is full: look for finished brains sooner than the sweep.
+    if (full && !this.#recheck && !this.#closed) {
+      this.#recheck = setTimeout(() => {
+        this.#recheck = undefined;
+        void this.sweep();
+      }, FULL_RECHECK_MS);
+      this.#recheck.unref();
     }
   }
 
-  #pickWorker(): WorkerConnection | undefined {
-    const workers = [...this.#workers.values()].filter((w) => !w.queue.closed && w.assigned.size < w.capacity);
+  #pickWorker(tenant: string): WorkerConnection | undefined {
+    const workers = [...this.#workers.values()].filter((w) => !w.queue.closed && w.assigned.size < w.capacity && serves(w, tenant));
     if (workers.length === 0) return undefined;
     const start = this.#rotation++ % workers.length;
     const rotated = [...workers.slice(start), ...workers.slice(0, start)];
     return rotated.reduce((best, w) => (w.assigned.size / w.capacity < best.assigned.size / best.capacity ? w : best));
   }
+}
+
+/** Whether a worker may run a brain of this tenant: a pool worker ("*") serves every tenant. */
+function serves(worker: WorkerConnection, tenant: string): boolean {
+  return worker.tenant === ANY_TENANT || worker.tenant === tenant;
 }

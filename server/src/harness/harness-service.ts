@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { HarnessSchema, type HarnessService } from "@oma/client/gen/oma/v1/harness_service_pb.js";
-import { DEFAULT_TENANT } from "../auth/principal.js";
+import { ANY_TENANT } from "../auth/principal.js";
 import type { SessionTokens } from "../auth/session-token.js";
 import { invalidField } from "../errors/oma-error.js";
 import type { Handlers } from "../rpc/handlers.js";
@@ -41,17 +41,19 @@ export interface HarnessServiceDeps {
 export function createHarnessService(deps: HarnessServiceDeps): Handlers<typeof HarnessService> {
   const { dispatcher, paging } = deps;
   return {
-    async wake(req) {
-      const result = await dispatcher.wake(requireId("session_id", req.sessionId));
+    async wake(req, call) {
+      const result = await dispatcher.wake({ tenant: call.principal.tenant, sessionId: requireId("session_id", req.sessionId) });
       return { harnessId: result.harnessId, leaseEpoch: toInt64(result.leaseEpoch), alreadyRunning: result.alreadyRunning };
     },
 
-    listHarnesses(req) {
+    listHarnesses(req, call) {
       if (req.sessionId) requireId("session_id", req.sessionId);
-      const query = { list: "ListHarnesses", session_id: req.sessionId };
+      const tenant = call.principal.tenant;
+      // Bound to the tenant too: a page token of one tenant opens no listing of another.
+      const query = { list: "ListHarnesses", tenant, session_id: req.sessionId };
       const { size, cursor } = paging.open(req, query);
       // In harness id order; a page continues after the last id it returned.
-      const rest = dispatcher.list({ sessionId: req.sessionId || undefined }).filter((h) => cursor === undefined || h.harnessId > cursor);
+      const rest = dispatcher.list({ tenant, sessionId: req.sessionId || undefined }).filter((h) => cursor === undefined || h.harnessId > cursor);
       const page = rest.slice(0, size);
       return { harnesses: page.map(toHarness), nextPageToken: paging.next(rest.length > size ? page.at(-1)?.harnessId : undefined, query) };
     },
@@ -62,13 +64,15 @@ export function createHarnessService(deps: HarnessServiceDeps): Handlers<typeof 
       if (req.capacity < 0 || req.capacity > max) {
         throw invalidField("capacity", "range", `must be from 0 to ${max}`, { maximum: max });
       }
-      const worker = { workerId, capacity: req.capacity === 0 ? 1 : req.capacity, labels: { ...req.labels } };
+      // A worker serves its token's tenant; a pool token ("*") and an admin serve every tenant.
+      const tenant = call.principal.role === "admin" ? ANY_TENANT : call.principal.tenant;
+      const worker = { tenant, workerId, capacity: req.capacity === 0 ? 1 : req.capacity, labels: { ...req.labels } };
       for await (const message of dispatcher.connectWorker(worker, call.signal)) {
         if (message.kind === "assignment") {
           const r = message.record;
           const sessionToken =
             deps.sessionTokens?.issue({
-              tenant: DEFAULT_TENANT,
+              tenant: r.tenant,
               sessionId: r.sessionId,
               harnessId: r.harnessId,
               parentTokenId: call.principal.tokenId,

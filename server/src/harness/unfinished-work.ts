@@ -1,5 +1,5 @@
 import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
-import type { SessionStore } from "../store/session-store.js";
+import type { SessionRef, SessionStore } from "../store/session-store.js";
 import { analyzeLog, hasUnfinishedWork, isTurnBoundary } from "./log-state.js";
 
 /** Events read per step when walking a log backwards. */
@@ -10,11 +10,11 @@ const TAIL_PAGE = 200;
  * the head only as far as the last completed turn, so the cost follows the open turn,
  * not the length of the log.
  */
-export async function sessionHasUnfinishedWork(store: SessionStore, sessionId: string): Promise<boolean> {
+export async function sessionHasUnfinishedWork(store: SessionStore, ref: SessionRef): Promise<boolean> {
   const tail: Event[] = [];
   let beforeSeq = 0;
   for (;;) {
-    const page = await store.readEvents(sessionId, { afterSeq: 0, beforeSeq, limit: TAIL_PAGE, order: "desc" });
+    const page = await store.readEvents(ref, { afterSeq: 0, beforeSeq, limit: TAIL_PAGE, order: "desc" });
     let boundary = false;
     for (const event of page.events) {
       if (isTurnBoundary(event)) {

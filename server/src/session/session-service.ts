@@ -4,9 +4,9 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { invalidField } from "../errors/oma-error.js";
 import type { SessionTokens } from "../auth/session-token.js";
 import type { ServerLimits } from "../limits.js";
-import type { Handlers } from "../rpc/handlers.js";
+import type { Call, Handlers } from "../rpc/handlers.js";
 import { newId } from "../store/ids.js";
-import type { SessionStore } from "../store/session-store.js";
+import type { SessionRef, SessionStore } from "../store/session-store.js";
 import { pageSize, type Paging } from "../rpc/paging.js";
 import { validateAgent } from "./validate-agent.js";
 import { validateEvents } from "./validate-events.js";
@@ -36,37 +36,41 @@ export function createSessionService(deps: SessionServiceDeps): Handlers<typeof 
   const { store, limits } = deps;
   const optionalSeq = (value: bigint | undefined, field: string) => (value === undefined ? undefined : nonNegative(value, field));
   const optionalEpoch = (value: bigint | undefined) => (value === undefined ? undefined : positive(value, "lease_epoch"));
+  /** The session a request names, in the caller's tenant (SEC-10): another tenant's does not exist for it. */
+  const refOf = (sessionId: string, call: Call): SessionRef => ({ tenant: call.principal.tenant, sessionId: requireId(sessionId, "session_id") });
 
   return {
-    async createSession(req) {
+    async createSession(req, call) {
       const sessionId = req.sessionId === "" ? newId("ses") : requireId(req.sessionId, "session_id");
       validateLabels(req.labels, "labels");
       const agent = validateAgent(req.agent);
-      return { session: await store.createSession({ sessionId, labels: req.labels, agent }) };
+      return { session: await store.createSession({ tenant: call.principal.tenant, sessionId, labels: req.labels, agent }) };
     },
 
-    async getSession(req) {
-      return { session: await store.getSession(requireId(req.sessionId, "session_id")) };
+    async getSession(req, call) {
+      return { session: await store.getSession(refOf(req.sessionId, call)) };
     },
 
-    async listSessions(req) {
+    async listSessions(req, call) {
       const status = knownEnum(req.status, SessionStatus, "status");
       validateLabels(req.labels, "labels");
-      const query = { list: "ListSessions", status, labels: req.labels };
+      const tenant = call.principal.tenant;
+      // Bound to the tenant too: a page token of one tenant opens no listing of another.
+      const query = { list: "ListSessions", tenant, status, labels: req.labels };
       const { size, cursor } = deps.paging.open(req, query);
-      const page = await store.listSessions({ pageSize: size, cursor, status, labels: req.labels });
+      const page = await store.listSessions({ tenant, pageSize: size, cursor, status, labels: req.labels });
       return { sessions: page.sessions, nextPageToken: deps.paging.next(page.nextCursor, query) };
     },
 
-    async deleteSession(req) {
-      await store.deleteSession(requireId(req.sessionId, "session_id"));
+    async deleteSession(req, call) {
+      await store.deleteSession(refOf(req.sessionId, call));
       return {};
     },
 
-    async emitEvent(req) {
-      const sessionId = requireId(req.sessionId, "session_id");
+    async emitEvent(req, call) {
+      const ref = refOf(req.sessionId, call);
       const events = validateEvents([req.event], limits, () => "event");
-      const result = await store.append(sessionId, events, {
+      const result = await store.append(ref, events, {
         idempotencyKey: optionalIdempotencyKey(req.idempotencyKey),
         expectedHeadSeq: optionalSeq(req.expectedHeadSeq, "expected_head_seq"),
         leaseEpoch: optionalEpoch(req.leaseEpoch),
@@ -74,11 +78,11 @@ export function createSessionService(deps: SessionServiceDeps): Handlers<typeof 
       return { event: result.events[0], duplicate: result.duplicate };
     },
 
-    async emitEvents(req) {
-      const sessionId = requireId(req.sessionId, "session_id");
+    async emitEvents(req, call) {
+      const ref = refOf(req.sessionId, call);
       if (req.events.length === 0) throw invalidField("events", "required", "a batch needs at least one event");
       const events = validateEvents(req.events, limits, (i) => `events[${i}]`);
-      const result = await store.append(sessionId, events, {
+      const result = await store.append(ref, events, {
         idempotencyKey: optionalIdempotencyKey(req.idempotencyKey),
         expectedHeadSeq: optionalSeq(req.expectedHeadSeq, "expected_head_seq"),
         leaseEpoch: optionalEpoch(req.leaseEpoch),
@@ -86,8 +90,8 @@ export function createSessionService(deps: SessionServiceDeps): Handlers<typeof 
       return { events: result.events, duplicate: result.duplicate };
     },
 
-    async getEvents(req) {
-      const sessionId = requireId(req.sessionId, "session_id");
+    async getEvents(req, call) {
+      const ref = refOf(req.sessionId, call);
       const afterSeq = nonNegative(req.afterSeq, "after_seq");
       const beforeSeq = nonNegative(req.beforeSeq, "before_seq");
       if (beforeSeq !== 0 && beforeSeq <= afterSeq) {
@@ -95,26 +99,26 @@ export function createSessionService(deps: SessionServiceDeps): Handlers<typeof 
       }
       const limit = pageSize(req.limit, "limit", DEFAULT_EVENTS_LIMIT, limits.maxPageSize);
       const order = knownEnum(req.order, EventOrder, "order") === EventOrder.DESCENDING ? "desc" : "asc";
-      const slice = await store.readEvents(sessionId, { afterSeq, beforeSeq, limit, order });
+      const slice = await store.readEvents(ref, { afterSeq, beforeSeq, limit, order });
       return { events: slice.events, headSeq: BigInt(slice.headSeq) };
     },
 
     async *watchEvents(req, call) {
-      const sessionId = requireId(req.sessionId, "session_id");
+      const ref = refOf(req.sessionId, call);
       const afterSeq = nonNegative(req.afterSeq, "after_seq");
-      yield* watchEvents(store, { sessionId, afterSeq, maxLagEvents: limits.maxWatchLagEvents, heartbeatMs: deps.heartbeatMs, signal: call.signal });
+      yield* watchEvents(store, { ref, afterSeq, maxLagEvents: limits.maxWatchLagEvents, heartbeatMs: deps.heartbeatMs, signal: call.signal });
     },
 
-    async acquireLease(req) {
-      const sessionId = requireId(req.sessionId, "session_id");
+    async acquireLease(req, call) {
+      const ref = refOf(req.sessionId, call);
       const holder = validateHolder(req.holder);
-      return { lease: await store.acquireLease(sessionId, holder, leaseTtlMs(req.ttl)) };
+      return { lease: await store.acquireLease(ref, holder, leaseTtlMs(req.ttl)) };
     },
 
     async renewLease(req, call) {
-      const sessionId = requireId(req.sessionId, "session_id");
+      const ref = refOf(req.sessionId, call);
       const epoch = positive(req.epoch, "epoch");
-      const lease = await store.renewLease(sessionId, epoch, leaseTtlMs(req.ttl));
+      const lease = await store.renewLease(ref, epoch, leaseTtlMs(req.ttl));
       // A brain's session token lives as long as its lease (plus the grace): renewing one renews the other.
       const scope = call.principal.scope;
       const sessionToken =
@@ -130,9 +134,9 @@ export function createSessionService(deps: SessionServiceDeps): Handlers<typeof 
       return { lease, sessionToken };
     },
 
-    async releaseLease(req) {
-      const sessionId = requireId(req.sessionId, "session_id");
-      await store.releaseLease(sessionId, positive(req.epoch, "epoch"));
+    async releaseLease(req, call) {
+      const ref = refOf(req.sessionId, call);
+      await store.releaseLease(ref, positive(req.epoch, "epoch"));
       return {};
     },
   };

@@ -2,12 +2,12 @@ import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { WatchEventsResponseSchema } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { OmaError } from "../errors/oma-error.js";
-import type { SessionStore } from "../store/session-store.js";
+import type { SessionRef, SessionStore } from "../store/session-store.js";
 
 type WatchMessage = MessageInitShape<typeof WatchEventsResponseSchema>;
 
 export interface WatchOptions {
-  readonly sessionId: string;
+  readonly ref: SessionRef;
   readonly afterSeq: number;
   /** Live events a watcher may have waiting before it is WATCHER_TOO_SLOW (SESS-13). */
   readonly maxLagEvents: number;
@@ -26,7 +26,8 @@ export interface WatchOptions {
  * stream ends with WATCHER_TOO_SLOW, so a stuck client never holds memory or delays anyone.
  */
 export async function* watchEvents(store: SessionStore, options: WatchOptions): AsyncGenerator<WatchMessage> {
-  const { sessionId, signal } = options;
+  const { ref, signal } = options;
+  const sessionId = ref.sessionId;
   const pageSize = options.replayPageSize ?? 512;
   let queue: Event[] = [];
   let next = 0;
@@ -34,7 +35,7 @@ export async function* watchEvents(store: SessionStore, options: WatchOptions): 
   let end: "deleted" | "closed" | "too_slow" | undefined;
   let wake: (() => void) | undefined;
 
-  const subscription = await store.subscribe(sessionId, (s) => {
+  const subscription = await store.subscribe(ref, (s) => {
     if (end) return;
     if (s.kind === "events") {
       queue.push(...s.events);
@@ -70,7 +71,7 @@ export async function* watchEvents(store: SessionStore, options: WatchOptions): 
     // Replay: everything committed before (and maybe during) the subscription.
     for (;;) {
       if (stopIfEnded()) return;
-      const page = await store.readEvents(sessionId, { afterSeq: lastSent, beforeSeq: 0, limit: pageSize, order: "asc" });
+      const page = await store.readEvents(ref, { afterSeq: lastSent, beforeSeq: 0, limit: pageSize, order: "asc" });
       for (const event of page.events) {
         yield { message: { case: "event", value: event } };
         lastSent = Number(event.seq);

@@ -4,7 +4,7 @@ import { SessionSchema, type Session } from "@oma/client/gen/oma/v1/session_pb.j
 import type { AbstractSublevel } from "abstract-level";
 import type { Db } from "../part.js";
 import { decodeIdempotency, decodeUint64, encodeIdempotency, encodeUint64 } from "./record-codec.js";
-import type { IdempotencyRecord, IndexEntry, SessionStorage, StoredSession, WriteOp } from "./session-storage.js";
+import { refOfPosition, tenantRange, type IdempotencyRecord, type IndexEntry, type SessionStorage, type StoredSession, type WriteOp } from "./session-storage.js";
 
 type Sub = AbstractSublevel<Db, string | Uint8Array | Buffer, string, Uint8Array>;
 
@@ -66,11 +66,12 @@ export class LevelSessionStorage implements SessionStorage {
     return value ? decodeUint64(value) : 0;
   }
 
-  async *listIndex(cursor: string | undefined): AsyncIterable<IndexEntry> {
-    const keys = this.#index.keys(cursor === undefined ? { reverse: true } : { reverse: true, lt: cursor });
+  async *listIndex(tenant: string | undefined, cursor: string | undefined): AsyncIterable<IndexEntry> {
+    const range = tenantRange(tenant);
+    const keys = this.#index.keys({ reverse: true, ...range, ...(cursor === undefined ? {} : { lt: cursor }) });
     try {
       for await (const position of keys) {
-        yield { position, sessionId: position.slice(position.indexOf(SEP) + 1) };
+        yield { position, ref: refOfPosition(position) };
       }
     } finally {
       await keys.close();
@@ -86,8 +87,8 @@ export class LevelSessionStorage implements SessionStorage {
     for (const op of ops) {
       switch (op.kind) {
         case "createSession":
-          put(this.#meta, op.meta.sessionId, toBinary(SessionSchema, op.meta));
-          put(this.#state, op.meta.sessionId, toBinary(SessionSchema, op.state));
+          put(this.#meta, op.sessionId, toBinary(SessionSchema, op.meta));
+          put(this.#state, op.sessionId, toBinary(SessionSchema, op.state));
           put(this.#index, op.position, new Uint8Array(0));
           break;
         case "putState":

@@ -3,10 +3,11 @@ import { ClassicLevel } from "classic-level";
 import { describe, expect, it } from "vitest";
 import type { Db } from "../part.js";
 import { tempDir } from "../testing/temp-dir.js";
+import { sessionKey } from "./session-ref.js";
 import { LevelSessionStorage } from "./level-session-storage.js";
 import { LevelSessionStore } from "./level-session-store.js";
 import { SessionLog } from "./session-log.js";
-import { agent, describeSessionStoreContract, rejection, uniqueId, userEvent } from "./session-store.contract.js";
+import { agent, describeSessionStoreContract, rejection, uniqueRef, userEvent } from "./session-store.contract.js";
 import type { WriteOp } from "./session-storage.js";
 
 async function openDb(path: string): Promise<Db> {
@@ -51,11 +52,11 @@ describe("LevelSessionStore on disk", () => {
   it("SESS-3/SESS-5/SESS-10: events, heads, idempotency keys and epochs survive reopening the database", async () => {
     const dir = await tempDir("oma-store-");
     const path = join(dir.path, "leveldb");
-    const id = uniqueId();
+    const id = uniqueRef();
     try {
       let db = await openDb(path);
       let store = new LevelSessionStore(db);
-      await store.createSession({ sessionId: id, labels: { a: "b" }, agent });
+      await store.createSession({ ...id, labels: { a: "b" }, agent });
       const first = await store.append(id, [userEvent("one"), userEvent("two")], { idempotencyKey: "k" });
       const lease = await store.acquireLease(id, "h", 60_000);
       await store.releaseLease(id, Number(lease.epoch));
@@ -81,11 +82,11 @@ describe("LevelSessionStore on disk", () => {
   it("SESS-1/SESS-14: the state written by a group of appends to one session is the last one's, also after reopening", async () => {
     const dir = await tempDir("oma-store-");
     const path = join(dir.path, "leveldb");
-    const id = uniqueId();
+    const id = uniqueRef();
     try {
       let db = await openDb(path);
       let store = new LevelSessionStore(db);
-      await store.createSession({ sessionId: id, labels: {}, agent });
+      await store.createSession({ ...id, labels: {}, agent });
       await Promise.all(Array.from({ length: 50 }, (_, i) => store.append(id, [userEvent(`${i}`)])));
       await store.close();
       await db.close();
@@ -112,7 +113,7 @@ describe("LevelSessionStore on disk", () => {
     };
     const store = new SessionLog(storage);
     try {
-      const ids = await Promise.all(Array.from({ length: 4 }, () => store.createSession({ sessionId: uniqueId(), labels: {}, agent }).then((s) => s.sessionId)));
+      const ids = await Promise.all(Array.from({ length: 4 }, () => store.createSession({ ...uniqueRef(), labels: {}, agent }).then((s) => ({ tenant: s.tenant, sessionId: s.sessionId }))));
       batches.length = 0;
       await Promise.all(ids.flatMap((id) => Array.from({ length: 16 }, (_, i) => store.append(id, [userEvent(`${i}`)]))));
       expect(batches.reduce((a, b) => a + b, 0)).toBe(64);
@@ -131,13 +132,14 @@ describe("LevelSessionStore on disk", () => {
     const storage = new LevelSessionStorage(db);
     const store = new SessionLog(storage);
     try {
-      const { sessionId } = await store.createSession({ sessionId: uniqueId(), labels: {}, agent });
+      const ref = uniqueRef();
+      await store.createSession({ ...ref, labels: {}, agent });
       storage.write = async () => {
         throw new Error("disk full");
       };
-      await expect(store.append(sessionId, [userEvent("lost")])).rejects.toThrow("disk full");
-      await expect(store.append(sessionId, [userEvent("after")])).rejects.toThrow();
-      expect((await storage.readEvents(sessionId, 0, 100, 100, false)).length).toBe(0);
+      await expect(store.append(ref, [userEvent("lost")])).rejects.toThrow("disk full");
+      await expect(store.append(ref, [userEvent("after")])).rejects.toThrow();
+      expect((await storage.readEvents(sessionKey(ref), 0, 100, 100, false)).length).toBe(0);
     } finally {
       await store.close();
       await db.close();

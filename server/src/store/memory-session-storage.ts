@@ -1,6 +1,6 @@
 import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { Session } from "@oma/client/gen/oma/v1/session_pb.js";
-import type { IdempotencyRecord, IndexEntry, SessionStorage, StoredSession, WriteOp } from "./session-storage.js";
+import { refOfPosition, tenantRange, type IdempotencyRecord, type IndexEntry, type SessionStorage, type StoredSession, type WriteOp } from "./session-storage.js";
 
 /** SessionStorage in memory, for unit tests: same contract, nothing survives the process. */
 export class MemorySessionStorage implements SessionStorage {
@@ -36,11 +36,13 @@ export class MemorySessionStorage implements SessionStorage {
     return this.#epochs.get(sessionId) ?? 0;
   }
 
-  async *listIndex(cursor: string | undefined): AsyncIterable<IndexEntry> {
+  async *listIndex(tenant: string | undefined, cursor: string | undefined): AsyncIterable<IndexEntry> {
+    const range = tenantRange(tenant);
     for (let i = this.#index.length - 1; i >= 0; i--) {
       const position = this.#index[i]!;
       if (cursor !== undefined && position >= cursor) continue;
-      yield { position, sessionId: position.slice(position.indexOf("!") + 1) };
+      if ((range.lt !== undefined && position >= range.lt) || (range.gt !== undefined && position <= range.gt)) continue;
+      yield { position, ref: refOfPosition(position) };
     }
   }
 
@@ -48,7 +50,7 @@ export class MemorySessionStorage implements SessionStorage {
     for (const op of ops) {
       switch (op.kind) {
         case "createSession":
-          this.#sessions.set(op.meta.sessionId, { meta: op.meta, state: op.state });
+          this.#sessions.set(op.sessionId, { meta: op.meta, state: op.state });
           this.#index.push(op.position);
           this.#index.sort();
           break;

@@ -8,6 +8,7 @@ import { hashEvents, sameHash } from "./event-hash.js";
 import { GroupCommitter } from "./group-committer.js";
 import { newId } from "./ids.js";
 import { KeyedMutex } from "./keyed-mutex.js";
+import { sessionKey, type SessionRef } from "./session-ref.js";
 import { listPosition, type SessionStorage, type WriteOp } from "./session-storage.js";
 import type {
   AppendOptions, AppendResult, Clock, CreateSessionInput, ListPage, ListQuery, LogListener,
@@ -25,7 +26,9 @@ export interface SessionLogOptions {
 
 /** A session the engine has loaded: its committed state, and the tip with reserved appends. */
 interface LiveSession {
+  /** Its store key (session-ref.ts). */
   readonly id: string;
+  readonly ref: SessionRef;
   readonly position: string;
   /** State as durable on disk: what readers see. */
   committed: Session;
@@ -62,32 +65,33 @@ export class SessionLog implements SessionStore {
   }
 
   async createSession(input: CreateSessionInput): Promise<Session> {
-    const id = input.sessionId;
+    const ref: SessionRef = { tenant: input.tenant, sessionId: input.sessionId };
+    const id = sessionKey(ref);
     return this.#mutex.run(id, async () => {
       this.#checkOpen();
-      if (await this.#load(id)) throw new OmaError("SESSION_EXISTS", `session ${id} already exists`, { session_id: id });
+      if (await this.#load(ref)) throw new OmaError("SESSION_EXISTS", `session ${ref.sessionId} already exists`, { session_id: ref.sessionId });
       await this.#storage.purge(id); // leftovers of a delete cut short by a crash
       const nowMs = this.#now();
       this.#lastMicros = Math.max(nowMs * 1000, this.#lastMicros + 1);
       const createTime = timestampFromMs(0);
       createTime.seconds = BigInt(Math.floor(this.#lastMicros / 1e6));
       createTime.nanos = (this.#lastMicros % 1e6) * 1000;
-      const meta = create(SessionSchema, { sessionId: id, labels: { ...input.labels }, agent: input.agent, createTime });
+      const meta = create(SessionSchema, { sessionId: ref.sessionId, tenant: ref.tenant, labels: { ...input.labels }, agent: input.agent, createTime });
       const state = create(SessionSchema, { status: SessionStatus.IDLE, headSeq: 0n, updateTime: createTime });
-      const position = listPosition(this.#lastMicros, id);
+      const position = listPosition(ref, this.#lastMicros);
       const epochFloor = await this.#storage.getEpoch(id);
-      await this.#submit([{ kind: "createSession", meta, state, position }], () => {
+      await this.#submit([{ kind: "createSession", sessionId: id, meta, state, position }], () => {
         // A concurrent reader may have loaded the new session already; keep that one.
-        if (!this.#live.has(id)) this.#remember({ id, position, committed: state, tip: state, epochFloor, pendingKeys: new Map(), listeners: new Set() });
+        if (!this.#live.has(id)) this.#remember({ id, ref, position, committed: state, tip: state, epochFloor, pendingKeys: new Map(), listeners: new Set() });
       });
       return sessionView(meta, state, nowMs);
     });
   }
 
-  async getSession(sessionId: string): Promise<Session> {
-    const live = await this.#require(sessionId);
-    const meta = await this.#storage.loadMeta(sessionId);
-    if (!meta) throw notFound(sessionId);
+  async getSession(ref: SessionRef): Promise<Session> {
+    const live = await this.#require(ref);
+    const meta = await this.#storage.loadMeta(live.id);
+    if (!meta) throw notFound(ref.sessionId);
     return sessionView(meta, live.committed, this.#now());
   }
 
@@ -95,11 +99,11 @@ export class SessionLog implements SessionStore {
     const sessions: Session[] = [];
     let lastPosition: string | undefined;
     const wanted = Object.entries(query.labels);
-    for await (const entry of this.#storage.listIndex(query.cursor)) {
-      const live = await this.#load(entry.sessionId);
+    for await (const entry of this.#storage.listIndex(query.tenant, query.cursor)) {
+      const live = await this.#load(entry.ref);
       if (!live) continue;
       if (query.status !== SessionStatus.UNSPECIFIED && live.committed.status !== query.status) continue;
-      const meta = await this.#storage.loadMeta(entry.sessionId);
+      const meta = await this.#storage.loadMeta(live.id);
       if (!meta || !wanted.every(([k, v]) => meta.labels[k] === v)) continue;
       // One match beyond the page proves there is a next page.
       if (sessions.length === query.pageSize) return { sessions, nextCursor: lastPosition };
@@ -109,32 +113,35 @@ export class SessionLog implements SessionStore {
     return { sessions };
   }
 
-  async deleteSession(sessionId: string): Promise<void> {
-    await this.#mutex.run(sessionId, async () => {
+  async deleteSession(ref: SessionRef): Promise<void> {
+    const id = sessionKey(ref);
+    await this.#mutex.run(id, async () => {
       this.#checkOpen();
-      const live = await this.#require(sessionId);
-      await this.#submit([{ kind: "deleteSession", sessionId, position: live.position }], () => {
+      const live = await this.#require(ref);
+      await this.#submit([{ kind: "deleteSession", sessionId: id, position: live.position }], () => {
         this.#deletions++;
-        this.#live.delete(sessionId);
+        this.#live.delete(id);
         for (const listener of live.listeners) listener({ kind: "deleted" });
         live.listeners.clear();
       });
-      await this.#storage.purge(sessionId);
+      await this.#storage.purge(id);
     });
   }
 
-  async append(sessionId: string, events: readonly Event[], options: AppendOptions = {}): Promise<AppendResult> {
+  async append(ref: SessionRef, events: readonly Event[], options: AppendOptions = {}): Promise<AppendResult> {
     const key = options.idempotencyKey;
     const hash = key === undefined ? undefined : hashEvents(events);
-    const outcome = await this.#mutex.run(sessionId, async () => {
+    const sessionId = ref.sessionId;
+    const id = sessionKey(ref);
+    const outcome = await this.#mutex.run(id, async () => {
       this.#checkOpen();
-      const live = await this.#require(sessionId);
+      const live = await this.#require(ref);
       if (key !== undefined && hash !== undefined) {
         // Pending first: a key leaves the pending map only after it is durable, so a
         // storage miss after this check cannot hide an append in flight (SESS-3).
         const pending = live.pendingKeys.get(key);
         if (pending) return { kind: "pending" as const, hash: pending.hash, firstSeq: pending.firstSeq, done: pending.done };
-        const record = await this.#storage.getIdempotency(sessionId, key);
+        const record = await this.#storage.getIdempotency(id, key);
         if (record) return { kind: "stored" as const, hash: record.hash, firstSeq: record.firstSeq, count: record.count };
       }
       return { kind: "new" as const, done: this.#reserveAppend(live, events, options, hash) };
@@ -146,13 +153,13 @@ export class SessionLog implements SessionStore {
       });
     }
     if (outcome.kind === "pending") return { events: (await outcome.done).events, duplicate: true };
-    const original = await this.#storage.readEvents(sessionId, outcome.firstSeq - 1, outcome.firstSeq + outcome.count, outcome.count, false);
+    const original = await this.#storage.readEvents(id, outcome.firstSeq - 1, outcome.firstSeq + outcome.count, outcome.count, false);
     return { events: original, duplicate: true };
   }
 
   /** Checks and reserves seqs synchronously (under the session's lock); resolves once durable. */
   #reserveAppend(live: LiveSession, input: readonly Event[], options: AppendOptions, hash: Uint8Array | undefined): Promise<AppendResult> {
-    const sessionId = live.id;
+    const sessionId = live.ref.sessionId;
     const tip = live.tip;
     const head = Number(tip.headSeq);
     if (tip.status === SessionStatus.TERMINATED) throw terminated(sessionId);
@@ -175,10 +182,10 @@ export class SessionLog implements SessionStore {
     });
     next.headSeq = BigInt(head + events.length);
     next.updateTime = createTime;
-    const ops: WriteOp[] = [{ kind: "putEvents", sessionId, events }, { kind: "putState", sessionId, state: next }];
+    const ops: WriteOp[] = [{ kind: "putEvents", sessionId: live.id, events }, { kind: "putState", sessionId: live.id, state: next }];
     const key = options.idempotencyKey;
     if (key !== undefined && hash !== undefined) {
-      ops.push({ kind: "putIdempotency", sessionId, key, record: { hash, firstSeq: head + 1, count: events.length } });
+      ops.push({ kind: "putIdempotency", sessionId: live.id, key, record: { hash, firstSeq: head + 1, count: events.length } });
     }
     live.tip = next;
     const done = this.#submit(ops, () => {
@@ -193,24 +200,25 @@ export class SessionLog implements SessionStore {
     return done;
   }
 
-  async readEvents(sessionId: string, query: ReadQuery): Promise<ReadResult> {
-    const live = await this.#require(sessionId);
+  async readEvents(ref: SessionRef, query: ReadQuery): Promise<ReadResult> {
+    const live = await this.#require(ref);
     const headSeq = Number(live.committed.headSeq);
     if (query.afterSeq > headSeq) {
       throw new OmaError("SEQ_OUT_OF_RANGE", `after_seq ${query.afterSeq} is beyond the head ${headSeq}`, {
-        session_id: sessionId, after_seq: query.afterSeq, head_seq: headSeq, field: "after_seq",
+        session_id: ref.sessionId, after_seq: query.afterSeq, head_seq: headSeq, field: "after_seq",
       });
     }
     const upper = query.beforeSeq === 0 ? headSeq + 1 : Math.min(query.beforeSeq, headSeq + 1);
     if (upper <= query.afterSeq + 1) return { events: [], headSeq };
-    const events = await this.#storage.readEvents(sessionId, query.afterSeq, upper, query.limit, query.order === "desc");
+    const events = await this.#storage.readEvents(live.id, query.afterSeq, upper, query.limit, query.order === "desc");
     return { events, headSeq };
   }
 
-  async acquireLease(sessionId: string, holder: string, ttlMs: number): Promise<Lease> {
-    const { lease, done } = await this.#mutex.run(sessionId, async () => {
+  async acquireLease(ref: SessionRef, holder: string, ttlMs: number): Promise<Lease> {
+    const sessionId = ref.sessionId;
+    const { lease, done } = await this.#mutex.run(sessionKey(ref), async () => {
       this.#checkOpen();
-      const live = await this.#require(sessionId);
+      const live = await this.#require(ref);
       const nowMs = this.#now();
       if (live.tip.status === SessionStatus.TERMINATED) throw terminated(sessionId);
       const current = liveLease(live.tip, nowMs);
@@ -222,19 +230,19 @@ export class SessionLog implements SessionStore {
       const epoch = Math.max(live.epochFloor, Number(live.tip.lease?.epoch ?? 0n)) + 1;
       const lease = create(LeaseSchema, { epoch: BigInt(epoch), holder, expireTime: timestampFromMs(nowMs + ttlMs) });
       live.epochFloor = epoch;
-      const done = this.#changeState(live, nowMs, (s) => (s.lease = lease), [{ kind: "putEpoch", sessionId, epoch }]);
+      const done = this.#changeState(live, nowMs, (s) => (s.lease = lease), [{ kind: "putEpoch", sessionId: live.id, epoch }]);
       return { lease, done };
     });
     await done;
     return lease;
   }
 
-  async renewLease(sessionId: string, epoch: number, ttlMs: number): Promise<Lease> {
-    const { lease, done } = await this.#mutex.run(sessionId, async () => {
+  async renewLease(ref: SessionRef, epoch: number, ttlMs: number): Promise<Lease> {
+    const { lease, done } = await this.#mutex.run(sessionKey(ref), async () => {
       this.#checkOpen();
-      const live = await this.#require(sessionId);
+      const live = await this.#require(ref);
       const nowMs = this.#now();
-      if (live.tip.status === SessionStatus.TERMINATED) throw terminated(sessionId);
+      if (live.tip.status === SessionStatus.TERMINATED) throw terminated(ref.sessionId);
       const current = this.#checkLease(live, epoch, nowMs);
       const lease = create(LeaseSchema, { epoch: BigInt(epoch), holder: current.holder, expireTime: timestampFromMs(nowMs + ttlMs) });
       return { lease, done: this.#changeState(live, nowMs, (s) => (s.lease = lease)) };
@@ -243,12 +251,12 @@ export class SessionLog implements SessionStore {
     return lease;
   }
 
-  async releaseLease(sessionId: string, epoch: number): Promise<void> {
-    const done = await this.#mutex.run(sessionId, async () => {
+  async releaseLease(ref: SessionRef, epoch: number): Promise<void> {
+    const done = await this.#mutex.run(sessionKey(ref), async () => {
       this.#checkOpen();
-      const live = await this.#require(sessionId);
+      const live = await this.#require(ref);
       const last = live.tip.lease;
-      if (!last || Number(last.epoch) !== epoch) throw leaseLost(sessionId, epoch, liveLease(live.tip, this.#now()));
+      if (!last || Number(last.epoch) !== epoch) throw leaseLost(ref.sessionId, epoch, liveLease(live.tip, this.#now()));
       const nowMs = this.#now();
       if (!liveLease(live.tip, nowMs)) return undefined; // already ended: releasing again changes nothing
       const ended = create(LeaseSchema, { epoch: BigInt(epoch), holder: last.holder, expireTime: timestampFromMs(nowMs) });
@@ -257,12 +265,12 @@ export class SessionLog implements SessionStore {
     await done;
   }
 
-  async subscribe(sessionId: string, listener: LogListener): Promise<Subscription> {
+  async subscribe(ref: SessionRef, listener: LogListener): Promise<Subscription> {
     for (;;) {
       this.#checkOpen();
-      const live = await this.#require(sessionId);
+      const live = await this.#require(ref);
       // The entry may have been evicted while this call waited; listen on the cached one.
-      if (this.#live.get(sessionId) !== live) continue;
+      if (this.#live.get(live.id) !== live) continue;
       live.listeners.add(listener);
       return { headSeq: Number(live.committed.headSeq), unsubscribe: () => void live.listeners.delete(listener) };
     }
@@ -282,7 +290,7 @@ export class SessionLog implements SessionStore {
   /** The live lease if `epoch` is its epoch, else LEASE_LOST. */
   #checkLease(live: LiveSession, epoch: number, nowMs: number): Lease {
     const current = liveLease(live.tip, nowMs);
-    if (!current || Number(current.epoch) !== epoch) throw leaseLost(live.id, epoch, current);
+    if (!current || Number(current.epoch) !== epoch) throw leaseLost(live.ref.sessionId, epoch, current);
     return current;
   }
 
@@ -302,9 +310,9 @@ export class SessionLog implements SessionStore {
     if (this.#closed) throw new Error("session store is closed");
   }
 
-  async #require(sessionId: string): Promise<LiveSession> {
-    const live = await this.#load(sessionId);
-    if (!live) throw notFound(sessionId);
+  async #require(ref: SessionRef): Promise<LiveSession> {
+    const live = await this.#load(ref);
+    if (!live) throw notFound(ref.sessionId);
     return live;
   }
 
@@ -324,8 +332,9 @@ export class SessionLog implements SessionStore {
     }
   }
 
-  /** Loads once per id (concurrent callers share the read); a delete meanwhile forces a reread. */
-  async #load(sessionId: string): Promise<LiveSession | undefined> {
+  /** Loads once per key (concurrent callers share the read); a delete meanwhile forces a reread. */
+  async #load(ref: SessionRef): Promise<LiveSession | undefined> {
+    const sessionId = sessionKey(ref);
     const cached = this.#live.get(sessionId);
     if (cached) {
       // Most recently used last, so eviction takes the longest unused first.
@@ -345,7 +354,8 @@ export class SessionLog implements SessionStore {
           if (already || !stored) return already;
           const live: LiveSession = {
             id: sessionId,
-            position: listPosition(Number(stored.meta.createTime!.seconds) * 1e6 + Math.floor(stored.meta.createTime!.nanos / 1000), sessionId),
+            ref,
+            position: listPosition(ref, Number(stored.meta.createTime!.seconds) * 1e6 + Math.floor(stored.meta.createTime!.nanos / 1000)),
             committed: stored.state,
             tip: stored.state,
             epochFloor,

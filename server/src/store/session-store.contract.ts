@@ -4,7 +4,7 @@ import { AgentConfigSchema, SessionStatus, StopReason } from "@oma/client/gen/om
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { OmaError } from "../errors/oma-error.js";
-import type { LogSignal, SessionStore } from "./session-store.js";
+import type { LogSignal, SessionRef, SessionStore } from "./session-store.js";
 
 /** A store under test with a clock the test moves. */
 export interface StoreFixture {
@@ -21,6 +21,8 @@ export const statusEvent = (status: SessionStatus, stopReason = StopReason.UNSPE
 
 export const agent = create(AgentConfigSchema, { model: "claude-test" });
 export const uniqueId = (prefix = "s") => `${prefix}-${randomUUID()}`;
+/** A fresh session of the contract's tenant (or of another one). */
+export const uniqueRef = (prefix = "s", tenant = "t"): SessionRef => ({ tenant, sessionId: uniqueId(prefix) });
 const seqs = (events: readonly Event[]) => events.map((e) => Number(e.seq));
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
@@ -47,8 +49,12 @@ export function describeSessionStoreContract(name: string, open: () => Promise<S
     afterEach(async () => {
       await fx.close();
     });
-    const newSession = async (labels: Record<string, string> = {}) => (await store.createSession({ sessionId: uniqueId(), labels, agent })).sessionId;
-    const all = async (id: string) => (await store.readEvents(id, { afterSeq: 0, beforeSeq: 0, limit: 1_000_000, order: "asc" })).events;
+    const newSession = async (labels: Record<string, string> = {}, tenant = "t"): Promise<SessionRef> => {
+      const ref = uniqueRef("s", tenant);
+      await store.createSession({ ...ref, labels, agent });
+      return ref;
+    };
+    const all = async (id: SessionRef) => (await store.readEvents(id, { afterSeq: 0, beforeSeq: 0, limit: 1_000_000, order: "asc" })).events;
 
     it("SESS-1/SESS-9: creates IDLE sessions with head 0; a taken id is SESSION_EXISTS; unknown ids SESSION_NOT_FOUND", async () => {
       const id = await newSession({ team: "a" });
@@ -57,8 +63,8 @@ export function describeSessionStoreContract(name: string, open: () => Promise<S
       expect(s.headSeq).toBe(0n);
       expect(s.labels).toEqual({ team: "a" });
       expect(s.agent?.model).toBe("claude-test");
-      await rejection(store.createSession({ sessionId: id, labels: {}, agent }), "SESSION_EXISTS");
-      const unknown = uniqueId("missing");
+      await rejection(store.createSession({ ...id, labels: {}, agent }), "SESSION_EXISTS");
+      const unknown = uniqueRef("missing");
       await rejection(store.getSession(unknown), "SESSION_NOT_FOUND");
       await rejection(store.append(unknown, [userEvent("x")]), "SESSION_NOT_FOUND");
       await rejection(store.readEvents(unknown, { afterSeq: 0, beforeSeq: 0, limit: 10, order: "asc" }), "SESSION_NOT_FOUND");
@@ -210,7 +216,7 @@ export function describeSessionStoreContract(name: string, open: () => Promise<S
       expect(signals).toEqual(["deleted"]);
       await rejection(store.getSession(id), "SESSION_NOT_FOUND");
       await rejection(store.readEvents(id, { afterSeq: 0, beforeSeq: 0, limit: 1, order: "asc" }), "SESSION_NOT_FOUND");
-      await store.createSession({ sessionId: id, labels: {}, agent });
+      await store.createSession({ ...id, labels: {}, agent });
       expect(await all(id)).toEqual([]);
       const s = await store.getSession(id);
       expect([s.headSeq, s.lease]).toEqual([0n, undefined]);
@@ -221,22 +227,49 @@ export function describeSessionStoreContract(name: string, open: () => Promise<S
     it("SESS-18: lists newest first, filtered by status and labels, every match exactly once across pages", async () => {
       const tag = randomUUID();
       const ids: string[] = [];
-      for (let i = 0; i < 7; i++) ids.push(await newSession({ run: tag, parity: i % 2 ? "odd" : "even" }));
-      await store.append(ids[2]!, [statusEvent(SessionStatus.RUNNING)]);
+      for (let i = 0; i < 7; i++) ids.push((await newSession({ run: tag, parity: i % 2 ? "odd" : "even" })).sessionId);
+      const at = (i: number): SessionRef => ({ tenant: "t", sessionId: ids[i]! });
+      await store.append(at(2), [statusEvent(SessionStatus.RUNNING)]);
       const seen: string[] = [];
       let cursor: string | undefined;
       do {
-        const page = await store.listSessions({ pageSize: 3, cursor, status: SessionStatus.UNSPECIFIED, labels: { run: tag } });
+        const page = await store.listSessions({ tenant: "t", pageSize: 3, cursor, status: SessionStatus.UNSPECIFIED, labels: { run: tag } });
         expect(page.sessions.length).toBeLessThanOrEqual(3);
         seen.push(...page.sessions.map((s) => s.sessionId));
         cursor = page.nextCursor;
       } while (cursor);
       expect(seen).toEqual([...ids].reverse());
-      const even = await store.listSessions({ pageSize: 10, status: SessionStatus.UNSPECIFIED, labels: { run: tag, parity: "even" } });
+      const even = await store.listSessions({ tenant: "t", pageSize: 10, status: SessionStatus.UNSPECIFIED, labels: { run: tag, parity: "even" } });
       expect(even.sessions.map((s) => s.sessionId)).toEqual([ids[6], ids[4], ids[2], ids[0]]);
       expect(even.nextCursor).toBeUndefined();
-      const running = await store.listSessions({ pageSize: 10, status: SessionStatus.RUNNING, labels: { run: tag } });
+      const running = await store.listSessions({ tenant: "t", pageSize: 10, status: SessionStatus.RUNNING, labels: { run: tag } });
       expect(running.sessions.map((s) => s.sessionId)).toEqual([ids[2]]);
+    });
+
+    it("SEC-10: ids are per tenant: the same id in two tenants is two sessions, and neither is visible to the other", async () => {
+      const mine = uniqueRef("dup", "t");
+      const theirs: SessionRef = { tenant: "u", sessionId: mine.sessionId };
+      await store.createSession({ ...mine, labels: { run: mine.sessionId }, agent });
+      await store.createSession({ ...theirs, labels: { run: mine.sessionId }, agent });
+      await store.append(mine, [userEvent("mine")], { idempotencyKey: "k" });
+      // The same idempotency key in the other tenant's session is another key.
+      expect((await store.append(theirs, [userEvent("theirs")], { idempotencyKey: "k" })).duplicate).toBe(false);
+      expect((await all(mine)).map((e) => e.payload.case === "userMessage" && e.payload.value.content[0]?.block.value)).toEqual([expect.objectContaining({ text: "mine" })]);
+      expect((await store.getSession(theirs)).tenant).toBe("u");
+      expect((await store.acquireLease(theirs, "h", 5000)).epoch).toBe(1n);
+      expect((await store.acquireLease(mine, "h", 5000)).epoch).toBe(1n);
+      const listed = await store.listSessions({ tenant: "t", pageSize: 10, status: SessionStatus.UNSPECIFIED, labels: { run: mine.sessionId } });
+      expect(listed.sessions.map((s) => [s.tenant, s.sessionId])).toEqual([["t", mine.sessionId]]);
+      const every = await store.listSessions({ tenant: undefined, pageSize: 10, status: SessionStatus.UNSPECIFIED, labels: { run: mine.sessionId } });
+      expect(every.sessions.map((s) => s.tenant).sort()).toEqual(["t", "u"]);
+      await store.deleteSession(theirs);
+      await rejection(store.getSession(theirs), "SESSION_NOT_FOUND");
+      expect((await store.getSession(mine)).headSeq).toBe(1n);
+      // A tenant whose name extends another's ("t" and "t2") lists only its own.
+      const longer = await newSession({ run: mine.sessionId }, "t2");
+      const onlyT = await store.listSessions({ tenant: "t", pageSize: 10, status: SessionStatus.UNSPECIFIED, labels: { run: mine.sessionId } });
+      expect(onlyT.sessions.map((s) => s.sessionId)).toEqual([mine.sessionId]);
+      expect((await store.listSessions({ tenant: "t2", pageSize: 10, status: SessionStatus.UNSPECIFIED, labels: {} })).sessions.map((s) => s.sessionId)).toContain(longer.sessionId);
     });
 
     it("a session with a subscriber keeps hearing its events while many other sessions come and go", async () => {

@@ -1,20 +1,25 @@
 import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { AgentConfig, Lease, Session, SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
+import type { SessionRef } from "./session-ref.js";
+
+export type { SessionRef } from "./session-ref.js";
 
 /**
  * The durable log of every session and the leases that fence its writers. Domain level:
  * no transport types, errors are OmaError with SPEC reasons. Two implementations pass the
  * same contract suite (session-store.contract.ts): LevelDB on disk and memory for units.
+ * Every session belongs to a tenant and is named by a SessionRef; another tenant's session
+ * does not exist for a ref of this tenant (SEC-10).
  */
 export interface SessionStore {
-  /** Creates a session with head 0 and status IDLE; SESSION_EXISTS if the id is taken. */
+  /** Creates a session with head 0 and status IDLE; SESSION_EXISTS if the id is taken in its tenant. */
   createSession(input: CreateSessionInput): Promise<Session>;
   /** The session with its committed head, status, stop reason and live lease (SESS-14/15). */
-  getSession(sessionId: string): Promise<Session>;
-  /** Sessions newest first, after an opaque cursor, keeping those that match. */
+  getSession(ref: SessionRef): Promise<Session>;
+  /** Sessions of a tenant (or of every tenant) newest first, after an opaque cursor, keeping those that match. */
   listSessions(query: ListQuery): Promise<ListPage>;
   /** Removes the session, its events, idempotency keys and lease (SESS-19); watchers get "deleted". */
-  deleteSession(sessionId: string): Promise<void>;
+  deleteSession(ref: SessionRef): Promise<void>;
 
   /**
    * Appends events atomically with consecutive seqs, acknowledged only once durable
@@ -22,36 +27,40 @@ export interface SessionStore {
    * expected head (SESS-2), lease epoch (SESS-10). A rejected append writes nothing.
    * The events' seq, id and create_time are assigned here.
    */
-  append(sessionId: string, events: readonly Event[], options?: AppendOptions): Promise<AppendResult>;
+  append(ref: SessionRef, events: readonly Event[], options?: AppendOptions): Promise<AppendResult>;
   /** A positional slice of committed events (SESS-11); cost independent of log length. */
-  readEvents(sessionId: string, query: ReadQuery): Promise<ReadResult>;
+  readEvents(ref: SessionRef, query: ReadQuery): Promise<ReadResult>;
 
   /** Takes the lease with a new, greater epoch (SESS-10); LEASE_HELD if one is live. */
-  acquireLease(sessionId: string, holder: string, ttlMs: number): Promise<Lease>;
+  acquireLease(ref: SessionRef, holder: string, ttlMs: number): Promise<Lease>;
   /** Extends the live lease of that epoch; LEASE_LOST otherwise. */
-  renewLease(sessionId: string, epoch: number, ttlMs: number): Promise<Lease>;
+  renewLease(ref: SessionRef, epoch: number, ttlMs: number): Promise<Lease>;
   /** Ends the lease of that epoch at once; idempotent for the last granted epoch (SESS-17). */
-  releaseLease(sessionId: string, epoch: number): Promise<void>;
+  releaseLease(ref: SessionRef, epoch: number): Promise<void>;
 
   /**
    * Registers a listener for committed events of a session. The returned head is the
    * committed head at registration: every later commit is delivered to the listener, in
    * seq order, synchronously after it becomes durable.
    */
-  subscribe(sessionId: string, listener: LogListener): Promise<Subscription>;
+  subscribe(ref: SessionRef, listener: LogListener): Promise<Subscription>;
 
   /** Ends subscriptions (with "closed") and waits for in-flight writes. */
   close(): Promise<void>;
 }
 
 export interface CreateSessionInput {
-  /** Already validated (WIRE-8); the store only checks that it is free. */
+  /** The tenant that will own it. */
+  readonly tenant: string;
+  /** Already validated (WIRE-8); the store only checks that it is free in the tenant. */
   readonly sessionId: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly agent: AgentConfig;
 }
 
 export interface ListQuery {
+  /** Only this tenant's sessions; undefined for every tenant's (the server's own sweeps). */
+  readonly tenant: string | undefined;
   /** Most sessions to return (>= 1). */
   readonly pageSize: number;
   /** Cursor returned by the previous page; undefined for the first page. */

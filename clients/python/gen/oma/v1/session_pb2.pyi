@@ -67,7 +67,7 @@ class Lease(_message.Message):
     def __init__(self, epoch: _Optional[int] = ..., holder: _Optional[str] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Session(_message.Message):
-    __slots__ = ["agent", "create_time", "head_seq", "labels", "lease", "session_id", "status", "stop_reason", "update_time"]
+    __slots__ = ["agent", "create_time", "head_seq", "labels", "lease", "session_id", "status", "stop_reason", "tenant", "update_time"]
     class LabelsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -83,6 +83,7 @@ class Session(_message.Message):
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     STOP_REASON_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     agent: AgentConfig
     create_time: _timestamp_pb2.Timestamp
@@ -92,8 +93,9 @@ class Session(_message.Message):
     session_id: str
     status: SessionStatus
     stop_reason: StopReason
+    tenant: str
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, session_id: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., agent: _Optional[_Union[AgentConfig, _Mapping]] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., head_seq: _Optional[int] = ..., lease: _Optional[_Union[Lease, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., stop_reason: _Optional[_Union[StopReason, str]] = ...) -> None: ...
+    def __init__(self, session_id: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., agent: _Optional[_Union[AgentConfig, _Mapping]] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., head_seq: _Optional[int] = ..., lease: _Optional[_Union[Lease, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., stop_reason: _Optional[_Union[StopReason, str]] = ..., tenant: _Optional[str] = ...) -> None: ...
 
 class SessionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
