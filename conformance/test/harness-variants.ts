@@ -53,6 +53,34 @@ export const harnessVariants: readonly BrokenVariant[] = [
       }),
   },
   {
+    name: "a brain whose lease was taken away never hears of it and appends without its epoch",
+    breaks: ["HARN-17"],
+    profile: ["harness/HARN-17/stale-brain-stops-writing"],
+    needsSandbox: true,
+    needsHarness: true,
+    // The brain is the reference's; the server plays the defect: renewals of a lost lease
+    // look successful, and appends arrive without the epoch that would fence them.
+    session: (real) => patch(patch(patch(real, "renewLease", answerLostRenewals), "emitEvent", dropEpoch), "emitEvents", dropEpoch),
+  },
+  {
+    name: "a brain that gets LEASE_LOST appends again without its epoch",
+    breaks: ["HARN-17"],
+    profile: ["harness/HARN-17/stale-brain-stops-writing"],
+    needsSandbox: true,
+    needsHarness: true,
+    session: (real) => {
+      const again = (orig: (...a: unknown[]) => unknown) => async (req: never, call: never) => {
+        try {
+          return await orig(req, call);
+        } catch (err) {
+          if (!(err instanceof OmaError) || err.reason !== "LEASE_LOST") throw err;
+          return orig({ ...(req as object), leaseEpoch: undefined }, call);
+        }
+      };
+      return patch(patch(patch(real, "renewLease", answerLostRenewals), "emitEvent", again), "emitEvents", again);
+    },
+  },
+  {
     name: "ListHarnesses lists no brain",
     breaks: ["HARN-13"],
     profile: ["HARN-13"],
@@ -147,3 +175,16 @@ function parseJson(text: string): unknown {
     return undefined;
   }
 }
+
+const dropEpoch = (orig: (...a: unknown[]) => unknown) => (req: never, call: never) => orig({ ...(req as object), leaseEpoch: undefined }, call);
+
+/** A renewal of a lease that is gone is answered as if it had been renewed. */
+const answerLostRenewals = (orig: (...a: unknown[]) => unknown) => async (req: never, call: never) => {
+  try {
+    return await orig(req, call);
+  } catch (err) {
+    if (!(err instanceof OmaError) || err.reason !== "LEASE_LOST") throw err;
+    const r = req as { epoch: bigint };
+    return { lease: { epoch: r.epoch, holder: "stale", expireTime: { seconds: BigInt(Math.floor(Date.now() / 1000) + 30), nanos: 0 } }, sessionToken: "" };
+  }
+};

@@ -16,6 +16,8 @@ import { sandboxRestartCases } from "./sandbox/restart-cases.js";
 import { harnessCases } from "./harness/harness-cases.js";
 import { faultCases } from "./harness/fault-cases.js";
 import { workerProtocolCases } from "./harness/worker-protocol-cases.js";
+import { staleBrainCases } from "./harness/stale-brain-cases.js";
+import { boundaryCases } from "./session/boundary-cases.js";
 
 /** Every case of the suite. Ids are unique; the runner shuffles them with the run's seed. */
 export const allCases: readonly ConformanceCase[] = [
@@ -36,4 +38,6 @@ export const allCases: readonly ConformanceCase[] = [
   ...harnessCases,
   ...faultCases,
   ...workerProtocolCases,
+  ...staleBrainCases,
+  ...boundaryCases,
 ];

@@ -109,6 +109,47 @@ export const watchCases: ConformanceCase[] = [
   },
   {
     ...core,
+    id: "session/SESS-12/multi-page-replay-handover",
+    requirement: "SESS-12",
+    title: "a replay longer than any storage read (2 × max_page_size events) hands over to live events appended while its last pages are read: each once, in order, caught_up once after its head",
+    timeoutMs: 90_000,
+    async run(ctx) {
+      const sessionId = await newSession(ctx);
+      // Longer than one read of any storage (a read is at most a page), so the replay takes
+      // several; the racing appends start once the watcher is a quarter of the lag bound
+      // from the head and stay well within it, where SESS-13 would allow a cut-off.
+      const n = 2 * ctx.limits.maxPageSize + 100;
+      const racing = Math.max(20, Math.min(200, Math.floor(ctx.limits.maxWatchLagEvents / 4)));
+      await appendMany(ctx, sessionId, n);
+      let writer: Promise<void> | undefined;
+      const log = await watch(ctx, sessionId, {
+        withinMs: 75_000,
+        // Stops at the first gap, or a caught_up that is not right after its head, too: the
+        // checks below then say what went wrong.
+        until: (l) =>
+          Number(l.events.at(-1)?.seq ?? 0) !== l.events.length ||
+          l.caughtUp.some((head, i) => head !== l.caughtUpAt[i]) ||
+          (l.events.length >= n + racing && l.caughtUp.length > 0),
+        onMessage: (l) => {
+          if (writer === undefined && l.events.length >= n - racing) {
+            writer = (async () => {
+              for (let i = 0; i < racing; i += 5) {
+                await ctx.rpc.unary(S.emitEvents, { sessionId, events: Array.from({ length: Math.min(5, racing - i) }, (_, j) => userText(`r${i + j}`)) });
+              }
+            })();
+          }
+        },
+      });
+      await writer;
+      checkConsecutive(log.events, 1, "watched events");
+      checkEqual(log.caughtUpAt[0], log.caughtUp[0], "caught_up arrives right after the event with its head seq (its position in the stream)");
+      checkEqual(log.events.length, n + racing, "events delivered");
+      checkEqual(log.caughtUp.length, 1, "caught_up count");
+      checkDeepEqual(texts(log.events.slice(n)), Array.from({ length: racing }, (_, i) => `r${i}`), "the racing appends, in order");
+    },
+  },
+  {
+    ...core,
     id: "session/SESS-13/many-watchers",
     requirement: "SESS-13",
     title: "several watchers of one session each receive every event exactly once",
