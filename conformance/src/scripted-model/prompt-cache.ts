@@ -23,9 +23,8 @@ export function countTokens(value: unknown): number {
 export class PromptCache {
   readonly #written = new Set<string>();
 
-  usageFor(body: MessagesRequestBody): InputUsage {
-    const parts = promptParts(body);
-    const total = parts.reduce((n, p) => n + p.tokens, 0);
+  usageFor(body: MessagesRequestBody, parts: readonly PromptPart[] = promptParts(body)): InputUsage {
+    const total = sumTokens(parts);
     const hash = createHash("sha256");
     let tokens = 0;
     const boundaries: { key: string; tokens: number; breakpoint: boolean }[] = [];
@@ -56,16 +55,40 @@ export class PromptCache {
   }
 }
 
+/**
+ * The input tokens of a request, as `usage` reports them (input + cache reads + cache
+ * writes) and as `count_tokens` answers: the sum over the prompt's parts (each tool, each
+ * system block, each message block) of one token per four characters of the part's JSON
+ * without `cache_control`, rounded up per part. Deterministic and cheap, so tests know in
+ * advance what a prompt costs; real tokenizers differ, which a brain must not rely on.
+ */
+export function promptTokens(body: PromptLike): number {
+  return sumTokens(promptParts(body));
+}
+
+export function sumTokens(parts: readonly PromptPart[]): number {
+  return parts.reduce((n, p) => n + p.tokens, 0);
+}
+
 /** How many block boundaries before a breakpoint the cache looks for an earlier entry. */
 export const LOOKBACK_BLOCKS = 20;
 
-interface PromptPart {
+/** The parts of a Messages request that make its prompt (a request body, or the SDK's own param types). */
+export interface PromptLike {
+  readonly messages: readonly { readonly role: string; readonly content: string | readonly object[] }[];
+  readonly system?: string | readonly object[] | undefined;
+  readonly tools?: readonly object[] | undefined;
+}
+
+/** One cacheable part of a prompt: a tool, a system block or a message block. */
+export interface PromptPart {
   readonly json: string;
   readonly tokens: number;
   readonly breakpoint: boolean;
 }
 
-function promptParts(body: MessagesRequestBody): PromptPart[] {
+/** The parts of a prompt in cache order: tools, system, messages. */
+export function promptParts(body: PromptLike): PromptPart[] {
   const parts: PromptPart[] = [];
   const add = (value: unknown) => {
     const json = JSON.stringify(stripCacheControl(value));

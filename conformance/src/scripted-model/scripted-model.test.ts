@@ -1,6 +1,6 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { afterEach, describe, expect, it } from "vitest";
-import { byStep, startScriptedModel, type ScriptedModel } from "./index.js";
+import { byStep, bySteps, promptTokens, startScriptedModel, stepOf, type ScriptedModel } from "./index.js";
 
 // The scripted model is only useful if the real SDK cannot tell it from the API, so every
 // test drives it through @anthropic-ai/sdk.
@@ -133,5 +133,77 @@ describe("scripted Messages API", () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(75);
     const err = await c.messages.create({ model: "m", max_tokens: 10, messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.APIConnectionError);
+  });
+
+  it("answers a prompt over its context window with the API's 400 prompt is too long, without asking the script", async () => {
+    let asked = 0;
+    model = await startScriptedModel({
+      script: () => {
+        asked++;
+        return { content: [{ type: "text", text: "fits" }] };
+      },
+      contextWindow: (body) => (body.model === "small" ? 50 : undefined),
+    });
+    const c = client(model);
+    const messages: Anthropic.MessageParam[] = [{ role: "user", content: "x".repeat(400) }];
+    const tokens = promptTokens({ messages });
+    expect(tokens).toBe(Math.ceil(JSON.stringify({ role: "user", text: "x".repeat(400) }).length / 4));
+    const err = await c.messages.create({ model: "small", max_tokens: 10, messages }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    const body = (err as InstanceType<typeof Anthropic.APIError>).error as { error?: { type?: string; message?: string } };
+    expect(body.error?.type).toBe("invalid_request_error");
+    expect(body.error?.message).toBe(`prompt is too long: ${tokens} tokens > 50 maximum`);
+    expect(asked).toBe(0);
+    expect((await c.messages.create({ model: "large", max_tokens: 10, messages })).content[0]).toEqual({ type: "text", text: "fits" });
+    model.setContextWindow(undefined);
+    expect((await c.messages.create({ model: "small", max_tokens: 10, messages })).usage.input_tokens).toBe(tokens);
+  });
+
+  it("counts tokens (POST /v1/messages/count_tokens) as usage reports them, for prompts of any size", async () => {
+    model = await startScriptedModel({ script: [{ content: [{ type: "text", text: "ok" }] }], contextWindow: 10 });
+    const c = client(model);
+    const request = {
+      model: "m",
+      system: [{ type: "text" as const, text: "be brief", cache_control: { type: "ephemeral" as const } }],
+      tools: [{ name: "bash", description: "runs", input_schema: { type: "object" as const, properties: {} } }],
+      messages: [{ role: "user" as const, content: "count me ".repeat(20) }],
+    };
+    const counted = await c.messages.countTokens(request);
+    expect(counted.input_tokens).toBe(promptTokens(request));
+    expect(counted.input_tokens).toBeGreaterThan(10);
+    model.setContextWindow(undefined);
+    const msg = await c.messages.create({ ...request, max_tokens: 10 });
+    expect(msg.usage.input_tokens + (msg.usage.cache_creation_input_tokens ?? 0) + (msg.usage.cache_read_input_tokens ?? 0)).toBe(counted.input_tokens);
+    expect(model.tokenCounts).toHaveLength(1);
+    expect(model.requests).toHaveLength(1);
+  });
+
+  it("bySteps places a request by the step ids its tool results answer, however the conversation was shortened", async () => {
+    const tools = [{ name: "bash", description: "runs", input_schema: { type: "object" as const, properties: {} } }];
+    model = await startScriptedModel({
+      script: bySteps({ steps: 3, step: (n) => ({ content: [{ type: "tool_use", name: "bash", input: { command: `echo ${n}` } }] }) }),
+    });
+    const c = client(model);
+    const first = await c.messages.create({ model: "m", max_tokens: 10, tools, messages: [{ role: "user", content: "go" }] });
+    expect(first.content[0]).toMatchObject({ type: "tool_use", id: "toolu_step0_0", input: { command: "echo 0" } });
+    // A compacted conversation: a summary, then only the newest step and its result.
+    const compacted: Anthropic.MessageParam[] = [
+      { role: "user", content: "summary of steps before" },
+      { role: "assistant", content: [{ type: "tool_use", id: "toolu_step1_0", name: "bash", input: {} }] },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_step1_0", content: "1" }] },
+    ];
+    const third = await c.messages.create({ model: "m", max_tokens: 10, tools, messages: compacted });
+    expect(third.content[0]).toMatchObject({ type: "tool_use", id: "toolu_step2_0", input: { command: "echo 2" } });
+    const summarising = await c.messages.create({
+      model: "m",
+      max_tokens: 10,
+      tools,
+      tool_choice: { type: "none" },
+      messages: compacted,
+    });
+    expect(summarising.content[0]?.type).toBe("text");
+    expect(stepOf(model.requests[2]!.body)).toBe("summary");
+    const last: Anthropic.MessageParam[] = [...compacted.slice(0, 1), { role: "assistant", content: [{ type: "tool_use", id: "toolu_step2_0", name: "bash", input: {} }] }, { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_step2_0", content: "2" }] }];
+    expect((await c.messages.create({ model: "m", max_tokens: 10, tools, messages: last })).content[0]).toEqual({ type: "text", text: "Done." });
   });
 });

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { PromptCache } from "./prompt-cache.js";
+import { PromptCache, promptParts, sumTokens } from "./prompt-cache.js";
 import { errorBody, messageBody, streamEvents } from "./render.js";
 import type { MessagesRequestBody, RecordedRequest, Responder, ScriptedLatency, ScriptedResponse } from "./types.js";
 
@@ -11,6 +11,13 @@ export interface ScriptedModelOptions {
   readonly script?: readonly ScriptedResponse[] | Responder;
   /** Latency applied to every response that sets none itself. */
   readonly latency?: ScriptedLatency;
+  /**
+   * The context window, in input tokens (`promptTokens`): a request over it is answered
+   * like the API answers one, with 400 `invalid_request_error` "prompt is too long: N
+   * tokens > M maximum", and the script is not asked. A function decides per request
+   * (e.g. per model name); undefined means no limit.
+   */
+  readonly contextWindow?: ContextWindow;
   readonly host?: string;
   /** 0 (default) picks a free port. */
   readonly port?: number;
@@ -19,28 +26,37 @@ export interface ScriptedModelOptions {
 export interface ScriptedModel {
   /** The base URL to give the SDK (`baseURL` or `ANTHROPIC_BASE_URL`). */
   readonly url: string;
-  /** Every request received, in arrival order. */
+  /** Every Messages request received (POST /v1/messages), in arrival order. */
   readonly requests: readonly RecordedRequest[];
+  /** Every token-counting request received (POST /v1/messages/count_tokens), in arrival order. */
+  readonly tokenCounts: readonly RecordedRequest[];
   /** Appends responses to the queue (switches to queue mode). */
   enqueue(...responses: ScriptedResponse[]): void;
   /** Replaces the script. */
   setScript(script: readonly ScriptedResponse[] | Responder): void;
   setLatency(latency: ScriptedLatency): void;
+  setContextWindow(window: ContextWindow | undefined): void;
   close(): Promise<void>;
 }
+
+/** A context window in tokens, or a function of the request that gives one (undefined: no limit). */
+export type ContextWindow = number | ((body: MessagesRequestBody) => number | undefined);
 
 /** Largest request body accepted, like the API's own request size limit. */
 export const MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 
 /**
  * A local HTTP server that speaks the Anthropic Messages API (POST /v1/messages, JSON or
- * SSE streaming) from a script, so a brain driven by the real SDK behaves the same on
- * every run. It records every request, simulates prompt caching from `cache_control`
- * markers, and can answer with HTTP errors, dropped connections and latency.
+ * SSE streaming, and POST /v1/messages/count_tokens) from a script, so a brain driven by
+ * the real SDK behaves the same on every run. It records every request, simulates prompt
+ * caching from `cache_control` markers and a context window, and can answer with HTTP
+ * errors, dropped connections and latency.
  */
 export async function startScriptedModel(options: ScriptedModelOptions = {}): Promise<ScriptedModel> {
   const instance = randomBytes(4).toString("hex");
   const requests: RecordedRequest[] = [];
+  const tokenCounts: RecordedRequest[] = [];
+  let contextWindow = options.contextWindow;
   const cache = new PromptCache();
   let queue: ScriptedResponse[] = [];
   let responder: Responder | undefined;
@@ -65,7 +81,8 @@ export async function startScriptedModel(options: ScriptedModelOptions = {}): Pr
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "").split("?")[0] ?? "";
-    if (req.method !== "POST" || !path.endsWith("/v1/messages")) {
+    const counting = path.endsWith("/v1/messages/count_tokens");
+    if (req.method !== "POST" || !(counting || path.endsWith("/v1/messages"))) {
       return send(res, 404, { type: "error", error: { type: "not_found_error", message: `no route ${req.method} ${path}` } });
     }
     let body: MessagesRequestBody;
@@ -74,11 +91,13 @@ export async function startScriptedModel(options: ScriptedModelOptions = {}): Pr
     } catch {
       return send(res, 400, { type: "error", error: { type: "invalid_request_error", message: "body is not JSON" } });
     }
-    if (typeof body.model !== "string" || !Array.isArray(body.messages) || typeof body.max_tokens !== "number") {
-      return send(res, 400, { type: "error", error: { type: "invalid_request_error", message: "model, messages and max_tokens are required" } });
+    if (typeof body.model !== "string" || !Array.isArray(body.messages) || (!counting && typeof body.max_tokens !== "number")) {
+      const required = counting ? "model and messages are required" : "model, messages and max_tokens are required";
+      return send(res, 400, { type: "error", error: { type: "invalid_request_error", message: required } });
     }
+    const log = counting ? tokenCounts : requests;
     const recorded: RecordedRequest = {
-      index: requests.length + 1,
+      index: log.length + 1,
       method: req.method,
       path,
       headers: { ...req.headers },
@@ -86,7 +105,17 @@ export async function startScriptedModel(options: ScriptedModelOptions = {}): Pr
       stream: body.stream === true,
       receivedAt: Date.now(),
     };
-    requests.push(recorded);
+    log.push(recorded);
+    // Counting answers for any size; only a Messages request is held to the window.
+    const parts = promptParts(body);
+    const tokens = sumTokens(parts);
+    if (counting) return send(res, 200, { input_tokens: tokens });
+    const window = typeof contextWindow === "function" ? contextWindow(body) : contextWindow;
+    if (window !== undefined && tokens > window) {
+      const tooLong: ScriptedResponse = { kind: "error", status: 400, errorType: "invalid_request_error", message: `prompt is too long: ${tokens} tokens > ${window} maximum` };
+      recorded.response = tooLong;
+      return send(res, 400, errorBody(tooLong));
+    }
     const response = await decide(recorded);
     recorded.response = response;
     const lat = { ...latency, ...(response.latency ?? {}) };
@@ -105,7 +134,7 @@ export async function startScriptedModel(options: ScriptedModelOptions = {}): Pr
       return send(res, response.status, errorBody(response), headers);
     }
     const id = `msg_${instance}${String(recorded.index).padStart(4, "0")}`;
-    const usage = cache.usageFor(body);
+    const usage = cache.usageFor(body, parts);
     if (!recorded.stream) return send(res, 200, messageBody(response, id, body.model, usage));
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", "request-id": `req_${id}` });
     for (const ev of streamEvents(response, id, body.model, usage)) {
@@ -134,6 +163,7 @@ export async function startScriptedModel(options: ScriptedModelOptions = {}): Pr
   return {
     url: `http://${options.host ?? "127.0.0.1"}:${port}`,
     requests,
+    tokenCounts,
     enqueue: (...responses) => {
       responder = undefined;
       queue.push(...responses);
@@ -141,6 +171,9 @@ export async function startScriptedModel(options: ScriptedModelOptions = {}): Pr
     setScript,
     setLatency: (l) => {
       latency = l;
+    },
+    setContextWindow: (w) => {
+      contextWindow = w;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -61,7 +61,7 @@ export interface RecordedRequest {
   readonly method: string;
   readonly path: string;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  /** The parsed JSON body of POST /v1/messages. */
+  /** The parsed JSON body of POST /v1/messages (or of /v1/messages/count_tokens, which has no max_tokens). */
   readonly body: MessagesRequestBody;
   readonly stream: boolean;
   /** Milliseconds since the epoch when the request's body was complete. */
