@@ -37,3 +37,37 @@ export const defaultLimits: ServerLimits = {
   watchHeartbeatMs: 15_000,
   sessionTokenGraceMs: 60_000,
 };
+
+/**
+ * Defaults and bounds of `AgentConfig.context` (session.proto ContextManagement, HARN-21):
+ * CreateSession rejects values outside them with INVALID_FIELD; the brain applies the
+ * defaults.
+ */
+export const contextLimits = {
+  /** `max_input_tokens` when the agent sets 0. */
+  defaultMaxInputTokens: 160_000,
+  /** Smallest `max_input_tokens` an agent may set. */
+  minMaxInputTokens: 1_024,
+  /** Largest `max_input_tokens` an agent may set. */
+  maxMaxInputTokens: 10_000_000,
+  /** Smallest `target_input_tokens` an agent may set (it must also be below `max_input_tokens`). */
+  minTargetInputTokens: 256,
+} as const;
+
+/**
+ * Bounds of the `session_history` tool a brain runs itself (HARN-23). They bound what one
+ * call puts back into the model's context and how much of the log it reads; SPEC.md
+ * states the same numbers for every brain.
+ */
+export const historyToolLimits = {
+  /** Events one call returns when the model names no count. */
+  defaultCount: 20,
+  /** Most events one call returns. */
+  maxCount: 100,
+  /** Most characters (Unicode code points) of output per call, footer included. */
+  maxOutputChars: 32_000,
+  /** Most events a text search reads per call (from the newest back); the output says where it stopped. */
+  maxScanEvents: 10_000,
+  /** Longest search text, in characters. */
+  maxSearchChars: 200,
+} as const;

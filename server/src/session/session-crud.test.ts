@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { ServerInfoService } from "@oma/client/gen/oma/v1/server_info_service_pb.js";
 import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
-import { SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
+import { ContextStrategy, SessionStatus, ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../testing/test-app.js";
@@ -38,6 +38,28 @@ describe("SessionService: create, get, list, delete (real server)", () => {
     await expectRpcError(client.createSession({ sessionId: uniqueSessionId() }), Code.InvalidArgument, "INVALID_FIELD", "agent");
     await expectRpcError(client.createSession({ sessionId: uniqueSessionId(), agent: { model: "" } }), Code.InvalidArgument, "INVALID_FIELD", "agent.model");
     await expectRpcError(client.createSession({ agent: { model: "m", maxTokens: 128_001 } }), Code.InvalidArgument, "INVALID_FIELD", "agent.max_tokens");
+  });
+
+  it("HARN-21/HARN-23: context settings and harness tools out of bounds are INVALID_FIELD naming the field, and create nothing", async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ context: { strategy: 9 } }, "agent.context.strategy"],
+      [{ context: { strategy: ContextStrategy.COMPACT, maxInputTokens: 1023 } }, "agent.context.max_input_tokens"],
+      [{ context: { strategy: ContextStrategy.COMPACT, maxInputTokens: 10_000_001 } }, "agent.context.max_input_tokens"],
+      [{ context: { strategy: ContextStrategy.CLEAR, maxInputTokens: 4000, targetInputTokens: 4000 } }, "agent.context.target_input_tokens"],
+      [{ context: { strategy: ContextStrategy.CLEAR, targetInputTokens: 255 } }, "agent.context.target_input_tokens"],
+      [{ context: { strategy: ContextStrategy.CLEAR, targetInputTokens: 160_000 } }, "agent.context.target_input_tokens"],
+      [{ tools: [{ name: "recall", kind: ToolKind.HARNESS }] }, "agent.tools[0].name"],
+      [{ tools: [{ name: "session_history", kind: ToolKind.CUSTOM, description: "mine", inputSchema: { type: "object" } }] }, "agent.tools[0].kind"],
+    ];
+    for (const [agent, field] of cases) {
+      const sessionId = uniqueSessionId();
+      await expectRpcError(client.createSession({ sessionId, agent: { model: "m", ...agent } }), Code.InvalidArgument, "INVALID_FIELD", field);
+      await expectRpcError(client.getSession({ sessionId }), Code.NotFound, "SESSION_NOT_FOUND");
+    }
+    const ok = await client.createSession({
+      agent: { model: "m", context: { strategy: ContextStrategy.COMPACT, maxInputTokens: 1024, targetInputTokens: 256 }, tools: [{ name: "session_history", kind: ToolKind.HARNESS }] },
+    });
+    expect(ok.session?.agent?.context?.strategy).toBe(ContextStrategy.COMPACT);
   });
 
   it("WIRE-8/SESS-20: malformed session ids are INVALID_FIELD session_id and create nothing", async () => {

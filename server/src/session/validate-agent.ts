@@ -1,6 +1,8 @@
-import type { AgentConfig } from "@oma/client/gen/oma/v1/session_pb.js";
-import { ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
+import type { AgentConfig, ContextManagement } from "@oma/client/gen/oma/v1/session_pb.js";
+import { ContextStrategy, ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
 import { invalidField } from "../errors/oma-error.js";
+import { HARNESS_TOOL_NAMES } from "../harness/harness-tools.js";
+import { contextLimits } from "../limits.js";
 import { knownEnum } from "./validate-request.js";
 
 /** Bounds of an agent configuration (session.proto AgentConfig). */
@@ -30,10 +32,34 @@ export function validateAgent(agent: AgentConfig | undefined): AgentConfig {
     if (names.has(tool.name)) throw invalidField(`${field}.name`, "unique", "tool names must be unique", { name: tool.name });
     names.add(tool.name);
     knownEnum(tool.kind, ToolKind, `${field}.kind`);
+    const builtIn = HARNESS_TOOL_NAMES.includes(tool.name);
+    if (tool.kind === ToolKind.HARNESS && !builtIn) {
+      throw invalidField(`${field}.name`, "harness_tool", `HARNESS tools are built in: ${HARNESS_TOOL_NAMES.join(", ")}`, { name: tool.name });
+    }
+    if (builtIn && tool.kind !== ToolKind.HARNESS) throw invalidField(`${field}.kind`, "reserved_name", `${tool.name} is a built-in HARNESS tool`, { name: tool.name });
     if (tool.kind === ToolKind.CUSTOM) {
       if (tool.description === "") throw invalidField(`${field}.description`, "required", "custom tools need a description");
       if (!tool.inputSchema) throw invalidField(`${field}.input_schema`, "required", "custom tools need an input schema");
     }
   });
+  if (agent.context) validateContext(agent.context);
   return agent;
+}
+
+/** HARN-21: the context strategy is known and its token bounds are in range. */
+function validateContext(context: ContextManagement): void {
+  knownEnum(context.strategy, ContextStrategy, "agent.context.strategy");
+  const { minMaxInputTokens, maxMaxInputTokens, minTargetInputTokens, defaultMaxInputTokens } = contextLimits;
+  const max = context.maxInputTokens;
+  if (max !== 0 && (max < minMaxInputTokens || max > maxMaxInputTokens)) {
+    throw invalidField("agent.context.max_input_tokens", "range", `must be 0 (default ${defaultMaxInputTokens}) or ${minMaxInputTokens} to ${maxMaxInputTokens}`, { value: max });
+  }
+  const target = context.targetInputTokens;
+  const effectiveMax = max || defaultMaxInputTokens;
+  if (target !== 0 && (target < minTargetInputTokens || target >= effectiveMax)) {
+    throw invalidField("agent.context.target_input_tokens", "range", `must be 0 (half of max_input_tokens) or ${minTargetInputTokens} to below max_input_tokens (${effectiveMax})`, {
+      value: target,
+      max_input_tokens: effectiveMax,
+    });
+  }
 }

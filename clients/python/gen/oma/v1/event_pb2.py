@@ -18,7 +18,7 @@ from oma.v1 import content_pb2 as oma_dot_v1_dot_content__pb2
 from oma.v1 import session_pb2 as oma_dot_v1_dot_session__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12oma/v1/event.proto\x12\x06oma.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14oma/v1/content.proto\x1a\x14oma/v1/session.proto\"\xc6\x07\n\x05\x45vent\x12\x10\n\x03seq\x18\x01 \x01(\x03R\x03seq\x12\x0e\n\x02id\x18\x02 \x01(\tR\x02id\x12;\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x38\n\x0cuser_message\x18\n \x01(\x0b\x32\x13.oma.v1.UserMessageH\x00R\x0buserMessage\x12>\n\x0euser_interrupt\x18\x0b \x01(\x0b\x32\x15.oma.v1.UserInterruptH\x00R\ruserInterrupt\x12G\n\x11tool_confirmation\x18\x0c \x01(\x0b\x32\x18.oma.v1.ToolConfirmationH\x00R\x10toolConfirmation\x12H\n\x12\x63ustom_tool_result\x18\r \x01(\x0b\x32\x18.oma.v1.CustomToolResultH\x00R\x10\x63ustomToolResult\x12;\n\ragent_message\x18\x14 \x01(\x0b\x32\x14.oma.v1.AgentMessageH\x00R\x0c\x61gentMessage\x12>\n\x0e\x61gent_thinking\x18\x15 \x01(\x0b\x32\x15.oma.v1.AgentThinkingH\x00R\ragentThinking\x12,\n\x08tool_use\x18\x16 \x01(\x0b\x32\x0f.oma.v1.ToolUseH\x00R\x07toolUse\x12\x35\n\x0btool_result\x18\x17 \x01(\x0b\x32\x12.oma.v1.ToolResultH\x00R\ntoolResult\x12>\n\x0estatus_changed\x18\x1e \x01(\x0b\x32\x15.oma.v1.StatusChangedH\x00R\rstatusChanged\x12\x41\n\x0fharness_started\x18\x1f \x01(\x0b\x32\x16.oma.v1.HarnessStartedH\x00R\x0eharnessStarted\x12M\n\x13sandbox_provisioned\x18  \x01(\x0b\x32\x1a.oma.v1.SandboxProvisionedH\x00R\x12sandboxProvisioned\x12\x35\n\x0bmodel_usage\x18! \x01(\x0b\x32\x12.oma.v1.ModelUsageH\x00R\nmodelUsage\x12,\n\x05\x65rror\x18\" \x01(\x0b\x32\x14.oma.v1.SessionErrorH\x00R\x05\x65rror\x12-\n\x06\x63ustom\x18( \x01(\x0b\x32\x13.oma.v1.CustomEventH\x00R\x06\x63ustomB\t\n\x07payload\"=\n\x0bUserMessage\x12.\n\x07\x63ontent\x18\x01 \x03(\x0b\x32\x14.oma.v1.ContentBlockR\x07\x63ontent\"\'\n\rUserInterrupt\x12\x16\n\x06reason\x18\x01 \x01(\tR\x06reason\"\x8f\x01\n\x10ToolConfirmation\x12\x1e\n\x0btool_use_id\x18\x01 \x01(\tR\ttoolUseId\x12\x38\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0e\x32\x1c.oma.v1.ConfirmationDecisionR\x08\x64\x65\x63ision\x12!\n\x0c\x64\x65ny_message\x18\x03 \x01(\tR\x0b\x64\x65nyMessage\"e\n\x10\x43ustomToolResult\x12\x1e\n\x0btool_use_id\x18\x01 \x01(\tR\ttoolUseId\x12\x16\n\x06output\x18\x02 \x01(\tR\x06output\x12\x19\n\x08is_error\x18\x03 \x01(\x08R\x07isError\"h\n\x0c\x41gentMessage\x12.\n\x07\x63ontent\x18\x01 \x03(\x0b\x32\x14.oma.v1.ContentBlockR\x07\x63ontent\x12(\n\x10model_message_id\x18\x02 \x01(\tR\x0emodelMessageId\"I\n\rAgentThinking\x12\x1a\n\x08thinking\x18\x01 \x01(\tR\x08thinking\x12\x1c\n\tsignature\x18\x02 \x01(\tR\tsignature\"\xc7\x01\n\x07ToolUse\x12\x1e\n\x0btool_use_id\x18\x01 \x01(\tR\ttoolUseId\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12-\n\x05input\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\x05input\x12$\n\x04kind\x18\x04 \x01(\x0e\x32\x10.oma.v1.ToolKindR\x04kind\x12\x33\n\x15requires_confirmation\x18\x05 \x01(\x08R\x14requiresConfirmation\"\xb8\x01\n\nToolResult\x12\x1e\n\x0btool_use_id\x18\x01 \x01(\tR\ttoolUseId\x12\x16\n\x06output\x18\x02 \x01(\tR\x06output\x12\x19\n\x08is_error\x18\x03 \x01(\x08R\x07isError\x12\x1c\n\ttruncated\x18\x04 \x01(\x08R\ttruncated\x12\x1d\n\nsandbox_id\x18\x05 \x01(\tR\tsandboxId\x12\x1a\n\x08replayed\x18\x06 \x01(\x08R\x08replayed\"\x8b\x01\n\rStatusChanged\x12-\n\x06status\x18\x01 \x01(\x0e\x32\x15.oma.v1.SessionStatusR\x06status\x12\x33\n\x0bstop_reason\x18\x02 \x01(\x0e\x32\x12.oma.v1.StopReasonR\nstopReason\x12\x16\n\x06\x64\x65tail\x18\x03 \x01(\tR\x06\x64\x65tail\"\x99\x01\n\x0eHarnessStarted\x12\x1d\n\nharness_id\x18\x01 \x01(\tR\tharnessId\x12\x1f\n\x0blease_epoch\x18\x02 \x01(\x03R\nleaseEpoch\x12*\n\x11resumed_after_seq\x18\x03 \x01(\x03R\x0fresumedAfterSeq\x12\x1b\n\tworker_id\x18\x04 \x01(\tR\x08workerId\"}\n\x12SandboxProvisioned\x12\x1d\n\nsandbox_id\x18\x01 \x01(\tR\tsandboxId\x12\x18\n\x07\x62\x61\x63kend\x18\x02 \x01(\tR\x07\x62\x61\x63kend\x12.\n\x13replaces_sandbox_id\x18\x03 \x01(\tR\x11replacesSandboxId\"\x97\x02\n\nModelUsage\x12\x14\n\x05model\x18\x01 \x01(\tR\x05model\x12!\n\x0cinput_tokens\x18\x02 \x01(\x03R\x0binputTokens\x12#\n\routput_tokens\x18\x03 \x01(\x03R\x0coutputTokens\x12\x35\n\x17\x63\x61\x63he_read_input_tokens\x18\x04 \x01(\x03R\x14\x63\x61\x63heReadInputTokens\x12=\n\x1b\x63\x61\x63he_creation_input_tokens\x18\x05 \x01(\x03R\x18\x63\x61\x63heCreationInputTokens\x12\x35\n\x08\x64uration\x18\x06 \x01(\x0b\x32\x19.google.protobuf.DurationR\x08\x64uration\"\xd1\x01\n\x0cSessionError\x12\x12\n\x04\x63ode\x18\x01 \x01(\tR\x04\x63ode\x12\x18\n\x07message\x18\x02 \x01(\tR\x07message\x12\x1c\n\tretryable\x18\x03 \x01(\x08R\tretryable\x12\x18\n\x07\x61ttempt\x18\x04 \x01(\x05R\x07\x61ttempt\x12:\n\x0bretry_after\x18\x05 \x01(\x0b\x32\x19.google.protobuf.DurationR\nretryAfter\x12\x1f\n\x0bhttp_status\x18\x06 \x01(\x05R\nhttpStatus\"N\n\x0b\x43ustomEvent\x12\x12\n\x04type\x18\x01 \x01(\tR\x04type\x12+\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x17.google.protobuf.StructR\x04\x64\x61ta*~\n\x14\x43onfirmationDecision\x12%\n!CONFIRMATION_DECISION_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x43ONFIRMATION_DECISION_ALLOW\x10\x01\x12\x1e\n\x1a\x43ONFIRMATION_DECISION_DENY\x10\x02\x42%Z#oma.dev/clients/go/gen/oma/v1;omav1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12oma/v1/event.proto\x12\x06oma.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14oma/v1/content.proto\x1a\x14oma/v1/session.proto\"\x8f\x08\n\x05\x45vent\x12\x10\n\x03seq\x18\x01 \x01(\x03R\x03seq\x12\x0e\n\x02id\x18\x02 \x01(\tR\x02id\x12;\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x38\n\x0cuser_message\x18\n \x01(\x0b\x32\x13.oma.v1.UserMessageH\x00R\x0buserMessage\x12>\n\x0euser_interrupt\x18\x0b \x01(\x0b\x32\x15.oma.v1.UserInterruptH\x00R\ruserInterrupt\x12G\n\x11tool_confirmation\x18\x0c \x01(\x0b\x32\x18.oma.v1.ToolConfirmationH\x00R\x10toolConfirmation\x12H\n\x12\x63ustom_tool_result\x18\r \x01(\x0b\x32\x18.oma.v1.CustomToolResultH\x00R\x10\x63ustomToolResult\x12;\n\ragent_message\x18\x14 \x01(\x0b\x32\x14.oma.v1.AgentMessageH\x00R\x0c\x61gentMessage\x12>\n\x0e\x61gent_thinking\x18\x15 \x01(\x0b\x32\x15.oma.v1.AgentThinkingH\x00R\ragentThinking\x12,\n\x08tool_use\x18\x16 \x01(\x0b\x32\x0f.oma.v1.ToolUseH\x00R\x07toolUse\x12\x35\n\x0btool_result\x18\x17 \x01(\x0b\x32\x12.oma.v1.ToolResultH\x00R\ntoolResult\x12>\n\x0estatus_changed\x18\x1e \x01(\x0b\x32\x15.oma.v1.StatusChangedH\x00R\rstatusChanged\x12\x41\n\x0fharness_started\x18\x1f \x01(\x0b\x32\x16.oma.v1.HarnessStartedH\x00R\x0eharnessStarted\x12M\n\x13sandbox_provisioned\x18  \x01(\x0b\x32\x1a.oma.v1.SandboxProvisionedH\x00R\x12sandboxProvisioned\x12\x35\n\x0bmodel_usage\x18! \x01(\x0b\x32\x12.oma.v1.ModelUsageH\x00R\nmodelUsage\x12,\n\x05\x65rror\x18\" \x01(\x0b\x32\x14.oma.v1.SessionErrorH\x00R\x05\x65rror\x12G\n\x11\x63ontext_compacted\x18# \x01(\x0b\x32\x18.oma.v1.ContextCompactedH\x00R\x10\x63ontextCompacted\x12-\n\x06\x63ustom\x18( \x01(\x0b\x32\x13.oma.v1.CustomEventH\x00R\x06\x63ustomB\t\n\x07payload\"=\n\x0bUserMessage\x12.\n\x07\x63ontent\x18\x01 \x03(\x0b\x32\x14.oma.v1.ContentBlockR\x07\x63ontent\"\'\n\rUserInterrupt\x12\x16\n\x06reason\x18\x01 \x01(\tR\x06reason\"\x8f\x01\n\x10ToolConfirmation\x12\x1e\n\x0btool_use_id\x18\x01 \x01(\tR\ttoolUseId\x12\x38\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0e\x32\x1c.oma.v1.ConfirmationDecisionR\x08\x64\x65\x63ision\x12!\n\x0c\x64\x65ny_message\x18\x03 \x01(\tR\x0b\x64\x65nyMessage\"e\n\x10\x43ustomToolResult\x12\x1e\n\x0btool_use_id\x18\x01 \x01(\tR\ttoolUseId\x12\x16\n\x06output\x18\x02 \x01(\tR\x06output\x12\x19\n\x08is_error\x18\x03 \x01(\x08R\x07isError\"h\n\x0c\x41gentMessage\x12.\n\x07\x63ontent\x18\x01 \x03(\x0b\x32\x14.oma.v1.ContentBlockR\x07\x63ontent\x12(\n\x10model_message_id\x18\x02 \x01(\tR\x0emodelMessageId\"I\n\rAgentThinking\x12\x1a\n\x08thinking\x18\x01 \x01(\tR\x08thinking\x12\x1c\n\tsignature\x18\x02 \x01(\tR\tsignature\"\xc7\x01\n\x07ToolUse\x12\x1e\n\x0btool_use_id\x18\x01 \x01(\tR\ttoolUseId\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12-\n\x05input\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\x05input\x12$\n\x04kind\x18\x04 \x01(\x0e\x32\x10.oma.v1.ToolKindR\x04kind\x12\x33\n\x15requires_confirmation\x18\x05 \x01(\x08R\x14requiresConfirmation\"\xb8\x01\n\nToolResult\x12\x1e\n\x0btool_use_id\x18\x01 \x01(\tR\ttoolUseId\x12\x16\n\x06output\x18\x02 \x01(\tR\x06output\x12\x19\n\x08is_error\x18\x03 \x01(\x08R\x07isError\x12\x1c\n\ttruncated\x18\x04 \x01(\x08R\ttruncated\x12\x1d\n\nsandbox_id\x18\x05 \x01(\tR\tsandboxId\x12\x1a\n\x08replayed\x18\x06 \x01(\x08R\x08replayed\"\x8b\x01\n\rStatusChanged\x12-\n\x06status\x18\x01 \x01(\x0e\x32\x15.oma.v1.SessionStatusR\x06status\x12\x33\n\x0bstop_reason\x18\x02 \x01(\x0e\x32\x12.oma.v1.StopReasonR\nstopReason\x12\x16\n\x06\x64\x65tail\x18\x03 \x01(\tR\x06\x64\x65tail\"\x99\x01\n\x0eHarnessStarted\x12\x1d\n\nharness_id\x18\x01 \x01(\tR\tharnessId\x12\x1f\n\x0blease_epoch\x18\x02 \x01(\x03R\nleaseEpoch\x12*\n\x11resumed_after_seq\x18\x03 \x01(\x03R\x0fresumedAfterSeq\x12\x1b\n\tworker_id\x18\x04 \x01(\tR\x08workerId\"}\n\x12SandboxProvisioned\x12\x1d\n\nsandbox_id\x18\x01 \x01(\tR\tsandboxId\x12\x18\n\x07\x62\x61\x63kend\x18\x02 \x01(\tR\x07\x62\x61\x63kend\x12.\n\x13replaces_sandbox_id\x18\x03 \x01(\tR\x11replacesSandboxId\"\x97\x02\n\nModelUsage\x12\x14\n\x05model\x18\x01 \x01(\tR\x05model\x12!\n\x0cinput_tokens\x18\x02 \x01(\x03R\x0binputTokens\x12#\n\routput_tokens\x18\x03 \x01(\x03R\x0coutputTokens\x12\x35\n\x17\x63\x61\x63he_read_input_tokens\x18\x04 \x01(\x03R\x14\x63\x61\x63heReadInputTokens\x12=\n\x1b\x63\x61\x63he_creation_input_tokens\x18\x05 \x01(\x03R\x18\x63\x61\x63heCreationInputTokens\x12\x35\n\x08\x64uration\x18\x06 \x01(\x0b\x32\x19.google.protobuf.DurationR\x08\x64uration\"\xd1\x01\n\x0cSessionError\x12\x12\n\x04\x63ode\x18\x01 \x01(\tR\x04\x63ode\x12\x18\n\x07message\x18\x02 \x01(\tR\x07message\x12\x1c\n\tretryable\x18\x03 \x01(\x08R\tretryable\x12\x18\n\x07\x61ttempt\x18\x04 \x01(\x05R\x07\x61ttempt\x12:\n\x0bretry_after\x18\x05 \x01(\x0b\x32\x19.google.protobuf.DurationR\nretryAfter\x12\x1f\n\x0bhttp_status\x18\x06 \x01(\x05R\nhttpStatus\"N\n\x0b\x43ustomEvent\x12\x12\n\x04type\x18\x01 \x01(\tR\x04type\x12+\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x17.google.protobuf.StructR\x04\x64\x61ta\"\x81\x02\n\x10\x43ontextCompacted\x12\x1f\n\x0bthrough_seq\x18\x01 \x01(\x03R\nthroughSeq\x12\x18\n\x07summary\x18\x02 \x01(\tR\x07summary\x12\x33\n\x08strategy\x18\x03 \x01(\x0e\x32\x17.oma.v1.ContextStrategyR\x08strategy\x12#\n\rtokens_before\x18\x04 \x01(\x03R\x0ctokensBefore\x12!\n\x0ctokens_after\x18\x05 \x01(\x03R\x0btokensAfter\x12\x35\n\x08\x64uration\x18\x06 \x01(\x0b\x32\x19.google.protobuf.DurationR\x08\x64uration*~\n\x14\x43onfirmationDecision\x12%\n!CONFIRMATION_DECISION_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x43ONFIRMATION_DECISION_ALLOW\x10\x01\x12\x1e\n\x1a\x43ONFIRMATION_DECISION_DENY\x10\x02\x42%Z#oma.dev/clients/go/gen/oma/v1;omav1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oma.v1.event_pb2', globals())
@@ -26,36 +26,38 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'Z#oma.dev/clients/go/gen/oma/v1;omav1'
-  _CONFIRMATIONDECISION._serialized_start=3060
-  _CONFIRMATIONDECISION._serialized_end=3186
+  _CONFIRMATIONDECISION._serialized_start=3393
+  _CONFIRMATIONDECISION._serialized_end=3519
   _EVENT._serialized_start=170
-  _EVENT._serialized_end=1136
-  _USERMESSAGE._serialized_start=1138
-  _USERMESSAGE._serialized_end=1199
-  _USERINTERRUPT._serialized_start=1201
-  _USERINTERRUPT._serialized_end=1240
-  _TOOLCONFIRMATION._serialized_start=1243
-  _TOOLCONFIRMATION._serialized_end=1386
-  _CUSTOMTOOLRESULT._serialized_start=1388
-  _CUSTOMTOOLRESULT._serialized_end=1489
-  _AGENTMESSAGE._serialized_start=1491
-  _AGENTMESSAGE._serialized_end=1595
-  _AGENTTHINKING._serialized_start=1597
-  _AGENTTHINKING._serialized_end=1670
-  _TOOLUSE._serialized_start=1673
-  _TOOLUSE._serialized_end=1872
-  _TOOLRESULT._serialized_start=1875
-  _TOOLRESULT._serialized_end=2059
-  _STATUSCHANGED._serialized_start=2062
-  _STATUSCHANGED._serialized_end=2201
-  _HARNESSSTARTED._serialized_start=2204
-  _HARNESSSTARTED._serialized_end=2357
-  _SANDBOXPROVISIONED._serialized_start=2359
-  _SANDBOXPROVISIONED._serialized_end=2484
-  _MODELUSAGE._serialized_start=2487
-  _MODELUSAGE._serialized_end=2766
-  _SESSIONERROR._serialized_start=2769
-  _SESSIONERROR._serialized_end=2978
-  _CUSTOMEVENT._serialized_start=2980
-  _CUSTOMEVENT._serialized_end=3058
+  _EVENT._serialized_end=1209
+  _USERMESSAGE._serialized_start=1211
+  _USERMESSAGE._serialized_end=1272
+  _USERINTERRUPT._serialized_start=1274
+  _USERINTERRUPT._serialized_end=1313
+  _TOOLCONFIRMATION._serialized_start=1316
+  _TOOLCONFIRMATION._serialized_end=1459
+  _CUSTOMTOOLRESULT._serialized_start=1461
+  _CUSTOMTOOLRESULT._serialized_end=1562
+  _AGENTMESSAGE._serialized_start=1564
+  _AGENTMESSAGE._serialized_end=1668
+  _AGENTTHINKING._serialized_start=1670
+  _AGENTTHINKING._serialized_end=1743
+  _TOOLUSE._serialized_start=1746
+  _TOOLUSE._serialized_end=1945
+  _TOOLRESULT._serialized_start=1948
+  _TOOLRESULT._serialized_end=2132
+  _STATUSCHANGED._serialized_start=2135
+  _STATUSCHANGED._serialized_end=2274
+  _HARNESSSTARTED._serialized_start=2277
+  _HARNESSSTARTED._serialized_end=2430
+  _SANDBOXPROVISIONED._serialized_start=2432
+  _SANDBOXPROVISIONED._serialized_end=2557
+  _MODELUSAGE._serialized_start=2560
+  _MODELUSAGE._serialized_end=2839
+  _SESSIONERROR._serialized_start=2842
+  _SESSIONERROR._serialized_end=3051
+  _CUSTOMEVENT._serialized_start=3053
+  _CUSTOMEVENT._serialized_end=3131
+  _CONTEXTCOMPACTED._serialized_start=3134
+  _CONTEXTCOMPACTED._serialized_end=3391
 # @@protoc_insertion_point(module_scope)

@@ -30,6 +30,22 @@ class AgentThinking(_message.Message):
     thinking: str
     def __init__(self, thinking: _Optional[str] = ..., signature: _Optional[str] = ...) -> None: ...
 
+class ContextCompacted(_message.Message):
+    __slots__ = ["duration", "strategy", "summary", "through_seq", "tokens_after", "tokens_before"]
+    DURATION_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    THROUGH_SEQ_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_AFTER_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    duration: _duration_pb2.Duration
+    strategy: _session_pb2.ContextStrategy
+    summary: str
+    through_seq: int
+    tokens_after: int
+    tokens_before: int
+    def __init__(self, through_seq: _Optional[int] = ..., summary: _Optional[str] = ..., strategy: _Optional[_Union[_session_pb2.ContextStrategy, str]] = ..., tokens_before: _Optional[int] = ..., tokens_after: _Optional[int] = ..., duration: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
 class CustomEvent(_message.Message):
     __slots__ = ["data", "type"]
     DATA_FIELD_NUMBER: _ClassVar[int]
@@ -49,9 +65,10 @@ class CustomToolResult(_message.Message):
     def __init__(self, tool_use_id: _Optional[str] = ..., output: _Optional[str] = ..., is_error: bool = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ["agent_message", "agent_thinking", "create_time", "custom", "custom_tool_result", "error", "harness_started", "id", "model_usage", "sandbox_provisioned", "seq", "status_changed", "tool_confirmation", "tool_result", "tool_use", "user_interrupt", "user_message"]
+    __slots__ = ["agent_message", "agent_thinking", "context_compacted", "create_time", "custom", "custom_tool_result", "error", "harness_started", "id", "model_usage", "sandbox_provisioned", "seq", "status_changed", "tool_confirmation", "tool_result", "tool_use", "user_interrupt", "user_message"]
     AGENT_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     AGENT_THINKING_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_COMPACTED_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     CUSTOM_FIELD_NUMBER: _ClassVar[int]
     CUSTOM_TOOL_RESULT_FIELD_NUMBER: _ClassVar[int]
@@ -69,6 +86,7 @@ class Event(_message.Message):
     USER_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     agent_message: AgentMessage
     agent_thinking: AgentThinking
+    context_compacted: ContextCompacted
     create_time: _timestamp_pb2.Timestamp
     custom: CustomEvent
     custom_tool_result: CustomToolResult
@@ -84,7 +102,7 @@ class Event(_message.Message):
     tool_use: ToolUse
     user_interrupt: UserInterrupt
     user_message: UserMessage
-    def __init__(self, seq: _Optional[int] = ..., id: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., user_message: _Optional[_Union[UserMessage, _Mapping]] = ..., user_interrupt: _Optional[_Union[UserInterrupt, _Mapping]] = ..., tool_confirmation: _Optional[_Union[ToolConfirmation, _Mapping]] = ..., custom_tool_result: _Optional[_Union[CustomToolResult, _Mapping]] = ..., agent_message: _Optional[_Union[AgentMessage, _Mapping]] = ..., agent_thinking: _Optional[_Union[AgentThinking, _Mapping]] = ..., tool_use: _Optional[_Union[ToolUse, _Mapping]] = ..., tool_result: _Optional[_Union[ToolResult, _Mapping]] = ..., status_changed: _Optional[_Union[StatusChanged, _Mapping]] = ..., harness_started: _Optional[_Union[HarnessStarted, _Mapping]] = ..., sandbox_provisioned: _Optional[_Union[SandboxProvisioned, _Mapping]] = ..., model_usage: _Optional[_Union[ModelUsage, _Mapping]] = ..., error: _Optional[_Union[SessionError, _Mapping]] = ..., custom: _Optional[_Union[CustomEvent, _Mapping]] = ...) -> None: ...
+    def __init__(self, seq: _Optional[int] = ..., id: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., user_message: _Optional[_Union[UserMessage, _Mapping]] = ..., user_interrupt: _Optional[_Union[UserInterrupt, _Mapping]] = ..., tool_confirmation: _Optional[_Union[ToolConfirmation, _Mapping]] = ..., custom_tool_result: _Optional[_Union[CustomToolResult, _Mapping]] = ..., agent_message: _Optional[_Union[AgentMessage, _Mapping]] = ..., agent_thinking: _Optional[_Union[AgentThinking, _Mapping]] = ..., tool_use: _Optional[_Union[ToolUse, _Mapping]] = ..., tool_result: _Optional[_Union[ToolResult, _Mapping]] = ..., status_changed: _Optional[_Union[StatusChanged, _Mapping]] = ..., harness_started: _Optional[_Union[HarnessStarted, _Mapping]] = ..., sandbox_provisioned: _Optional[_Union[SandboxProvisioned, _Mapping]] = ..., model_usage: _Optional[_Union[ModelUsage, _Mapping]] = ..., error: _Optional[_Union[SessionError, _Mapping]] = ..., context_compacted: _Optional[_Union[ContextCompacted, _Mapping]] = ..., custom: _Optional[_Union[CustomEvent, _Mapping]] = ...) -> None: ...
 
 class HarnessStarted(_message.Message):
     __slots__ = ["harness_id", "lease_epoch", "resumed_after_seq", "worker_id"]

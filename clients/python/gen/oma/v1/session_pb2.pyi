@@ -7,6 +7,10 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
+CONTEXT_STRATEGY_CLEAR: ContextStrategy
+CONTEXT_STRATEGY_COMPACT: ContextStrategy
+CONTEXT_STRATEGY_NONE: ContextStrategy
+CONTEXT_STRATEGY_UNSPECIFIED: ContextStrategy
 DESCRIPTOR: _descriptor.FileDescriptor
 SESSION_STATUS_IDLE: SessionStatus
 SESSION_STATUS_RESCHEDULING: SessionStatus
@@ -23,24 +27,27 @@ STOP_REASON_RETRIES_EXHAUSTED: StopReason
 STOP_REASON_TERMINATED_BY_CLIENT: StopReason
 STOP_REASON_UNSPECIFIED: StopReason
 TOOL_KIND_CUSTOM: ToolKind
+TOOL_KIND_HARNESS: ToolKind
 TOOL_KIND_SANDBOX: ToolKind
 TOOL_KIND_UNSPECIFIED: ToolKind
 
 class AgentConfig(_message.Message):
-    __slots__ = ["max_tokens", "max_turn_steps", "model", "sandbox", "system_prompt", "tools"]
+    __slots__ = ["context", "max_tokens", "max_turn_steps", "model", "sandbox", "system_prompt", "tools"]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     MAX_TURN_STEPS_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     SANDBOX_FIELD_NUMBER: _ClassVar[int]
     SYSTEM_PROMPT_FIELD_NUMBER: _ClassVar[int]
     TOOLS_FIELD_NUMBER: _ClassVar[int]
+    context: ContextManagement
     max_tokens: int
     max_turn_steps: int
     model: str
     sandbox: _sandbox_pb2.SandboxResources
     system_prompt: str
     tools: _containers.RepeatedCompositeFieldContainer[AgentTool]
-    def __init__(self, model: _Optional[str] = ..., system_prompt: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[AgentTool, _Mapping]]] = ..., max_tokens: _Optional[int] = ..., sandbox: _Optional[_Union[_sandbox_pb2.SandboxResources, _Mapping]] = ..., max_turn_steps: _Optional[int] = ...) -> None: ...
+    def __init__(self, model: _Optional[str] = ..., system_prompt: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[AgentTool, _Mapping]]] = ..., max_tokens: _Optional[int] = ..., sandbox: _Optional[_Union[_sandbox_pb2.SandboxResources, _Mapping]] = ..., max_turn_steps: _Optional[int] = ..., context: _Optional[_Union[ContextManagement, _Mapping]] = ...) -> None: ...
 
 class AgentTool(_message.Message):
     __slots__ = ["description", "input_schema", "kind", "name", "requires_confirmation"]
@@ -55,6 +62,16 @@ class AgentTool(_message.Message):
     name: str
     requires_confirmation: bool
     def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[ToolKind, str]] = ..., description: _Optional[str] = ..., input_schema: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., requires_confirmation: bool = ...) -> None: ...
+
+class ContextManagement(_message.Message):
+    __slots__ = ["max_input_tokens", "strategy", "target_input_tokens"]
+    MAX_INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    TARGET_INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    max_input_tokens: int
+    strategy: ContextStrategy
+    target_input_tokens: int
+    def __init__(self, strategy: _Optional[_Union[ContextStrategy, str]] = ..., max_input_tokens: _Optional[int] = ..., target_input_tokens: _Optional[int] = ...) -> None: ...
 
 class Lease(_message.Message):
     __slots__ = ["epoch", "expire_time", "holder"]
@@ -104,4 +121,7 @@ class StopReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class ToolKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class ContextStrategy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

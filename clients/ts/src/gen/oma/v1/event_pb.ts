@@ -8,7 +8,7 @@ import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { ContentBlock } from "./content_pb.js";
 import { file_oma_v1_content } from "./content_pb.js";
-import type { SessionStatus, StopReason, ToolKind } from "./session_pb.js";
+import type { ContextStrategy, SessionStatus, StopReason, ToolKind } from "./session_pb.js";
 import { file_oma_v1_session } from "./session_pb.js";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
 
@@ -16,7 +16,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file oma/v1/event.proto.
  */
 export const file_oma_v1_event: GenFile = /*@__PURE__*/
-  fileDesc("ChJvbWEvdjEvZXZlbnQucHJvdG8SBm9tYS52MSLxBQoFRXZlbnQSCwoDc2VxGAEgASgDEgoKAmlkGAIgASgJEi8KC2NyZWF0ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgx1c2VyX21lc3NhZ2UYCiABKAsyEy5vbWEudjEuVXNlck1lc3NhZ2VIABIvCg51c2VyX2ludGVycnVwdBgLIAEoCzIVLm9tYS52MS5Vc2VySW50ZXJydXB0SAASNQoRdG9vbF9jb25maXJtYXRpb24YDCABKAsyGC5vbWEudjEuVG9vbENvbmZpcm1hdGlvbkgAEjYKEmN1c3RvbV90b29sX3Jlc3VsdBgNIAEoCzIYLm9tYS52MS5DdXN0b21Ub29sUmVzdWx0SAASLQoNYWdlbnRfbWVzc2FnZRgUIAEoCzIULm9tYS52MS5BZ2VudE1lc3NhZ2VIABIvCg5hZ2VudF90aGlua2luZxgVIAEoCzIVLm9tYS52MS5BZ2VudFRoaW5raW5nSAASIwoIdG9vbF91c2UYFiABKAsyDy5vbWEudjEuVG9vbFVzZUgAEikKC3Rvb2xfcmVzdWx0GBcgASgLMhIub21hLnYxLlRvb2xSZXN1bHRIABIvCg5zdGF0dXNfY2hhbmdlZBgeIAEoCzIVLm9tYS52MS5TdGF0dXNDaGFuZ2VkSAASMQoPaGFybmVzc19zdGFydGVkGB8gASgLMhYub21hLnYxLkhhcm5lc3NTdGFydGVkSAASOQoTc2FuZGJveF9wcm92aXNpb25lZBggIAEoCzIaLm9tYS52MS5TYW5kYm94UHJvdmlzaW9uZWRIABIpCgttb2RlbF91c2FnZRghIAEoCzISLm9tYS52MS5Nb2RlbFVzYWdlSAASJQoFZXJyb3IYIiABKAsyFC5vbWEudjEuU2Vzc2lvbkVycm9ySAASJQoGY3VzdG9tGCggASgLMhMub21hLnYxLkN1c3RvbUV2ZW50SABCCQoHcGF5bG9hZCI0CgtVc2VyTWVzc2FnZRIlCgdjb250ZW50GAEgAygLMhQub21hLnYxLkNvbnRlbnRCbG9jayIfCg1Vc2VySW50ZXJydXB0Eg4KBnJlYXNvbhgBIAEoCSJtChBUb29sQ29uZmlybWF0aW9uEhMKC3Rvb2xfdXNlX2lkGAEgASgJEi4KCGRlY2lzaW9uGAIgASgOMhwub21hLnYxLkNvbmZpcm1hdGlvbkRlY2lzaW9uEhQKDGRlbnlfbWVzc2FnZRgDIAEoCSJJChBDdXN0b21Ub29sUmVzdWx0EhMKC3Rvb2xfdXNlX2lkGAEgASgJEg4KBm91dHB1dBgCIAEoCRIQCghpc19lcnJvchgDIAEoCCJPCgxBZ2VudE1lc3NhZ2USJQoHY29udGVudBgBIAMoCzIULm9tYS52MS5Db250ZW50QmxvY2sSGAoQbW9kZWxfbWVzc2FnZV9pZBgCIAEoCSI0Cg1BZ2VudFRoaW5raW5nEhAKCHRoaW5raW5nGAEgASgJEhEKCXNpZ25hdHVyZRgCIAEoCSKTAQoHVG9vbFVzZRITCgt0b29sX3VzZV9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEiYKBWlucHV0GAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIeCgRraW5kGAQgASgOMhAub21hLnYxLlRvb2xLaW5kEh0KFXJlcXVpcmVzX2NvbmZpcm1hdGlvbhgFIAEoCCJ8CgpUb29sUmVzdWx0EhMKC3Rvb2xfdXNlX2lkGAEgASgJEg4KBm91dHB1dBgCIAEoCRIQCghpc19lcnJvchgDIAEoCBIRCgl0cnVuY2F0ZWQYBCABKAgSEgoKc2FuZGJveF9pZBgFIAEoCRIQCghyZXBsYXllZBgGIAEoCCJvCg1TdGF0dXNDaGFuZ2VkEiUKBnN0YXR1cxgBIAEoDjIVLm9tYS52MS5TZXNzaW9uU3RhdHVzEicKC3N0b3BfcmVhc29uGAIgASgOMhIub21hLnYxLlN0b3BSZWFzb24SDgoGZGV0YWlsGAMgASgJImcKDkhhcm5lc3NTdGFydGVkEhIKCmhhcm5lc3NfaWQYASABKAkSEwoLbGVhc2VfZXBvY2gYAiABKAMSGQoRcmVzdW1lZF9hZnRlcl9zZXEYAyABKAMSEQoJd29ya2VyX2lkGAQgASgJIlYKElNhbmRib3hQcm92aXNpb25lZBISCgpzYW5kYm94X2lkGAEgASgJEg8KB2JhY2tlbmQYAiABKAkSGwoTcmVwbGFjZXNfc2FuZGJveF9pZBgDIAEoCSK7AQoKTW9kZWxVc2FnZRINCgVtb2RlbBgBIAEoCRIUCgxpbnB1dF90b2tlbnMYAiABKAMSFQoNb3V0cHV0X3Rva2VucxgDIAEoAxIfChdjYWNoZV9yZWFkX2lucHV0X3Rva2VucxgEIAEoAxIjChtjYWNoZV9jcmVhdGlvbl9pbnB1dF90b2tlbnMYBSABKAMSKwoIZHVyYXRpb24YBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ilgEKDFNlc3Npb25FcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSEQoJcmV0cnlhYmxlGAMgASgIEg8KB2F0dGVtcHQYBCABKAUSLgoLcmV0cnlfYWZ0ZXIYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEwoLaHR0cF9zdGF0dXMYBiABKAUiQgoLQ3VzdG9tRXZlbnQSDAoEdHlwZRgBIAEoCRIlCgRkYXRhGAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCp+ChRDb25maXJtYXRpb25EZWNpc2lvbhIlCiFDT05GSVJNQVRJT05fREVDSVNJT05fVU5TUEVDSUZJRUQQABIfChtDT05GSVJNQVRJT05fREVDSVNJT05fQUxMT1cQARIeChpDT05GSVJNQVRJT05fREVDSVNJT05fREVOWRACQiVaI29tYS5kZXYvY2xpZW50cy9nby9nZW4vb21hL3YxO29tYXYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_oma_v1_content, file_oma_v1_session]);
+  fileDesc("ChJvbWEvdjEvZXZlbnQucHJvdG8SBm9tYS52MSKoBgoFRXZlbnQSCwoDc2VxGAEgASgDEgoKAmlkGAIgASgJEi8KC2NyZWF0ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgx1c2VyX21lc3NhZ2UYCiABKAsyEy5vbWEudjEuVXNlck1lc3NhZ2VIABIvCg51c2VyX2ludGVycnVwdBgLIAEoCzIVLm9tYS52MS5Vc2VySW50ZXJydXB0SAASNQoRdG9vbF9jb25maXJtYXRpb24YDCABKAsyGC5vbWEudjEuVG9vbENvbmZpcm1hdGlvbkgAEjYKEmN1c3RvbV90b29sX3Jlc3VsdBgNIAEoCzIYLm9tYS52MS5DdXN0b21Ub29sUmVzdWx0SAASLQoNYWdlbnRfbWVzc2FnZRgUIAEoCzIULm9tYS52MS5BZ2VudE1lc3NhZ2VIABIvCg5hZ2VudF90aGlua2luZxgVIAEoCzIVLm9tYS52MS5BZ2VudFRoaW5raW5nSAASIwoIdG9vbF91c2UYFiABKAsyDy5vbWEudjEuVG9vbFVzZUgAEikKC3Rvb2xfcmVzdWx0GBcgASgLMhIub21hLnYxLlRvb2xSZXN1bHRIABIvCg5zdGF0dXNfY2hhbmdlZBgeIAEoCzIVLm9tYS52MS5TdGF0dXNDaGFuZ2VkSAASMQoPaGFybmVzc19zdGFydGVkGB8gASgLMhYub21hLnYxLkhhcm5lc3NTdGFydGVkSAASOQoTc2FuZGJveF9wcm92aXNpb25lZBggIAEoCzIaLm9tYS52MS5TYW5kYm94UHJvdmlzaW9uZWRIABIpCgttb2RlbF91c2FnZRghIAEoCzISLm9tYS52MS5Nb2RlbFVzYWdlSAASJQoFZXJyb3IYIiABKAsyFC5vbWEudjEuU2Vzc2lvbkVycm9ySAASNQoRY29udGV4dF9jb21wYWN0ZWQYIyABKAsyGC5vbWEudjEuQ29udGV4dENvbXBhY3RlZEgAEiUKBmN1c3RvbRgoIAEoCzITLm9tYS52MS5DdXN0b21FdmVudEgAQgkKB3BheWxvYWQiNAoLVXNlck1lc3NhZ2USJQoHY29udGVudBgBIAMoCzIULm9tYS52MS5Db250ZW50QmxvY2siHwoNVXNlckludGVycnVwdBIOCgZyZWFzb24YASABKAkibQoQVG9vbENvbmZpcm1hdGlvbhITCgt0b29sX3VzZV9pZBgBIAEoCRIuCghkZWNpc2lvbhgCIAEoDjIcLm9tYS52MS5Db25maXJtYXRpb25EZWNpc2lvbhIUCgxkZW55X21lc3NhZ2UYAyABKAkiSQoQQ3VzdG9tVG9vbFJlc3VsdBITCgt0b29sX3VzZV9pZBgBIAEoCRIOCgZvdXRwdXQYAiABKAkSEAoIaXNfZXJyb3IYAyABKAgiTwoMQWdlbnRNZXNzYWdlEiUKB2NvbnRlbnQYASADKAsyFC5vbWEudjEuQ29udGVudEJsb2NrEhgKEG1vZGVsX21lc3NhZ2VfaWQYAiABKAkiNAoNQWdlbnRUaGlua2luZxIQCgh0aGlua2luZxgBIAEoCRIRCglzaWduYXR1cmUYAiABKAkikwEKB1Rvb2xVc2USEwoLdG9vbF91c2VfaWQYASABKAkSDAoEbmFtZRgCIAEoCRImCgVpbnB1dBgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSHgoEa2luZBgEIAEoDjIQLm9tYS52MS5Ub29sS2luZBIdChVyZXF1aXJlc19jb25maXJtYXRpb24YBSABKAgifAoKVG9vbFJlc3VsdBITCgt0b29sX3VzZV9pZBgBIAEoCRIOCgZvdXRwdXQYAiABKAkSEAoIaXNfZXJyb3IYAyABKAgSEQoJdHJ1bmNhdGVkGAQgASgIEhIKCnNhbmRib3hfaWQYBSABKAkSEAoIcmVwbGF5ZWQYBiABKAgibwoNU3RhdHVzQ2hhbmdlZBIlCgZzdGF0dXMYASABKA4yFS5vbWEudjEuU2Vzc2lvblN0YXR1cxInCgtzdG9wX3JlYXNvbhgCIAEoDjISLm9tYS52MS5TdG9wUmVhc29uEg4KBmRldGFpbBgDIAEoCSJnCg5IYXJuZXNzU3RhcnRlZBISCgpoYXJuZXNzX2lkGAEgASgJEhMKC2xlYXNlX2Vwb2NoGAIgASgDEhkKEXJlc3VtZWRfYWZ0ZXJfc2VxGAMgASgDEhEKCXdvcmtlcl9pZBgEIAEoCSJWChJTYW5kYm94UHJvdmlzaW9uZWQSEgoKc2FuZGJveF9pZBgBIAEoCRIPCgdiYWNrZW5kGAIgASgJEhsKE3JlcGxhY2VzX3NhbmRib3hfaWQYAyABKAkiuwEKCk1vZGVsVXNhZ2USDQoFbW9kZWwYASABKAkSFAoMaW5wdXRfdG9rZW5zGAIgASgDEhUKDW91dHB1dF90b2tlbnMYAyABKAMSHwoXY2FjaGVfcmVhZF9pbnB1dF90b2tlbnMYBCABKAMSIwobY2FjaGVfY3JlYXRpb25faW5wdXRfdG9rZW5zGAUgASgDEisKCGR1cmF0aW9uGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIpYBCgxTZXNzaW9uRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEhEKCXJldHJ5YWJsZRgDIAEoCBIPCgdhdHRlbXB0GAQgASgFEi4KC3JldHJ5X2FmdGVyGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhMKC2h0dHBfc3RhdHVzGAYgASgFIkIKC0N1c3RvbUV2ZW50EgwKBHR5cGUYASABKAkSJQoEZGF0YRgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QivQEKEENvbnRleHRDb21wYWN0ZWQSEwoLdGhyb3VnaF9zZXEYASABKAMSDwoHc3VtbWFyeRgCIAEoCRIpCghzdHJhdGVneRgDIAEoDjIXLm9tYS52MS5Db250ZXh0U3RyYXRlZ3kSFQoNdG9rZW5zX2JlZm9yZRgEIAEoAxIUCgx0b2tlbnNfYWZ0ZXIYBSABKAMSKwoIZHVyYXRpb24YBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24qfgoUQ29uZmlybWF0aW9uRGVjaXNpb24SJQohQ09ORklSTUFUSU9OX0RFQ0lTSU9OX1VOU1BFQ0lGSUVEEAASHwobQ09ORklSTUFUSU9OX0RFQ0lTSU9OX0FMTE9XEAESHgoaQ09ORklSTUFUSU9OX0RFQ0lTSU9OX0RFTlkQAkIlWiNvbWEuZGV2L2NsaWVudHMvZ28vZ2VuL29tYS92MTtvbWF2MWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_oma_v1_content, file_oma_v1_session]);
 
 /**
  * Event is one entry of a session's append-only log.
@@ -161,6 +161,15 @@ export type Event = Message<"oma.v1.Event"> & {
      */
     value: SessionError;
     case: "error";
+  } | {
+    /**
+     * System: the brain shrank the prompt it sends: older tool results cleared or older
+     * turns summarised (HARN-21). The log itself keeps every event.
+     *
+     * @generated from field: oma.v1.ContextCompacted context_compacted = 35;
+     */
+    value: ContextCompacted;
+    case: "contextCompacted";
   } | {
     /**
      * An application-defined event; OMA stores and returns it untouched.
@@ -705,6 +714,70 @@ export type CustomEvent = Message<"oma.v1.CustomEvent"> & {
  */
 export const CustomEventSchema: GenMessage<CustomEvent> = /*@__PURE__*/
   messageDesc(file_oma_v1_event, 14);
+
+/**
+ * ContextCompacted records that a brain shrank the prompt it sends to the model
+ * (HARN-21). From this event on, every brain of the session builds its prompt with it
+ * (HARN-22): under COMPACT, the events with `seq <= through_seq` are replaced by one
+ * user message carrying `summary`; under CLEAR, the output of every tool result with
+ * `seq <= through_seq` is replaced by a stub naming its seq. Nothing is removed from the
+ * log; the `session_history` tool reads it back (HARN-23).
+ *
+ * @generated from message oma.v1.ContextCompacted
+ */
+export type ContextCompacted = Message<"oma.v1.ContextCompacted"> & {
+  /**
+   * The last seq the action covers: the newest event summarised (COMPACT) or the
+   * newest tool result cleared (CLEAR). Greater than the `through_seq` of every earlier
+   * ContextCompacted event of the session with the same strategy.
+   *
+   * @generated from field: int64 through_seq = 1;
+   */
+  throughSeq: bigint;
+
+  /**
+   * COMPACT: the model's summary of the events up to `through_seq` (an earlier summary
+   * included). Empty under CLEAR.
+   *
+   * @generated from field: string summary = 2;
+   */
+  summary: string;
+
+  /**
+   * The strategy applied: CONTEXT_STRATEGY_CLEAR or CONTEXT_STRATEGY_COMPACT.
+   *
+   * @generated from field: oma.v1.ContextStrategy strategy = 3;
+   */
+  strategy: ContextStrategy;
+
+  /**
+   * Input tokens of the request the brain was about to send, as measured before acting.
+   *
+   * @generated from field: int64 tokens_before = 4;
+   */
+  tokensBefore: bigint;
+
+  /**
+   * Input tokens of the same request built with this event, as measured after acting.
+   *
+   * @generated from field: int64 tokens_after = 5;
+   */
+  tokensAfter: bigint;
+
+  /**
+   * Wall time of the action, the summarising model call included.
+   *
+   * @generated from field: google.protobuf.Duration duration = 6;
+   */
+  duration?: Duration | undefined;
+};
+
+/**
+ * Describes the message oma.v1.ContextCompacted.
+ * Use `create(ContextCompactedSchema)` to create a new message.
+ */
+export const ContextCompactedSchema: GenMessage<ContextCompacted> = /*@__PURE__*/
+  messageDesc(file_oma_v1_event, 15);
 
 /**
  * ConfirmationDecision is a user's answer to a tool call awaiting confirmation.

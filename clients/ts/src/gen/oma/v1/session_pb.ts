@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file oma/v1/session.proto.
  */
 export const file_oma_v1_session: GenFile = /*@__PURE__*/
-  fileDesc("ChRvbWEvdjEvc2Vzc2lvbi5wcm90bxIGb21hLnYxIqwBCgtBZ2VudENvbmZpZxINCgVtb2RlbBgBIAEoCRIVCg1zeXN0ZW1fcHJvbXB0GAIgASgJEiAKBXRvb2xzGAMgAygLMhEub21hLnYxLkFnZW50VG9vbBISCgptYXhfdG9rZW5zGAQgASgFEikKB3NhbmRib3gYBSABKAsyGC5vbWEudjEuU2FuZGJveFJlc291cmNlcxIWCg5tYXhfdHVybl9zdGVwcxgGIAEoBSKcAQoJQWdlbnRUb29sEgwKBG5hbWUYASABKAkSHgoEa2luZBgCIAEoDjIQLm9tYS52MS5Ub29sS2luZBITCgtkZXNjcmlwdGlvbhgDIAEoCRItCgxpbnB1dF9zY2hlbWEYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Eh0KFXJlcXVpcmVzX2NvbmZpcm1hdGlvbhgFIAEoCCJXCgVMZWFzZRINCgVlcG9jaBgBIAEoAxIOCgZob2xkZXIYAiABKAkSLwoLZXhwaXJlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIo8DCgdTZXNzaW9uEhIKCnNlc3Npb25faWQYASABKAkSKwoGbGFiZWxzGAIgAygLMhsub21hLnYxLlNlc3Npb24uTGFiZWxzRW50cnkSIgoFYWdlbnQYAyABKAsyEy5vbWEudjEuQWdlbnRDb25maWcSJQoGc3RhdHVzGAQgASgOMhUub21hLnYxLlNlc3Npb25TdGF0dXMSEAoIaGVhZF9zZXEYBSABKAMSHAoFbGVhc2UYBiABKAsyDS5vbWEudjEuTGVhc2USLwoLY3JlYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgtzdG9wX3JlYXNvbhgJIAEoDjISLm9tYS52MS5TdG9wUmVhc29uEg4KBnRlbmFudBgKIAEoCRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBKqQBCg1TZXNzaW9uU3RhdHVzEh4KGlNFU1NJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTU0VTU0lPTl9TVEFUVVNfSURMRRABEhoKFlNFU1NJT05fU1RBVFVTX1JVTk5JTkcQAhIfChtTRVNTSU9OX1NUQVRVU19SRVNDSEVEVUxJTkcQAxIdChlTRVNTSU9OX1NUQVRVU19URVJNSU5BVEVEEAQqmAIKClN0b3BSZWFzb24SGwoXU1RPUF9SRUFTT05fVU5TUEVDSUZJRUQQABIYChRTVE9QX1JFQVNPTl9FTkRfVFVSThABEh8KG1NUT1BfUkVBU09OX1JFUVVJUkVTX0FDVElPThACEhsKF1NUT1BfUkVBU09OX0lOVEVSUlVQVEVEEAMSIQodU1RPUF9SRUFTT05fUkVUUklFU19FWEhBVVNURUQQBBIVChFTVE9QX1JFQVNPTl9FUlJPUhAFEhoKFlNUT1BfUkVBU09OX01BWF9UT0tFTlMQBhIZChVTVE9QX1JFQVNPTl9NQVhfU1RFUFMQBxIkCiBTVE9QX1JFQVNPTl9URVJNSU5BVEVEX0JZX0NMSUVOVBAIKlIKCFRvb2xLaW5kEhkKFVRPT0xfS0lORF9VTlNQRUNJRklFRBAAEhUKEVRPT0xfS0lORF9TQU5EQk9YEAESFAoQVE9PTF9LSU5EX0NVU1RPTRACQiVaI29tYS5kZXYvY2xpZW50cy9nby9nZW4vb21hL3YxO29tYXYxYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_oma_v1_sandbox]);
+  fileDesc("ChRvbWEvdjEvc2Vzc2lvbi5wcm90bxIGb21hLnYxItgBCgtBZ2VudENvbmZpZxINCgVtb2RlbBgBIAEoCRIVCg1zeXN0ZW1fcHJvbXB0GAIgASgJEiAKBXRvb2xzGAMgAygLMhEub21hLnYxLkFnZW50VG9vbBISCgptYXhfdG9rZW5zGAQgASgFEikKB3NhbmRib3gYBSABKAsyGC5vbWEudjEuU2FuZGJveFJlc291cmNlcxIWCg5tYXhfdHVybl9zdGVwcxgGIAEoBRIqCgdjb250ZXh0GAcgASgLMhkub21hLnYxLkNvbnRleHRNYW5hZ2VtZW50InUKEUNvbnRleHRNYW5hZ2VtZW50EikKCHN0cmF0ZWd5GAEgASgOMhcub21hLnYxLkNvbnRleHRTdHJhdGVneRIYChBtYXhfaW5wdXRfdG9rZW5zGAIgASgFEhsKE3RhcmdldF9pbnB1dF90b2tlbnMYAyABKAUinAEKCUFnZW50VG9vbBIMCgRuYW1lGAEgASgJEh4KBGtpbmQYAiABKA4yEC5vbWEudjEuVG9vbEtpbmQSEwoLZGVzY3JpcHRpb24YAyABKAkSLQoMaW5wdXRfc2NoZW1hGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIdChVyZXF1aXJlc19jb25maXJtYXRpb24YBSABKAgiVwoFTGVhc2USDQoFZXBvY2gYASABKAMSDgoGaG9sZGVyGAIgASgJEi8KC2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKPAwoHU2Vzc2lvbhISCgpzZXNzaW9uX2lkGAEgASgJEisKBmxhYmVscxgCIAMoCzIbLm9tYS52MS5TZXNzaW9uLkxhYmVsc0VudHJ5EiIKBWFnZW50GAMgASgLMhMub21hLnYxLkFnZW50Q29uZmlnEiUKBnN0YXR1cxgEIAEoDjIVLm9tYS52MS5TZXNzaW9uU3RhdHVzEhAKCGhlYWRfc2VxGAUgASgDEhwKBWxlYXNlGAYgASgLMg0ub21hLnYxLkxlYXNlEi8KC2NyZWF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoLc3RvcF9yZWFzb24YCSABKA4yEi5vbWEudjEuU3RvcFJlYXNvbhIOCgZ0ZW5hbnQYCiABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASqkAQoNU2Vzc2lvblN0YXR1cxIeChpTRVNTSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEhcKE1NFU1NJT05fU1RBVFVTX0lETEUQARIaChZTRVNTSU9OX1NUQVRVU19SVU5OSU5HEAISHwobU0VTU0lPTl9TVEFUVVNfUkVTQ0hFRFVMSU5HEAMSHQoZU0VTU0lPTl9TVEFUVVNfVEVSTUlOQVRFRBAEKpgCCgpTdG9wUmVhc29uEhsKF1NUT1BfUkVBU09OX1VOU1BFQ0lGSUVEEAASGAoUU1RPUF9SRUFTT05fRU5EX1RVUk4QARIfChtTVE9QX1JFQVNPTl9SRVFVSVJFU19BQ1RJT04QAhIbChdTVE9QX1JFQVNPTl9JTlRFUlJVUFRFRBADEiEKHVNUT1BfUkVBU09OX1JFVFJJRVNfRVhIQVVTVEVEEAQSFQoRU1RPUF9SRUFTT05fRVJST1IQBRIaChZTVE9QX1JFQVNPTl9NQVhfVE9LRU5TEAYSGQoVU1RPUF9SRUFTT05fTUFYX1NURVBTEAcSJAogU1RPUF9SRUFTT05fVEVSTUlOQVRFRF9CWV9DTElFTlQQCCppCghUb29sS2luZBIZChVUT09MX0tJTkRfVU5TUEVDSUZJRUQQABIVChFUT09MX0tJTkRfU0FOREJPWBABEhQKEFRPT0xfS0lORF9DVVNUT00QAhIVChFUT09MX0tJTkRfSEFSTkVTUxADKogBCg9Db250ZXh0U3RyYXRlZ3kSIAocQ09OVEVYVF9TVFJBVEVHWV9VTlNQRUNJRklFRBAAEhkKFUNPTlRFWFRfU1RSQVRFR1lfTk9ORRABEhoKFkNPTlRFWFRfU1RSQVRFR1lfQ0xFQVIQAhIcChhDT05URVhUX1NUUkFURUdZX0NPTVBBQ1QQA0IlWiNvbWEuZGV2L2NsaWVudHMvZ28vZ2VuL29tYS92MTtvbWF2MWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_oma_v1_sandbox]);
 
 /**
  * AgentConfig is what a brain needs to run the session: model, prompt, tools, limits.
@@ -65,6 +65,14 @@ export type AgentConfig = Message<"oma.v1.AgentConfig"> & {
    * @generated from field: int32 max_turn_steps = 6;
    */
   maxTurnSteps: number;
+
+  /**
+   * How the brain keeps the prompt within the model's context window (HARN-21). Unset
+   * means strategy NONE.
+   *
+   * @generated from field: oma.v1.ContextManagement context = 7;
+   */
+  context?: ContextManagement | undefined;
 };
 
 /**
@@ -75,6 +83,51 @@ export const AgentConfigSchema: GenMessage<AgentConfig> = /*@__PURE__*/
   messageDesc(file_oma_v1_session, 0);
 
 /**
+ * ContextManagement says when and how a brain shrinks the prompt it sends (HARN-21).
+ * Every shrinking is recorded as a `context_compacted` event, so a successor rebuilds the
+ * same prompt from the log alone (HARN-22).
+ *
+ * @generated from message oma.v1.ContextManagement
+ */
+export type ContextManagement = Message<"oma.v1.ContextManagement"> & {
+  /**
+   * The strategy. Values not listed in ContextStrategy are INVALID_FIELD.
+   *
+   * @generated from field: oma.v1.ContextStrategy strategy = 1;
+   */
+  strategy: ContextStrategy;
+
+  /**
+   * The most input tokens (tools, system prompt and messages together) one model request
+   * may carry. Before a request would carry more, the brain applies the strategy. Set it
+   * to the model's context window less `max_tokens` and a margin. If 0, defaults to
+   * 160000; otherwise it MUST be between 1024 and 10000000 (INVALID_FIELD). Ignored under
+   * NONE.
+   *
+   * @generated from field: int32 max_input_tokens = 2;
+   */
+  maxInputTokens: number;
+
+  /**
+   * How far the strategy shrinks a request once it acts: at most this many input
+   * tokens where the strategy can reach it. A target well below `max_input_tokens`
+   * lets many calls reuse the prompt cache between two actions. If 0, defaults to half
+   * of `max_input_tokens`; otherwise it MUST be at least 256 and below
+   * `max_input_tokens` (INVALID_FIELD). Ignored under NONE.
+   *
+   * @generated from field: int32 target_input_tokens = 3;
+   */
+  targetInputTokens: number;
+};
+
+/**
+ * Describes the message oma.v1.ContextManagement.
+ * Use `create(ContextManagementSchema)` to create a new message.
+ */
+export const ContextManagementSchema: GenMessage<ContextManagement> = /*@__PURE__*/
+  messageDesc(file_oma_v1_session, 1);
+
+/**
  * AgentTool is one tool offered to the model.
  *
  * @generated from message oma.v1.AgentTool
@@ -82,7 +135,8 @@ export const AgentConfigSchema: GenMessage<AgentConfig> = /*@__PURE__*/
 export type AgentTool = Message<"oma.v1.AgentTool"> & {
   /**
    * The tool's name as the model sees it: [a-zA-Z0-9_-]{1,64}. For SANDBOX tools it MUST
-   * be a name from SandboxService.ListTools.
+   * be a name from SandboxService.ListTools; for HARNESS tools the name of a built-in
+   * tool (`session_history`). The built-in names are reserved for HARNESS tools.
    *
    * @generated from field: string name = 1;
    */
@@ -122,7 +176,7 @@ export type AgentTool = Message<"oma.v1.AgentTool"> & {
  * Use `create(AgentToolSchema)` to create a new message.
  */
 export const AgentToolSchema: GenMessage<AgentTool> = /*@__PURE__*/
-  messageDesc(file_oma_v1_session, 1);
+  messageDesc(file_oma_v1_session, 2);
 
 /**
  * Lease is a brain's exclusive, time-bounded right to append to a session (SESS-10).
@@ -158,7 +212,7 @@ export type Lease = Message<"oma.v1.Lease"> & {
  * Use `create(LeaseSchema)` to create a new message.
  */
 export const LeaseSchema: GenMessage<Lease> = /*@__PURE__*/
-  messageDesc(file_oma_v1_session, 2);
+  messageDesc(file_oma_v1_session, 3);
 
 /**
  * Session is an agent session: its configuration and the state of its log.
@@ -245,7 +299,7 @@ export type Session = Message<"oma.v1.Session"> & {
  * Use `create(SessionSchema)` to create a new message.
  */
 export const SessionSchema: GenMessage<Session> = /*@__PURE__*/
-  messageDesc(file_oma_v1_session, 3);
+  messageDesc(file_oma_v1_session, 4);
 
 /**
  * SessionStatus is where a session stands. It follows from the session's last
@@ -398,6 +452,15 @@ export enum ToolKind {
    * @generated from enum value: TOOL_KIND_CUSTOM = 2;
    */
   CUSTOM = 2,
+
+  /**
+   * Executed by the brain itself, without a sandbox: a built-in tool of the harness such
+   * as `session_history` (HARN-23), which reads the session's log through GetEvents. An
+   * AgentTool of this kind MUST name a built-in tool (INVALID_FIELD otherwise).
+   *
+   * @generated from enum value: TOOL_KIND_HARNESS = 3;
+   */
+  HARNESS = 3,
 }
 
 /**
@@ -405,4 +468,49 @@ export enum ToolKind {
  */
 export const ToolKindSchema: GenEnum<ToolKind> = /*@__PURE__*/
   enumDesc(file_oma_v1_session, 2);
+
+/**
+ * ContextStrategy is how a brain keeps a session's prompt within the model's context
+ * window (HARN-21). Whatever it leaves out of the prompt stays in the log.
+ *
+ * @generated from enum oma.v1.ContextStrategy
+ */
+export enum ContextStrategy {
+  /**
+   * Treated as NONE.
+   *
+   * @generated from enum value: CONTEXT_STRATEGY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Every event of the log is sent on every model call. A session that outgrows the
+   * model's context window ends its turn with an `error` event and IDLE / ERROR.
+   *
+   * @generated from enum value: CONTEXT_STRATEGY_NONE = 1;
+   */
+  NONE = 1,
+
+  /**
+   * The oldest tool results are replaced in the prompt by a short stub naming their seq.
+   * Tool calls, messages and thinking stay.
+   *
+   * @generated from enum value: CONTEXT_STRATEGY_CLEAR = 2;
+   */
+  CLEAR = 2,
+
+  /**
+   * The oldest turns are replaced in the prompt by a summary the model writes in a
+   * model call of its own; the most recent turns stay verbatim.
+   *
+   * @generated from enum value: CONTEXT_STRATEGY_COMPACT = 3;
+   */
+  COMPACT = 3,
+}
+
+/**
+ * Describes the enum oma.v1.ContextStrategy.
+ */
+export const ContextStrategySchema: GenEnum<ContextStrategy> = /*@__PURE__*/
+  enumDesc(file_oma_v1_session, 3);
 
