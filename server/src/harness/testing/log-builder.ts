@@ -1,7 +1,7 @@
 import { create, type JsonObject, type MessageInitShape } from "@bufbuild/protobuf";
 import { ContentBlockSchema } from "@oma/client/gen/oma/v1/content_pb.js";
 import { ConfirmationDecision, EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
-import { SessionStatus, StopReason, ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
+import { ContextStrategy, SessionStatus, StopReason, ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
 import { toInt64 } from "../int64.js";
 
 /** Builds logs for unit tests of the brain's pure functions: each call appends one event. */
@@ -51,7 +51,17 @@ export class LogBuilder {
   sandbox(id: string, replaces = ""): this {
     return this.#add({ case: "sandboxProvisioned", value: { sandboxId: id, backend: "process", replacesSandboxId: replaces } });
   }
-  usage(): this {
-    return this.#add({ case: "modelUsage", value: { model: "m", inputTokens: toInt64(1), outputTokens: toInt64(1) } });
+  usage(inputTokens = 1, cacheRead = 0): this {
+    return this.#add({ case: "modelUsage", value: { model: "m", inputTokens: toInt64(inputTokens), outputTokens: toInt64(1), cacheReadInputTokens: toInt64(cacheRead) } });
+  }
+  compacted(throughSeq: number, summary: string, tokensAfter = 0): this {
+    return this.#add({ case: "contextCompacted", value: { strategy: ContextStrategy.COMPACT, throughSeq: toInt64(throughSeq), summary, tokensAfter: toInt64(tokensAfter) } });
+  }
+  cleared(throughSeq: number, tokensAfter = 0): this {
+    return this.#add({ case: "contextCompacted", value: { strategy: ContextStrategy.CLEAR, throughSeq: toInt64(throughSeq), tokensAfter: toInt64(tokensAfter) } });
+  }
+  /** The seq the next event will get. */
+  get nextSeq(): number {
+    return this.events.length + 1;
   }
 }

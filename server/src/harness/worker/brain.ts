@@ -13,10 +13,14 @@ import { analyzeLog, type PendingToolUse } from "../log-state.js";
 import { FencedError, InterruptedError } from "./brain-errors.js";
 import { Hands } from "./hands.js";
 import { keepLease } from "./lease-keeper.js";
+import { SESSION_HISTORY_TOOL } from "../harness-tools.js";
+import { ContextManager, contextSettings } from "./context-manager.js";
+import { apiTokenCounter } from "./context-measure.js";
+import { runHistoryTool } from "./history-tool.js";
 import { LogReader, watchForInterrupt } from "./log-reader.js";
 import { callModel } from "./model-call.js";
-import type { ModelRetryPolicy } from "./model-errors.js";
-import { buildPrompt, eventsToMessages } from "./prompt.js";
+import type { ModelFailure, ModelRetryPolicy } from "./model-errors.js";
+import { eventsToMessages, type Prompt } from "./prompt.js";
 import { responseEvents } from "./response-events.js";
 import { SessionWriter, type PayloadInit } from "./session-writer.js";
 import { retryTransient } from "./transient-retry.js";
@@ -102,6 +106,50 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
       );
       return done !== undefined;
     };
+    /** Each failed model attempt is an error event (HARN-12). */
+    const recordFailedAttempt = async (f: ModelFailure, attempt: number, retryIn: number | undefined) => {
+      reader.add(
+        (await writer.emit(
+          [
+            {
+              case: "error",
+              value: {
+                code: f.code,
+                message: f.message,
+                retryable: retryIn !== undefined,
+                attempt,
+                httpStatus: f.httpStatus,
+                ...(retryIn !== undefined ? { retryAfter: durationFromMs(retryIn) } : {}),
+              },
+            },
+          ],
+          `${a.harnessId}:model-error:${reader.headSeq}:${attempt}`,
+        )) ?? [],
+      );
+    };
+    const modelCall = (prompt: Prompt, options: { maxTokens?: number; toolChoice?: Anthropic.ToolChoice } = {}) =>
+      callModel({
+        client: deps.model,
+        model: agent.model,
+        maxTokens: options.maxTokens ?? (agent.maxTokens || DEFAULT_MAX_TOKENS),
+        prompt,
+        ...(options.toolChoice ? { toolChoice: options.toolChoice } : {}),
+        policy: deps.retry,
+        signal: working(),
+        onFailedAttempt: recordFailedAttempt,
+      });
+    const context = new ContextManager({
+      settings: contextSettings(agent),
+      systemPrompt: agent.systemPrompt,
+      tools: catalog.prompt,
+      count: apiTokenCounter(deps.model, agent.model, log),
+      summarise: (prompt, toolChoice, maxTokens) => modelCall(prompt, { toolChoice, maxTokens }),
+      record: async (payloads) => {
+        const stored = (await writer.emit(payloads, `${a.harnessId}:context:${reader.headSeq}`)) ?? [];
+        reader.add(stored);
+        return stored;
+      },
+    });
     const recordResult = async (p: PendingToolUse, r: { output: string; isError: boolean; truncated?: boolean; sandboxId?: string; replayed?: boolean }) => {
       reader.add(
         (await writer.emit(
@@ -134,6 +182,13 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
               waiting = true;
             } else if (p.confirmation?.decision === ConfirmationDecision.DENY) {
               await recordResult(p, { output: p.confirmation.denyMessage || "The user denied this tool call.", isError: true });
+            } else if (p.toolUse.kind === ToolKind.HARNESS) {
+              // Built-in tools run here, not in a sandbox (HARN-23).
+              const outcome =
+                p.toolUse.name === SESSION_HISTORY_TOOL
+                  ? await runHistoryTool(deps.session, a.sessionId, p.toolUse.input ?? {}, p.seq)
+                  : { output: `${p.toolUse.name} is not a tool of this harness.`, isError: true };
+              await recordResult(p, outcome);
             } else {
               const outcome = await hands.execute(p.toolUse, working());
               await recordResult(p, outcome);
@@ -151,34 +206,18 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
           await finish(StopReason.MAX_STEPS, `more than ${maxSteps} model calls in one turn`, false);
           return StopReason.MAX_STEPS;
         }
-        const outcome = await callModel({
-          client: deps.model,
-          model: agent.model,
-          maxTokens: agent.maxTokens || DEFAULT_MAX_TOKENS,
-          prompt: buildPrompt({ systemPrompt: agent.systemPrompt, tools: catalog.prompt, events: reader.events }),
-          policy: deps.retry,
-          signal: working(),
-          onFailedAttempt: async (f, attempt, retryIn) => {
-            reader.add(
-              (await writer.emit(
-                [
-                  {
-                    case: "error",
-                    value: {
-                      code: f.code,
-                      message: f.message,
-                      retryable: retryIn !== undefined,
-                      attempt,
-                      httpStatus: f.httpStatus,
-                      ...(retryIn !== undefined ? { retryAfter: durationFromMs(retryIn) } : {}),
-                    },
-                  },
-                ],
-                `${a.harnessId}:model-error:${reader.headSeq}:${attempt}`,
-              )) ?? [],
-            );
-          },
-        });
+        const prepared = await context.prepare(reader.events);
+        if (prepared.kind === "exhausted") {
+          await writer.emit(
+            [
+              { case: "error", value: { code: "CONTEXT_EXHAUSTED", message: prepared.message } },
+              { case: "statusChanged", value: { status: SessionStatus.IDLE, stopReason: StopReason.ERROR, detail: prepared.message } },
+            ],
+            `${a.harnessId}:context-exhausted:${reader.headSeq}`,
+          );
+          return StopReason.ERROR;
+        }
+        const outcome = prepared.kind === "failed" ? prepared.outcome : await modelCall(prepared.prompt);
         if (outcome.kind === "failed") {
           const reason = outcome.exhausted ? StopReason.RETRIES_EXHAUSTED : StopReason.ERROR;
           await finish(reason, outcome.failure.message, false);

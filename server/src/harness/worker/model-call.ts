@@ -20,6 +20,8 @@ export async function callModel(deps: {
   model: string;
   maxTokens: number;
   prompt: Prompt;
+  /** The API's `tool_choice`; unset lets the model choose (`auto`). */
+  toolChoice?: Anthropic.ToolChoice;
   policy: ModelRetryPolicy;
   signal: AbortSignal;
   onFailedAttempt: (failure: ModelFailure, attempt: number, retryInMs: number | undefined) => Promise<void>;
@@ -33,8 +35,9 @@ export async function callModel(deps: {
           model: deps.model,
           max_tokens: deps.maxTokens,
           system: deps.prompt.system,
-          tools: deps.prompt.tools as Anthropic.Tool[],
-          messages: deps.prompt.messages as Anthropic.MessageParam[],
+          tools: deps.prompt.tools,
+          messages: deps.prompt.messages,
+          ...(deps.toolChoice ? { tool_choice: deps.toolChoice } : {}),
         },
         { signal: deps.signal, maxRetries: 0 },
       );

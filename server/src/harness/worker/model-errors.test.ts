@@ -12,6 +12,8 @@ describe("model errors (HARN-12)", () => {
     expect(classifyModelError(apiError(503))).toMatchObject({ code: "MODEL_SERVER_ERROR", retryable: true });
     expect(classifyModelError(apiError(409)).retryable).toBe(true);
     expect(classifyModelError(apiError(400))).toMatchObject({ code: "MODEL_REQUEST_INVALID", retryable: false });
+    const tooLong = Anthropic.APIError.generate(400, { type: "error", error: { type: "invalid_request_error", message: "prompt is too long: 9000 tokens > 8000 maximum" } }, undefined, new Headers());
+    expect(classifyModelError(tooLong)).toMatchObject({ code: "MODEL_PROMPT_TOO_LONG", retryable: false, httpStatus: 400 });
     expect(classifyModelError(apiError(401)).retryable).toBe(false);
     expect(classifyModelError(new Anthropic.APIConnectionError({ message: "reset" }))).toMatchObject({ code: "MODEL_CONNECTION_ERROR", retryable: true, httpStatus: 0 });
   });

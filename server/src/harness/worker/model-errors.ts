@@ -2,7 +2,11 @@ import Anthropic from "@anthropic-ai/sdk";
 
 /** How one failed model call is recorded and whether it is worth another attempt (HARN-12). */
 export interface ModelFailure {
-  /** SessionError.code: MODEL_RATE_LIMITED, MODEL_OVERLOADED, MODEL_SERVER_ERROR, MODEL_CONNECTION_ERROR, MODEL_REQUEST_INVALID. */
+  /**
+   * SessionError.code: MODEL_RATE_LIMITED, MODEL_OVERLOADED, MODEL_SERVER_ERROR,
+   * MODEL_CONNECTION_ERROR, MODEL_PROMPT_TOO_LONG (a 400 for a prompt over the model's
+   * context window), MODEL_REQUEST_INVALID.
+   */
   readonly code: string;
   readonly message: string;
   readonly retryable: boolean;
@@ -11,6 +15,9 @@ export interface ModelFailure {
   /** The server's retry-after, in ms, when it sent one. */
   readonly retryAfterMs: number | undefined;
 }
+
+/** How the Messages API words a request over the model's context window ("prompt is too long: N tokens > M maximum"). */
+const PROMPT_TOO_LONG = /prompt is too long/i;
 
 /** Classifies an error the SDK threw. 429, 529, 5xx, 408/409 and connection failures are retryable. */
 export function classifyModelError(err: unknown): ModelFailure {
@@ -21,7 +28,15 @@ export function classifyModelError(err: unknown): ModelFailure {
     const status = err.status;
     const retryAfterMs = retryAfterOf(err.headers);
     const code =
-      status === 429 ? "MODEL_RATE_LIMITED" : status === 529 ? "MODEL_OVERLOADED" : status >= 500 ? "MODEL_SERVER_ERROR" : "MODEL_REQUEST_INVALID";
+      status === 429
+        ? "MODEL_RATE_LIMITED"
+        : status === 529
+          ? "MODEL_OVERLOADED"
+          : status >= 500
+            ? "MODEL_SERVER_ERROR"
+            : status === 400 && PROMPT_TOO_LONG.test(err.message)
+              ? "MODEL_PROMPT_TOO_LONG"
+              : "MODEL_REQUEST_INVALID";
     const retryable = status === 429 || status >= 500 || status === 408 || status === 409;
     return { code, message: err.message, retryable, httpStatus: status, retryAfterMs };
   }

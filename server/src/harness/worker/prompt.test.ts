@@ -66,8 +66,8 @@ describe("events → Messages API messages (HARN-4, HARN-15)", () => {
   it("marks the last tool, the system prompt and the newest block with cache_control", () => {
     const log = new LogBuilder().user("go").toolUse("t1").toolResult("t1", "out");
     const tools = [
-      { name: "bash", description: "run", input_schema: { type: "object" } },
-      { name: "read_file", description: "read", input_schema: { type: "object" } },
+      { name: "bash", description: "run", input_schema: { type: "object" as const } },
+      { name: "read_file", description: "read", input_schema: { type: "object" as const } },
     ];
     const prompt = buildPrompt({ systemPrompt: "be brief", tools, events: log.events });
     expect(prompt.tools.map((t) => t.cache_control)).toEqual([undefined, { type: "ephemeral" }]);
@@ -79,7 +79,7 @@ describe("events → Messages API messages (HARN-4, HARN-15)", () => {
 
   it("keeps the earlier prefix byte-identical between consecutive calls, so the cache hits", () => {
     const log = new LogBuilder().user("go").toolUse("t1");
-    const tools = [{ name: "bash", description: "run", input_schema: { type: "object" } }];
+    const tools = [{ name: "bash", description: "run", input_schema: { type: "object" as const } }];
     log.toolResult("t1", "out");
     const first = buildPrompt({ systemPrompt: "s", tools, events: log.events });
     log.agent("next").toolUse("t2").toolResult("t2", "out2");

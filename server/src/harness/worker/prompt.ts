@@ -1,146 +1,100 @@
-import type { ContentBlock } from "@oma/client/gen/oma/v1/content_pb.js";
+import type Anthropic from "@anthropic-ai/sdk";
 import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
-import { ConfirmationDecision } from "@oma/client/gen/oma/v1/event_pb.js";
-import type { JsonObject } from "@bufbuild/protobuf";
+import { fromInt64 } from "../int64.js";
+import { buildConversation, type Conversation, type PromptBlock, type PromptMessage } from "./conversation.js";
 
-/** The Messages API shapes the brain sends (a JSON subset of the API's request). */
-export interface CacheControl {
-  readonly type: "ephemeral";
-}
-export type PromptBlock =
-  | { type: "text"; text: string; cache_control?: CacheControl }
-  | { type: "image"; source: { type: "base64"; media_type: string; data: string } | { type: "url"; url: string }; cache_control?: CacheControl }
-  | { type: "thinking"; thinking: string; signature: string }
-  | { type: "tool_use"; id: string; name: string; input: JsonObject; cache_control?: CacheControl }
-  | { type: "tool_result"; tool_use_id: string; content: string; is_error?: boolean; cache_control?: CacheControl };
+export { danglingToolUseIds, eventsToMessages, type PromptBlock, type PromptMessage } from "./conversation.js";
 
-export interface PromptMessage {
-  role: "user" | "assistant";
-  content: PromptBlock[];
-}
+/** A tool as the brain offers it to the model. */
+export type PromptTool = Anthropic.Tool;
 
-export interface PromptTool {
-  name: string;
-  description: string;
-  input_schema: JsonObject;
-  cache_control?: CacheControl;
-}
-
+/** Everything of a Messages request that comes from the log and the agent: what a brain sends. */
 export interface Prompt {
-  readonly system: { type: "text"; text: string; cache_control?: CacheControl }[];
+  readonly system: Anthropic.TextBlockParam[];
   readonly tools: PromptTool[];
   readonly messages: PromptMessage[];
 }
 
-const ephemeral: CacheControl = { type: "ephemeral" };
-
-function contentToBlocks(content: readonly ContentBlock[]): PromptBlock[] {
-  const out: PromptBlock[] = [];
-  for (const block of content) {
-    const b = block.block;
-    if (b.case === "text") out.push({ type: "text", text: b.value.text });
-    else if (b.case === "image") {
-      out.push(
-        b.value.url
-          ? { type: "image", source: { type: "url", url: b.value.url } }
-          : { type: "image", source: { type: "base64", media_type: b.value.mediaType, data: Buffer.from(b.value.data).toString("base64") } },
-      );
-    }
-  }
-  return out;
-}
+const ephemeral: Anthropic.CacheControlEphemeral = { type: "ephemeral" };
 
 /**
- * Turns a session's log into Messages API messages. Agent events become assistant
- * blocks, user input and tool results user blocks; consecutive blocks of one role share a
- * message, and in a user message the tool results come first, as the API requires. A
- * denied confirmation is answered by the brain's own tool_result, so it adds nothing
- * here; system events (status, usage, errors, interrupts) are not part of the
- * conversation.
- */
-export function eventsToMessages(events: readonly Event[]): PromptMessage[] {
-  const messages: PromptMessage[] = [];
-  // The API takes exactly one result per tool_use, after it: a second answer (a client's
-  // late custom_tool_result after an interrupt already answered) or an answer to an
-  // unknown call is left out.
-  const asked = new Set<string>();
-  const answered = new Set<string>();
-  const push = (role: "user" | "assistant", blocks: PromptBlock[]) => {
-    if (blocks.length === 0) return;
-    const last = messages[messages.length - 1];
-    if (last && last.role === role) last.content.push(...blocks);
-    else messages.push({ role, content: [...blocks] });
-  };
-  const answer = (toolUseId: string, output: string, isError: boolean) => {
-    if (!asked.has(toolUseId) || answered.has(toolUseId)) return;
-    answered.add(toolUseId);
-    push("user", [{ type: "tool_result", tool_use_id: toolUseId, content: output, ...(isError ? { is_error: true } : {}) }]);
-  };
-  for (const event of events) {
-    const p = event.payload;
-    switch (p.case) {
-      case "userMessage":
-        push("user", contentToBlocks(p.value.content));
-        break;
-      case "agentThinking":
-        push("assistant", [{ type: "thinking", thinking: p.value.thinking, signature: p.value.signature }]);
-        break;
-      case "agentMessage":
-        push("assistant", contentToBlocks(p.value.content));
-        break;
-      case "toolUse":
-        asked.add(p.value.toolUseId);
-        push("assistant", [{ type: "tool_use", id: p.value.toolUseId, name: p.value.name, input: (p.value.input ?? {}) as JsonObject }]);
-        break;
-      case "toolResult":
-      case "customToolResult":
-        answer(p.value.toolUseId, p.value.output, p.value.isError);
-        break;
-      default:
-        break;
-    }
-  }
-  for (const m of messages) {
-    if (m.role === "user") m.content.sort((a, b) => Number(b.type === "tool_result") - Number(a.type === "tool_result"));
-  }
-  return messages;
-}
-
-/** Ids of tool_use blocks that no tool_result answers: the model cannot be called with them. */
-export function danglingToolUseIds(messages: readonly PromptMessage[]): string[] {
-  const answered = new Set<string>();
-  for (const m of messages) for (const b of m.content) if (b.type === "tool_result") answered.add(b.tool_use_id);
-  const dangling: string[] = [];
-  for (const m of messages) for (const b of m.content) if (b.type === "tool_use" && !answered.has(b.id)) dangling.push(b.id);
-  return dangling;
-}
-
-/** The confirmation decision a user gave, as the model should see a denial. */
-export function denialOutput(decision: ConfirmationDecision, denyMessage: string): string | undefined {
-  if (decision !== ConfirmationDecision.DENY) return undefined;
-  return denyMessage || "The user denied this tool call.";
-}
-
-/**
- * The full prompt with cache breakpoints on the stable prefix (HARN-15): the last tool,
- * the system prompt, and the newest block of the conversation — the next call repeats
- * all of it, so it reads everything up to there from the cache.
+ * The full prompt with cache breakpoints on the stable prefix (HARN-15), a pure function
+ * of the log, the system prompt and the tools (HARN-22). The breakpoints: the last tool,
+ * the system prompt, the newest block of the conversation (the next call repeats all of
+ * it), and one where the context events leave a prefix that stays: the summary of a
+ * compaction, or the newest block a clearing left that the next clearing will not touch
+ * (see `stableClearingSeq`), so the first call after a clearing still reads the prefix
+ * before it from the cache.
  */
 export function buildPrompt(input: { systemPrompt: string; tools: readonly PromptTool[]; events: readonly Event[] }): Prompt {
-  const tools = input.tools.map((t) => ({ ...t }));
+  return promptOf(input.systemPrompt, input.tools, buildConversation(input.events), input.events);
+}
+
+/** `buildPrompt` over a conversation already built from `events`. */
+export function promptOf(systemPrompt: string, toolList: readonly PromptTool[], conversation: Conversation, events: readonly Event[]): Prompt {
+  const tools = toolList.map((t) => ({ ...t }));
   const lastTool = tools[tools.length - 1];
   if (lastTool) lastTool.cache_control = ephemeral;
-  const system = input.systemPrompt ? [{ type: "text" as const, text: input.systemPrompt, cache_control: ephemeral }] : [];
-  const messages = eventsToMessages(input.events);
+  const system = systemPrompt ? [{ type: "text" as const, text: systemPrompt, cache_control: ephemeral }] : [];
+  const messages = conversation.messages.map((m) => ({ role: m.role, content: [...m.content] }));
+  const stable = stableBlock(conversation, events);
+  if (stable) mark(messages, stable.message, stable.block);
   const last = messages[messages.length - 1];
   if (last) {
     for (let i = last.content.length - 1; i >= 0; i--) {
-      const block = last.content[i]!;
-      if (block.type !== "thinking") {
-        last.content[i] = { ...block, cache_control: ephemeral };
+      if (last.content[i]!.type !== "thinking") {
+        mark(messages, messages.length - 1, i);
         break;
       }
     }
   }
   return { system, tools, messages };
+}
+
+function mark(messages: PromptMessage[], message: number, block: number): void {
+  const m = messages[message]!;
+  const b = m.content[block]!;
+  if (b.type !== "thinking") m.content[block] = { ...b, cache_control: ephemeral } as PromptBlock;
+}
+
+/** Where the context events leave a prefix that later calls share: message and block index. */
+function stableBlock(conversation: Conversation, events: readonly Event[]): { message: number; block: number } | undefined {
+  const { compaction } = conversation.context;
+  if (compaction) {
+    // The summary opens the first message; it stays until the next compaction.
+    return conversation.messages.length > 0 ? { message: 0, block: 0 } : undefined;
+  }
+  const seq = stableClearingSeq(events, conversation);
+  if (seq === 0) return undefined;
+  const result = eventAt(events, seq)?.payload;
+  if (result?.case !== "toolResult" && result?.case !== "customToolResult") return undefined;
+  const id = result.value.toolUseId;
+  for (let m = 0; m < conversation.messages.length; m++) {
+    const block = conversation.messages[m]!.content.findIndex((b) => b.type === "tool_result" && b.tool_use_id === id);
+    if (block >= 0) return { message: m, block };
+  }
+  return undefined;
+}
+
+/**
+ * The seq of the cleared tool result whose prefix a breakpoint holds under CLEAR: the
+ * newest clearing's once a model call was made after it (that call wrote the entry), and
+ * the one before it until then — the calls since that earlier clearing wrote its entry,
+ * and the newest clearing changed nothing before it, so the first call after a clearing
+ * reads it. 0 for none.
+ */
+export function stableClearingSeq(events: readonly Event[], conversation: Conversation): number {
+  const clearings = conversation.context.clearings;
+  const newest = clearings[clearings.length - 1];
+  if (!newest) return 0;
+  const calledSince = events.some((e) => e.payload.case === "modelUsage" && fromInt64(e.seq) > newest.seq);
+  const chosen = calledSince ? newest : clearings[clearings.length - 2];
+  return chosen ? fromInt64(chosen.event.throughSeq) : 0;
+}
+
+/** The event with `seq` in a log held from seq 1 (or wherever it starts), without a scan. */
+function eventAt(events: readonly Event[], seq: number): Event | undefined {
+  const first = events[0] ? fromInt64(events[0].seq) : 1;
+  const e = events[seq - first];
+  return e && fromInt64(e.seq) === seq ? e : events.find((x) => fromInt64(x.seq) === seq);
 }
