@@ -1,6 +1,10 @@
 // Broken variants seen by the harness cases: the brain runs in worker processes, so each
 // defect sits in a service it calls (or in how its worker is started).
 import { OmaError } from "../../server/src/errors/oma-error.js";
+import { create } from "@bufbuild/protobuf";
+import { CustomEventSchema } from "@oma/client/gen/oma/v1/event_pb.js";
+import { ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
+import { EventOrder } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { CONFORMANCE_MODEL_KEY } from "../src/runner/scripted-fixture.js";
 import { asCustom, patch, restream, rewriteEmits, type BrokenVariant } from "./variant-kit.js";
 
@@ -165,6 +169,59 @@ export const harnessVariants: readonly BrokenVariant[] = [
     needsSandbox: true,
     needsHarness: true,
     sandbox: (real) => patch(real, "execute", (orig) => (req: never, ctx: never) => orig({ ...(req as object), idempotencyKey: "" }, ctx)),
+  },
+  {
+    name: "context_compacted events are stored as custom events",
+    breaks: ["HARN-21"],
+    profile: ["HARN-21"],
+    needsSandbox: true,
+    needsHarness: true,
+    session: (real) => rewriteEmits(real, (e) => (e.payload.case === "contextCompacted" ? asCustom("context-lost") : undefined)),
+  },
+  {
+    name: "GetEvents read forwards from the first seq shows context_compacted events as custom events (a successor cannot see them)",
+    breaks: ["HARN-22"],
+    profile: ["HARN-22"],
+    needsSandbox: true,
+    needsHarness: true,
+    session: (real) =>
+      patch(real, "getEvents", (orig) => async (req: never, ctx: never) => {
+        const res = (await orig(req, ctx)) as { events: { payload: { case?: string } }[] };
+        const r = req as { afterSeq: bigint; order: EventOrder };
+        if (r.afterSeq !== 0n || r.order === EventOrder.DESCENDING) return res;
+        const hidden = { case: "custom", value: create(CustomEventSchema, { type: "context-hidden" }) };
+        return { ...res, events: res.events.map((e) => (e.payload.case === "contextCompacted" ? { ...e, payload: hidden } : e)) };
+      }),
+  },
+  {
+    name: "session_history calls are stored as sandbox tool calls",
+    breaks: ["HARN-23"],
+    profile: ["HARN-23"],
+    needsSandbox: true,
+    needsHarness: true,
+    session: (real) =>
+      rewriteEmits(real, (e) =>
+        e.payload.case === "toolUse" && (e.payload.value as { kind: ToolKind }).kind === ToolKind.HARNESS ? { payload: { case: "toolUse", value: { ...(e.payload.value as object), kind: ToolKind.SANDBOX } } } : undefined,
+      ),
+  },
+  {
+    name: "CreateSession drops the agent's context settings instead of validating them",
+    breaks: ["HARN-21"],
+    profile: ["harness/HARN-21/invalid-context-settings"],
+    needsHarness: true,
+    session: (real) =>
+      patch(real, "createSession", (orig) => (req: never, ctx: never) => {
+        const r = req as { agent?: object };
+        return orig({ ...r, ...(r.agent ? { agent: { ...r.agent, context: undefined } } : {}) }, ctx);
+      }),
+  },
+  {
+    name: "error events are stored as custom events",
+    breaks: ["HARN-12", "HARN-21"],
+    profile: ["HARN-12", "harness/HARN-21/none-ends-at-the-window"],
+    needsSandbox: true,
+    needsHarness: true,
+    session: (real) => rewriteEmits(real, (e) => (e.payload.case === "error" ? asCustom("error-lost") : undefined)),
   },
 ];
 

@@ -18,6 +18,7 @@ import { faultCases } from "./harness/fault-cases.js";
 import { workerProtocolCases } from "./harness/worker-protocol-cases.js";
 import { staleBrainCases } from "./harness/stale-brain-cases.js";
 import { boundaryCases } from "./session/boundary-cases.js";
+import { contextCases } from "./harness/context-cases.js";
 
 /** Every case of the suite. Ids are unique; the runner shuffles them with the run's seed. */
 export const allCases: readonly ConformanceCase[] = [
@@ -40,4 +41,5 @@ export const allCases: readonly ConformanceCase[] = [
   ...workerProtocolCases,
   ...staleBrainCases,
   ...boundaryCases,
+  ...contextCases,
 ];

@@ -17,7 +17,8 @@ export type Feature =
   | "sandbox.stream"
   | "sandbox.isolation"
   | "harness.core"
-  | "harness.auto_rewake";
+  | "harness.auto_rewake"
+  | "harness.context";
 
 /** One conformance check, tied to one SPEC clause. */
 export interface ConformanceCase {

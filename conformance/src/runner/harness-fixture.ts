@@ -8,8 +8,12 @@ import type { RecordedRequest, Responder } from "../scripted-model/index.js";
 export interface HarnessFixture {
   /** Base URL of the scripted model the target was started against. */
   readonly modelUrl: string;
-  /** Answers requests whose `model` is `model` with `responder`. */
-  script(model: string, responder: Responder): void;
+  /**
+   * Answers requests whose `model` is `model` with `responder`; with `contextWindow`, a
+   * request for it over that many tokens (the scripted model's `promptTokens`) gets the
+   * API's 400 "prompt is too long".
+   */
+  script(model: string, responder: Responder, options?: { readonly contextWindow?: number }): void;
   /** Requests received for `model`, in arrival order. */
   requests(model: string): readonly RecordedRequest[];
   /** The model API key the target's brains were given; it must never reach a sandbox or the log (HARN-14). */

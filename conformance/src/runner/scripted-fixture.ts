@@ -14,15 +14,20 @@ export const CONFORMANCE_MODEL_KEY = "oma-conformance-model-key-7d3f";
 
 export async function startScriptedFixture(startWorker?: (workerId: string) => Promise<WorkerHandle>): Promise<ScriptedFixture> {
   const responders = new Map<string, Responder>();
+  const windows = new Map<string, number>();
   const workers = new Map<string, WorkerHandle>();
   const model = await startScriptedModel({
     script: (req) => responders.get(req.body.model)?.(req) ?? { content: [{ type: "text", text: "unscripted" }] },
+    contextWindow: (body) => windows.get(body.model),
   });
   return {
     model,
     modelUrl: model.url,
     apiKey: CONFORMANCE_MODEL_KEY,
-    script: (name, responder) => void responders.set(name, responder),
+    script: (name, responder, options) => {
+      responders.set(name, responder);
+      if (options?.contextWindow !== undefined) windows.set(name, options.contextWindow);
+    },
     requests: (name): RecordedRequest[] => model.requests.filter((r) => r.body.model === name),
     ...(startWorker
       ? {

@@ -1,7 +1,7 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
-import { SessionStatus, StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
+import { ContextStrategy, SessionStatus, StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
 import { describe, expect, it } from "vitest";
 import { formatEventLine, MAX_SUMMARY_CHARS } from "./event-line.js";
 
@@ -22,6 +22,13 @@ describe("formatEventLine", () => {
     expect(plain(event({ case: "statusChanged", value: { status: SessionStatus.IDLE, stopReason: StopReason.END_TURN } }))).toContain("status_changed      idle (end_turn)");
     expect(plain(event({ case: "custom", value: { type: "deploy" } }))).toContain("custom              deploy {}");
     expect(plain(event({ case: "error", value: { code: "MODEL_OVERLOADED", message: "busy", attempt: 2, retryable: true } }))).toContain("MODEL_OVERLOADED busy (attempt 2, will retry)");
+  });
+
+  it("says what a context action did: strategy, events covered, tokens, and the summary", () => {
+    const compact = event({ case: "contextCompacted", value: { strategy: ContextStrategy.COMPACT, throughSeq: 40n, summary: "did A", tokensBefore: 9000n, tokensAfter: 3000n } });
+    expect(plain(compact)).toContain("context_compacted   compact through #40: 9000 → 3000 tokens did A");
+    const clear = event({ case: "contextCompacted", value: { strategy: ContextStrategy.CLEAR, throughSeq: 12n, tokensBefore: 9000n, tokensAfter: 5000n } });
+    expect(plain(clear)).toContain("clear through #12: 9000 → 5000 tokens");
   });
 
   it("cuts long summaries so that one event stays one line", () => {

@@ -1,5 +1,5 @@
 import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
-import { SessionStatus, StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
+import { ContextStrategy, SessionStatus, StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
 import { createColors } from "picocolors";
 
 /** Lines of a tool's output shown under its call; the rest is folded. */
@@ -24,6 +24,10 @@ export function renderRunEvent(event: Event, color: boolean): string | undefined
     }
     case "sandboxProvisioned":
       return c.dim(`  sandbox ${p.value.sandboxId} (${p.value.backend})${p.value.replacesSandboxId ? ` replaces ${p.value.replacesSandboxId}` : ""}`);
+    case "contextCompacted": {
+      const what = p.value.strategy === ContextStrategy.COMPACT ? "summarised" : "cleared tool results of";
+      return c.dim(`  context: ${what} events up to #${p.value.throughSeq}, ${p.value.tokensBefore} → ${p.value.tokensAfter} input tokens`);
+    }
     case "error":
       return c.red(`  ${p.value.code}: ${p.value.message}${p.value.retryable ? ` (attempt ${p.value.attempt}, retrying)` : ""}`);
     case "statusChanged":

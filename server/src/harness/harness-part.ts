@@ -9,7 +9,7 @@ import type { HarnessOptions } from "./harness-options.js";
 import { createHarnessService } from "./harness-service.js";
 
 /** The features the harness part claims (SPEC §3). */
-export const HARNESS_FEATURES = ["harness.core", "harness.auto_rewake"] as const;
+export const HARNESS_FEATURES = ["harness.core", "harness.auto_rewake", "harness.context"] as const;
 
 /** HarnessService on the session store: dispatch to workers and automatic re-wake. */
 export async function openHarnessPart(deps: {
@@ -25,7 +25,7 @@ export async function openHarnessPart(deps: {
   await dispatcher.start();
   return {
     service: createHarnessService({ dispatcher, paging: deps.paging, sessionTokens: deps.sessionTokens, sessionTokenGraceMs: deps.sessionTokenGraceMs ?? defaultLimits.sessionTokenGraceMs }),
-    features: dispatcher.options.autoRewake ? [...HARNESS_FEATURES] : ["harness.core"],
+    features: dispatcher.options.autoRewake ? [...HARNESS_FEATURES] : ["harness.core", "harness.context"],
     dispatcher,
     close: () => dispatcher.close(),
   };

@@ -24,9 +24,9 @@ async function newSession(): Promise<string> {
 }
 
 describe("HarnessService", () => {
-  it("claims harness.core and harness.auto_rewake", async () => {
+  it("claims harness.core, harness.auto_rewake and harness.context", async () => {
     const info = await app.client(ServerInfoService).getServerInfo({});
-    expect(info.features).toEqual(expect.arrayContaining(["harness.core", "harness.auto_rewake"]));
+    expect(info.features).toEqual(expect.arrayContaining(["harness.core", "harness.auto_rewake", "harness.context"]));
   });
 
   it("HARN-1: Wake acquires the session's lease for a new hrn_ harness, then answers already_running", async () => {

@@ -840,7 +840,8 @@ type ToolResult struct {
 	IsError bool `protobuf:"varint,3,opt,name=is_error,json=isError,proto3" json:"is_error,omitempty"`
 	// True when `output` was truncated at the sandbox's output cap.
 	Truncated bool `protobuf:"varint,4,opt,name=truncated,proto3" json:"truncated,omitempty"`
-	// The sandbox that ran the call, if any.
+	// The sandbox that ran the call; empty when none did (a HARNESS tool, or a call that
+	// was not run).
 	SandboxId string `protobuf:"bytes,5,opt,name=sandbox_id,json=sandboxId,proto3" json:"sandbox_id,omitempty"`
 	// True when the sandbox returned a recorded result rather than running the call again.
 	Replayed bool `protobuf:"varint,6,opt,name=replayed,proto3" json:"replayed,omitempty"`
@@ -1231,7 +1232,10 @@ type SessionError struct {
 	unknownFields protoimpl.UnknownFields
 
 	// A stable UPPER_SNAKE code, e.g. MODEL_RATE_LIMITED, MODEL_OVERLOADED,
-	// MODEL_SERVER_ERROR, MODEL_CONNECTION_ERROR, MODEL_REQUEST_INVALID, SANDBOX_LOST.
+	// MODEL_SERVER_ERROR, MODEL_CONNECTION_ERROR, MODEL_REQUEST_INVALID,
+	// MODEL_PROMPT_TOO_LONG (the model rejected a request over its context window),
+	// CONTEXT_EXHAUSTED (no context action brought a request within max_input_tokens,
+	// HARN-21), SANDBOX_LOST.
 	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
 	// A message for people.
 	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`

@@ -441,7 +441,8 @@ export type ToolResult = Message<"oma.v1.ToolResult"> & {
   truncated: boolean;
 
   /**
-   * The sandbox that ran the call, if any.
+   * The sandbox that ran the call; empty when none did (a HARNESS tool, or a call that
+   * was not run).
    *
    * @generated from field: string sandbox_id = 5;
    */
@@ -638,7 +639,10 @@ export const ModelUsageSchema: GenMessage<ModelUsage> = /*@__PURE__*/
 export type SessionError = Message<"oma.v1.SessionError"> & {
   /**
    * A stable UPPER_SNAKE code, e.g. MODEL_RATE_LIMITED, MODEL_OVERLOADED,
-   * MODEL_SERVER_ERROR, MODEL_CONNECTION_ERROR, MODEL_REQUEST_INVALID, SANDBOX_LOST.
+   * MODEL_SERVER_ERROR, MODEL_CONNECTION_ERROR, MODEL_REQUEST_INVALID,
+   * MODEL_PROMPT_TOO_LONG (the model rejected a request over its context window),
+   * CONTEXT_EXHAUSTED (no context action brought a request within max_input_tokens,
+   * HARN-21), SANDBOX_LOST.
    *
    * @generated from field: string code = 1;
    */
