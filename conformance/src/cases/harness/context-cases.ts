@@ -21,7 +21,7 @@ import {
 } from "./context-helpers.js";
 
 const context = { feature: "harness.context", level: "MUST", needs: ["harness"], timeoutMs: 90_000 } as const;
-const STEPS = 60;
+const STEPS = 50;
 
 /** HARN-21: a session of STEPS tool calls outgrows the window and completes under `strategy`. */
 function pastTheWindow(strategy: ContextStrategy.CLEAR | ContextStrategy.COMPACT): ConformanceCase {
@@ -68,7 +68,7 @@ function successorRebuilds(strategy: ContextStrategy.CLEAR | ContextStrategy.COM
       const fixture = ctx.harness!;
       if (!fixture.startWorker) throw new CaseSkipped("no runner-controlled worker (run with --worker-cmd)");
       await fixture.startWorker(ctx.uniqueId("worker"));
-      const steps = bySteps({ steps: 40, step: printStep });
+      const steps = bySteps({ steps: 45, step: printStep });
       const hold = deferred();
       let held: RecordedRequest | undefined;
       let previous = 0;
@@ -186,7 +186,7 @@ export const contextCases: ConformanceCase[] = [
     title: "after a compaction the model finds a marker from its first step with session_history (search), and reads exact slices by range and before a seq; the calls run in the brain (kind HARNESS)",
     async run(ctx) {
       const marker = ctx.uniqueId("MARKER");
-      const SEARCH = 45;
+      const SEARCH = 35;
       const listed = (req: RecordedRequest) => listedEvents(String(lastToolResults(req.body)[0]?.content ?? ""));
       const markerSeq = (req: RecordedRequest) => listed(req).filter((e) => e.line.includes(marker) && e.kind === "tool_result").at(-1)?.seq ?? 1;
       const { sessionId, model, at } = await contextSession(

@@ -10,14 +10,14 @@ import { S } from "../session/session-helpers.js";
 
 /**
  * The window of the scripted model in the context cases, and the agent's budget within
- * it: small enough that a few dozen tool calls of about 1200 characters each outgrow it.
+ * it: small enough that a few dozen tool calls of 600 characters each outgrow it.
  */
-export const WINDOW = 16_000;
-export const MAX_INPUT = 12_000;
-export const TARGET = 6_000;
+export const WINDOW = 8_000;
+export const MAX_INPUT = 6_000;
+export const TARGET = 3_000;
 
-/** Step n of a long session: a bash call printing about 1200 characters that name the step. */
-export const printStep = (n: number): ScriptedResponse => ({ content: [{ type: "tool_use", name: "bash", input: { command: `yes step-${n} 2>/dev/null | head -c 1200` } }] });
+/** Step n of a long session: a bash call printing 600 characters that name the step. */
+export const printStep = (n: number): ScriptedResponse => ({ content: [{ type: "tool_use", name: "bash", input: { command: `yes step-${n} 2>/dev/null | head -c 600` } }] });
 
 /**
  * A session of the case's own model, with `bash` as its only named tool and the given
