@@ -75,6 +75,14 @@ def runner_fds():
         except FileNotFoundError:
             pass
     return "no tool runner found"
+def datadir_fds():
+    # Descriptors the sandbox inherited: the server's LevelDB files (log, manifest, lock) were
+    # open without close-on-exec, and writing to them would corrupt or forge the session log.
+    held = [os.readlink("/proc/self/fd/" + fd) for fd in os.listdir("/proc/self/fd") if os.path.exists("/proc/self/fd/" + fd)]
+    hits = [h for h in held if h.startswith(${JSON.stringify(dir)})]
+    if not hits:
+        raise LookupError("no descriptor of the data directory is open")
+    return hits
 def unix(path):
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(2)
@@ -87,6 +95,7 @@ attempt("proc-1-root-datadir", lambda: read("/proc/1/root" + ${JSON.stringify(jo
 attempt("datadir", lambda: read(${JSON.stringify(join(dir, "secret.txt"))}))
 attempt("datadir-listing", lambda: os.listdir(${JSON.stringify(dir)}))
 attempt("runner-fds", runner_fds)
+attempt("datadir-fds", datadir_fds)
 attempt("docker-socket", lambda: unix("/var/run/docker.sock"))
 attempt("docker-socket-run", lambda: unix("/run/docker.sock"))
 attempt("server-port-loopback", lambda: tcp("127.0.0.1", ${serverPort}))
@@ -114,7 +123,7 @@ async function runProbe(backend: string) {
 describe.each(backends)("escape battery on $name", (backend) => {
   it.skipIf(!backend.available)("SEC-1/SEC-2 the server's secret is never seen and every attempt fails", async () => {
     const { attempts, outputs, fileTool } = await runProbe(backend.name);
-    expect(attempts.length).toBe(11 + hostAddresses.length);
+    expect(attempts.length).toBe(12 + hostAddresses.length);
     expect(attempts.filter((l) => !l.includes(" FAILED "))).toEqual([]);
     for (const output of outputs) expect(output).not.toContain(secret);
     expect(fileTool.isError).toBe(true);

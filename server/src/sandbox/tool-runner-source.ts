@@ -22,6 +22,10 @@
 export const TOOL_RUNNER_SOURCE = String.raw`
 import os, sys
 
+# Descriptors the server's process held without close-on-exec (its LevelDB files among
+# them) reach this process through the sandbox's start; none may reach a command.
+os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+
 WS = os.path.realpath(sys.argv[1])
 os.chdir(WS)
 # Ready before the heavier imports: they overlap with the server answering Provision.
