@@ -35,6 +35,12 @@ export interface RunningApp {
   readonly adminTokenFile: string | undefined;
   /** A pool worker token for the workers this server starts itself; undefined with auth "none". */
   localWorkerToken(): Promise<string | undefined>;
+  /**
+   * Stops handing out and re-waking brains, while every RPC is still served: the first
+   * step of a shutdown, so that brains which stop and release their leases now are
+   * resumed by the next server instead of being queued here.
+   */
+  stopDispatching(): Promise<void>;
   /** Stops the server and closes every part and the database. */
   close(): Promise<void>;
 }
@@ -80,6 +86,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       port: server.port,
       adminTokenFile: auth.adminTokenFile,
       localWorkerToken: () => auth.localWorkerToken(),
+      stopDispatching: () => harness.close(),
       async close() {
         await server.close();
         await closeAll();

@@ -33,6 +33,14 @@ export function lastUserText(body: MessagesRequestBody): string {
     .join("\n");
 }
 
+/**
+ * The text of the first user message of a request: the conversation's opening prompt,
+ * which a script shared by many sessions can use to tell them apart.
+ */
+export function firstUserText(body: MessagesRequestBody): string {
+  return lastUserText({ ...body, messages: body.messages.slice(0, 1) });
+}
+
 /** The tool_result blocks of the last user message of a request. */
 export function lastToolResults(body: MessagesRequestBody): { tool_use_id: string; content: unknown; is_error: boolean }[] {
   const last = body.messages[body.messages.length - 1];

@@ -47,6 +47,9 @@ export function registerServeCommand(program: Command): void {
       const pool = flags.workers > 0 && haveKey ? startWorkerPool({ serverUrl: server.url, token: await server.localWorkerToken(), count: flags.workers, logger: log }) : undefined;
       const stop = async (signal: string) => {
         log.info({ signal }, "shutting down");
+        // Brains of the local workers stop and release their leases while the server still
+        // answers; the next server resumes their sessions at once (their records say so).
+        await server.stopDispatching();
         await pool?.close();
         await server.close();
         process.exit(0);

@@ -22,6 +22,9 @@ export const MISSING_KEY_MESSAGE =
   "ANTHROPIC_API_KEY is not set. Set it to your Anthropic API key (export ANTHROPIC_API_KEY=sk-ant-...); " +
   "set ANTHROPIC_BASE_URL too to use another Messages API endpoint.";
 
+/** How long a worker whose server died lets its brains stop before it exits anyway. */
+const ORPHAN_EXIT_MS = 2_000;
+
 function parseId(value: string): string {
   if (!ID_PATTERN.test(value)) throw new InvalidArgumentError("must be 1-128 characters of [A-Za-z0-9._-], not starting with '.' or '-'");
   return value;
@@ -53,6 +56,21 @@ export function registerWorkerCommand(program: Command): void {
       const abort = new AbortController();
       process.once("SIGINT", () => abort.abort());
       process.once("SIGTERM", () => abort.abort());
+      // A local worker of `oma serve` has an IPC channel to its server: when that closes
+      // (the server exited, even by SIGKILL) the worker stops too. A worker started by
+      // hand has none and keeps reconnecting to its server.
+      // (process.channel is gone once the channel has closed; process.send stays.)
+      if (typeof process.send === "function") {
+        const orphaned = () => {
+          log.warn({ workerId }, "the server that started this worker is gone; stopping");
+          abort.abort();
+          // Brains stop at their next step; a step that hangs on the dead server must not keep the worker alive.
+          setTimeout(() => process.exit(0), ORPHAN_EXIT_MS).unref();
+        };
+        // The channel may have closed while this process was still loading.
+        if (!process.connected) orphaned();
+        else process.once("disconnect", orphaned);
+      }
       const { runWorker } = await import("../harness/worker/worker.js");
       const url = serverUrl(flags);
       await runWorker({

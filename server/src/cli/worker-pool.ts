@@ -15,7 +15,9 @@ export interface WorkerPool {
 /**
  * The local brain workers `oma serve --workers N` starts: separate processes running
  * `oma worker` against this server's own URL, restarted when they die. They are plain
- * clients of the public API, exactly like workers on other machines.
+ * clients of the public API, exactly like workers on other machines, except that they
+ * die with this process. `close` stops them (their brains hand their sessions on) and
+ * waits until they have exited.
  */
 export function startWorkerPool(options: { serverUrl: string; token?: string; count: number; logger: Logger; extraArgs?: readonly string[] }): WorkerPool {
   const main = fileURLToPath(new URL("./main.js", import.meta.url));
@@ -26,11 +28,14 @@ export function startWorkerPool(options: { serverUrl: string; token?: string; co
   const launch = (index: number, backoff: number) => {
     if (closing) return;
     const id = `local-${process.pid}-${index}`;
+    // The IPC channel ties the worker's life to this process: when it closes, even because
+    // this process was SIGKILLed, the worker stops (Node has no parent-death signal).
     const child = spawn(process.execPath, [main, "worker", "--server", options.serverUrl, "--id", id, ...(options.extraArgs ?? [])], {
-      stdio: ["ignore", "ignore", "inherit"],
+      stdio: ["ignore", "ignore", "inherit", "ipc"],
       // The token goes in the environment, never on the command line (which every user can read).
       env: { ...process.env, OMA_TOKEN: options.token ?? "" },
     });
+    child.channel?.unref();
     const started = Date.now();
     children.add(child);
     child.once("exit", (code, signal) => {

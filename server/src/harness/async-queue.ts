@@ -18,6 +18,11 @@ export class AsyncQueue<T> {
     this.#wake?.();
   }
 
+  /** Takes every item not yet read (e.g. when the reader went away). */
+  drain(): T[] {
+    return this.#items.splice(0);
+  }
+
   get closed(): boolean {
     return this.#closed;
   }

@@ -46,6 +46,26 @@ async function setup(options: { autoRewake?: boolean } = {}) {
   return { store, dispatcher, session, worker };
 }
 
+async function newSession(store: MemorySessionStore, log: LogBuilder): Promise<{ tenant: string; sessionId: string }> {
+  const ref = { tenant: "t", sessionId: `s-${randomUUID()}` };
+  await store.createSession({ ...ref, labels: {}, agent: create(AgentConfigSchema, { model: "m" }) });
+  await store.append(ref, log.events);
+  return ref;
+}
+
+/** A store an earlier server wrote to, and a dispatcher to start on it as the next server. */
+async function earlierServer() {
+  const store = new MemorySessionStore({ now });
+  cleanups.push(() => store.close());
+  const start = async () => {
+    const dispatcher = new HarnessDispatcher({ store, logger: createLogger({ level: "silent" }), options: { leaseTtlMs: TTL, sweepIntervalMs: 60_000 }, now });
+    cleanups.push(() => dispatcher.close());
+    await dispatcher.start();
+    return dispatcher;
+  };
+  return { store, start };
+}
+
 describe("HarnessDispatcher", () => {
   it("HARN-1: Wake is idempotent while the brain's lease is live", async () => {
     const { dispatcher, session } = await setup();
@@ -129,8 +149,9 @@ describe("HarnessDispatcher", () => {
 
   it("HARN-5: re-wakes a session whose brain let its lease expire with work left", async () => {
     const { dispatcher, session, store } = await setup();
-    const id = await session((l) => l.user("go").running().toolUse("t1"));
+    const id = await session((l) => l.user("go"));
     const first = await dispatcher.wake(id);
+    await store.append(id, new LogBuilder().harnessStarted(first.harnessId).running().toolUse("t1").events);
     clock += TTL + 1;
     await dispatcher.sweep();
     const live = dispatcher.list({ sessionId: id.sessionId });
@@ -147,8 +168,9 @@ describe("HarnessDispatcher", () => {
 
   it("HARN-5: leaves a finished session alone after its brain released the lease", async () => {
     const { dispatcher, session, store } = await setup();
-    const id = await session((l) => l.user("go").running().agent("done").idle(StopReason.END_TURN));
+    const id = await session((l) => l.user("go"));
     const first = await dispatcher.wake(id);
+    await store.append(id, new LogBuilder().harnessStarted(first.harnessId).running().agent("done").idle(StopReason.END_TURN).events);
     await store.releaseLease(id, first.leaseEpoch);
     await dispatcher.sweep();
     expect(dispatcher.list({ sessionId: id.sessionId })).toEqual([]);
@@ -180,16 +202,12 @@ describe("HarnessDispatcher", () => {
     expect(dispatcher.list({ tenant: "acme" })).toEqual([]);
   });
 
-  it("HARN-5: a session left RUNNING with a live lease is watched and re-woken once that lease expires", async () => {
-    const store = new MemorySessionStore({ now });
-    cleanups.push(() => store.close());
-    const id = { tenant: "t", sessionId: `s-${randomUUID()}` };
-    await store.createSession({ ...id, labels: {}, agent: create(AgentConfigSchema, { model: "m" }) });
-    await store.append(id, new LogBuilder().user("go").running().toolUse("t1").events);
-    const old = await store.acquireLease(id, "hrn_earlier", TTL);
-    const dispatcher = new HarnessDispatcher({ store, logger: createLogger({ level: "silent" }), options: { leaseTtlMs: TTL, sweepIntervalMs: 60_000 }, now });
-    cleanups.push(() => dispatcher.close());
-    await dispatcher.start();
+  it("HARN-27: a brain an earlier server dispatched is watched while its lease lives, and re-woken once it expires with work left", async () => {
+    const { store, start } = await earlierServer();
+    const id = await newSession(store, new LogBuilder().user("go"));
+    const old = await store.acquireLease(id, "hrn_earlier", TTL, { dispatch: true });
+    await store.append(id, new LogBuilder().harnessStarted("hrn_earlier").running().toolUse("t1").events);
+    const dispatcher = await start();
     await dispatcher.sweep();
     expect(dispatcher.list({ sessionId: id.sessionId }).map((h) => h.harnessId)).toEqual(["hrn_earlier"]);
     clock += TTL + 1;
@@ -197,19 +215,75 @@ describe("HarnessDispatcher", () => {
     const live = dispatcher.list({ sessionId: id.sessionId });
     expect(live).toHaveLength(1);
     expect(live[0]!.epoch).toBeGreaterThan(Number(old.epoch));
+    const records = (await store.listDispatches({ pageSize: 100 })).dispatches.filter((d) => d.ref.sessionId === id.sessionId);
+    expect(records.map((d) => d.harnessId)).toEqual([live[0]!.harnessId]);
   });
 
-  it("HARN-5: sessions left RUNNING by an earlier server are re-woken at start", async () => {
-    const store = new MemorySessionStore({ now });
-    cleanups.push(() => store.close());
-    const id = { tenant: "t", sessionId: `s-${randomUUID()}` };
-    await store.createSession({ ...id, labels: {}, agent: create(AgentConfigSchema, { model: "m" }) });
-    await store.append(id, new LogBuilder().user("go").running().events);
-    expect((await store.getSession(id)).status).toBe(SessionStatus.RUNNING);
-    const dispatcher = new HarnessDispatcher({ store, logger: createLogger({ level: "silent" }), options: { leaseTtlMs: TTL, sweepIntervalMs: 60_000 }, now });
-    cleanups.push(() => dispatcher.close());
-    await dispatcher.start();
+  it("HARN-27: a Wake answered before a restart whose brain never started is woken again, even with no work in the log", async () => {
+    const { store, start } = await earlierServer();
+    // The earlier server answered Wake (lease + dispatch record), then died before any brain began.
+    const queued = await newSession(store, new LogBuilder().user("go"));
+    await store.acquireLease(queued, "hrn_queued", TTL, { dispatch: true });
+    const quiet = await newSession(store, new LogBuilder().user("go").running().agent("hi").idle(StopReason.END_TURN));
+    await store.acquireLease(quiet, "hrn_quiet", TTL, { dispatch: true });
+    const dispatcher = await start();
     await dispatcher.sweep();
-    expect(dispatcher.list({ sessionId: id.sessionId })).toHaveLength(1);
+    // Its lease may still be in a worker's hands: nothing happens before it ends.
+    expect(dispatcher.list({ sessionId: queued.sessionId }).map((h) => h.harnessId)).toEqual(["hrn_queued"]);
+    clock += TTL + 1;
+    await dispatcher.sweep();
+    for (const id of [queued, quiet]) {
+      const live = dispatcher.list({ sessionId: id.sessionId });
+      expect(live).toHaveLength(1);
+      expect(live[0]!.harnessId).not.toMatch(/hrn_(queued|quiet)/);
+      const { events } = await store.readEvents(id, { afterSeq: 0, beforeSeq: 0, limit: 100, order: "desc" });
+      const last = events[0]?.payload;
+      expect(last?.case === "statusChanged" && last.value.detail).toContain("before it started");
+    }
+  });
+
+  it("HARN-27: settled brains lose their dispatch record; a started brain that finished is not woken again after a restart", async () => {
+    const { store, start } = await earlierServer();
+    const done = await newSession(store, new LogBuilder().user("go"));
+    const lease = await store.acquireLease(done, "hrn_done", TTL, { dispatch: true });
+    await store.append(done, new LogBuilder().harnessStarted("hrn_done").running().agent("ok").idle(StopReason.END_TURN).events);
+    await store.releaseLease(done, Number(lease.epoch));
+    const dispatcher = await start();
+    await dispatcher.sweep();
+    expect(dispatcher.list({ sessionId: done.sessionId })).toEqual([]);
+    expect((await store.getSession(done)).lease).toBeUndefined();
+    expect((await store.listDispatches({ pageSize: 1000 })).dispatches.some((d) => d.ref.sessionId === done.sessionId)).toBe(false);
+  });
+
+  it("a failing session does not stop the sweep: the others are still re-woken, and it is tried again", async () => {
+    const { dispatcher, session, store } = await setup();
+    const ids = [await session((l) => l.user("a")), await session((l) => l.user("b")), await session((l) => l.user("c"))];
+    for (const id of ids) await dispatcher.wake(id);
+    const getSession = store.getSession.bind(store);
+    let failures = 0;
+    store.getSession = async (ref) => {
+      if (ref.sessionId === ids[0]!.sessionId && failures++ < 1) throw new Error("storage hiccup");
+      return getSession(ref);
+    };
+    clock += TTL + 1;
+    await dispatcher.sweep();
+    expect(ids.slice(1).map((id) => dispatcher.list({ sessionId: id.sessionId }).length)).toEqual([1, 1]);
+    expect(dispatcher.list({ sessionId: ids[0]!.sessionId })).toEqual([]);
+    await dispatcher.sweep();
+    expect(dispatcher.list({ sessionId: ids[0]!.sessionId })).toHaveLength(1);
+  });
+
+  it("assignments a dropped worker stream never carried go to the next worker at once", async () => {
+    const { dispatcher, session, worker } = await setup();
+    const a = worker(`drop-${randomUUID()}`, 2);
+    await a.ready;
+    const id = await session((l) => l.user("x"));
+    const woke = await dispatcher.wake(id); // queued on a's stream, not read yet
+    a.abort.abort();
+    await a.next();
+    const b = worker(`next-${randomUUID()}`, 1);
+    await b.ready;
+    const msg = await b.next();
+    expect(msg?.kind === "assignment" && msg.record.harnessId).toBe(woke.harnessId);
   });
 });

@@ -2,19 +2,22 @@ import { randomBytes } from "node:crypto";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { create } from "@bufbuild/protobuf";
 import { EventSchema } from "@oma/client/gen/oma/v1/event_pb.js";
-import { SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
+import { SessionStatus, type Session } from "@oma/client/gen/oma/v1/session_pb.js";
 import { isOmaError, OmaError } from "../errors/oma-error.js";
 import type { Logger } from "../logger.js";
-import { ANY_TENANT } from "../auth/principal.js";
 import { sessionKey, type SessionRef } from "../store/session-ref.js";
-import type { SessionStore } from "../store/session-store.js";
-import { AsyncQueue } from "./async-queue.js";
+import type { DispatchRecord, SessionStore } from "../store/session-store.js";
+import { brainOutcome, type BrainOutcome } from "./brain-outcome.js";
 import { defaultHarnessOptions, type HarnessOptions } from "./harness-options.js";
 import { fromInt64 } from "./int64.js";
-import { sessionHasUnfinishedWork } from "./unfinished-work.js";
+import { WorkerSet, type WorkerAnnouncement } from "./worker-set.js";
+
+export type { WorkerAnnouncement } from "./worker-set.js";
 
 /** How soon brains waiting for a full set of workers look for a freed slot. */
 const FULL_RECHECK_MS = 100;
+/** Dispatch records read per page at start. */
+const START_PAGE = 500;
 
 /** One live brain as the dispatcher knows it. */
 export interface HarnessRecord {
@@ -27,29 +30,12 @@ export interface HarnessRecord {
   workerId: string | undefined;
   readonly startTime: number;
   expireTime: number;
+  /** Head of the log at the Wake; the brain's harness_started comes after it. */
+  readonly wakeSeq: number;
 }
 
 /** What a worker's stream carries. */
 export type WorkerMessage = { kind: "assignment"; record: HarnessRecord } | { kind: "heartbeat"; assigned: number };
-
-/** A worker as it announces itself: the tenant of its token ("*" serves every tenant), its id and room. */
-export interface WorkerAnnouncement {
-  readonly tenant: string;
-  readonly workerId: string;
-  readonly capacity: number;
-  readonly labels: Readonly<Record<string, string>>;
-}
-
-interface WorkerConnection {
-  /** Tenant and id: two tenants' workers with one id are two workers. */
-  readonly key: string;
-  readonly tenant: string;
-  readonly workerId: string;
-  readonly capacity: number;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly assigned: Set<string>;
-  readonly queue: AsyncQueue<HarnessRecord>;
-}
 
 export interface WakeResult {
   readonly harnessId: string;
@@ -60,8 +46,12 @@ export interface WakeResult {
 /**
  * HarnessService's domain: makes sure one brain works on each woken session (HARN-1),
  * hands brains to connected workers (least loaded first, round-robin among equals),
- * queues them while no worker has room, and re-wakes sessions whose brain died with work
- * left (HARN-5). It touches sessions only through the SessionStore's leases and log.
+ * queues them while no worker has room, and wakes sessions again whose brain ended with
+ * work left (HARN-5) or never started (HARN-27).
+ *
+ * Everything it owes survives a restart: a Wake takes the lease and writes a dispatch
+ * record in one durable write, and a starting dispatcher rebuilds its brains from those
+ * records. Memory holds only what is rebuilt that way, plus the connected workers.
  */
 export class HarnessDispatcher {
   readonly #store: SessionStore;
@@ -73,11 +63,8 @@ export class HarnessDispatcher {
   readonly #bySession = new Map<string, string>();
   /** The key of the worker each dispatched brain went to. */
   readonly #workerOf = new Map<string, string>();
-  readonly #workers = new Map<string, WorkerConnection>();
+  readonly #workers = new WorkerSet<HarnessRecord>();
   readonly #waiting: string[] = [];
-  /** Sessions found RUNNING at startup, by key, checked once by the first sweep. */
-  readonly #orphans = new Map<string, SessionRef>();
-  #rotation = 0;
   #timer: NodeJS.Timeout | undefined;
   #recheck: NodeJS.Timeout | undefined;
   #sweeping: Promise<void> | undefined;
@@ -94,16 +81,17 @@ export class HarnessDispatcher {
     return this.#options;
   }
 
-  /** Starts the sweeper; sessions left RUNNING by an earlier server are checked first. */
+  /** Rebuilds the brains an earlier server dispatched (HARN-27), then starts the sweeper. */
   async start(): Promise<void> {
-    if (this.#options.autoRewake) {
-      let cursor: string | undefined;
-      do {
-        const page = await this.#store.listSessions({ tenant: undefined, pageSize: 500, cursor, status: SessionStatus.RUNNING, labels: {} });
-        for (const s of page.sessions) this.#orphans.set(sessionKey(s), { tenant: s.tenant, sessionId: s.sessionId });
-        cursor = page.nextCursor;
-      } while (cursor);
-    }
+    let cursor: string | undefined;
+    let count = 0;
+    do {
+      const page = await this.#store.listDispatches({ pageSize: START_PAGE, cursor });
+      for (const record of page.dispatches) this.#adopt(record);
+      count += page.dispatches.length;
+      cursor = page.nextCursor;
+    } while (cursor);
+    if (count > 0) this.#log.info({ brains: count }, "resuming the brains an earlier server dispatched");
     this.#timer = setInterval(() => void this.sweep(), this.#options.sweepIntervalMs);
     this.#timer.unref();
     void this.sweep();
@@ -113,7 +101,7 @@ export class HarnessDispatcher {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     if (this.#recheck) clearTimeout(this.#recheck);
-    for (const w of this.#workers.values()) w.queue.close();
+    this.#workers.closeAll();
     await this.#sweeping;
   }
 
@@ -131,7 +119,9 @@ export class HarnessDispatcher {
       const harnessId = `hrn_${randomBytes(12).toString("hex")}`;
       let lease;
       try {
-        lease = await this.#store.acquireLease(ref, harnessId, this.#options.leaseTtlMs);
+        // The lease and the dispatch record are one durable write: once this returns, a
+        // crash of this server cannot lose the Wake (HARN-27).
+        lease = await this.#store.acquireLease(ref, harnessId, this.#options.leaseTtlMs, { dispatch: true });
       } catch (err) {
         if (isOmaError(err, "LEASE_HELD")) continue; // another Wake won the race: report its brain
         throw err;
@@ -145,11 +135,9 @@ export class HarnessDispatcher {
         workerId: undefined,
         startTime: now,
         expireTime: lease.expireTime ? timestampMs(lease.expireTime) : now + this.#options.leaseTtlMs,
+        wakeSeq: fromInt64(session.headSeq),
       };
-      const previous = this.#bySession.get(sessionKey(ref));
-      if (previous) this.#forget(previous);
-      this.#harnesses.set(harnessId, record);
-      this.#bySession.set(sessionKey(ref), harnessId);
+      this.#track(record);
       this.#waiting.push(harnessId);
       this.#dispatch();
       this.#log.info({ tenant: ref.tenant, sessionId, harnessId, epoch: record.epoch, workerId: record.workerId }, "woke session");
@@ -171,11 +159,7 @@ export class HarnessDispatcher {
    * stream. It receives only sessions of its tenant, or of every tenant when that is "*".
    */
   async *connectWorker(worker: WorkerAnnouncement, signal: AbortSignal): AsyncGenerator<WorkerMessage> {
-    const key = `${worker.tenant}/${worker.workerId}`;
-    const old = this.#workers.get(key);
-    const conn: WorkerConnection = { ...worker, key, assigned: old?.assigned ?? new Set(), queue: new AsyncQueue() };
-    old?.queue.close();
-    this.#workers.set(key, conn);
+    const conn = this.#workers.connect(worker);
     const onAbort = () => conn.queue.close();
     signal.addEventListener("abort", onAbort);
     this.#log.info({ workerId: worker.workerId, tenant: worker.tenant, capacity: worker.capacity }, "worker connected");
@@ -190,110 +174,116 @@ export class HarnessDispatcher {
       }
     } finally {
       signal.removeEventListener("abort", onAbort);
-      if (this.#workers.get(key) === conn) this.#workers.delete(key);
+      this.#workers.disconnect(conn);
+      // Assignments the stream never carried go back to the queue, not to a lease timeout.
+      for (const record of conn.queue.drain().reverse()) {
+        if (this.#harnesses.get(record.harnessId) !== record || this.#workerOf.get(record.harnessId) !== conn.key) continue;
+        record.workerId = undefined;
+        conn.assigned.delete(record.harnessId);
+        this.#workerOf.delete(record.harnessId);
+        this.#waiting.unshift(record.harnessId);
+      }
       this.#log.info({ workerId: worker.workerId }, "worker disconnected");
+      this.#dispatch();
     }
   }
 
-  /** One pass: drop finished brains, renew queued ones, re-wake dead ones (HARN-5). */
+  /** One pass over every brain: renew queued leases, and settle or re-wake ended ones. */
   sweep(): Promise<void> {
     if (this.#sweeping) return this.#sweeping;
-    this.#sweeping = this.#sweepOnce()
-      .catch((err: unknown) => this.#log.error({ err }, "harness sweep failed"))
-      .finally(() => {
-        this.#sweeping = undefined;
-      });
+    this.#sweeping = this.#sweepOnce().finally(() => {
+      this.#sweeping = undefined;
+    });
     return this.#sweeping;
   }
 
   async #sweepOnce(): Promise<void> {
-    const toCheck = new Map<string, { ref: SessionRef; dead: HarnessRecord | undefined }>();
-    for (const [key, ref] of this.#orphans) {
-      if (this.#closed) return;
-      const adopted = await this.#adopt(ref);
-      if (!adopted) toCheck.set(key, { ref, dead: undefined });
-    }
-    this.#orphans.clear();
     for (const record of [...this.#harnesses.values()]) {
       if (this.#closed) return;
-      const ref = { tenant: record.tenant, sessionId: record.sessionId };
-      let session;
-      try {
-        session = await this.#store.getSession(ref);
-      } catch (err) {
-        if (isOmaError(err, "SESSION_NOT_FOUND")) this.#forget(record.harnessId);
-        else throw err;
-        continue;
-      }
-      const lease = session.lease;
-      if (lease && fromInt64(lease.epoch) === record.epoch) {
-        record.expireTime = lease.expireTime ? timestampMs(lease.expireTime) : record.expireTime;
-        if (record.workerId === undefined && record.expireTime - this.#now() < (this.#options.leaseTtlMs * 2) / 3) {
-          // A brain that waits for a worker keeps its lease: the dispatcher renews it.
-          await this.#store.renewLease(ref, record.epoch, this.#options.leaseTtlMs).catch(() => undefined);
-        }
-        continue;
-      }
-      this.#forget(record.harnessId);
-      if (!lease) toCheck.set(sessionKey(ref), { ref, dead: record });
-    }
-    if (this.#options.autoRewake) {
-      for (const { ref, dead } of toCheck.values()) {
-        if (this.#closed) return;
-        await this.#rewakeIfUnfinished(ref, dead);
-      }
+      // One session's trouble (a storage error, a race) must not stop the others: the
+      // record stays, and the next sweep tries it again.
+      await this.#check(record).catch((err: unknown) =>
+        this.#log.warn({ err, sessionId: record.sessionId, harnessId: record.harnessId }, "checking a brain failed; trying again at the next sweep"),
+      );
     }
     this.#dispatch();
   }
 
-  async #rewakeIfUnfinished(ref: SessionRef, dead?: HarnessRecord): Promise<void> {
-    const sessionId = ref.sessionId;
+  async #check(record: HarnessRecord): Promise<void> {
+    if (this.#harnesses.get(record.harnessId) !== record) return; // replaced during this sweep
+    const ref = refOf(record);
+    let session: Session;
     try {
-      const session = await this.#store.getSession(ref);
-      if (session.lease || session.status === SessionStatus.TERMINATED) return;
-      if (!(await sessionHasUnfinishedWork(this.#store, ref))) return;
-      // The log says why a new brain appears: the old one stopped renewing its lease. Only
-      // if nothing was appended since the check, so it never lands inside a brain's work.
-      const detail = dead
-        ? `brain ${dead.harnessId} (worker ${dead.workerId ?? "none"}, epoch ${dead.epoch}) ${dead.expireTime > this.#now() ? "released its lease" : "let its lease expire"} with work left; handing the session to a successor`
-        : "no brain holds the session after a server restart; handing it to a successor";
-      await this.#store
-        .append(ref, [create(EventSchema, { payload: { case: "statusChanged", value: { status: SessionStatus.RESCHEDULING, detail } } })], {
-          expectedHeadSeq: fromInt64(session.headSeq),
-        })
-        .catch((err: unknown) => {
-          if (!isOmaError(err, "HEAD_SEQ_MISMATCH")) throw err;
-        });
-      const woke = await this.wake(ref);
-      this.#log.warn({ sessionId, harnessId: woke.harnessId, epoch: woke.leaseEpoch, dead: dead?.harnessId }, "re-woke a session whose brain died with work left");
+      session = await this.#store.getSession(ref);
     } catch (err) {
-      if (!isOmaError(err, "SESSION_NOT_FOUND") && !isOmaError(err, "SESSION_TERMINATED") && !isOmaError(err, "LEASE_HELD")) throw err;
+      if (!isOmaError(err, "SESSION_NOT_FOUND")) throw err;
+      this.#forget(record.harnessId); // deleted with its dispatch record
+      return;
     }
+    const lease = session.lease;
+    if (lease && fromInt64(lease.epoch) === record.epoch) {
+      record.expireTime = lease.expireTime ? timestampMs(lease.expireTime) : record.expireTime;
+      if (record.workerId === undefined && record.expireTime - this.#now() < (this.#options.leaseTtlMs * 2) / 3) {
+        // A brain that waits for a worker keeps its lease: the dispatcher renews it.
+        await this.#store.renewLease(ref, record.epoch, this.#options.leaseTtlMs);
+      }
+      return;
+    }
+    if (lease || session.status === SessionStatus.TERMINATED) {
+      // Someone else holds the session now (a client's own brain), or it is over.
+      await this.#store.endDispatch(ref, record.harnessId);
+      this.#forget(record.harnessId);
+      return;
+    }
+    const outcome = await brainOutcome(this.#store, { ref, harnessId: record.harnessId, wakeSeq: record.wakeSeq });
+    if (outcome === "never-started" || (outcome === "unfinished" && this.#options.autoRewake)) {
+      await this.#rewake(record, session, outcome);
+    } else if (outcome !== "gone") {
+      await this.#store.endDispatch(ref, record.harnessId);
+    }
+    this.#forget(record.harnessId);
   }
 
-  /**
-   * A session left RUNNING by an earlier server whose lease is still live: its brain may
-   * still work (workers outlive a server restart) or may be dead. Tracked like any brain,
-   * the sweep re-wakes the session if the lease ends with work left. Returns false when
-   * there is no live lease to watch.
-   */
-  async #adopt(ref: SessionRef): Promise<boolean> {
-    const session = await this.#store.getSession(ref).catch(() => undefined);
-    const lease = session?.lease;
-    if (!lease || this.#bySession.has(sessionKey(ref))) return false;
-    const now = this.#now();
-    const record: HarnessRecord = {
-      harnessId: lease.holder,
-      tenant: ref.tenant,
-      sessionId: ref.sessionId,
-      epoch: fromInt64(lease.epoch),
-      workerId: "", // a brain of an earlier server: its worker is not known here
-      startTime: now,
-      expireTime: lease.expireTime ? timestampMs(lease.expireTime) : now,
-    };
+  /** Hands the session of a brain that ended to a successor, saying why in the log. */
+  async #rewake(dead: HarnessRecord, session: Session, outcome: BrainOutcome): Promise<void> {
+    const ended = dead.expireTime > this.#now() ? "released its lease" : "let its lease expire";
+    const who = `brain ${dead.harnessId} (worker ${dead.workerId || "unknown"}, epoch ${dead.epoch})`;
+    const detail =
+      outcome === "never-started"
+        ? `${who} ${ended} before it started; the session was woken and is owed a brain, so a successor takes it`
+        : `${who} ${ended} with work left; handing the session to a successor`;
+    // Only if nothing was appended since the check, so it never lands inside a brain's work.
+    const ref = refOf(dead);
+    await this.#store
+      .append(ref, [create(EventSchema, { payload: { case: "statusChanged", value: { status: SessionStatus.RESCHEDULING, detail } } })], {
+        expectedHeadSeq: fromInt64(session.headSeq),
+      })
+      .catch((err: unknown) => {
+        if (!isOmaError(err, "HEAD_SEQ_MISMATCH")) throw err;
+      });
+    let woke: WakeResult;
+    try {
+      woke = await this.wake(ref);
+    } catch (err) {
+      if (!isOmaError(err, "SESSION_NOT_FOUND") && !isOmaError(err, "SESSION_TERMINATED")) throw err;
+      return;
+    }
+    // A brain someone else started meanwhile has the session: the old record is done.
+    if (woke.alreadyRunning) await this.#store.endDispatch(ref, dead.harnessId);
+    this.#log.warn({ tenant: dead.tenant, sessionId: dead.sessionId, harnessId: woke.harnessId, epoch: woke.leaseEpoch, dead: dead.harnessId, outcome }, "woke a session again");
+  }
+
+  /** A brain an earlier server dispatched: tracked like any, its worker unknown here. */
+  #adopt(d: DispatchRecord): void {
+    this.#track({ harnessId: d.harnessId, ...d.ref, epoch: d.epoch, workerId: "", startTime: d.wakeTime, expireTime: this.#now(), wakeSeq: d.wakeSeq });
+  }
+
+  #track(record: HarnessRecord): void {
+    const key = sessionKey(record);
+    const previous = this.#bySession.get(key);
+    if (previous) this.#forget(previous);
     this.#harnesses.set(record.harnessId, record);
-    this.#bySession.set(sessionKey(ref), record.harnessId);
-    return true;
+    this.#bySession.set(key, record.harnessId);
   }
 
   #forget(harnessId: string): void {
@@ -309,7 +299,6 @@ export class HarnessDispatcher {
     if (i >= 0) this.#waiting.splice(i, 1);
   }
 
-  /** Hands waiting brains to the least loaded workers with room, round-robin among equals. */
   /**
    * Hands waiting brains, in order, to the least loaded workers with room that serve their
    * tenant; a brain no such worker can take keeps its place.
@@ -320,9 +309,9 @@ export class HarnessDispatcher {
     for (const harnessId of this.#waiting.splice(0)) {
       const record = this.#harnesses.get(harnessId);
       if (!record) continue;
-      const worker = this.#pickWorker(record.tenant);
+      const worker = this.#workers.pick(record.tenant);
       if (!worker) {
-        full ||= [...this.#workers.values()].some((w) => serves(w, record.tenant));
+        full ||= this.#workers.anyServing(record.tenant);
         stillWaiting.push(harnessId);
         continue;
       }
@@ -342,17 +331,9 @@ export class HarnessDispatcher {
       this.#recheck.unref();
     }
   }
-
-  #pickWorker(tenant: string): WorkerConnection | undefined {
-    const workers = [...this.#workers.values()].filter((w) => !w.queue.closed && w.assigned.size < w.capacity && serves(w, tenant));
-    if (workers.length === 0) return undefined;
-    const start = this.#rotation++ % workers.length;
-    const rotated = [...workers.slice(start), ...workers.slice(0, start)];
-    return rotated.reduce((best, w) => (w.assigned.size / w.capacity < best.assigned.size / best.capacity ? w : best));
-  }
 }
 
-/** Whether a worker may run a brain of this tenant: a pool worker ("*") serves every tenant. */
-function serves(worker: WorkerConnection, tenant: string): boolean {
-  return worker.tenant === ANY_TENANT || worker.tenant === tenant;
+/** The session a brain works on. */
+function refOf(record: { tenant: string; sessionId: string }): SessionRef {
+  return { tenant: record.tenant, sessionId: record.sessionId };
 }

@@ -3,8 +3,9 @@ import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import { SessionSchema, type Session } from "@oma/client/gen/oma/v1/session_pb.js";
 import type { AbstractSublevel } from "abstract-level";
 import type { Db } from "../part.js";
-import { decodeIdempotency, decodeUint64, encodeIdempotency, encodeUint64 } from "./record-codec.js";
+import { decodeDispatch, decodeIdempotency, decodeUint64, encodeDispatch, encodeIdempotency, encodeUint64 } from "./record-codec.js";
 import { refOfPosition, tenantRange, type IdempotencyRecord, type IndexEntry, type SessionStorage, type StoredSession, type WriteOp } from "./session-storage.js";
+import type { DispatchRecord } from "./session-store.js";
 
 type Sub = AbstractSublevel<Db, string | Uint8Array | Buffer, string, Uint8Array>;
 
@@ -27,6 +28,7 @@ export class LevelSessionStorage implements SessionStorage {
   readonly #keys: Sub;
   readonly #epochs: Sub;
   readonly #index: Sub;
+  readonly #dispatch: Sub;
 
   constructor(db: Db, name = "session") {
     this.#db = db;
@@ -38,12 +40,17 @@ export class LevelSessionStorage implements SessionStorage {
     this.#keys = sub("idempotency");
     this.#epochs = sub("epochs");
     this.#index = sub("index");
+    this.#dispatch = sub("dispatch");
   }
 
   async loadSession(sessionId: string): Promise<StoredSession | undefined> {
-    const [meta, state] = await Promise.all([this.#meta.get(sessionId), this.#state.get(sessionId)]);
+    const [meta, state, dispatch] = await Promise.all([this.#meta.get(sessionId), this.#state.get(sessionId), this.#dispatch.get(sessionId)]);
     if (!meta || !state) return undefined;
-    return { meta: fromBinary(SessionSchema, meta), state: fromBinary(SessionSchema, state) };
+    return {
+      meta: fromBinary(SessionSchema, meta),
+      state: fromBinary(SessionSchema, state),
+      ...(dispatch ? { dispatch: decodeDispatch(dispatch) } : {}),
+    };
   }
 
   async loadMeta(sessionId: string): Promise<Session | undefined> {
@@ -78,6 +85,15 @@ export class LevelSessionStorage implements SessionStorage {
     }
   }
 
+  async *listDispatches(cursor: string | undefined): AsyncIterable<DispatchRecord> {
+    const entries = this.#dispatch.values(cursor === undefined ? {} : { gt: cursor });
+    try {
+      for await (const value of entries) yield decodeDispatch(value);
+    } finally {
+      await entries.close();
+    }
+  }
+
   async write(ops: readonly WriteOp[]): Promise<void> {
     const batch = this.#db.batch();
     const put = (sublevel: Sub, key: string, value: Uint8Array) => batch.put(key, value, { sublevel });
@@ -103,10 +119,17 @@ export class LevelSessionStorage implements SessionStorage {
         case "putEpoch":
           put(this.#epochs, op.sessionId, encodeUint64(op.epoch));
           break;
+        case "putDispatch":
+          put(this.#dispatch, op.sessionId, encodeDispatch(op.record));
+          break;
+        case "deleteDispatch":
+          batch.del(op.sessionId, { sublevel: this.#dispatch });
+          break;
         case "deleteSession":
           batch.del(op.sessionId, { sublevel: this.#meta });
           batch.del(op.sessionId, { sublevel: this.#state });
           batch.del(op.position, { sublevel: this.#index });
+          batch.del(op.sessionId, { sublevel: this.#dispatch });
           break;
       }
     }

@@ -79,6 +79,35 @@ describe("LevelSessionStore on disk", () => {
     }
   });
 
+  it("HARN-27: dispatch records survive reopening the database; ended ones stay gone", async () => {
+    const dir = await tempDir("oma-store-");
+    const path = join(dir.path, "leveldb");
+    const [kept, ended] = [uniqueRef(), uniqueRef()];
+    try {
+      let db = await openDb(path);
+      let store = new LevelSessionStore(db);
+      for (const id of [kept, ended]) {
+        await store.createSession({ ...id, labels: {}, agent });
+        await store.append(id, [userEvent("go")]);
+        await store.acquireLease(id, `hrn-${id.sessionId}`, 60_000, { dispatch: true });
+      }
+      await store.endDispatch(ended, `hrn-${ended.sessionId}`);
+      await store.close();
+      await db.close();
+
+      db = await openDb(path);
+      store = new LevelSessionStore(db);
+      const { dispatches } = await store.listDispatches({ pageSize: 10 });
+      expect(dispatches).toEqual([{ ref: kept, harnessId: `hrn-${kept.sessionId}`, epoch: 1, wakeSeq: 1, wakeTime: expect.any(Number) }]);
+      await store.endDispatch(kept, `hrn-${kept.sessionId}`);
+      expect((await store.listDispatches({ pageSize: 10 })).dispatches).toEqual([]);
+      await store.close();
+      await db.close();
+    } finally {
+      await dir.remove();
+    }
+  });
+
   it("SESS-1/SESS-14: the state written by a group of appends to one session is the last one's, also after reopening", async () => {
     const dir = await tempDir("oma-store-");
     const path = join(dir.path, "leveldb");

@@ -1,6 +1,7 @@
 import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { Session } from "@oma/client/gen/oma/v1/session_pb.js";
 import { refOfPosition, tenantRange, type IdempotencyRecord, type IndexEntry, type SessionStorage, type StoredSession, type WriteOp } from "./session-storage.js";
+import type { DispatchRecord } from "./session-store.js";
 
 /** SessionStorage in memory, for unit tests: same contract, nothing survives the process. */
 export class MemorySessionStorage implements SessionStorage {
@@ -8,11 +9,14 @@ export class MemorySessionStorage implements SessionStorage {
   readonly #events = new Map<string, Event[]>();
   readonly #keys = new Map<string, Map<string, IdempotencyRecord>>();
   readonly #epochs = new Map<string, number>();
+  readonly #dispatches = new Map<string, DispatchRecord>();
   /** Listing positions, ascending. */
   #index: string[] = [];
 
   async loadSession(sessionId: string): Promise<StoredSession | undefined> {
-    return this.#sessions.get(sessionId);
+    const stored = this.#sessions.get(sessionId);
+    const dispatch = this.#dispatches.get(sessionId);
+    return stored && { ...stored, ...(dispatch ? { dispatch } : {}) };
   }
 
   async loadMeta(sessionId: string): Promise<Session | undefined> {
@@ -46,6 +50,14 @@ export class MemorySessionStorage implements SessionStorage {
     }
   }
 
+  async *listDispatches(cursor: string | undefined): AsyncIterable<DispatchRecord> {
+    const ids = [...this.#dispatches.keys()].filter((id) => cursor === undefined || id > cursor).sort();
+    for (const id of ids) {
+      const record = this.#dispatches.get(id);
+      if (record) yield record;
+    }
+  }
+
   async write(ops: readonly WriteOp[]): Promise<void> {
     for (const op of ops) {
       switch (op.kind) {
@@ -74,8 +86,15 @@ export class MemorySessionStorage implements SessionStorage {
         case "putEpoch":
           this.#epochs.set(op.sessionId, op.epoch);
           break;
+        case "putDispatch":
+          this.#dispatches.set(op.sessionId, op.record);
+          break;
+        case "deleteDispatch":
+          this.#dispatches.delete(op.sessionId);
+          break;
         case "deleteSession":
           this.#sessions.delete(op.sessionId);
+          this.#dispatches.delete(op.sessionId);
           this.#index = this.#index.filter((p) => p !== op.position);
           break;
       }

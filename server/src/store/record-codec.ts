@@ -1,9 +1,10 @@
 import type { IdempotencyRecord } from "./session-storage.js";
+import type { DispatchRecord } from "./session-store.js";
 
 /**
  * Fixed binary layouts of the two small records that have no proto message:
  * an idempotency record is 32 bytes of hash, then first seq (u64 BE) and count (u32 BE);
- * an epoch is one u64 BE.
+ * an epoch is one u64 BE. A dispatch record is JSON (its harness id is a string).
  */
 const HASH_BYTES = 32;
 
@@ -33,4 +34,14 @@ export function encodeUint64(value: number): Uint8Array {
 
 export function decodeUint64(bytes: Uint8Array): number {
   return Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0));
+}
+
+export function encodeDispatch(record: DispatchRecord): Uint8Array {
+  const { ref, harnessId, epoch, wakeSeq, wakeTime } = record;
+  return new TextEncoder().encode(JSON.stringify({ tenant: ref.tenant, sessionId: ref.sessionId, harnessId, epoch, wakeSeq, wakeTime }));
+}
+
+export function decodeDispatch(bytes: Uint8Array): DispatchRecord {
+  const p = JSON.parse(new TextDecoder().decode(bytes)) as { tenant: string; sessionId: string; harnessId: string; epoch: number; wakeSeq: number; wakeTime: number };
+  return { ref: { tenant: p.tenant, sessionId: p.sessionId }, harnessId: p.harnessId, epoch: p.epoch, wakeSeq: p.wakeSeq, wakeTime: p.wakeTime };
 }

@@ -11,8 +11,8 @@ import { KeyedMutex } from "./keyed-mutex.js";
 import { sessionKey, type SessionRef } from "./session-ref.js";
 import { listPosition, type SessionStorage, type WriteOp } from "./session-storage.js";
 import type {
-  AppendOptions, AppendResult, Clock, CreateSessionInput, ListPage, ListQuery, LogListener,
-  ReadQuery, ReadResult, SessionStore, Subscription,
+  AcquireLeaseOptions, AppendOptions, AppendResult, Clock, CreateSessionInput, DispatchPage, DispatchRecord, ListPage, ListQuery,
+  LogListener, ReadQuery, ReadResult, SessionStore, Subscription,
 } from "./session-store.js";
 
 /** Sessions kept in memory (heads, leases) before idle ones are evicted; about 1 KB each. */
@@ -36,6 +36,8 @@ interface LiveSession {
   tip: Session;
   /** Greatest epoch ever granted under this id, including before a delete. */
   epochFloor: number;
+  /** The dispatch record after every accepted change (see DispatchRecord). */
+  dispatch: DispatchRecord | undefined;
   readonly pendingKeys: Map<string, { readonly hash: Uint8Array; readonly firstSeq: number; readonly done: Promise<AppendResult> }>;
   readonly listeners: Set<LogListener>;
 }
@@ -82,7 +84,7 @@ export class SessionLog implements SessionStore {
       const epochFloor = await this.#storage.getEpoch(id);
       await this.#submit([{ kind: "createSession", sessionId: id, meta, state, position }], () => {
         // A concurrent reader may have loaded the new session already; keep that one.
-        if (!this.#live.has(id)) this.#remember({ id, ref, position, committed: state, tip: state, epochFloor, pendingKeys: new Map(), listeners: new Set() });
+        if (!this.#live.has(id)) this.#remember({ id, ref, position, committed: state, tip: state, epochFloor, dispatch: undefined, pendingKeys: new Map(), listeners: new Set() });
       });
       return sessionView(meta, state, nowMs);
     });
@@ -214,7 +216,7 @@ export class SessionLog implements SessionStore {
     return { events, headSeq };
   }
 
-  async acquireLease(ref: SessionRef, holder: string, ttlMs: number): Promise<Lease> {
+  async acquireLease(ref: SessionRef, holder: string, ttlMs: number, options: AcquireLeaseOptions = {}): Promise<Lease> {
     const sessionId = ref.sessionId;
     const { lease, done } = await this.#mutex.run(sessionKey(ref), async () => {
       this.#checkOpen();
@@ -230,7 +232,12 @@ export class SessionLog implements SessionStore {
       const epoch = Math.max(live.epochFloor, Number(live.tip.lease?.epoch ?? 0n)) + 1;
       const lease = create(LeaseSchema, { epoch: BigInt(epoch), holder, expireTime: timestampFromMs(nowMs + ttlMs) });
       live.epochFloor = epoch;
-      const done = this.#changeState(live, nowMs, (s) => (s.lease = lease), [{ kind: "putEpoch", sessionId: live.id, epoch }]);
+      const extra: WriteOp[] = [{ kind: "putEpoch", sessionId: live.id, epoch }];
+      if (options.dispatch) {
+        live.dispatch = { ref: live.ref, harnessId: holder, epoch, wakeSeq: Number(live.tip.headSeq), wakeTime: nowMs };
+        extra.push({ kind: "putDispatch", sessionId: live.id, record: live.dispatch });
+      }
+      const done = this.#changeState(live, nowMs, (s) => (s.lease = lease), extra);
       return { lease, done };
     });
     await done;
@@ -263,6 +270,28 @@ export class SessionLog implements SessionStore {
       return this.#changeState(live, nowMs, (s) => (s.lease = ended));
     });
     await done;
+  }
+
+  async listDispatches(query: { readonly pageSize: number; readonly cursor?: string }): Promise<DispatchPage> {
+    const dispatches: DispatchRecord[] = [];
+    for await (const record of this.#storage.listDispatches(query.cursor)) {
+      // One record beyond the page proves there is a next page.
+      if (dispatches.length === query.pageSize) return { dispatches, nextCursor: sessionKey(dispatches[dispatches.length - 1]!.ref) };
+      dispatches.push(record);
+    }
+    return { dispatches };
+  }
+
+  async endDispatch(ref: SessionRef, harnessId: string): Promise<void> {
+    // Durable before the session's lock is let go, so the cache never holds a record that
+    // storage has dropped (nor the reverse) when the entry is evicted and reloaded.
+    await this.#mutex.run(sessionKey(ref), async () => {
+      this.#checkOpen();
+      const live = await this.#load(ref);
+      if (live?.dispatch?.harnessId !== harnessId) return;
+      live.dispatch = undefined;
+      await this.#submit([{ kind: "deleteDispatch", sessionId: live.id }], () => undefined);
+    });
   }
 
   async subscribe(ref: SessionRef, listener: LogListener): Promise<Subscription> {
@@ -359,6 +388,7 @@ export class SessionLog implements SessionStore {
             committed: stored.state,
             tip: stored.state,
             epochFloor,
+            dispatch: stored.dispatch,
             pendingKeys: new Map(),
             listeners: new Set(),
           };

@@ -1,6 +1,7 @@
 import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { Session } from "@oma/client/gen/oma/v1/session_pb.js";
 import type { SessionRef } from "./session-ref.js";
+import type { DispatchRecord } from "./session-store.js";
 
 /**
  * Persistence under the session log engine: plain reads and one atomic, durable write of
@@ -20,6 +21,8 @@ export interface SessionStorage {
   getEpoch(sessionId: string): Promise<number>;
   /** Session keys of a tenant (or of all) in listing order (newest first), strictly after the cursor. */
   listIndex(tenant: string | undefined, cursor: string | undefined): AsyncIterable<IndexEntry>;
+  /** Dispatch records in session-key order, strictly after the cursor (a session key). */
+  listDispatches(cursor: string | undefined): AsyncIterable<DispatchRecord>;
   /** Writes every operation atomically and durably (one synced batch), or none. */
   write(ops: readonly WriteOp[]): Promise<void>;
   /** Removes events and idempotency keys of a session id (after its deletion, before a re-create). */
@@ -31,6 +34,8 @@ export interface StoredSession {
   readonly meta: Session;
   /** head_seq, status, stop_reason, update_time and the last granted lease. */
   readonly state: Session;
+  /** The brain the server owes the session, if any. */
+  readonly dispatch?: DispatchRecord;
 }
 
 export interface IndexEntry {
@@ -52,6 +57,9 @@ export type WriteOp =
   | { readonly kind: "putEvents"; readonly sessionId: string; readonly events: readonly Event[] }
   | { readonly kind: "putIdempotency"; readonly sessionId: string; readonly key: string; readonly record: IdempotencyRecord }
   | { readonly kind: "putEpoch"; readonly sessionId: string; readonly epoch: number }
+  | { readonly kind: "putDispatch"; readonly sessionId: string; readonly record: DispatchRecord }
+  | { readonly kind: "deleteDispatch"; readonly sessionId: string }
+  /** Removes the session's metadata, state, listing entry and dispatch record. */
   | { readonly kind: "deleteSession"; readonly sessionId: string; readonly position: string };
 
 /**

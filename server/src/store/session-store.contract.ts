@@ -224,6 +224,67 @@ export function describeSessionStoreContract(name: string, open: () => Promise<S
       expect((await store.acquireLease(id, "h", 5000)).epoch).toBe(2n);
     });
 
+    it("HARN-27: a dispatched lease and its record are written together; a failed acquisition writes neither", async () => {
+      const id = await newSession();
+      await store.append(id, [userEvent("a"), userEvent("b")]);
+      const mine = async () => {
+        const found = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.listDispatches({ pageSize: 2, cursor });
+          found.push(...page.dispatches.filter((d) => d.ref.sessionId === id.sessionId && d.ref.tenant === id.tenant));
+          cursor = page.nextCursor;
+        } while (cursor);
+        return found;
+      };
+      expect(await mine()).toEqual([]);
+      const lease = await store.acquireLease(id, "hrn-1", 5000, { dispatch: true });
+      expect(await mine()).toEqual([{ ref: id, harnessId: "hrn-1", epoch: Number(lease.epoch), wakeSeq: 2, wakeTime: expect.any(Number) }]);
+      await rejection(store.acquireLease(id, "hrn-2", 5000, { dispatch: true }), "LEASE_HELD");
+      expect((await mine()).map((d) => d.harnessId)).toEqual(["hrn-1"]);
+      // A lease taken without dispatch (a client's own brain) leaves the record alone.
+      await store.releaseLease(id, Number(lease.epoch));
+      const own = await store.acquireLease(id, "client", 5000);
+      expect((await mine()).map((d) => d.harnessId)).toEqual(["hrn-1"]);
+      await store.releaseLease(id, Number(own.epoch));
+      await store.append(id, [userEvent("c")]);
+      const next = await store.acquireLease(id, "hrn-3", 5000, { dispatch: true });
+      expect(await mine()).toEqual([{ ref: id, harnessId: "hrn-3", epoch: Number(next.epoch), wakeSeq: 3, wakeTime: expect.any(Number) }]);
+    });
+
+    it("HARN-27: endDispatch removes only the record of that harness; records go with their session; tenants are apart", async () => {
+      // Two tenants, one id: two sessions, two records.
+      const ids = [await newSession(), await newSession(), await newSession()];
+      const twin = { tenant: "other", sessionId: ids[0]!.sessionId };
+      await store.createSession({ ...twin, labels: {}, agent });
+      await store.acquireLease(twin, "hrn-twin", 5000, { dispatch: true });
+      for (const [i, id] of ids.entries()) await store.acquireLease(id, `hrn-${i}`, 5000, { dispatch: true });
+      const listed = async () => {
+        const found: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.listDispatches({ pageSize: 1, cursor });
+          expect(page.dispatches.length).toBeLessThanOrEqual(1);
+          found.push(...page.dispatches.filter((d) => ids.some((r) => r.sessionId === d.ref.sessionId)).map((d) => `${d.ref.tenant}/${d.ref.sessionId}:${d.harnessId}`));
+          cursor = page.nextCursor;
+        } while (cursor);
+        return found;
+      };
+      const entry = (ref: SessionRef, harnessId: string) => `${ref.tenant}/${ref.sessionId}:${harnessId}`;
+      const all = [...ids.map((id, i) => entry(id, `hrn-${i}`)), entry(twin, "hrn-twin")].sort();
+      expect(await listed()).toEqual(all);
+      await store.endDispatch(ids[0]!, "hrn-other");
+      await store.endDispatch(ids[0]!, "hrn-twin");
+      expect(await listed()).toEqual(all);
+      await store.endDispatch(ids[0]!, "hrn-0");
+      await store.endDispatch(ids[0]!, "hrn-0");
+      await store.deleteSession(ids[1]!);
+      await store.endDispatch(ids[1]!, "hrn-1");
+      expect(await listed()).toEqual([entry(ids[2]!, "hrn-2"), entry(twin, "hrn-twin")].sort());
+      await store.createSession({ ...ids[1]!, labels: {}, agent });
+      expect(await listed()).toEqual([entry(ids[2]!, "hrn-2"), entry(twin, "hrn-twin")].sort());
+    });
+
     it("SESS-18: lists newest first, filtered by status and labels, every match exactly once across pages", async () => {
       const tag = randomUUID();
       const ids: string[] = [];

@@ -31,12 +31,28 @@ export interface SessionStore {
   /** A positional slice of committed events (SESS-11); cost independent of log length. */
   readEvents(ref: SessionRef, query: ReadQuery): Promise<ReadResult>;
 
-  /** Takes the lease with a new, greater epoch (SESS-10); LEASE_HELD if one is live. */
-  acquireLease(ref: SessionRef, holder: string, ttlMs: number): Promise<Lease>;
+  /**
+   * Takes the lease with a new, greater epoch (SESS-10); LEASE_HELD if one is live. With
+   * `dispatch`, the same atomic write records that the server owes the session a brain
+   * (a Wake answered OK, HARN-27): the dispatch record, which replaces any earlier one.
+   */
+  acquireLease(ref: SessionRef, holder: string, ttlMs: number, options?: AcquireLeaseOptions): Promise<Lease>;
   /** Extends the live lease of that epoch; LEASE_LOST otherwise. */
   renewLease(ref: SessionRef, epoch: number, ttlMs: number): Promise<Lease>;
   /** Ends the lease of that epoch at once; idempotent for the last granted epoch (SESS-17). */
   releaseLease(ref: SessionRef, epoch: number): Promise<void>;
+
+  /**
+   * Committed dispatch records of every tenant, in store-key order, after an opaque cursor:
+   * every session a dispatcher woke and has not yet settled. A restarted dispatcher starts
+   * from these, so nothing it owes lives only in a process's memory.
+   */
+  listDispatches(query: { readonly pageSize: number; readonly cursor?: string }): Promise<DispatchPage>;
+  /**
+   * Removes the session's dispatch record if it is still the one of `harnessId` (a later
+   * Wake's record stays); nothing happens otherwise, or when the session is gone.
+   */
+  endDispatch(ref: SessionRef, harnessId: string): Promise<void>;
 
   /**
    * Registers a listener for committed events of a session. The returned head is the
@@ -56,6 +72,29 @@ export interface CreateSessionInput {
   readonly sessionId: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly agent: AgentConfig;
+}
+
+export interface AcquireLeaseOptions {
+  /** Record the acquisition as a dispatched brain (see DispatchRecord). */
+  readonly dispatch?: boolean;
+}
+
+/** A brain the server dispatched for a Wake, kept until the session needs no brain (HARN-27). */
+export interface DispatchRecord {
+  readonly ref: SessionRef;
+  /** The lease holder the Wake created. */
+  readonly harnessId: string;
+  readonly epoch: number;
+  /** Head of the log when the lease was taken: the brain's `harness_started` comes after it. */
+  readonly wakeSeq: number;
+  /** When the lease was taken, ms since the epoch. */
+  readonly wakeTime: number;
+}
+
+export interface DispatchPage {
+  readonly dispatches: DispatchRecord[];
+  /** Cursor of the next page; undefined on the last page. */
+  readonly nextCursor?: string;
 }
 
 export interface ListQuery {

@@ -42,6 +42,9 @@ export class LogBuilder {
   interrupt(): this {
     return this.#add({ case: "userInterrupt", value: {} });
   }
+  harnessStarted(harnessId: string, leaseEpoch = 1): this {
+    return this.#add({ case: "harnessStarted", value: { harnessId, leaseEpoch: toInt64(leaseEpoch) } });
+  }
   running(): this {
     return this.#add({ case: "statusChanged", value: { status: SessionStatus.RUNNING } });
   }

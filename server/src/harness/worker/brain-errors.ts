@@ -7,3 +7,8 @@ export class FencedError extends Error {
 export class InterruptedError extends Error {
   override readonly name = "InterruptedError";
 }
+
+/** The worker is shutting down: the brain stops at once, writes nothing more and hands the session on. */
+export class StoppedError extends Error {
+  override readonly name = "StoppedError";
+}

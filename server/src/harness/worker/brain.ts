@@ -10,7 +10,7 @@ import type { Logger } from "../../logger.js";
 import { durationFromMs } from "../duration.js";
 import { toInt64 } from "../int64.js";
 import { analyzeLog, type PendingToolUse } from "../log-state.js";
-import { FencedError, InterruptedError } from "./brain-errors.js";
+import { FencedError, InterruptedError, StoppedError } from "./brain-errors.js";
 import { Hands } from "./hands.js";
 import { keepLease } from "./lease-keeper.js";
 import { SESSION_HISTORY_TOOL } from "../harness-tools.js";
@@ -48,13 +48,20 @@ export interface BrainDeps {
   readonly sandboxTools: () => Promise<readonly ToolDescription[]>;
   /** Provision the sandbox before the first model call (the pre-lazy behaviour, for comparison). */
   readonly eagerSandbox?: boolean;
+  /**
+   * Aborted when the worker shuts down: the brain stops at once, writes nothing more and
+   * releases its lease, so the server hands the session to a successor without waiting
+   * for the lease to expire (a write still in flight is fenced by the release).
+   */
+  readonly stop?: AbortSignal;
 }
 
 /**
  * How a brain ended. "fenced": it lost its lease and wrote nothing more; "abandoned": the
- * server stayed unreachable, so the lease expires and the server re-wakes the session.
+ * server stayed unreachable, so the lease expires and the server re-wakes the session;
+ * "stopped": the worker shut down and released the lease for a successor.
  */
-export type BrainEnd = StopReason | "fenced" | "abandoned";
+export type BrainEnd = StopReason | "fenced" | "abandoned" | "stopped";
 
 /**
  * One brain on one session (HARN-4): read the log, call the model, run tools, record
@@ -66,7 +73,8 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
   const fence = new AbortController();
   let interrupt = new AbortController();
   const stopWatch = new AbortController();
-  const working = () => AbortSignal.any([fence.signal, interrupt.signal]);
+  const stop = deps.stop ?? new AbortController().signal;
+  const working = () => AbortSignal.any([fence.signal, interrupt.signal, stop]);
   const lease = keepLease({ client: deps.session, sessionId: a.sessionId, epoch: a.epoch, ttlMs: a.leaseTtlMs, onLost: () => fence.abort() });
   const reader = new LogReader(deps.session, a.sessionId);
   try {
@@ -161,6 +169,7 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
 
     for (;;) {
       if (fence.signal.aborted) throw new FencedError("lease lost");
+      if (stop.aborted) throw new StoppedError("the worker is shutting down");
       if (!fresh) await reader.refresh();
       fresh = false;
       const state = analyzeLog(reader.events);
@@ -242,6 +251,10 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
     if (err instanceof FencedError || fence.signal.aborted) {
       log.warn("lease lost: another brain owns the session; stopping without writing");
       return "fenced";
+    }
+    if (err instanceof StoppedError || stop.aborted) {
+      log.info("worker shutting down: leaving the session to a successor");
+      return "stopped";
     }
     if (isTransientFailure(err)) {
       // The server stayed out of reach: leave the session to a successor, write nothing.

@@ -24,6 +24,7 @@ export interface WorkerOptions {
   readonly eagerSandbox?: boolean;
   /** Called once per (re)connection, when the server has registered the worker. */
   readonly onConnected?: () => void;
+  /** Ends the worker: no new assignments, and running brains stop and hand their sessions on. */
   readonly signal: AbortSignal;
 }
 
@@ -38,7 +39,8 @@ const MAX_TTL_MS = 600_000;
 
 /**
  * A worker process (HARN-3): holds a ConnectWorker stream open, reconnecting when it
- * breaks, and runs one brain per assignment. It reaches the server only through the
+ * breaks, and runs one brain per assignment. When `signal` aborts it stops: brains stop
+ * at their next step and release their leases, and it returns once they have. It reaches the server only through the
  * public SessionService and SandboxService; model credentials come from its own
  * environment (HARN-14).
  */
@@ -73,7 +75,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     });
     const brain = runBrain(
       { harnessId: a.harnessId, sessionId: a.sessionId, epoch: fromInt64(a.leaseEpoch), leaseTtlMs: ttl },
-      { session, sandbox, model, workerId: options.workerId, retry: options.retry, logger: log, sandboxTools, eagerSandbox: options.eagerSandbox },
+      { session, sandbox, model, workerId: options.workerId, retry: options.retry, logger: log, sandboxTools, eagerSandbox: options.eagerSandbox, stop: options.signal },
     )
       .then((end) => log.info({ sessionId: a.sessionId, harnessId: a.harnessId, end }, "brain finished"))
       .catch((err: unknown) => log.error({ err, sessionId: a.sessionId }, "brain crashed"))
