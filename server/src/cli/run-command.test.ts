@@ -89,14 +89,31 @@ describe.skipIf(!backend)("oma serve --workers and oma run", () => {
     expect(after.some((p) => !pids.includes(p))).toBe(true);
   });
 
-  it("without ANTHROPIC_API_KEY, oma run says exactly what to set", async () => {
+  it("oma run needs no model key itself; against a server without brains it says so and how to fix it, and never draws a spinner into a pipe", async () => {
     const env = { ...process.env };
     delete env["ANTHROPIC_API_KEY"];
     delete env["ANTHROPIC_AUTH_TOKEN"];
-    const res = await runCli(["run", "hi", "--server", url], env);
-    expect(res.code).toBe(2);
-    expect(res.stderr).toContain("ANTHROPIC_API_KEY is not set");
-    expect(res.stderr).toContain("export ANTHROPIC_API_KEY=");
+    const lonely = await tempDir("oma-no-brain-");
+    const bare = spawn(process.execPath, [CLI_MAIN, "serve", "--port", "0", "--data-dir", lonely.path, "--workers", "0", "--sandbox-backend", backend!.name], { stdio: ["ignore", "pipe", "ignore"], env });
+    try {
+      const bareUrl = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: bare.stdout! }).on("line", (line) => line.startsWith("OMA_LISTENING ") && resolve(line.slice(14).trim()));
+        bare.once("exit", () => reject(new Error("server exited")));
+      });
+      const res = await runCli(["run", "hi", "--server", bareUrl, "--data-dir", lonely.path, "--wait-for-brain", "1"], env);
+      expect(res.code).toBe(3);
+      expect(res.stderr).toMatch(/no brain worker took session ses_\S+ within 1 s/);
+      expect(res.stderr).toContain("oma worker --server");
+      expect(res.stderr).toContain("ANTHROPIC_API_KEY");
+      expect(res.stderr).not.toContain("working");
+    } finally {
+      bare.kill("SIGKILL");
+      await lonely.remove();
+    }
+    const served = await runCli(["run", "how many lines?", "--server", url, "--data-dir", dir.path, "--backend", backend!.name], env);
+    expect(served.code, served.stderr).toBe(0);
+    expect(served.stdout).toContain("There are six lines.");
+    expect(served.stderr).not.toMatch(/working|[⠋⠙⠹⠸]/);
     const worker = await runCli(["worker", "--server", url], env);
     expect(worker.code).toBe(2);
     expect(worker.stderr).toContain("ANTHROPIC_API_KEY is not set");

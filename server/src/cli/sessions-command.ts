@@ -1,4 +1,3 @@
-import { reasonOf } from "@oma/client";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { SessionStatus, StopReason, type Session } from "@oma/client/gen/oma/v1/session_pb.js";
 import { InvalidArgumentError, type Command } from "commander";
@@ -114,20 +113,8 @@ export function registerSessionsCommands(program: Command): void {
         }
         const abort = new AbortController();
         process.once("SIGINT", () => abort.abort());
-        // A watch resumes from the last seq printed if the server ends it for being slow.
-        for (;;) {
-          try {
-            for await (const res of client.watchEvents({ sessionId: id, afterSeq: BigInt(last) }, { signal: abort.signal })) {
-              if (res.message.case !== "event") continue;
-              print(res.message.value);
-              last = Number(res.message.value.seq);
-            }
-            return;
-          } catch (err) {
-            if (abort.signal.aborted) return;
-            if (reasonOf(err) !== "WATCHER_TOO_SLOW") throw err;
-          }
-        }
+        // The SDK's watch resumes after the last seq printed across reconnects and WATCHER_TOO_SLOW.
+        for await (const event of client.watch(id, { afterSeq: last, signal: abort.signal })) print(event);
       }),
     );
 }

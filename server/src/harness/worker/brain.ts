@@ -1,10 +1,9 @@
 import type Anthropic from "@anthropic-ai/sdk";
 import type { Client } from "@connectrpc/connect";
-import { isTransientFailure } from "@oma/client";
+import { isTransientFailure, type OmaSessionsClient } from "@oma/client";
 import { ConfirmationDecision } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
 import { SessionStatus, StopReason, ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
-import type { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import type { ToolDescription } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import type { Logger } from "../../logger.js";
 import { durationFromMs } from "../duration.js";
@@ -38,7 +37,8 @@ export interface BrainAssignment {
 }
 
 export interface BrainDeps {
-  readonly session: Client<typeof SessionService>;
+  /** The session's client with the SDK's keyed emit and resuming watch, authenticated with the session token. */
+  readonly session: OmaSessionsClient;
   readonly sandbox: Client<typeof SandboxService>;
   readonly model: Anthropic;
   readonly workerId: string;

@@ -1,20 +1,18 @@
-import type { Client } from "@connectrpc/connect";
+import type { OmaSessionsClient } from "@oma/client";
 import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
-import type { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
-import { setTimeout as sleep } from "node:timers/promises";
 import { fromInt64, toInt64 } from "../int64.js";
-import { retryTransient } from "./transient-retry.js";
+import { BRAIN_RETRY, retryTransient } from "./transient-retry.js";
 
 /** Events per GetEvents page when a brain reads the log. */
 const READ_PAGE = 1000;
 
 /** The brain's copy of the log: read once with GetEvents, then topped up after the last seq. */
 export class LogReader {
-  readonly #client: Client<typeof SessionService>;
+  readonly #client: OmaSessionsClient;
   readonly #sessionId: string;
   readonly events: Event[] = [];
 
-  constructor(client: Client<typeof SessionService>, sessionId: string) {
+  constructor(client: OmaSessionsClient, sessionId: string) {
     this.#client = client;
     this.#sessionId = sessionId;
   }
@@ -41,26 +39,16 @@ export class LogReader {
 
 /**
  * Watches the log after `afterSeq` for a user_interrupt (HARN-9) while the brain works,
- * reconnecting after the last seq it saw until `signal` aborts.
+ * with the SDK's watch (it resumes after the last seq it saw across reconnects) until
+ * `signal` aborts. A watch the server ends with an answer (the session deleted, the session
+ * token no longer valid) ends this one: the brain's own calls then fail the same way.
  */
-export async function watchForInterrupt(
-  client: Client<typeof SessionService>,
-  sessionId: string,
-  afterSeq: number,
-  onInterrupt: () => void,
-  signal: AbortSignal,
-): Promise<void> {
-  let last = afterSeq;
-  while (!signal.aborted) {
-    try {
-      for await (const res of client.watchEvents({ sessionId, afterSeq: toInt64(last) }, { signal })) {
-        if (res.message.case !== "event") continue;
-        last = fromInt64(res.message.value.seq);
-        if (res.message.value.payload.case === "userInterrupt") onInterrupt();
-      }
-    } catch {
-      if (signal.aborted) return;
+export async function watchForInterrupt(client: OmaSessionsClient, sessionId: string, afterSeq: number, onInterrupt: () => void, signal: AbortSignal): Promise<void> {
+  try {
+    for await (const event of client.watch(sessionId, { afterSeq, signal, backoff: BRAIN_RETRY.backoff })) {
+      if (event.payload.case === "userInterrupt") onInterrupt();
     }
-    await sleep(200, undefined, { signal }).catch(() => undefined);
+  } catch {
+    // See above: nothing more to watch for.
   }
 }

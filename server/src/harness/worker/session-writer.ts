@@ -1,11 +1,8 @@
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import type { Client } from "@connectrpc/connect";
-import { reasonOf } from "@oma/client";
-import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
-import type { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
-import { toInt64 } from "../int64.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { reasonOf, type OmaSessionsClient } from "@oma/client";
+import type { EventSchema, Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import { FencedError } from "./brain-errors.js";
-import { retryTransient } from "./transient-retry.js";
+import { BRAIN_RETRY } from "./transient-retry.js";
 
 export type PayloadInit = MessageInitShape<typeof EventSchema>["payload"];
 
@@ -16,12 +13,12 @@ export type PayloadInit = MessageInitShape<typeof EventSchema>["payload"];
  * (LEASE_LOST → FencedError).
  */
 export class SessionWriter {
-  readonly #client: Client<typeof SessionService>;
+  readonly #client: OmaSessionsClient;
   readonly sessionId: string;
   readonly epoch: number;
   #barrier: Promise<unknown> = Promise.resolve();
 
-  constructor(client: Client<typeof SessionService>, sessionId: string, epoch: number) {
+  constructor(client: OmaSessionsClient, sessionId: string, epoch: number) {
     this.#client = client;
     this.sessionId = sessionId;
     this.epoch = epoch;
@@ -37,19 +34,15 @@ export class SessionWriter {
 
   /** Appends the payloads atomically. With `expectedHeadSeq`, HEAD_SEQ_MISMATCH is returned as `undefined`. */
   async emit(payloads: readonly PayloadInit[], idempotencyKey: string, options: { expectedHeadSeq?: number } = {}): Promise<Event[] | undefined> {
-    const events = payloads.map((payload) => create(EventSchema, { payload }));
     await this.#barrier;
     try {
-      // The idempotency key makes a repeat after a broken connection safe (SESS-3).
-      const res = await retryTransient(() =>
-        this.#client.emitEvents({
-          sessionId: this.sessionId,
-          events,
-          idempotencyKey,
-          leaseEpoch: toInt64(this.epoch),
-          ...(options.expectedHeadSeq !== undefined ? { expectedHeadSeq: toInt64(options.expectedHeadSeq) } : {}),
-        }),
-      );
+      // The SDK's keyed emit: the idempotency key makes a repeat after a broken connection safe (SESS-3).
+      const res = await this.#client.emitBatch(this.sessionId, payloads as NonNullable<PayloadInit>[], {
+        ...BRAIN_RETRY,
+        idempotencyKey,
+        leaseEpoch: this.epoch,
+        ...(options.expectedHeadSeq !== undefined ? { expectedHeadSeq: options.expectedHeadSeq } : {}),
+      });
       return res.events;
     } catch (err) {
       const reason = reasonOf(err);
