@@ -8,6 +8,8 @@ import { create } from "@bufbuild/protobuf";
 import { EventSchema } from "@oma/client/gen/oma/v1/event_pb.js";
 import { AgentConfigSchema } from "@oma/client/gen/oma/v1/session_pb.js";
 import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
+import { TokenRole } from "@oma/client/gen/oma/v1/token_pb.js";
+import { createOmaClient } from "@oma/client/node";
 import { ServerInfoService } from "@oma/client/gen/oma/v1/server_info_service_pb.js";
 import { LevelSessionStore } from "@oma/server/dist/store/level-session-store.js";
 import { startServerProcess } from "@oma/server/dist/testing/server-process.js";
@@ -45,9 +47,9 @@ function rssMb(pid: number): number {
   return Number(line.replace(/\D+/g, "")) / 1024;
 }
 
-async function newServer(dataDir?: string) {
+async function newServer(dataDir?: string, args: string[] = []) {
   const dir = dataDir ? undefined : await tempDir("oma-bench-");
-  const server = await startServerProcess(dataDir ?? dir!.path, { env: { OMA_LOG_LEVEL: "error" } });
+  const server = await startServerProcess(dataDir ?? dir!.path, { env: { OMA_LOG_LEVEL: "error" }, args });
   return { server, sessions: server.client(SessionService), info: server.client(ServerInfoService), dir };
 }
 
@@ -96,6 +98,48 @@ async function emitThroughput(): Promise<void> {
   printTable("EmitEvent throughput (server child process, 8 sessions, synced group commit; median of 5 alternating rounds)", rows);
   await server.stop();
   await dir?.remove();
+}
+
+/**
+ * What authentication costs an append (SEC-4): the same EmitEvent load against a server
+ * that checks a client token on every call and one started with --auth none, in
+ * alternating rounds so that a change in machine load hits both alike.
+ */
+async function authCost(): Promise<void> {
+  const authed = await newServer();
+  const open = await newServer(undefined, ["--auth", "none"]);
+  const admin = createOmaClient({ baseUrl: authed.server.url, token: authed.server.adminToken });
+  const { bearerToken } = await admin.tokens.createToken({ tenant: "bench", role: TokenRole.CLIENT });
+  const withToken = createOmaClient({ baseUrl: authed.server.url, token: bearerToken }).sessions;
+  const without = createOmaClient({ baseUrl: open.server.url }).sessions;
+  const sessionsOf = async (client: typeof without) => {
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) ids.push((await client.createSession({ agent: { model: "bench" } })).session!.sessionId);
+    return ids;
+  };
+  const [authedIds, openIds] = [await sessionsOf(withToken), await sessionsOf(without)];
+  const rows: Row[] = [];
+  for (const c of [1, 64]) {
+    let i = 0;
+    const authedRounds: number[] = [];
+    const openRounds: number[] = [];
+    for (let round = 0; round < 7; round++) {
+      authedRounds.push(await rate(c, (w) => withToken.emitEvent({ sessionId: authedIds[w % 8]!, event: event(i++) }), RUN_MS / 5));
+      openRounds.push(await rate(c, (w) => without.emitEvent({ sessionId: openIds[w % 8]!, event: event(i++) }), RUN_MS / 5));
+    }
+    rows.push({
+      what: `EmitEvent with a client token, concurrency ${c}`,
+      value: percentile(authedRounds, 50),
+      unit: "ev/s",
+      limit: { what: "same load, --auth none", value: percentile(openRounds, 50) },
+      goal: c === 64 ? { atLeast: 0.95 } : undefined,
+    });
+  }
+  printTable("Authentication on EmitEvent (two server child processes, 8 sessions each; median of 7 alternating rounds)", rows);
+  await authed.server.stop();
+  await open.server.stop();
+  await authed.dir?.remove();
+  await open.dir?.remove();
 }
 
 async function watchLatency(): Promise<void> {
@@ -259,6 +303,7 @@ async function idleSessionsMemory(): Promise<void> {
 
 const started = performance.now();
 await emitThroughput();
+await authCost();
 await watchLatency();
 await sliceCost();
 await idleSessionsMemory();
