@@ -96,6 +96,7 @@ export async function startOmaServer(options: OmaServerOptions): Promise<Listeni
     port: options.port,
     host: options.host,
     readMaxBytes: limits.maxRequestBytes,
+    logger: log,
     interceptors: [errorInterceptor((err, ctx) => log.error({ err, procedure: ctx.procedure }, "internal error"))],
   });
 }

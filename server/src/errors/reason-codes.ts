@@ -30,6 +30,8 @@ export const reasonCodes: Readonly<Record<ReasonName, number>> = {
   HARNESS_NOT_FOUND: 5,
   INTERNAL: 13, // INTERNAL
   TOKEN_NOT_FOUND: 5,
+  MALFORMED_REQUEST: 3,
+  REQUEST_TOO_LARGE: 8,
 };
 
 export const ERROR_DOMAIN = "oma.dev";

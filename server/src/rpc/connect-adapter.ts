@@ -1,5 +1,10 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, createConnectRouter, type HandlerContext, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import type { Logger } from "../logger.js";
+import { withOmaFrameworkErrors } from "./framework-errors.js";
 import type { Authenticator } from "../auth/authenticate.js";
 import type { Principal } from "../auth/principal.js";
 import { OmaError } from "../errors/oma-error.js";
@@ -91,5 +96,43 @@ function serverStream(method: DescMethod, handler: ServerStreamHandler<never, ne
     } finally {
       unwatch();
     }
+  };
+}
+
+/** A service and its Connect implementation (connectService's, or health and reflection). */
+export interface RoutedService {
+  readonly desc: DescService;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly impl: any;
+}
+
+/**
+ * The Node request handler for every protocol on one port. Errors the framework answers by
+ * itself (undecodable or oversized requests) leave as OMA errors (framework-errors.ts), and
+ * a client that goes away mid-call is not logged as a fault. Unknown paths are 404, which
+ * gRPC clients read as UNIMPLEMENTED.
+ */
+export function connectNodeHandler(options: { services: readonly RoutedService[]; interceptors: readonly Interceptor[]; readMaxBytes: number; logger: Logger }) {
+  const router = createConnectRouter({ interceptors: [...options.interceptors], readMaxBytes: options.readMaxBytes, acceptCompression: [compressionGzip, compressionBrotli] });
+  for (const s of options.services) router.service(s.desc, s.impl);
+  const paths = new Map(router.handlers.map((h) => [h.requestPath, withOmaFrameworkErrors(h, options.readMaxBytes)]));
+  return (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+    const handler = paths.get(req.url?.split("?", 2)[0] ?? "");
+    if (!handler) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    const request = universalRequestFromNodeRequest(req, res, undefined, undefined);
+    handler(request)
+      .then((response) => universalResponseToNodeResponse(response, res))
+      .catch((reason: unknown) => {
+        // The peer reset the stream or closed the connection: nothing to answer, nothing wrong here.
+        if (request.signal.aborted || res.destroyed || ConnectError.from(reason).code === Code.Aborted) {
+          options.logger.debug({ procedure: `${handler.service.typeName}/${handler.method.name}`, err: String(reason) }, "client went away");
+          return;
+        }
+        options.logger.error({ procedure: `${handler.service.typeName}/${handler.method.name}`, err: reason }, "writing a response failed");
+      });
   };
 }

@@ -1,17 +1,13 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
-import type { DescService } from "@bufbuild/protobuf";
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Interceptor } from "@connectrpc/connect";
+import type { Logger } from "../logger.js";
+import { connectNodeHandler, type RoutedService } from "./connect-adapter.js";
 import { replaySocket } from "./replay-socket.js";
 
 /** A service and its (possibly partial) implementation; missing methods answer UNIMPLEMENTED. */
-export interface ServedService {
-  readonly desc: DescService;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly impl: any;
-}
+export type ServedService = RoutedService;
 
 export interface ListenOptions {
   readonly services: readonly ServedService[];
@@ -21,6 +17,7 @@ export interface ListenOptions {
   readonly host: string;
   /** Largest accepted request message, bytes (protects the server from huge bodies). */
   readonly readMaxBytes: number;
+  readonly logger: Logger;
 }
 
 export interface Listening {
@@ -37,14 +34,7 @@ export interface Listening {
  * Connect and gRPC-Web clients that cannot speak h2c.
  */
 export async function listen(options: ListenOptions): Promise<Listening> {
-  const handler = connectNodeAdapter({
-    routes(router: ConnectRouter) {
-      for (const s of options.services) router.service(s.desc, s.impl);
-    },
-    interceptors: [...options.interceptors],
-    readMaxBytes: options.readMaxBytes,
-    // Unknown paths: gRPC clients get UNIMPLEMENTED from the 404 mapping.
-  });
+  const handler = connectNodeHandler(options);
   const h2 = http2.createServer(handler);
   const h1 = http.createServer(handler);
   const sockets = new Set<net.Socket>();

@@ -37,7 +37,22 @@ describe("sandbox service", () => {
     const expected = backends.filter((b) => b.available).map((b) => b.name);
     expect([...info.sandboxBackends].sort()).toEqual([...expected].sort());
     expect(info.sandboxBackends[0]).toBe(expected[0]); // docker, else bubblewrap, else process
-    expect(info.features).toEqual(expect.arrayContaining(["sandbox.core", "sandbox.stream", "sandbox.isolation"]));
+    expect(info.features).toEqual(expect.arrayContaining(["sandbox.core", "sandbox.stream"]));
+    // Isolation is claimed only when the default backend isolates.
+    expect(info.features.includes("sandbox.isolation")).toBe(expected[0] !== "process");
+  });
+
+  it("a server whose default backend is the unisolated process backend does not claim sandbox.isolation", async () => {
+    if (!backends.find((b) => b.name === "process")?.available) return;
+    const unisolated = await startTestApp({ sandboxBackend: "process" });
+    try {
+      const info = await unisolated.client(ServerInfoService).getServerInfo({});
+      expect(info.sandboxBackends[0]).toBe("process");
+      expect(info.features).toEqual(expect.arrayContaining(["sandbox.core", "sandbox.stream"]));
+      expect(info.features).not.toContain("sandbox.isolation");
+    } finally {
+      await unisolated.stop();
+    }
   });
 
   it("SBX-2 ListTools describes the seven tools with a JSON Schema each", async () => {

@@ -60,7 +60,8 @@ export async function openSandboxPart(db: Db, ctx: PartContext, options: Sandbox
   const ordered = defaultBackend ? [defaultBackend, ...[...available.keys()].filter((n) => n !== defaultBackend)] : [];
   return {
     service: createSandboxService(manager, ctx.paging),
-    features: ["sandbox.core", "sandbox.stream", "sandbox.isolation"],
+    // SEC-1/SEC-2 are claimed only when the sandboxes a client gets by default are isolated.
+    features: ["sandbox.core", "sandbox.stream", ...(defaultBackend && available.get(defaultBackend)?.isolated ? ["sandbox.isolation"] : [])],
     backends: ordered,
     async close() {
       await manager.close();

@@ -6,7 +6,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import type { HarnessOptions } from "../harness/harness-options.js";
 import { startApp, type RunningApp } from "../app.js";
 import { defaultLimits, type ServerLimits } from "../limits.js";
-import { createLogger } from "../logger.js";
+import { createLogger, type Logger } from "../logger.js";
 import { tempDir } from "./temp-dir.js";
 
 export interface TestApp extends RunningApp {
@@ -26,11 +26,11 @@ export interface TestApp extends RunningApp {
 
 /** The real server (startApp) on port 0 with a fresh data directory, over real sockets. */
 export async function startTestApp(
-  options: { dataDir?: string; limits?: Partial<ServerLimits>; harness?: Partial<HarnessOptions>; auth?: "tokens" | "none" } = {},
+  options: { dataDir?: string; limits?: Partial<ServerLimits>; harness?: Partial<HarnessOptions>; auth?: "tokens" | "none"; logger?: Logger; sandboxBackend?: string } = {},
 ): Promise<TestApp> {
   const dir = options.dataDir ? undefined : await tempDir("oma-app-");
   const dataDir = options.dataDir ?? dir!.path;
-  const app = await startApp({ dataDir, port: 0, host: "127.0.0.1", limits: { ...defaultLimits, ...options.limits }, harness: options.harness, auth: options.auth, logger: createLogger({ level: process.env["OMA_TEST_LOG_LEVEL"] ?? "silent" }) });
+  const app = await startApp({ dataDir, port: 0, host: "127.0.0.1", limits: { ...defaultLimits, ...options.limits }, harness: options.harness, auth: options.auth, sandboxBackend: options.sandboxBackend, logger: options.logger ?? createLogger({ level: process.env["OMA_TEST_LOG_LEVEL"] ?? "silent" }) });
   const adminToken = app.adminTokenFile ? (await readFile(app.adminTokenFile, "utf8")).trim() : "";
   const transport = (token: string | undefined, protocol: "grpc" | "connect" = "grpc") => {
     const interceptors: Interceptor[] = token ? [bearerAuth(token)] : [];
