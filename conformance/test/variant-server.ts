@@ -3,13 +3,14 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
-import type { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
-import type { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
-import type { HarnessService } from "@oma/client/gen/oma/v1/harness_service_pb.js";
+import type { DescService } from "@bufbuild/protobuf";
+import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
+import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
+import { HarnessService } from "@oma/client/gen/oma/v1/harness_service_pb.js";
 import { openAuthPart } from "../../server/src/auth/auth-part.js";
 import { ADMIN_TOKEN_FILE } from "../../server/src/auth/token-files.js";
 import { openHarnessPart } from "../../server/src/harness/harness-part.js";
-import type { Handlers } from "../../server/src/rpc/handlers.js";
+import type { Handlers, ServiceParts } from "../../server/src/rpc/handlers.js";
 import { openPaging } from "../../server/src/rpc/paging.js";
 import { defaultLimits, type ServerLimits } from "../../server/src/limits.js";
 import { createLogger } from "../../server/src/logger.js";
@@ -77,23 +78,46 @@ async function open(dataDir: string, port: number, wrappers: ServiceWrappers, op
   const parts: Pick<ServerPart, "features" | "close">[] = [];
   const auth = await openAuthPart(db, ctx, { mode: "tokens" });
   parts.push(auth);
-  const session = await openSessionPart(db, ctx, { sessionTokens: auth.sessionTokens });
-  parts.push(session);
   const sandbox = options.sandboxBackend ? await openSandboxPart(db, ctx, { backend: options.sandboxBackend }) : undefined;
   if (sandbox) parts.push(sandbox);
+  const session = await openSessionPart(db, ctx, { sessionTokens: auth.sessionTokens, ...(sandbox ? { agentRules: sandbox.agentRules } : {}) });
+  parts.push(session);
   // Brain leases of 3 s keep the fault-injection cases (a killed worker) short.
   const harness = options.harness ? await openHarnessPart({ store: session.store, logger: ctx.logger, paging: ctx.paging, options: { leaseTtlMs: 3000 }, sessionTokens: auth.sessionTokens }) : undefined;
   if (harness) parts.push(harness);
-  const wrap = <T>(impl: T, w: ((real: T) => T) | undefined) => (w ? w(impl) : impl);
+  // A variant wraps what the real server does for a method: its request rules, then its
+  // handler, as one function; the server then runs that alone.
+  const wrap = <S extends DescService>(service: S, real: ServiceParts<S>, w: ((real: Handlers<S>) => Handlers<S>) | undefined): ServiceParts<S> => {
+    if (!w) return real;
+    const checked = Object.fromEntries(
+      service.methods.map((m) => {
+        const validate = (real.validators as Record<string, (req: unknown) => void>)[m.localName]!;
+        const handle = (real.handlers as Record<string, (req: unknown, call: unknown) => unknown>)[m.localName]!;
+        const run =
+          m.methodKind === "server_streaming"
+            ? async function* (req: unknown, call: unknown) {
+                validate(req);
+                yield* handle(req, call) as AsyncIterable<unknown>;
+              }
+            : (req: unknown, call: unknown) => {
+                validate(req);
+                return handle(req, call);
+              };
+        return [m.localName, run];
+      }),
+    ) as Handlers<S>;
+    const unchecked = Object.fromEntries(service.methods.map((m) => [m.localName, () => undefined])) as unknown as ServiceParts<S>["validators"];
+    return { handlers: w(checked), validators: unchecked };
+  };
   const server = await startOmaServer({
     port,
     host: "127.0.0.1",
     logger: ctx.logger,
     limits: { ...fastLimits, ...wrappers.reportedLimits },
     services: {
-      session: wrap(session.service as SessionImpl, wrappers.session),
-      ...(sandbox ? { sandbox: wrap(sandbox.service as SandboxImpl, wrappers.sandbox) } : {}),
-      ...(harness ? { harness: wrap(harness.service as HarnessImpl, wrappers.harness) } : {}),
+      session: wrap(SessionService, session.service, wrappers.session),
+      ...(sandbox ? { sandbox: wrap(SandboxService, sandbox.service, wrappers.sandbox) } : {}),
+      ...(harness ? { harness: wrap(HarnessService, harness.service, wrappers.harness) } : {}),
       tokens: auth.service,
     },
     auth: auth.authenticator,

@@ -61,14 +61,14 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
   };
   try {
     const ctx: PartContext = { dataDir: config.dataDir, logger: config.logger, limits, paging: await openPaging(db, limits.maxPageSize) };
-    // Parts are added here as they exist: tokens, session log, sandboxes, harness dispatch.
+    // Parts are added here as they exist: tokens, sandboxes, session log, harness dispatch.
     const auth = await openAuthPart(db, ctx, { mode: config.auth ?? "tokens" });
     parts.push(auth);
     const sessionTokens = auth.authenticator.mode === "tokens" ? auth.sessionTokens : undefined;
-    const session = await openSessionPart(db, ctx, { sessionTokens });
-    parts.push(session);
     const sandbox = await openSandboxPart(db, ctx, { backend: config.sandboxBackend });
     parts.push(sandbox);
+    const session = await openSessionPart(db, ctx, { sessionTokens, agentRules: sandbox.agentRules });
+    parts.push(session);
     const harness = await openHarnessPart({ store: session.store, logger: config.logger, paging: ctx.paging, options: config.harness, sessionTokens, sessionTokenGraceMs: limits.sessionTokenGraceMs });
     parts.push(harness);
     const server = await startOmaServer({

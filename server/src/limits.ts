@@ -17,6 +17,8 @@ export interface ServerLimits {
   readonly maxWatchLagEvents: number;
   /** Largest request message the transport accepts, bytes. */
   readonly maxRequestBytes: number;
+  /** Deepest nesting of a Struct anywhere in a request (objects and lists each one level). */
+  readonly maxStructDepth: number;
   /** A watch sends a heartbeat after this many milliseconds without any message (SESS-13). */
   readonly watchHeartbeatMs: number;
   /** A brain's session token stays valid this long after its lease's expiry (SEC-4). */
@@ -34,6 +36,7 @@ export const defaultLimits: ServerLimits = {
   maxOutputBytes: 100 * 1024,
   maxWatchLagEvents: 10_000,
   maxRequestBytes: 4 * 1024 * 1024,
+  maxStructDepth: 32,
   watchHeartbeatMs: 15_000,
   sessionTokenGraceMs: 60_000,
 };

@@ -12,7 +12,7 @@ import { TokenService, file_oma_v1_token_service } from "@oma/client/gen/oma/v1/
 import type { Authenticator } from "./auth/authenticate.js";
 import { connectService } from "./rpc/connect-adapter.js";
 import { errorInterceptor } from "./rpc/error-interceptor.js";
-import type { Handlers } from "./rpc/handlers.js";
+import type { ServiceParts } from "./rpc/handlers.js";
 import { createHealthService } from "./rpc/health.js";
 import { listen, type Listening, type ServedService } from "./rpc/listener.js";
 import { createReflectionServices } from "./rpc/reflection.js";
@@ -21,13 +21,15 @@ import { defaultLimits, type ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import { VERSION } from "./version.js";
 
-/** The handlers of the OMA services; a missing method answers UNIMPLEMENTED. */
+/** The handlers and request rules of the OMA services; a missing method answers UNIMPLEMENTED. */
 export interface OmaServices {
-  readonly session?: Partial<Handlers<typeof SessionService>>;
-  readonly harness?: Partial<Handlers<typeof HarnessService>>;
-  readonly sandbox?: Partial<Handlers<typeof SandboxService>>;
-  readonly tokens?: Partial<Handlers<typeof TokenService>>;
+  readonly session?: ServiceParts<typeof SessionService>;
+  readonly harness?: ServiceParts<typeof HarnessService>;
+  readonly sandbox?: ServiceParts<typeof SandboxService>;
+  readonly tokens?: ServiceParts<typeof TokenService>;
 }
+
+const none = { handlers: {}, validators: {} } as unknown as ServiceParts<never>;
 
 export interface OmaServerOptions {
   readonly port: number;
@@ -65,13 +67,13 @@ export async function startOmaServer(options: OmaServerOptions): Promise<Listeni
   const reflection = createReflectionServices(registry, () => serviceNames);
   const auth = options.auth;
   const services: ServedService[] = [
-    { desc: SessionService, impl: connectService(SessionService, options.services.session ?? {}, auth) },
-    { desc: HarnessService, impl: connectService(HarnessService, options.services.harness ?? {}, auth) },
-    { desc: SandboxService, impl: connectService(SandboxService, options.services.sandbox ?? {}, auth) },
-    { desc: TokenService, impl: connectService(TokenService, options.services.tokens ?? {}, auth) },
+    { desc: SessionService, impl: connectService(SessionService, options.services.session ?? none, auth) },
+    { desc: HarnessService, impl: connectService(HarnessService, options.services.harness ?? none, auth) },
+    { desc: SandboxService, impl: connectService(SandboxService, options.services.sandbox ?? none, auth) },
+    { desc: TokenService, impl: connectService(TokenService, options.services.tokens ?? none, auth) },
     {
       desc: ServerInfoService,
-      impl: connectService(ServerInfoService, createServerInfoService({
+      impl: connectService(ServerInfoService, { validators: { getServerInfo: () => undefined }, handlers: createServerInfoService({
         version: VERSION,
         features: options.features ?? (() => []),
         sandboxBackends: options.sandboxBackends ?? (() => []),
@@ -82,8 +84,10 @@ export async function startOmaServer(options: OmaServerOptions): Promise<Listeni
           maxPageSize: limits.maxPageSize,
           maxOutputBytes: limits.maxOutputBytes,
           maxWatchLagEvents: limits.maxWatchLagEvents,
+          maxStructDepth: limits.maxStructDepth,
+          maxRequestBytes: limits.maxRequestBytes,
         },
-      }), auth),
+      }) }, auth),
     },
     { desc: Health, impl: createHealthService(() => serviceNames) },
     { desc: reflectionV1.ServerReflection, impl: reflection.v1 },

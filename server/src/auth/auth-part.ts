@@ -5,7 +5,9 @@ import { LevelTokenStore } from "./level-token-store.js";
 import { ANY_TENANT, DEFAULT_TENANT } from "./principal.js";
 import { SessionTokens } from "./session-token.js";
 import { ADMIN_TOKEN_FILE, ensureTokenFile, WORKER_TOKEN_FILE } from "./token-files.js";
-import { createTokenService } from "./token-service.js";
+import { createTokenService, tokenValidators } from "./token-service.js";
+import type { TokenService } from "@oma/client/gen/oma/v1/token_service_pb.js";
+import type { ServiceParts } from "../rpc/handlers.js";
 import type { TokenStore } from "./token-store.js";
 
 /** Features the auth part claims when it authenticates calls (SEC-4). */
@@ -15,7 +17,7 @@ export interface AuthPart {
   readonly store: TokenStore;
   readonly authenticator: Authenticator;
   readonly sessionTokens: SessionTokens;
-  readonly service: ReturnType<typeof createTokenService>;
+  readonly service: ServiceParts<typeof TokenService>;
   readonly features: readonly string[];
   /** `<dataDir>/admin.token`, written on first start; undefined with auth "none". */
   readonly adminTokenFile: string | undefined;
@@ -45,7 +47,7 @@ export async function openAuthPart(db: Db, ctx: PartContext & { paging: Paging }
     store,
     authenticator,
     sessionTokens,
-    service: createTokenService({ store, paging: ctx.paging }),
+    service: { handlers: createTokenService({ store, paging: ctx.paging }), validators: tokenValidators },
     features: options.mode === "tokens" ? AUTH_FEATURES : [],
     adminTokenFile,
     async localWorkerToken() {

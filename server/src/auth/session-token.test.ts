@@ -11,12 +11,20 @@ import { startTestApp, type TestApp } from "../testing/test-app.js";
 // nothing else; RenewLease keeps it fresh; revoking the worker token ends it and its streams.
 let app: TestApp;
 let admin: OmaClient;
+/** A server whose brains get 2 s leases and whose session tokens outlive them by 500 ms. */
+let brief: TestApp;
+let briefAdmin: OmaClient;
 
 beforeAll(async () => {
-  app = await startTestApp({ harness: { leaseTtlMs: 1_000, sweepIntervalMs: 60_000 }, limits: { sessionTokenGraceMs: 300 } });
+  app = await startTestApp({ harness: { sweepIntervalMs: 60_000 } });
   admin = createOmaClient({ baseUrl: app.url, token: app.adminToken });
+  brief = await startTestApp({ harness: { leaseTtlMs: 2_000, sweepIntervalMs: 60_000 }, limits: { sessionTokenGraceMs: 500 } });
+  briefAdmin = createOmaClient({ baseUrl: brief.url, token: brief.adminToken });
 });
-afterAll(async () => app?.stop());
+afterAll(async () => {
+  await app?.stop();
+  await brief?.stop();
+});
 
 const reason = async (p: Promise<unknown>) => {
   const info = omaErrorInfo(await p.then(() => undefined, (e: unknown) => e));
@@ -24,7 +32,8 @@ const reason = async (p: Promise<unknown>) => {
 };
 
 /** A pool worker that takes one assignment: wakes a fresh session and returns what the worker received. */
-async function assignment(workerToken: string): Promise<{ a: WorkAssignment; stream: AbortController; worker: OmaClient; next: Promise<unknown> }> {
+async function assignment(workerToken: string, on = { app, admin }): Promise<{ a: WorkAssignment; stream: AbortController; worker: OmaClient; next: Promise<unknown> }> {
+  const { app, admin } = on;
   const worker = createOmaClient({ baseUrl: app.url, token: workerToken });
   const stream = new AbortController();
   const sessionId = `scope-${randomUUID()}`;
@@ -92,25 +101,25 @@ describe("SEC-4: session tokens", () => {
   });
 
   it("RenewLease with a session token returns a fresh one; the first expires with its lease plus the grace", async () => {
-    const { bearerToken } = await admin.tokens.createToken({ tenant: "*", role: TokenRole.WORKER });
-    const { a, stream } = await assignment(bearerToken);
+    const { bearerToken } = await briefAdmin.tokens.createToken({ tenant: "*", role: TokenRole.WORKER });
+    const { a, stream } = await assignment(bearerToken, { app: brief, admin: briefAdmin });
     try {
-      const brain = createOmaClient({ baseUrl: app.url, token: a.sessionToken });
+      const brain = createOmaClient({ baseUrl: brief.url, token: a.sessionToken });
       const renewed = await brain.sessions.renewLease({ sessionId: a.sessionId, epoch: a.leaseEpoch, ttl: { seconds: 10n } });
       expect(renewed.sessionToken).toMatch(/^omas_/);
       expect(renewed.sessionToken).not.toBe(a.sessionToken);
       // A client's renewal carries no session token.
-      expect((await admin.sessions.renewLease({ sessionId: a.sessionId, epoch: a.leaseEpoch, ttl: { seconds: 10n } })).sessionToken).toBe("");
-      // The first token lived until the first lease's expiry (1 s) plus the grace (300 ms).
-      await sleep(1_500);
+      expect((await briefAdmin.sessions.renewLease({ sessionId: a.sessionId, epoch: a.leaseEpoch, ttl: { seconds: 10n } })).sessionToken).toBe("");
+      // The first token lived until the first lease's expiry (2 s) plus the grace (500 ms).
+      await sleep(2_600);
       expect(await reason(brain.sessions.getSession({ sessionId: a.sessionId }))).toBe("UNAUTHENTICATED:expired");
-      const fresh = createOmaClient({ baseUrl: app.url, token: renewed.sessionToken });
+      const fresh = createOmaClient({ baseUrl: brief.url, token: renewed.sessionToken });
       expect(await reason(fresh.sessions.getSession({ sessionId: a.sessionId }))).toBe("ok");
       // A token whose claims were altered is not one the server signed.
       const [body, mac] = renewed.sessionToken.slice("omas_".length).split(".");
       const claims = JSON.parse(Buffer.from(body!, "base64url").toString()) as Record<string, unknown>;
       const forged = `omas_${Buffer.from(JSON.stringify({ ...claims, s: "someone-else" })).toString("base64url")}.${mac}`;
-      expect(await reason(createOmaClient({ baseUrl: app.url, token: forged }).sessions.getSession({ sessionId: "someone-else" }))).toBe("UNAUTHENTICATED:unknown");
+      expect(await reason(createOmaClient({ baseUrl: brief.url, token: forged }).sessions.getSession({ sessionId: "someone-else" }))).toBe("UNAUTHENTICATED:unknown");
     } finally {
       stream.abort();
     }

@@ -3,7 +3,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { TokenRole, TokenSchema, type Token } from "@oma/client/gen/oma/v1/token_pb.js";
 import type { TokenService } from "@oma/client/gen/oma/v1/token_service_pb.js";
 import { invalidField, OmaError } from "../errors/oma-error.js";
-import type { Handlers } from "../rpc/handlers.js";
+import type { Handlers, Validators } from "../rpc/handlers.js";
 import type { Paging } from "../rpc/paging.js";
 import { hashBearerToken, mintBearerToken, TOKEN_ID_PATTERN } from "./bearer-token.js";
 import { ANY_TENANT, TENANT_PATTERN, type Role } from "./principal.js";
@@ -50,6 +50,17 @@ export async function createToken(store: TokenStore, fields: { tenant: string; r
   return { record, bearer };
 }
 
+/** The rules of every TokenService request. */
+export const tokenValidators: Validators<typeof TokenService> = {
+  createToken: (req) => void validateNewToken(req.tenant, req.role, req.description),
+  listTokens(req) {
+    if (req.tenant !== "" && req.tenant !== ANY_TENANT && !TENANT_PATTERN.test(req.tenant)) throw invalidField("tenant", "tenant_grammar", 'must be a tenant name or "*"');
+  },
+  revokeToken(req) {
+    if (!TOKEN_ID_PATTERN.test(req.tokenId)) throw invalidField("token_id", req.tokenId === "" ? "required" : "token_id_grammar", "must be tok_ and 16 hex digits");
+  },
+};
+
 /** TokenService (admin only, by the access policy): create, list and revoke tokens. */
 export function createTokenService(deps: { store: TokenStore; paging: Paging }): Handlers<typeof TokenService> {
   const { store, paging } = deps;
@@ -60,9 +71,6 @@ export function createTokenService(deps: { store: TokenStore; paging: Paging }):
     },
 
     async listTokens(req) {
-      if (req.tenant !== "" && req.tenant !== ANY_TENANT && !TENANT_PATTERN.test(req.tenant)) {
-        throw invalidField("tenant", "tenant_grammar", "must be a tenant name or \"*\"");
-      }
       const query = { list: "ListTokens", tenant: req.tenant };
       const page = paging.open(req, query);
       const tokens: TokenRecord[] = [];
@@ -79,7 +87,6 @@ export function createTokenService(deps: { store: TokenStore; paging: Paging }):
     },
 
     async revokeToken(req) {
-      if (!TOKEN_ID_PATTERN.test(req.tokenId)) throw invalidField("token_id", req.tokenId === "" ? "required" : "token_id_grammar", "must be tok_ and 16 hex digits");
       const record = await store.revoke(req.tokenId, Date.now());
       if (!record) throw new OmaError("TOKEN_NOT_FOUND", `no token ${req.tokenId}`, { token_id: req.tokenId });
       return { token: toToken(record) };

@@ -6,7 +6,7 @@ import type { ServerPart } from "../part.js";
 import type { SessionStore } from "../store/session-store.js";
 import { HarnessDispatcher } from "./dispatcher.js";
 import type { HarnessOptions } from "./harness-options.js";
-import { createHarnessService } from "./harness-service.js";
+import { createHarnessService, harnessValidators } from "./harness-service.js";
 
 /** The features the harness part claims (SPEC §3). */
 export const HARNESS_FEATURES = ["harness.core", "harness.auto_rewake", "harness.context"] as const;
@@ -24,7 +24,10 @@ export async function openHarnessPart(deps: {
   const dispatcher = new HarnessDispatcher({ store: deps.store, logger: deps.logger.child({ part: "harness" }), options: deps.options });
   await dispatcher.start();
   return {
-    service: createHarnessService({ dispatcher, paging: deps.paging, sessionTokens: deps.sessionTokens, sessionTokenGraceMs: deps.sessionTokenGraceMs ?? defaultLimits.sessionTokenGraceMs }),
+    service: {
+      handlers: createHarnessService({ dispatcher, paging: deps.paging, sessionTokens: deps.sessionTokens, sessionTokenGraceMs: deps.sessionTokenGraceMs ?? defaultLimits.sessionTokenGraceMs }),
+      validators: harnessValidators(dispatcher.options.maxWorkerCapacity),
+    },
     features: dispatcher.options.autoRewake ? [...HARNESS_FEATURES] : ["harness.core", "harness.context"],
     dispatcher,
     close: () => dispatcher.close(),

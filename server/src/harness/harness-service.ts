@@ -4,17 +4,28 @@ import { HarnessSchema, type HarnessService } from "@oma/client/gen/oma/v1/harne
 import { ANY_TENANT } from "../auth/principal.js";
 import type { SessionTokens } from "../auth/session-token.js";
 import { invalidField } from "../errors/oma-error.js";
-import type { Handlers } from "../rpc/handlers.js";
+import { labelsWithin, optionalId, requireId } from "../rpc/field-rules.js";
+import type { Handlers, Validators } from "../rpc/handlers.js";
 import type { Paging } from "../rpc/paging.js";
 import type { HarnessDispatcher, HarnessRecord } from "./dispatcher.js";
-import { ID_PATTERN } from "./harness-options.js";
 import { toInt64 } from "./int64.js";
 
-function requireId(field: string, value: string): string {
-  if (!ID_PATTERN.test(value)) {
-    throw invalidField(field, "pattern", "must be 1-128 characters of [A-Za-z0-9._-], not starting with '.' or '-'");
-  }
-  return value;
+/** ConnectWorkerRequest.labels: at most 32, each key and value at most 256 bytes. */
+export const MAX_WORKER_LABELS = 32;
+
+/** The rules of every HarnessService request (HARN-16, WIRE-8). */
+export function harnessValidators(maxWorkerCapacity: number): Validators<typeof HarnessService> {
+  return {
+    wake: (req) => void requireId(req.sessionId, "session_id"),
+    listHarnesses: (req) => void optionalId(req.sessionId, "session_id"),
+    connectWorker(req) {
+      requireId(req.workerId, "worker_id");
+      if (req.capacity < 0 || req.capacity > maxWorkerCapacity) {
+        throw invalidField("capacity", "range", `must be from 0 to ${maxWorkerCapacity}`, { maximum: maxWorkerCapacity });
+      }
+      labelsWithin(req.labels, MAX_WORKER_LABELS, 256, "labels");
+    },
+  };
 }
 
 function toHarness(record: HarnessRecord) {
@@ -42,12 +53,11 @@ export function createHarnessService(deps: HarnessServiceDeps): Handlers<typeof 
   const { dispatcher, paging } = deps;
   return {
     async wake(req, call) {
-      const result = await dispatcher.wake({ tenant: call.principal.tenant, sessionId: requireId("session_id", req.sessionId) });
+      const result = await dispatcher.wake({ tenant: call.principal.tenant, sessionId: req.sessionId });
       return { harnessId: result.harnessId, leaseEpoch: toInt64(result.leaseEpoch), alreadyRunning: result.alreadyRunning };
     },
 
     listHarnesses(req, call) {
-      if (req.sessionId) requireId("session_id", req.sessionId);
       const tenant = call.principal.tenant;
       // Bound to the tenant too: a page token of one tenant opens no listing of another.
       const query = { list: "ListHarnesses", tenant, session_id: req.sessionId };
@@ -59,11 +69,7 @@ export function createHarnessService(deps: HarnessServiceDeps): Handlers<typeof 
     },
 
     async *connectWorker(req, call) {
-      const workerId = requireId("worker_id", req.workerId);
-      const max = dispatcher.options.maxWorkerCapacity;
-      if (req.capacity < 0 || req.capacity > max) {
-        throw invalidField("capacity", "range", `must be from 0 to ${max}`, { maximum: max });
-      }
+      const workerId = req.workerId;
       // A worker serves its token's tenant; a pool token ("*") and an admin serve every tenant.
       const tenant = call.principal.role === "admin" ? ANY_TENANT : call.principal.tenant;
       const worker = { tenant, workerId, capacity: req.capacity === 0 ? 1 : req.capacity, labels: { ...req.labels } };

@@ -9,7 +9,7 @@ import type { Authenticator } from "../auth/authenticate.js";
 import type { Principal } from "../auth/principal.js";
 import { OmaError } from "../errors/oma-error.js";
 import { accessRuleOf, authorize } from "./access-policy.js";
-import type { Call, Handlers, ServerStreamHandler, UnaryHandler } from "./handlers.js";
+import type { Call, ServerStreamHandler, ServiceParts, UnaryHandler } from "./handlers.js";
 
 /**
  * The one place where Connect meets the handlers: every call is authenticated from its
@@ -18,13 +18,15 @@ import type { Call, Handlers, ServerStreamHandler, UnaryHandler } from "./handle
  * Another transport (e.g. @grpc/grpc-js) reuses authenticate/authorize with an adapter
  * of its own; handlers do not change.
  */
-export function connectService<S extends DescService>(service: S, handlers: Partial<Handlers<S>>, auth: Authenticator): Partial<ServiceImpl<S>> {
+export function connectService<S extends DescService>(service: S, parts: ServiceParts<S>, auth: Authenticator): Partial<ServiceImpl<S>> {
   const impl: Record<string, unknown> = {};
   for (const method of service.methods) {
-    const handler = (handlers as Record<string, unknown>)[method.localName];
+    const handler = (parts.handlers as Record<string, unknown>)[method.localName];
     if (typeof handler !== "function") continue;
-    if (method.methodKind === "unary") impl[method.localName] = unary(method, handler as UnaryHandler<never, never>, auth);
-    else if (method.methodKind === "server_streaming") impl[method.localName] = serverStream(method, handler as ServerStreamHandler<never, never>, auth);
+    const validate = (parts.validators as Record<string, Validate>)[method.localName]!;
+    const gate: Gate = { method, validate, auth };
+    if (method.methodKind === "unary") impl[method.localName] = unary(gate, handler as UnaryHandler<never, never>);
+    else if (method.methodKind === "server_streaming") impl[method.localName] = serverStream(gate, handler as ServerStreamHandler<never, never>);
     else throw new Error(`${method.parent.typeName}/${method.name}: only unary and server-streaming methods are served`);
   }
   return impl as Partial<ServiceImpl<S>>;
@@ -43,15 +45,26 @@ function deadlinePassed(signal: AbortSignal): ConnectError | undefined {
   return signal.aborted && reason instanceof ConnectError && reason.code === Code.DeadlineExceeded ? reason : undefined;
 }
 
-async function admit(method: DescMethod, request: unknown, ctx: HandlerContext, auth: Authenticator): Promise<Principal> {
-  const principal = await auth.authenticate(ctx.requestHeader);
-  authorize(accessRuleOf(method), principal, request, procedureOf(method));
+type Validate = (request: unknown) => void;
+
+/** What stands between a call and its handler: who may call the method, and its request rules. */
+interface Gate {
+  readonly method: DescMethod;
+  readonly validate: Validate;
+  readonly auth: Authenticator;
+}
+
+/** Authenticates, authorises, then validates the request: the one way into every handler. */
+async function admit(gate: Gate, request: unknown, ctx: HandlerContext): Promise<Principal> {
+  const principal = await gate.auth.authenticate(ctx.requestHeader);
+  authorize(accessRuleOf(gate.method), principal, request, procedureOf(gate.method));
+  gate.validate(request);
   return principal;
 }
 
-function unary(method: DescMethod, handler: UnaryHandler<never, never>, auth: Authenticator) {
+function unary(gate: Gate, handler: UnaryHandler<never, never>) {
   return async (request: never, ctx: HandlerContext) => {
-    const principal = await admit(method, request, ctx, auth);
+    const principal = await admit(gate, request, ctx);
     const response = await handler(request, { principal, signal: ctx.signal });
     const late = deadlinePassed(ctx.signal);
     if (late) throw late;
@@ -59,9 +72,10 @@ function unary(method: DescMethod, handler: UnaryHandler<never, never>, auth: Au
   };
 }
 
-function serverStream(method: DescMethod, handler: ServerStreamHandler<never, never>, auth: Authenticator) {
+function serverStream(gate: Gate, handler: ServerStreamHandler<never, never>) {
+  const auth = gate.auth;
   return async function* (request: never, ctx: HandlerContext) {
-    const principal = await admit(method, request, ctx, auth);
+    const principal = await admit(gate, request, ctx);
     const revoked = new AbortController();
     let onRevoked!: () => void;
     const revocation = new Promise<"revoked">((resolve) => (onRevoked = () => resolve("revoked")));

@@ -26,3 +26,19 @@ type HandlerOf<M> =
  * before a handler sees it, then translates errors.
  */
 export type Handlers<S extends DescService> = { [P in keyof S["method"]]: HandlerOf<S["method"][P]> };
+
+type InputOf<M> = M extends DescMethodUnary<infer I, DescMessage> ? I : M extends DescMethodServerStreaming<infer I, DescMessage> ? I : never;
+
+/**
+ * A service's request rules: one function per method that throws (INVALID_FIELD naming the
+ * field, or the reason of the bound it breaks) when a request is malformed, and returns
+ * otherwise. The adapter runs it after authentication and before the handler, so handlers
+ * and the domain only ever see requests that passed. A rule never changes the request.
+ */
+export type Validators<S extends DescService> = { [P in keyof S["method"]]: (request: MessageShape<InputOf<S["method"][P]>>) => void };
+
+/** What a part serves for one service: its handlers and the rules of its requests. */
+export interface ServiceParts<S extends DescService> {
+  readonly handlers: Partial<Handlers<S>>;
+  readonly validators: Validators<S>;
+}

@@ -2,7 +2,8 @@ import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { NetworkMode, SandboxResourcesSchema, SandboxSecuritySchema, type SandboxResources } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import { invalidField, OmaError } from "../errors/oma-error.js";
-import type { NetworkAccess, SecuritySwitches } from "./backend.js";
+import { knownEnum } from "../rpc/field-rules.js";
+import { BACKEND_NAMES, type NetworkAccess, type SecuritySwitches } from "./backend.js";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -17,6 +18,8 @@ export const resourceBounds = {
   maxEnv: 128,
   maxFiles: 256,
   maxLabels: 64,
+  maxImageBytes: 512,
+  maxEnvValueBytes: 32 * 1024,
 } as const;
 
 /** A recipe with every default applied, as the backend and the stored Sandbox see it. */
@@ -37,38 +40,50 @@ export interface ResolvedResources {
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const LABEL_KEY = /^[a-z0-9._/-]{1,63}$/;
 
-/** Validates a recipe (INVALID_FIELD naming the field) and fills in every default (SBX-1). */
-export function resolveResources(r: SandboxResources | undefined, defaultBackend: string): ResolvedResources {
+/**
+ * Validates a recipe (INVALID_FIELD naming the field under `field`, e.g. "resources" or
+ * "agent.sandbox") and fills in every default (SBX-1).
+ */
+export function resolveResources(r: SandboxResources | undefined, defaultBackend: string, field = "resources"): ResolvedResources {
   const res = r ?? create(SandboxResourcesSchema);
   const b = resourceBounds;
-  if (!Number.isFinite(res.cpu) || res.cpu < 0 || res.cpu > b.cpu.max) throw invalidField("resources.cpu", "range", `must be from 0 to ${b.cpu.max}`);
+  if (res.backend !== "" && !BACKEND_NAMES.includes(res.backend as never)) {
+    throw new OmaError("BACKEND_UNAVAILABLE", `unknown sandbox backend "${res.backend.slice(0, 64)}" (use ${BACKEND_NAMES.join(", ")})`, { backend: res.backend.slice(0, 64), field: `${field}.backend` });
+  }
+  if (Buffer.byteLength(res.image) > b.maxImageBytes) throw invalidField(`${field}.image`, "max_bytes", `at most ${b.maxImageBytes} bytes`);
+  knownEnum(res.network?.mode ?? NetworkMode.UNSPECIFIED, NetworkMode, `${field}.network.mode`);
+  if (!Number.isFinite(res.cpu) || res.cpu < 0 || res.cpu > b.cpu.max) throw invalidField(`${field}.cpu`, "range", `must be from 0 to ${b.cpu.max}`);
   const memoryBytes = Number(res.memoryBytes);
   const diskBytes = Number(res.diskBytes);
   if (memoryBytes !== 0 && (memoryBytes < b.memoryBytes.min || memoryBytes > b.memoryBytes.max)) {
-    throw invalidField("resources.memory_bytes", "range", `must be 0 or from ${b.memoryBytes.min} to ${b.memoryBytes.max}`);
+    throw invalidField(`${field}.memory_bytes`, "range", `must be 0 or from ${b.memoryBytes.min} to ${b.memoryBytes.max}`);
   }
-  if (res.pids < 0 || res.pids > b.pids.max) throw invalidField("resources.pids", "range", `must be from 0 to ${b.pids.max}`);
-  if (diskBytes < 0) throw invalidField("resources.disk_bytes", "range", "must not be negative");
+  if (res.pids < 0 || res.pids > b.pids.max) throw invalidField(`${field}.pids`, "range", `must be from 0 to ${b.pids.max}`);
+  if (diskBytes < 0) throw invalidField(`${field}.disk_bytes`, "range", "must not be negative");
   let idleTtlMs: number = b.idleTtlMs.default;
   if (res.idleTtl) {
     idleTtlMs = Number(res.idleTtl.seconds) * 1000 + Math.floor(res.idleTtl.nanos / 1e6);
-    if (idleTtlMs < b.idleTtlMs.min || idleTtlMs > b.idleTtlMs.max) throw invalidField("resources.idle_ttl", "range", `must be from 1 s to 24 h`);
+    if (idleTtlMs < b.idleTtlMs.min || idleTtlMs > b.idleTtlMs.max) throw invalidField(`${field}.idle_ttl`, "range", `must be from 1 s to 24 h`);
   }
   const envEntries = Object.entries(res.env);
-  if (envEntries.length > b.maxEnv) throw invalidField("resources.env", "max_items", `at most ${b.maxEnv} variables`);
-  for (const [k] of envEntries) if (!ENV_KEY.test(k)) throw invalidField(`resources.env["${k}"]`, "pattern", "keys match [A-Za-z_][A-Za-z0-9_]*");
-  if (res.files.length > b.maxFiles) throw invalidField("resources.files", "max_items", `at most ${b.maxFiles} files`);
+  if (envEntries.length > b.maxEnv) throw invalidField(`${field}.env`, "max_items", `at most ${b.maxEnv} variables`);
+  for (const [k, v] of envEntries) {
+    if (!ENV_KEY.test(k)) throw invalidField(`${field}.env["${k.slice(0, 64)}"]`, "pattern", "keys match [A-Za-z_][A-Za-z0-9_]*");
+    if (Buffer.byteLength(v) > b.maxEnvValueBytes) throw invalidField(`${field}.env["${k}"]`, "max_bytes", `values are at most ${b.maxEnvValueBytes} bytes`);
+  }
+  if (res.files.length > b.maxFiles) throw invalidField(`${field}.files`, "max_items", `at most ${b.maxFiles} files`);
   res.files.forEach((f, i) => {
     if (f.path === "" || f.path.startsWith("/") || f.path.split("/").includes("..") || f.path.includes("\0")) {
-      throw invalidField(`resources.files[${i}].path`, "relative_path", "must be relative to the workspace, without ..");
+      throw invalidField(`${field}.files[${i}].path`, "relative_path", "must be relative to the workspace, without ..");
     }
+    if (f.mode > 0o7777) throw invalidField(`${field}.files[${i}].mode`, "range", "must be Unix permission bits (at most 0o7777)");
   });
   if (res.repositories.length > 0) {
-    throw invalidField("resources.repositories", "unsupported", "this server has no credential proxy yet, so it clones no repositories");
+    throw invalidField(`${field}.repositories`, "unsupported", "this server has no credential proxy yet, so it clones no repositories");
   }
   const mode = res.network?.mode ?? NetworkMode.UNSPECIFIED;
   if (mode === NetworkMode.ALLOW_LIST) {
-    throw new OmaError("BACKEND_UNAVAILABLE", "no backend of this server can enforce a network allow-list", { field: "resources.network.mode" });
+    throw new OmaError("BACKEND_UNAVAILABLE", "no backend of this server can enforce a network allow-list", { field: `${field}.network.mode` });
   }
   const backend = res.backend || defaultBackend;
   return {

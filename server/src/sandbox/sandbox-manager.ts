@@ -4,16 +4,15 @@ import { create, type JsonObject } from "@bufbuild/protobuf";
 import { durationMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { SandboxSchema, SandboxState, type Sandbox } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import { DEFAULT_TENANT, type Access } from "../auth/principal.js";
-import { invalidField, OmaError } from "../errors/oma-error.js";
+import { OmaError } from "../errors/oma-error.js";
 import type { Logger } from "../logger.js";
 import type { SandboxBackend, SandboxEnvironment } from "./backend.js";
 import { Execution, type ExecResult, type ExecutionEvent } from "./execution.js";
-import { resolveResources, resourcesMessage, validateLabels, type ResolvedResources } from "./resources.js";
+import { resolveResources, resourcesMessage, type ResolvedResources } from "./resources.js";
 import { runTool } from "./run-tool.js";
 import type { SandboxStore } from "./sandbox-store.js";
-import { validateToolInput } from "./tools.js";
 import { recoverSandboxes } from "./recover-sandboxes.js";
-import { checkId, fingerprintOf, keyReused, newSandboxId } from "./sandbox-ids.js";
+import { fingerprintOf, keyReused, newSandboxId } from "./sandbox-ids.js";
 import { chownTree, writeFiles } from "./workspace-files.js";
 
 /** Bounds of the sandbox part, with their defaults (a server may pass its own). */
@@ -87,7 +86,6 @@ export class SandboxManager {
   }
 
   async provision(access: Access, resources: Parameters<typeof resolveResources>[0], labels: Record<string, string>, sessionId: string): Promise<Sandbox> {
-    validateLabels(labels);
     const r = resolveResources(resources, this.deps.defaultBackend);
     const backend = this.deps.backends.get(r.backend);
     if (!backend) throw new OmaError("BACKEND_UNAVAILABLE", `backend "${r.backend}" is not available on this server`, { backend: r.backend, field: "resources.backend" });
@@ -150,7 +148,6 @@ export class SandboxManager {
 
   async renew(access: Access, sandboxId: string, ttlMs: number | undefined): Promise<Sandbox> {
     const live = this.find(access, sandboxId);
-    if (ttlMs !== undefined && (ttlMs < 1000 || ttlMs > 24 * 3_600_000)) throw invalidField("ttl", "range", "must be from 1 s to 24 h");
     this.touch(live, ttlMs);
     await this.deps.store.putSandbox(live.sandbox);
     return live.sandbox;
@@ -161,7 +158,6 @@ export class SandboxManager {
    * caller may not see is left alone, exactly as if it did not exist.
    */
   async destroy(access: Access, sandboxId: string): Promise<void> {
-    checkId(sandboxId);
     const live = this.live.get(sandboxId);
     if (!live || !reaches(access, live.sandbox)) return;
     await this.remove(sandboxId, "destroyed by a client");
@@ -193,7 +189,6 @@ export class SandboxManager {
    * As with execute, a hang-up kills only an unkeyed command (nothing could resume it).
    */
   async *executeStream(access: Access, sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, resumeOffset: number, cancel?: AbortSignal): AsyncGenerator<ExecutionEvent & { replayed?: boolean }> {
-    if (resumeOffset < 0) throw invalidField("resume_offset", "range", "must not be negative");
     const { execution, replayed, recorded } = await this.start(access, sandboxId, name, input, timeoutMs, key, resumeOffset > 0, key ? undefined : cancel);
     if (recorded) {
       if (resumeOffset > 0) throw new OmaError("EXECUTION_NOT_FOUND", "the execution's output is no longer kept", { sandbox_id: sandboxId, idempotency_key: key });
@@ -214,8 +209,6 @@ export class SandboxManager {
 
   private async start(access: Access, sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, mustExist = false, cancel?: AbortSignal): Promise<{ execution?: Execution; replayed: boolean; recorded?: ExecResult }> {
     const live = this.find(access, sandboxId);
-    validateToolInput(name, input);
-    if (timeoutMs <= 0 || timeoutMs > sandboxBounds.maxTimeoutMs) throw invalidField("timeout", "range", "must be more than 0 and at most 1 h");
     const fingerprint = fingerprintOf(name, input);
     const execution = new Execution(name, fingerprint);
     if (key) {
@@ -286,7 +279,6 @@ export class SandboxManager {
 
   /** The sandbox if the caller may see it; SANDBOX_NOT_FOUND otherwise, the same as for a missing one. */
   private find(access: Access, sandboxId: string): Live {
-    checkId(sandboxId);
     const live = this.live.get(sandboxId);
     if (!live || !reaches(access, live.sandbox)) throw new OmaError("SANDBOX_NOT_FOUND", `no sandbox ${sandboxId}`, { sandbox_id: sandboxId });
     return live;

@@ -9,6 +9,10 @@ import { createDockerBackend } from "./docker-backend.js";
 import { createProcessBackend } from "./process-backend.js";
 import { SandboxManager } from "./sandbox-manager.js";
 import { createSandboxService } from "./sandbox-service.js";
+import { sandboxValidators } from "./sandbox-validators.js";
+import { resolveResources } from "./resources.js";
+import { TOOLS } from "./tools.js";
+import type { SandboxResources } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import { SandboxStore } from "./sandbox-store.js";
 
 export interface SandboxPartOptions {
@@ -25,6 +29,8 @@ export interface SandboxPartOptions {
 export interface SandboxPart extends ServerPart {
   /** Available backends, the default first (GetServerInfo.sandbox_backends). */
   readonly backends: readonly string[];
+  /** What an AgentConfig's tools and sandbox recipe are checked against at CreateSession. */
+  readonly agentRules: { readonly sandboxTools: readonly string[]; readonly checkSandbox: (resources: SandboxResources, field: string) => void };
 }
 
 /**
@@ -59,7 +65,15 @@ export async function openSandboxPart(db: Db, ctx: PartContext, options: Sandbox
   await manager.open();
   const ordered = defaultBackend ? [defaultBackend, ...[...available.keys()].filter((n) => n !== defaultBackend)] : [];
   return {
-    service: createSandboxService(manager, ctx.paging),
+    service: { handlers: createSandboxService(manager, ctx.paging), validators: sandboxValidators({ maxStructDepth: ctx.limits.maxStructDepth }) },
+    agentRules: {
+      sandboxTools: TOOLS.map((t) => t.name),
+      // As Provision checks a recipe: its fields, then whether this server runs its backend.
+      checkSandbox(resources, field) {
+        const backend = resolveResources(resources, defaultBackend ?? "", field).backend;
+        if (!available.has(backend)) throw new OmaError("BACKEND_UNAVAILABLE", `sandbox backend "${backend}" does not work on this server`, { backend, field: `${field}.backend` });
+      },
+    },
     // SEC-1/SEC-2 are claimed only when the sandboxes a client gets by default are isolated.
     features: ["sandbox.core", "sandbox.stream", ...(defaultBackend && available.get(defaultBackend)?.isolated ? ["sandbox.isolation"] : [])],
     backends: ordered,

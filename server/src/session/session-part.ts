@@ -2,7 +2,11 @@ import type { SessionTokens } from "../auth/session-token.js";
 import type { Db, PartContext, ServerPart } from "../part.js";
 import { LevelSessionStore } from "../store/level-session-store.js";
 import type { SessionStore } from "../store/session-store.js";
+import { resolveResources } from "../sandbox/resources.js";
+import { TOOLS } from "../sandbox/tools.js";
 import { createSessionService } from "./session-service.js";
+import { sessionValidators } from "./session-validators.js";
+import type { AgentRules } from "./validate-agent.js";
 
 /** Features this part claims in GetServerInfo. */
 export const SESSION_FEATURES = ["session.core", "session.leases"] as const;
@@ -13,9 +17,18 @@ export interface SessionPart extends ServerPart {
 }
 
 /** Opens the session log in the `session` sublevel of the server's database. */
-export async function openSessionPart(db: Db, ctx: PartContext, options: { sessionTokens?: SessionTokens } = {}): Promise<SessionPart> {
+export async function openSessionPart(
+  db: Db,
+  ctx: PartContext,
+  options: { sessionTokens?: SessionTokens; agentRules?: Omit<AgentRules, "maxStructDepth"> } = {},
+): Promise<SessionPart> {
   const store = new LevelSessionStore(db, { sublevel: "session" });
-  const service = createSessionService({ store, limits: ctx.limits, paging: ctx.paging, heartbeatMs: ctx.limits.watchHeartbeatMs, sessionTokens: options.sessionTokens });
+  // Without a sandbox part (a server of sessions alone): the recipe's own rules and the built-in tools.
+  const sandboxRules = options.agentRules ?? { sandboxTools: TOOLS.map((t) => t.name), checkSandbox: (r, field) => void resolveResources(r, "", field) };
+  const service = {
+    handlers: createSessionService({ store, limits: ctx.limits, paging: ctx.paging, heartbeatMs: ctx.limits.watchHeartbeatMs, sessionTokens: options.sessionTokens }),
+    validators: sessionValidators({ limits: ctx.limits, agent: { ...sandboxRules, maxStructDepth: ctx.limits.maxStructDepth } }),
+  };
   return {
     store,
     service,

@@ -1,19 +1,19 @@
 import { EventOrder, type SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
-import { SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { invalidField } from "../errors/oma-error.js";
+import { create } from "@bufbuild/protobuf";
+import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { SessionTokens } from "../auth/session-token.js";
 import type { ServerLimits } from "../limits.js";
+import { leaseTtlMs } from "../rpc/field-rules.js";
 import type { Call, Handlers } from "../rpc/handlers.js";
+import { pageSize, type Paging } from "../rpc/paging.js";
 import { newId } from "../store/ids.js";
 import type { SessionRef, SessionStore } from "../store/session-store.js";
-import { pageSize, type Paging } from "../rpc/paging.js";
-import { validateAgent } from "./validate-agent.js";
-import { validateEvents } from "./validate-events.js";
-import {
-  knownEnum, leaseTtlMs, nonNegative, optionalIdempotencyKey, positive, requireId, validateHolder, validateLabels,
-} from "./validate-request.js";
+import { DEFAULT_EVENTS_LIMIT } from "./session-validators.js";
 import { watchEvents } from "./watch-events.js";
+
+/** An event as a client may send it: its payload; seq, id and create_time are the server's to assign. */
+const payloadOnly = (event: Event): Event => create(EventSchema, { payload: event.payload });
 
 export interface SessionServiceDeps {
   readonly store: SessionStore;
@@ -25,26 +25,25 @@ export interface SessionServiceDeps {
   readonly sessionTokens?: SessionTokens;
 }
 
-/** GetEvents limit when the request leaves it 0 (SESS-11). */
-export const DEFAULT_EVENTS_LIMIT = 100;
-
 /**
- * SessionService: checks every request field, then hands the domain operation to the
- * store. All rules of the log itself live in the store; this edge only translates.
+ * SessionService: hands each request, already checked by its rules (session-validators.ts),
+ * to the store. All rules of the log itself live in the store; this edge only translates.
  */
 export function createSessionService(deps: SessionServiceDeps): Handlers<typeof SessionService> {
   const { store, limits } = deps;
-  const optionalSeq = (value: bigint | undefined, field: string) => (value === undefined ? undefined : nonNegative(value, field));
-  const optionalEpoch = (value: bigint | undefined) => (value === undefined ? undefined : positive(value, "lease_epoch"));
+  const optional = (value: bigint | undefined) => (value === undefined ? undefined : Number(value));
   /** The session a request names, in the caller's tenant (SEC-10): another tenant's does not exist for it. */
-  const refOf = (sessionId: string, call: Call): SessionRef => ({ tenant: call.principal.tenant, sessionId: requireId(sessionId, "session_id") });
+  const refOf = (sessionId: string, call: Call): SessionRef => ({ tenant: call.principal.tenant, sessionId });
+  const appendOptions = (req: { idempotencyKey: string; expectedHeadSeq?: bigint; leaseEpoch?: bigint }) => ({
+    idempotencyKey: req.idempotencyKey === "" ? undefined : req.idempotencyKey,
+    expectedHeadSeq: optional(req.expectedHeadSeq),
+    leaseEpoch: optional(req.leaseEpoch),
+  });
 
   return {
     async createSession(req, call) {
-      const sessionId = req.sessionId === "" ? newId("ses") : requireId(req.sessionId, "session_id");
-      validateLabels(req.labels, "labels");
-      const agent = validateAgent(req.agent);
-      return { session: await store.createSession({ tenant: call.principal.tenant, sessionId, labels: req.labels, agent }) };
+      const sessionId = req.sessionId === "" ? newId("ses") : req.sessionId;
+      return { session: await store.createSession({ tenant: call.principal.tenant, sessionId, labels: req.labels, agent: req.agent! }) };
     },
 
     async getSession(req, call) {
@@ -52,13 +51,11 @@ export function createSessionService(deps: SessionServiceDeps): Handlers<typeof 
     },
 
     async listSessions(req, call) {
-      const status = knownEnum(req.status, SessionStatus, "status");
-      validateLabels(req.labels, "labels");
       const tenant = call.principal.tenant;
       // Bound to the tenant too: a page token of one tenant opens no listing of another.
-      const query = { list: "ListSessions", tenant, status, labels: req.labels };
+      const query = { list: "ListSessions", tenant, status: req.status, labels: req.labels };
       const { size, cursor } = deps.paging.open(req, query);
-      const page = await store.listSessions({ tenant, pageSize: size, cursor, status, labels: req.labels });
+      const page = await store.listSessions({ tenant, pageSize: size, cursor, status: req.status, labels: req.labels });
       return { sessions: page.sessions, nextPageToken: deps.paging.next(page.nextCursor, query) };
     },
 
@@ -68,57 +65,33 @@ export function createSessionService(deps: SessionServiceDeps): Handlers<typeof 
     },
 
     async emitEvent(req, call) {
-      const ref = refOf(req.sessionId, call);
-      const events = validateEvents([req.event], limits, () => "event");
-      const result = await store.append(ref, events, {
-        idempotencyKey: optionalIdempotencyKey(req.idempotencyKey),
-        expectedHeadSeq: optionalSeq(req.expectedHeadSeq, "expected_head_seq"),
-        leaseEpoch: optionalEpoch(req.leaseEpoch),
-      });
+      const result = await store.append(refOf(req.sessionId, call), [payloadOnly(req.event!)], appendOptions(req));
       return { event: result.events[0], duplicate: result.duplicate };
     },
 
     async emitEvents(req, call) {
-      const ref = refOf(req.sessionId, call);
-      if (req.events.length === 0) throw invalidField("events", "required", "a batch needs at least one event");
-      const events = validateEvents(req.events, limits, (i) => `events[${i}]`);
-      const result = await store.append(ref, events, {
-        idempotencyKey: optionalIdempotencyKey(req.idempotencyKey),
-        expectedHeadSeq: optionalSeq(req.expectedHeadSeq, "expected_head_seq"),
-        leaseEpoch: optionalEpoch(req.leaseEpoch),
-      });
+      const result = await store.append(refOf(req.sessionId, call), req.events.map(payloadOnly), appendOptions(req));
       return { events: result.events, duplicate: result.duplicate };
     },
 
     async getEvents(req, call) {
-      const ref = refOf(req.sessionId, call);
-      const afterSeq = nonNegative(req.afterSeq, "after_seq");
-      const beforeSeq = nonNegative(req.beforeSeq, "before_seq");
-      if (beforeSeq !== 0 && beforeSeq <= afterSeq) {
-        throw invalidField("before_seq", "after_after_seq", "must be greater than after_seq", { after_seq: afterSeq, before_seq: beforeSeq });
-      }
       const limit = pageSize(req.limit, "limit", DEFAULT_EVENTS_LIMIT, limits.maxPageSize);
-      const order = knownEnum(req.order, EventOrder, "order") === EventOrder.DESCENDING ? "desc" : "asc";
-      const slice = await store.readEvents(ref, { afterSeq, beforeSeq, limit, order });
+      const order = req.order === EventOrder.DESCENDING ? "desc" : "asc";
+      const slice = await store.readEvents(refOf(req.sessionId, call), { afterSeq: Number(req.afterSeq), beforeSeq: Number(req.beforeSeq), limit, order });
       return { events: slice.events, headSeq: BigInt(slice.headSeq) };
     },
 
     async *watchEvents(req, call) {
       const ref = refOf(req.sessionId, call);
-      const afterSeq = nonNegative(req.afterSeq, "after_seq");
-      yield* watchEvents(store, { ref, afterSeq, maxLagEvents: limits.maxWatchLagEvents, heartbeatMs: deps.heartbeatMs, signal: call.signal });
+      yield* watchEvents(store, { ref, afterSeq: Number(req.afterSeq), maxLagEvents: limits.maxWatchLagEvents, heartbeatMs: deps.heartbeatMs, signal: call.signal });
     },
 
     async acquireLease(req, call) {
-      const ref = refOf(req.sessionId, call);
-      const holder = validateHolder(req.holder);
-      return { lease: await store.acquireLease(ref, holder, leaseTtlMs(req.ttl)) };
+      return { lease: await store.acquireLease(refOf(req.sessionId, call), req.holder, leaseTtlMs(req.ttl)) };
     },
 
     async renewLease(req, call) {
-      const ref = refOf(req.sessionId, call);
-      const epoch = positive(req.epoch, "epoch");
-      const lease = await store.renewLease(ref, epoch, leaseTtlMs(req.ttl));
+      const lease = await store.renewLease(refOf(req.sessionId, call), Number(req.epoch), leaseTtlMs(req.ttl));
       // A brain's session token lives as long as its lease (plus the grace): renewing one renews the other.
       const scope = call.principal.scope;
       const sessionToken =
@@ -135,8 +108,7 @@ export function createSessionService(deps: SessionServiceDeps): Handlers<typeof 
     },
 
     async releaseLease(req, call) {
-      const ref = refOf(req.sessionId, call);
-      await store.releaseLease(ref, positive(req.epoch, "epoch"));
+      await store.releaseLease(refOf(req.sessionId, call), Number(req.epoch));
       return {};
     },
   };

@@ -1,19 +1,30 @@
 import type { AgentConfig, ContextManagement } from "@oma/client/gen/oma/v1/session_pb.js";
+import type { SandboxResources } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import { ContextStrategy, ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
 import { invalidField } from "../errors/oma-error.js";
 import { HARNESS_TOOL_NAMES } from "../harness/harness-tools.js";
 import { contextLimits } from "../limits.js";
-import { knownEnum } from "./validate-request.js";
+import { knownEnum, maxBytes, structDepth } from "../rpc/field-rules.js";
 
 /** Bounds of an agent configuration (session.proto AgentConfig). */
 export const MAX_MODEL_BYTES = 256;
 export const MAX_SYSTEM_PROMPT_BYTES = 256 * 1024;
 export const MAX_AGENT_TOOLS = 128;
 export const MAX_TOKENS_LIMIT = 128_000;
+export const MAX_TOOL_DESCRIPTION_BYTES = 16 * 1024;
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
+/** What an agent's configuration is checked against beyond its own bounds. */
+export interface AgentRules {
+  /** The tools of ListTools: a SANDBOX tool must be one of them. */
+  readonly sandboxTools: readonly string[];
+  /** Checks the sandbox recipe as Provision would (INVALID_FIELD or BACKEND_UNAVAILABLE under `field`). */
+  readonly checkSandbox: (resources: SandboxResources, field: string) => void;
+  readonly maxStructDepth: number;
+}
+
 /** SESS-9: a session needs an agent with a model; every other AgentConfig bound is checked too. */
-export function validateAgent(agent: AgentConfig | undefined): AgentConfig {
+export function validateAgent(agent: AgentConfig | undefined, rules: AgentRules): AgentConfig {
   if (!agent) throw invalidField("agent", "required", "is required");
   if (agent.model === "") throw invalidField("agent.model", "required", "is required");
   if (Buffer.byteLength(agent.model) > MAX_MODEL_BYTES) throw invalidField("agent.model", "max_bytes", `at most ${MAX_MODEL_BYTES} bytes`, { limit: MAX_MODEL_BYTES });
@@ -37,12 +48,18 @@ export function validateAgent(agent: AgentConfig | undefined): AgentConfig {
       throw invalidField(`${field}.name`, "harness_tool", `HARNESS tools are built in: ${HARNESS_TOOL_NAMES.join(", ")}`, { name: tool.name });
     }
     if (builtIn && tool.kind !== ToolKind.HARNESS) throw invalidField(`${field}.kind`, "reserved_name", `${tool.name} is a built-in HARNESS tool`, { name: tool.name });
+    if ((tool.kind === ToolKind.SANDBOX || tool.kind === ToolKind.UNSPECIFIED) && !rules.sandboxTools.includes(tool.name)) {
+      throw invalidField(`${field}.name`, "sandbox_tool", `is not a tool of ListTools (${rules.sandboxTools.join(", ")})`, { name: tool.name });
+    }
+    maxBytes(tool.description, MAX_TOOL_DESCRIPTION_BYTES, `${field}.description`);
+    if (tool.inputSchema) structDepth(tool.inputSchema, rules.maxStructDepth, `${field}.input_schema`);
     if (tool.kind === ToolKind.CUSTOM) {
       if (tool.description === "") throw invalidField(`${field}.description`, "required", "custom tools need a description");
       if (!tool.inputSchema) throw invalidField(`${field}.input_schema`, "required", "custom tools need an input schema");
     }
   });
   if (agent.context) validateContext(agent.context);
+  if (agent.sandbox) rules.checkSandbox(agent.sandbox, "agent.sandbox");
   return agent;
 }
 

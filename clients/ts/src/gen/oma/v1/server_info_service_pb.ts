@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file oma/v1/server_info_service.proto.
  */
 export const file_oma_v1_server_info_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBvbWEvdjEvc2VydmVyX2luZm9fc2VydmljZS5wcm90bxIGb21hLnYxIhYKFEdldFNlcnZlckluZm9SZXF1ZXN0IqIBChVHZXRTZXJ2ZXJJbmZvUmVzcG9uc2USFgoOaW1wbGVtZW50YXRpb24YASABKAkSDwoHdmVyc2lvbhgCIAEoCRIUCgxzcGVjX3ZlcnNpb24YAyABKAkSEAoIZmVhdHVyZXMYBCADKAkSHgoGbGltaXRzGAUgASgLMg4ub21hLnYxLkxpbWl0cxIYChBzYW5kYm94X2JhY2tlbmRzGAYgAygJIqMBCgZMaW1pdHMSFwoPbWF4X2V2ZW50X2J5dGVzGAEgASgFEhcKD21heF9iYXRjaF9ieXRlcxgCIAEoBRIYChBtYXhfYmF0Y2hfZXZlbnRzGAMgASgFEhUKDW1heF9wYWdlX3NpemUYBCABKAUSGAoQbWF4X291dHB1dF9ieXRlcxgFIAEoBRIcChRtYXhfd2F0Y2hfbGFnX2V2ZW50cxgGIAEoBTJmChFTZXJ2ZXJJbmZvU2VydmljZRJRCg1HZXRTZXJ2ZXJJbmZvEhwub21hLnYxLkdldFNlcnZlckluZm9SZXF1ZXN0Gh0ub21hLnYxLkdldFNlcnZlckluZm9SZXNwb25zZSIDkAIBQiVaI29tYS5kZXYvY2xpZW50cy9nby9nZW4vb21hL3YxO29tYXYxYgZwcm90bzM");
+  fileDesc("CiBvbWEvdjEvc2VydmVyX2luZm9fc2VydmljZS5wcm90bxIGb21hLnYxIhYKFEdldFNlcnZlckluZm9SZXF1ZXN0IqIBChVHZXRTZXJ2ZXJJbmZvUmVzcG9uc2USFgoOaW1wbGVtZW50YXRpb24YASABKAkSDwoHdmVyc2lvbhgCIAEoCRIUCgxzcGVjX3ZlcnNpb24YAyABKAkSEAoIZmVhdHVyZXMYBCADKAkSHgoGbGltaXRzGAUgASgLMg4ub21hLnYxLkxpbWl0cxIYChBzYW5kYm94X2JhY2tlbmRzGAYgAygJItgBCgZMaW1pdHMSFwoPbWF4X2V2ZW50X2J5dGVzGAEgASgFEhcKD21heF9iYXRjaF9ieXRlcxgCIAEoBRIYChBtYXhfYmF0Y2hfZXZlbnRzGAMgASgFEhUKDW1heF9wYWdlX3NpemUYBCABKAUSGAoQbWF4X291dHB1dF9ieXRlcxgFIAEoBRIcChRtYXhfd2F0Y2hfbGFnX2V2ZW50cxgGIAEoBRIYChBtYXhfc3RydWN0X2RlcHRoGAcgASgFEhkKEW1heF9yZXF1ZXN0X2J5dGVzGAggASgFMmYKEVNlcnZlckluZm9TZXJ2aWNlElEKDUdldFNlcnZlckluZm8SHC5vbWEudjEuR2V0U2VydmVySW5mb1JlcXVlc3QaHS5vbWEudjEuR2V0U2VydmVySW5mb1Jlc3BvbnNlIgOQAgFCJVojb21hLmRldi9jbGllbnRzL2dvL2dlbi9vbWEvdjE7b21hdjFiBnByb3RvMw");
 
 /**
  * GetServerInfoRequest is empty.
@@ -132,6 +132,21 @@ export type Limits = Message<"oma.v1.Limits"> & {
    * @generated from field: int32 max_watch_lag_events = 6;
    */
   maxWatchLagEvents: number;
+
+  /**
+   * Deepest nesting of a google.protobuf.Struct anywhere in a request (event data, tool
+   * input, input schemas): objects and lists each count one level. Deeper is INVALID_FIELD.
+   *
+   * @generated from field: int32 max_struct_depth = 7;
+   */
+  maxStructDepth: number;
+
+  /**
+   * Largest request message in bytes (REQUEST_TOO_LARGE beyond).
+   *
+   * @generated from field: int32 max_request_bytes = 8;
+   */
+  maxRequestBytes: number;
 };
 
 /**

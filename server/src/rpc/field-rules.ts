@@ -69,3 +69,40 @@ export function knownEnum<T extends number>(value: T, known: Readonly<Record<str
   if (!Object.values(known).includes(value)) throw invalidField(field, "enum", "is not a known value", { value });
   return value;
 }
+
+/** An id field that may be empty (then undefined); otherwise as requireId. */
+export function optionalId(value: string, field: string): string | undefined {
+  return value === "" ? undefined : requireId(value, field);
+}
+
+/** A string field bounded in UTF-8 bytes. */
+export function maxBytes(value: string, limit: number, field: string): void {
+  if (value.length * 3 > limit && bytes(value) > limit) throw invalidField(field, "max_bytes", `at most ${limit} bytes`, { limit });
+}
+
+/**
+ * A Struct (or any JSON value) nested at most `maxDepth` levels deep (WIRE-5): objects and
+ * arrays each count one level. Walked without recursion, so a hostile depth costs no stack.
+ */
+export function structDepth(value: unknown, maxDepth: number, field: string): void {
+  const stack: { value: unknown; depth: number }[] = [{ value, depth: 1 }];
+  while (stack.length > 0) {
+    const { value: v, depth } = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth > maxDepth) throw invalidField(field, "max_depth", `nested more than ${maxDepth} levels deep`, { limit: maxDepth });
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (child !== null && typeof child === "object") stack.push({ value: child, depth: depth + 1 });
+    }
+  }
+}
+
+/** A free-form string map (worker labels): at most `maxEntries`, keys and values at most `maxEntryBytes`. */
+export function labelsWithin(map: Readonly<Record<string, string>>, maxEntries: number, maxEntryBytes: number, field: string): void {
+  const entries = Object.entries(map);
+  if (entries.length > maxEntries) throw invalidField(field, "max_items", `at most ${maxEntries} entries`, { count: entries.length, limit: maxEntries });
+  for (const [key, value] of entries) {
+    if (key === "" || bytes(key) > maxEntryBytes || bytes(value) > maxEntryBytes) {
+      throw invalidField(field, "entry_bytes", `keys are 1–${maxEntryBytes} bytes, values at most ${maxEntryBytes}`, { key: key.slice(0, 80) });
+    }
+  }
+}
