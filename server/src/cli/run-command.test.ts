@@ -78,6 +78,20 @@ describe.skipIf(!backend)("oma serve --workers and oma run", () => {
     expect(res.stdout).toContain("There are six lines.");
   });
 
+  it("oma run --context compact gives the agent that strategy: its brain offers session_history; a bad bound is the server's INVALID_FIELD", async () => {
+    const before = model.requests.length;
+    const res = await runCli(["run", "how many lines?", "--server", url, "--data-dir", dir.path, "--backend", backend!.name, "--context", "compact", "--max-input-tokens", "100000"], keyEnv());
+    expect(res.code).toBe(0);
+    const tools = model.requests.slice(before).map((r) => (r.body.tools ?? []).map((t) => t["name"]));
+    expect(tools[0]).toContain("session_history");
+    const bad = await runCli(["run", "hi", "--server", url, "--data-dir", dir.path, "--context", "compact", "--max-input-tokens", "10"], keyEnv());
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("agent.context.max_input_tokens");
+    const unknown = await runCli(["run", "hi", "--server", url, "--context", "forget"], keyEnv());
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain("none, clear, compact");
+  });
+
   it("a local worker that dies is restarted and the next run is served", async () => {
     const pids = execFileSync("pgrep", ["-P", String(server.pid)], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
     expect(pids.length).toBeGreaterThanOrEqual(1);

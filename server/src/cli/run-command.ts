@@ -1,7 +1,7 @@
 import { userText, type OmaClient } from "@oma/client";
-import { StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
+import { ContextStrategy, StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
 import type { Command } from "commander";
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 import { setTimeout as sleep } from "node:timers/promises";
 import ora, { type Ora } from "ora";
 import { endsRun, renderRunEvent } from "./run-render.js";
@@ -12,7 +12,11 @@ interface RunFlags extends ConnectionFlags {
   system?: string;
   backend?: string;
   waitForBrain: number;
+  context?: "none" | "clear" | "compact";
+  maxInputTokens?: number;
 }
+
+const STRATEGIES = { none: ContextStrategy.NONE, clear: ContextStrategy.CLEAR, compact: ContextStrategy.COMPACT } as const;
 
 /** The model `oma run` asks for unless --model says otherwise. */
 export const DEFAULT_RUN_MODEL = "claude-sonnet-4-5";
@@ -66,6 +70,8 @@ export function registerRunCommand(program: Command): void {
     .option("--system <prompt>", "system prompt")
     .option("--backend <name>", "sandbox backend: docker, bubblewrap or process (default: the server's)")
     .option("--wait-for-brain <seconds>", "how long a brain worker may take to pick the session up before oma run gives up", parseSeconds, 10)
+    .addOption(new Option("--context <strategy>", "how the brain keeps a long session within the model's window").choices(Object.keys(STRATEGIES)))
+    .option("--max-input-tokens <n>", "input tokens one model request may carry before the context strategy acts (default 160000)", (v) => Number.parseInt(v, 10))
     .action(async (prompt: string, flags: RunFlags) => {
       const oma = connect(flags);
       const { sessions, harness } = oma;
@@ -75,7 +81,12 @@ export function registerRunCommand(program: Command): void {
       const abort = new AbortController();
       try {
         const { session } = await sessions.createSession({
-          agent: { model: flags.model, systemPrompt: flags.system ?? "", ...(flags.backend ? { sandbox: { backend: flags.backend } } : {}) },
+          agent: {
+            model: flags.model,
+            systemPrompt: flags.system ?? "",
+            ...(flags.backend ? { sandbox: { backend: flags.backend } } : {}),
+            ...(flags.context ? { context: { strategy: STRATEGIES[flags.context], maxInputTokens: flags.maxInputTokens ?? 0 } } : {}),
+          },
         });
         const sessionId = session!.sessionId;
         process.stderr.write(`session ${sessionId}\n`);

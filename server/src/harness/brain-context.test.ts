@@ -15,7 +15,9 @@ import { historyEntries } from "./testing/history-output.js";
 const [sandbox] = backendsUnderTest().filter((b) => b.name === "process");
 announceSkips("long sessions past the context window", [sandbox!]);
 
-const STEPS = 300;
+/** Model calls per long session, and the tool calls each asks for at once: 300 tool calls. */
+const STEPS = 60;
+const CALLS = 5;
 /** Each session's window on the scripted model, and its agent's budget within it. */
 interface Budget {
   readonly window: number;
@@ -24,10 +26,11 @@ interface Budget {
 }
 /** CLEAR keeps every call and a stub per result (about 70 tokens a step): 300 steps need room. */
 const CLEAR_BUDGET: Budget = { window: 30_000, max: 28_000, target: 20_000 };
+const COMPACT_BUDGET: Budget = { window: 14_000, max: 12_000, target: 6_000 };
 const SMALL_BUDGET: Budget = { window: 8_000, max: 6_000, target: 3_000 };
 /**
- * A work bound, not a timing assertion: 300 steps of real model calls, appends and sandbox
- * calls take 10-30 s depending on the machine's load.
+ * A work bound, not a timing assertion: 300 tool calls with their model calls, appends and
+ * sandbox calls take 10-60 s depending on the machine's load.
  */
 const LONG = { timeout: 180_000 };
 
@@ -45,8 +48,12 @@ beforeAll(async () => {
 });
 afterAll(async () => fx?.stop());
 
-/** Step n prints 600 characters that name the step. */
-const printStep = (n: number): ScriptedResponse => ({ content: [{ type: "tool_use", name: "bash", input: { command: `yes step-${n} 2>/dev/null | head -c 600` } }] });
+/** A call that prints 600 characters naming it. */
+const printCall = (name: string) => ({ type: "tool_use" as const, name: "bash", input: { command: `yes ${name} 2>/dev/null | head -c 600` } });
+/** Step n asks for one such call. */
+const printStep = (n: number): ScriptedResponse => ({ content: [printCall(`step-${n}`)] });
+/** Step n asks for CALLS such calls at once (parallel tool use), named step-n-i. */
+const printCalls = (n: number): ScriptedResponse => ({ content: Array.from({ length: CALLS }, (_, i) => printCall(`step-${n}-${i}`)) });
 
 async function longSession(strategy: ContextStrategy, budget: Budget, responder: Responder): Promise<{ sessionId: string; model: string }> {
   const model = `ctx-${randomUUID()}`;
@@ -67,12 +74,12 @@ const requestsOf = (model: string) => fx.model.requests.filter((r) => r.body.mod
 const contextEvents = (events: readonly Event[]) => events.flatMap((e) => (e.payload.case === "contextCompacted" ? [{ seq: fromInt64(e.seq), ...e.payload.value }] : []));
 
 /** The checks every long session passes: complete log, results in order, actions within bounds. */
-async function expectCompleted(sessionId: string, model: string, strategy: ContextStrategy, budget: Budget, steps: number): Promise<Event[]> {
+async function expectCompleted(sessionId: string, model: string, strategy: ContextStrategy, budget: Budget, calls: number): Promise<Event[]> {
   expect(await fx.waitIdle(sessionId, 0, 170_000)).toBe(StopReason.END_TURN);
   const events = await fx.events(sessionId);
   const { toolUseIds, problems } = logInvariants(events);
   expect(problems).toEqual([]);
-  expect(toolUseIds).toHaveLength(steps);
+  expect(toolUseIds).toHaveLength(calls);
   const acts = contextEvents(events);
   expect(acts.length).toBeGreaterThanOrEqual(2);
   for (const act of acts) {
@@ -92,35 +99,37 @@ async function expectCompleted(sessionId: string, model: string, strategy: Conte
 
 describe.skipIf(!sandbox?.available)("a session longer than the model's context window", () => {
   it.concurrent("HARN-21: CLEAR completes 300 tool calls, every request within max_input_tokens, each clearing in the log", LONG, async () => {
-    const { sessionId, model } = await longSession(ContextStrategy.CLEAR, CLEAR_BUDGET, bySteps({ steps: STEPS, step: printStep }));
-    const events = await expectCompleted(sessionId, model, ContextStrategy.CLEAR, CLEAR_BUDGET, STEPS);
+    const { sessionId, model } = await longSession(ContextStrategy.CLEAR, CLEAR_BUDGET, bySteps({ steps: STEPS, step: printCalls }));
+    const events = await expectCompleted(sessionId, model, ContextStrategy.CLEAR, CLEAR_BUDGET, STEPS * CALLS);
     const results = events.flatMap((e) => (e.payload.case === "toolResult" ? [e.payload.value] : []));
-    expect(results.filter((r, n) => r.isError || r.sandboxId === "" || !r.output.startsWith(`step-${n}\n`)).map((r) => r.output.slice(0, 80))).toEqual([]);
+    const wrong = results.filter((r, k) => r.isError || r.sandboxId === "" || !r.output.startsWith(`step-${Math.floor(k / CALLS)}-${k % CALLS}\n`));
+    expect(wrong.map((r) => r.output.slice(0, 80))).toEqual([]);
   });
 
   it.concurrent(
-    "HARN-21/HARN-23: COMPACT completes 300 tool calls; after compactions the model finds a marker from step 0 with session_history, and its slices are exact",
+    "HARN-21/HARN-23: COMPACT completes 304 tool calls; after compactions the model finds a marker from step 0 with session_history, and its slices are exact",
     LONG,
     async () => {
       const marker = `MARKER-${randomUUID()}`;
-      const SEARCH = STEPS - 3;
+      // Step 0 prints the marker, steps 1 to SEARCH-1 make CALLS calls each, then three reads.
+      const SEARCH = STEPS + 1;
       const lastOutput = (req: RecordedRequest) => String(lastToolResults(req.body)[0]?.content ?? "");
       const found = (req: RecordedRequest) => historyEntries(lastOutput(req)).filter((e) => e.text.includes(marker)).at(-1)!.seq;
       const { sessionId, model } = await longSession(
         ContextStrategy.COMPACT,
-        SMALL_BUDGET,
+        COMPACT_BUDGET,
         bySteps({
-          steps: STEPS,
+          steps: SEARCH + 3,
           step: (n, req) => {
             if (n === 0) return { content: [{ type: "tool_use", name: "bash", input: { command: `echo ${marker}` } }] };
             if (n === SEARCH) return { content: [{ type: "tool_use", name: "session_history", input: { search: marker } }] };
             if (n === SEARCH + 1) return { content: [{ type: "tool_use", name: "session_history", input: { from_seq: found(req), to_seq: found(req) + 3 } }] };
             if (n === SEARCH + 2) return { content: [{ type: "tool_use", name: "session_history", input: { before_seq: historyEntries(lastOutput(req))[0]!.seq, count: 3 } }] };
-            return printStep(n);
+            return printCalls(n);
           },
         }),
       );
-      const events = await expectCompleted(sessionId, model, ContextStrategy.COMPACT, SMALL_BUDGET, STEPS);
+      const events = await expectCompleted(sessionId, model, ContextStrategy.COMPACT, COMPACT_BUDGET, 1 + (SEARCH - 1) * CALLS + 3);
       const markerSeq = fromInt64(events.find((e) => e.payload.case === "toolResult" && e.payload.value.output.includes(marker))!.seq);
       expect(Number(contextEvents(events)[0]!.throughSeq)).toBeGreaterThan(markerSeq);
 
@@ -141,7 +150,7 @@ describe.skipIf(!sandbox?.available)("a session longer than the model's context 
   );
 
   it.concurrent("HARN-21: under NONE the session ends at the window with a MODEL_PROMPT_TOO_LONG error event and IDLE / ERROR", async () => {
-    const { sessionId, model } = await longSession(ContextStrategy.NONE, SMALL_BUDGET, bySteps({ steps: STEPS, step: printStep }));
+    const { sessionId, model } = await longSession(ContextStrategy.NONE, SMALL_BUDGET, bySteps({ steps: STEPS, step: printCalls }));
     expect(await fx.waitIdle(sessionId, 0, 60_000)).toBe(StopReason.ERROR);
     const events = await fx.events(sessionId);
     expect(logInvariants(events).problems).toEqual([]);
@@ -151,7 +160,7 @@ describe.skipIf(!sandbox?.available)("a session longer than the model's context 
     expect(errors[0]).toMatchObject({ code: "MODEL_PROMPT_TOO_LONG", retryable: false, httpStatus: 400 });
     expect(errors[0]!.message).toContain(`> ${SMALL_BUDGET.window} maximum`);
     expect(promptTokens(requestsOf(model).at(-1)!.body)).toBeGreaterThan(SMALL_BUDGET.window);
-    expect(events.filter((e) => e.payload.case === "toolResult").length).toBeLessThan(STEPS);
+    expect(events.filter((e) => e.payload.case === "toolResult").length).toBeLessThan(STEPS * CALLS);
   });
 });
 

@@ -14,6 +14,7 @@ import {
   largestPrompt,
   listedEvents,
   newestEvents,
+  CALLS,
   printStep,
   stepRequests,
   strategyName,
@@ -21,23 +22,26 @@ import {
 } from "./context-helpers.js";
 
 const context = { feature: "harness.context", level: "MUST", needs: ["harness"], timeoutMs: 90_000 } as const;
-const STEPS = 50;
+const STEPS = 20;
 
-/** HARN-21: a session of STEPS tool calls outgrows the window and completes under `strategy`. */
+/** HARN-21: a session of STEPS × CALLS tool calls outgrows the window and completes under `strategy`. */
 function pastTheWindow(strategy: ContextStrategy.CLEAR | ContextStrategy.COMPACT): ConformanceCase {
   const name = strategyName(strategy);
   return {
     ...context,
     id: `harness/HARN-21/${name.toLowerCase()}-past-the-window`,
     requirement: "HARN-21",
-    title: `under ${name}, ${STEPS} tool calls that outgrow the model's window complete; no request exceeds max_input_tokens, each action is a context_compacted event, and the log keeps every result`,
+    title: `under ${name}, ${STEPS * CALLS} tool calls that outgrow the model's window complete; no request exceeds max_input_tokens, each action is a context_compacted event, and the log keeps every result`,
     async run(ctx) {
       const { sessionId, model, at } = await contextSession(ctx, strategy, bySteps({ steps: STEPS, step: printStep }));
       const turn = await untilIdle(ctx, sessionId, at, 80_000);
       checkEqual(lastStatus(turn).stopReason, StopReason.END_TURN, "stop reason");
       const results = await toolResults(ctx, sessionId);
-      checkEqual(results.length, STEPS, "tool results in the log");
-      check(results.every((r, n) => !r.isError && r.output.startsWith(`step-${n}\n`)), "every step's result is in the log, in order and whole");
+      checkEqual(results.length, STEPS * CALLS, "tool results in the log");
+      check(
+        results.every((r, k) => !r.isError && r.output.startsWith(`step-${Math.floor(k / CALLS)}-${k % CALLS}\n`)),
+        "every call's result is in the log, in order and whole",
+      );
       const acts = contextEvents(await readAll(ctx, sessionId));
       check(acts.length >= 1, `the session outgrew the window (${WINDOW} tokens) but no context_compacted event was recorded`);
       for (const act of acts) {
@@ -68,7 +72,7 @@ function successorRebuilds(strategy: ContextStrategy.CLEAR | ContextStrategy.COM
       const fixture = ctx.harness!;
       if (!fixture.startWorker) throw new CaseSkipped("no runner-controlled worker (run with --worker-cmd)");
       await fixture.startWorker(ctx.uniqueId("worker"));
-      const steps = bySteps({ steps: 45, step: printStep });
+      const steps = bySteps({ steps: STEPS, step: printStep });
       const hold = deferred();
       let held: RecordedRequest | undefined;
       let previous = 0;
@@ -186,7 +190,7 @@ export const contextCases: ConformanceCase[] = [
     title: "after a compaction the model finds a marker from its first step with session_history (search), and reads exact slices by range and before a seq; the calls run in the brain (kind HARNESS)",
     async run(ctx) {
       const marker = ctx.uniqueId("MARKER");
-      const SEARCH = 35;
+      const SEARCH = 15;
       const listed = (req: RecordedRequest) => listedEvents(String(lastToolResults(req.body)[0]?.content ?? ""));
       const markerSeq = (req: RecordedRequest) => listed(req).filter((e) => e.line.includes(marker) && e.kind === "tool_result").at(-1)?.seq ?? 1;
       const { sessionId, model, at } = await contextSession(

@@ -16,8 +16,13 @@ export const WINDOW = 8_000;
 export const MAX_INPUT = 6_000;
 export const TARGET = 3_000;
 
-/** Step n of a long session: a bash call printing 600 characters that name the step. */
-export const printStep = (n: number): ScriptedResponse => ({ content: [{ type: "tool_use", name: "bash", input: { command: `yes step-${n} 2>/dev/null | head -c 600` } }] });
+/** Tool calls the model asks for at once in each step of a long session (parallel tool use). */
+export const CALLS = 3;
+
+/** Step n of a long session: CALLS bash calls, each printing 600 characters that name it (`step-n-i`). */
+export const printStep = (n: number): ScriptedResponse => ({
+  content: Array.from({ length: CALLS }, (_, i) => ({ type: "tool_use" as const, name: "bash", input: { command: `yes step-${n}-${i} 2>/dev/null | head -c 600` } })),
+});
 
 /**
  * A session of the case's own model, with `bash` as its only named tool and the given
