@@ -5,6 +5,12 @@
 import { join } from "node:path";
 import { build, ensureNodeModules, root, run, step } from "./lib.mjs";
 
+// Fault-injection flags of `oma serve` exist for conformance testing; `npm start` never runs with one.
+const fault = process.argv.slice(2).find((a) => a.startsWith("--fault-"));
+if (fault) {
+  console.error(`npm start: ${fault.split("=")[0]} is a fault-injection flag for conformance testing; run \`oma serve\` directly to use it`);
+  process.exit(2);
+}
 if (ensureNodeModules() !== 0) process.exit(1);
 if (build() !== 0) process.exit(1);
 step("starting the OMA server (oma serve)");

@@ -9,8 +9,9 @@ import { runSuite } from "../src/runner/run-suite.js";
 import { fileURLToPath } from "node:url";
 import { startScriptedFixture, type ScriptedFixture } from "../src/runner/scripted-fixture.js";
 import { startWorkerProcess } from "../src/runner/target-process.js";
-import { brokenVariants, harnessVariants, notYetCovered } from "./broken-variants.js";
-import { startVariantServer } from "./variant-server.js";
+import { readClauses } from "../src/spec/spec-clauses.js";
+import { brokenVariants, clausesWithoutVariant, harnessVariants, notYetCovered } from "./broken-variants.js";
+import { startVariantProcess, startVariantServer } from "./variant-server.js";
 
 const bwrap = existsSync("/usr/bin/bwrap");
 if (!bwrap) console.log("!!! SKIPPED the sandbox variants because bubblewrap (/usr/bin/bwrap) is not installed");
@@ -29,7 +30,9 @@ describe.concurrent("the suite fails each broken variant on the requirements it 
   for (const variant of [...brokenVariants, ...harnessVariants]) {
     const runnable = (!variant.needsSandbox || bwrap) && (!variant.needsHarness || workersBuilt);
     it.skipIf(!runnable)(variant.name, { timeout: 120_000 }, async () => {
-      const server = await startVariantServer(variant, { ...(variant.needsSandbox ? { sandboxBackend: "bubblewrap" } : {}), harness: variant.needsHarness === true });
+      const server = variant.ownProcess
+        ? await startVariantProcess(variant.name, { storageDelayMs: variant.ownProcess.storageDelayMs })
+        : await startVariantServer(variant, { ...(variant.needsSandbox ? { sandboxBackend: "bubblewrap" } : {}), harness: variant.needsHarness === true });
       const fixture: ScriptedFixture | undefined = variant.needsHarness
         ? await startScriptedFixture((id) =>
             startWorkerProcess(`exec node '${serverMain}' worker --server ${server.url} --id ${id} ${variant.workerArgs ?? ""}`, server.url, id, {
@@ -70,5 +73,28 @@ describe("coverage of the MUST cases by the broken variants", () => {
     console.log(`conformance coverage by broken variants: ${must.length - uncovered.length}/${must.length} MUST cases caught\n  ${lines.join("\n  ")}`);
     const unlisted = uncovered.filter((c) => notYetCovered[c.id] === undefined).map((c) => c.id);
     expect(unlisted, "MUST cases that no broken variant fails and that are not listed as not yet covered").toEqual([]);
+  });
+
+  it("every MUST clause of SPEC.md has broken variants, each caught, or is listed with the reason it has none", () => {
+    const variants = [...brokenVariants, ...harnessVariants];
+    const must = [...readClauses().values()].filter((c) => c.level === "MUST").map((c) => c.id);
+    expect(must.length, "MUST clauses read from SPEC.md").toBeGreaterThan(40);
+    const rows = must.map((id) => {
+      const of = variants.filter((v) => v.breaks.includes(id));
+      const ran = of.filter((v) => failedBy.has(v.name));
+      const caught = ran.filter((v) => [...failedBy.get(v.name)!].some((caseId) => allCases.find((c) => c.id === caseId)?.requirement === id));
+      return { id, variants: of.length, ran: ran.length, caught: caught.length };
+    });
+    const allCaught = rows.filter((r) => r.variants > 0 && r.ran === r.variants && r.caught === r.ran);
+    const lines = rows.map((r) =>
+      r.variants === 0
+        ? `${clausesWithoutVariant[r.id] ? "listed " : "MISSED "} ${r.id} — ${clausesWithoutVariant[r.id] ?? "no variant breaks it"}`
+        : `${r.caught === r.variants ? "caught " : r.ran < r.variants ? "not run" : "MISSED "} ${r.id}: ${r.caught}/${r.variants} variants caught`,
+    );
+    console.log(`conformance clauses: ${allCaught.length}/${must.length} MUST clauses have broken variants and every one is caught\n  ${lines.join("\n  ")}`);
+    const unlisted = rows.filter((r) => r.variants === 0 && clausesWithoutVariant[r.id] === undefined).map((r) => r.id);
+    expect(unlisted, "MUST clauses without a broken variant: add one (conformance/test/*-variants.ts) or list the reason in clausesWithoutVariant").toEqual([]);
+    const stale = Object.keys(clausesWithoutVariant).filter((id) => rows.find((r) => r.id === id)?.variants !== 0);
+    expect(stale, "clauses listed in clausesWithoutVariant that now have a variant (or are no MUST): remove them from the list").toEqual([]);
   });
 });

@@ -1,20 +1,40 @@
 // Deliberately broken variants of the reference server: each wraps the real services
 // with exactly one defect, and names the SPEC clauses the suite must then report.
 import { boundaryVariants } from "./boundary-variants.js";
-import { harnessVariants } from "./harness-variants.js";
+import { clauseVariants } from "./clause-variants.js";
+import { durabilityVariants } from "./durability-variants.js";
+import { harnessVariants as harnessOnlyVariants } from "./harness-variants.js";
 import { sandboxVariants } from "./sandbox-variants.js";
 import { sessionLogVariants } from "./session-log-variants.js";
 import { sessionRuleVariants } from "./session-rule-variants.js";
 import type { BrokenVariant } from "./variant-kit.js";
 
 export type { BrokenVariant } from "./variant-kit.js";
-export { harnessVariants };
+export const harnessVariants: readonly BrokenVariant[] = [...harnessOnlyVariants, ...clauseVariants.filter((v) => v.needsHarness)];
 
 /** Variants served without brains: session and sandbox defects. */
-export const brokenVariants: readonly BrokenVariant[] = [...sessionLogVariants, ...sessionRuleVariants, ...boundaryVariants, ...sandboxVariants];
+export const brokenVariants: readonly BrokenVariant[] = [...sessionLogVariants, ...sessionRuleVariants, ...boundaryVariants, ...durabilityVariants, ...sandboxVariants, ...clauseVariants.filter((v) => !v.needsHarness)];
+
+/**
+ * MUST clauses of SPEC.md that no variant breaks, and why; the coverage test prints them
+ * and fails on any other MUST clause without a variant.
+ */
+export const clausesWithoutVariant: Readonly<Record<string, string>> = {
+  "WIRE-1": "serving gRPC (and Connect, gRPC-Web) is the RPC framework's; a service wrapper cannot break it — every case runs over it",
+  "WIRE-2": "a property of the protos, checked when the Python and Go code is generated and compiled (npm test), not of a running server",
+  "HARN-3": "the worker protocol from outside is harness/HARN-17/suite-worker-runs-a-brain, whose variant is listed under HARN-17",
+  "HARN-6": "shown by harness/HARN-5/brain-killed-mid-tool (the tool runs once), whose variant is listed under HARN-5",
+  "HARN-18": "a brain's idempotency keys are not visible from outside the server; the reference brain's own tests kill it around its appends (brain-crash.test.ts)",
+  "SEC-4": "the suite has no case for auth.tokens yet",
+  "SEC-5": "the suite has no case for auth.tokens yet",
+  "SEC-6": "the suite has no case for auth.tokens yet",
+  "SEC-7": "the suite has no case for auth.tokens yet (the Python brain's run shows a brain working with session tokens alone)",
+  "SEC-8": "the suite has no case for auth.tokens yet",
+  "SEC-9": "the suite has no case for auth.tokens yet",
+  "SEC-10": "the suite has no case for auth.tokens yet",
+};
 
 /** MUST cases no variant breaks yet, and why; the coverage test prints them and fails on any other gap. */
 export const notYetCovered: Readonly<Record<string, string>> = {
-  "session/SESS-5/acked-appends-survive-kill": "acknowledging before the sync shows only under kill -9 of an out-of-process server",
   "wire/WIRE-7/unknown-method": "the RPC framework answers unknown methods; a service wrapper cannot break it",
 };

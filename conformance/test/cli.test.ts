@@ -94,7 +94,7 @@ describe.skipIf(!built)("oma-conformance CLI", () => {
 });
 
 describe.skipIf(!built || !existsSync(serverMain))("oma-conformance run --target-cmd", () => {
-  it("launches the target, kills it with SIGKILL and restarts it on the same port for the durability cases", { timeout: 120_000 }, async () => {
+  it("launches the target, kills it with SIGKILL (its writes held by the storage delay hook) and restarts it on the same port for the durability cases", { timeout: 120_000 }, async () => {
     const dir = await tempDir("oma-conformance-target-");
     try {
       const backend = existsSync("/usr/bin/bwrap") ? "bubblewrap" : "process";
@@ -102,7 +102,7 @@ describe.skipIf(!built || !existsSync(serverMain))("oma-conformance run --target
         [
           "run",
           "--target-cmd",
-          `OMA_LOG_LEVEL=error exec node '${serverMain}' serve --port {port} --data-dir '${dir.path}' --workers 0 --sandbox-backend ${backend}`,
+          `OMA_LOG_LEVEL=error exec node '${serverMain}' serve --port {port} --data-dir '${dir.path}' --workers 0 --sandbox-backend ${backend} --fault-storage-delay-ms 100`,
           // The suite reads the target's admin token from its data directory.
           "--target-data-dir",
           dir.path,

@@ -1,6 +1,6 @@
-// The reference server passes the whole suite over gRPC (grpc-js) and Connect (and the
-// session and wire cases over gRPC-Web), except the
-// deviations listed in reference-expected-failures.txt (each listed one must still fail).
+// The reference server passes the whole suite over gRPC (grpc-js), Connect and gRPC-Web,
+// five runs each with random seeds, except the deviations listed in
+// reference-expected-failures.txt (each listed one must still fail).
 // Harness cases run over gRPC with the scripted model and brain workers started from the
 // compiled server (server/dist), which the runner controls for fault injection.
 import { existsSync } from "node:fs";
@@ -26,6 +26,14 @@ const bwrap = existsSync("/usr/bin/bwrap");
 if (!bwrap) console.log("!!! SKIPPED the reference conformance run because bubblewrap (/usr/bin/bwrap) is not installed");
 
 const secret = `conf${randomBytes(12).toString("hex")}`;
+
+/**
+ * Runs per protocol. The first is the whole suite; the others repeat the wire and session
+ * families — where a timing race in a case or in the server would show — with new seeds
+ * (the whole suite takes about 25 s per protocol here, those families about 10 s).
+ */
+const RUNS = 5;
+const restartCases = ["*/SESS-5/*", "*/keys-survive-restart", "*/epochs-grow-across-restart"];
 
 describe.skipIf(!bwrap)("the reference server passes the suite", () => {
   // Two servers: the gRPC run restarts its target and kills brains, so the Connect and
@@ -88,24 +96,25 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
   const summary = (r: SuiteReport) =>
     r.results.filter((c) => c.status === "failed" || c.status === "unexpected-pass").map((c) => `${c.status} ${c.id}: ${c.message ?? ""}`).join("\n");
 
-  it.concurrent("over gRPC-Web (wire, append and watch cases)", { timeout: 180_000 }, async () => {
-    const report = await runSuite({ target: other.url, token: otherToken, protocol: "grpc-web", run: ["wire", "SESS-2", "SESS-3", "SESS-12"], skip: ["*/keys-survive-restart"], expectedFailures, concurrency: 6 });
-    expect(report.summary.failed, summary(report)).toBe(0);
-    expect(report.exitCode).toBe(0);
-  });
-
-  for (const protocol of ["grpc", "connect"] as const) {
-    it.concurrent(`over ${protocol}`, { timeout: 180_000 }, async () => {
-      // Harness cases and restarts once, over gRPC, on the server only that run uses: the
-      // gRPC-Web run shares the Connect run's server and would see it go away.
+  for (const protocol of ["grpc", "connect", "grpc-web"] as const) {
+    it.concurrent(`over ${protocol}: the whole suite, then the wire and session cases ${RUNS - 1} times more, each run with a random seed`, { timeout: 480_000 }, async () => {
+      // Harness cases and restarts over gRPC, on the server only that run uses: the Connect
+      // and gRPC-Web runs share the other server and would see it go away.
       const target = protocol === "grpc" ? { target: app.url, targetDataDir: dir.path, token } : { target: other.url, targetDataDir: otherDir.path, token: otherToken };
-      const harness = protocol === "grpc" && fixture ? { harness: fixture, restartTarget } : { skip: ["harness", "*/SESS-5/*", "*/keys-survive-restart", "*/epochs-grow-across-restart"] };
-      const report = await runSuite({ ...target, protocol, secret, expectedFailures, concurrency: 6, ...harness });
-      console.log(`reference over ${protocol}: ${JSON.stringify(report.summary)}; skipped families: ${report.skippedFamilies.map((f) => f.name).join(", ") || "none"}`);
-      expect(report.summary.failed, summary(report)).toBe(0);
-      expect(report.summary.unexpectedPasses, summary(report)).toBe(0);
-      expect(report.exitCode).toBe(0);
-      expect(report.summary.passed).toBeGreaterThan(60);
+      const seeds: number[] = [];
+      for (let run = 1; run <= RUNS; run++) {
+        const whole = run === 1;
+        const extra = protocol === "grpc" && fixture && whole ? { harness: fixture, restartTarget } : { skip: ["harness", ...restartCases] };
+        const report = await runSuite({ ...target, protocol, secret, expectedFailures, concurrency: 6, ...(whole ? {} : { profile: ["wire", "session"] }), ...extra });
+        seeds.push(report.seed);
+        const what = `run ${run} of ${RUNS} over ${protocol} (seed ${report.seed}; replay with --seed)`;
+        if (whole) console.log(`reference over ${protocol}: ${JSON.stringify(report.summary)}; skipped families: ${report.skippedFamilies.map((f) => f.name).join(", ") || "none"}`);
+        expect(report.summary.failed, `${what}\n${summary(report)}`).toBe(0);
+        expect(report.summary.unexpectedPasses, `${what}\n${summary(report)}`).toBe(0);
+        expect(report.exitCode, what).toBe(0);
+        expect(report.summary.passed, what).toBeGreaterThan(60);
+      }
+      console.log(`reference over ${protocol}: ${RUNS} runs passed, seeds ${seeds.join(", ")}`);
     });
   }
 });

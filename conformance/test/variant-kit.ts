@@ -16,6 +16,11 @@ export interface BrokenVariant extends ServiceWrappers {
   readonly reportedLimits?: Partial<ServerLimits>;
   /** Extra arguments for the brain workers (`oma worker …`). */
   readonly workerArgs?: string;
+  /**
+   * Served as a process of its own, restarted with SIGKILL (variant-process.ts), with the
+   * reference's storage delay hook set to widen the window a kill -9 must land in.
+   */
+  readonly ownProcess?: { readonly storageDelayMs: number };
 }
 
 type Impl = Record<string, (...args: never[]) => unknown>;

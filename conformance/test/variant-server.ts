@@ -2,6 +2,7 @@
 // broken variant. Only the suite's own tests import the server's source.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { ClassicLevel } from "classic-level";
 import type { DescService } from "@bufbuild/protobuf";
 import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
@@ -18,7 +19,9 @@ import type { Db, PartContext, ServerPart } from "../../server/src/part.js";
 import { openSandboxPart } from "../../server/src/sandbox/sandbox-part.js";
 import { startOmaServer } from "../../server/src/server.js";
 import { openSessionPart } from "../../server/src/session/session-part.js";
+import type { SessionStorage } from "../../server/src/store/session-storage.js";
 import { tempDir } from "../../server/src/testing/temp-dir.js";
+import { freePort, launchTarget } from "../src/runner/target-process.js";
 
 export type SessionImpl = Handlers<typeof SessionService>;
 export type SandboxImpl = Handlers<typeof SandboxService>;
@@ -30,6 +33,16 @@ export interface ServiceWrappers {
   readonly session?: (real: SessionImpl) => SessionImpl;
   readonly sandbox?: (real: SandboxImpl) => SandboxImpl;
   readonly harness?: (real: HarnessImpl) => HarnessImpl;
+  /** Wraps the session log's storage (a defect below the service, e.g. in durability). */
+  readonly storage?: (real: SessionStorage) => SessionStorage;
+}
+
+/** How a variant server is opened. */
+export interface VariantOptions {
+  readonly sandboxBackend?: string;
+  readonly harness?: boolean;
+  /** The reference's fault-injection storage delay (`--fault-storage-delay-ms`). */
+  readonly storageDelayMs?: number;
 }
 
 export interface VariantServer {
@@ -49,7 +62,7 @@ export interface VariantServer {
 export const fastLimits: ServerLimits = { ...defaultLimits, maxWatchLagEvents: 300, watchHeartbeatMs: 1000 };
 
 /** Starts the reference services (session, and sandbox on `sandboxBackend` when given) wrapped as asked. */
-export async function startVariantServer(wrappers: ServiceWrappers, options: { sandboxBackend?: string; harness?: boolean } = {}): Promise<VariantServer> {
+export async function startVariantServer(wrappers: ServiceWrappers, options: VariantOptions = {}): Promise<VariantServer> {
   const dir = await tempDir("oma-variant-");
   let running = await open(dir.path, 0, wrappers, options);
   return {
@@ -70,8 +83,38 @@ export async function startVariantServer(wrappers: ServiceWrappers, options: { s
   };
 }
 
+const viteNode = fileURLToPath(new URL("../../node_modules/.bin/vite-node", import.meta.url));
+const variantMain = fileURLToPath(new URL("./variant-process.ts", import.meta.url));
+
+/**
+ * Serves a variant as a process of its own (variant-process.ts), so that a restart is a
+ * SIGKILL of it, as `--target-cmd` does to a target: for defects only a kill -9 shows.
+ */
+export async function startVariantProcess(name: string, options: VariantOptions = {}): Promise<VariantServer> {
+  const dir = await tempDir("oma-variant-process-");
+  const port = await freePort();
+  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  const command = `exec ${quote(viteNode)} ${quote(variantMain)} ${quote(name)} ${quote(dir.path)} ${port} ${options.storageDelayMs ?? 0}`;
+  let running = await launchTarget(command, { OMA_LOG_LEVEL: "silent" }, 60_000);
+  return {
+    get url() {
+      return running.url;
+    },
+    dataDir: dir.path,
+    adminToken: (await readFile(join(dir.path, ADMIN_TOKEN_FILE), "utf8")).trim(),
+    async restart() {
+      await running.stop();
+      running = await launchTarget(command, { OMA_LOG_LEVEL: "silent" }, 60_000);
+    },
+    async close() {
+      await running.stop();
+      await dir.remove();
+    },
+  };
+}
+
 /** Opens the database and parts on `dataDir` and serves them; wrappers are applied afresh each time. */
-async function open(dataDir: string, port: number, wrappers: ServiceWrappers, options: { sandboxBackend?: string; harness?: boolean }) {
+export async function open(dataDir: string, port: number, wrappers: ServiceWrappers, options: VariantOptions) {
   const db: Db = new ClassicLevel<string, Uint8Array>(join(dataDir, "leveldb"), { valueEncoding: "view" });
   await db.open();
   const ctx: PartContext = { dataDir, logger: createLogger({ level: "silent" }), limits: fastLimits, paging: await openPaging(db, fastLimits.maxPageSize) };
@@ -80,7 +123,12 @@ async function open(dataDir: string, port: number, wrappers: ServiceWrappers, op
   parts.push(auth);
   const sandbox = options.sandboxBackend ? await openSandboxPart(db, ctx, { backend: options.sandboxBackend }) : undefined;
   if (sandbox) parts.push(sandbox);
-  const session = await openSessionPart(db, ctx, { sessionTokens: auth.sessionTokens, ...(sandbox ? { agentRules: sandbox.agentRules } : {}) });
+  const session = await openSessionPart(db, ctx, {
+    sessionTokens: auth.sessionTokens,
+    ...(sandbox ? { agentRules: sandbox.agentRules } : {}),
+    ...(options.storageDelayMs ? { storageDelayMs: options.storageDelayMs } : {}),
+    ...(wrappers.storage ? { wrapStorage: wrappers.storage } : {}),
+  });
   parts.push(session);
   // Brain leases of 3 s keep the fault-injection cases (a killed worker) short.
   const harness = options.harness ? await openHarnessPart({ store: session.store, logger: ctx.logger, paging: ctx.paging, options: { leaseTtlMs: 3000 }, sessionTokens: auth.sessionTokens }) : undefined;

@@ -25,6 +25,11 @@ export interface AppConfig {
   readonly harness?: Partial<HarnessOptions>;
   /** "tokens" (default): every call needs a bearer token. "none": development only. */
   readonly auth?: AuthMode;
+  /**
+   * Fault injection for conformance testing, never for production: every synced write of
+   * the session log is held this long before it starts and after it is durable (SESS-5).
+   */
+  readonly faultStorageDelayMs?: number;
 }
 
 export interface RunningApp {
@@ -65,9 +70,10 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     const auth = await openAuthPart(db, ctx, { mode: config.auth ?? "tokens" });
     parts.push(auth);
     const sessionTokens = auth.authenticator.mode === "tokens" ? auth.sessionTokens : undefined;
+    if (config.faultStorageDelayMs) config.logger.warn({ delayMs: config.faultStorageDelayMs }, "!!! fault injection: every write of the session log is delayed (conformance testing only)");
     const sandbox = await openSandboxPart(db, ctx, { backend: config.sandboxBackend });
     parts.push(sandbox);
-    const session = await openSessionPart(db, ctx, { sessionTokens, agentRules: sandbox.agentRules });
+    const session = await openSessionPart(db, ctx, { sessionTokens, agentRules: sandbox.agentRules, storageDelayMs: config.faultStorageDelayMs });
     parts.push(session);
     const harness = await openHarnessPart({ store: session.store, logger: config.logger, paging: ctx.paging, options: config.harness, sessionTokens, sessionTokenGraceMs: limits.sessionTokenGraceMs });
     parts.push(harness);

@@ -17,6 +17,8 @@ import { harnessCases } from "./harness/harness-cases.js";
 import { faultCases } from "./harness/fault-cases.js";
 import { workerProtocolCases } from "./harness/worker-protocol-cases.js";
 import { staleBrainCases } from "./harness/stale-brain-cases.js";
+import { handsCases } from "./harness/hands-cases.js";
+import { boundsCases } from "./wire/bounds-cases.js";
 import { boundaryCases } from "./session/boundary-cases.js";
 import { contextCases } from "./harness/context-cases.js";
 
@@ -40,6 +42,8 @@ export const allCases: readonly ConformanceCase[] = [
   ...faultCases,
   ...workerProtocolCases,
   ...staleBrainCases,
+  ...handsCases,
+  ...boundsCases,
   ...boundaryCases,
   ...contextCases,
 ];

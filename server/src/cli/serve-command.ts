@@ -13,6 +13,7 @@ interface ServeFlags {
   workers: number;
   leaseTtlMs?: number;
   auth: string;
+  faultStorageDelayMs?: number;
 }
 
 /** `oma serve`: the reference server on LevelDB with a working sandbox backend. */
@@ -27,6 +28,7 @@ export function registerServeCommand(program: Command): void {
     .option("--workers <n>", "local brain worker processes to start (0: none; workers can also run anywhere with `oma worker`)", parseCount, 2)
     .option("--lease-ttl-ms <ms>", "TTL of the lease a woken brain gets (default 30000)", parseCount)
     .option("--auth <mode>", "tokens: every call needs a bearer token; none: no authentication (development only, loopback only)", parseAuthMode, "tokens")
+    .option("--fault-storage-delay-ms <ms>", "fault injection for conformance testing only (SESS-5): hold every write of the session log this long before and after it is durable, so a kill -9 lands inside it", parseCount)
     .action(async (flags: ServeFlags) => {
       if (flags.auth === "none" && !isLoopbackUrl(`http://${flags.host.includes(":") ? `[${flags.host}]` : flags.host}`)) {
         process.stderr.write(`oma serve: --auth none is refused with --host ${flags.host}: without authentication the server may only listen on a loopback address\n`);
@@ -38,6 +40,7 @@ export function registerServeCommand(program: Command): void {
       const dataDir = resolveDataDir(flags.dataDir);
       const server = await startApp({ port: resolvePort(flags.port), host: flags.host, logger: log, dataDir, sandboxBackend: flags.sandboxBackend, auth: flags.auth as "tokens" | "none",
         ...(flags.leaseTtlMs ? { harness: { leaseTtlMs: flags.leaseTtlMs } } : {}),
+        ...(flags.faultStorageDelayMs ? { faultStorageDelayMs: flags.faultStorageDelayMs } : {}),
       });
       log.info({ url: server.url, dataDir }, "oma server listening");
       // Machine-readable readiness line for scripts and tests that start the server.

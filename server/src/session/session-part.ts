@@ -1,6 +1,8 @@
 import type { SessionTokens } from "../auth/session-token.js";
 import type { Db, PartContext, ServerPart } from "../part.js";
+import { DelayedStorage } from "../store/delayed-storage.js";
 import { LevelSessionStore } from "../store/level-session-store.js";
+import type { SessionStorage } from "../store/session-storage.js";
 import type { SessionStore } from "../store/session-store.js";
 import { resolveResources } from "../sandbox/resources.js";
 import { TOOLS } from "../sandbox/tools.js";
@@ -16,13 +18,27 @@ export interface SessionPart extends ServerPart {
   readonly store: SessionStore;
 }
 
+export interface SessionPartOptions {
+  readonly sessionTokens?: SessionTokens;
+  /** The sandbox part's rules for AgentConfig (tools of ListTools, the recipe as Provision checks it). */
+  readonly agentRules?: Omit<AgentRules, "maxStructDepth">;
+  /**
+   * Fault injection for conformance testing (`oma serve --fault-storage-delay-ms`): every
+   * synced write of the log is held this long before it starts and after it is durable.
+   */
+  readonly storageDelayMs?: number;
+  /** Wraps the storage, outside the delay (the suite's own tests: a broken variant's storage). */
+  readonly wrapStorage?: (storage: SessionStorage) => SessionStorage;
+}
+
 /** Opens the session log in the `session` sublevel of the server's database. */
-export async function openSessionPart(
-  db: Db,
-  ctx: PartContext,
-  options: { sessionTokens?: SessionTokens; agentRules?: Omit<AgentRules, "maxStructDepth"> } = {},
-): Promise<SessionPart> {
-  const store = new LevelSessionStore(db, { sublevel: "session" });
+export async function openSessionPart(db: Db, ctx: PartContext, options: SessionPartOptions = {}): Promise<SessionPart> {
+  const delayMs = options.storageDelayMs ?? 0;
+  const wrapStorage = (storage: SessionStorage) => {
+    const delayed = delayMs > 0 ? new DelayedStorage(storage, delayMs) : storage;
+    return options.wrapStorage ? options.wrapStorage(delayed) : delayed;
+  };
+  const store = new LevelSessionStore(db, { sublevel: "session", wrapStorage });
   // Without a sandbox part (a server of sessions alone): the recipe's own rules and the built-in tools.
   const sandboxRules = options.agentRules ?? { sandboxTools: TOOLS.map((t) => t.name), checkSandbox: (r, field) => void resolveResources(r, "", field) };
   const service = {

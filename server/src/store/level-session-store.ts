@@ -1,10 +1,18 @@
 import type { Db } from "../part.js";
 import { LevelSessionStorage } from "./level-session-storage.js";
 import { SessionLog, type SessionLogOptions } from "./session-log.js";
+import type { SessionStorage } from "./session-storage.js";
+
+export interface LevelSessionStoreOptions extends SessionLogOptions {
+  readonly sublevel?: string;
+  /** Wraps the storage (fault injection for conformance testing, `DelayedStorage`). */
+  readonly wrapStorage?: (storage: SessionStorage) => SessionStorage;
+}
 
 /** The durable SessionStore: the session log engine on the server's LevelDB. */
 export class LevelSessionStore extends SessionLog {
-  constructor(db: Db, options: SessionLogOptions & { sublevel?: string } = {}) {
-    super(new LevelSessionStorage(db, options.sublevel), options);
+  constructor(db: Db, options: LevelSessionStoreOptions = {}) {
+    const storage = new LevelSessionStorage(db, options.sublevel);
+    super(options.wrapStorage ? options.wrapStorage(storage) : storage, options);
   }
 }

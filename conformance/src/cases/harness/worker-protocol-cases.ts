@@ -3,11 +3,11 @@ import type { WakeResponse, WorkAssignment } from "@oma/client/gen/oma/v1/harnes
 import { SessionStatus, StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
 import { byStep } from "../../scripted-model/index.js";
 import type { CaseContext, ConformanceCase } from "../../runner/case.js";
-import { check, checkEqual } from "../../runner/assertions.js";
+import { check, checkEqual, expectFailure } from "../../runner/assertions.js";
 import { statusChanged, type EventInit } from "../events.js";
 import { readAll, S } from "../session/session-helpers.js";
 import { H, ofKind, say, scriptedSession, text } from "./harness-helpers.js";
-import { SuiteWorker } from "./worker-stream.js";
+import { keepLeaseAlive, SuiteWorker } from "./worker-stream.js";
 
 /** Sessions the case woke, by id, with what Wake answered. */
 type Woken = Map<string, WakeResponse>;
@@ -19,7 +19,7 @@ const REPLY = "written by the suite's own worker";
  * reads the log, renews the lease, appends a whole turn carrying the lease epoch, and
  * releases the lease.
  */
-async function serve(ctx: CaseContext, worker: SuiteWorker, a: WorkAssignment): Promise<void> {
+async function serve(ctx: CaseContext, worker: SuiteWorker, a: WorkAssignment, renewing = keepLeaseAlive(ctx, a)): Promise<void> {
   const sessionId = a.sessionId;
   const log = await readAll(ctx, sessionId);
   check(ofKind(log, "userMessage").length > 0, `the log of ${sessionId} the worker was handed has no user message`);
@@ -32,6 +32,7 @@ async function serve(ctx: CaseContext, worker: SuiteWorker, a: WorkAssignment): 
     statusChanged(SessionStatus.IDLE, StopReason.END_TURN),
   ];
   await ctx.rpc.unary(S.emitEvents, { sessionId, events: turn, leaseEpoch: a.leaseEpoch, idempotencyKey: `turn:${a.harnessId}` });
+  renewing();
   await ctx.rpc.unary(S.releaseLease, { sessionId, epoch: a.leaseEpoch });
 }
 
@@ -47,7 +48,49 @@ async function untilServed(ctx: CaseContext, worker: SuiteWorker, sessionId: str
   }
 }
 
+/** The first message of a ConnectWorker stream, or its error. */
+async function firstOf(ctx: CaseContext, request: { workerId: string; capacity: number }): Promise<unknown> {
+  const stop = new AbortController();
+  try {
+    for await (const m of ctx.rpc.serverStream(H.connectWorker, request, { signal: stop.signal })) return m;
+    return "the stream ended without a message";
+  } finally {
+    stop.abort();
+  }
+}
+
 export const workerProtocolCases: ConformanceCase[] = [
+  {
+    id: "harness/HARN-16/worker-ids-capacity-and-reconnect",
+    requirement: "HARN-16",
+    level: "MUST",
+    feature: "harness.core",
+    // Runs alone: a worker of the suite's is never handed another case's session.
+    exclusive: true,
+    timeoutMs: 30_000,
+    title: "ConnectWorker refuses malformed worker ids and a negative capacity (INVALID_FIELD); a worker that connects again with its id replaces its earlier stream, which ends",
+    async run(ctx) {
+      for (const workerId of ["", ".hidden", "-dash", "a/b", "has space", "x".repeat(129)]) {
+        await expectFailure(firstOf(ctx, { workerId, capacity: 1 }), { code: "INVALID_ARGUMENT", reason: "INVALID_FIELD", field: "worker_id" }, `ConnectWorker with worker_id ${JSON.stringify(workerId.slice(0, 20))}`);
+      }
+      await expectFailure(firstOf(ctx, { workerId: ctx.uniqueId("w"), capacity: -1 }), { code: "INVALID_ARGUMENT", reason: "INVALID_FIELD", field: "capacity" }, "ConnectWorker with capacity -1");
+      const id = ctx.uniqueId("suite-worker");
+      const earlier = new SuiteWorker(ctx, id, 1);
+      let later: SuiteWorker | undefined;
+      try {
+        // The earlier stream is registered once the server has sent on it (a heartbeat).
+        const deadline = Date.now() + ctx.scaled(12_000);
+        while (earlier.heartbeats.length === 0 && (await earlier.endWithin(100)) === undefined) check(Date.now() < deadline, "no heartbeat on the first ConnectWorker stream within 12 s");
+        later = new SuiteWorker(ctx, id, 1);
+        const ended = await earlier.endWithin(ctx.scaled(10_000));
+        check(ended !== undefined, "the earlier stream of a worker that connected again with its id must end");
+        check((await later.endWithin(ctx.scaled(500))) === undefined, "the later stream must stay open");
+      } finally {
+        await earlier.close();
+        await later?.close();
+      }
+    },
+  },
   {
     id: "harness/HARN-17/suite-worker-runs-a-brain",
     requirement: "HARN-17",
@@ -78,6 +121,7 @@ export const workerProtocolCases: ConformanceCase[] = [
           first = await worker.next(ours, ctx.scaled(2000));
         }
         check(first, `no assignment reached the suite's idle worker (capacity 1) in ${woken.size} wakes`);
+        const renewing = keepLeaseAlive(ctx, first);
         const wake = woken.get(first.sessionId)!;
         checkEqual(first.harnessId, wake.harnessId, "assignment harness_id (Wake's)");
         checkEqual(first.leaseEpoch, wake.leaseEpoch, "assignment lease_epoch (Wake's)");
@@ -90,7 +134,7 @@ export const workerProtocolCases: ConformanceCase[] = [
         const extra = await worker.next(() => true, ctx.scaled(2000));
         check(extra === undefined, `a second assignment (${extra?.sessionId}) reached a worker of capacity 1 that still runs one`);
 
-        await serve(ctx, worker, first);
+        await serve(ctx, worker, first, renewing);
         const session = (await ctx.rpc.unary(S.getSession, { sessionId: first.sessionId })).session;
         checkEqual(session?.status, SessionStatus.IDLE, "status of the session the suite's worker finished");
         const replies = ofKind(await readAll(ctx, first.sessionId), "agentMessage");

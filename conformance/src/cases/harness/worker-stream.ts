@@ -1,6 +1,8 @@
 import type { WorkAssignment } from "@oma/client/gen/oma/v1/harness_service_pb.js";
 import type { CaseContext } from "../../runner/case.js";
 import { RpcFailure } from "../../client/rpc-failure.js";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { S } from "../session/session-helpers.js";
 import { H } from "./harness-helpers.js";
 
 /**
@@ -60,6 +62,21 @@ export class SuiteWorker {
     }
   }
 
+  /** How the stream ended (undefined while it is open), waiting up to `withinMs` for it. */
+  async endWithin(withinMs: number): Promise<unknown> {
+    const deadline = Date.now() + withinMs;
+    while (this.ended === undefined && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deadline - Date.now());
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    return this.ended;
+  }
+
   /** Assignments received and not taken (e.g. for sessions of other clients). */
   get untaken(): readonly WorkAssignment[] {
     return this.assignments;
@@ -76,6 +93,27 @@ export class SuiteWorker {
     this.wake = undefined;
     w?.();
   }
+}
+
+/**
+ * Renews an assignment's lease every third of the time left to its expiry, as a brain does
+ * from the moment it is handed the session (HARN-17), until the returned function is called.
+ */
+export function keepLeaseAlive(ctx: CaseContext, a: WorkAssignment): () => void {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const ttlMs = a.leaseExpireTime ? Math.max(1000, timestampMs(a.leaseExpireTime) - Date.now()) : 30_000;
+  const tick = () => {
+    timer = setTimeout(() => {
+      if (stopped || ctx.signal.aborted) return;
+      ctx.rpc.unary(S.renewLease, { sessionId: a.sessionId, epoch: a.leaseEpoch, ttl: { seconds: BigInt(Math.ceil(ttlMs / 1000)) } }).then(tick, () => undefined);
+    }, Math.max(200, ttlMs / 3));
+  };
+  tick();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }
 
 function describe(reason: unknown): string {
