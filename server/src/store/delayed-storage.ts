@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { Session } from "@oma/client/gen/oma/v1/session_pb.js";
 import type { IdempotencyRecord, IndexEntry, SessionStorage, StoredSession, WriteOp } from "./session-storage.js";
+import type { DispatchRecord } from "./session-store.js";
 
 /**
  * A fault-injection hook for conformance testing, off unless asked for (`oma serve
@@ -49,6 +50,10 @@ export class DelayedStorage implements SessionStorage {
 
   listIndex(tenant: string | undefined, cursor: string | undefined): AsyncIterable<IndexEntry> {
     return this.#inner.listIndex(tenant, cursor);
+  }
+
+  listDispatches(cursor: string | undefined): AsyncIterable<DispatchRecord> {
+    return this.#inner.listDispatches(cursor);
   }
 
   purge(sessionId: string): Promise<void> {
