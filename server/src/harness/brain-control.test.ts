@@ -202,16 +202,8 @@ describe.skipIf(!backend)(`brain control flow (${backend?.name ?? "none"})`, () 
     );
   });
 
-  it("a sandbox recipe the service refuses is the tool call's error for the model, and the turn goes on", async () => {
-    const sessionId = await fx.createSession({ sandbox: { backend: "no-such-backend" } }, unique("nobackend"));
-    await fx.harness.wake({ sessionId });
-    expect(await fx.waitIdle(sessionId)).toBe(StopReason.END_TURN);
-    const events = await fx.events(sessionId);
-    expect(logInvariants(events).problems).toEqual([]);
-    const result = events.find((e) => e.payload.case === "toolResult")?.payload;
-    expect(result?.case === "toolResult" && result.value.isError).toBe(true);
-    expect(result?.case === "toolResult" && result.value.output).toContain("BACKEND_UNAVAILABLE");
-    expect(events.some((e) => e.payload.case === "sandboxProvisioned")).toBe(false);
+  it("a sandbox recipe no backend here runs is refused at CreateSession, before any brain or sandbox", async () => {
+    await expect(fx.createSession({ sandbox: { backend: "no-such-backend" } }, unique("nobackend"))).rejects.toMatchObject({ rawMessage: expect.stringContaining("no-such-backend") });
   });
 
   it("AgentConfig.max_turn_steps bounds the model calls of a turn: IDLE MAX_STEPS", async () => {
