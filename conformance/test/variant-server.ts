@@ -20,6 +20,7 @@ import { openSandboxPart } from "../../server/src/sandbox/sandbox-part.js";
 import { startOmaServer } from "../../server/src/server.js";
 import { openSessionPart } from "../../server/src/session/session-part.js";
 import type { SessionStorage } from "../../server/src/store/session-storage.js";
+import { StorageHealth } from "../../server/src/store/storage-health.js";
 import { tempDir } from "../../server/src/testing/temp-dir.js";
 import { freePort, launchTarget } from "../src/runner/target-process.js";
 
@@ -117,7 +118,7 @@ export async function startVariantProcess(name: string, options: VariantOptions 
 export async function open(dataDir: string, port: number, wrappers: ServiceWrappers, options: VariantOptions) {
   const db: Db = new ClassicLevel<string, Uint8Array>(join(dataDir, "leveldb"), { valueEncoding: "view" });
   await db.open();
-  const ctx: PartContext = { dataDir, logger: createLogger({ level: "silent" }), limits: fastLimits, paging: await openPaging(db, fastLimits.maxPageSize) };
+  const ctx: PartContext = { dataDir, logger: createLogger({ level: "silent" }), limits: fastLimits, paging: await openPaging(db, fastLimits.maxPageSize), storage: new StorageHealth() };
   const parts: Pick<ServerPart, "features" | "close">[] = [];
   const auth = await openAuthPart(db, ctx, { mode: "tokens" });
   parts.push(auth);

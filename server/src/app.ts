@@ -4,6 +4,7 @@ import { ClassicLevel } from "classic-level";
 import { defaultLimits, type ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import type { Db, PartContext, ServerPart } from "./part.js";
+import { StorageHealth } from "./store/storage-health.js";
 import { openPaging } from "./rpc/paging.js";
 import { startOmaServer } from "./server.js";
 import { openSessionPart } from "./session/session-part.js";
@@ -65,7 +66,9 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     await db.close();
   };
   try {
-    const ctx: PartContext = { dataDir: config.dataDir, logger: config.logger, limits, paging: await openPaging(db, limits.maxPageSize) };
+    const storage = new StorageHealth();
+    storage.onFailure((failure) => config.logger.error({ err: failure.cause, reason: failure.reason }, "!!! storage failed: no write is accepted and grpc.health reports NOT_SERVING until the server is restarted (SESS-21)"));
+    const ctx: PartContext = { dataDir: config.dataDir, logger: config.logger, limits, paging: await openPaging(db, limits.maxPageSize), storage };
     // Parts are added here as they exist: tokens, sandboxes, session log, harness dispatch.
     const auth = await openAuthPart(db, ctx, { mode: config.auth ?? "tokens" });
     parts.push(auth);
@@ -86,6 +89,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       services: { sandbox: sandbox.service, session: session.service, harness: harness.service, tokens: auth.service },
       auth: auth.authenticator,
       features: () => parts.flatMap((p) => p.features),
+      storage,
     });
     return {
       url: server.url,

@@ -2,6 +2,7 @@ import type { ClassicLevel } from "classic-level";
 import type { ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import type { Paging } from "./rpc/paging.js";
+import type { StorageHealth } from "./store/storage-health.js";
 
 /** What every part of the server is opened with. */
 export interface PartContext {
@@ -11,6 +12,8 @@ export interface PartContext {
   readonly limits: ServerLimits;
   /** Page sizes and signed page tokens of every List RPC (WIRE-4). */
   readonly paging: Paging;
+  /** Every durable write goes through it; once one fails the server writes no more (SESS-21). */
+  readonly storage: StorageHealth;
 }
 
 /**

@@ -19,6 +19,7 @@ import { createReflectionServices } from "./rpc/reflection.js";
 import { createServerInfoService } from "./rpc/server-info.js";
 import { defaultLimits, type ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
+import type { StorageHealth } from "./store/storage-health.js";
 import { VERSION } from "./version.js";
 
 /** The handlers and request rules of the OMA services; a missing method answers UNIMPLEMENTED. */
@@ -43,6 +44,8 @@ export interface OmaServerOptions {
   readonly features?: () => readonly string[];
   /** Sandbox backends available, the default first. */
   readonly sandboxBackends?: () => readonly string[];
+  /** The server's storage: once it failed, health reports NOT_SERVING (SESS-21). */
+  readonly storage?: StorageHealth;
 }
 
 /** The files whose services and messages reflection describes. */
@@ -89,7 +92,7 @@ export async function startOmaServer(options: OmaServerOptions): Promise<Listeni
         },
       }) }, auth),
     },
-    { desc: Health, impl: createHealthService(() => serviceNames) },
+    { desc: Health, impl: createHealthService(() => serviceNames, options.storage) },
     { desc: reflectionV1.ServerReflection, impl: reflection.v1 },
     { desc: reflectionV1alpha.ServerReflection, impl: reflection.v1alpha },
   ];

@@ -32,7 +32,7 @@ export interface AuthPart {
  */
 export async function openAuthPart(db: Db, ctx: PartContext & { paging: Paging }, options: { mode: AuthMode }): Promise<AuthPart> {
   const log = ctx.logger.child({ part: "auth" });
-  const store = new LevelTokenStore(db);
+  const store = new LevelTokenStore(db, ctx.storage);
   const sessionTokens = new SessionTokens(await store.signingKey());
   const authenticator = new Authenticator({ store, sessionTokens, mode: options.mode });
   let adminTokenFile: string | undefined;

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Db } from "../part.js";
 import { KeyedMutex } from "../store/keyed-mutex.js";
+import { StorageHealth } from "../store/storage-health.js";
 import type { Role } from "./principal.js";
 import { notifyRevoked, type TokenRecord, type TokenStore } from "./token-store.js";
 
@@ -35,8 +36,10 @@ export class LevelTokenStore implements TokenStore {
   readonly #listeners = new Set<(tokenId: string) => void>();
   readonly #mutex = new KeyedMutex();
   #key: Promise<Uint8Array> | undefined;
+  readonly #health: StorageHealth;
 
-  constructor(db: Db) {
+  constructor(db: Db, health = new StorageHealth()) {
+    this.#health = health;
     this.#root = db.sublevel<string, Uint8Array>("auth", { valueEncoding: "view" });
     this.#tokens = this.#root.sublevel<string, Uint8Array>("tokens", { valueEncoding: "view" });
     this.#config = this.#root.sublevel<string, Uint8Array>("config", { valueEncoding: "view" });
@@ -45,7 +48,7 @@ export class LevelTokenStore implements TokenStore {
   async create(record: TokenRecord): Promise<void> {
     await this.#mutex.run(record.tokenId, async () => {
       if (await this.#tokens.get(record.tokenId)) throw new Error(`token id ${record.tokenId} is taken`);
-      await this.#root.batch().put(record.tokenId, encode(record), { sublevel: this.#tokens }).write({ sync: true });
+      await this.#health.write(() => this.#root.batch().put(record.tokenId, encode(record), { sublevel: this.#tokens }).write({ sync: true }));
     });
   }
 
@@ -64,7 +67,7 @@ export class LevelTokenStore implements TokenStore {
       const current = await this.get(tokenId);
       if (!current || current.revokeMs !== undefined) return { record: current, changed: false };
       const revoked = { ...current, revokeMs: atMs };
-      await this.#root.batch().put(tokenId, encode(revoked), { sublevel: this.#tokens }).write({ sync: true });
+      await this.#health.write(() => this.#root.batch().put(tokenId, encode(revoked), { sublevel: this.#tokens }).write({ sync: true }));
       return { record: revoked, changed: true };
     });
     if (changed) notifyRevoked(this.#listeners, tokenId);
@@ -81,7 +84,7 @@ export class LevelTokenStore implements TokenStore {
       const existing = await this.#config.get("signing-key");
       if (existing) return existing;
       const key = randomBytes(32);
-      await this.#root.batch().put("signing-key", key, { sublevel: this.#config }).write({ sync: true });
+      await this.#health.write(() => this.#root.batch().put("signing-key", key, { sublevel: this.#config }).write({ sync: true }));
       return key;
     })();
     return this.#key;

@@ -32,6 +32,8 @@ export const reasonCodes: Readonly<Record<ReasonName, number>> = {
   TOKEN_NOT_FOUND: 5,
   MALFORMED_REQUEST: 3,
   REQUEST_TOO_LARGE: 8,
+  STORAGE_FULL: 8,
+  STORAGE_UNAVAILABLE: 14,
 };
 
 export const ERROR_DOMAIN = "oma.dev";

@@ -202,9 +202,11 @@ export class HarnessDispatcher {
       if (this.#closed) return;
       // One session's trouble (a storage error, a race) must not stop the others: the
       // record stays, and the next sweep tries it again.
-      await this.#check(record).catch((err: unknown) =>
-        this.#log.warn({ err, sessionId: record.sessionId, harnessId: record.harnessId }, "checking a brain failed; trying again at the next sweep"),
-      );
+      // A failed storage was logged once where it failed; it is not repeated per session and sweep.
+      await this.#check(record).catch((err: unknown) => {
+        if (isOmaError(err, "STORAGE_FULL") || isOmaError(err, "STORAGE_UNAVAILABLE")) return;
+        this.#log.warn({ err, sessionId: record.sessionId, harnessId: record.harnessId }, "checking a brain failed; trying again at the next sweep");
+      });
     }
     this.#dispatch();
   }

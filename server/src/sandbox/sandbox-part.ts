@@ -57,7 +57,7 @@ export async function openSandboxPart(db: Db, ctx: PartContext, options: Sandbox
   else if (defaultBackend === "process") log.warn("!!! default sandbox backend is 'process': sandboxes are NOT isolated (development only); install docker or bubblewrap");
   else log.info({ backend: defaultBackend, available: [...available.keys()] }, "sandbox backend");
 
-  const store = new SandboxStore(db);
+  const store = new SandboxStore(db, ctx.storage);
   const instanceId = await store.instanceId();
   const workspaceRoot = options.workspaceRoot ?? process.env["OMA_SANDBOX_ROOT"] ?? join(tmpdir(), "oma-sandboxes", instanceId);
   await mkdir(workspaceRoot, { recursive: true, mode: 0o711 });

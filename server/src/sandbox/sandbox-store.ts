@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { SandboxSchema, type Sandbox } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import type { Db } from "../part.js";
+import { StorageHealth } from "../store/storage-health.js";
 import type { EnvironmentRef } from "./backend.js";
 import type { ExecResult } from "./execution.js";
 
@@ -33,8 +34,10 @@ export class SandboxStore {
   private readonly environments;
   private readonly executions;
   private readonly meta;
+  readonly #health: StorageHealth;
 
-  constructor(db: Db) {
+  constructor(db: Db, health = new StorageHealth()) {
+    this.#health = health;
     this.root = db.sublevel<string, Uint8Array>("sandbox", { valueEncoding: "view" });
     this.sandboxes = this.root.sublevel<string, Uint8Array>("sandboxes", { valueEncoding: "view" });
     this.environments = this.root.sublevel<string, Uint8Array>("environments", { valueEncoding: "view" });
@@ -47,7 +50,7 @@ export class SandboxStore {
     const existing = await this.meta.get("instance");
     if (existing) return new TextDecoder().decode(existing);
     const id = `srv_${randomBytes(8).toString("hex")}`;
-    await this.root.batch().put("instance", new TextEncoder().encode(id), { sublevel: this.meta }).write({ sync: true });
+    await this.#health.write(() => this.root.batch().put("instance", new TextEncoder().encode(id), { sublevel: this.meta }).write({ sync: true }));
     return id;
   }
 
@@ -55,7 +58,7 @@ export class SandboxStore {
     const batch = this.root.batch();
     batch.put(sandbox.sandboxId, toBinary(SandboxSchema, sandbox), { sublevel: this.sandboxes });
     if (env) batch.put(sandbox.sandboxId, json(env), { sublevel: this.environments });
-    await batch.write({ sync: true });
+    await this.#health.write(() => batch.write({ sync: true }));
   }
 
   async deleteSandbox(sandboxId: string): Promise<void> {
@@ -63,7 +66,7 @@ export class SandboxStore {
     batch.del(sandboxId, { sublevel: this.sandboxes });
     batch.del(sandboxId, { sublevel: this.environments });
     for await (const key of this.executions.keys({ gt: `${sandboxId}!`, lt: `${sandboxId}!\xff` })) batch.del(key, { sublevel: this.executions });
-    await batch.write({ sync: true });
+    await this.#health.write(() => batch.write({ sync: true }));
   }
 
   async *allSandboxes(): AsyncGenerator<{ sandbox: Sandbox; env: EnvironmentRecord | undefined }> {
@@ -79,7 +82,7 @@ export class SandboxStore {
   }
 
   async putExecution(sandboxId: string, key: string, record: ExecutionRecord): Promise<void> {
-    await this.root.batch().put(`${sandboxId}!${key}`, json(record), { sublevel: this.executions }).write({ sync: true });
+    await this.#health.write(() => this.root.batch().put(`${sandboxId}!${key}`, json(record), { sublevel: this.executions }).write({ sync: true }));
   }
 
   async *unfinishedExecutions(): AsyncGenerator<{ sandboxId: string; key: string; record: ExecutionRecord }> {

@@ -38,7 +38,7 @@ export async function openSessionPart(db: Db, ctx: PartContext, options: Session
     const delayed = delayMs > 0 ? new DelayedStorage(storage, delayMs) : storage;
     return options.wrapStorage ? options.wrapStorage(delayed) : delayed;
   };
-  const store = new LevelSessionStore(db, { sublevel: "session", wrapStorage });
+  const store = new LevelSessionStore(db, { sublevel: "session", wrapStorage, health: ctx.storage });
   // Without a sandbox part (a server of sessions alone): the recipe's own rules and the built-in tools.
   const sandboxRules = options.agentRules ?? { sandboxTools: TOOLS.map((t) => t.name), checkSandbox: (r, field) => void resolveResources(r, "", field) };
   const service = {

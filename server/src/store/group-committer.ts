@@ -23,13 +23,16 @@ export class GroupCommitter {
     this.#storage = storage;
   }
 
-  /** A write failed: the in-memory heads may be ahead of the disk, so nothing more is accepted. */
+  /**
+   * A write failed: the reserved tips are ahead of the disk and the storage may hold the
+   * failed batch or not, so nothing more is accepted; every later submit gets this error.
+   */
   get failure(): unknown {
     return this.#failure;
   }
 
   submit(ops: readonly WriteOp[], onDurable: () => void): Promise<void> {
-    if (this.#failure !== undefined) return Promise.reject(new Error("session storage failed earlier", { cause: this.#failure }));
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ ops, onDurable, resolve, reject });
       this.#writing ??= this.#drain();

@@ -6,6 +6,7 @@ import type { Db } from "../part.js";
 import { decodeDispatch, decodeIdempotency, decodeUint64, encodeDispatch, encodeIdempotency, encodeUint64 } from "./record-codec.js";
 import { refOfPosition, tenantRange, type IdempotencyRecord, type IndexEntry, type SessionStorage, type StoredSession, type WriteOp } from "./session-storage.js";
 import type { DispatchRecord } from "./session-store.js";
+import { StorageHealth } from "./storage-health.js";
 
 type Sub = AbstractSublevel<Db, string | Uint8Array | Buffer, string, Uint8Array>;
 
@@ -18,7 +19,7 @@ const prefixEnd = (sessionId: string) => `${sessionId}"`;
 /**
  * SessionStorage on the server's LevelDB, one sublevel per collection, protobuf binary
  * values. `write` is one `db.batch` with `sync: true`: every operation of a group commit
- * becomes durable together with one fsync.
+ * becomes durable together with one fsync. Every write goes through the StorageHealth.
  */
 export class LevelSessionStorage implements SessionStorage {
   readonly #db: Db;
@@ -29,9 +30,11 @@ export class LevelSessionStorage implements SessionStorage {
   readonly #epochs: Sub;
   readonly #index: Sub;
   readonly #dispatch: Sub;
+  readonly #health: StorageHealth;
 
-  constructor(db: Db, name = "session") {
+  constructor(db: Db, name = "session", health = new StorageHealth()) {
     this.#db = db;
+    this.#health = health;
     const root = db.sublevel<string, Uint8Array>(name, { valueEncoding: "view" });
     const sub = (n: string) => root.sublevel<string, Uint8Array>(n, { valueEncoding: "view" }) as unknown as Sub;
     this.#meta = sub("meta");
@@ -133,13 +136,15 @@ export class LevelSessionStorage implements SessionStorage {
           break;
       }
     }
-    await batch.write({ sync: true });
+    await this.#health.write(() => batch.write({ sync: true }));
   }
 
   async purge(sessionId: string): Promise<void> {
     const range = { gte: `${sessionId}${SEP}`, lt: prefixEnd(sessionId) };
-    await this.#events.clear(range);
-    await this.#keys.clear(range);
+    await this.#health.write(async () => {
+      await this.#events.clear(range);
+      await this.#keys.clear(range);
+    });
   }
 
   async close(): Promise<void> {

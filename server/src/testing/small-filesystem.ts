@@ -1,0 +1,81 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, open, rm, unlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+/** Why a small filesystem cannot be mounted here, or undefined when it can (root, Linux). */
+export function smallFilesystemUnavailable(): string | undefined {
+  if (process.platform !== "linux") return "a tmpfs mount needs Linux";
+  if (process.getuid?.() !== 0) return "mounting a tmpfs needs root";
+  return undefined;
+}
+
+/**
+ * A size-limited tmpfs mounted on a fresh temp directory, so that "the disk is full" is a
+ * real ENOSPC from the kernel, not a simulated error. `fill()` takes every free byte with
+ * a filler file, `free()` gives them back, `unmount()` removes the whole thing.
+ */
+export class SmallFilesystem {
+  readonly path: string;
+  readonly #filler: string;
+
+  private constructor(path: string) {
+    this.path = path;
+    this.#filler = join(path, "filler");
+  }
+
+  static async mount(bytes: number, prefix = "oma-small-fs-"): Promise<SmallFilesystem> {
+    const reason = smallFilesystemUnavailable();
+    if (reason) throw new Error(reason);
+    const path = await mkdtemp(join(tmpdir(), prefix));
+    try {
+      await run("mount", ["-t", "tmpfs", "-o", `size=${bytes},mode=0755`, "tmpfs", path]);
+    } catch (err) {
+      await rm(path, { recursive: true, force: true });
+      throw err;
+    }
+    return new SmallFilesystem(path);
+  }
+
+  /** Takes every free byte: the next write on this filesystem fails with ENOSPC. */
+  async fill(): Promise<void> {
+    const file = await open(this.#filler, "a");
+    try {
+      for (let size = 1 << 20; size >= 512; size >>= 1) {
+        const chunk = Buffer.alloc(size);
+        for (;;) {
+          try {
+            await file.write(chunk);
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === "ENOSPC") break;
+            throw err;
+          }
+        }
+      }
+    } finally {
+      await file.close().catch(() => undefined);
+    }
+  }
+
+  /** Gives the filler's space back. */
+  async free(): Promise<void> {
+    await unlink(this.#filler).catch(() => undefined);
+  }
+
+  /** Unmounts (retrying while the last processes let go of it) and removes the mount point. */
+  async unmount(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await run("umount", [this.path]);
+        break;
+      } catch (err) {
+        if (attempt >= 50) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    await rm(this.path, { recursive: true, force: true });
+  }
+}
