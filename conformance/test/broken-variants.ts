@@ -32,7 +32,6 @@ export const clausesWithoutVariant: Readonly<Record<string, string>> = {
   "SEC-8": "the suite has no case for auth.tokens yet",
   "SEC-9": "the suite has no case for auth.tokens yet",
   "SEC-10": "the suite has no case for auth.tokens yet",
-  "HARN-27": "the suite has no case yet that restarts a target under load; the reference is held to it by server/src/harness/server-restart-load.test.ts (20 sessions, SIGKILL of oma serve, restart)",
 };
 
 /** MUST cases no variant breaks yet, and why; the coverage test prints them and fails on any other gap. */

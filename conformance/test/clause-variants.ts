@@ -8,7 +8,7 @@ import { fastLimits } from "./variant-server.js";
 
 type Keyed = { sessionId: string; idempotencyKey: string };
 
-/** Defects of WIRE-5, WIRE-6, HARN-16 and HARN-19 that no earlier case pressed on. */
+/** Defects of WIRE-5, WIRE-6, HARN-16, HARN-19 and HARN-27 that no earlier case pressed on. */
 export const clauseVariants: readonly BrokenVariant[] = [
   {
     name: "reports a max_batch_events one above the one it enforces",
@@ -91,5 +91,21 @@ export const clauseVariants: readonly BrokenVariant[] = [
         return { ...res, events: res.events.map(hide) };
       }),
   },
+  {
+    name: "a Wake lives only in the server's memory (a restarted server forgets the brains it owed)",
+    breaks: ["HARN-27"],
+    profile: ["HARN-27"],
+    needsSandbox: true,
+    needsHarness: true,
+    // The dispatch records are written, but a restarted dispatcher reads none back: queued
+    // Wakes, and brains that stopped during the restart, are never woken again.
+    storage: (real) =>
+      new Proxy(real, {
+        get(target, property) {
+          if (property === "listDispatches") return async function* () {};
+          const value: unknown = Reflect.get(target, property);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      }),
+  },
 ];
-

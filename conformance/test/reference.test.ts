@@ -33,7 +33,7 @@ const secret = `conf${randomBytes(12).toString("hex")}`;
  * (the whole suite takes about 25 s per protocol here, those families about 10 s).
  */
 const RUNS = 5;
-const restartCases = ["*/SESS-5/*", "*/keys-survive-restart", "*/epochs-grow-across-restart"];
+const restartCases = ["*/SESS-5/*", "*/keys-survive-restart", "*/epochs-grow-across-restart", "*/HARN-27/*"];
 
 describe.skipIf(!bwrap)("the reference server passes the suite", () => {
   // Two servers: the gRPC run restarts its target and kills brains, so the Connect and

@@ -15,6 +15,7 @@ import { durabilityCases } from "./session/durability-cases.js";
 import { sandboxRestartCases } from "./sandbox/restart-cases.js";
 import { harnessCases } from "./harness/harness-cases.js";
 import { faultCases } from "./harness/fault-cases.js";
+import { livenessCases } from "./harness/liveness-cases.js";
 import { workerProtocolCases } from "./harness/worker-protocol-cases.js";
 import { staleBrainCases } from "./harness/stale-brain-cases.js";
 import { handsCases } from "./harness/hands-cases.js";
@@ -40,6 +41,7 @@ export const allCases: readonly ConformanceCase[] = [
   ...sandboxRestartCases,
   ...harnessCases,
   ...faultCases,
+  ...livenessCases,
   ...workerProtocolCases,
   ...staleBrainCases,
   ...handsCases,
