@@ -4,7 +4,7 @@
 //   generated code is fresh → type-check and build → every test (vitest) →
 //   "tests: N passed, N failed[, N skipped]".
 // Extra arguments are passed to vitest (e.g. a file filter).
-import { mkdtempSync, readFileSync, rmSync, cpSync, mkdirSync, existsSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, cpSync, mkdirSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build, ensureNodeModules, red, root, run, step, yellow } from "./lib.mjs";
@@ -63,7 +63,15 @@ const reportDir = join(root, "reports");
 mkdirSync(reportDir, { recursive: true });
 const reportFile = join(reportDir, "vitest.json");
 rmSync(reportFile, { force: true });
-const status = run(bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${reportFile}`, ...process.argv.slice(2)]);
+// Everything the tests create lives under one temp root of this run (TMPDIR), and their
+// sandboxes' cgroups under a parent of its own, so that what they leave behind is found
+// afterwards without counting other runs on the same machine.
+const runRoot = mkdtempSync(join(tmpdir(), "oma-test-run-"));
+chmodSync(runRoot, 0o1777); // a TMPDIR like /tmp: sandboxes running as another user reach their workspaces through it
+const cgroupParent = `oma-test-${runRoot.slice(runRoot.lastIndexOf("-") + 1).toLowerCase()}`;
+const status = run(bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${reportFile}`, ...process.argv.slice(2)], {
+  env: { ...process.env, TMPDIR: runRoot, OMA_CGROUP_PARENT: cgroupParent },
+});
 let passed = 0, failed = 0, skipped = 0;
 try {
   const report = JSON.parse(readFileSync(reportFile, "utf8"));
@@ -76,6 +84,22 @@ try {
   failed = Math.max(1, failed);
 }
 if (status !== 0 && failed === 0) failed = 1;
+
+// The suite leaves nothing behind: no process, container, cgroup, sandbox or temp dir of
+// this run (server/src/testing/leftovers.ts). Counted as one more test.
+step("checking that the tests left nothing behind");
+const { settleLeftovers, describeLeftovers, removeLeftovers } = await import(join(root, "server", "dist", "testing", "leftovers.js"));
+const scope = { root: runRoot, cgroupParent };
+const found = await settleLeftovers(scope);
+const leftovers = describeLeftovers(found);
+if (leftovers.length === 0) {
+  passed++;
+} else {
+  failed++;
+  console.error(red(`!!! the tests left ${leftovers.length} things behind (now removed):`));
+  for (const line of leftovers) console.error(red(`  ${line}`));
+}
+await removeLeftovers(scope, found);
 if (skipped > 0) console.warn(yellow(`!!! ${skipped} tests were SKIPPED (their reasons are printed above)`));
 summary(passed, failed + failedSteps, skipped);
 process.exit(failed + failedSteps > 0 ? 1 : 0);

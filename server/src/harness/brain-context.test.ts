@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { announceSkips, backendsUnderTest } from "../sandbox/sandbox-test-support.js";
 import { eventText } from "./event-text.js";
 import { fromInt64 } from "./int64.js";
-import { BrainFixture, logInvariants } from "./testing/brain-fixture.js";
+import { BrainFixture } from "./testing/brain-fixture.js";
+import { logInvariants } from "./testing/log-invariants.js";
 import { historyEntries } from "./testing/history-output.js";
 
 // HARN-21..23: sessions of several hundred tool calls against a model with a small context

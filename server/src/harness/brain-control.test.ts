@@ -4,7 +4,8 @@ import { StopReason, ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { announceSkips, backendsUnderTest } from "../sandbox/sandbox-test-support.js";
 import { durationMs } from "./duration.js";
-import { BrainFixture, logInvariants } from "./testing/brain-fixture.js";
+import { BrainFixture } from "./testing/brain-fixture.js";
+import { logInvariants } from "./testing/log-invariants.js";
 
 // HARN-9..HARN-12 through a real worker process and a real sandbox.
 const all = backendsUnderTest();

@@ -3,7 +3,8 @@ import { byStep, type RecordedRequest, type ScriptedResponse } from "@oma/confor
 import { SessionStatus, StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { announceSkips, backendsUnderTest } from "../sandbox/sandbox-test-support.js";
-import { BrainFixture, logInvariants } from "./testing/brain-fixture.js";
+import { BrainFixture } from "./testing/brain-fixture.js";
+import { logInvariants } from "./testing/log-invariants.js";
 
 // HARN-2, HARN-5, HARN-6, HARN-8: brains and sandboxes die; sessions do not.
 const available = new Map(backendsUnderTest().map((b) => [b.name, b]));

@@ -14,9 +14,11 @@ import { SessionStatus, StopReason } from "@oma/client/gen/oma/v1/session_pb.js"
 import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { announceSkips, backendsUnderTest } from "../sandbox/sandbox-test-support.js";
+import { stopChild } from "../testing/process-tree.js";
 import { tempDir } from "../testing/temp-dir.js";
 import { fromInt64, toInt64 } from "./int64.js";
-import { CLI_MAIN, logInvariants } from "./testing/brain-fixture.js";
+import { CLI_MAIN } from "./testing/brain-fixture.js";
+import { logInvariants } from "./testing/log-invariants.js";
 
 // HARN-5 across a crash of the server itself: the server is SIGKILLed while a brain works
 // and started again on the same data; the worker reconnects, and the session completes.
@@ -28,7 +30,8 @@ const processes: ChildProcess[] = [];
 let model: ScriptedModel | undefined;
 let dir: Awaited<ReturnType<typeof tempDir>> | undefined;
 afterAll(async () => {
-  for (const p of processes) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+  // Clean shutdowns, the worker first: the server removes its sandboxes' workspaces and cgroups.
+  for (const p of [...processes].reverse()) await stopChild(p);
   await model?.close();
   await dir?.remove();
 });
@@ -104,6 +107,6 @@ describe.skipIf(!bwrap.available)("a brain across a SIGKILL of the server (bubbl
     const { toolUseIds, problems } = logInvariants(events);
     expect(problems).toEqual([]);
     expect(toolUseIds).toHaveLength(2);
-    server.kill("SIGTERM");
+    await stopChild(server);
   });
 });

@@ -3,7 +3,8 @@ import { SandboxState } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import { StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backendsUnderTest, announceSkips } from "../sandbox/sandbox-test-support.js";
-import { BrainFixture, logInvariants } from "./testing/brain-fixture.js";
+import { BrainFixture } from "./testing/brain-fixture.js";
+import { logInvariants } from "./testing/log-invariants.js";
 
 // HARN-4, HARN-7, HARN-8, HARN-14, HARN-15: a full turn through real worker processes, the real
 // SDK against the scripted model, and a real sandbox of each backend.

@@ -10,7 +10,7 @@ import { childPids, waitGone } from "../testing/process-tree.js";
 import { startServerProcess, type ServerProcess } from "../testing/server-process.js";
 import { tempDir } from "../testing/temp-dir.js";
 import { fromInt64, toInt64 } from "./int64.js";
-import { logInvariants } from "./testing/brain-fixture.js";
+import { logInvariants } from "./testing/log-invariants.js";
 
 // HARN-27 with many sessions in flight: `oma serve --workers 2` runs 20 sessions at once
 // (some brains working, the rest queued behind the workers' capacity), is SIGKILLed and
@@ -26,7 +26,7 @@ let model: ScriptedModel | undefined;
 let dir: Awaited<ReturnType<typeof tempDir>> | undefined;
 const servers: ServerProcess[] = [];
 afterAll(async () => {
-  for (const s of servers) await s.kill();
+  for (const s of servers) await s.stop();
   await model?.close();
   await dir?.remove();
 });

@@ -61,6 +61,8 @@ export interface SandboxBackend {
   readonly isolated: boolean;
   /** Host uid that must own the workspace (undefined: the server's own). */
   readonly sandboxUid: number | undefined;
+  /** True when its environments outlive the server to be re-attached (docker); false when they end with it. */
+  readonly survivesRestart: boolean;
   /** Checks the machine once (engine answering, image present, bwrap usable). */
   probe(): Promise<BackendStatus>;
   create(spec: SandboxSpec): Promise<SandboxEnvironment>;

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { OmaError } from "../errors/oma-error.js";
 import type { BackendStatus, SandboxBackend, SandboxEnvironment, SandboxSpec } from "./backend.js";
-import { createSandboxCgroups, removeStaleCgroups } from "./cgroup-limits.js";
+import { createSandboxCgroups, removeSandboxCgroups, removeStaleCgroups } from "./cgroup-limits.js";
 import { startChildEnvironment } from "./child-environment.js";
 import { PYTHON } from "./process-backend.js";
 import type { RunnerConnection } from "./runner-connection.js";
@@ -35,6 +35,7 @@ export function createBubblewrapBackend(): SandboxBackend {
   const isRoot = process.getuid?.() === 0;
   return {
     name: "bubblewrap",
+    survivesRestart: false,
     isolated: true,
     sandboxUid: isRoot ? HOST_NOBODY : undefined,
     async probe(): Promise<BackendStatus> {
@@ -89,8 +90,10 @@ export function createBubblewrapBackend(): SandboxBackend {
         throw new OmaError("BACKEND_UNAVAILABLE", `bubblewrap sandbox did not start: ${(err as Error).message}`, { backend: "bubblewrap" }, { cause: err });
       }
     },
-    // bwrap runs with --die-with-parent: nothing is left to re-attach after a restart.
-    async reattach() {
+    // bwrap runs with --die-with-parent: nothing is left to re-attach after a restart,
+    // except the sandbox's cgroups, which only a living server can remove.
+    async reattach(sandboxId: string) {
+      if (isRoot) await removeSandboxCgroups(sandboxId);
       return undefined;
     },
     // Its processes died with the server; empty cgroups a killed server left behind remain.

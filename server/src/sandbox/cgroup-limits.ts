@@ -3,6 +3,23 @@ import { mkdir, readdir, rmdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 const ROOT = "/sys/fs/cgroup";
+/** v1 controllers a sandbox is limited by. */
+const V1_CONTROLLERS = ["memory", "pids", "cpu"] as const;
+
+/**
+ * The cgroup under which sandboxes get theirs: `OMA_CGROUP_PARENT` (one path segment),
+ * default `oma`. Two servers, or two test runs, on one host can keep separate trees.
+ */
+export function cgroupParentName(env: NodeJS.ProcessEnv = process.env): string {
+  const name = env["OMA_CGROUP_PARENT"] || "oma";
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) throw new Error(`OMA_CGROUP_PARENT must be one path segment of [A-Za-z0-9._-], got "${name}"`);
+  return name;
+}
+
+/** The parent directories of the sandboxes' cgroups: one (v2), or one per controller (v1). */
+export function cgroupParents(name = cgroupParentName()): string[] {
+  return existsSync(join(ROOT, "cgroup.controllers")) ? [join(ROOT, name)] : V1_CONTROLLERS.map((c) => join(ROOT, c, name));
+}
 /** cpu.cfs_period_us / cpu.max period used to express fractional CPUs. */
 const CPU_PERIOD_US = 100_000;
 
@@ -20,7 +37,7 @@ export interface SandboxCgroups {
 
 /**
  * Memory, process-count and CPU limits for one bubblewrap sandbox, as cgroups under
- * `oma/<sandbox id>` (v2 unified or v1 per-controller). Rlimits cannot do this: the
+ * `<OMA_CGROUP_PARENT, default oma>/<sandbox id>` (v2 unified or v1 per-controller). Rlimits cannot do this: the
  * process-count rlimit does not bind root and counts per user, not per sandbox.
  * Returns undefined when the cgroup tree is not writable (not root, read-only mount).
  */
@@ -35,10 +52,11 @@ export async function createSandboxCgroups(sandboxId: string, limits: CgroupLimi
 }
 
 async function createV1(sandboxId: string, limits: CgroupLimits): Promise<SandboxCgroups> {
+  const parent = cgroupParentName();
   const dirs = {
-    memory: join(ROOT, "memory", "oma", sandboxId),
-    pids: join(ROOT, "pids", "oma", sandboxId),
-    cpu: join(ROOT, "cpu", "oma", sandboxId),
+    memory: join(ROOT, "memory", parent, sandboxId),
+    pids: join(ROOT, "pids", parent, sandboxId),
+    cpu: join(ROOT, "cpu", parent, sandboxId),
   };
   for (const dir of Object.values(dirs)) await mkdir(dir, { recursive: true });
   await writeFile(join(dirs.memory, "memory.limit_in_bytes"), String(limits.memoryBytes));
@@ -53,7 +71,7 @@ async function createV1(sandboxId: string, limits: CgroupLimits): Promise<Sandbo
 }
 
 async function createV2(sandboxId: string, limits: CgroupLimits): Promise<SandboxCgroups> {
-  const parent = join(ROOT, "oma");
+  const parent = join(ROOT, cgroupParentName());
   await mkdir(parent, { recursive: true });
   await writeFile(join(ROOT, "cgroup.subtree_control"), "+memory +pids +cpu").catch(() => undefined);
   await writeFile(join(parent, "cgroup.subtree_control"), "+memory +pids +cpu");
@@ -78,9 +96,8 @@ const REMOVE_INTERVAL_MS = 100;
  * and a cgroup that still has processes cannot be removed at all.
  */
 export async function removeStaleCgroups(): Promise<number> {
-  const parents = existsSync(join(ROOT, "cgroup.controllers")) ? [join(ROOT, "oma")] : ["memory", "pids", "cpu"].map((c) => join(ROOT, c, "oma"));
   let removed = 0;
-  for (const parent of parents) {
+  for (const parent of cgroupParents()) {
     for (const name of await readdir(parent).catch(() => [] as string[])) {
       if (!name.startsWith("sbx_")) continue;
       const dir = join(parent, name);
@@ -90,6 +107,11 @@ export async function removeStaleCgroups(): Promise<number> {
     }
   }
   return removed;
+}
+
+/** Removes the cgroups of one sandbox (its processes gone or going); a no-op when there are none. */
+export async function removeSandboxCgroups(sandboxId: string): Promise<void> {
+  await removeDirs(cgroupParents().map((parent) => join(parent, sandboxId)).filter((dir) => existsSync(dir)));
 }
 
 /** A cgroup can be removed once its processes are gone; they may take a moment to be reaped. */

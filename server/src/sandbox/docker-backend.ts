@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { rm, rmdir } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
 import { PassThrough, type Duplex } from "node:stream";
 import Docker from "dockerode";
 import { OmaError } from "../errors/oma-error.js";
@@ -93,6 +94,7 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
 
   return {
     name: "docker",
+    survivesRestart: true,
     isolated: true,
     sandboxUid: SANDBOX_UID,
     defaultImage,
@@ -194,11 +196,25 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
         const abandoned = !mine && c.Labels[LABEL_DATA_DIR] !== undefined && !existsSync(join(c.Labels[LABEL_DATA_DIR], "leveldb"));
         if (mine ? keep.has(c.Labels[LABEL_SANDBOX] ?? "") : !abandoned) continue;
         await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+        if (abandoned) await removeAbandonedWorkspace(c);
         reaped++;
       }
       return reaped;
     },
   };
+}
+
+/**
+ * The workspace of a reaped container of a server whose data directory is gone: nobody
+ * else will ever remove it. Only a directory shaped like one (`<root>/<sandbox id>/workspace`,
+ * the id the container's label names), then the root once it is empty.
+ */
+async function removeAbandonedWorkspace(c: Docker.ContainerInfo): Promise<void> {
+  const workspace = c.Mounts?.find((m) => m.Destination === "/workspace")?.Source;
+  const sandboxId = c.Labels[LABEL_SANDBOX] ?? "";
+  if (!workspace || !/^sbx_[0-9a-f]+$/.test(sandboxId) || basename(workspace) !== "workspace" || basename(dirname(workspace)) !== sandboxId) return;
+  await rm(dirname(workspace), { recursive: true, force: true }).catch(() => undefined);
+  await rmdir(dirname(dirname(workspace))).catch(() => undefined); // only when empty
 }
 
 /** The attach stream does not always end when a container dies; waiting on it does. */

@@ -25,6 +25,7 @@ export function createProcessBackend(log: Logger): SandboxBackend {
   };
   return {
     name: "process",
+    survivesRestart: false,
     isolated: false,
     sandboxUid: undefined,
     async probe(): Promise<BackendStatus> {

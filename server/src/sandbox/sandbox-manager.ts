@@ -103,6 +103,8 @@ export class SandboxManager {
   private async create(backend: SandboxBackend, r: ResolvedResources, labels: Record<string, string>, sessionId: string, tenant: string): Promise<Sandbox> {
     const sandboxId = newSandboxId();
     const workspaceDir = join(this.deps.workspaceRoot, sandboxId, "workspace");
+    // The root is made with the first sandbox, so a server that never provisions leaves nothing.
+    await mkdir(this.deps.workspaceRoot, { recursive: true, mode: 0o711 });
     await mkdir(workspaceDir, { recursive: true });
     await chmod(dirname(workspaceDir), 0o711);
     try {
@@ -201,8 +203,13 @@ export class SandboxManager {
   async close(): Promise<void> {
     clearInterval(this.reaper);
     for (const live of this.live.values()) {
-      // Containers stay up to be re-attached; child-process sandboxes end with the server.
+      // Containers stay up to be re-attached; child-process sandboxes end with the server,
+      // and so do their workspaces: a restart could only mark them LOST, and a data
+      // directory that never sees another start would leave them behind for good.
       await live.env?.detach().catch(() => undefined);
+      if (live.workspaceDir && !this.deps.backends.get(live.sandbox.backend)?.survivesRestart) {
+        await rm(dirname(live.workspaceDir), { recursive: true, force: true }).catch(() => undefined);
+      }
     }
     this.live.clear();
   }

@@ -1,4 +1,4 @@
-import { mkdir, rmdir } from "node:fs/promises";
+import { rmdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OmaError } from "../errors/oma-error.js";
@@ -20,7 +20,8 @@ export interface SandboxPartOptions {
   readonly backend?: string;
   /**
    * Parent directory of the workspaces; default: env OMA_SANDBOX_ROOT, else
-   * `<tmp>/oma-sandboxes/<instance>`. Outside the data directory on purpose: sandbox users
+   * `<tmp>/oma-sandboxes-<instance>` (removed when the server closes with none left).
+   * Outside the data directory on purpose: sandbox users
    * must traverse it, and they must never be able to reach the server's data.
    */
   readonly workspaceRoot?: string;
@@ -59,8 +60,7 @@ export async function openSandboxPart(db: Db, ctx: PartContext, options: Sandbox
 
   const store = new SandboxStore(db, ctx.storage);
   const instanceId = await store.instanceId();
-  const workspaceRoot = options.workspaceRoot ?? process.env["OMA_SANDBOX_ROOT"] ?? join(tmpdir(), "oma-sandboxes", instanceId);
-  await mkdir(workspaceRoot, { recursive: true, mode: 0o711 });
+  const workspaceRoot = options.workspaceRoot ?? process.env["OMA_SANDBOX_ROOT"] ?? join(tmpdir(), `oma-sandboxes-${instanceId}`);
   const manager = new SandboxManager({ store, log, backends: available, defaultBackend: defaultBackend ?? "", maxOutputBytes: ctx.limits.maxOutputBytes, workspaceRoot, instanceId });
   await manager.open();
   const ordered = defaultBackend ? [defaultBackend, ...[...available.keys()].filter((n) => n !== defaultBackend)] : [];

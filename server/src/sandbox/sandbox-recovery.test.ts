@@ -113,7 +113,7 @@ describe.skipIf(!docker.available || !bubblewrap.available)("a server killed wit
     const foreignLive = runLabelled("srv_alive", dataDir.path);
 
     // A workspace the crashed server never recorded (as if it died mid-Provision).
-    const strayWorkspace = join(process.env["OMA_SANDBOX_ROOT"] ?? join(tmpdir(), "oma-sandboxes", instance), `sbx_${randomBytes(16).toString("hex")}`, "workspace");
+    const strayWorkspace = join(process.env["OMA_SANDBOX_ROOT"] ?? join(tmpdir(), `oma-sandboxes-${instance}`), `sbx_${randomBytes(16).toString("hex")}`, "workspace");
     await mkdir(strayWorkspace, { recursive: true });
 
     const second = await startServer(dataDir.path);

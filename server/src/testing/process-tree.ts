@@ -48,3 +48,13 @@ export async function waitGone(pids: readonly number[], timeoutMs: number): Prom
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** SIGTERM (a clean shutdown), then SIGKILL if it has not exited within `timeoutMs`; resolves once it is gone. */
+export async function stopChild(child: import("node:child_process").ChildProcess, timeoutMs = 15_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  const force = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  await gone;
+  clearTimeout(force);
+}

@@ -27,17 +27,21 @@ export interface ServerProcess {
 }
 
 /**
- * `oma serve --port 0 --data-dir DIR` as a child process; resolves with the URL from its
- * `OMA_LISTENING <url>` line, or rejects if it exits or says nothing within `timeoutMs`.
+ * `oma serve --port PORT --data-dir DIR` as a child process (port 0: a free one); resolves
+ * with the URL from its `OMA_LISTENING <url>` line, or, if it exits or says nothing within
+ * `timeoutMs`, kills it and rejects.
  */
-export async function startServerProcess(dataDir: string, options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; args?: string[] } = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI_PATH, "serve", "--port", "0", "--data-dir", dataDir, ...(options.args ?? [])], {
+export async function startServerProcess(dataDir: string, options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; args?: string[]; port?: number } = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [CLI_PATH, "serve", "--port", String(options.port ?? 0), "--data-dir", dataDir, ...(options.args ?? [])], {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, OMA_LOG_LEVEL: "warn", ...options.env },
   });
   const exited = once(child, "exit");
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within ${options.timeoutMs ?? 15_000} ms`)), options.timeoutMs ?? 15_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`server did not start within ${options.timeoutMs ?? 15_000} ms`));
+    }, options.timeoutMs ?? 15_000);
     const lines = createInterface({ input: child.stdout! });
     lines.on("line", (line) => {
       const match = /^OMA_LISTENING (\S+)$/.exec(line);

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, open, rm, unlink } from "node:fs/promises";
+import { mkdir, mkdtemp, open, rm, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -14,7 +14,7 @@ export function smallFilesystemUnavailable(): string | undefined {
 }
 
 /**
- * A size-limited tmpfs mounted on a fresh temp directory, so that "the disk is full" is a
+ * A size-limited tmpfs mounted on a fresh temp directory (or a given one), so that "the disk is full" is a
  * real ENOSPC from the kernel, not a simulated error. `fill()` takes every free byte with
  * a filler file, `free()` gives them back, `unmount()` removes the whole thing.
  */
@@ -27,10 +27,12 @@ export class SmallFilesystem {
     this.#filler = join(path, "filler");
   }
 
-  static async mount(bytes: number, prefix = "oma-small-fs-"): Promise<SmallFilesystem> {
+  /** Mounts `bytes` of tmpfs at `at` (made if missing), or at a fresh temp directory. */
+  static async mount(bytes: number, at?: string): Promise<SmallFilesystem> {
     const reason = smallFilesystemUnavailable();
     if (reason) throw new Error(reason);
-    const path = await mkdtemp(join(tmpdir(), prefix));
+    const path = at ?? (await mkdtemp(join(tmpdir(), "oma-small-fs-")));
+    await mkdir(path, { recursive: true });
     try {
       await run("mount", ["-t", "tmpfs", "-o", `size=${bytes},mode=0755`, "tmpfs", path]);
     } catch (err) {

@@ -7,6 +7,7 @@ import type { HarnessOptions } from "../harness/harness-options.js";
 import { startApp, type RunningApp } from "../app.js";
 import { defaultLimits, type ServerLimits } from "../limits.js";
 import { createLogger, type Logger } from "../logger.js";
+import { removeDataDir } from "./remove-data-dir.js";
 import { tempDir } from "./temp-dir.js";
 
 export interface TestApp extends RunningApp {
@@ -48,7 +49,7 @@ export async function startTestApp(
     client: (service, transport) => createClient(service, transport ?? grpc),
     async stop() {
       await app.close();
-      await dir?.remove();
+      if (dir) await removeDataDir(dir.path);
     },
   };
 }

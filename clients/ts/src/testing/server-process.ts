@@ -35,7 +35,7 @@ export interface ServerProcess {
   kill(): Promise<void>;
   /** Starts the server again on the same port and data directory (after kill). */
   restart(): Promise<void>;
-  /** Kills the server and deletes its data. */
+  /** Stops the server (SIGTERM, a clean shutdown) and deletes its data. */
   stop(): Promise<void>;
 }
 
@@ -55,14 +55,18 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
   const adminToken = (await readFile(join(dataDir, "admin.token"), "utf8")).trim();
   const admin = createOmaClient({ baseUrl: url, token: adminToken });
   const { bearerToken: token } = await admin.tokens.createToken({ tenant: "sdk-tests", role: TokenRole.CLIENT, description: "client tests" });
-  const kill = async () => {
+  const end = async (signal: NodeJS.Signals) => {
     const c = child;
     child = undefined;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     const gone = new Promise((resolve) => c.once("exit", resolve));
-    c.kill("SIGKILL");
+    c.kill(signal);
+    // A clean shutdown is bounded too: past it, the process is killed.
+    const force = setTimeout(() => c.kill("SIGKILL"), 15_000);
     await gone;
+    clearTimeout(force);
   };
+  const kill = () => end("SIGKILL");
   return {
     get url() {
       return url;
@@ -81,7 +85,8 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
       ({ port, url } = r);
     },
     async stop() {
-      await kill();
+      // A clean shutdown: the server removes what its sandboxes left outside the data directory.
+      await end("SIGTERM");
       await rm(dataDir, { recursive: true, force: true });
     },
   };
