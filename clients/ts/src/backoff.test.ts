@@ -14,6 +14,10 @@ describe("isTransientFailure", () => {
     expect(isTransientFailure(omaError(Code.FailedPrecondition, "LEASE_LOST"))).toBe(false);
     expect(isTransientFailure(omaError(Code.Internal, "INTERNAL"))).toBe(false);
     expect(isTransientFailure(omaError(Code.Canceled, "INTERNAL"))).toBe(false);
+    // A lost sandbox is UNAVAILABLE too, but retrying cannot bring it back: a brain that
+    // retried it rode out ten attempts (about 15 s) before replacing the sandbox (HARN-8).
+    expect(isTransientFailure(omaError(Code.Unavailable, "SANDBOX_LOST"))).toBe(false);
+    expect(isTransientFailure(omaError(Code.Unavailable, "STORAGE_UNAVAILABLE"))).toBe(false);
     expect(isTransientFailure(new ConnectError("bad", Code.InvalidArgument))).toBe(false);
     expect(isTransientFailure(new Error("not an RPC error"))).toBe(false);
   });

@@ -38,7 +38,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
 
 /**
  * True for failures that may pass on their own: the server is unreachable or restarting
- * (UNAVAILABLE), a deadline passed, the call was aborted by the server, the HTTP/2 stream
+ * (UNAVAILABLE without an OMA reason), a deadline passed, the call was aborted by the server, the HTTP/2 stream
  * was reset under the call (CANCELED: Node reports a connection that died mid-call as a
  * stream closed with CANCEL), or the transport broke without an OMA reason (UNKNOWN, or
  * INTERNAL with no ErrorInfo). An error with an OMA reason is an answer from the server,
@@ -48,12 +48,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
 export function isTransientFailure(err: unknown): boolean {
   if (!(err instanceof ConnectError)) return false;
   switch (err.code) {
-    case Code.Unavailable:
     case Code.DeadlineExceeded:
     case Code.Aborted:
       return true;
+    // UNAVAILABLE with a reason is the server's answer about a resource (SANDBOX_LOST,
+    // BACKEND_UNAVAILABLE, STORAGE_UNAVAILABLE): repeating the call cannot change it.
+    case Code.Unavailable:
     case Code.Canceled:
-      return (omaErrorInfo(err)?.reason ?? "") === "";
     case Code.Unknown:
     case Code.Internal:
       return (omaErrorInfo(err)?.reason ?? "") === "";
