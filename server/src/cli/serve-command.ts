@@ -4,8 +4,9 @@ import { InvalidArgumentError } from "commander";
 import { parseCount, parsePort, resolveDataDir, resolvePort } from "./serve-options.js";
 import { isLoopbackUrl } from "./connection.js";
 import { MISSING_KEY_MESSAGE } from "./worker-command.js";
+import { modelArgs, withModelOptions, type ModelFlags } from "./model-options.js";
 
-interface ServeFlags {
+interface ServeFlags extends ModelFlags {
   port?: number;
   host: string;
   dataDir?: string;
@@ -18,7 +19,7 @@ interface ServeFlags {
 
 /** `oma serve`: the reference server on LevelDB with a working sandbox backend. */
 export function registerServeCommand(program: Command): void {
-  program
+  const serve = program
     .command("serve", { isDefault: true })
     .description("run the reference server (SessionService, HarnessService, SandboxService) on one port")
     .option("-p, --port <port>", "port to listen on (env OMA_PORT; default 7070)", parsePort)
@@ -29,7 +30,8 @@ export function registerServeCommand(program: Command): void {
     .option("--lease-ttl-ms <ms>", "TTL of the lease a woken brain gets (default 30000)", parseCount)
     .option("--auth <mode>", "tokens: every call needs a bearer token; none: no authentication (development only, loopback only)", parseAuthMode, "tokens")
     .option("--fault-storage-delay-ms <ms>", "fault injection for conformance testing only (SESS-5): hold every write of the session log this long before and after it is durable, so a kill -9 lands inside it", parseCount)
-    .action(async (flags: ServeFlags) => {
+  // The model flags are those of `oma worker`, handed on to the local workers.
+  withModelOptions(serve).action(async (flags: ServeFlags) => {
       if (flags.auth === "none" && !isLoopbackUrl(`http://${flags.host.includes(":") ? `[${flags.host}]` : flags.host}`)) {
         process.stderr.write(`oma serve: --auth none is refused with --host ${flags.host}: without authentication the server may only listen on a loopback address\n`);
         process.exit(2);
@@ -47,7 +49,7 @@ export function registerServeCommand(program: Command): void {
       process.stdout.write(`OMA_LISTENING ${server.url}\n`);
       const haveKey = Boolean(process.env["ANTHROPIC_API_KEY"] || process.env["ANTHROPIC_AUTH_TOKEN"]);
       if (flags.workers > 0 && !haveKey) log.warn(`no local workers started: ${MISSING_KEY_MESSAGE}`);
-      const pool = flags.workers > 0 && haveKey ? startWorkerPool({ serverUrl: server.url, token: await server.localWorkerToken(), count: flags.workers, logger: log }) : undefined;
+      const pool = flags.workers > 0 && haveKey ? startWorkerPool({ serverUrl: server.url, token: await server.localWorkerToken(), count: flags.workers, logger: log, extraArgs: modelArgs(flags) }) : undefined;
       const stop = async (signal: string) => {
         log.info({ signal }, "shutting down");
         // Brains of the local workers stop and release their leases while the server still

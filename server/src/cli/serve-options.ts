@@ -20,6 +20,13 @@ export function parseCount(value: string): number {
   return n;
 }
 
+/** Parses an integer option of at least 1. */
+export function parsePositive(value: string): number {
+  const n = parseCount(value);
+  if (n < 1) throw new InvalidArgumentError("must be at least 1");
+  return n;
+}
+
 /** --port, else OMA_PORT, else 7070. */
 export function resolvePort(flag: number | undefined, env: NodeJS.ProcessEnv = process.env): number {
   if (flag !== undefined) return flag;

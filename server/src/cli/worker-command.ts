@@ -3,18 +3,16 @@ import { hostname } from "node:os";
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { ID_PATTERN } from "../harness/harness-options.js";
-import { defaultModelRetryPolicy } from "../harness/worker/model-errors.js";
+import { modelRetryPolicy, withModelOptions, type ModelFlags } from "./model-options.js";
 import { createLogger } from "../logger.js";
-import { parseCount } from "./serve-options.js";
+import { parsePositive } from "./serve-options.js";
 import { resolveToken, serverUrl, withConnectionOptions, type ConnectionFlags } from "./connection.js";
 
-interface WorkerFlags extends ConnectionFlags {
+interface WorkerFlags extends ConnectionFlags, ModelFlags {
   capacity: number;
   id?: string;
   leaseTtlMs?: number;
   eagerSandbox?: boolean;
-  modelMaxAttempts: number;
-  modelBackoffMs: number;
 }
 
 /** The message `oma worker` and `oma run` print when no model credentials are set. */
@@ -30,22 +28,14 @@ function parseId(value: string): string {
   return value;
 }
 
-function parsePositive(value: string): number {
-  const n = parseCount(value);
-  if (n < 1) throw new InvalidArgumentError("must be at least 1");
-  return n;
-}
-
 /** `oma worker`: a brain worker process that serves a server's HarnessService assignments. */
 export function registerWorkerCommand(program: Command): void {
-  withConnectionOptions(program.command("worker"), { tenant: false })
+  withModelOptions(withConnectionOptions(program.command("worker"), { tenant: false }))
     .description("run brains for an OMA server: connect to its HarnessService and work on the sessions it assigns (with a worker token)")
     .option("--capacity <n>", "brains to run at once", parsePositive, 4)
     .option("--id <id>", "worker id (default: host name plus random suffix)", parseId)
     .option("--lease-ttl-ms <ms>", "lease TTL for renewals (default: the TTL the server grants)", parsePositive)
     .option("--eager-sandbox", "provision the sandbox before the first model call instead of on the first tool call")
-    .option("--model-max-attempts <n>", "attempts per model call, retries included", parsePositive, defaultModelRetryPolicy.maxAttempts)
-    .option("--model-backoff-ms <ms>", "backoff before the first model retry; doubles each time", parsePositive, defaultModelRetryPolicy.initialBackoffMs)
     .action(async (flags: WorkerFlags) => {
       const log = createLogger({ name: "oma-worker" });
       if (!process.env["ANTHROPIC_API_KEY"] && !process.env["ANTHROPIC_AUTH_TOKEN"]) {
@@ -79,7 +69,7 @@ export function registerWorkerCommand(program: Command): void {
         workerId,
         capacity: flags.capacity,
         logger: log,
-        retry: { ...defaultModelRetryPolicy, maxAttempts: flags.modelMaxAttempts, initialBackoffMs: flags.modelBackoffMs },
+        retry: modelRetryPolicy(flags),
         leaseTtlMs: flags.leaseTtlMs,
         eagerSandbox: flags.eagerSandbox ?? false,
         // Machine-readable readiness line for scripts and tests that start workers.

@@ -15,6 +15,7 @@ else if (backend.name !== "bubblewrap") announceSkips("brain control tests", all
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MAX_ATTEMPTS = 4;
+const IDLE_TIMEOUT_MS = 1_500;
 
 function scenarioOf(req: RecordedRequest): string {
   const first = req.body.messages[0];
@@ -54,6 +55,9 @@ function respond(req: RecordedRequest): ScriptedResponse {
   if (scenario.startsWith("steps")) return { content: [{ type: "tool_use", name: "bash", input: { command: `echo step ${step}` } }] };
   if (scenario.startsWith("maxtok")) return { content: [{ type: "text", text: "cut off" }], stopReason: "max_tokens" };
   if (scenario.startsWith("fail500")) return { kind: "error", status: 500 };
+  if (scenario.startsWith("hang")) {
+    return attempt === 1 ? { content: [{ type: "text", text: "never sent" }], latency: { firstByteMs: 60_000 } } : { content: [{ type: "text", text: "after the hang" }] };
+  }
   if (scenario.startsWith("bad400")) return { kind: "error", status: 400, message: "bad request" };
   return done;
 }
@@ -62,7 +66,7 @@ let fx: BrainFixture;
 beforeAll(async () => {
   if (!backend) return;
   fx = await BrainFixture.start({ model: { script: respond } });
-  await fx.startWorker(["--model-max-attempts", String(MAX_ATTEMPTS)]);
+  await fx.startWorker(["--model-max-attempts", String(MAX_ATTEMPTS), "--model-idle-timeout-ms", String(IDLE_TIMEOUT_MS)]);
 });
 afterAll(async () => fx?.stop());
 
@@ -201,6 +205,18 @@ describe.skipIf(!backend)(`brain control flow (${backend?.name ?? "none"})`, () 
     expect(errors.map((e) => [e.attempt, e.retryable, e.httpStatus, e.code])).toEqual(
       Array.from({ length: MAX_ATTEMPTS }, (_, i) => [i + 1, i + 1 < MAX_ATTEMPTS, 500, "MODEL_SERVER_ERROR"]),
     );
+  });
+
+  it("HARN-12: a response that never comes is given up after the idle timeout, recorded and retried", async () => {
+    const sessionId = await fx.createSession({ sandbox }, unique("hang"));
+    await fx.harness.wake({ sessionId });
+    // Bounded well below the hung response's 60 s: only the idle timeout ends the attempt in time.
+    expect(await fx.waitIdle(sessionId, 0, 20_000)).toBe(StopReason.END_TURN);
+    const events = await fx.events(sessionId);
+    const errors = events.flatMap((e) => (e.payload.case === "error" ? [e.payload.value] : []));
+    expect(errors.map((e) => [e.code, e.retryable, e.attempt])).toEqual([["MODEL_CONNECTION_ERROR", true, 1]]);
+    expect(errors[0]!.message).toContain(`no data from the model for ${IDLE_TIMEOUT_MS} ms`);
+    expect(events.some((e) => e.payload.case === "agentMessage")).toBe(true);
   });
 
   it("a sandbox recipe no backend here runs is refused at CreateSession, before any brain or sandbox", async () => {

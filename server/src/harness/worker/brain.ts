@@ -1,6 +1,6 @@
 import type Anthropic from "@anthropic-ai/sdk";
 import type { Client } from "@connectrpc/connect";
-import { isTransientFailure, type OmaSessionsClient } from "@oma/client";
+import { isTransientFailure, reasonOf, type OmaSessionsClient } from "@oma/client";
 import { ConfirmationDecision } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
 import { SessionStatus, StopReason, ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
@@ -24,6 +24,9 @@ import { responseEvents } from "./response-events.js";
 import { SessionWriter, type PayloadInit } from "./session-writer.js";
 import { retryTransient } from "./transient-retry.js";
 import { buildToolCatalog } from "./tool-catalog.js";
+
+/** The server's storage failed (SESS-21): no write succeeds until it is restarted. */
+const STORAGE_REFUSALS = new Set(["STORAGE_FULL", "STORAGE_UNAVAILABLE"]);
 
 /** Defaults of AgentConfig (session.proto). */
 const DEFAULT_MAX_TOKENS = 4096;
@@ -256,9 +259,10 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
       log.info("worker shutting down: leaving the session to a successor");
       return "stopped";
     }
-    if (isTransientFailure(err)) {
-      // The server stayed out of reach: leave the session to a successor, write nothing.
-      log.warn({ err: (err as Error).message }, "server unreachable; leaving the session to a successor");
+    if (isTransientFailure(err) || STORAGE_REFUSALS.has(reasonOf(err))) {
+      // The server stayed out of reach, or its storage takes no write until it is
+      // restarted (SESS-21): leave the session to a successor, write nothing.
+      log.warn({ err: (err as Error).message }, "server unreachable or refusing writes; leaving the session to a successor");
       return "abandoned";
     }
     log.error({ err }, "brain failed");

@@ -11,7 +11,8 @@ export type ModelOutcome =
 
 /**
  * Calls the model with streaming (the SDK's own retries are off so every attempt is
- * visible) and retries retryable failures with backoff honouring retry-after (HARN-12).
+ * visible) and retries retryable failures with backoff honouring retry-after (HARN-12);
+ * an attempt that hears nothing for the policy's idle timeout counts as a connection failure.
  * Each failed attempt is reported through `onFailedAttempt` before the wait. The signal
  * (a user_interrupt) aborts the stream or the wait with InterruptedError.
  */
@@ -29,7 +30,15 @@ export async function callModel(deps: {
 }): Promise<ModelOutcome> {
   for (let attempt = 1; ; attempt++) {
     const started = Date.now();
+    // Aborted when the attempt hears nothing for idleTimeoutMs: a hung response is retried.
+    const idle = new AbortController();
+    let watchdog: NodeJS.Timeout | undefined;
+    const heard = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => idle.abort(), deps.policy.idleTimeoutMs);
+    };
     try {
+      heard();
       const stream = deps.client.messages.stream(
         {
           model: deps.model,
@@ -39,14 +48,20 @@ export async function callModel(deps: {
           messages: deps.prompt.messages,
           ...(deps.toolChoice ? { tool_choice: deps.toolChoice } : {}),
         },
-        { signal: deps.signal, maxRetries: 0 },
+        { signal: AbortSignal.any([deps.signal, idle.signal]), maxRetries: 0 },
       );
+      stream.on("connect", heard);
+      stream.on("streamEvent", heard);
       if (deps.onFirstToken) stream.once("streamEvent", deps.onFirstToken);
       const message = await stream.finalMessage();
+      clearTimeout(watchdog);
       return { kind: "message", message, durationMs: Date.now() - started };
     } catch (err) {
+      clearTimeout(watchdog);
       if (deps.signal.aborted) throw new InterruptedError("model call interrupted", { cause: err });
-      const failure = classifyModelError(err);
+      const failure = idle.signal.aborted
+        ? { code: "MODEL_CONNECTION_ERROR", message: `no data from the model for ${deps.policy.idleTimeoutMs} ms`, retryable: true, httpStatus: 0, retryAfterMs: undefined }
+        : classifyModelError(err);
       const again = failure.retryable && attempt < deps.policy.maxAttempts;
       const delay = again ? retryDelayMs(failure, attempt, deps.policy) : undefined;
       await deps.onFailedAttempt(failure, attempt, delay);

@@ -65,9 +65,15 @@ export interface ModelRetryPolicy {
   readonly initialBackoffMs: number;
   /** Longest wait between attempts, retry-after included. Default 60 s. */
   readonly maxBackoffMs: number;
+  /**
+   * An attempt that receives nothing (no headers, no stream event) for this long is given
+   * up as a connection failure and retried: a hung response must not hold a session
+   * forever. Default 5 min (the API's streams send pings well within it).
+   */
+  readonly idleTimeoutMs: number;
 }
 
-export const defaultModelRetryPolicy: ModelRetryPolicy = { maxAttempts: 6, initialBackoffMs: 1_000, maxBackoffMs: 60_000 };
+export const defaultModelRetryPolicy: ModelRetryPolicy = { maxAttempts: 6, initialBackoffMs: 1_000, maxBackoffMs: 60_000, idleTimeoutMs: 300_000 };
 
 /** The wait before attempt `attempt + 1`: the server's retry-after if it gave one, else exponential backoff. */
 export function retryDelayMs(failure: ModelFailure, attempt: number, policy: ModelRetryPolicy): number {
