@@ -13,6 +13,7 @@ import { ADMIN_TOKEN_FILE } from "../../server/src/auth/token-files.js";
 import { openHarnessPart } from "../../server/src/harness/harness-part.js";
 import type { Handlers, ServiceParts } from "../../server/src/rpc/handlers.js";
 import { openPaging } from "../../server/src/rpc/paging.js";
+import { OmaMetrics } from "../../server/src/telemetry/metrics.js";
 import { defaultLimits, type ServerLimits } from "../../server/src/limits.js";
 import { createLogger } from "../../server/src/logger.js";
 import type { Db, PartContext, ServerPart } from "../../server/src/part.js";
@@ -118,7 +119,7 @@ export async function startVariantProcess(name: string, options: VariantOptions 
 export async function open(dataDir: string, port: number, wrappers: ServiceWrappers, options: VariantOptions) {
   const db: Db = new ClassicLevel<string, Uint8Array>(join(dataDir, "leveldb"), { valueEncoding: "view" });
   await db.open();
-  const ctx: PartContext = { dataDir, logger: createLogger({ level: "silent" }), limits: fastLimits, paging: await openPaging(db, fastLimits.maxPageSize), storage: new StorageHealth() };
+  const ctx: PartContext = { dataDir, logger: createLogger({ level: "silent" }), limits: fastLimits, paging: await openPaging(db, fastLimits.maxPageSize), storage: new StorageHealth(), metrics: new OmaMetrics() };
   const parts: Pick<ServerPart, "features" | "close">[] = [];
   const auth = await openAuthPart(db, ctx, { mode: "tokens" });
   parts.push(auth);

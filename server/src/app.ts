@@ -13,6 +13,9 @@ import { openHarnessPart } from "./harness/harness-part.js";
 import type { HarnessOptions } from "./harness/harness-options.js";
 import { openAuthPart } from "./auth/auth-part.js";
 import type { AuthMode } from "./auth/authenticate.js";
+import { httpRoutes } from "./http/http-routes.js";
+import { metricsRoute } from "./http/metrics-route.js";
+import { OmaMetrics } from "./telemetry/metrics.js";
 
 export interface AppConfig {
   readonly dataDir: string;
@@ -31,6 +34,8 @@ export interface AppConfig {
    * the session log is held this long before it starts and after it is durable (SESS-5).
    */
   readonly faultStorageDelayMs?: number;
+  /** The server's metrics registry; a fresh one by default. */
+  readonly metrics?: OmaMetrics;
 }
 
 export interface RunningApp {
@@ -68,7 +73,8 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
   try {
     const storage = new StorageHealth();
     storage.onFailure((failure) => config.logger.error({ err: failure.cause, reason: failure.reason }, "!!! storage failed: no write is accepted and grpc.health reports NOT_SERVING until the server is restarted (SESS-21)"));
-    const ctx: PartContext = { dataDir: config.dataDir, logger: config.logger, limits, paging: await openPaging(db, limits.maxPageSize), storage };
+    const metrics = config.metrics ?? new OmaMetrics();
+    const ctx: PartContext = { dataDir: config.dataDir, logger: config.logger, limits, paging: await openPaging(db, limits.maxPageSize), storage, metrics };
     // Parts are added here as they exist: tokens, sandboxes, session log, harness dispatch.
     const auth = await openAuthPart(db, ctx, { mode: config.auth ?? "tokens" });
     parts.push(auth);
@@ -80,6 +86,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     parts.push(session);
     const harness = await openHarnessPart({ store: session.store, logger: config.logger, paging: ctx.paging, options: config.harness, sessionTokens, sessionTokenGraceMs: limits.sessionTokenGraceMs });
     parts.push(harness);
+    metrics.observeFleet({ harness: () => harness.dispatcher.stats(), sandboxes: () => sandbox.counts() });
     const server = await startOmaServer({
       port: config.port,
       host: config.host,
@@ -90,6 +97,8 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       auth: auth.authenticator,
       features: () => parts.flatMap((p) => p.features),
       storage,
+      metrics,
+      httpRoutes: httpRoutes(metricsRoute({ metrics, auth: auth.authenticator, logger: config.logger })),
     });
     return {
       url: server.url,

@@ -3,6 +3,7 @@ import type { ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import type { Paging } from "./rpc/paging.js";
 import type { StorageHealth } from "./store/storage-health.js";
+import type { OmaMetrics } from "./telemetry/metrics.js";
 
 /** What every part of the server is opened with. */
 export interface PartContext {
@@ -14,6 +15,8 @@ export interface PartContext {
   readonly paging: Paging;
   /** Every durable write goes through it; once one fails the server writes no more (SESS-21). */
   readonly storage: StorageHealth;
+  /** The server's Prometheus metrics; parts report through the observers built from it. */
+  readonly metrics: OmaMetrics;
 }
 
 /**

@@ -15,6 +15,9 @@ import { errorInterceptor } from "./rpc/error-interceptor.js";
 import type { ServiceParts } from "./rpc/handlers.js";
 import { createHealthService } from "./rpc/health.js";
 import { listen, type Listening, type ServedService } from "./rpc/listener.js";
+import type { HttpRoute } from "./http/http-routes.js";
+import type { OmaMetrics } from "./telemetry/metrics.js";
+import { rpcMetricsInterceptor } from "./telemetry/rpc-metrics-interceptor.js";
 import { createReflectionServices } from "./rpc/reflection.js";
 import { createServerInfoService } from "./rpc/server-info.js";
 import { defaultLimits, type ServerLimits } from "./limits.js";
@@ -46,6 +49,10 @@ export interface OmaServerOptions {
   readonly sandboxBackends?: () => readonly string[];
   /** The server's storage: once it failed, health reports NOT_SERVING (SESS-21). */
   readonly storage?: StorageHealth;
+  /** Counts every RPC by method and code when set. */
+  readonly metrics?: OmaMetrics;
+  /** Plain HTTP routes on the same port (the inspector, /metrics). */
+  readonly httpRoutes?: HttpRoute;
 }
 
 /** The files whose services and messages reflection describes. */
@@ -104,6 +111,11 @@ export async function startOmaServer(options: OmaServerOptions): Promise<Listeni
     host: options.host,
     readMaxBytes: limits.maxRequestBytes,
     logger: log,
-    interceptors: [errorInterceptor((err, ctx) => log.error({ err, procedure: ctx.procedure }, "internal error"))],
+    httpRoutes: options.httpRoutes,
+    // Outermost first: the metrics see the status code the client gets.
+    interceptors: [
+      ...(options.metrics ? [rpcMetricsInterceptor(options.metrics)] : []),
+      errorInterceptor((err, ctx) => log.error({ err, procedure: ctx.procedure }, "internal error")),
+    ],
   });
 }

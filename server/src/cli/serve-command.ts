@@ -37,10 +37,11 @@ export function registerServeCommand(program: Command): void {
         process.exit(2);
       }
       // Loaded here so that the other verbs start without loading the whole server.
-      const [{ startApp }, { startWorkerPool }] = await Promise.all([import("../app.js"), import("./worker-pool.js")]);
+      const [{ startApp }, { startWorkerPool }, { OmaMetrics }] = await Promise.all([import("../app.js"), import("./worker-pool.js"), import("../telemetry/metrics.js")]);
       const log = createLogger({ name: "oma-server" });
       const dataDir = resolveDataDir(flags.dataDir);
       const server = await startApp({ port: resolvePort(flags.port), host: flags.host, logger: log, dataDir, sandboxBackend: flags.sandboxBackend, auth: flags.auth as "tokens" | "none",
+        metrics: new OmaMetrics({ processMetrics: true }),
         ...(flags.leaseTtlMs ? { harness: { leaseTtlMs: flags.leaseTtlMs } } : {}),
         ...(flags.faultStorageDelayMs ? { faultStorageDelayMs: flags.faultStorageDelayMs } : {}),
       });

@@ -153,6 +153,11 @@ export class HarnessDispatcher {
       .sort((a, b) => (a.harnessId < b.harnessId ? -1 : a.harnessId > b.harnessId ? 1 : 0));
   }
 
+  /** Live brains, brains waiting for a worker, connected workers: what an operator counts. */
+  stats(): { brains: number; waiting: number; workers: number } {
+    return { brains: this.list().length, waiting: this.#waiting.length, workers: this.#workers.size };
+  }
+
   /**
    * HARN-3: registers a worker and yields its assignments and heartbeats until `signal`
    * aborts. A worker that connects again with the same id (in its tenant) replaces its old

@@ -40,6 +40,11 @@ export class WorkerSet<T> {
     if (this.#workers.get(conn.key) === conn) this.#workers.delete(conn.key);
   }
 
+  /** Connected workers. */
+  get size(): number {
+    return this.#workers.size;
+  }
+
   get(key: string): WorkerConnection<T> | undefined {
     return this.#workers.get(key);
   }

@@ -3,6 +3,7 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import type { Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../logger.js";
+import type { HttpRoute } from "../http/http-routes.js";
 import { connectNodeHandler, type RoutedService } from "./connect-adapter.js";
 import { replaySocket } from "./replay-socket.js";
 
@@ -18,6 +19,8 @@ export interface ListenOptions {
   /** Largest accepted request message, bytes (protects the server from huge bodies). */
   readonly readMaxBytes: number;
   readonly logger: Logger;
+  /** Plain HTTP routes tried before the RPC handler (the inspector page, /metrics); RPC paths are never theirs. */
+  readonly httpRoutes?: HttpRoute;
 }
 
 export interface Listening {
@@ -34,7 +37,9 @@ export interface Listening {
  * Connect and gRPC-Web clients that cannot speak h2c.
  */
 export async function listen(options: ListenOptions): Promise<Listening> {
-  const handler = connectNodeHandler(options);
+  const rpc = connectNodeHandler(options);
+  const routes = options.httpRoutes;
+  const handler: typeof rpc = routes ? (req, res) => void (routes(req, res) || rpc(req, res)) : rpc;
   const h2 = http2.createServer(handler);
   const h1 = http.createServer(handler);
   const sockets = new Set<net.Socket>();

@@ -40,6 +40,12 @@ interface Live {
   readonly executions: Map<string, Execution>;
 }
 
+/** What the manager tells about the work it does (the server's metrics); optional. */
+export interface SandboxObserver {
+  /** A tool call ran to its end ("failed": the sandbox or its runner failed it). */
+  toolFinished(call: { readonly tool: string; readonly backend: string; readonly outcome: "ok" | "error" | "timeout" | "failed"; readonly seconds: number }): void;
+}
+
 export interface ManagerDeps {
   readonly store: SandboxStore;
   readonly log: Logger;
@@ -51,6 +57,7 @@ export interface ManagerDeps {
   readonly instanceId: string;
   /** Overrides of sandboxBounds. */
   readonly bounds?: Partial<Pick<typeof sandboxBounds, "maxSandboxes" | "maxConcurrentCalls">>;
+  readonly observer?: SandboxObserver;
 }
 
 /** Sandboxes as a domain: provision, run tools, expire, destroy, survive restarts. */
@@ -141,6 +148,18 @@ export class SandboxManager {
 
   get(access: Access, sandboxId: string): Sandbox {
     return this.find(access, sandboxId).sandbox;
+  }
+
+  /** How many sandboxes there are, by backend and state (every tenant's). */
+  counts(): { backend: string; state: SandboxState; count: number }[] {
+    const counts = new Map<string, { backend: string; state: SandboxState; count: number }>();
+    for (const { sandbox } of this.live.values()) {
+      const key = `${sandbox.backend}/${sandbox.state}`;
+      const entry = counts.get(key) ?? { backend: sandbox.backend, state: sandbox.state, count: 0 };
+      entry.count++;
+      counts.set(key, entry);
+    }
+    return [...counts.values()];
   }
 
   /** The sandboxes the caller may see (its tenant's), of one session when `sessionId` is set. */
@@ -265,11 +284,16 @@ export class SandboxManager {
 
   private async run(live: Live, execution: Execution, name: string, input: JsonObject, timeoutMs: number, key: string, cancel?: AbortSignal): Promise<void> {
     const sandboxId = live.sandbox.sandboxId;
+    const started = performance.now();
+    const report = (outcome: "ok" | "error" | "timeout" | "failed") =>
+      this.deps.observer?.toolFinished({ tool: name, backend: live.sandbox.backend, outcome, seconds: (performance.now() - started) / 1000 });
     try {
       const result = await runTool(live.env!.runner, name, input, timeoutMs, this.deps.maxOutputBytes, execution, cancel);
+      report(result.timedOut ? "timeout" : result.isError ? "error" : "ok");
       if (key && this.live.has(sandboxId)) await this.deps.store.putExecution(sandboxId, key, { name, fingerprint: execution.fingerprint, result });
       execution.finish(result);
     } catch (err) {
+      report("failed");
       if (key && live.executions.get(key) === execution) live.executions.delete(key);
       execution.fail(err);
     } finally {

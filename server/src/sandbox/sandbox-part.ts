@@ -14,6 +14,12 @@ import { resolveResources } from "./resources.js";
 import { TOOLS } from "./tools.js";
 import type { SandboxResources } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import { SandboxStore } from "./sandbox-store.js";
+import { SandboxState } from "@oma/client/gen/oma/v1/sandbox_pb.js";
+
+/** READY → "ready": the state as a metrics label. */
+function sandboxStateName(state: SandboxState): string {
+  return (SandboxState[state] ?? "UNSPECIFIED").toLowerCase();
+}
 
 export interface SandboxPartOptions {
   /** "docker", "bubblewrap" or "process"; default: env OMA_SANDBOX_BACKEND, else the best that works. */
@@ -32,6 +38,8 @@ export interface SandboxPart extends ServerPart {
   readonly backends: readonly string[];
   /** What an AgentConfig's tools and sandbox recipe are checked against at CreateSession. */
   readonly agentRules: { readonly sandboxTools: readonly string[]; readonly checkSandbox: (resources: SandboxResources, field: string) => void };
+  /** Live sandboxes by backend and state (for the metrics). */
+  counts(): { backend: string; state: string; count: number }[];
 }
 
 /**
@@ -61,7 +69,9 @@ export async function openSandboxPart(db: Db, ctx: PartContext, options: Sandbox
   const store = new SandboxStore(db, ctx.storage);
   const instanceId = await store.instanceId();
   const workspaceRoot = options.workspaceRoot ?? process.env["OMA_SANDBOX_ROOT"] ?? join(tmpdir(), `oma-sandboxes-${instanceId}`);
-  const manager = new SandboxManager({ store, log, backends: available, defaultBackend: defaultBackend ?? "", maxOutputBytes: ctx.limits.maxOutputBytes, workspaceRoot, instanceId });
+  const manager = new SandboxManager({ store, log, backends: available, defaultBackend: defaultBackend ?? "", maxOutputBytes: ctx.limits.maxOutputBytes, workspaceRoot, instanceId,
+    observer: { toolFinished: (c) => ctx.metrics.toolDuration.observe({ tool: c.tool, backend: c.backend, outcome: c.outcome }, c.seconds) },
+  });
   await manager.open();
   const ordered = defaultBackend ? [defaultBackend, ...[...available.keys()].filter((n) => n !== defaultBackend)] : [];
   return {
@@ -77,6 +87,7 @@ export async function openSandboxPart(db: Db, ctx: PartContext, options: Sandbox
     // SEC-1/SEC-2 are claimed only when the sandboxes a client gets by default are isolated.
     features: ["sandbox.core", "sandbox.stream", ...(defaultBackend && available.get(defaultBackend)?.isolated ? ["sandbox.isolation"] : [])],
     backends: ordered,
+    counts: () => manager.counts().map((c) => ({ backend: c.backend, state: sandboxStateName(c.state), count: c.count })),
     async close() {
       await manager.close();
       await rmdir(workspaceRoot).catch(() => undefined); // Only when empty: containers stay to be re-attached.

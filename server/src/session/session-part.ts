@@ -3,6 +3,7 @@ import type { Db, PartContext, ServerPart } from "../part.js";
 import { DelayedStorage } from "../store/delayed-storage.js";
 import { LevelSessionStore } from "../store/level-session-store.js";
 import type { SessionStorage } from "../store/session-storage.js";
+import { InstrumentedSessionStore, instrumentStorage } from "../telemetry/instrumented-store.js";
 import type { SessionStore } from "../store/session-store.js";
 import { resolveResources } from "../sandbox/resources.js";
 import { TOOLS } from "../sandbox/tools.js";
@@ -34,11 +35,13 @@ export interface SessionPartOptions {
 /** Opens the session log in the `session` sublevel of the server's database. */
 export async function openSessionPart(db: Db, ctx: PartContext, options: SessionPartOptions = {}): Promise<SessionPart> {
   const delayMs = options.storageDelayMs ?? 0;
+  // The log on LevelDB, counted at both ends: each synced write (innermost), and each call.
   const wrapStorage = (storage: SessionStorage) => {
-    const delayed = delayMs > 0 ? new DelayedStorage(storage, delayMs) : storage;
+    const counted = instrumentStorage(storage, ctx.metrics);
+    const delayed = delayMs > 0 ? new DelayedStorage(counted, delayMs) : counted;
     return options.wrapStorage ? options.wrapStorage(delayed) : delayed;
   };
-  const store = new LevelSessionStore(db, { sublevel: "session", wrapStorage, health: ctx.storage });
+  const store = new InstrumentedSessionStore(new LevelSessionStore(db, { sublevel: "session", wrapStorage, health: ctx.storage }), ctx.metrics);
   // Without a sandbox part (a server of sessions alone): the recipe's own rules and the built-in tools.
   const sandboxRules = options.agentRules ?? { sandboxTools: TOOLS.map((t) => t.name), checkSandbox: (r, field) => void resolveResources(r, "", field) };
   const service = {

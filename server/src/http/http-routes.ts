@@ -1,0 +1,40 @@
+import type { IncomingHttpHeaders } from "node:http";
+
+/** A plain HTTP request on the RPC port: what HTTP/1.1 and HTTP/2 (compatibility API) requests share. */
+export interface HttpRequest {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly headers: IncomingHttpHeaders;
+}
+
+/** Its response, likewise. */
+export interface HttpResponse {
+  readonly headersSent: boolean;
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  end(body?: Uint8Array | string): unknown;
+}
+
+/**
+ * One plain HTTP route: answers the request and returns true, or returns false and leaves
+ * it to the next route (and finally to the RPC handler).
+ */
+export type HttpRoute = (req: HttpRequest, res: HttpResponse) => boolean;
+
+/** The first route that takes a request answers it; RPC paths are never taken. */
+export function httpRoutes(...routes: readonly HttpRoute[]): HttpRoute {
+  return (req, res) => routes.some((route) => route(req, res));
+}
+
+/** The request's path without its query. */
+export function pathOf(req: HttpRequest): string {
+  const url = req.url ?? "/";
+  const q = url.indexOf("?");
+  return q < 0 ? url : url.slice(0, q);
+}
+
+/** Answers with a short text body (errors, redirects), never cached. */
+export function sendText(res: HttpResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  const body = Buffer.from(`${text}\n`, "utf8");
+  res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "content-length": String(body.length), "cache-control": "no-store", ...headers });
+  res.end(body);
+}
