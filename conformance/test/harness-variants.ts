@@ -163,6 +163,22 @@ export const harnessVariants: readonly BrokenVariant[] = [
       }),
   },
   {
+    name: "the RESCHEDULING status does not say whose lease ended",
+    breaks: ["HARN-24"],
+    profile: ["HARN-24"],
+    needsSandbox: true,
+    needsHarness: true,
+    // Readers of the log see RESCHEDULING without ended_lease, as from a server that never records it.
+    session: (real) =>
+      patch(real, "watchEvents", (orig) => (req: never, ctx: never) =>
+        restream(orig(req, ctx) as AsyncIterable<{ message: { case?: string; value?: unknown } }>, (m, out) => {
+          const e = m.message.value as { payload?: { case?: string; value?: { endedLease?: unknown } } } | undefined;
+          if (m.message.case === "event" && e?.payload?.case === "statusChanged") out.push({ message: { case: "event", value: { ...e, payload: { case: "statusChanged", value: { ...e.payload.value, endedLease: undefined } } } } });
+          else out.push(m);
+        }),
+      ),
+  },
+  {
     name: "a re-sent tool call runs again after the brain died (Execute ignores keys)",
     breaks: ["HARN-5"],
     profile: ["HARN-5"],

@@ -36,6 +36,8 @@ export interface AppConfig {
   readonly faultStorageDelayMs?: number;
   /** The server's metrics registry; a fresh one by default. */
   readonly metrics?: OmaMetrics;
+  /** Trace every RPC: set when an OpenTelemetry SDK was started (telemetry/tracing.ts). */
+  readonly tracing?: boolean;
 }
 
 export interface RunningApp {
@@ -98,6 +100,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       features: () => parts.flatMap((p) => p.features),
       storage,
       metrics,
+      tracing: config.tracing ?? false,
       httpRoutes: httpRoutes(metricsRoute({ metrics, auth: auth.authenticator, logger: config.logger })),
     });
     return {

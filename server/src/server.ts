@@ -18,6 +18,7 @@ import { listen, type Listening, type ServedService } from "./rpc/listener.js";
 import type { HttpRoute } from "./http/http-routes.js";
 import type { OmaMetrics } from "./telemetry/metrics.js";
 import { rpcMetricsInterceptor } from "./telemetry/rpc-metrics-interceptor.js";
+import { traceInterceptor } from "./telemetry/trace-interceptor.js";
 import { createReflectionServices } from "./rpc/reflection.js";
 import { createServerInfoService } from "./rpc/server-info.js";
 import { defaultLimits, type ServerLimits } from "./limits.js";
@@ -53,6 +54,8 @@ export interface OmaServerOptions {
   readonly metrics?: OmaMetrics;
   /** Plain HTTP routes on the same port (the inspector, /metrics). */
   readonly httpRoutes?: HttpRoute;
+  /** A span for every RPC (only when an OpenTelemetry SDK was started: telemetry/tracing.ts). */
+  readonly tracing?: boolean;
 }
 
 /** The files whose services and messages reflection describes. */
@@ -115,6 +118,7 @@ export async function startOmaServer(options: OmaServerOptions): Promise<Listeni
     // Outermost first: the metrics see the status code the client gets.
     interceptors: [
       ...(options.metrics ? [rpcMetricsInterceptor(options.metrics)] : []),
+      ...(options.tracing ? [traceInterceptor()] : []),
       errorInterceptor((err, ctx) => log.error({ err, procedure: ctx.procedure }, "internal error")),
     ],
   });

@@ -16,6 +16,7 @@ import { sandboxRestartCases } from "./sandbox/restart-cases.js";
 import { harnessCases } from "./harness/harness-cases.js";
 import { faultCases } from "./harness/fault-cases.js";
 import { livenessCases } from "./harness/liveness-cases.js";
+import { leaseEndCases } from "./harness/lease-end-cases.js";
 import { workerProtocolCases } from "./harness/worker-protocol-cases.js";
 import { staleBrainCases } from "./harness/stale-brain-cases.js";
 import { handsCases } from "./harness/hands-cases.js";
@@ -42,6 +43,7 @@ export const allCases: readonly ConformanceCase[] = [
   ...harnessCases,
   ...faultCases,
   ...livenessCases,
+  ...leaseEndCases,
   ...workerProtocolCases,
   ...staleBrainCases,
   ...handsCases,

@@ -37,11 +37,19 @@ export function registerServeCommand(program: Command): void {
         process.exit(2);
       }
       // Loaded here so that the other verbs start without loading the whole server.
-      const [{ startApp }, { startWorkerPool }, { OmaMetrics }] = await Promise.all([import("../app.js"), import("./worker-pool.js"), import("../telemetry/metrics.js")]);
+      const [{ startApp }, { startWorkerPool }, { OmaMetrics }, { startTracing }] = await Promise.all([
+        import("../app.js"),
+        import("./worker-pool.js"),
+        import("../telemetry/metrics.js"),
+        import("../telemetry/tracing.js"),
+      ]);
       const log = createLogger({ name: "oma-server" });
+      // Only with OTEL_EXPORTER_OTLP_ENDPOINT; the local workers inherit the environment and trace too.
+      const tracing = await startTracing({ serviceName: "oma-server", logger: log });
       const dataDir = resolveDataDir(flags.dataDir);
       const server = await startApp({ port: resolvePort(flags.port), host: flags.host, logger: log, dataDir, sandboxBackend: flags.sandboxBackend, auth: flags.auth as "tokens" | "none",
         metrics: new OmaMetrics({ processMetrics: true }),
+        tracing: tracing !== undefined,
         ...(flags.leaseTtlMs ? { harness: { leaseTtlMs: flags.leaseTtlMs } } : {}),
         ...(flags.faultStorageDelayMs ? { faultStorageDelayMs: flags.faultStorageDelayMs } : {}),
       });
@@ -58,6 +66,7 @@ export function registerServeCommand(program: Command): void {
         await server.stopDispatching();
         await pool?.close();
         await server.close();
+        await tracing?.shutdown();
         process.exit(0);
       };
       process.once("SIGINT", () => void stop("SIGINT"));

@@ -61,7 +61,8 @@ export function registerWorkerCommand(program: Command): void {
         if (!process.connected) orphaned();
         else process.once("disconnect", orphaned);
       }
-      const { runWorker } = await import("../harness/worker/worker.js");
+      const [{ runWorker }, { startTracing }] = await Promise.all([import("../harness/worker/worker.js"), import("../telemetry/tracing.js")]);
+      const tracing = await startTracing({ serviceName: "oma-worker", logger: log });
       const url = serverUrl(flags);
       await runWorker({
         serverUrl: url,
@@ -75,7 +76,9 @@ export function registerWorkerCommand(program: Command): void {
         // Machine-readable readiness line for scripts and tests that start workers.
         onConnected: () => process.stdout.write(`OMA_WORKER_CONNECTED ${workerId}\n`),
         signal: abort.signal,
+        tracing: tracing !== undefined,
       });
+      await tracing?.shutdown();
       process.exit(0);
     });
 }

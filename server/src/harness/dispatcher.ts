@@ -3,6 +3,7 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { create } from "@bufbuild/protobuf";
 import { EventSchema } from "@oma/client/gen/oma/v1/event_pb.js";
 import { SessionStatus, type Session } from "@oma/client/gen/oma/v1/session_pb.js";
+import { LeaseEndReason } from "@oma/client/gen/oma/v1/event_pb.js";
 import { isOmaError, OmaError } from "../errors/oma-error.js";
 import type { Logger } from "../logger.js";
 import { sessionKey, type SessionRef } from "../store/session-ref.js";
@@ -11,6 +12,7 @@ import { brainOutcome, type BrainOutcome } from "./brain-outcome.js";
 import { defaultHarnessOptions, type HarnessOptions } from "./harness-options.js";
 import { fromInt64 } from "./int64.js";
 import { WorkerSet, type WorkerAnnouncement } from "./worker-set.js";
+import { annotateActiveSpan, ATTR_SESSION_ID, ATTR_SESSION_SEQ, currentTraceContext, inSpan } from "../telemetry/tracing.js";
 
 export type { WorkerAnnouncement } from "./worker-set.js";
 
@@ -32,6 +34,8 @@ export interface HarnessRecord {
   expireTime: number;
   /** Head of the log at the Wake; the brain's harness_started comes after it. */
   readonly wakeSeq: number;
+  /** W3C trace context of the call that woke the brain (empty when nothing traces). */
+  readonly traceContext: Readonly<Record<string, string>>;
 }
 
 /** What a worker's stream carries. */
@@ -113,6 +117,7 @@ export class HarnessDispatcher {
       if (session.status === SessionStatus.TERMINATED) {
         throw new OmaError("SESSION_TERMINATED", `session ${sessionId} is terminated`, { session_id: sessionId });
       }
+      annotateActiveSpan({ [ATTR_SESSION_SEQ]: Number(session.headSeq) });
       if (session.lease) {
         return { harnessId: session.lease.holder, leaseEpoch: fromInt64(session.lease.epoch), alreadyRunning: true };
       }
@@ -136,6 +141,7 @@ export class HarnessDispatcher {
         startTime: now,
         expireTime: lease.expireTime ? timestampMs(lease.expireTime) : now + this.#options.leaseTtlMs,
         wakeSeq: fromInt64(session.headSeq),
+        traceContext: currentTraceContext(),
       };
       this.#track(record);
       this.#waiting.push(harnessId);
@@ -244,7 +250,7 @@ export class HarnessDispatcher {
     }
     const outcome = await brainOutcome(this.#store, { ref, harnessId: record.harnessId, wakeSeq: record.wakeSeq });
     if (outcome === "never-started" || (outcome === "unfinished" && this.#options.autoRewake)) {
-      await this.#rewake(record, session, outcome);
+      await inSpan("oma.rewake", { attributes: { [ATTR_SESSION_ID]: ref.sessionId } }, () => this.#rewake(record, session, outcome));
     } else if (outcome !== "gone") {
       await this.#store.endDispatch(ref, record.harnessId);
     }
@@ -262,7 +268,7 @@ export class HarnessDispatcher {
     // Only if nothing was appended since the check, so it never lands inside a brain's work.
     const ref = refOf(dead);
     await this.#store
-      .append(ref, [create(EventSchema, { payload: { case: "statusChanged", value: { status: SessionStatus.RESCHEDULING, detail } } })], {
+      .append(ref, [create(EventSchema, { payload: { case: "statusChanged", value: { status: SessionStatus.RESCHEDULING, detail, endedLease: endedLease(dead, this.#now()) } } })], {
         expectedHeadSeq: fromInt64(session.headSeq),
       })
       .catch((err: unknown) => {
@@ -282,7 +288,7 @@ export class HarnessDispatcher {
 
   /** A brain an earlier server dispatched: tracked like any, its worker unknown here. */
   #adopt(d: DispatchRecord): void {
-    this.#track({ harnessId: d.harnessId, ...d.ref, epoch: d.epoch, workerId: "", startTime: d.wakeTime, expireTime: this.#now(), wakeSeq: d.wakeSeq });
+    this.#track({ harnessId: d.harnessId, ...d.ref, epoch: d.epoch, workerId: "", startTime: d.wakeTime, expireTime: this.#now(), wakeSeq: d.wakeSeq, traceContext: {} });
   }
 
   #track(record: HarnessRecord): void {
@@ -343,4 +349,15 @@ export class HarnessDispatcher {
 /** The session a brain works on. */
 function refOf(record: { tenant: string; sessionId: string }): SessionRef {
   return { tenant: record.tenant, sessionId: record.sessionId };
+}
+
+/** HARN-24: the RESCHEDULING status names the brain whose lease ended, and how. */
+function endedLease(dead: HarnessRecord, now: number) {
+  return {
+    harnessId: dead.harnessId,
+    leaseEpoch: BigInt(dead.epoch),
+    workerId: dead.workerId ?? "",
+    // Gone before its expiry: the brain released it; otherwise it stopped renewing it.
+    reason: dead.expireTime > now ? LeaseEndReason.RELEASED : LeaseEndReason.EXPIRED,
+  };
 }

@@ -93,6 +93,7 @@ export function createHarnessService(deps: HarnessServiceDeps): Handlers<typeof 
                 leaseEpoch: toInt64(r.epoch),
                 leaseExpireTime: timestampFromMs(r.expireTime),
                 sessionToken,
+                traceContext: { ...r.traceContext },
               },
             },
           };

@@ -13,6 +13,7 @@ import { runTool } from "./run-tool.js";
 import type { SandboxStore } from "./sandbox-store.js";
 import { recoverSandboxes } from "./recover-sandboxes.js";
 import { fingerprintOf, keyReused, newSandboxId } from "./sandbox-ids.js";
+import { annotateActiveSpan, ATTR_SESSION_ID, inSpan, sessionAttributes } from "../telemetry/tracing.js";
 import { chownTree, writeFiles } from "./workspace-files.js";
 
 /** Bounds of the sandbox part, with their defaults (a server may pass its own). */
@@ -284,12 +285,21 @@ export class SandboxManager {
 
   private async run(live: Live, execution: Execution, name: string, input: JsonObject, timeoutMs: number, key: string, cancel?: AbortSignal): Promise<void> {
     const sandboxId = live.sandbox.sandboxId;
+    const session = live.sandbox.sessionId ? { [ATTR_SESSION_ID]: live.sandbox.sessionId } : {};
+    annotateActiveSpan(session);
+    const attributes = { "oma.sandbox.id": sandboxId, "oma.sandbox.backend": live.sandbox.backend, "gen_ai.tool.name": name, ...sessionAttributes(), ...session };
+    await inSpan("oma.sandbox.execute", { attributes }, (span) => this.runTraced(live, execution, name, input, timeoutMs, key, cancel, (exitCode) => span.setAttribute("process.exit.code", exitCode)));
+  }
+
+  private async runTraced(live: Live, execution: Execution, name: string, input: JsonObject, timeoutMs: number, key: string, cancel: AbortSignal | undefined, onExit: (code: number) => void): Promise<void> {
+    const sandboxId = live.sandbox.sandboxId;
     const started = performance.now();
     const report = (outcome: "ok" | "error" | "timeout" | "failed") =>
       this.deps.observer?.toolFinished({ tool: name, backend: live.sandbox.backend, outcome, seconds: (performance.now() - started) / 1000 });
     try {
       const result = await runTool(live.env!.runner, name, input, timeoutMs, this.deps.maxOutputBytes, execution, cancel);
       report(result.timedOut ? "timeout" : result.isError ? "error" : "ok");
+      onExit(result.exitCode);
       if (key && this.live.has(sandboxId)) await this.deps.store.putExecution(sandboxId, key, { name, fingerprint: execution.fingerprint, result });
       execution.finish(result);
     } catch (err) {

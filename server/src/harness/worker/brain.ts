@@ -17,7 +17,8 @@ import { ContextManager, contextSettings } from "./context-manager.js";
 import { apiTokenCounter } from "./context-measure.js";
 import { runHistoryTool } from "./history-tool.js";
 import { LogReader, watchForInterrupt } from "./log-reader.js";
-import { callModel } from "./model-call.js";
+import { tracedModelCall, tracedToolCall } from "./brain-tracing.js";
+import { annotateActiveSpan, ATTR_SESSION_SEQ } from "../../telemetry/tracing.js";
 import type { ModelFailure, ModelRetryPolicy } from "./model-errors.js";
 import { eventsToMessages, type Prompt } from "./prompt.js";
 import { responseEvents } from "./response-events.js";
@@ -89,6 +90,7 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
     const agent = session!.agent!;
     const catalog = buildToolCatalog(agent, tools);
     const resumedAfter = reader.headSeq;
+    annotateActiveSpan({ [ATTR_SESSION_SEQ]: resumedAfter });
     // The model call need not wait for this append: the writer orders every later append
     // after it, and a fenced brain fails there before it records anything.
     const started = writer.emit(
@@ -139,7 +141,7 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
       );
     };
     const modelCall = (prompt: Prompt, options: { maxTokens?: number; toolChoice?: Anthropic.ToolChoice } = {}) =>
-      callModel({
+      tracedModelCall({ sessionId: a.sessionId, seq: reader.headSeq }, {
         client: deps.model,
         model: agent.model,
         maxTokens: options.maxTokens ?? (agent.maxTokens || DEFAULT_MAX_TOKENS),
@@ -161,10 +163,10 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
         return stored;
       },
     });
-    const recordResult = async (p: PendingToolUse, r: { output: string; isError: boolean; truncated?: boolean; sandboxId?: string; replayed?: boolean }) => {
+    const recordResult = async (p: PendingToolUse, r: { output: string; isError: boolean; truncated?: boolean; sandboxId?: string; replayed?: boolean; exitCode?: number; durationMs?: number }) => {
       reader.add(
         (await writer.emit(
-          [{ case: "toolResult", value: { toolUseId: p.toolUse.toolUseId, output: r.output, isError: r.isError, truncated: r.truncated ?? false, sandboxId: r.sandboxId ?? "", replayed: r.replayed ?? false } }],
+          [{ case: "toolResult", value: { toolUseId: p.toolUse.toolUseId, output: r.output, isError: r.isError, truncated: r.truncated ?? false, sandboxId: r.sandboxId ?? "", replayed: r.replayed ?? false, exitCode: r.exitCode ?? 0, ...(r.durationMs !== undefined ? { duration: durationFromMs(r.durationMs) } : {}) } }],
           `result:${p.toolUse.toolUseId}`,
         )) ?? [],
       );
@@ -202,7 +204,7 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
                   : { output: `${p.toolUse.name} is not a tool of this harness.`, isError: true };
               await recordResult(p, outcome);
             } else {
-              const outcome = await hands.execute(p.toolUse, working());
+              const outcome = await tracedToolCall({ sessionId: a.sessionId, seq: p.seq }, p.toolUse, () => hands.execute(p.toolUse, working()));
               await recordResult(p, outcome);
             }
           }

@@ -1,5 +1,6 @@
 import type { Client } from "@connectrpc/connect";
 import { reasonOf } from "@oma/client";
+import { durationMs } from "@bufbuild/protobuf/wkt";
 import type { ToolUse } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
 import type { SandboxResources } from "@oma/client/gen/oma/v1/sandbox_pb.js";
@@ -15,6 +16,9 @@ export interface ToolOutcome {
   readonly truncated: boolean;
   readonly replayed: boolean;
   readonly sandboxId: string;
+  /** As Execute reported them; unset when no sandbox ran the call. */
+  readonly exitCode?: number;
+  readonly durationMs?: number;
 }
 
 const LOST_REASONS = new Set(["SANDBOX_LOST", "SANDBOX_NOT_FOUND"]);
@@ -88,7 +92,7 @@ export class Hands {
         () => this.#client.execute({ sandboxId, name: toolUse.name, input: toolUse.input ?? {}, idempotencyKey: toolUse.toolUseId }, { signal }),
         signal,
       );
-      return { output: res.output, isError: res.isError, truncated: res.truncated, replayed: res.replayed, sandboxId };
+      return { output: res.output, isError: res.isError, truncated: res.truncated, replayed: res.replayed, sandboxId, exitCode: res.exitCode, ...(res.duration ? { durationMs: durationMs(res.duration) } : {}) };
     } catch (err) {
       if (signal.aborted) throw new InterruptedError("tool call interrupted", { cause: err });
       const reason = reasonOf(err);

@@ -7,7 +7,9 @@ import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../../logger.js";
 import { fromInt64 } from "../int64.js";
+import { traceContextInterceptor } from "../../telemetry/trace-propagation.js";
 import { runBrain } from "./brain.js";
+import { traceBrain } from "./brain-tracing.js";
 import type { ModelRetryPolicy } from "./model-errors.js";
 
 export interface WorkerOptions {
@@ -26,6 +28,8 @@ export interface WorkerOptions {
   readonly onConnected?: () => void;
   /** Ends the worker: no new assignments, and running brains stop and hand their sessions on. */
   readonly signal: AbortSignal;
+  /** Carry the trace context on every call (when an OpenTelemetry SDK was started). */
+  readonly tracing?: boolean;
 }
 
 /** Reconnect backoff of the ConnectWorker stream. */
@@ -45,7 +49,8 @@ const MAX_TTL_MS = 600_000;
  * environment (HARN-14).
  */
 export async function runWorker(options: WorkerOptions): Promise<void> {
-  const worker = createOmaClient({ baseUrl: options.serverUrl, ...(options.token ? { token: options.token } : {}) });
+  const traced = options.tracing ? [traceContextInterceptor()] : [];
+  const worker = createOmaClient({ baseUrl: options.serverUrl, ...(options.token ? { token: options.token } : {}), interceptors: traced });
   const { harness } = worker;
   const model = new Anthropic({ maxRetries: 0 });
   const log = options.logger.child({ workerId: options.workerId });
@@ -71,11 +76,12 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     const { sessions: session, sandboxes: sandbox } = createOmaClient({
       baseUrl: options.serverUrl,
       ...(credential.token ? { token: () => credential.token } : {}),
-      interceptors: [credential.interceptor],
+      interceptors: [credential.interceptor, ...traced],
     });
-    const brain = runBrain(
-      { harnessId: a.harnessId, sessionId: a.sessionId, epoch: fromInt64(a.leaseEpoch), leaseTtlMs: ttl },
-      { session, sandbox, model, workerId: options.workerId, retry: options.retry, logger: log, sandboxTools, eagerSandbox: options.eagerSandbox, stop: options.signal },
+    const assignment = { harnessId: a.harnessId, sessionId: a.sessionId, epoch: fromInt64(a.leaseEpoch), leaseTtlMs: ttl };
+    // The brain's spans continue the trace of the Wake that started it.
+    const brain = traceBrain({ ...assignment, workerId: options.workerId, traceContext: a.traceContext }, () =>
+      runBrain(assignment, { session, sandbox, model, workerId: options.workerId, retry: options.retry, logger: log, sandboxTools, eagerSandbox: options.eagerSandbox, stop: options.signal }),
     )
       .then((end) => log.info({ sessionId: a.sessionId, harnessId: a.harnessId, end }, "brain finished"))
       .catch((err: unknown) => log.error({ err, sessionId: a.sessionId }, "brain crashed"))

@@ -13,6 +13,9 @@ CONFIRMATION_DECISION_ALLOW: ConfirmationDecision
 CONFIRMATION_DECISION_DENY: ConfirmationDecision
 CONFIRMATION_DECISION_UNSPECIFIED: ConfirmationDecision
 DESCRIPTOR: _descriptor.FileDescriptor
+LEASE_END_REASON_EXPIRED: LeaseEndReason
+LEASE_END_REASON_RELEASED: LeaseEndReason
+LEASE_END_REASON_UNSPECIFIED: LeaseEndReason
 
 class AgentMessage(_message.Message):
     __slots__ = ["content", "model_message_id"]
@@ -116,6 +119,18 @@ class HarnessStarted(_message.Message):
     worker_id: str
     def __init__(self, harness_id: _Optional[str] = ..., lease_epoch: _Optional[int] = ..., resumed_after_seq: _Optional[int] = ..., worker_id: _Optional[str] = ...) -> None: ...
 
+class LeaseEnd(_message.Message):
+    __slots__ = ["harness_id", "lease_epoch", "reason", "worker_id"]
+    HARNESS_ID_FIELD_NUMBER: _ClassVar[int]
+    LEASE_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    harness_id: str
+    lease_epoch: int
+    reason: LeaseEndReason
+    worker_id: str
+    def __init__(self, harness_id: _Optional[str] = ..., lease_epoch: _Optional[int] = ..., worker_id: _Optional[str] = ..., reason: _Optional[_Union[LeaseEndReason, str]] = ...) -> None: ...
+
 class ModelUsage(_message.Message):
     __slots__ = ["cache_creation_input_tokens", "cache_read_input_tokens", "duration", "input_tokens", "model", "output_tokens"]
     CACHE_CREATION_INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
@@ -159,14 +174,16 @@ class SessionError(_message.Message):
     def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., retryable: bool = ..., attempt: _Optional[int] = ..., retry_after: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., http_status: _Optional[int] = ...) -> None: ...
 
 class StatusChanged(_message.Message):
-    __slots__ = ["detail", "status", "stop_reason"]
+    __slots__ = ["detail", "ended_lease", "status", "stop_reason"]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    ENDED_LEASE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     STOP_REASON_FIELD_NUMBER: _ClassVar[int]
     detail: str
+    ended_lease: LeaseEnd
     status: _session_pb2.SessionStatus
     stop_reason: _session_pb2.StopReason
-    def __init__(self, status: _Optional[_Union[_session_pb2.SessionStatus, str]] = ..., stop_reason: _Optional[_Union[_session_pb2.StopReason, str]] = ..., detail: _Optional[str] = ...) -> None: ...
+    def __init__(self, status: _Optional[_Union[_session_pb2.SessionStatus, str]] = ..., stop_reason: _Optional[_Union[_session_pb2.StopReason, str]] = ..., detail: _Optional[str] = ..., ended_lease: _Optional[_Union[LeaseEnd, _Mapping]] = ...) -> None: ...
 
 class ToolConfirmation(_message.Message):
     __slots__ = ["decision", "deny_message", "tool_use_id"]
@@ -179,20 +196,24 @@ class ToolConfirmation(_message.Message):
     def __init__(self, tool_use_id: _Optional[str] = ..., decision: _Optional[_Union[ConfirmationDecision, str]] = ..., deny_message: _Optional[str] = ...) -> None: ...
 
 class ToolResult(_message.Message):
-    __slots__ = ["is_error", "output", "replayed", "sandbox_id", "tool_use_id", "truncated"]
+    __slots__ = ["duration", "exit_code", "is_error", "output", "replayed", "sandbox_id", "tool_use_id", "truncated"]
+    DURATION_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
     IS_ERROR_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
     REPLAYED_FIELD_NUMBER: _ClassVar[int]
     SANDBOX_ID_FIELD_NUMBER: _ClassVar[int]
     TOOL_USE_ID_FIELD_NUMBER: _ClassVar[int]
     TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    duration: _duration_pb2.Duration
+    exit_code: int
     is_error: bool
     output: str
     replayed: bool
     sandbox_id: str
     tool_use_id: str
     truncated: bool
-    def __init__(self, tool_use_id: _Optional[str] = ..., output: _Optional[str] = ..., is_error: bool = ..., truncated: bool = ..., sandbox_id: _Optional[str] = ..., replayed: bool = ...) -> None: ...
+    def __init__(self, tool_use_id: _Optional[str] = ..., output: _Optional[str] = ..., is_error: bool = ..., truncated: bool = ..., sandbox_id: _Optional[str] = ..., replayed: bool = ..., exit_code: _Optional[int] = ..., duration: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class ToolUse(_message.Message):
     __slots__ = ["input", "kind", "name", "requires_confirmation", "tool_use_id"]
@@ -221,4 +242,7 @@ class UserMessage(_message.Message):
     def __init__(self, content: _Optional[_Iterable[_Union[_content_pb2.ContentBlock, _Mapping]]] = ...) -> None: ...
 
 class ConfirmationDecision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class LeaseEndReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

@@ -82,18 +82,27 @@ class WakeResponse(_message.Message):
     def __init__(self, harness_id: _Optional[str] = ..., lease_epoch: _Optional[int] = ..., already_running: bool = ...) -> None: ...
 
 class WorkAssignment(_message.Message):
-    __slots__ = ["harness_id", "lease_epoch", "lease_expire_time", "session_id", "session_token"]
+    __slots__ = ["harness_id", "lease_epoch", "lease_expire_time", "session_id", "session_token", "trace_context"]
+    class TraceContextEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     HARNESS_ID_FIELD_NUMBER: _ClassVar[int]
     LEASE_EPOCH_FIELD_NUMBER: _ClassVar[int]
     LEASE_EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TRACE_CONTEXT_FIELD_NUMBER: _ClassVar[int]
     harness_id: str
     lease_epoch: int
     lease_expire_time: _timestamp_pb2.Timestamp
     session_id: str
     session_token: str
-    def __init__(self, harness_id: _Optional[str] = ..., session_id: _Optional[str] = ..., lease_epoch: _Optional[int] = ..., lease_expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., session_token: _Optional[str] = ...) -> None: ...
+    trace_context: _containers.ScalarMap[str, str]
+    def __init__(self, harness_id: _Optional[str] = ..., session_id: _Optional[str] = ..., lease_epoch: _Optional[int] = ..., lease_expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., session_token: _Optional[str] = ..., trace_context: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class WorkerHeartbeat(_message.Message):
     __slots__ = ["assigned"]

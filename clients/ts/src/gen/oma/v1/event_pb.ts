@@ -16,7 +16,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file oma/v1/event.proto.
  */
 export const file_oma_v1_event: GenFile = /*@__PURE__*/
-  fileDesc("ChJvbWEvdjEvZXZlbnQucHJvdG8SBm9tYS52MSKoBgoFRXZlbnQSCwoDc2VxGAEgASgDEgoKAmlkGAIgASgJEi8KC2NyZWF0ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgx1c2VyX21lc3NhZ2UYCiABKAsyEy5vbWEudjEuVXNlck1lc3NhZ2VIABIvCg51c2VyX2ludGVycnVwdBgLIAEoCzIVLm9tYS52MS5Vc2VySW50ZXJydXB0SAASNQoRdG9vbF9jb25maXJtYXRpb24YDCABKAsyGC5vbWEudjEuVG9vbENvbmZpcm1hdGlvbkgAEjYKEmN1c3RvbV90b29sX3Jlc3VsdBgNIAEoCzIYLm9tYS52MS5DdXN0b21Ub29sUmVzdWx0SAASLQoNYWdlbnRfbWVzc2FnZRgUIAEoCzIULm9tYS52MS5BZ2VudE1lc3NhZ2VIABIvCg5hZ2VudF90aGlua2luZxgVIAEoCzIVLm9tYS52MS5BZ2VudFRoaW5raW5nSAASIwoIdG9vbF91c2UYFiABKAsyDy5vbWEudjEuVG9vbFVzZUgAEikKC3Rvb2xfcmVzdWx0GBcgASgLMhIub21hLnYxLlRvb2xSZXN1bHRIABIvCg5zdGF0dXNfY2hhbmdlZBgeIAEoCzIVLm9tYS52MS5TdGF0dXNDaGFuZ2VkSAASMQoPaGFybmVzc19zdGFydGVkGB8gASgLMhYub21hLnYxLkhhcm5lc3NTdGFydGVkSAASOQoTc2FuZGJveF9wcm92aXNpb25lZBggIAEoCzIaLm9tYS52MS5TYW5kYm94UHJvdmlzaW9uZWRIABIpCgttb2RlbF91c2FnZRghIAEoCzISLm9tYS52MS5Nb2RlbFVzYWdlSAASJQoFZXJyb3IYIiABKAsyFC5vbWEudjEuU2Vzc2lvbkVycm9ySAASNQoRY29udGV4dF9jb21wYWN0ZWQYIyABKAsyGC5vbWEudjEuQ29udGV4dENvbXBhY3RlZEgAEiUKBmN1c3RvbRgoIAEoCzITLm9tYS52MS5DdXN0b21FdmVudEgAQgkKB3BheWxvYWQiNAoLVXNlck1lc3NhZ2USJQoHY29udGVudBgBIAMoCzIULm9tYS52MS5Db250ZW50QmxvY2siHwoNVXNlckludGVycnVwdBIOCgZyZWFzb24YASABKAkibQoQVG9vbENvbmZpcm1hdGlvbhITCgt0b29sX3VzZV9pZBgBIAEoCRIuCghkZWNpc2lvbhgCIAEoDjIcLm9tYS52MS5Db25maXJtYXRpb25EZWNpc2lvbhIUCgxkZW55X21lc3NhZ2UYAyABKAkiSQoQQ3VzdG9tVG9vbFJlc3VsdBITCgt0b29sX3VzZV9pZBgBIAEoCRIOCgZvdXRwdXQYAiABKAkSEAoIaXNfZXJyb3IYAyABKAgiTwoMQWdlbnRNZXNzYWdlEiUKB2NvbnRlbnQYASADKAsyFC5vbWEudjEuQ29udGVudEJsb2NrEhgKEG1vZGVsX21lc3NhZ2VfaWQYAiABKAkiNAoNQWdlbnRUaGlua2luZxIQCgh0aGlua2luZxgBIAEoCRIRCglzaWduYXR1cmUYAiABKAkikwEKB1Rvb2xVc2USEwoLdG9vbF91c2VfaWQYASABKAkSDAoEbmFtZRgCIAEoCRImCgVpbnB1dBgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSHgoEa2luZBgEIAEoDjIQLm9tYS52MS5Ub29sS2luZBIdChVyZXF1aXJlc19jb25maXJtYXRpb24YBSABKAgifAoKVG9vbFJlc3VsdBITCgt0b29sX3VzZV9pZBgBIAEoCRIOCgZvdXRwdXQYAiABKAkSEAoIaXNfZXJyb3IYAyABKAgSEQoJdHJ1bmNhdGVkGAQgASgIEhIKCnNhbmRib3hfaWQYBSABKAkSEAoIcmVwbGF5ZWQYBiABKAgibwoNU3RhdHVzQ2hhbmdlZBIlCgZzdGF0dXMYASABKA4yFS5vbWEudjEuU2Vzc2lvblN0YXR1cxInCgtzdG9wX3JlYXNvbhgCIAEoDjISLm9tYS52MS5TdG9wUmVhc29uEg4KBmRldGFpbBgDIAEoCSJnCg5IYXJuZXNzU3RhcnRlZBISCgpoYXJuZXNzX2lkGAEgASgJEhMKC2xlYXNlX2Vwb2NoGAIgASgDEhkKEXJlc3VtZWRfYWZ0ZXJfc2VxGAMgASgDEhEKCXdvcmtlcl9pZBgEIAEoCSJWChJTYW5kYm94UHJvdmlzaW9uZWQSEgoKc2FuZGJveF9pZBgBIAEoCRIPCgdiYWNrZW5kGAIgASgJEhsKE3JlcGxhY2VzX3NhbmRib3hfaWQYAyABKAkiuwEKCk1vZGVsVXNhZ2USDQoFbW9kZWwYASABKAkSFAoMaW5wdXRfdG9rZW5zGAIgASgDEhUKDW91dHB1dF90b2tlbnMYAyABKAMSHwoXY2FjaGVfcmVhZF9pbnB1dF90b2tlbnMYBCABKAMSIwobY2FjaGVfY3JlYXRpb25faW5wdXRfdG9rZW5zGAUgASgDEisKCGR1cmF0aW9uGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIpYBCgxTZXNzaW9uRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEhEKCXJldHJ5YWJsZRgDIAEoCBIPCgdhdHRlbXB0GAQgASgFEi4KC3JldHJ5X2FmdGVyGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhMKC2h0dHBfc3RhdHVzGAYgASgFIkIKC0N1c3RvbUV2ZW50EgwKBHR5cGUYASABKAkSJQoEZGF0YRgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QivQEKEENvbnRleHRDb21wYWN0ZWQSEwoLdGhyb3VnaF9zZXEYASABKAMSDwoHc3VtbWFyeRgCIAEoCRIpCghzdHJhdGVneRgDIAEoDjIXLm9tYS52MS5Db250ZXh0U3RyYXRlZ3kSFQoNdG9rZW5zX2JlZm9yZRgEIAEoAxIUCgx0b2tlbnNfYWZ0ZXIYBSABKAMSKwoIZHVyYXRpb24YBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24qfgoUQ29uZmlybWF0aW9uRGVjaXNpb24SJQohQ09ORklSTUFUSU9OX0RFQ0lTSU9OX1VOU1BFQ0lGSUVEEAASHwobQ09ORklSTUFUSU9OX0RFQ0lTSU9OX0FMTE9XEAESHgoaQ09ORklSTUFUSU9OX0RFQ0lTSU9OX0RFTlkQAkIlWiNvbWEuZGV2L2NsaWVudHMvZ28vZ2VuL29tYS92MTtvbWF2MWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_oma_v1_content, file_oma_v1_session]);
+  fileDesc("ChJvbWEvdjEvZXZlbnQucHJvdG8SBm9tYS52MSKoBgoFRXZlbnQSCwoDc2VxGAEgASgDEgoKAmlkGAIgASgJEi8KC2NyZWF0ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgx1c2VyX21lc3NhZ2UYCiABKAsyEy5vbWEudjEuVXNlck1lc3NhZ2VIABIvCg51c2VyX2ludGVycnVwdBgLIAEoCzIVLm9tYS52MS5Vc2VySW50ZXJydXB0SAASNQoRdG9vbF9jb25maXJtYXRpb24YDCABKAsyGC5vbWEudjEuVG9vbENvbmZpcm1hdGlvbkgAEjYKEmN1c3RvbV90b29sX3Jlc3VsdBgNIAEoCzIYLm9tYS52MS5DdXN0b21Ub29sUmVzdWx0SAASLQoNYWdlbnRfbWVzc2FnZRgUIAEoCzIULm9tYS52MS5BZ2VudE1lc3NhZ2VIABIvCg5hZ2VudF90aGlua2luZxgVIAEoCzIVLm9tYS52MS5BZ2VudFRoaW5raW5nSAASIwoIdG9vbF91c2UYFiABKAsyDy5vbWEudjEuVG9vbFVzZUgAEikKC3Rvb2xfcmVzdWx0GBcgASgLMhIub21hLnYxLlRvb2xSZXN1bHRIABIvCg5zdGF0dXNfY2hhbmdlZBgeIAEoCzIVLm9tYS52MS5TdGF0dXNDaGFuZ2VkSAASMQoPaGFybmVzc19zdGFydGVkGB8gASgLMhYub21hLnYxLkhhcm5lc3NTdGFydGVkSAASOQoTc2FuZGJveF9wcm92aXNpb25lZBggIAEoCzIaLm9tYS52MS5TYW5kYm94UHJvdmlzaW9uZWRIABIpCgttb2RlbF91c2FnZRghIAEoCzISLm9tYS52MS5Nb2RlbFVzYWdlSAASJQoFZXJyb3IYIiABKAsyFC5vbWEudjEuU2Vzc2lvbkVycm9ySAASNQoRY29udGV4dF9jb21wYWN0ZWQYIyABKAsyGC5vbWEudjEuQ29udGV4dENvbXBhY3RlZEgAEiUKBmN1c3RvbRgoIAEoCzITLm9tYS52MS5DdXN0b21FdmVudEgAQgkKB3BheWxvYWQiNAoLVXNlck1lc3NhZ2USJQoHY29udGVudBgBIAMoCzIULm9tYS52MS5Db250ZW50QmxvY2siHwoNVXNlckludGVycnVwdBIOCgZyZWFzb24YASABKAkibQoQVG9vbENvbmZpcm1hdGlvbhITCgt0b29sX3VzZV9pZBgBIAEoCRIuCghkZWNpc2lvbhgCIAEoDjIcLm9tYS52MS5Db25maXJtYXRpb25EZWNpc2lvbhIUCgxkZW55X21lc3NhZ2UYAyABKAkiSQoQQ3VzdG9tVG9vbFJlc3VsdBITCgt0b29sX3VzZV9pZBgBIAEoCRIOCgZvdXRwdXQYAiABKAkSEAoIaXNfZXJyb3IYAyABKAgiTwoMQWdlbnRNZXNzYWdlEiUKB2NvbnRlbnQYASADKAsyFC5vbWEudjEuQ29udGVudEJsb2NrEhgKEG1vZGVsX21lc3NhZ2VfaWQYAiABKAkiNAoNQWdlbnRUaGlua2luZxIQCgh0aGlua2luZxgBIAEoCRIRCglzaWduYXR1cmUYAiABKAkikwEKB1Rvb2xVc2USEwoLdG9vbF91c2VfaWQYASABKAkSDAoEbmFtZRgCIAEoCRImCgVpbnB1dBgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSHgoEa2luZBgEIAEoDjIQLm9tYS52MS5Ub29sS2luZBIdChVyZXF1aXJlc19jb25maXJtYXRpb24YBSABKAgivAEKClRvb2xSZXN1bHQSEwoLdG9vbF91c2VfaWQYASABKAkSDgoGb3V0cHV0GAIgASgJEhAKCGlzX2Vycm9yGAMgASgIEhEKCXRydW5jYXRlZBgEIAEoCBISCgpzYW5kYm94X2lkGAUgASgJEhAKCHJlcGxheWVkGAYgASgIEhEKCWV4aXRfY29kZRgHIAEoBRIrCghkdXJhdGlvbhgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiKWAQoNU3RhdHVzQ2hhbmdlZBIlCgZzdGF0dXMYASABKA4yFS5vbWEudjEuU2Vzc2lvblN0YXR1cxInCgtzdG9wX3JlYXNvbhgCIAEoDjISLm9tYS52MS5TdG9wUmVhc29uEg4KBmRldGFpbBgDIAEoCRIlCgtlbmRlZF9sZWFzZRgEIAEoCzIQLm9tYS52MS5MZWFzZUVuZCJuCghMZWFzZUVuZBISCgpoYXJuZXNzX2lkGAEgASgJEhMKC2xlYXNlX2Vwb2NoGAIgASgDEhEKCXdvcmtlcl9pZBgDIAEoCRImCgZyZWFzb24YBCABKA4yFi5vbWEudjEuTGVhc2VFbmRSZWFzb24iZwoOSGFybmVzc1N0YXJ0ZWQSEgoKaGFybmVzc19pZBgBIAEoCRITCgtsZWFzZV9lcG9jaBgCIAEoAxIZChFyZXN1bWVkX2FmdGVyX3NlcRgDIAEoAxIRCgl3b3JrZXJfaWQYBCABKAkiVgoSU2FuZGJveFByb3Zpc2lvbmVkEhIKCnNhbmRib3hfaWQYASABKAkSDwoHYmFja2VuZBgCIAEoCRIbChNyZXBsYWNlc19zYW5kYm94X2lkGAMgASgJIrsBCgpNb2RlbFVzYWdlEg0KBW1vZGVsGAEgASgJEhQKDGlucHV0X3Rva2VucxgCIAEoAxIVCg1vdXRwdXRfdG9rZW5zGAMgASgDEh8KF2NhY2hlX3JlYWRfaW5wdXRfdG9rZW5zGAQgASgDEiMKG2NhY2hlX2NyZWF0aW9uX2lucHV0X3Rva2VucxgFIAEoAxIrCghkdXJhdGlvbhgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiKWAQoMU2Vzc2lvbkVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIRCglyZXRyeWFibGUYAyABKAgSDwoHYXR0ZW1wdBgEIAEoBRIuCgtyZXRyeV9hZnRlchgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhITCgtodHRwX3N0YXR1cxgGIAEoBSJCCgtDdXN0b21FdmVudBIMCgR0eXBlGAEgASgJEiUKBGRhdGEYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Ir0BChBDb250ZXh0Q29tcGFjdGVkEhMKC3Rocm91Z2hfc2VxGAEgASgDEg8KB3N1bW1hcnkYAiABKAkSKQoIc3RyYXRlZ3kYAyABKA4yFy5vbWEudjEuQ29udGV4dFN0cmF0ZWd5EhUKDXRva2Vuc19iZWZvcmUYBCABKAMSFAoMdG9rZW5zX2FmdGVyGAUgASgDEisKCGR1cmF0aW9uGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uKn4KFENvbmZpcm1hdGlvbkRlY2lzaW9uEiUKIUNPTkZJUk1BVElPTl9ERUNJU0lPTl9VTlNQRUNJRklFRBAAEh8KG0NPTkZJUk1BVElPTl9ERUNJU0lPTl9BTExPVxABEh4KGkNPTkZJUk1BVElPTl9ERUNJU0lPTl9ERU5ZEAIqbwoOTGVhc2VFbmRSZWFzb24SIAocTEVBU0VfRU5EX1JFQVNPTl9VTlNQRUNJRklFRBAAEhwKGExFQVNFX0VORF9SRUFTT05fRVhQSVJFRBABEh0KGUxFQVNFX0VORF9SRUFTT05fUkVMRUFTRUQQAkIlWiNvbWEuZGV2L2NsaWVudHMvZ28vZ2VuL29tYS92MTtvbWF2MWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_oma_v1_content, file_oma_v1_session]);
 
 /**
  * Event is one entry of a session's append-only log.
@@ -454,6 +454,22 @@ export type ToolResult = Message<"oma.v1.ToolResult"> & {
    * @generated from field: bool replayed = 6;
    */
   replayed: boolean;
+
+  /**
+   * The exit code Execute reported (-1 when the call timed out); 0 when no sandbox ran
+   * the call.
+   *
+   * @generated from field: int32 exit_code = 7;
+   */
+  exitCode: number;
+
+  /**
+   * How long the call ran in the sandbox, as Execute reported it; unset when no sandbox
+   * ran it.
+   *
+   * @generated from field: google.protobuf.Duration duration = 8;
+   */
+  duration?: Duration | undefined;
 };
 
 /**
@@ -489,6 +505,14 @@ export type StatusChanged = Message<"oma.v1.StatusChanged"> & {
    * @generated from field: string detail = 3;
    */
   detail: string;
+
+  /**
+   * Set by the server on RESCHEDULING: the brain whose lease ended with work left, and
+   * how its lease ended (HARN-24).
+   *
+   * @generated from field: oma.v1.LeaseEnd ended_lease = 4;
+   */
+  endedLease?: LeaseEnd | undefined;
 };
 
 /**
@@ -497,6 +521,49 @@ export type StatusChanged = Message<"oma.v1.StatusChanged"> & {
  */
 export const StatusChangedSchema: GenMessage<StatusChanged> = /*@__PURE__*/
   messageDesc(file_oma_v1_event, 9);
+
+/**
+ * LeaseEnd names a brain whose hold on a session ended, and says how it ended.
+ *
+ * @generated from message oma.v1.LeaseEnd
+ */
+export type LeaseEnd = Message<"oma.v1.LeaseEnd"> & {
+  /**
+   * The brain's harness id (the lease holder).
+   *
+   * @generated from field: string harness_id = 1;
+   */
+  harnessId: string;
+
+  /**
+   * The epoch of the lease that ended.
+   *
+   * @generated from field: int64 lease_epoch = 2;
+   */
+  leaseEpoch: bigint;
+
+  /**
+   * The worker that ran the brain; empty when the server does not know it (a brain
+   * assigned by an earlier server process).
+   *
+   * @generated from field: string worker_id = 3;
+   */
+  workerId: string;
+
+  /**
+   * How the lease ended.
+   *
+   * @generated from field: oma.v1.LeaseEndReason reason = 4;
+   */
+  reason: LeaseEndReason;
+};
+
+/**
+ * Describes the message oma.v1.LeaseEnd.
+ * Use `create(LeaseEndSchema)` to create a new message.
+ */
+export const LeaseEndSchema: GenMessage<LeaseEnd> = /*@__PURE__*/
+  messageDesc(file_oma_v1_event, 10);
 
 /**
  * HarnessStarted records that a brain took over the session.
@@ -538,7 +605,7 @@ export type HarnessStarted = Message<"oma.v1.HarnessStarted"> & {
  * Use `create(HarnessStartedSchema)` to create a new message.
  */
 export const HarnessStartedSchema: GenMessage<HarnessStarted> = /*@__PURE__*/
-  messageDesc(file_oma_v1_event, 10);
+  messageDesc(file_oma_v1_event, 11);
 
 /**
  * SandboxProvisioned records that a sandbox now serves the session.
@@ -573,7 +640,7 @@ export type SandboxProvisioned = Message<"oma.v1.SandboxProvisioned"> & {
  * Use `create(SandboxProvisionedSchema)` to create a new message.
  */
 export const SandboxProvisionedSchema: GenMessage<SandboxProvisioned> = /*@__PURE__*/
-  messageDesc(file_oma_v1_event, 11);
+  messageDesc(file_oma_v1_event, 12);
 
 /**
  * ModelUsage records the tokens one model call used.
@@ -629,7 +696,7 @@ export type ModelUsage = Message<"oma.v1.ModelUsage"> & {
  * Use `create(ModelUsageSchema)` to create a new message.
  */
 export const ModelUsageSchema: GenMessage<ModelUsage> = /*@__PURE__*/
-  messageDesc(file_oma_v1_event, 12);
+  messageDesc(file_oma_v1_event, 13);
 
 /**
  * SessionError records a failure seen while working on the session.
@@ -689,7 +756,7 @@ export type SessionError = Message<"oma.v1.SessionError"> & {
  * Use `create(SessionErrorSchema)` to create a new message.
  */
 export const SessionErrorSchema: GenMessage<SessionError> = /*@__PURE__*/
-  messageDesc(file_oma_v1_event, 13);
+  messageDesc(file_oma_v1_event, 14);
 
 /**
  * CustomEvent is an application-defined event.
@@ -717,7 +784,7 @@ export type CustomEvent = Message<"oma.v1.CustomEvent"> & {
  * Use `create(CustomEventSchema)` to create a new message.
  */
 export const CustomEventSchema: GenMessage<CustomEvent> = /*@__PURE__*/
-  messageDesc(file_oma_v1_event, 14);
+  messageDesc(file_oma_v1_event, 15);
 
 /**
  * ContextCompacted records that a brain shrank the prompt it sends to the model
@@ -781,7 +848,7 @@ export type ContextCompacted = Message<"oma.v1.ContextCompacted"> & {
  * Use `create(ContextCompactedSchema)` to create a new message.
  */
 export const ContextCompactedSchema: GenMessage<ContextCompacted> = /*@__PURE__*/
-  messageDesc(file_oma_v1_event, 15);
+  messageDesc(file_oma_v1_event, 16);
 
 /**
  * ConfirmationDecision is a user's answer to a tool call awaiting confirmation.
@@ -816,4 +883,38 @@ export enum ConfirmationDecision {
  */
 export const ConfirmationDecisionSchema: GenEnum<ConfirmationDecision> = /*@__PURE__*/
   enumDesc(file_oma_v1_event, 0);
+
+/**
+ * LeaseEndReason says how a brain's lease ended.
+ *
+ * @generated from enum oma.v1.LeaseEndReason
+ */
+export enum LeaseEndReason {
+  /**
+   * Not known.
+   *
+   * @generated from enum value: LEASE_END_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The brain stopped renewing it (it died, hung or lost the server) and its TTL ran out.
+   *
+   * @generated from enum value: LEASE_END_REASON_EXPIRED = 1;
+   */
+  EXPIRED = 1,
+
+  /**
+   * The brain released it while the log still showed work to do.
+   *
+   * @generated from enum value: LEASE_END_REASON_RELEASED = 2;
+   */
+  RELEASED = 2,
+}
+
+/**
+ * Describes the enum oma.v1.LeaseEndReason.
+ */
+export const LeaseEndReasonSchema: GenEnum<LeaseEndReason> = /*@__PURE__*/
+  enumDesc(file_oma_v1_event, 1);
 

@@ -1,0 +1,103 @@
+import { ConnectError, type Interceptor } from "@connectrpc/connect";
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from "@opentelemetry/api";
+import { ATTR_SESSION_ID, ATTR_SESSION_SEQ, omaTracer, sessionAttributes } from "./tracing.js";
+
+const headerGetter = {
+  get: (headers: Headers, key: string) => headers.get(key) ?? undefined,
+  keys: (headers: Headers) => [...headers.keys()],
+};
+
+/** rpc.system as the request's content type tells it. */
+function rpcSystem(headers: Headers): string {
+  const type = headers.get("content-type") ?? "";
+  return type.startsWith("application/grpc-web") ? "grpc_web" : type.startsWith("application/grpc") ? "grpc" : "connect_rpc";
+}
+
+/** The seq a response is about: the last event appended or sent, else the head it reports. */
+function seqOf(message: unknown): bigint | undefined {
+  const m = message as { event?: { seq?: bigint }; events?: { seq?: bigint }[]; headSeq?: bigint; session?: { headSeq?: bigint }; message?: { case?: string; value?: { seq?: bigint; headSeq?: bigint } } };
+  return m.events?.at(-1)?.seq ?? m.event?.seq ?? m.headSeq ?? m.session?.headSeq ?? m.message?.value?.seq ?? m.message?.value?.headSeq;
+}
+
+/** Session and sandbox named by a request, as span attributes. */
+function requestAttributes(span: Span, request: unknown): void {
+  const r = request as { sessionId?: unknown; sandboxId?: unknown };
+  if (typeof r.sessionId === "string" && r.sessionId) span.setAttribute(ATTR_SESSION_ID, r.sessionId);
+  if (typeof r.sandboxId === "string" && r.sandboxId) span.setAttribute("oma.sandbox.id", r.sandboxId);
+}
+
+function fail(span: Span, err: unknown): void {
+  const e = ConnectError.from(err);
+  span.setAttribute("rpc.grpc.status_code", e.code);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: e.rawMessage });
+}
+
+/**
+ * A SERVER span for every RPC, child of the caller's W3C trace context (`traceparent`), with
+ * the session and seq from the request, the response, or the caller's baggage; handlers run
+ * inside it, so the spans of domain code nest under it. Installed only when tracing is on.
+ */
+export function traceInterceptor(): Interceptor {
+  const tracer = omaTracer();
+  return (next) => async (req) => {
+    const parent = propagation.extract(ROOT_CONTEXT, req.header, headerGetter);
+    const span = tracer.startSpan(
+      `${req.method.parent.typeName}/${req.method.name}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: { "rpc.system": rpcSystem(req.header), "rpc.service": req.method.parent.typeName, "rpc.method": req.method.name, ...sessionAttributes(parent) },
+      },
+      parent,
+    );
+    const ctx = trace.setSpan(parent, span);
+    if (!req.stream) requestAttributes(span, req.message);
+    else req = { ...req, message: tap(req.message, (m) => requestAttributes(span, m)) };
+    let res;
+    try {
+      res = await context.with(ctx, () => next(req));
+    } catch (err) {
+      fail(span, err);
+      span.end();
+      throw err;
+    }
+    if (!res.stream) {
+      const seq = seqOf(res.message);
+      if (seq !== undefined) span.setAttribute(ATTR_SESSION_SEQ, Number(seq));
+      span.setAttribute("rpc.grpc.status_code", 0);
+      span.end();
+      return res;
+    }
+    return { ...res, message: traced(res.message, ctx, span) };
+  };
+}
+
+async function* tap<T>(messages: AsyncIterable<T>, first: (m: T) => void): AsyncIterable<T> {
+  let seen = false;
+  for await (const m of messages) {
+    if (!seen) first(m);
+    seen = true;
+    yield m;
+  }
+}
+
+/** Iterates a response stream inside the call's context; the span ends with the stream. */
+async function* traced<T>(messages: AsyncIterable<T>, ctx: Context, span: Span): AsyncIterable<T> {
+  const it = messages[Symbol.asyncIterator]();
+  let last: bigint | undefined;
+  try {
+    for (;;) {
+      const next = await context.with(ctx, () => it.next());
+      if (next.done) break;
+      last = seqOf(next.value) ?? last;
+      yield next.value;
+    }
+    span.setAttribute("rpc.grpc.status_code", 0);
+  } catch (err) {
+    fail(span, err);
+    throw err;
+  } finally {
+    if (last !== undefined) span.setAttribute(ATTR_SESSION_SEQ, Number(last));
+    await it.return?.();
+    span.end();
+  }
+}

@@ -1,0 +1,112 @@
+import { context, propagation, ROOT_CONTEXT, SpanStatusCode, trace, type Attributes, type Context, type Span, type SpanOptions, type Tracer } from "@opentelemetry/api";
+import type { Logger } from "../logger.js";
+import { VERSION } from "../version.js";
+
+/** Span attributes OMA adds to every span of a session's work. */
+export const ATTR_SESSION_ID = "oma.session.id";
+/** The log position the span is about: the event it wrote or read up to, the head it saw. */
+export const ATTR_SESSION_SEQ = "oma.session.seq";
+/** Baggage keys carrying the session and seq from a brain to the server's spans. */
+const BAGGAGE_SESSION_ID = ATTR_SESSION_ID;
+const BAGGAGE_SESSION_SEQ = ATTR_SESSION_SEQ;
+
+/** OMA's tracer: the OpenTelemetry API's, a no-op unless an SDK was started (startTracing). */
+export function omaTracer(): Tracer {
+  return trace.getTracer("oma", VERSION);
+}
+
+/** A running tracing SDK. */
+export interface Tracing {
+  /** Exports what is buffered and stops. */
+  shutdown(): Promise<void>;
+}
+
+/** Whether the standard environment asks for traces: an OTLP endpoint, and the SDK not disabled. */
+export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  const endpoint = env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] || env["OTEL_EXPORTER_OTLP_ENDPOINT"];
+  return Boolean(endpoint) && env["OTEL_SDK_DISABLED"] !== "true" && env["OTEL_TRACES_EXPORTER"] !== "none";
+}
+
+/**
+ * Starts the OpenTelemetry SDK when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `…_TRACES_ENDPOINT`)
+ * is set: spans go in batches to that OTLP/HTTP endpoint as protobuf, and W3C trace
+ * context and baggage are the propagators. Otherwise nothing is loaded or started, and
+ * every span OMA makes is the API's no-op. The standard OTEL_* variables (service name,
+ * resource attributes, headers, batch delays) apply.
+ */
+export async function startTracing(options: { serviceName: string; logger: Logger; env?: NodeJS.ProcessEnv }): Promise<Tracing | undefined> {
+  const env = options.env ?? process.env;
+  if (!tracingRequested(env)) return undefined;
+  const protocol = env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] || env["OTEL_EXPORTER_OTLP_PROTOCOL"] || "http/protobuf";
+  if (protocol !== "http/protobuf") options.logger.warn({ protocol }, "OTLP traces are exported as http/protobuf; the protocol asked for is not supported and is ignored");
+  // Loaded only when asked for: without an endpoint no SDK code runs at all.
+  const [{ NodeTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes, detectResources, envDetector }, core] = await Promise.all([
+    import("@opentelemetry/sdk-trace-node"),
+    import("@opentelemetry/exporter-trace-otlp-proto"),
+    import("@opentelemetry/resources"),
+    import("@opentelemetry/core"),
+  ]);
+  // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over the defaults.
+  const resource = resourceFromAttributes({ "service.name": options.serviceName, "service.version": VERSION }).merge(detectResources({ detectors: [envDetector] }));
+  const provider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())] });
+  provider.register({
+    propagator: new core.CompositePropagator({ propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()] }),
+  });
+  options.logger.info({ endpoint: env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] || env["OTEL_EXPORTER_OTLP_ENDPOINT"], service: options.serviceName }, "exporting traces over OTLP");
+  return {
+    async shutdown() {
+      await provider.shutdown().catch((err: unknown) => options.logger.warn({ err }, "flushing traces failed"));
+    },
+  };
+}
+
+/** The active context as W3C headers (traceparent, tracestate, baggage); empty when nothing traces. */
+export function currentTraceContext(): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier;
+}
+
+/** A context from W3C headers (e.g. a WorkAssignment's trace_context). */
+export function contextFromCarrier(carrier: Readonly<Record<string, string>>): Context {
+  return propagation.extract(ROOT_CONTEXT, carrier);
+}
+
+/** The session (and seq) the active context works on, as span attributes, from its baggage. */
+export function sessionAttributes(ctx: Context = context.active()): Attributes {
+  const bag = propagation.getBaggage(ctx);
+  const sessionId = bag?.getEntry(BAGGAGE_SESSION_ID)?.value;
+  const seq = bag?.getEntry(BAGGAGE_SESSION_SEQ)?.value;
+  return { ...(sessionId ? { [ATTR_SESSION_ID]: sessionId } : {}), ...(seq !== undefined && seq !== "" ? { [ATTR_SESSION_SEQ]: Number(seq) } : {}) };
+}
+
+/** `ctx` with the session and seq in its baggage, so spans in other processes carry them too. */
+export function withSession(ctx: Context, sessionId: string, seq: number | bigint | undefined): Context {
+  const bag = propagation.getBaggage(ctx) ?? propagation.createBaggage();
+  let next = bag.setEntry(BAGGAGE_SESSION_ID, { value: sessionId });
+  if (seq !== undefined) next = next.setEntry(BAGGAGE_SESSION_SEQ, { value: String(seq) });
+  return propagation.setBaggage(ctx, next);
+}
+
+/** Adds attributes to the span of the active context (a no-op when nothing traces). */
+export function annotateActiveSpan(attributes: Attributes): void {
+  trace.getActiveSpan()?.setAttributes(attributes);
+}
+
+/**
+ * Runs `fn` inside a new active span that ends when `fn` settles; a thrown error marks it
+ * failed. `fn` may add attributes to the span it is given.
+ */
+export async function inSpan<T>(name: string, options: SpanOptions, fn: (span: Span) => Promise<T>, parent: Context = context.active()): Promise<T> {
+  return omaTracer().startActiveSpan(name, options, parent, async (span) => {
+    try {
+      return await fn(span);
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}
