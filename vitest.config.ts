@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 // files run in parallel; each wait inside a test is bounded by its own timeout.
 export default defineConfig({
   test: {
-    include: ["clients/ts/src/**/*.test.ts", "server/src/**/*.test.ts", "conformance/{src,test}/**/*.test.ts", "bench/**/*.test.ts", "chaos/src/**/*.test.ts"],
+    include: ["clients/ts/src/**/*.test.ts", "server/src/**/*.test.ts", "server/inspector/src/**/*.test.ts", "conformance/{src,test}/**/*.test.ts", "bench/**/*.test.ts", "chaos/src/**/*.test.ts"],
     exclude: ["**/node_modules/**", "**/dist/**"],
     pool: "forks",
     testTimeout: 60_000,

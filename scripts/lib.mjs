@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildInspector } from "./build-inspector.mjs";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -39,8 +40,9 @@ export function ensureNodeModules() {
   return run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"]);
 }
 
-/** Type-checks and compiles every TypeScript project (incremental). */
+/** Type-checks and compiles every TypeScript project (incremental), then the inspector page. */
 export function build() {
   step("building (tsc -b)");
-  return run(join(root, "node_modules", ".bin", "tsc"), ["-b"]);
+  const status = run(join(root, "node_modules", ".bin", "tsc"), ["-b"]);
+  return status !== 0 ? status : buildInspector();
 }

@@ -15,6 +15,7 @@ import { openAuthPart } from "./auth/auth-part.js";
 import type { AuthMode } from "./auth/authenticate.js";
 import { httpRoutes } from "./http/http-routes.js";
 import { metricsRoute } from "./http/metrics-route.js";
+import { inspectorRoute } from "./http/inspector-route.js";
 import { OmaMetrics } from "./telemetry/metrics.js";
 
 export interface AppConfig {
@@ -101,7 +102,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       storage,
       metrics,
       tracing: config.tracing ?? false,
-      httpRoutes: httpRoutes(metricsRoute({ metrics, auth: auth.authenticator, logger: config.logger })),
+      httpRoutes: httpRoutes(metricsRoute({ metrics, auth: auth.authenticator, logger: config.logger }), inspectorRoute()),
     });
     return {
       url: server.url,

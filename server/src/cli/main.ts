@@ -7,6 +7,7 @@ import { registerRunCommand } from "./run-command.js";
 import { registerSessionsCommands } from "./sessions-command.js";
 import { registerSandboxCommand } from "./sandbox-command.js";
 import { registerTokensCommand } from "./tokens-command.js";
+import { registerInspectCommand } from "./inspect-command.js";
 
 /**
  * `oma`: the reference server and the tools people use around it. Each verb lives in its
@@ -24,5 +25,6 @@ registerSandboxCommand(program);
 registerWorkerCommand(program);
 registerRunCommand(program);
 registerTokensCommand(program);
+registerInspectCommand(program);
 
 await program.parseAsync(process.argv);
