@@ -1,9 +1,12 @@
 import { createOmaClient, omaErrorInfo, type OmaClient } from "@oma/client";
 import type { Login } from "./login.js";
 
-/** The public API from the page's own origin, Connect over fetch, with the login's token. */
+/**
+ * The public API from the page's own origin with the login's token: gRPC-Web over fetch,
+ * whose binary messages decode several times faster than Connect's JSON in a long log.
+ */
 export function clientFor(login: Login): OmaClient {
-  return createOmaClient({ baseUrl: location.origin, token: login.token, ...(login.tenant ? { tenant: login.tenant } : {}) });
+  return createOmaClient({ baseUrl: location.origin, protocol: "grpc-web", token: login.token, ...(login.tenant ? { tenant: login.tenant } : {}) });
 }
 
 /** gRPC status codes the page tells apart (the SDK's errors carry them as numbers). */

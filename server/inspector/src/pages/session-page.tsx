@@ -1,4 +1,5 @@
 import type { OmaClient } from "@oma/client";
+import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { Harness } from "@oma/client/gen/oma/v1/harness_service_pb.js";
 import type { Sandbox } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import type { Session } from "@oma/client/gen/oma/v1/session_pb.js";
@@ -9,6 +10,9 @@ import { clockOf } from "../format.js";
 import { TimelineBuilder, type Timeline } from "../timeline/build-timeline.js";
 import { BrainTable, Diagnosis, TimelineView } from "../timeline/timeline-view.js";
 
+/** Events read per GetEvents call while loading the history (the protocol's page maximum). */
+const HISTORY_PAGE = 1000;
+
 interface Live {
   readonly session?: Session;
   readonly harnesses: readonly Harness[];
@@ -16,9 +20,9 @@ interface Live {
 }
 
 /**
- * One session, live: its log as a timeline (WatchEvents from seq 0), the brains that held
- * it, its sandboxes, and what went wrong. The log is laid out once it has been replayed
- * (caught_up), then every new event is drawn as it comes.
+ * One session, live: its log as a timeline, the brains that held it, its sandboxes, and
+ * what went wrong. The history is read in pages of GetEvents and laid out once; then
+ * WatchEvents from its head draws every new event as it comes.
  */
 export function SessionPage(props: { client: OmaClient; sessionId: string }) {
   const { client, sessionId } = props;
@@ -31,7 +35,6 @@ export function SessionPage(props: { client: OmaClient; sessionId: string }) {
     const abort = new AbortController();
     const builder = new TimelineBuilder();
     let version = 0;
-    let caughtUp = false;
     let frame = 0;
     let refreshTimer: ReturnType<typeof setTimeout> | undefined;
     setTimeline(undefined);
@@ -60,19 +63,25 @@ export function SessionPage(props: { client: OmaClient; sessionId: string }) {
     );
     void (async () => {
       try {
-        const events = client.sessions.watch(sessionId, {
-          signal: abort.signal,
-          onCaughtUp: () => {
-            caughtUp = true;
-            draw();
-          },
-        });
-        for await (const event of events) {
+        // The history in pages of GetEvents (a few large messages; after the first, the
+        // rest at once), then the live tail.
+        const first = await client.sessions.getEvents({ sessionId, limit: HISTORY_PAGE }, { signal: abort.signal });
+        builder.add(first.events);
+        setLoaded(builder.counts.events);
+        const head = first.headSeq;
+        const rest: Promise<Event[]>[] = [];
+        for (let after = BigInt(HISTORY_PAGE); first.events.length === HISTORY_PAGE && after < head; after += BigInt(HISTORY_PAGE)) {
+          rest.push(client.sessions.getEvents({ sessionId, afterSeq: after, limit: HISTORY_PAGE }, { signal: abort.signal }).then((r) => r.events));
+        }
+        for (const page of await Promise.all(rest)) builder.add(page);
+        // Whatever came after the head the first page reported, the watch brings.
+        const after = BigInt(builder.headSeq);
+        draw();
+        for await (const event of client.sessions.watch(sessionId, { signal: abort.signal, afterSeq: after })) {
           builder.add([event]);
           const c = event.payload.case;
           if (c === "statusChanged" || c === "harnessStarted" || c === "sandboxProvisioned") refresh();
-          if (caughtUp) frame ||= requestAnimationFrame(draw);
-          else if (builder.counts.events % 500 === 0) setLoaded(builder.counts.events);
+          frame ||= requestAnimationFrame(draw);
         }
       } catch (err) {
         if (!abort.signal.aborted) setProblem(describeError(err));

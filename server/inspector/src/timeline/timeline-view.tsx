@@ -1,13 +1,26 @@
 import type { Harness } from "@oma/client/gen/oma/v1/harness_service_pb.js";
 import type { Session } from "@oma/client/gen/oma/v1/session_pb.js";
 import { memo } from "preact/compat";
+import { useEffect, useState } from "preact/hooks";
 import { clock, duration, tokens } from "../format.js";
 import type { Brain, ModelCall, Timeline, TimelineItem, ToolCall, Turn } from "./build-timeline.js";
 import { diagnose } from "./diagnosis.js";
 
+/** Brains listed when a session is opened (besides those whose lease was lost). */
+const SHOWN_BRAINS = 20;
+
+/** Turns drawn in full when a session is opened; earlier ones are one line until opened. */
+const OPEN_TURNS = 20;
+
+/** Shows the event with this seq: its turn is opened if it was folded, then scrolled to. */
+function reveal(seq: number): void {
+  dispatchEvent(new CustomEvent("oma:reveal", { detail: seq }));
+  requestAnimationFrame(() => document.getElementById(`seq-${seq}`)?.scrollIntoView({ block: "center" }));
+}
+
 const jump = (seq: number) => (e: MouseEvent) => {
   e.preventDefault();
-  document.getElementById(`seq-${seq}`)?.scrollIntoView({ block: "center" });
+  reveal(seq);
 };
 
 /** "Harness bug, lost sandbox, model error or dead brain?" at a glance. */
@@ -48,12 +61,22 @@ function brainEnd(b: Brain, session: Session | undefined): string {
 
 /** Each brain that held the lease: epoch, worker, from–to, and how its hold ended. */
 export function BrainTable(props: { timeline: Timeline; session: Session | undefined; live: readonly Harness[] }) {
-  const brains = props.timeline.brains;
-  if (brains.length === 0) return null;
+  const [all, setAll] = useState(false);
+  const every = props.timeline.brains;
+  if (every.length === 0) return null;
+  // The last brains, and every one whose hold ended badly; all of them on request.
+  const brains = all ? every : every.filter((b, i) => i >= every.length - SHOWN_BRAINS || b.end?.kind === "lost" || b.end?.kind === "superseded");
   const live = new Set(props.live.map((h) => h.harnessId));
   return (
     <table class="brains">
-      <caption>Brains that held the lease</caption>
+      <caption>
+        Brains that held the lease{" "}
+        {brains.length < every.length ? (
+          <button type="button" class="more" onClick={() => setAll(true)}>
+            show all {every.length}
+          </button>
+        ) : null}
+      </caption>
       <thead><tr><th class="num">Epoch</th><th>Brain</th><th>Worker</th><th>From</th><th>To</th><th>How it ended</th></tr></thead>
       <tbody>
         {brains.map((b) => (
@@ -137,28 +160,63 @@ function Item(props: { item: TimelineItem }) {
   }
 }
 
+function turnHeading(t: Turn) {
+  return (
+    <>
+      Turn {t.index + 1} <span class="when">from seq {t.firstSeq}{t.end ? ` to ${t.end.seq}: ${t.end.status}${t.end.stopReason ? ` (${t.end.stopReason})` : ""}` : ", in progress"}</span>
+    </>
+  );
+}
+
 const TurnView = memo(
-  function TurnView(props: { turn: Turn; size: number; ended: boolean; version: number }) {
+  function TurnView(props: { turn: Turn; size: number; ended: boolean; version: number; open: boolean; onOpen: (index: number) => void }) {
     const t = props.turn;
+    if (!props.open) {
+      const problems = t.items.filter((i) => i.kind === "error" || (i.kind === "tool" && i.result?.isError) || ("tone" in i && i.tone === "problem")).length;
+      return (
+        <section class="turn folded" data-turn={t.index}>
+          <h3>
+            <button type="button" class="unfold" onClick={() => props.onOpen(t.index)} aria-label={`show turn ${t.index + 1}`}>▸</button> {turnHeading(t)}
+            <span class="when"> · {t.items.length} items{problems ? ` · ${problems} with problems` : ""}</span>
+          </h3>
+        </section>
+      );
+    }
     return (
       <section class="turn" data-turn={t.index}>
-        <h3>
-          Turn {t.index + 1} <span class="when">from seq {t.firstSeq}{t.end ? ` to ${t.end.seq}: ${t.end.status}${t.end.stopReason ? ` (${t.end.stopReason})` : ""}` : ", in progress"}</span>
-        </h3>
+        <h3>{turnHeading(t)}</h3>
         {t.items.map((item) => <Item item={item} />)}
       </section>
     );
   },
   // A finished turn with the same items is drawn once; the open one with every change.
-  (a, b) => a.turn === b.turn && a.size === b.size && a.ended === b.ended && (a.ended || a.version === b.version),
+  (a, b) => a.turn === b.turn && a.size === b.size && a.ended === b.ended && a.open === b.open && (a.ended || a.version === b.version),
 );
 
-/** The log as turns, newest last; every item links back to its seq. */
+/**
+ * The log as turns, newest last; every item links back to its seq. A long session opens
+ * with its last turns drawn in full and the earlier ones folded to a line each (drawing
+ * thousands of items would keep the page blank for seconds); a click, or a link to a seq
+ * inside one, opens it.
+ */
 export function TimelineView(props: { timeline: Timeline; version: number }) {
+  const turns = props.timeline.turns;
+  const [opened, setOpened] = useState<ReadonlySet<number>>(new Set());
+  const open = (index: number) => setOpened((o) => new Set([...o, index]));
+  useEffect(() => {
+    const onReveal = (e: Event) => {
+      const seq = (e as CustomEvent<number>).detail;
+      const turn = [...turns].reverse().find((t) => t.firstSeq <= seq);
+      if (turn) open(turn.index);
+    };
+    addEventListener("oma:reveal", onReveal);
+    return () => removeEventListener("oma:reveal", onReveal);
+  }, [turns]);
+  const firstOpen = turns.length - OPEN_TURNS;
   return (
     <div class="timeline">
-      {props.timeline.turns.map((turn) => (
-        <TurnView turn={turn} size={turn.items.length} ended={turn.end !== undefined} version={props.version} />
+      {turns.map((turn) => (
+        <TurnView turn={turn} size={turn.items.length} ended={turn.end !== undefined} version={props.version} open={turn.index >= firstOpen || opened.has(turn.index)} onOpen={open} />
       ))}
     </div>
   );
