@@ -8,12 +8,13 @@ import { sandboxVariants } from "./sandbox-variants.js";
 import { sessionLogVariants } from "./session-log-variants.js";
 import { sessionRuleVariants } from "./session-rule-variants.js";
 import type { BrokenVariant } from "./variant-kit.js";
+import { vaultVariants } from "./vault-variants.js";
 
 export type { BrokenVariant } from "./variant-kit.js";
 export const harnessVariants: readonly BrokenVariant[] = [...harnessOnlyVariants, ...clauseVariants.filter((v) => v.needsHarness)];
 
 /** Variants served without brains: session and sandbox defects. */
-export const brokenVariants: readonly BrokenVariant[] = [...sessionLogVariants, ...sessionRuleVariants, ...boundaryVariants, ...durabilityVariants, ...sandboxVariants, ...clauseVariants.filter((v) => !v.needsHarness)];
+export const brokenVariants: readonly BrokenVariant[] = [...sessionLogVariants, ...sessionRuleVariants, ...boundaryVariants, ...durabilityVariants, ...sandboxVariants, ...vaultVariants, ...clauseVariants.filter((v) => !v.needsHarness)];
 
 /**
  * MUST clauses of SPEC.md that no variant breaks, and why; the coverage test prints them
@@ -37,4 +38,5 @@ export const clausesWithoutVariant: Readonly<Record<string, string>> = {
 /** MUST cases no variant breaks yet, and why; the coverage test prints them and fails on any other gap. */
 export const notYetCovered: Readonly<Record<string, string>> = {
   "wire/WIRE-7/unknown-method": "the RPC framework answers unknown methods; a service wrapper cannot break it",
+  "vault/SEC-11/brains-may-not-read": "roles are enforced by the one access adapter before any handler runs; a service wrapper cannot loosen them",
 };

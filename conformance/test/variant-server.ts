@@ -8,6 +8,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
 import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { HarnessService } from "@oma/client/gen/oma/v1/harness_service_pb.js";
+import { VaultService } from "@oma/client/gen/oma/v1/vault_service_pb.js";
 import { openAuthPart } from "../../server/src/auth/auth-part.js";
 import { ADMIN_TOKEN_FILE } from "../../server/src/auth/token-files.js";
 import { openHarnessPart } from "../../server/src/harness/harness-part.js";
@@ -24,10 +25,12 @@ import type { SessionStorage } from "../../server/src/store/session-storage.js";
 import { StorageHealth } from "../../server/src/store/storage-health.js";
 import { tempDir } from "../../server/src/testing/temp-dir.js";
 import { freePort, launchTarget } from "../src/runner/target-process.js";
+import { openVaultPart } from "../../server/src/vault/vault-part.js";
 
 export type SessionImpl = Handlers<typeof SessionService>;
 export type SandboxImpl = Handlers<typeof SandboxService>;
 export type HarnessImpl = Handlers<typeof HarnessService>;
+export type VaultImpl = Handlers<typeof VaultService>;
 
 export interface ServiceWrappers {
   /** Limits GetServerInfo reports instead of the ones in force. */
@@ -37,6 +40,8 @@ export interface ServiceWrappers {
   readonly harness?: (real: HarnessImpl) => HarnessImpl;
   /** Wraps the session log's storage (a defect below the service, e.g. in durability). */
   readonly storage?: (real: SessionStorage) => SessionStorage;
+  /** `dataDir` is the server's data directory, for a variant that leaves a secret on disk. */
+  readonly vault?: (real: VaultImpl, dataDir: string) => VaultImpl;
 }
 
 /** How a variant server is opened. */
@@ -123,6 +128,8 @@ export async function open(dataDir: string, port: number, wrappers: ServiceWrapp
   const parts: Pick<ServerPart, "features" | "close">[] = [];
   const auth = await openAuthPart(db, ctx, { mode: "tokens" });
   parts.push(auth);
+  const vault = await openVaultPart(db, ctx);
+  parts.push(vault);
   const sandbox = options.sandboxBackend ? await openSandboxPart(db, ctx, { backend: options.sandboxBackend }) : undefined;
   if (sandbox) parts.push(sandbox);
   const session = await openSessionPart(db, ctx, {
@@ -169,6 +176,7 @@ export async function open(dataDir: string, port: number, wrappers: ServiceWrapp
       ...(sandbox ? { sandbox: wrap(SandboxService, sandbox.service, wrappers.sandbox) } : {}),
       ...(harness ? { harness: wrap(HarnessService, harness.service, wrappers.harness) } : {}),
       tokens: auth.service,
+      vault: wrap(VaultService, vault.service, wrappers.vault ? (real) => wrappers.vault!(real, dataDir) : undefined),
     },
     auth: auth.authenticator,
     features: () => parts.flatMap((p) => p.features),

@@ -17,6 +17,7 @@ import { httpRoutes } from "./http/http-routes.js";
 import { metricsRoute } from "./http/metrics-route.js";
 import { inspectorRoute } from "./http/inspector-route.js";
 import { OmaMetrics } from "./telemetry/metrics.js";
+import { openVaultPart } from "./vault/vault-part.js";
 
 export interface AppConfig {
   readonly dataDir: string;
@@ -78,10 +79,12 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     storage.onFailure((failure) => config.logger.error({ err: failure.cause, reason: failure.reason }, "!!! storage failed: no write is accepted and grpc.health reports NOT_SERVING until the server is restarted (SESS-21)"));
     const metrics = config.metrics ?? new OmaMetrics();
     const ctx: PartContext = { dataDir: config.dataDir, logger: config.logger, limits, paging: await openPaging(db, limits.maxPageSize), storage, metrics };
-    // Parts are added here as they exist: tokens, sandboxes, session log, harness dispatch.
+    // Parts are added here as they exist: tokens, vault, sandboxes, session log, harness dispatch.
     const auth = await openAuthPart(db, ctx, { mode: config.auth ?? "tokens" });
     parts.push(auth);
     const sessionTokens = auth.authenticator.mode === "tokens" ? auth.sessionTokens : undefined;
+    const vault = await openVaultPart(db, ctx);
+    parts.push(vault);
     if (config.faultStorageDelayMs) config.logger.warn({ delayMs: config.faultStorageDelayMs }, "!!! fault injection: every write of the session log is delayed (conformance testing only)");
     const sandbox = await openSandboxPart(db, ctx, { backend: config.sandboxBackend });
     parts.push(sandbox);
@@ -96,7 +99,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       logger: config.logger,
       limits,
       sandboxBackends: () => sandbox.backends,
-      services: { sandbox: sandbox.service, session: session.service, harness: harness.service, tokens: auth.service },
+      services: { sandbox: sandbox.service, session: session.service, harness: harness.service, tokens: auth.service, vault: vault.service },
       auth: auth.authenticator,
       features: () => parts.flatMap((p) => p.features),
       storage,

@@ -9,6 +9,7 @@ import { SessionService, file_oma_v1_session_service } from "@oma/client/gen/oma
 import { file_oma_v1_error_reason } from "@oma/client/gen/oma/v1/error_reason_pb.js";
 import { file_google_rpc_error_details } from "@oma/client/gen/google/rpc/error_details_pb.js";
 import { TokenService, file_oma_v1_token_service } from "@oma/client/gen/oma/v1/token_service_pb.js";
+import { VaultService, file_oma_v1_vault_service } from "@oma/client/gen/oma/v1/vault_service_pb.js";
 import type { Authenticator } from "./auth/authenticate.js";
 import { connectService } from "./rpc/connect-adapter.js";
 import { errorInterceptor } from "./rpc/error-interceptor.js";
@@ -32,6 +33,7 @@ export interface OmaServices {
   readonly harness?: ServiceParts<typeof HarnessService>;
   readonly sandbox?: ServiceParts<typeof SandboxService>;
   readonly tokens?: ServiceParts<typeof TokenService>;
+  readonly vault?: ServiceParts<typeof VaultService>;
 }
 
 const none = { handlers: {}, validators: {} } as unknown as ServiceParts<never>;
@@ -65,6 +67,7 @@ const servedFiles = [
   file_oma_v1_sandbox_service,
   file_oma_v1_server_info_service,
   file_oma_v1_token_service,
+  file_oma_v1_vault_service,
   file_oma_v1_error_reason,
   file_google_rpc_error_details,
   file_grpc_health_v1_health,
@@ -84,6 +87,7 @@ export async function startOmaServer(options: OmaServerOptions): Promise<Listeni
     { desc: HarnessService, impl: connectService(HarnessService, options.services.harness ?? none, auth) },
     { desc: SandboxService, impl: connectService(SandboxService, options.services.sandbox ?? none, auth) },
     { desc: TokenService, impl: connectService(TokenService, options.services.tokens ?? none, auth) },
+    { desc: VaultService, impl: connectService(VaultService, options.services.vault ?? none, auth) },
     {
       desc: ServerInfoService,
       impl: connectService(ServerInfoService, { validators: { getServerInfo: () => undefined }, handlers: createServerInfoService({

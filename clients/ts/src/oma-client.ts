@@ -4,6 +4,7 @@ import { HarnessService } from "./gen/oma/v1/harness_service_pb.js";
 import { SandboxService } from "./gen/oma/v1/sandbox_service_pb.js";
 import { ServerInfoService } from "./gen/oma/v1/server_info_service_pb.js";
 import { TokenService } from "./gen/oma/v1/token_service_pb.js";
+import { VaultService } from "./gen/oma/v1/vault_service_pb.js";
 import { SessionService, type EmitEventResponse, type EmitEventsResponse } from "./gen/oma/v1/session_service_pb.js";
 import { emitEvent, emitEvents, type EmitOptions, type EventPayloadInit } from "./emit.js";
 import { watchEvents, type WatchOptions } from "./watch.js";
@@ -26,6 +27,8 @@ export interface OmaClient {
   readonly serverInfo: Client<typeof ServerInfoService>;
   /** TokenService (admin tokens only). */
   readonly tokens: Client<typeof TokenService>;
+  /** VaultService: the tenant's credentials, write-only secrets (client and admin tokens). */
+  readonly vault: Client<typeof VaultService>;
   readonly transport: Transport;
 }
 
@@ -44,6 +47,7 @@ export function createOmaClientFromTransport(transport: Transport): OmaClient {
     sandboxes: createClient(SandboxService, transport),
     serverInfo: createClient(ServerInfoService, transport),
     tokens: createClient(TokenService, transport),
+    vault: createClient(VaultService, transport),
     transport,
   };
 }

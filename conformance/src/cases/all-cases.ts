@@ -23,6 +23,7 @@ import { handsCases } from "./harness/hands-cases.js";
 import { boundsCases } from "./wire/bounds-cases.js";
 import { boundaryCases } from "./session/boundary-cases.js";
 import { contextCases } from "./harness/context-cases.js";
+import { vaultCases } from "./vault/vault-cases.js";
 
 /** Every case of the suite. Ids are unique; the runner shuffles them with the run's seed. */
 export const allCases: readonly ConformanceCase[] = [
@@ -50,4 +51,5 @@ export const allCases: readonly ConformanceCase[] = [
   ...boundsCases,
   ...boundaryCases,
   ...contextCases,
+  ...vaultCases,
 ];

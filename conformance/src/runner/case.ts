@@ -18,7 +18,8 @@ export type Feature =
   | "sandbox.isolation"
   | "harness.core"
   | "harness.auto_rewake"
-  | "harness.context";
+  | "harness.context"
+  | "vault.credentials";
 
 /** One conformance check, tied to one SPEC clause. */
 export interface ConformanceCase {

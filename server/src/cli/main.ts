@@ -8,6 +8,7 @@ import { registerSessionsCommands } from "./sessions-command.js";
 import { registerSandboxCommand } from "./sandbox-command.js";
 import { registerTokensCommand } from "./tokens-command.js";
 import { registerInspectCommand } from "./inspect-command.js";
+import { registerCredentialsCommand } from "./credentials-command.js";
 
 /**
  * `oma`: the reference server and the tools people use around it. Each verb lives in its
@@ -26,5 +27,6 @@ registerWorkerCommand(program);
 registerRunCommand(program);
 registerTokensCommand(program);
 registerInspectCommand(program);
+registerCredentialsCommand(program);
 
 await program.parseAsync(process.argv);

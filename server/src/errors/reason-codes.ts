@@ -34,6 +34,8 @@ export const reasonCodes: Readonly<Record<ReasonName, number>> = {
   REQUEST_TOO_LARGE: 8,
   STORAGE_FULL: 8,
   STORAGE_UNAVAILABLE: 14,
+  CREDENTIAL_NOT_FOUND: 5,
+  CREDENTIAL_EXISTS: 6,
 };
 
 export const ERROR_DOMAIN = "oma.dev";

@@ -7,6 +7,7 @@ import { ServerInfoService } from "@oma/client/gen/oma/v1/server_info_service_pb
 import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { TokenRole } from "@oma/client/gen/oma/v1/token_pb.js";
 import { TokenService } from "@oma/client/gen/oma/v1/token_service_pb.js";
+import { VaultService } from "@oma/client/gen/oma/v1/vault_service_pb.js";
 import { createClient } from "@connectrpc/connect";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -53,6 +54,8 @@ const calls: { name: string; rule: Rule; call(oma: OmaClient): Promise<unknown> 
   { name: "Sandbox.ExecuteStream", rule: "client", call: (o) => first(o.sandboxes.executeStream({ sandboxId: `sbx_${"0".repeat(32)}`, name: "bash", input: { command: "true" } })) },
   { name: "Harness.ConnectWorker", rule: "worker", call: (o) => first(o.harness.connectWorker({ workerId: `acl-${randomUUID()}` })) },
   { name: "Token.ListTokens", rule: "admin", call: (o) => o.tokens.listTokens({}) },
+  { name: "Vault.ListCredentials", rule: "client", call: (o) => o.vault.listCredentials({}) },
+  { name: "Vault.GetCredential", rule: "client", call: (o) => o.vault.getCredential({ credentialId: "acl-missing" }) },
   { name: "Token.RevokeToken", rule: "admin", call: (o) => o.tokens.revokeToken({ tokenId: "tok_0000000000000000" }) },
 ];
 
@@ -70,7 +73,7 @@ const allowed: Record<"client" | "worker" | "admin", readonly Rule[]> = {
 
 describe("SEC-4: who may call what", () => {
   it("every served method has an access rule of its own", () => {
-    for (const service of [SessionService, HarnessService, SandboxService, ServerInfoService, TokenService]) {
+    for (const service of [SessionService, HarnessService, SandboxService, ServerInfoService, TokenService, VaultService]) {
       for (const method of service.methods) expect(hasAccessRule(method), `${service.typeName}/${method.name}`).toBe(true);
     }
   });

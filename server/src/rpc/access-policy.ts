@@ -47,6 +47,11 @@ const rules: Readonly<Record<string, AccessRule>> = {
   "oma.v1.TokenService/CreateToken": rule("admin"),
   "oma.v1.TokenService/ListTokens": rule("admin"),
   "oma.v1.TokenService/RevokeToken": rule("admin"),
+  "oma.v1.VaultService/CreateCredential": rule("client"),
+  "oma.v1.VaultService/GetCredential": rule("client"),
+  "oma.v1.VaultService/ListCredentials": rule("client"),
+  "oma.v1.VaultService/UpdateCredential": rule("client"),
+  "oma.v1.VaultService/DeleteCredential": rule("client"),
 };
 
 const adminOnly = rule("admin");
