@@ -9,12 +9,13 @@ import { sessionLogVariants } from "./session-log-variants.js";
 import { sessionRuleVariants } from "./session-rule-variants.js";
 import type { BrokenVariant } from "./variant-kit.js";
 import { vaultVariants } from "./vault-variants.js";
+import { gatewayVariants } from "./gateway-variants.js";
 
 export type { BrokenVariant } from "./variant-kit.js";
 export const harnessVariants: readonly BrokenVariant[] = [...harnessOnlyVariants, ...clauseVariants.filter((v) => v.needsHarness)];
 
 /** Variants served without brains: session and sandbox defects. */
-export const brokenVariants: readonly BrokenVariant[] = [...sessionLogVariants, ...sessionRuleVariants, ...boundaryVariants, ...durabilityVariants, ...sandboxVariants, ...vaultVariants, ...clauseVariants.filter((v) => !v.needsHarness)];
+export const brokenVariants: readonly BrokenVariant[] = [...sessionLogVariants, ...sessionRuleVariants, ...boundaryVariants, ...durabilityVariants, ...sandboxVariants, ...vaultVariants, ...gatewayVariants, ...clauseVariants.filter((v) => !v.needsHarness)];
 
 /**
  * MUST clauses of SPEC.md that no variant breaks, and why; the coverage test prints them

@@ -81,6 +81,8 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
       host: "127.0.0.1",
       limits: fastLimits,
       sandboxBackend: "bubblewrap",
+      // The suite's git server and hosts listen on this machine's loopback.
+      allowLoopbackUpstreams: true,
       harness: { leaseTtlMs: 3000 },
       logger: createLogger({ level: "silent" }),
     });

@@ -26,6 +26,8 @@ import { StorageHealth } from "../../server/src/store/storage-health.js";
 import { tempDir } from "../../server/src/testing/temp-dir.js";
 import { freePort, launchTarget } from "../src/runner/target-process.js";
 import { openVaultPart } from "../../server/src/vault/vault-part.js";
+import { GatewayAudit } from "../../server/src/gateway/gateway-audit.js";
+import { SandboxGateways } from "../../server/src/gateway/sandbox-gateway.js";
 
 export type SessionImpl = Handlers<typeof SessionService>;
 export type SandboxImpl = Handlers<typeof SandboxService>;
@@ -130,7 +132,9 @@ export async function open(dataDir: string, port: number, wrappers: ServiceWrapp
   parts.push(auth);
   const vault = await openVaultPart(db, ctx);
   parts.push(vault);
-  const sandbox = options.sandboxBackend ? await openSandboxPart(db, ctx, { backend: options.sandboxBackend }) : undefined;
+  // The suite's git server and hosts listen on this machine's loopback.
+  const gateways = new SandboxGateways({ vault: vault.vault, policy: { allowLoopback: true }, audit: new GatewayAudit(ctx.logger), logger: ctx.logger });
+  const sandbox = options.sandboxBackend ? await openSandboxPart(db, ctx, { backend: options.sandboxBackend, gateways }) : undefined;
   if (sandbox) parts.push(sandbox);
   const session = await openSessionPart(db, ctx, {
     sessionTokens: auth.sessionTokens,

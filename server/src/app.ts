@@ -18,6 +18,8 @@ import { metricsRoute } from "./http/metrics-route.js";
 import { inspectorRoute } from "./http/inspector-route.js";
 import { OmaMetrics } from "./telemetry/metrics.js";
 import { openVaultPart } from "./vault/vault-part.js";
+import { GatewayAudit } from "./gateway/gateway-audit.js";
+import { SandboxGateways } from "./gateway/sandbox-gateway.js";
 
 export interface AppConfig {
   readonly dataDir: string;
@@ -40,6 +42,12 @@ export interface AppConfig {
   readonly metrics?: OmaMetrics;
   /** Trace every RPC: set when an OpenTelemetry SDK was started (telemetry/tracing.ts). */
   readonly tracing?: boolean;
+  /**
+   * Let the proxies (repositories, MCP servers, allow-listed hosts) reach this machine's
+   * loopback. Default false: a tenant's recipe could otherwise reach the server's own
+   * machine. Tests and single-user development turn it on.
+   */
+  readonly allowLoopbackUpstreams?: boolean;
 }
 
 export interface RunningApp {
@@ -48,6 +56,8 @@ export interface RunningApp {
   readonly port: number;
   /** `<dataDir>/admin.token`, holding an admin token; undefined with auth "none". */
   readonly adminTokenFile: string | undefined;
+  /** Requests the sandboxes' gateways refused since start, by reason (what operators count). */
+  gatewayDenials(): ReadonlyMap<string, number>;
   /** A pool worker token for the workers this server starts itself; undefined with auth "none". */
   localWorkerToken(): Promise<string | undefined>;
   /**
@@ -86,7 +96,8 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     const vault = await openVaultPart(db, ctx);
     parts.push(vault);
     if (config.faultStorageDelayMs) config.logger.warn({ delayMs: config.faultStorageDelayMs }, "!!! fault injection: every write of the session log is delayed (conformance testing only)");
-    const sandbox = await openSandboxPart(db, ctx, { backend: config.sandboxBackend });
+    const gateways = new SandboxGateways({ vault: vault.vault, policy: { allowLoopback: config.allowLoopbackUpstreams ?? false }, audit: new GatewayAudit(config.logger.child({ part: "gateway" })), logger: config.logger.child({ part: "gateway" }) });
+    const sandbox = await openSandboxPart(db, ctx, { backend: config.sandboxBackend, gateways });
     parts.push(sandbox);
     const session = await openSessionPart(db, ctx, { sessionTokens, agentRules: sandbox.agentRules, storageDelayMs: config.faultStorageDelayMs });
     parts.push(session);
@@ -111,6 +122,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       url: server.url,
       port: server.port,
       adminTokenFile: auth.adminTokenFile,
+      gatewayDenials: () => gateways.audit.deniedCounts(),
       localWorkerToken: () => auth.localWorkerToken(),
       stopDispatching: () => harness.close(),
       async close() {

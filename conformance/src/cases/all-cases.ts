@@ -24,6 +24,8 @@ import { boundsCases } from "./wire/bounds-cases.js";
 import { boundaryCases } from "./session/boundary-cases.js";
 import { contextCases } from "./harness/context-cases.js";
 import { vaultCases } from "./vault/vault-cases.js";
+import { repositoryCases } from "./sandbox/repository-cases.js";
+import { egressCases } from "./sandbox/egress-cases.js";
 
 /** Every case of the suite. Ids are unique; the runner shuffles them with the run's seed. */
 export const allCases: readonly ConformanceCase[] = [
@@ -52,4 +54,6 @@ export const allCases: readonly ConformanceCase[] = [
   ...boundaryCases,
   ...contextCases,
   ...vaultCases,
+  ...repositoryCases,
+  ...egressCases,
 ];

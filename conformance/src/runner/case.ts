@@ -19,7 +19,9 @@ export type Feature =
   | "harness.core"
   | "harness.auto_rewake"
   | "harness.context"
-  | "vault.credentials";
+  | "vault.credentials"
+  | "sandbox.repositories"
+  | "sandbox.egress";
 
 /** One conformance check, tied to one SPEC clause. */
 export interface ConformanceCase {

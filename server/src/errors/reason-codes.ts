@@ -36,6 +36,7 @@ export const reasonCodes: Readonly<Record<ReasonName, number>> = {
   STORAGE_UNAVAILABLE: 14,
   CREDENTIAL_NOT_FOUND: 5,
   CREDENTIAL_EXISTS: 6,
+  CLONE_FAILED: 9,
 };
 
 export const ERROR_DOMAIN = "oma.dev";

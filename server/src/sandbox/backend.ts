@@ -29,6 +29,16 @@ export interface SandboxSpec {
   readonly network: NetworkAccess;
   readonly env: Readonly<Record<string, string>>;
   readonly security: SecuritySwitches;
+  /** The sandbox's gateway (repositories, allowed egress), when it has one; see gateway-wiring.ts. */
+  readonly gateway?: GatewaySpec;
+}
+
+/** Where a sandbox's gateway socket lives on the host, and whether the sandbox may use it as its HTTP proxy. */
+export interface GatewaySpec {
+  /** Host directory holding the gateway's socket; mounted read-only at GATEWAY_MOUNT. */
+  readonly hostDir: string;
+  /** True with NETWORK_MODE_ALLOW_LIST: HTTP_PROXY and friends name the gateway. */
+  readonly egress: boolean;
 }
 
 /** How to find a running environment again after a server restart (stored with the sandbox). */
@@ -59,6 +69,8 @@ export interface SandboxBackend {
   readonly name: BackendName;
   /** False for a backend that isolates nothing (process); excluded from SEC-2. */
   readonly isolated: boolean;
+  /** Whether it can wire a gateway in (a private loopback and a mount): repositories and allow-lists need it. */
+  readonly gateway: boolean;
   /** Host uid that must own the workspace (undefined: the server's own). */
   readonly sandboxUid: number | undefined;
   /** True when its environments outlive the server to be re-attached (docker); false when they end with it. */

@@ -5,9 +5,10 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { OmaError } from "../errors/oma-error.js";
-import type { BackendStatus, SandboxBackend, SandboxEnvironment, SandboxSpec } from "./backend.js";
+import type { BackendStatus, GatewaySpec, SandboxBackend, SandboxEnvironment, SandboxSpec } from "./backend.js";
 import { createSandboxCgroups, removeSandboxCgroups, removeStaleCgroups } from "./cgroup-limits.js";
 import { startChildEnvironment } from "./child-environment.js";
+import { gatewayWiring } from "./gateway-wiring.js";
 import { PYTHON } from "./process-backend.js";
 import type { RunnerConnection } from "./runner-connection.js";
 import { TOOL_RUNNER_SOURCE } from "./tool-runner-source.js";
@@ -37,6 +38,7 @@ export function createBubblewrapBackend(): SandboxBackend {
     name: "bubblewrap",
     survivesRestart: false,
     isolated: true,
+    gateway: true,
     sandboxUid: isRoot ? HOST_NOBODY : undefined,
     async probe(): Promise<BackendStatus> {
       if (!existsSync(BWRAP)) return { available: false, detail: `${BWRAP} not found` };
@@ -54,11 +56,11 @@ export function createBubblewrapBackend(): SandboxBackend {
 
       const cgroups = isRoot ? await createSandboxCgroups(spec.sandboxId, { memoryBytes: spec.memoryBytes, pids: spec.pids, cpu: spec.cpu }) : undefined;
       const bwrap = [
-        ...bwrapArgs({ network: spec.network, runAsRoot: spec.security.runAsRoot, keepCapabilities: spec.security.keepCapabilities, writableRoot: spec.security.writableRoot, workspace: spec.workspaceDir, etcDir: home }),
+        ...bwrapArgs({ network: spec.network, runAsRoot: spec.security.runAsRoot, keepCapabilities: spec.security.keepCapabilities, writableRoot: spec.security.writableRoot, workspace: spec.workspaceDir, etcDir: home, gateway: spec.gateway }),
         "--clearenv",
-        ...Object.entries({ PATH: "/usr/local/bin:/usr/bin:/bin", HOME: user.uid ? "/home/sandbox" : "/root", USER: user.name, ...spec.env }).flatMap(([k, v]) => ["--setenv", k, v]),
+        ...Object.entries({ PATH: "/usr/local/bin:/usr/bin:/bin", HOME: user.uid ? "/home/sandbox" : "/root", USER: user.name, ...gatewayWiring.env(spec.gateway), ...spec.env }).flatMap(([k, v]) => ["--setenv", k, v]),
         "--",
-        PYTHON, "-I", "-S", "-c", TOOL_RUNNER_SOURCE, "/workspace", `oma-sandbox=${spec.sandboxId}`,
+        PYTHON, "-I", "-S", "-c", TOOL_RUNNER_SOURCE, "/workspace", `oma-sandbox=${spec.sandboxId}`, ...gatewayWiring.runnerArgs(spec.gateway),
       ];
       // Without cgroups the limits fall back to rlimits: address space and process count.
       let command = BWRAP;
@@ -131,6 +133,7 @@ interface BwrapOptions {
   writableRoot: boolean;
   workspace: string;
   etcDir?: string;
+  gateway?: GatewaySpec;
 }
 
 function bwrapArgs(o: BwrapOptions): string[] {
@@ -146,6 +149,7 @@ function bwrapArgs(o: BwrapOptions): string[] {
   if (o.etcDir) args.push("--ro-bind", join(o.etcDir, "passwd"), "/etc/passwd", "--ro-bind", join(o.etcDir, "group"), "/etc/group");
   args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", o.runAsRoot ? "/root" : "/home/sandbox");
   args.push("--bind", o.workspace, "/workspace", "--chdir", "/workspace");
+  args.push(...gatewayWiring.bwrapArgs(o.gateway));
   if (!o.writableRoot) args.push("--remount-ro", "/");
   args.push("--uid", o.runAsRoot ? "0" : String(SANDBOX_UID), "--gid", o.runAsRoot ? "0" : String(SANDBOX_UID));
   return args;

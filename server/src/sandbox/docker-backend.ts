@@ -6,6 +6,7 @@ import Docker from "dockerode";
 import { OmaError } from "../errors/oma-error.js";
 import type { Logger } from "../logger.js";
 import type { BackendStatus, EnvironmentRef, SandboxBackend, SandboxEnvironment, SandboxSpec } from "./backend.js";
+import { gatewayWiring } from "./gateway-wiring.js";
 import { RunnerConnection } from "./runner-connection.js";
 import { TOOL_RUNNER_SOURCE } from "./tool-runner-source.js";
 
@@ -96,6 +97,7 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
     name: "docker",
     survivesRestart: true,
     isolated: true,
+    gateway: true,
     sandboxUid: SANDBOX_UID,
     defaultImage,
     async probe(): Promise<BackendStatus> {
@@ -116,11 +118,11 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
       try {
         container = await docker.createContainer({
           Image: image,
-          Cmd: ["python3", "-I", "-S", "-c", TOOL_RUNNER_SOURCE, "/workspace"],
+          Cmd: ["python3", "-I", "-S", "-c", TOOL_RUNNER_SOURCE, "/workspace", ...gatewayWiring.runnerArgs(spec.gateway)],
           Entrypoint: [],
           User: `${uid}:${uid}`,
           WorkingDir: "/workspace",
-          Env: Object.entries({ PATH: "/usr/local/bin:/usr/bin:/bin", HOME: home, ...spec.env }).map(([k, v]) => `${k}=${v}`),
+          Env: Object.entries({ PATH: "/usr/local/bin:/usr/bin:/bin", HOME: home, ...gatewayWiring.env(spec.gateway), ...spec.env }).map(([k, v]) => `${k}=${v}`),
           Labels: { [LABEL_SANDBOX]: spec.sandboxId, [LABEL_SERVER]: spec.serverInstance, ...(options.dataDir ? { [LABEL_DATA_DIR]: resolve(options.dataDir) } : {}) },
           Hostname: "oma-sandbox",
           AttachStdin: true,
@@ -146,7 +148,7 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
               "/tmp": `rw,nosuid,nodev,size=${TMPFS_BYTES},mode=1777`,
               [home]: `rw,nosuid,nodev,size=${TMPFS_BYTES},uid=${uid},gid=${uid},mode=0700`,
             },
-            Binds: [`${spec.workspaceDir}:/workspace:rw`],
+            Binds: [`${spec.workspaceDir}:/workspace:rw`, ...gatewayWiring.dockerBinds(spec.gateway)],
             LogConfig: { Type: "none", Config: {} },
           },
         });

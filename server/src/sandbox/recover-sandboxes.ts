@@ -8,7 +8,7 @@ import type { ManagerDeps } from "./sandbox-manager.js";
 
 /** How recovery hands each stored sandbox to the manager. */
 export interface RecoveryTarget {
-  add(sandbox: Sandbox, workspaceDir: string): { attach(env: SandboxEnvironment): void; lost(reason: string): Promise<void> };
+  add(sandbox: Sandbox, workspaceDir: string): { attach(env: SandboxEnvironment): Promise<void>; lost(reason: string): Promise<void> };
 }
 
 /**
@@ -26,7 +26,7 @@ export async function recoverSandboxes(deps: ManagerDeps, target: RecoveryTarget
     const backend = backends.get(sandbox.backend);
     const attached = backend && env ? await backend.reattach(sandbox.sandboxId, env.ref, env.workspaceDir).catch(() => undefined) : undefined;
     if (attached) {
-      handle.attach(attached);
+      await handle.attach(attached);
       keep.add(sandbox.sandboxId);
       log.info({ sandboxId: sandbox.sandboxId, backend: sandbox.backend }, "re-attached sandbox");
     } else {

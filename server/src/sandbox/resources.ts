@@ -3,7 +3,9 @@ import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { NetworkMode, SandboxResourcesSchema, SandboxSecuritySchema, type SandboxResources } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import { invalidField, OmaError } from "../errors/oma-error.js";
 import { knownEnum } from "../rpc/field-rules.js";
+import { parseAllowList, type AllowEntry } from "../gateway/egress-allow-list.js";
 import { BACKEND_NAMES, type NetworkAccess, type SecuritySwitches } from "./backend.js";
+import { resolveRepositories, type ResolvedRepository } from "./repositories.js";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -30,7 +32,12 @@ export interface ResolvedResources {
   readonly memoryBytes: number;
   readonly pids: number;
   readonly diskBytes: number;
+  /** "none" for NONE and ALLOW_LIST alike: an allow-listed sandbox reaches out only through its gateway. */
   readonly network: NetworkAccess;
+  /** With NETWORK_MODE_ALLOW_LIST: the entries as given, and parsed. */
+  readonly allow: readonly string[];
+  readonly allowList: readonly AllowEntry[] | undefined;
+  readonly repositories: readonly ResolvedRepository[];
   readonly idleTtlMs: number;
   readonly env: Readonly<Record<string, string>>;
   readonly files: ReadonlyArray<{ path: string; content: Uint8Array; mode: number }>;
@@ -78,13 +85,9 @@ export function resolveResources(r: SandboxResources | undefined, defaultBackend
     }
     if (f.mode > 0o7777) throw invalidField(`${field}.files[${i}].mode`, "range", "must be Unix permission bits (at most 0o7777)");
   });
-  if (res.repositories.length > 0) {
-    throw invalidField(`${field}.repositories`, "unsupported", "this server has no credential proxy yet, so it clones no repositories");
-  }
+  const repositories = resolveRepositories(res.repositories, `${field}.repositories`);
   const mode = res.network?.mode ?? NetworkMode.UNSPECIFIED;
-  if (mode === NetworkMode.ALLOW_LIST) {
-    throw new OmaError("BACKEND_UNAVAILABLE", "no backend of this server can enforce a network allow-list", { field: `${field}.network.mode` });
-  }
+  const allowList = mode === NetworkMode.ALLOW_LIST ? parseAllowList(res.network!.allow, `${field}.network.allow`) : undefined;
   const backend = res.backend || defaultBackend;
   return {
     backend,
@@ -94,6 +97,9 @@ export function resolveResources(r: SandboxResources | undefined, defaultBackend
     pids: res.pids || b.pids.default,
     diskBytes: diskBytes || b.diskBytes.default,
     network: mode === NetworkMode.FULL ? "full" : "none",
+    allow: allowList ? [...res.network!.allow] : [],
+    allowList,
+    repositories,
     idleTtlMs,
     env: { ...res.env },
     files: res.files.map((f) => ({ path: f.path, content: f.content, mode: f.mode || 0o644 })),
@@ -115,7 +121,8 @@ export function resourcesMessage(r: ResolvedResources): SandboxResources {
     memoryBytes: BigInt(r.memoryBytes),
     pids: r.pids,
     diskBytes: BigInt(r.diskBytes),
-    network: { mode: r.network === "full" ? NetworkMode.FULL : NetworkMode.NONE },
+    network: r.allowList ? { mode: NetworkMode.ALLOW_LIST, allow: [...r.allow] } : { mode: r.network === "full" ? NetworkMode.FULL : NetworkMode.NONE },
+    repositories: r.repositories.map((g) => ({ url: g.url, branch: g.branch, path: g.path, credentialId: g.credentialId })),
     idleTtl: durationFromMs(r.idleTtlMs),
     env: { ...r.env },
     security: create(SandboxSecuritySchema, { ...r.security }),

@@ -71,8 +71,18 @@ describe("sandbox service", () => {
     expect(file.field).toBe("resources.files[0].path");
     const backend = await rejection(c.provision({ resources: { backend: "vm" } }));
     expect([backend.code, backend.reason]).toEqual([Code.Unavailable, "BACKEND_UNAVAILABLE"]);
-    const allowList = await rejection(c.provision({ resources: { network: { mode: NetworkMode.ALLOW_LIST, allow: ["example.org"] } } }));
-    expect([allowList.code, allowList.reason]).toEqual([Code.Unavailable, "BACKEND_UNAVAILABLE"]);
+    // The process backend has no private loopback to wire a gateway into.
+    const allowList = await rejection(c.provision({ resources: { backend: "process", network: { mode: NetworkMode.ALLOW_LIST, allow: ["example.org"] } } }));
+    expect([allowList.code, allowList.reason, allowList.field]).toEqual([Code.Unavailable, "BACKEND_UNAVAILABLE", "resources.network.mode"]);
+    const emptyList = await rejection(c.provision({ resources: { network: { mode: NetworkMode.ALLOW_LIST } } }));
+    expect([emptyList.reason, emptyList.field]).toEqual(["INVALID_FIELD", "resources.network.allow"]);
+    const badEntry = await rejection(c.provision({ resources: { network: { mode: NetworkMode.ALLOW_LIST, allow: ["example.org", "not a host!"] } } }));
+    expect([badEntry.reason, badEntry.field]).toEqual(["INVALID_FIELD", "resources.network.allow[1]"]);
+    const sshRepo = await rejection(c.provision({ resources: { repositories: [{ url: "git@github.com:o/r.git" }] } }));
+    expect([sshRepo.reason, sshRepo.field]).toEqual(["INVALID_FIELD", "resources.repositories[0].url"]);
+    const tokenInUrl = await rejection(c.provision({ resources: { repositories: [{ url: "https://user:secret@git.example/r.git" }] } }));
+    expect([tokenInUrl.reason, tokenInUrl.field]).toEqual(["INVALID_FIELD", "resources.repositories[0].url"]);
+    expect(tokenInUrl.message).not.toContain("secret");
     const env = await rejection(c.provision({ resources: { env: { "1BAD": "x" } } }));
     expect([env.reason, env.field]).toEqual(["INVALID_FIELD", 'resources.env["1BAD"]']);
   });

@@ -15,6 +15,9 @@ import { recoverSandboxes } from "./recover-sandboxes.js";
 import { fingerprintOf, keyReused, newSandboxId } from "./sandbox-ids.js";
 import { annotateActiveSpan, ATTR_SESSION_ID, inSpan, sessionAttributes } from "../telemetry/tracing.js";
 import { chownTree, writeFiles } from "./workspace-files.js";
+import { SandboxGateways, type GatewayHandle } from "../gateway/sandbox-gateway.js";
+import type { WiredRepository } from "../gateway/wired-repository.js";
+import { cloneRepositories } from "./clone-repositories.js";
 
 /** Bounds of the sandbox part, with their defaults (a server may pass its own). */
 export const sandboxBounds = {
@@ -39,6 +42,8 @@ interface Live {
   workspaceDir: string;
   busy: number;
   readonly executions: Map<string, Execution>;
+  /** The sandbox's gateway, when it has repositories or an allow-list. */
+  gateway?: GatewayHandle | undefined;
 }
 
 /** What the manager tells about the work it does (the server's metrics); optional. */
@@ -59,6 +64,8 @@ export interface ManagerDeps {
   /** Overrides of sandboxBounds. */
   readonly bounds?: Partial<Pick<typeof sandboxBounds, "maxSandboxes" | "maxConcurrentCalls">>;
   readonly observer?: SandboxObserver;
+  /** The sandboxes' gateways (repositories, allow-listed egress); without them such recipes are BACKEND_UNAVAILABLE. */
+  readonly gateways?: SandboxGateways;
 }
 
 /** Sandboxes as a domain: provision, run tools, expire, destroy, survive restarts. */
@@ -81,9 +88,10 @@ export class SandboxManager {
         const live: Live = { sandbox, env: undefined, workspaceDir, busy: 0, executions: new Map() };
         this.live.set(sandbox.sandboxId, live);
         return {
-          attach: (env) => {
+          attach: async (env) => {
             live.env = env;
             this.watch(live);
+            await this.reopenGateway(live).catch((err: unknown) => this.deps.log.error({ sandboxId: sandbox.sandboxId, err }, "could not re-open the sandbox's gateway"));
           },
           lost: (reason) => this.markLost(live, reason),
         };
@@ -109,16 +117,28 @@ export class SandboxManager {
   }
 
   private async create(backend: SandboxBackend, r: ResolvedResources, labels: Record<string, string>, sessionId: string, tenant: string): Promise<Sandbox> {
+    const routes = await this.wireGateway(backend, r, tenant);
     const sandboxId = newSandboxId();
     const workspaceDir = join(this.deps.workspaceRoot, sandboxId, "workspace");
     // The root is made with the first sandbox, so a server that never provisions leaves nothing.
     await mkdir(this.deps.workspaceRoot, { recursive: true, mode: 0o711 });
     await mkdir(workspaceDir, { recursive: true });
     await chmod(dirname(workspaceDir), 0o711);
+    let gateway: GatewayHandle | undefined;
     try {
       await writeFiles(workspaceDir, r);
-      await chownTree(workspaceDir, r.security.runAsRoot ? 0 : backend.sandboxUid);
-      const env = await backend.create({ sandboxId, serverInstance: this.deps.instanceId, workspaceDir, image: r.image, cpu: r.cpu, memoryBytes: r.memoryBytes, pids: r.pids, diskBytes: r.diskBytes, network: r.network, env: r.env, security: r.security });
+      const uid = r.security.runAsRoot ? 0 : backend.sandboxUid;
+      await chownTree(workspaceDir, uid);
+      if (routes) gateway = await this.deps.gateways!.open({ sandboxId, tenant, repositories: routes, allowList: r.allowList }, join(dirname(workspaceDir), "gateway"), uid);
+      const env = await backend.create({ sandboxId, serverInstance: this.deps.instanceId, workspaceDir, image: r.image, cpu: r.cpu, memoryBytes: r.memoryBytes, pids: r.pids, diskBytes: r.diskBytes, network: r.network, env: r.env, security: r.security, ...(gateway ? { gateway: { hostDir: gateway.hostDir, egress: r.allowList !== undefined } } : {}) });
+      if (routes && r.repositories.length > 0) {
+        try {
+          await cloneRepositories(env.runner, r.repositories, routes);
+        } catch (err) {
+          await env.destroy();
+          throw err;
+        }
+      }
       const now = Date.now();
       const sandbox = create(SandboxSchema, {
         sandboxId,
@@ -131,7 +151,7 @@ export class SandboxManager {
         createTime: timestampFromMs(now),
         expireTime: timestampFromMs(now + r.idleTtlMs),
       });
-      const live: Live = { sandbox, env, workspaceDir, busy: 0, executions: new Map() };
+      const live: Live = { sandbox, env, workspaceDir, busy: 0, executions: new Map(), gateway };
       try {
         await this.deps.store.putSandbox(sandbox, { ref: env.ref, workspaceDir });
       } catch (err) {
@@ -142,9 +162,36 @@ export class SandboxManager {
       this.watch(live);
       return sandbox;
     } catch (err) {
+      await gateway?.close();
       await rm(dirname(workspaceDir), { recursive: true, force: true });
       throw err;
     }
+  }
+
+  /**
+   * The gateway routes of a recipe that needs a gateway (repositories or an allow-list),
+   * its credentials checked; undefined when it needs none. A backend that cannot wire a
+   * gateway in, or a server without gateways, is BACKEND_UNAVAILABLE.
+   */
+  private async wireGateway(backend: SandboxBackend, r: ResolvedResources, tenant: string): Promise<WiredRepository[] | undefined> {
+    if (r.repositories.length === 0 && !r.allowList) return undefined;
+    const field = r.repositories.length > 0 ? "resources.repositories" : "resources.network.mode";
+    if (!this.deps.gateways) throw new OmaError("BACKEND_UNAVAILABLE", "this server has no gateway for repositories or allow-lists", { backend: backend.name, field });
+    if (!backend.gateway) {
+      throw new OmaError("BACKEND_UNAVAILABLE", `the ${backend.name} backend cannot wire a gateway in (it has no private network); use docker or bubblewrap`, { backend: backend.name, field });
+    }
+    return this.deps.gateways.wire(tenant, r.repositories);
+  }
+
+  /** After a restart: a re-attached sandbox gets its gateway back on the same socket path. */
+  private async reopenGateway(live: Live): Promise<void> {
+    const stored = live.sandbox.resources;
+    if (!this.deps.gateways || !stored || !live.workspaceDir) return;
+    const r = resolveResources(stored, live.sandbox.backend);
+    if (r.repositories.length === 0 && !r.allowList) return;
+    const uid = r.security.runAsRoot ? 0 : this.deps.backends.get(live.sandbox.backend)?.sandboxUid;
+    const plan = { sandboxId: live.sandbox.sandboxId, tenant: live.sandbox.tenant || DEFAULT_TENANT, repositories: SandboxGateways.routesOf(r.repositories), allowList: r.allowList };
+    live.gateway = await this.deps.gateways.open(plan, join(dirname(live.workspaceDir), "gateway"), uid);
   }
 
   get(access: Access, sandboxId: string): Sandbox {
@@ -191,6 +238,7 @@ export class SandboxManager {
     this.live.delete(sandboxId);
     this.deps.log.info({ sandboxId, why }, "sandbox destroyed");
     await live.env?.destroy().catch((err: unknown) => this.deps.log.warn({ sandboxId, err }, "destroying the environment failed"));
+    await live.gateway?.close();
     if (live.workspaceDir) await rm(dirname(live.workspaceDir), { recursive: true, force: true });
     await this.deps.store.deleteSandbox(sandboxId);
   }
@@ -222,16 +270,20 @@ export class SandboxManager {
 
   async close(): Promise<void> {
     clearInterval(this.reaper);
-    for (const live of this.live.values()) {
+    // Out of the map first: a runner that ends because the server detaches is not a lost
+    // sandbox, and must not be recorded as one (the next start re-attaches it).
+    const all = [...this.live.values()];
+    this.live.clear();
+    for (const live of all) {
       // Containers stay up to be re-attached; child-process sandboxes end with the server,
       // and so do their workspaces: a restart could only mark them LOST, and a data
       // directory that never sees another start would leave them behind for good.
       await live.env?.detach().catch(() => undefined);
+      await live.gateway?.close().catch(() => undefined);
       if (live.workspaceDir && !this.deps.backends.get(live.sandbox.backend)?.survivesRestart) {
         await rm(dirname(live.workspaceDir), { recursive: true, force: true }).catch(() => undefined);
       }
     }
-    this.live.clear();
   }
 
   private async start(access: Access, sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, mustExist = false, cancel?: AbortSignal): Promise<{ execution?: Execution; replayed: boolean; recorded?: ExecResult }> {
@@ -341,6 +393,8 @@ export class SandboxManager {
     if (live.sandbox.state === SandboxState.LOST) return;
     live.sandbox.state = SandboxState.LOST;
     live.sandbox.stateDetail = reason;
+    await live.gateway?.close().catch(() => undefined);
+    live.gateway = undefined;
     this.deps.log.warn({ sandboxId: live.sandbox.sandboxId, reason }, "sandbox lost");
     await this.deps.store.putSandbox(live.sandbox).catch(() => undefined);
   }

@@ -20,6 +20,7 @@ import { SandboxState } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 function sandboxStateName(state: SandboxState): string {
   return (SandboxState[state] ?? "UNSPECIFIED").toLowerCase();
 }
+import type { SandboxGateways } from "../gateway/sandbox-gateway.js";
 
 export interface SandboxPartOptions {
   /** "docker", "bubblewrap" or "process"; default: env OMA_SANDBOX_BACKEND, else the best that works. */
@@ -31,6 +32,8 @@ export interface SandboxPartOptions {
    * must traverse it, and they must never be able to reach the server's data.
    */
   readonly workspaceRoot?: string;
+  /** Gateways for repositories and allow-lists (SEC-12, SEC-15); without them such recipes are BACKEND_UNAVAILABLE. */
+  readonly gateways?: SandboxGateways;
 }
 
 export interface SandboxPart extends ServerPart {
@@ -71,6 +74,7 @@ export async function openSandboxPart(db: Db, ctx: PartContext, options: Sandbox
   const workspaceRoot = options.workspaceRoot ?? process.env["OMA_SANDBOX_ROOT"] ?? join(tmpdir(), `oma-sandboxes-${instanceId}`);
   const manager = new SandboxManager({ store, log, backends: available, defaultBackend: defaultBackend ?? "", maxOutputBytes: ctx.limits.maxOutputBytes, workspaceRoot, instanceId,
     observer: { toolFinished: (c) => ctx.metrics.toolDuration.observe({ tool: c.tool, backend: c.backend, outcome: c.outcome }, c.seconds) },
+    ...(options.gateways ? { gateways: options.gateways } : {}),
   });
   await manager.open();
   const ordered = defaultBackend ? [defaultBackend, ...[...available.keys()].filter((n) => n !== defaultBackend)] : [];
@@ -85,7 +89,12 @@ export async function openSandboxPart(db: Db, ctx: PartContext, options: Sandbox
       },
     },
     // SEC-1/SEC-2 are claimed only when the sandboxes a client gets by default are isolated.
-    features: ["sandbox.core", "sandbox.stream", ...(defaultBackend && available.get(defaultBackend)?.isolated ? ["sandbox.isolation"] : [])],
+    features: [
+      "sandbox.core",
+      "sandbox.stream",
+      ...(defaultBackend && available.get(defaultBackend)?.isolated ? ["sandbox.isolation"] : []),
+      ...(options.gateways && ordered.some((b) => available.get(b)?.gateway) ? ["sandbox.repositories", "sandbox.egress"] : []),
+    ],
     backends: ordered,
     counts: () => manager.counts().map((c) => ({ backend: c.backend, state: sandboxStateName(c.state), count: c.count })),
     async close() {

@@ -16,6 +16,9 @@
  * the whole process group is SIGKILLed. EOF on stdin ends the runner and everything it
  * started, so a sandbox never outlives a server that is not watching it (docker keeps
  * stdin open across re-attaches).
+ * With an argument gateway=<unix socket>@<port> the runner also forwards every TCP
+ * connection to 127.0.0.1:<port> inside the sandbox to that socket: the server's gateway
+ * for this sandbox (repositories, allowed egress), reached without any network.
  * Python is used because the default image and every host with bubblewrap have it; the
  * source avoids backticks and dollar-brace so it can live in a raw template string.
  */
@@ -252,6 +255,56 @@ def on_request(req):
     elif op == "ping":
         send({"id": rid, "pong": True})
 
+def start_gateway(spec):
+    # A thread per direction per connection: blocking copies keep it short, and the
+    # runner's own loop never waits on them.
+    import socket, threading
+    path, port = spec.rsplit("@", 1)
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", int(port)))
+    srv.listen(128)
+
+    def copy(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def serve(conn):
+        up = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            up.connect(path)
+        except OSError:
+            conn.close()
+            up.close()
+            return
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        back = threading.Thread(target=copy, args=(up, conn), daemon=True)
+        back.start()
+        copy(conn, up)
+        back.join()
+        conn.close()
+        up.close()
+
+    def accept():
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                continue
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+
 def reap_orphans():
     # As PID 1 of its namespace the runner inherits every orphan; reap those it does not track.
     tracked = {r.pid for r in RUNS.values()}
@@ -268,6 +321,9 @@ def reap_orphans():
             return
 
 def main():
+    for arg in sys.argv[2:]:
+        if arg.startswith("gateway="):
+            start_gateway(arg[len("gateway="):])
     stdin = sys.stdin.buffer.raw
     os.set_blocking(stdin.fileno(), False)
     SEL.register(stdin, selectors.EVENT_READ, ("in", None, 0))

@@ -16,7 +16,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14oma/v1/sandbox.proto\x12\x06oma.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x99\x04\n\x10SandboxResources\x12\x18\n\x07\x62\x61\x63kend\x18\x01 \x01(\tR\x07\x62\x61\x63kend\x12\x14\n\x05image\x18\x02 \x01(\tR\x05image\x12\x10\n\x03\x63pu\x18\x03 \x01(\x01R\x03\x63pu\x12!\n\x0cmemory_bytes\x18\x04 \x01(\x03R\x0bmemoryBytes\x12\x12\n\x04pids\x18\x05 \x01(\x05R\x04pids\x12\x1d\n\ndisk_bytes\x18\x06 \x01(\x03R\tdiskBytes\x12/\n\x07network\x18\x07 \x01(\x0b\x32\x15.oma.v1.NetworkPolicyR\x07network\x12\x34\n\x08idle_ttl\x18\x08 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07idleTtl\x12\x33\n\x03\x65nv\x18\t \x03(\x0b\x32!.oma.v1.SandboxResources.EnvEntryR\x03\x65nv\x12)\n\x05\x66iles\x18\n \x03(\x0b\x32\x13.oma.v1.SandboxFileR\x05\x66iles\x12\x39\n\x0crepositories\x18\x0b \x03(\x0b\x32\x15.oma.v1.GitRepositoryR\x0crepositories\x12\x33\n\x08security\x18\x0c \x01(\x0b\x32\x17.oma.v1.SandboxSecurityR\x08security\x1a\x36\n\x08\x45nvEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"N\n\rNetworkPolicy\x12\'\n\x04mode\x18\x01 \x01(\x0e\x32\x13.oma.v1.NetworkModeR\x04mode\x12\x14\n\x05\x61llow\x18\x02 \x03(\tR\x05\x61llow\"O\n\x0bSandboxFile\x12\x12\n\x04path\x18\x01 \x01(\tR\x04path\x12\x18\n\x07\x63ontent\x18\x02 \x01(\x0cR\x07\x63ontent\x12\x12\n\x04mode\x18\x03 \x01(\rR\x04mode\"n\n\rGitRepository\x12\x10\n\x03url\x18\x01 \x01(\tR\x03url\x12\x10\n\x03ref\x18\x02 \x01(\tR\x03ref\x12\x12\n\x04path\x18\x03 \x01(\tR\x04path\x12%\n\x0e\x63redential_ref\x18\x04 \x01(\tR\rcredentialRef\"\xc1\x01\n\x0fSandboxSecurity\x12\x1e\n\x0brun_as_root\x18\x01 \x01(\x08R\trunAsRoot\x12#\n\rwritable_root\x18\x02 \x01(\x08R\x0cwritableRoot\x12+\n\x11keep_capabilities\x18\x03 \x01(\x08R\x10keepCapabilities\x12<\n\x1a\x61llow_privilege_escalation\x18\x04 \x01(\x08R\x18\x61llowPrivilegeEscalation\"\xea\x03\n\x07Sandbox\x12\x1d\n\nsandbox_id\x18\x01 \x01(\tR\tsandboxId\x12\x18\n\x07\x62\x61\x63kend\x18\x02 \x01(\tR\x07\x62\x61\x63kend\x12*\n\x05state\x18\x03 \x01(\x0e\x32\x14.oma.v1.SandboxStateR\x05state\x12\x36\n\tresources\x18\x04 \x01(\x0b\x32\x18.oma.v1.SandboxResourcesR\tresources\x12\x33\n\x06labels\x18\x05 \x03(\x0b\x32\x1b.oma.v1.Sandbox.LabelsEntryR\x06labels\x12\x1d\n\nsession_id\x18\x06 \x01(\tR\tsessionId\x12;\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0b\x65xpire_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nexpireTime\x12!\n\x0cstate_detail\x18\t \x01(\tR\x0bstateDetail\x12\x16\n\x06tenant\x18\n \x01(\tR\x06tenant\x1a\x39\n\x0bLabelsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\x83\x01\n\x0fToolDescription\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12:\n\x0cinput_schema\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\x0binputSchema*v\n\x0bNetworkMode\x12\x1c\n\x18NETWORK_MODE_UNSPECIFIED\x10\x00\x12\x15\n\x11NETWORK_MODE_NONE\x10\x01\x12\x1b\n\x17NETWORK_MODE_ALLOW_LIST\x10\x02\x12\x15\n\x11NETWORK_MODE_FULL\x10\x03*\x9b\x01\n\x0cSandboxState\x12\x1d\n\x19SANDBOX_STATE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aSANDBOX_STATE_PROVISIONING\x10\x01\x12\x17\n\x13SANDBOX_STATE_READY\x10\x02\x12\x16\n\x12SANDBOX_STATE_LOST\x10\x03\x12\x1b\n\x17SANDBOX_STATE_DESTROYED\x10\x04*a\n\x0cOutputStream\x12\x1d\n\x19OUTPUT_STREAM_UNSPECIFIED\x10\x00\x12\x18\n\x14OUTPUT_STREAM_STDOUT\x10\x01\x12\x18\n\x14OUTPUT_STREAM_STDERR\x10\x02\x42%Z#oma.dev/clients/go/gen/oma/v1;omav1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14oma/v1/sandbox.proto\x12\x06oma.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x99\x04\n\x10SandboxResources\x12\x18\n\x07\x62\x61\x63kend\x18\x01 \x01(\tR\x07\x62\x61\x63kend\x12\x14\n\x05image\x18\x02 \x01(\tR\x05image\x12\x10\n\x03\x63pu\x18\x03 \x01(\x01R\x03\x63pu\x12!\n\x0cmemory_bytes\x18\x04 \x01(\x03R\x0bmemoryBytes\x12\x12\n\x04pids\x18\x05 \x01(\x05R\x04pids\x12\x1d\n\ndisk_bytes\x18\x06 \x01(\x03R\tdiskBytes\x12/\n\x07network\x18\x07 \x01(\x0b\x32\x15.oma.v1.NetworkPolicyR\x07network\x12\x34\n\x08idle_ttl\x18\x08 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07idleTtl\x12\x33\n\x03\x65nv\x18\t \x03(\x0b\x32!.oma.v1.SandboxResources.EnvEntryR\x03\x65nv\x12)\n\x05\x66iles\x18\n \x03(\x0b\x32\x13.oma.v1.SandboxFileR\x05\x66iles\x12\x39\n\x0crepositories\x18\x0b \x03(\x0b\x32\x15.oma.v1.GitRepositoryR\x0crepositories\x12\x33\n\x08security\x18\x0c \x01(\x0b\x32\x17.oma.v1.SandboxSecurityR\x08security\x1a\x36\n\x08\x45nvEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"N\n\rNetworkPolicy\x12\'\n\x04mode\x18\x01 \x01(\x0e\x32\x13.oma.v1.NetworkModeR\x04mode\x12\x14\n\x05\x61llow\x18\x02 \x03(\tR\x05\x61llow\"O\n\x0bSandboxFile\x12\x12\n\x04path\x18\x01 \x01(\tR\x04path\x12\x18\n\x07\x63ontent\x18\x02 \x01(\x0cR\x07\x63ontent\x12\x12\n\x04mode\x18\x03 \x01(\rR\x04mode\"r\n\rGitRepository\x12\x10\n\x03url\x18\x01 \x01(\tR\x03url\x12\x16\n\x06\x62ranch\x18\x02 \x01(\tR\x06\x62ranch\x12\x12\n\x04path\x18\x03 \x01(\tR\x04path\x12#\n\rcredential_id\x18\x04 \x01(\tR\x0c\x63redentialId\"\xc1\x01\n\x0fSandboxSecurity\x12\x1e\n\x0brun_as_root\x18\x01 \x01(\x08R\trunAsRoot\x12#\n\rwritable_root\x18\x02 \x01(\x08R\x0cwritableRoot\x12+\n\x11keep_capabilities\x18\x03 \x01(\x08R\x10keepCapabilities\x12<\n\x1a\x61llow_privilege_escalation\x18\x04 \x01(\x08R\x18\x61llowPrivilegeEscalation\"\xea\x03\n\x07Sandbox\x12\x1d\n\nsandbox_id\x18\x01 \x01(\tR\tsandboxId\x12\x18\n\x07\x62\x61\x63kend\x18\x02 \x01(\tR\x07\x62\x61\x63kend\x12*\n\x05state\x18\x03 \x01(\x0e\x32\x14.oma.v1.SandboxStateR\x05state\x12\x36\n\tresources\x18\x04 \x01(\x0b\x32\x18.oma.v1.SandboxResourcesR\tresources\x12\x33\n\x06labels\x18\x05 \x03(\x0b\x32\x1b.oma.v1.Sandbox.LabelsEntryR\x06labels\x12\x1d\n\nsession_id\x18\x06 \x01(\tR\tsessionId\x12;\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0b\x65xpire_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nexpireTime\x12!\n\x0cstate_detail\x18\t \x01(\tR\x0bstateDetail\x12\x16\n\x06tenant\x18\n \x01(\tR\x06tenant\x1a\x39\n\x0bLabelsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\x83\x01\n\x0fToolDescription\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12:\n\x0cinput_schema\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\x0binputSchema*v\n\x0bNetworkMode\x12\x1c\n\x18NETWORK_MODE_UNSPECIFIED\x10\x00\x12\x15\n\x11NETWORK_MODE_NONE\x10\x01\x12\x1b\n\x17NETWORK_MODE_ALLOW_LIST\x10\x02\x12\x15\n\x11NETWORK_MODE_FULL\x10\x03*\x9b\x01\n\x0cSandboxState\x12\x1d\n\x19SANDBOX_STATE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aSANDBOX_STATE_PROVISIONING\x10\x01\x12\x17\n\x13SANDBOX_STATE_READY\x10\x02\x12\x16\n\x12SANDBOX_STATE_LOST\x10\x03\x12\x1b\n\x17SANDBOX_STATE_DESTROYED\x10\x04*a\n\x0cOutputStream\x12\x1d\n\x19OUTPUT_STREAM_UNSPECIFIED\x10\x00\x12\x18\n\x14OUTPUT_STREAM_STDOUT\x10\x01\x12\x18\n\x14OUTPUT_STREAM_STDERR\x10\x02\x42%Z#oma.dev/clients/go/gen/oma/v1;omav1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oma.v1.sandbox_pb2', globals())
@@ -28,12 +28,12 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _SANDBOXRESOURCES_ENVENTRY._serialized_options = b'8\001'
   _SANDBOX_LABELSENTRY._options = None
   _SANDBOX_LABELSENTRY._serialized_options = b'8\001'
-  _NETWORKMODE._serialized_start=1763
-  _NETWORKMODE._serialized_end=1881
-  _SANDBOXSTATE._serialized_start=1884
-  _SANDBOXSTATE._serialized_end=2039
-  _OUTPUTSTREAM._serialized_start=2041
-  _OUTPUTSTREAM._serialized_end=2138
+  _NETWORKMODE._serialized_start=1767
+  _NETWORKMODE._serialized_end=1885
+  _SANDBOXSTATE._serialized_start=1888
+  _SANDBOXSTATE._serialized_end=2043
+  _OUTPUTSTREAM._serialized_start=2045
+  _OUTPUTSTREAM._serialized_end=2142
   _SANDBOXRESOURCES._serialized_start=128
   _SANDBOXRESOURCES._serialized_end=665
   _SANDBOXRESOURCES_ENVENTRY._serialized_start=611
@@ -43,13 +43,13 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _SANDBOXFILE._serialized_start=747
   _SANDBOXFILE._serialized_end=826
   _GITREPOSITORY._serialized_start=828
-  _GITREPOSITORY._serialized_end=938
-  _SANDBOXSECURITY._serialized_start=941
-  _SANDBOXSECURITY._serialized_end=1134
-  _SANDBOX._serialized_start=1137
-  _SANDBOX._serialized_end=1627
-  _SANDBOX_LABELSENTRY._serialized_start=1570
-  _SANDBOX_LABELSENTRY._serialized_end=1627
-  _TOOLDESCRIPTION._serialized_start=1630
-  _TOOLDESCRIPTION._serialized_end=1761
+  _GITREPOSITORY._serialized_end=942
+  _SANDBOXSECURITY._serialized_start=945
+  _SANDBOXSECURITY._serialized_end=1138
+  _SANDBOX._serialized_start=1141
+  _SANDBOX._serialized_end=1631
+  _SANDBOX_LABELSENTRY._serialized_start=1574
+  _SANDBOX_LABELSENTRY._serialized_end=1631
+  _TOOLDESCRIPTION._serialized_start=1634
+  _TOOLDESCRIPTION._serialized_end=1765
 # @@protoc_insertion_point(module_scope)

@@ -22,16 +22,16 @@ SANDBOX_STATE_READY: SandboxState
 SANDBOX_STATE_UNSPECIFIED: SandboxState
 
 class GitRepository(_message.Message):
-    __slots__ = ["credential_ref", "path", "ref", "url"]
-    CREDENTIAL_REF_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ["branch", "credential_id", "path", "url"]
+    BRANCH_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_ID_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
-    REF_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
-    credential_ref: str
+    branch: str
+    credential_id: str
     path: str
-    ref: str
     url: str
-    def __init__(self, url: _Optional[str] = ..., ref: _Optional[str] = ..., path: _Optional[str] = ..., credential_ref: _Optional[str] = ...) -> None: ...
+    def __init__(self, url: _Optional[str] = ..., branch: _Optional[str] = ..., path: _Optional[str] = ..., credential_id: _Optional[str] = ...) -> None: ...
 
 class NetworkPolicy(_message.Message):
     __slots__ = ["allow", "mode"]

@@ -12,7 +12,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file oma/v1/sandbox.proto.
  */
 export const file_oma_v1_sandbox: GenFile = /*@__PURE__*/
-  fileDesc("ChRvbWEvdjEvc2FuZGJveC5wcm90bxIGb21hLnYxIqQDChBTYW5kYm94UmVzb3VyY2VzEg8KB2JhY2tlbmQYASABKAkSDQoFaW1hZ2UYAiABKAkSCwoDY3B1GAMgASgBEhQKDG1lbW9yeV9ieXRlcxgEIAEoAxIMCgRwaWRzGAUgASgFEhIKCmRpc2tfYnl0ZXMYBiABKAMSJgoHbmV0d29yaxgHIAEoCzIVLm9tYS52MS5OZXR3b3JrUG9saWN5EisKCGlkbGVfdHRsGAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KA2VudhgJIAMoCzIhLm9tYS52MS5TYW5kYm94UmVzb3VyY2VzLkVudkVudHJ5EiIKBWZpbGVzGAogAygLMhMub21hLnYxLlNhbmRib3hGaWxlEisKDHJlcG9zaXRvcmllcxgLIAMoCzIVLm9tYS52MS5HaXRSZXBvc2l0b3J5EikKCHNlY3VyaXR5GAwgASgLMhcub21hLnYxLlNhbmRib3hTZWN1cml0eRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkEKDU5ldHdvcmtQb2xpY3kSIQoEbW9kZRgBIAEoDjITLm9tYS52MS5OZXR3b3JrTW9kZRINCgVhbGxvdxgCIAMoCSI6CgtTYW5kYm94RmlsZRIMCgRwYXRoGAEgASgJEg8KB2NvbnRlbnQYAiABKAwSDAoEbW9kZRgDIAEoDSJPCg1HaXRSZXBvc2l0b3J5EgsKA3VybBgBIAEoCRILCgNyZWYYAiABKAkSDAoEcGF0aBgDIAEoCRIWCg5jcmVkZW50aWFsX3JlZhgEIAEoCSJ8Cg9TYW5kYm94U2VjdXJpdHkSEwoLcnVuX2FzX3Jvb3QYASABKAgSFQoNd3JpdGFibGVfcm9vdBgCIAEoCBIZChFrZWVwX2NhcGFiaWxpdGllcxgDIAEoCBIiChphbGxvd19wcml2aWxlZ2VfZXNjYWxhdGlvbhgEIAEoCCL4AgoHU2FuZGJveBISCgpzYW5kYm94X2lkGAEgASgJEg8KB2JhY2tlbmQYAiABKAkSIwoFc3RhdGUYAyABKA4yFC5vbWEudjEuU2FuZGJveFN0YXRlEisKCXJlc291cmNlcxgEIAEoCzIYLm9tYS52MS5TYW5kYm94UmVzb3VyY2VzEisKBmxhYmVscxgFIAMoCzIbLm9tYS52MS5TYW5kYm94LkxhYmVsc0VudHJ5EhIKCnNlc3Npb25faWQYBiABKAkSLwoLY3JlYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2V4cGlyZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxzdGF0ZV9kZXRhaWwYCSABKAkSDgoGdGVuYW50GAogASgJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiYwoPVG9vbERlc2NyaXB0aW9uEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSLQoMaW5wdXRfc2NoZW1hGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCp2CgtOZXR3b3JrTW9kZRIcChhORVRXT1JLX01PREVfVU5TUEVDSUZJRUQQABIVChFORVRXT1JLX01PREVfTk9ORRABEhsKF05FVFdPUktfTU9ERV9BTExPV19MSVNUEAISFQoRTkVUV09SS19NT0RFX0ZVTEwQAyqbAQoMU2FuZGJveFN0YXRlEh0KGVNBTkRCT1hfU1RBVEVfVU5TUEVDSUZJRUQQABIeChpTQU5EQk9YX1NUQVRFX1BST1ZJU0lPTklORxABEhcKE1NBTkRCT1hfU1RBVEVfUkVBRFkQAhIWChJTQU5EQk9YX1NUQVRFX0xPU1QQAxIbChdTQU5EQk9YX1NUQVRFX0RFU1RST1lFRBAEKmEKDE91dHB1dFN0cmVhbRIdChlPVVRQVVRfU1RSRUFNX1VOU1BFQ0lGSUVEEAASGAoUT1VUUFVUX1NUUkVBTV9TVERPVVQQARIYChRPVVRQVVRfU1RSRUFNX1NUREVSUhACQiVaI29tYS5kZXYvY2xpZW50cy9nby9nZW4vb21hL3YxO29tYXYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChRvbWEvdjEvc2FuZGJveC5wcm90bxIGb21hLnYxIqQDChBTYW5kYm94UmVzb3VyY2VzEg8KB2JhY2tlbmQYASABKAkSDQoFaW1hZ2UYAiABKAkSCwoDY3B1GAMgASgBEhQKDG1lbW9yeV9ieXRlcxgEIAEoAxIMCgRwaWRzGAUgASgFEhIKCmRpc2tfYnl0ZXMYBiABKAMSJgoHbmV0d29yaxgHIAEoCzIVLm9tYS52MS5OZXR3b3JrUG9saWN5EisKCGlkbGVfdHRsGAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KA2VudhgJIAMoCzIhLm9tYS52MS5TYW5kYm94UmVzb3VyY2VzLkVudkVudHJ5EiIKBWZpbGVzGAogAygLMhMub21hLnYxLlNhbmRib3hGaWxlEisKDHJlcG9zaXRvcmllcxgLIAMoCzIVLm9tYS52MS5HaXRSZXBvc2l0b3J5EikKCHNlY3VyaXR5GAwgASgLMhcub21hLnYxLlNhbmRib3hTZWN1cml0eRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkEKDU5ldHdvcmtQb2xpY3kSIQoEbW9kZRgBIAEoDjITLm9tYS52MS5OZXR3b3JrTW9kZRINCgVhbGxvdxgCIAMoCSI6CgtTYW5kYm94RmlsZRIMCgRwYXRoGAEgASgJEg8KB2NvbnRlbnQYAiABKAwSDAoEbW9kZRgDIAEoDSJRCg1HaXRSZXBvc2l0b3J5EgsKA3VybBgBIAEoCRIOCgZicmFuY2gYAiABKAkSDAoEcGF0aBgDIAEoCRIVCg1jcmVkZW50aWFsX2lkGAQgASgJInwKD1NhbmRib3hTZWN1cml0eRITCgtydW5fYXNfcm9vdBgBIAEoCBIVCg13cml0YWJsZV9yb290GAIgASgIEhkKEWtlZXBfY2FwYWJpbGl0aWVzGAMgASgIEiIKGmFsbG93X3ByaXZpbGVnZV9lc2NhbGF0aW9uGAQgASgIIvgCCgdTYW5kYm94EhIKCnNhbmRib3hfaWQYASABKAkSDwoHYmFja2VuZBgCIAEoCRIjCgVzdGF0ZRgDIAEoDjIULm9tYS52MS5TYW5kYm94U3RhdGUSKwoJcmVzb3VyY2VzGAQgASgLMhgub21hLnYxLlNhbmRib3hSZXNvdXJjZXMSKwoGbGFiZWxzGAUgAygLMhsub21hLnYxLlNhbmRib3guTGFiZWxzRW50cnkSEgoKc2Vzc2lvbl9pZBgGIAEoCRIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZXhwaXJlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDHN0YXRlX2RldGFpbBgJIAEoCRIOCgZ0ZW5hbnQYCiABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJjCg9Ub29sRGVzY3JpcHRpb24SDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRItCgxpbnB1dF9zY2hlbWEYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0KnYKC05ldHdvcmtNb2RlEhwKGE5FVFdPUktfTU9ERV9VTlNQRUNJRklFRBAAEhUKEU5FVFdPUktfTU9ERV9OT05FEAESGwoXTkVUV09SS19NT0RFX0FMTE9XX0xJU1QQAhIVChFORVRXT1JLX01PREVfRlVMTBADKpsBCgxTYW5kYm94U3RhdGUSHQoZU0FOREJPWF9TVEFURV9VTlNQRUNJRklFRBAAEh4KGlNBTkRCT1hfU1RBVEVfUFJPVklTSU9OSU5HEAESFwoTU0FOREJPWF9TVEFURV9SRUFEWRACEhYKElNBTkRCT1hfU1RBVEVfTE9TVBADEhsKF1NBTkRCT1hfU1RBVEVfREVTVFJPWUVEEAQqYQoMT3V0cHV0U3RyZWFtEh0KGU9VVFBVVF9TVFJFQU1fVU5TUEVDSUZJRUQQABIYChRPVVRQVVRfU1RSRUFNX1NURE9VVBABEhgKFE9VVFBVVF9TVFJFQU1fU1RERVJSEAJCJVojb21hLmRldi9jbGllbnRzL2dvL2dlbi9vbWEvdjE7b21hdjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * SandboxResources is the recipe for a sandbox: `provision({resources})`. Every field
@@ -67,7 +67,9 @@ export type SandboxResources = Message<"oma.v1.SandboxResources"> & {
   diskBytes: bigint;
 
   /**
-   * Network access. Unset means none (SBX-12).
+   * Network access. Unset means none (SBX-12). With NETWORK_MODE_ALLOW_LIST the sandbox
+   * still has no network interface of its own: it reaches the listed hosts through the
+   * server's gateway (SEC-15).
    *
    * @generated from field: oma.v1.NetworkPolicy network = 7;
    */
@@ -96,7 +98,8 @@ export type SandboxResources = Message<"oma.v1.SandboxResources"> & {
   files: SandboxFile[];
 
   /**
-   * Git repositories cloned into the workspace; credentials are referenced, never passed.
+   * Git repositories cloned into the workspace at provisioning; credentials are named,
+   * never passed (SEC-12). At most 16.
    *
    * @generated from field: repeated oma.v1.GitRepository repositories = 11;
    */
@@ -131,7 +134,13 @@ export type NetworkPolicy = Message<"oma.v1.NetworkPolicy"> & {
   mode: NetworkMode;
 
   /**
-   * With NETWORK_MODE_ALLOW_LIST: host names or CIDRs the sandbox may reach.
+   * With NETWORK_MODE_ALLOW_LIST (required then, ignored otherwise): what the sandbox may
+   * reach, 1 to 64 entries of at most 256 bytes. An entry is a host name ("example.org"),
+   * "*." and a domain (every subdomain, not the domain itself), an IP address or a CIDR
+   * range ("10.0.0.0/8", "2001:db8::/32"), each with an optional ":port" ("[v6]:port" for
+   * IPv6); without a port, any port. A host name entry admits requests that name that
+   * host; an address entry admits requests that name an address in its range. Malformed
+   * entries are INVALID_FIELD naming the entry.
    *
    * @generated from field: repeated string allow = 2;
    */
@@ -181,39 +190,45 @@ export const SandboxFileSchema: GenMessage<SandboxFile> = /*@__PURE__*/
   messageDesc(file_oma_v1_sandbox, 2);
 
 /**
- * GitRepository is a repository cloned into the workspace at provisioning.
+ * GitRepository is a repository cloned into the workspace at provisioning (SEC-12). Its
+ * remote `origin` points at the server's gateway for this sandbox, which adds the
+ * credential to every fetch and push; the token never enters the sandbox.
  *
  * @generated from message oma.v1.GitRepository
  */
 export type GitRepository = Message<"oma.v1.GitRepository"> & {
   /**
-   * The clone URL.
+   * The clone URL: http or https (git's smart HTTP protocol), without user info, query or
+   * fragment; at most 2048 bytes.
    *
    * @generated from field: string url = 1;
    */
   url: string;
 
   /**
-   * Branch, tag or commit. Empty means the default branch.
+   * The branch or tag to check out. Empty means the repository's default branch.
    *
-   * @generated from field: string ref = 2;
+   * @generated from field: string branch = 2;
    */
-  ref: string;
+  branch: string;
 
   /**
-   * Directory relative to the workspace. Empty means the repository's name.
+   * Directory relative to the workspace, without "..". Empty means the last element of
+   * the URL's path without ".git".
    *
    * @generated from field: string path = 3;
    */
   path: string;
 
   /**
-   * The name of a credential in the server's vault. The token never enters the sandbox;
-   * access goes through the server's credential proxy (SEC-3).
+   * The id of a credential of the sandbox's tenant in the vault (SEC-11): a git_token for
+   * the URL's host, or a bearer whose url_prefix covers the URL. Empty for a repository
+   * that needs none. Unknown is NOT_FOUND / CREDENTIAL_NOT_FOUND; one that may not be
+   * sent to this URL is INVALID_FIELD.
    *
-   * @generated from field: string credential_ref = 4;
+   * @generated from field: string credential_id = 4;
    */
-  credentialRef: string;
+  credentialId: string;
 };
 
 /**
@@ -407,7 +422,11 @@ export enum NetworkMode {
   NONE = 1,
 
   /**
-   * Only the hosts in `allow`. Backends that cannot enforce it answer BACKEND_UNAVAILABLE.
+   * Only the hosts in `allow`, through the server's gateway: inside the sandbox,
+   * HTTP_PROXY / HTTPS_PROXY (and their lower-case forms) name it, and it admits plain HTTP
+   * requests and CONNECT tunnels to the listed hosts alone. Every refused attempt is
+   * logged and counted by the server (SEC-15). Backends that cannot enforce it answer
+   * BACKEND_UNAVAILABLE.
    *
    * @generated from enum value: NETWORK_MODE_ALLOW_LIST = 2;
    */

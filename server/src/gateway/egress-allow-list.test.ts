@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import { pino } from "pino";
+import { allowListAdmits, parseAllowList } from "./egress-allow-list.js";
+import { GatewayAudit } from "./gateway-audit.js";
+import { checkLiteral, refusalOf } from "./outbound-policy.js";
+
+describe("SEC-15 allow-list entries", () => {
+  const list = parseAllowList(["Example.org", "*.pypi.org", "10.0.0.0/8", "192.0.2.7:8443", "[2001:db8::1]:443", "2001:db8:ff::/48", "api.example.net:443"], "allow");
+
+  it("a host name admits that name alone; *.domain its subdomains, not the domain", () => {
+    expect(allowListAdmits(list, "example.org", 80)).toBe(true);
+    expect(allowListAdmits(list, "EXAMPLE.ORG.", 443)).toBe(true);
+    expect(allowListAdmits(list, "www.example.org", 443)).toBe(false);
+    expect(allowListAdmits(list, "files.pypi.org", 443)).toBe(true);
+    expect(allowListAdmits(list, "pypi.org", 443)).toBe(false);
+    expect(allowListAdmits(list, "evilpypi.org", 443)).toBe(false);
+  });
+
+  it("addresses and ranges admit address literals in them; ports bind where given", () => {
+    expect(allowListAdmits(list, "10.1.2.3", 22)).toBe(true);
+    expect(allowListAdmits(list, "11.0.0.1", 22)).toBe(false);
+    expect(allowListAdmits(list, "192.0.2.7", 8443)).toBe(true);
+    expect(allowListAdmits(list, "192.0.2.7", 443)).toBe(false);
+    expect(allowListAdmits(list, "[2001:db8::1]", 443)).toBe(true);
+    expect(allowListAdmits(list, "2001:db8::1", 80)).toBe(false);
+    expect(allowListAdmits(list, "2001:db8:ff::9", 80)).toBe(true);
+    expect(allowListAdmits(list, "api.example.net", 443)).toBe(true);
+    expect(allowListAdmits(list, "api.example.net", 80)).toBe(false);
+    // A name is not an address: a range never admits a host name, whatever it resolves to.
+    expect(allowListAdmits(parseAllowList(["0.0.0.0/0"], "allow"), "example.org", 80)).toBe(false);
+  });
+
+  it("malformed entries are INVALID_FIELD naming the entry; an empty or oversized list is refused", () => {
+    for (const [entries, field] of [
+      [["ok.example", "not a host"], "allow[1]"],
+      [["http://example.org/"], "allow[0]"],
+      [["10.0.0.0/33"], "allow[0]"],
+      [["example.org:0"], "allow[0]"],
+      [["*.*.example"], "allow[0]"],
+      [[], "allow"],
+      [Array.from({ length: 65 }, (_, i) => `h${i}.example`), "allow"],
+    ] as const) {
+      expect(() => parseAllowList(entries, "allow"), JSON.stringify(entries).slice(0, 40)).toThrow(expect.objectContaining({ reason: "INVALID_FIELD", field }));
+    }
+  });
+});
+
+describe("the outbound policy", () => {
+  it("link-local and unspecified addresses are always refused; loopback unless allowed", () => {
+    for (const a of ["169.254.169.254", "fe80::1", "0.0.0.0", "::", "::ffff:169.254.169.254"]) expect(refusalOf(a, { allowLoopback: true }), a).toBeDefined();
+    for (const a of ["127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"]) {
+      expect(refusalOf(a, { allowLoopback: false }), a).toBeDefined();
+      expect(refusalOf(a, { allowLoopback: true }), a).toBeUndefined();
+    }
+    for (const a of ["10.0.0.1", "93.184.216.34", "2001:db8::1"]) expect(refusalOf(a, { allowLoopback: false }), a).toBeUndefined();
+    expect(() => checkLiteral("[::1]", { allowLoopback: false })).toThrow(/loopback/);
+    expect(() => checkLiteral("example.org", { allowLoopback: false })).not.toThrow();
+  });
+});
+
+describe("SEC-15 every refusal is visible", () => {
+  it("a refused request is one warning in the log, with the sandbox and target, and one count by reason", () => {
+    const lines: string[] = [];
+    const logger = pino({ level: "warn" }, { write: (s: string) => void lines.push(s) });
+    const audit = new GatewayAudit(logger);
+    audit.denied({ tenant: "acme", sandboxId: "sbx_1", target: "evil.example:443", reason: "not_allowed" }, "not on the list");
+    audit.denied({ tenant: "acme", sandboxId: "sbx_1", target: "evil.example:80", reason: "not_allowed" }, "not on the list");
+    expect(audit.deniedCounts().get("not_allowed")).toBe(2);
+    expect(lines).toHaveLength(2);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 40, tenant: "acme", sandboxId: "sbx_1", target: "evil.example:443", reason: "not_allowed" });
+  });
+});

@@ -1,0 +1,74 @@
+import { lookup, type LookupAddress, type LookupAllOptions } from "node:dns";
+import { BlockList, isIP } from "node:net";
+
+/**
+ * Where the server's proxies may connect on behalf of a tenant (a repository, an MCP
+ * server, an allow-listed host). Link-local addresses (cloud metadata endpoints live there)
+ * and unspecified ones are always refused; loopback is refused unless the operator allows
+ * it (`--allow-loopback-upstreams`), since a tenant could otherwise reach services bound to
+ * the server's own machine.
+ */
+export interface OutboundPolicy {
+  readonly allowLoopback: boolean;
+}
+
+export const strictOutbound: OutboundPolicy = { allowLoopback: false };
+
+const linkLocalOrUnspecified = new BlockList();
+linkLocalOrUnspecified.addSubnet("169.254.0.0", 16, "ipv4");
+linkLocalOrUnspecified.addSubnet("0.0.0.0", 8, "ipv4");
+linkLocalOrUnspecified.addSubnet("fe80::", 10, "ipv6");
+linkLocalOrUnspecified.addAddress("::", "ipv6");
+linkLocalOrUnspecified.addSubnet("::ffff:169.254.0.0", 112, "ipv6");
+linkLocalOrUnspecified.addSubnet("::ffff:0.0.0.0", 104, "ipv6");
+const loopback = new BlockList();
+loopback.addSubnet("127.0.0.0", 8, "ipv4");
+loopback.addAddress("::1", "ipv6");
+loopback.addSubnet("::ffff:127.0.0.0", 104, "ipv6");
+
+/** Why an address may not be reached under `policy`, or undefined when it may. */
+export function refusalOf(address: string, policy: OutboundPolicy): string | undefined {
+  const family = isIP(address);
+  if (family === 0) return "not an address";
+  const type = family === 4 ? "ipv4" : "ipv6";
+  if (linkLocalOrUnspecified.check(address, type)) return "link-local or unspecified address";
+  if (!policy.allowLoopback && loopback.check(address, type)) return "loopback address (the server allows none: --allow-loopback-upstreams)";
+  return undefined;
+}
+
+/** A refused destination; the message names the address and why, never a credential. */
+export class OutboundRefused extends Error {
+  override readonly name = "OutboundRefused";
+  readonly code = "EOMAREFUSED";
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * A `lookup` for net.connect / http.request that resolves the name and keeps only the
+ * addresses the policy allows, so the connection goes to an address that was checked
+ * (no second resolution an attacker's DNS could answer differently).
+ */
+export function guardedLookup(policy: OutboundPolicy) {
+  return (hostname: string, options: { all?: boolean; family?: number | string }, callback: LookupCallback): void => {
+    const opts: LookupAllOptions = { all: true, ...(options.family ? { family: Number(options.family) === 6 ? 6 : Number(options.family) === 4 ? 4 : 0 } : {}) };
+    lookup(hostname, opts, (err, addresses) => {
+      if (err) return callback(err, "");
+      const allowed = addresses.filter((a) => refusalOf(a.address, policy) === undefined);
+      if (allowed.length === 0) {
+        const why = addresses[0] ? refusalOf(addresses[0].address, policy) : "no address";
+        return callback(new OutboundRefused(`${hostname} resolves to no address the server may reach (${why})`), "");
+      }
+      if (options.all) callback(null, allowed);
+      else callback(null, allowed[0]!.address, allowed[0]!.family);
+    });
+  };
+}
+
+/** Throws OutboundRefused when `host` is an address literal the policy refuses (names are checked at lookup). */
+export function checkLiteral(host: string, policy: OutboundPolicy): void {
+  const bare = host.replace(/^\[|\]$/g, "");
+  if (isIP(bare) === 0) return;
+  const why = refusalOf(bare, policy);
+  if (why) throw new OutboundRefused(`${bare}: ${why}`);
+}
