@@ -3,16 +3,18 @@
 import { boundaryVariants } from "./boundary-variants.js";
 import { clauseVariants } from "./clause-variants.js";
 import { durabilityVariants } from "./durability-variants.js";
-import { harnessVariants as harnessOnlyVariants } from "./harness-variants.js";
+import { harnessVariants as harnessServiceVariants } from "./harness-variants.js";
 import { sandboxVariants } from "./sandbox-variants.js";
 import { sessionLogVariants } from "./session-log-variants.js";
 import { sessionRuleVariants } from "./session-rule-variants.js";
 import type { BrokenVariant } from "./variant-kit.js";
 import { vaultVariants } from "./vault-variants.js";
 import { gatewayVariants } from "./gateway-variants.js";
+import { mcpVariants } from "./mcp-variants.js";
 
 export type { BrokenVariant } from "./variant-kit.js";
-export const harnessVariants: readonly BrokenVariant[] = [...harnessOnlyVariants, ...clauseVariants.filter((v) => v.needsHarness)];
+/** Variants served with brains: harness defects, MCP among them. */
+export const harnessVariants: readonly BrokenVariant[] = [...harnessServiceVariants, ...mcpVariants, ...clauseVariants.filter((v) => v.needsHarness)];
 
 /** Variants served without brains: session and sandbox defects. */
 export const brokenVariants: readonly BrokenVariant[] = [...sessionLogVariants, ...sessionRuleVariants, ...boundaryVariants, ...durabilityVariants, ...sandboxVariants, ...vaultVariants, ...gatewayVariants, ...clauseVariants.filter((v) => !v.needsHarness)];
@@ -39,5 +41,6 @@ export const clausesWithoutVariant: Readonly<Record<string, string>> = {
 /** MUST cases no variant breaks yet, and why; the coverage test prints them and fails on any other gap. */
 export const notYetCovered: Readonly<Record<string, string>> = {
   "wire/WIRE-7/unknown-method": "the RPC framework answers unknown methods; a service wrapper cannot break it",
+  "harness/SEC-14/mcp-server-down-is-a-tool-error": "a brain that ends its session on a down MCP server is the brain's defect; wrappers of the services cannot make the reference brain do that",
   "vault/SEC-11/brains-may-not-read": "roles are enforced by the one access adapter before any handler runs; a service wrapper cannot loosen them",
 };

@@ -51,10 +51,11 @@ describe.skipIf(!havePython || !bwrap)("the Python brain passes the suite's harn
   });
 
   it("over gRPC, fault injection included", { timeout: 180_000 }, async () => {
-    // The server claims harness.context for its own brain; the Python brain has no context
-    // management (HARN-21..23), so those cases are left out here, and said so.
-    console.log("!!! the Python brain's run leaves out the harness.context cases (HARN-21..23): the Python brain does not manage its context");
-    const report = await runSuite({ target: app.url, token, protocol: "grpc", profile: ["harness"], skip: ["harness.context"], harness: fixture, concurrency: 6 });
+    // The server claims harness.context and harness.mcp for its own brain; the Python brain
+    // has no context management (HARN-21..23) and no MCP client (SEC-14), so those cases
+    // are left out here, and said so.
+    console.log("!!! the Python brain's run leaves out the harness.context cases (HARN-21..23) and the harness.mcp cases (SEC-14): the Python brain does not manage its context and has no MCP client");
+    const report = await runSuite({ target: app.url, token, protocol: "grpc", profile: ["harness"], skip: ["harness.context", "harness.mcp"], harness: fixture, concurrency: 6 });
     const failures = report.results.filter((r) => r.status === "failed").map((r) => `${r.id}: ${r.message ?? ""}`);
     console.log(`Python brain: ${JSON.stringify(report.summary)}`);
     expect(failures).toEqual([]);

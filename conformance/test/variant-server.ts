@@ -28,6 +28,10 @@ import { freePort, launchTarget } from "../src/runner/target-process.js";
 import { openVaultPart } from "../../server/src/vault/vault-part.js";
 import { GatewayAudit } from "../../server/src/gateway/gateway-audit.js";
 import { SandboxGateways } from "../../server/src/gateway/sandbox-gateway.js";
+import { mcpCredentialCheck } from "../../server/src/mcp/mcp-credentials.js";
+import { createMcpProxy, MCP_PATH_PREFIX } from "../../server/src/mcp/mcp-proxy.js";
+import { prefixRoute } from "../../server/src/http/http-routes.js";
+import { UpstreamClients } from "../../server/src/mcp/upstream-clients.js";
 
 export type SessionImpl = Handlers<typeof SessionService>;
 export type SandboxImpl = Handlers<typeof SandboxService>;
@@ -132,6 +136,8 @@ export async function open(dataDir: string, port: number, wrappers: ServiceWrapp
   parts.push(auth);
   const vault = await openVaultPart(db, ctx);
   parts.push(vault);
+  const upstreamMcp = new UpstreamClients({ allowLoopback: true });
+  parts.push({ features: ["harness.mcp"], close: () => upstreamMcp.close() });
   // The suite's git server and hosts listen on this machine's loopback.
   const gateways = new SandboxGateways({ vault: vault.vault, policy: { allowLoopback: true }, audit: new GatewayAudit(ctx.logger), logger: ctx.logger });
   const sandbox = options.sandboxBackend ? await openSandboxPart(db, ctx, { backend: options.sandboxBackend, gateways }) : undefined;
@@ -141,6 +147,7 @@ export async function open(dataDir: string, port: number, wrappers: ServiceWrapp
     ...(sandbox ? { agentRules: sandbox.agentRules } : {}),
     ...(options.storageDelayMs ? { storageDelayMs: options.storageDelayMs } : {}),
     ...(wrappers.storage ? { wrapStorage: wrappers.storage } : {}),
+    checkAgentCredentials: mcpCredentialCheck(vault.vault),
   });
   parts.push(session);
   // Brain leases of 3 s keep the fault-injection cases (a killed worker) short.
@@ -185,6 +192,7 @@ export async function open(dataDir: string, port: number, wrappers: ServiceWrapp
     auth: auth.authenticator,
     features: () => parts.flatMap((p) => p.features),
     sandboxBackends: () => sandbox?.backends ?? [],
+    httpRoutes: prefixRoute(MCP_PATH_PREFIX, createMcpProxy({ auth: auth.authenticator, store: session.store, vault: vault.vault, upstream: upstreamMcp, logger: ctx.logger })),
   });
   return {
     url: server.url,

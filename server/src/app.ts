@@ -13,13 +13,16 @@ import { openHarnessPart } from "./harness/harness-part.js";
 import type { HarnessOptions } from "./harness/harness-options.js";
 import { openAuthPart } from "./auth/auth-part.js";
 import type { AuthMode } from "./auth/authenticate.js";
-import { httpRoutes } from "./http/http-routes.js";
+import { httpRoutes, prefixRoute } from "./http/http-routes.js";
 import { metricsRoute } from "./http/metrics-route.js";
 import { inspectorRoute } from "./http/inspector-route.js";
 import { OmaMetrics } from "./telemetry/metrics.js";
 import { openVaultPart } from "./vault/vault-part.js";
 import { GatewayAudit } from "./gateway/gateway-audit.js";
 import { SandboxGateways } from "./gateway/sandbox-gateway.js";
+import { mcpCredentialCheck } from "./mcp/mcp-credentials.js";
+import { createMcpProxy, MCP_PATH_PREFIX } from "./mcp/mcp-proxy.js";
+import { UpstreamClients } from "./mcp/upstream-clients.js";
 
 export interface AppConfig {
   readonly dataDir: string;
@@ -96,10 +99,13 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     const vault = await openVaultPart(db, ctx);
     parts.push(vault);
     if (config.faultStorageDelayMs) config.logger.warn({ delayMs: config.faultStorageDelayMs }, "!!! fault injection: every write of the session log is delayed (conformance testing only)");
-    const gateways = new SandboxGateways({ vault: vault.vault, policy: { allowLoopback: config.allowLoopbackUpstreams ?? false }, audit: new GatewayAudit(config.logger.child({ part: "gateway" })), logger: config.logger.child({ part: "gateway" }) });
+    const outbound = { allowLoopback: config.allowLoopbackUpstreams ?? false };
+    const upstreamMcp = new UpstreamClients(outbound);
+    parts.push({ features: ["harness.mcp"], close: () => upstreamMcp.close() });
+    const gateways = new SandboxGateways({ vault: vault.vault, policy: outbound, audit: new GatewayAudit(config.logger.child({ part: "gateway" })), logger: config.logger.child({ part: "gateway" }) });
     const sandbox = await openSandboxPart(db, ctx, { backend: config.sandboxBackend, gateways });
     parts.push(sandbox);
-    const session = await openSessionPart(db, ctx, { sessionTokens, agentRules: sandbox.agentRules, storageDelayMs: config.faultStorageDelayMs });
+    const session = await openSessionPart(db, ctx, { sessionTokens, agentRules: sandbox.agentRules, storageDelayMs: config.faultStorageDelayMs, checkAgentCredentials: mcpCredentialCheck(vault.vault) });
     parts.push(session);
     const harness = await openHarnessPart({ store: session.store, logger: config.logger, paging: ctx.paging, options: config.harness, sessionTokens, sessionTokenGraceMs: limits.sessionTokenGraceMs });
     parts.push(harness);
@@ -116,7 +122,11 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       storage,
       metrics,
       tracing: config.tracing ?? false,
-      httpRoutes: httpRoutes(metricsRoute({ metrics, auth: auth.authenticator, logger: config.logger }), inspectorRoute()),
+      httpRoutes: httpRoutes(
+        metricsRoute({ metrics, auth: auth.authenticator, logger: config.logger }),
+        prefixRoute(MCP_PATH_PREFIX, createMcpProxy({ auth: auth.authenticator, store: session.store, vault: vault.vault, upstream: upstreamMcp, logger: config.logger.child({ part: "mcp" }) })),
+        inspectorRoute(),
+      ),
     });
     return {
       url: server.url,

@@ -24,6 +24,7 @@ import { boundsCases } from "./wire/bounds-cases.js";
 import { boundaryCases } from "./session/boundary-cases.js";
 import { contextCases } from "./harness/context-cases.js";
 import { vaultCases } from "./vault/vault-cases.js";
+import { mcpCases } from "./harness/mcp-cases.js";
 import { repositoryCases } from "./sandbox/repository-cases.js";
 import { egressCases } from "./sandbox/egress-cases.js";
 
@@ -54,6 +55,7 @@ export const allCases: readonly ConformanceCase[] = [
   ...boundaryCases,
   ...contextCases,
   ...vaultCases,
+  ...mcpCases,
   ...repositoryCases,
   ...egressCases,
 ];

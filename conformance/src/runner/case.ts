@@ -21,7 +21,8 @@ export type Feature =
   | "harness.context"
   | "vault.credentials"
   | "sandbox.repositories"
-  | "sandbox.egress";
+  | "sandbox.egress"
+  | "harness.mcp";
 
 /** One conformance check, tied to one SPEC clause. */
 export interface ConformanceCase {

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 
 /** A plain HTTP request on the RPC port: what HTTP/1.1 and HTTP/2 (compatibility API) requests share. */
 export interface HttpRequest {
@@ -23,6 +23,18 @@ export type HttpRoute = (req: HttpRequest, res: HttpResponse) => boolean;
 /** The first route that takes a request answers it; RPC paths are never taken. */
 export function httpRoutes(...routes: readonly HttpRoute[]): HttpRoute {
   return (req, res) => routes.some((route) => route(req, res));
+}
+
+/**
+ * A route for every path under `prefix`, answered by a Node request handler (a handler that
+ * reads the body, e.g. the MCP proxy). The server hands it Node's own request and response.
+ */
+export function prefixRoute(prefix: string, handle: (req: IncomingMessage, res: ServerResponse) => unknown): HttpRoute {
+  return (req, res) => {
+    if (!pathOf(req).startsWith(prefix)) return false;
+    void handle(req as IncomingMessage, res as unknown as ServerResponse);
+    return true;
+  };
 }
 
 /** The request's path without its query. */

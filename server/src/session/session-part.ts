@@ -7,7 +7,7 @@ import { InstrumentedSessionStore, instrumentStorage } from "../telemetry/instru
 import type { SessionStore } from "../store/session-store.js";
 import { resolveResources } from "../sandbox/resources.js";
 import { TOOLS } from "../sandbox/tools.js";
-import { createSessionService } from "./session-service.js";
+import { createSessionService, type SessionServiceDeps } from "./session-service.js";
 import { sessionValidators } from "./session-validators.js";
 import type { AgentRules } from "./validate-agent.js";
 
@@ -21,6 +21,8 @@ export interface SessionPart extends ServerPart {
 
 export interface SessionPartOptions {
   readonly sessionTokens?: SessionTokens;
+  /** Checks the vault credentials an agent names (its MCP servers') at CreateSession. */
+  readonly checkAgentCredentials?: SessionServiceDeps["checkAgentCredentials"];
   /** The sandbox part's rules for AgentConfig (tools of ListTools, the recipe as Provision checks it). */
   readonly agentRules?: Omit<AgentRules, "maxStructDepth">;
   /**
@@ -45,7 +47,14 @@ export async function openSessionPart(db: Db, ctx: PartContext, options: Session
   // Without a sandbox part (a server of sessions alone): the recipe's own rules and the built-in tools.
   const sandboxRules = options.agentRules ?? { sandboxTools: TOOLS.map((t) => t.name), checkSandbox: (r, field) => void resolveResources(r, "", field) };
   const service = {
-    handlers: createSessionService({ store, limits: ctx.limits, paging: ctx.paging, heartbeatMs: ctx.limits.watchHeartbeatMs, sessionTokens: options.sessionTokens }),
+    handlers: createSessionService({
+      store,
+      limits: ctx.limits,
+      paging: ctx.paging,
+      heartbeatMs: ctx.limits.watchHeartbeatMs,
+      sessionTokens: options.sessionTokens,
+      ...(options.checkAgentCredentials ? { checkAgentCredentials: options.checkAgentCredentials } : {}),
+    }),
     validators: sessionValidators({ limits: ctx.limits, agent: { ...sandboxRules, maxStructDepth: ctx.limits.maxStructDepth } }),
   };
   return {

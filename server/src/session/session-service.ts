@@ -1,3 +1,4 @@
+import type { AgentConfig } from "@oma/client/gen/oma/v1/session_pb.js";
 import { EventOrder, type SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { create } from "@bufbuild/protobuf";
@@ -23,6 +24,8 @@ export interface SessionServiceDeps {
   readonly heartbeatMs: number;
   /** Renews the session tokens of brains (RenewLease); undefined when calls are not authenticated. */
   readonly sessionTokens?: SessionTokens;
+  /** Checks the credentials an agent names (its MCP servers') against the caller's tenant's vault. */
+  readonly checkAgentCredentials?: (tenant: string, agent: AgentConfig) => Promise<void>;
 }
 
 /**
@@ -43,6 +46,7 @@ export function createSessionService(deps: SessionServiceDeps): Handlers<typeof 
   return {
     async createSession(req, call) {
       const sessionId = req.sessionId === "" ? newId("ses") : req.sessionId;
+      await deps.checkAgentCredentials?.(call.principal.tenant, req.agent!);
       return { session: await store.createSession({ tenant: call.principal.tenant, sessionId, labels: req.labels, agent: req.agent! }) };
     },
 

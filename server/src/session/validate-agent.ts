@@ -4,7 +4,7 @@ import { ContextStrategy, ToolKind } from "@oma/client/gen/oma/v1/session_pb.js"
 import { invalidField } from "../errors/oma-error.js";
 import { HARNESS_TOOL_NAMES } from "../harness/harness-tools.js";
 import { contextLimits } from "../limits.js";
-import { knownEnum, maxBytes, structDepth } from "../rpc/field-rules.js";
+import { knownEnum, maxBytes, requireId, structDepth } from "../rpc/field-rules.js";
 
 /** Bounds of an agent configuration (session.proto AgentConfig). */
 export const MAX_MODEL_BYTES = 256;
@@ -13,6 +13,10 @@ export const MAX_AGENT_TOOLS = 128;
 export const MAX_TOKENS_LIMIT = 128_000;
 export const MAX_TOOL_DESCRIPTION_BYTES = 16 * 1024;
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+/** Bounds of AgentConfig.mcp_servers (session.proto McpServer). */
+export const MAX_MCP_SERVERS = 16;
+const MCP_SERVER_NAME = /^[a-zA-Z0-9_-]{1,32}$/;
+const MAX_MCP_URL_BYTES = 2048;
 
 /** What an agent's configuration is checked against beyond its own bounds. */
 export interface AgentRules {
@@ -48,6 +52,7 @@ export function validateAgent(agent: AgentConfig | undefined, rules: AgentRules)
       throw invalidField(`${field}.name`, "harness_tool", `HARNESS tools are built in: ${HARNESS_TOOL_NAMES.join(", ")}`, { name: tool.name });
     }
     if (builtIn && tool.kind !== ToolKind.HARNESS) throw invalidField(`${field}.kind`, "reserved_name", `${tool.name} is a built-in HARNESS tool`, { name: tool.name });
+    if (tool.kind === ToolKind.MCP) throw invalidField(`${field}.kind`, "mcp_tool", "MCP tools come from agent.mcp_servers, not from agent.tools");
     if ((tool.kind === ToolKind.SANDBOX || tool.kind === ToolKind.UNSPECIFIED) && !rules.sandboxTools.includes(tool.name)) {
       throw invalidField(`${field}.name`, "sandbox_tool", `is not a tool of ListTools (${rules.sandboxTools.join(", ")})`, { name: tool.name });
     }
@@ -59,6 +64,7 @@ export function validateAgent(agent: AgentConfig | undefined, rules: AgentRules)
     }
   });
   if (agent.context) validateContext(agent.context);
+  validateMcpServers(agent);
   if (agent.sandbox) rules.checkSandbox(agent.sandbox, "agent.sandbox");
   return agent;
 }
@@ -79,4 +85,25 @@ function validateContext(context: ContextManagement): void {
       max_input_tokens: effectiveMax,
     });
   }
+}
+
+function validateMcpServers(agent: AgentConfig): void {
+  if (agent.mcpServers.length > MAX_MCP_SERVERS) throw invalidField("agent.mcp_servers", "max_items", `at most ${MAX_MCP_SERVERS} MCP servers`, { count: agent.mcpServers.length });
+  const names = new Set<string>();
+  agent.mcpServers.forEach((server, i) => {
+    const field = `agent.mcp_servers[${i}]`;
+    if (!MCP_SERVER_NAME.test(server.name)) throw invalidField(`${field}.name`, "mcp_server_name", "must match [a-zA-Z0-9_-]{1,32}");
+    if (names.has(server.name)) throw invalidField(`${field}.name`, "unique", "MCP server names must be unique", { name: server.name });
+    names.add(server.name);
+    let url: URL | undefined;
+    try {
+      url = new URL(server.url);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.username || url.password || url.hash || Buffer.byteLength(server.url) > MAX_MCP_URL_BYTES) {
+      throw invalidField(`${field}.url`, server.url === "" ? "required" : "url_grammar", `must be an http or https URL of at most ${MAX_MCP_URL_BYTES} bytes, without user info or fragment (credentials go in the vault)`);
+    }
+    if (server.credentialId !== "") requireId(server.credentialId, `${field}.credential_id`);
+  });
 }

@@ -55,9 +55,9 @@ export class BrainFixture {
     this.sandboxes = app.client(SandboxService);
   }
 
-  static async start(options: { harness?: Partial<HarnessOptions>; model?: ScriptedModelOptions } = {}): Promise<BrainFixture> {
+  static async start(options: { harness?: Partial<HarnessOptions>; model?: ScriptedModelOptions; allowLoopbackUpstreams?: boolean } = {}): Promise<BrainFixture> {
     const model = await startScriptedModel(options.model);
-    const app = await startTestApp({ harness: { leaseTtlMs: 1_000, sweepIntervalMs: 100, ...options.harness } });
+    const app = await startTestApp({ harness: { leaseTtlMs: 1_000, sweepIntervalMs: 100, ...options.harness }, allowLoopbackUpstreams: options.allowLoopbackUpstreams });
     const { bearerToken } = await app.client(TokenService).createToken({ tenant: "*", role: TokenRole.WORKER, description: "brain fixture workers" });
     return new BrainFixture(app, model, bearerToken);
   }

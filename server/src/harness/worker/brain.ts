@@ -25,6 +25,7 @@ import { responseEvents } from "./response-events.js";
 import { SessionWriter, type PayloadInit } from "./session-writer.js";
 import { retryTransient } from "./transient-retry.js";
 import { buildToolCatalog } from "./tool-catalog.js";
+import { McpTools, type McpProxyAccess } from "./mcp-tools.js";
 
 /** The server's storage failed (SESS-21): no write succeeds until it is restarted. */
 const STORAGE_REFUSALS = new Set(["STORAGE_FULL", "STORAGE_UNAVAILABLE"]);
@@ -58,6 +59,8 @@ export interface BrainDeps {
    * for the lease to expire (a write still in flight is fenced by the release).
    */
   readonly stop?: AbortSignal;
+  /** The server's MCP proxy (SEC-14), for agents with MCP servers. */
+  readonly mcpProxy?: McpProxyAccess;
 }
 
 /**
@@ -81,6 +84,7 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
   const working = () => AbortSignal.any([fence.signal, interrupt.signal, stop]);
   const lease = keepLease({ client: deps.session, sessionId: a.sessionId, epoch: a.epoch, ttlMs: a.leaseTtlMs, onLost: () => fence.abort() });
   const reader = new LogReader(deps.session, a.sessionId);
+  let mcp: McpTools | undefined;
   try {
     const [{ session }, tools] = await Promise.all([
       retryTransient(() => deps.session.getSession({ sessionId: a.sessionId })),
@@ -88,7 +92,8 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
       reader.refresh(),
     ]);
     const agent = session!.agent!;
-    const catalog = buildToolCatalog(agent, tools);
+    mcp = agent.mcpServers.length > 0 && deps.mcpProxy ? await McpTools.open(agent.mcpServers, a.sessionId, deps.mcpProxy, log) : undefined;
+    const catalog = mcp ? mcp.extend(buildToolCatalog(agent, tools)) : buildToolCatalog(agent, tools);
     const resumedAfter = reader.headSeq;
     annotateActiveSpan({ [ATTR_SESSION_SEQ]: resumedAfter });
     // The model call need not wait for this append: the writer orders every later append
@@ -204,7 +209,9 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
                   : { output: `${p.toolUse.name} is not a tool of this harness.`, isError: true };
               await recordResult(p, outcome);
             } else {
-              const outcome = await tracedToolCall({ sessionId: a.sessionId, seq: p.seq }, p.toolUse, () => hands.execute(p.toolUse, working()));
+              const outcome = await tracedToolCall({ sessionId: a.sessionId, seq: p.seq }, p.toolUse, () =>
+                mcp?.routes(p.toolUse) ? mcp.call(p.toolUse, working()) : hands.execute(p.toolUse, working()),
+              );
               await recordResult(p, outcome);
             }
           }
@@ -285,6 +292,7 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
     }
     return StopReason.ERROR;
   } finally {
+    await mcp?.close();
     lease.stop();
     stopWatch.abort();
     if (!fence.signal.aborted) await deps.session.releaseLease({ sessionId: a.sessionId, epoch: toInt64(a.epoch) }).catch(() => undefined);

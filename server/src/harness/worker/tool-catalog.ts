@@ -7,7 +7,7 @@ import type { PromptTool } from "./prompt.js";
 
 /** How the brain routes a tool the model may call. */
 export interface CatalogEntry {
-  readonly kind: ToolKind.SANDBOX | ToolKind.CUSTOM | ToolKind.HARNESS;
+  readonly kind: ToolKind.SANDBOX | ToolKind.CUSTOM | ToolKind.HARNESS | ToolKind.MCP;
   readonly requiresConfirmation: boolean;
 }
 

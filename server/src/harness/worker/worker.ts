@@ -81,7 +81,10 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     const assignment = { harnessId: a.harnessId, sessionId: a.sessionId, epoch: fromInt64(a.leaseEpoch), leaseTtlMs: ttl };
     // The brain's spans continue the trace of the Wake that started it.
     const brain = traceBrain({ ...assignment, workerId: options.workerId, traceContext: a.traceContext }, () =>
-      runBrain(assignment, { session, sandbox, model, workerId: options.workerId, retry: options.retry, logger: log, sandboxTools, eagerSandbox: options.eagerSandbox, stop: options.signal }),
+      runBrain(assignment, {
+        session, sandbox, model, workerId: options.workerId, retry: options.retry, logger: log, sandboxTools, eagerSandbox: options.eagerSandbox, stop: options.signal,
+        mcpProxy: { baseUrl: options.serverUrl, token: () => credential.token },
+      }),
     )
       .then((end) => log.info({ sessionId: a.sessionId, harnessId: a.harnessId, end }, "brain finished"))
       .catch((err: unknown) => log.error({ err, sessionId: a.sessionId }, "brain crashed"))

@@ -16,7 +16,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from oma.v1 import sandbox_pb2 as oma_dot_v1_dot_sandbox__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14oma/v1/session.proto\x12\x06oma.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14oma/v1/sandbox.proto\"\x9f\x02\n\x0b\x41gentConfig\x12\x14\n\x05model\x18\x01 \x01(\tR\x05model\x12#\n\rsystem_prompt\x18\x02 \x01(\tR\x0csystemPrompt\x12\'\n\x05tools\x18\x03 \x03(\x0b\x32\x11.oma.v1.AgentToolR\x05tools\x12\x1d\n\nmax_tokens\x18\x04 \x01(\x05R\tmaxTokens\x12\x32\n\x07sandbox\x18\x05 \x01(\x0b\x32\x18.oma.v1.SandboxResourcesR\x07sandbox\x12$\n\x0emax_turn_steps\x18\x06 \x01(\x05R\x0cmaxTurnSteps\x12\x33\n\x07\x63ontext\x18\x07 \x01(\x0b\x32\x19.oma.v1.ContextManagementR\x07\x63ontext\"\xa2\x01\n\x11\x43ontextManagement\x12\x33\n\x08strategy\x18\x01 \x01(\x0e\x32\x17.oma.v1.ContextStrategyR\x08strategy\x12(\n\x10max_input_tokens\x18\x02 \x01(\x05R\x0emaxInputTokens\x12.\n\x13target_input_tokens\x18\x03 \x01(\x05R\x11targetInputTokens\"\xd8\x01\n\tAgentTool\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12$\n\x04kind\x18\x02 \x01(\x0e\x32\x10.oma.v1.ToolKindR\x04kind\x12 \n\x0b\x64\x65scription\x18\x03 \x01(\tR\x0b\x64\x65scription\x12:\n\x0cinput_schema\x18\x04 \x01(\x0b\x32\x17.google.protobuf.StructR\x0binputSchema\x12\x33\n\x15requires_confirmation\x18\x05 \x01(\x08R\x14requiresConfirmation\"r\n\x05Lease\x12\x14\n\x05\x65poch\x18\x01 \x01(\x03R\x05\x65poch\x12\x16\n\x06holder\x18\x02 \x01(\tR\x06holder\x12;\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nexpireTime\"\xf9\x03\n\x07Session\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12\x33\n\x06labels\x18\x02 \x03(\x0b\x32\x1b.oma.v1.Session.LabelsEntryR\x06labels\x12)\n\x05\x61gent\x18\x03 \x01(\x0b\x32\x13.oma.v1.AgentConfigR\x05\x61gent\x12-\n\x06status\x18\x04 \x01(\x0e\x32\x15.oma.v1.SessionStatusR\x06status\x12\x19\n\x08head_seq\x18\x05 \x01(\x03R\x07headSeq\x12#\n\x05lease\x18\x06 \x01(\x0b\x32\r.oma.v1.LeaseR\x05lease\x12;\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12\x33\n\x0bstop_reason\x18\t \x01(\x0e\x32\x12.oma.v1.StopReasonR\nstopReason\x12\x16\n\x06tenant\x18\n \x01(\tR\x06tenant\x1a\x39\n\x0bLabelsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01*\xa4\x01\n\rSessionStatus\x12\x1e\n\x1aSESSION_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13SESSION_STATUS_IDLE\x10\x01\x12\x1a\n\x16SESSION_STATUS_RUNNING\x10\x02\x12\x1f\n\x1bSESSION_STATUS_RESCHEDULING\x10\x03\x12\x1d\n\x19SESSION_STATUS_TERMINATED\x10\x04*\x98\x02\n\nStopReason\x12\x1b\n\x17STOP_REASON_UNSPECIFIED\x10\x00\x12\x18\n\x14STOP_REASON_END_TURN\x10\x01\x12\x1f\n\x1bSTOP_REASON_REQUIRES_ACTION\x10\x02\x12\x1b\n\x17STOP_REASON_INTERRUPTED\x10\x03\x12!\n\x1dSTOP_REASON_RETRIES_EXHAUSTED\x10\x04\x12\x15\n\x11STOP_REASON_ERROR\x10\x05\x12\x1a\n\x16STOP_REASON_MAX_TOKENS\x10\x06\x12\x19\n\x15STOP_REASON_MAX_STEPS\x10\x07\x12$\n STOP_REASON_TERMINATED_BY_CLIENT\x10\x08*i\n\x08ToolKind\x12\x19\n\x15TOOL_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11TOOL_KIND_SANDBOX\x10\x01\x12\x14\n\x10TOOL_KIND_CUSTOM\x10\x02\x12\x15\n\x11TOOL_KIND_HARNESS\x10\x03*\x88\x01\n\x0f\x43ontextStrategy\x12 \n\x1c\x43ONTEXT_STRATEGY_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43ONTEXT_STRATEGY_NONE\x10\x01\x12\x1a\n\x16\x43ONTEXT_STRATEGY_CLEAR\x10\x02\x12\x1c\n\x18\x43ONTEXT_STRATEGY_COMPACT\x10\x03\x42%Z#oma.dev/clients/go/gen/oma/v1;omav1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14oma/v1/session.proto\x12\x06oma.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14oma/v1/sandbox.proto\"\xd3\x02\n\x0b\x41gentConfig\x12\x14\n\x05model\x18\x01 \x01(\tR\x05model\x12#\n\rsystem_prompt\x18\x02 \x01(\tR\x0csystemPrompt\x12\'\n\x05tools\x18\x03 \x03(\x0b\x32\x11.oma.v1.AgentToolR\x05tools\x12\x1d\n\nmax_tokens\x18\x04 \x01(\x05R\tmaxTokens\x12\x32\n\x07sandbox\x18\x05 \x01(\x0b\x32\x18.oma.v1.SandboxResourcesR\x07sandbox\x12$\n\x0emax_turn_steps\x18\x06 \x01(\x05R\x0cmaxTurnSteps\x12\x33\n\x07\x63ontext\x18\x07 \x01(\x0b\x32\x19.oma.v1.ContextManagementR\x07\x63ontext\x12\x32\n\x0bmcp_servers\x18\x08 \x03(\x0b\x32\x11.oma.v1.McpServerR\nmcpServers\"V\n\tMcpServer\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n\x03url\x18\x02 \x01(\tR\x03url\x12#\n\rcredential_id\x18\x03 \x01(\tR\x0c\x63redentialId\"\xa2\x01\n\x11\x43ontextManagement\x12\x33\n\x08strategy\x18\x01 \x01(\x0e\x32\x17.oma.v1.ContextStrategyR\x08strategy\x12(\n\x10max_input_tokens\x18\x02 \x01(\x05R\x0emaxInputTokens\x12.\n\x13target_input_tokens\x18\x03 \x01(\x05R\x11targetInputTokens\"\xd8\x01\n\tAgentTool\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12$\n\x04kind\x18\x02 \x01(\x0e\x32\x10.oma.v1.ToolKindR\x04kind\x12 \n\x0b\x64\x65scription\x18\x03 \x01(\tR\x0b\x64\x65scription\x12:\n\x0cinput_schema\x18\x04 \x01(\x0b\x32\x17.google.protobuf.StructR\x0binputSchema\x12\x33\n\x15requires_confirmation\x18\x05 \x01(\x08R\x14requiresConfirmation\"r\n\x05Lease\x12\x14\n\x05\x65poch\x18\x01 \x01(\x03R\x05\x65poch\x12\x16\n\x06holder\x18\x02 \x01(\tR\x06holder\x12;\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nexpireTime\"\xf9\x03\n\x07Session\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12\x33\n\x06labels\x18\x02 \x03(\x0b\x32\x1b.oma.v1.Session.LabelsEntryR\x06labels\x12)\n\x05\x61gent\x18\x03 \x01(\x0b\x32\x13.oma.v1.AgentConfigR\x05\x61gent\x12-\n\x06status\x18\x04 \x01(\x0e\x32\x15.oma.v1.SessionStatusR\x06status\x12\x19\n\x08head_seq\x18\x05 \x01(\x03R\x07headSeq\x12#\n\x05lease\x18\x06 \x01(\x0b\x32\r.oma.v1.LeaseR\x05lease\x12;\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12\x33\n\x0bstop_reason\x18\t \x01(\x0e\x32\x12.oma.v1.StopReasonR\nstopReason\x12\x16\n\x06tenant\x18\n \x01(\tR\x06tenant\x1a\x39\n\x0bLabelsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01*\xa4\x01\n\rSessionStatus\x12\x1e\n\x1aSESSION_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13SESSION_STATUS_IDLE\x10\x01\x12\x1a\n\x16SESSION_STATUS_RUNNING\x10\x02\x12\x1f\n\x1bSESSION_STATUS_RESCHEDULING\x10\x03\x12\x1d\n\x19SESSION_STATUS_TERMINATED\x10\x04*\x98\x02\n\nStopReason\x12\x1b\n\x17STOP_REASON_UNSPECIFIED\x10\x00\x12\x18\n\x14STOP_REASON_END_TURN\x10\x01\x12\x1f\n\x1bSTOP_REASON_REQUIRES_ACTION\x10\x02\x12\x1b\n\x17STOP_REASON_INTERRUPTED\x10\x03\x12!\n\x1dSTOP_REASON_RETRIES_EXHAUSTED\x10\x04\x12\x15\n\x11STOP_REASON_ERROR\x10\x05\x12\x1a\n\x16STOP_REASON_MAX_TOKENS\x10\x06\x12\x19\n\x15STOP_REASON_MAX_STEPS\x10\x07\x12$\n STOP_REASON_TERMINATED_BY_CLIENT\x10\x08*|\n\x08ToolKind\x12\x19\n\x15TOOL_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11TOOL_KIND_SANDBOX\x10\x01\x12\x14\n\x10TOOL_KIND_CUSTOM\x10\x02\x12\x15\n\x11TOOL_KIND_HARNESS\x10\x03\x12\x11\n\rTOOL_KIND_MCP\x10\x04*\x88\x01\n\x0f\x43ontextStrategy\x12 \n\x1c\x43ONTEXT_STRATEGY_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43ONTEXT_STRATEGY_NONE\x10\x01\x12\x1a\n\x16\x43ONTEXT_STRATEGY_CLEAR\x10\x02\x12\x1c\n\x18\x43ONTEXT_STRATEGY_COMPACT\x10\x03\x42%Z#oma.dev/clients/go/gen/oma/v1;omav1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oma.v1.session_pb2', globals())
@@ -26,24 +26,26 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._serialized_options = b'Z#oma.dev/clients/go/gen/oma/v1;omav1'
   _SESSION_LABELSENTRY._options = None
   _SESSION_LABELSENTRY._serialized_options = b'8\001'
-  _SESSIONSTATUS._serialized_start=1416
-  _SESSIONSTATUS._serialized_end=1580
-  _STOPREASON._serialized_start=1583
-  _STOPREASON._serialized_end=1863
-  _TOOLKIND._serialized_start=1865
-  _TOOLKIND._serialized_end=1970
-  _CONTEXTSTRATEGY._serialized_start=1973
-  _CONTEXTSTRATEGY._serialized_end=2109
+  _SESSIONSTATUS._serialized_start=1556
+  _SESSIONSTATUS._serialized_end=1720
+  _STOPREASON._serialized_start=1723
+  _STOPREASON._serialized_end=2003
+  _TOOLKIND._serialized_start=2005
+  _TOOLKIND._serialized_end=2129
+  _CONTEXTSTRATEGY._serialized_start=2132
+  _CONTEXTSTRATEGY._serialized_end=2268
   _AGENTCONFIG._serialized_start=118
-  _AGENTCONFIG._serialized_end=405
-  _CONTEXTMANAGEMENT._serialized_start=408
-  _CONTEXTMANAGEMENT._serialized_end=570
-  _AGENTTOOL._serialized_start=573
-  _AGENTTOOL._serialized_end=789
-  _LEASE._serialized_start=791
-  _LEASE._serialized_end=905
-  _SESSION._serialized_start=908
-  _SESSION._serialized_end=1413
-  _SESSION_LABELSENTRY._serialized_start=1356
-  _SESSION_LABELSENTRY._serialized_end=1413
+  _AGENTCONFIG._serialized_end=457
+  _MCPSERVER._serialized_start=459
+  _MCPSERVER._serialized_end=545
+  _CONTEXTMANAGEMENT._serialized_start=548
+  _CONTEXTMANAGEMENT._serialized_end=710
+  _AGENTTOOL._serialized_start=713
+  _AGENTTOOL._serialized_end=929
+  _LEASE._serialized_start=931
+  _LEASE._serialized_end=1045
+  _SESSION._serialized_start=1048
+  _SESSION._serialized_end=1553
+  _SESSION_LABELSENTRY._serialized_start=1496
+  _SESSION_LABELSENTRY._serialized_end=1553
 # @@protoc_insertion_point(module_scope)

@@ -28,14 +28,16 @@ STOP_REASON_TERMINATED_BY_CLIENT: StopReason
 STOP_REASON_UNSPECIFIED: StopReason
 TOOL_KIND_CUSTOM: ToolKind
 TOOL_KIND_HARNESS: ToolKind
+TOOL_KIND_MCP: ToolKind
 TOOL_KIND_SANDBOX: ToolKind
 TOOL_KIND_UNSPECIFIED: ToolKind
 
 class AgentConfig(_message.Message):
-    __slots__ = ["context", "max_tokens", "max_turn_steps", "model", "sandbox", "system_prompt", "tools"]
+    __slots__ = ["context", "max_tokens", "max_turn_steps", "mcp_servers", "model", "sandbox", "system_prompt", "tools"]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     MAX_TURN_STEPS_FIELD_NUMBER: _ClassVar[int]
+    MCP_SERVERS_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     SANDBOX_FIELD_NUMBER: _ClassVar[int]
     SYSTEM_PROMPT_FIELD_NUMBER: _ClassVar[int]
@@ -43,11 +45,12 @@ class AgentConfig(_message.Message):
     context: ContextManagement
     max_tokens: int
     max_turn_steps: int
+    mcp_servers: _containers.RepeatedCompositeFieldContainer[McpServer]
     model: str
     sandbox: _sandbox_pb2.SandboxResources
     system_prompt: str
     tools: _containers.RepeatedCompositeFieldContainer[AgentTool]
-    def __init__(self, model: _Optional[str] = ..., system_prompt: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[AgentTool, _Mapping]]] = ..., max_tokens: _Optional[int] = ..., sandbox: _Optional[_Union[_sandbox_pb2.SandboxResources, _Mapping]] = ..., max_turn_steps: _Optional[int] = ..., context: _Optional[_Union[ContextManagement, _Mapping]] = ...) -> None: ...
+    def __init__(self, model: _Optional[str] = ..., system_prompt: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[AgentTool, _Mapping]]] = ..., max_tokens: _Optional[int] = ..., sandbox: _Optional[_Union[_sandbox_pb2.SandboxResources, _Mapping]] = ..., max_turn_steps: _Optional[int] = ..., context: _Optional[_Union[ContextManagement, _Mapping]] = ..., mcp_servers: _Optional[_Iterable[_Union[McpServer, _Mapping]]] = ...) -> None: ...
 
 class AgentTool(_message.Message):
     __slots__ = ["description", "input_schema", "kind", "name", "requires_confirmation"]
@@ -82,6 +85,16 @@ class Lease(_message.Message):
     expire_time: _timestamp_pb2.Timestamp
     holder: str
     def __init__(self, epoch: _Optional[int] = ..., holder: _Optional[str] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class McpServer(_message.Message):
+    __slots__ = ["credential_id", "name", "url"]
+    CREDENTIAL_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    credential_id: str
+    name: str
+    url: str
+    def __init__(self, name: _Optional[str] = ..., url: _Optional[str] = ..., credential_id: _Optional[str] = ...) -> None: ...
 
 class Session(_message.Message):
     __slots__ = ["agent", "create_time", "head_seq", "labels", "lease", "session_id", "status", "stop_reason", "tenant", "update_time"]

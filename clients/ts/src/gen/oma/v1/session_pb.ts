@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file oma/v1/session.proto.
  */
 export const file_oma_v1_session: GenFile = /*@__PURE__*/
-  fileDesc("ChRvbWEvdjEvc2Vzc2lvbi5wcm90bxIGb21hLnYxItgBCgtBZ2VudENvbmZpZxINCgVtb2RlbBgBIAEoCRIVCg1zeXN0ZW1fcHJvbXB0GAIgASgJEiAKBXRvb2xzGAMgAygLMhEub21hLnYxLkFnZW50VG9vbBISCgptYXhfdG9rZW5zGAQgASgFEikKB3NhbmRib3gYBSABKAsyGC5vbWEudjEuU2FuZGJveFJlc291cmNlcxIWCg5tYXhfdHVybl9zdGVwcxgGIAEoBRIqCgdjb250ZXh0GAcgASgLMhkub21hLnYxLkNvbnRleHRNYW5hZ2VtZW50InUKEUNvbnRleHRNYW5hZ2VtZW50EikKCHN0cmF0ZWd5GAEgASgOMhcub21hLnYxLkNvbnRleHRTdHJhdGVneRIYChBtYXhfaW5wdXRfdG9rZW5zGAIgASgFEhsKE3RhcmdldF9pbnB1dF90b2tlbnMYAyABKAUinAEKCUFnZW50VG9vbBIMCgRuYW1lGAEgASgJEh4KBGtpbmQYAiABKA4yEC5vbWEudjEuVG9vbEtpbmQSEwoLZGVzY3JpcHRpb24YAyABKAkSLQoMaW5wdXRfc2NoZW1hGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIdChVyZXF1aXJlc19jb25maXJtYXRpb24YBSABKAgiVwoFTGVhc2USDQoFZXBvY2gYASABKAMSDgoGaG9sZGVyGAIgASgJEi8KC2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKPAwoHU2Vzc2lvbhISCgpzZXNzaW9uX2lkGAEgASgJEisKBmxhYmVscxgCIAMoCzIbLm9tYS52MS5TZXNzaW9uLkxhYmVsc0VudHJ5EiIKBWFnZW50GAMgASgLMhMub21hLnYxLkFnZW50Q29uZmlnEiUKBnN0YXR1cxgEIAEoDjIVLm9tYS52MS5TZXNzaW9uU3RhdHVzEhAKCGhlYWRfc2VxGAUgASgDEhwKBWxlYXNlGAYgASgLMg0ub21hLnYxLkxlYXNlEi8KC2NyZWF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoLc3RvcF9yZWFzb24YCSABKA4yEi5vbWEudjEuU3RvcFJlYXNvbhIOCgZ0ZW5hbnQYCiABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASqkAQoNU2Vzc2lvblN0YXR1cxIeChpTRVNTSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEhcKE1NFU1NJT05fU1RBVFVTX0lETEUQARIaChZTRVNTSU9OX1NUQVRVU19SVU5OSU5HEAISHwobU0VTU0lPTl9TVEFUVVNfUkVTQ0hFRFVMSU5HEAMSHQoZU0VTU0lPTl9TVEFUVVNfVEVSTUlOQVRFRBAEKpgCCgpTdG9wUmVhc29uEhsKF1NUT1BfUkVBU09OX1VOU1BFQ0lGSUVEEAASGAoUU1RPUF9SRUFTT05fRU5EX1RVUk4QARIfChtTVE9QX1JFQVNPTl9SRVFVSVJFU19BQ1RJT04QAhIbChdTVE9QX1JFQVNPTl9JTlRFUlJVUFRFRBADEiEKHVNUT1BfUkVBU09OX1JFVFJJRVNfRVhIQVVTVEVEEAQSFQoRU1RPUF9SRUFTT05fRVJST1IQBRIaChZTVE9QX1JFQVNPTl9NQVhfVE9LRU5TEAYSGQoVU1RPUF9SRUFTT05fTUFYX1NURVBTEAcSJAogU1RPUF9SRUFTT05fVEVSTUlOQVRFRF9CWV9DTElFTlQQCCppCghUb29sS2luZBIZChVUT09MX0tJTkRfVU5TUEVDSUZJRUQQABIVChFUT09MX0tJTkRfU0FOREJPWBABEhQKEFRPT0xfS0lORF9DVVNUT00QAhIVChFUT09MX0tJTkRfSEFSTkVTUxADKogBCg9Db250ZXh0U3RyYXRlZ3kSIAocQ09OVEVYVF9TVFJBVEVHWV9VTlNQRUNJRklFRBAAEhkKFUNPTlRFWFRfU1RSQVRFR1lfTk9ORRABEhoKFkNPTlRFWFRfU1RSQVRFR1lfQ0xFQVIQAhIcChhDT05URVhUX1NUUkFURUdZX0NPTVBBQ1QQA0IlWiNvbWEuZGV2L2NsaWVudHMvZ28vZ2VuL29tYS92MTtvbWF2MWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_oma_v1_sandbox]);
+  fileDesc("ChRvbWEvdjEvc2Vzc2lvbi5wcm90bxIGb21hLnYxIoACCgtBZ2VudENvbmZpZxINCgVtb2RlbBgBIAEoCRIVCg1zeXN0ZW1fcHJvbXB0GAIgASgJEiAKBXRvb2xzGAMgAygLMhEub21hLnYxLkFnZW50VG9vbBISCgptYXhfdG9rZW5zGAQgASgFEikKB3NhbmRib3gYBSABKAsyGC5vbWEudjEuU2FuZGJveFJlc291cmNlcxIWCg5tYXhfdHVybl9zdGVwcxgGIAEoBRIqCgdjb250ZXh0GAcgASgLMhkub21hLnYxLkNvbnRleHRNYW5hZ2VtZW50EiYKC21jcF9zZXJ2ZXJzGAggAygLMhEub21hLnYxLk1jcFNlcnZlciI9CglNY3BTZXJ2ZXISDAoEbmFtZRgBIAEoCRILCgN1cmwYAiABKAkSFQoNY3JlZGVudGlhbF9pZBgDIAEoCSJ1ChFDb250ZXh0TWFuYWdlbWVudBIpCghzdHJhdGVneRgBIAEoDjIXLm9tYS52MS5Db250ZXh0U3RyYXRlZ3kSGAoQbWF4X2lucHV0X3Rva2VucxgCIAEoBRIbChN0YXJnZXRfaW5wdXRfdG9rZW5zGAMgASgFIpwBCglBZ2VudFRvb2wSDAoEbmFtZRgBIAEoCRIeCgRraW5kGAIgASgOMhAub21hLnYxLlRvb2xLaW5kEhMKC2Rlc2NyaXB0aW9uGAMgASgJEi0KDGlucHV0X3NjaGVtYRgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSHQoVcmVxdWlyZXNfY29uZmlybWF0aW9uGAUgASgIIlcKBUxlYXNlEg0KBWVwb2NoGAEgASgDEg4KBmhvbGRlchgCIAEoCRIvCgtleHBpcmVfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAijwMKB1Nlc3Npb24SEgoKc2Vzc2lvbl9pZBgBIAEoCRIrCgZsYWJlbHMYAiADKAsyGy5vbWEudjEuU2Vzc2lvbi5MYWJlbHNFbnRyeRIiCgVhZ2VudBgDIAEoCzITLm9tYS52MS5BZ2VudENvbmZpZxIlCgZzdGF0dXMYBCABKA4yFS5vbWEudjEuU2Vzc2lvblN0YXR1cxIQCghoZWFkX3NlcRgFIAEoAxIcCgVsZWFzZRgGIAEoCzINLm9tYS52MS5MZWFzZRIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKC3N0b3BfcmVhc29uGAkgASgOMhIub21hLnYxLlN0b3BSZWFzb24SDgoGdGVuYW50GAogASgJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEqpAEKDVNlc3Npb25TdGF0dXMSHgoaU0VTU0lPTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNTRVNTSU9OX1NUQVRVU19JRExFEAESGgoWU0VTU0lPTl9TVEFUVVNfUlVOTklORxACEh8KG1NFU1NJT05fU1RBVFVTX1JFU0NIRURVTElORxADEh0KGVNFU1NJT05fU1RBVFVTX1RFUk1JTkFURUQQBCqYAgoKU3RvcFJlYXNvbhIbChdTVE9QX1JFQVNPTl9VTlNQRUNJRklFRBAAEhgKFFNUT1BfUkVBU09OX0VORF9UVVJOEAESHwobU1RPUF9SRUFTT05fUkVRVUlSRVNfQUNUSU9OEAISGwoXU1RPUF9SRUFTT05fSU5URVJSVVBURUQQAxIhCh1TVE9QX1JFQVNPTl9SRVRSSUVTX0VYSEFVU1RFRBAEEhUKEVNUT1BfUkVBU09OX0VSUk9SEAUSGgoWU1RPUF9SRUFTT05fTUFYX1RPS0VOUxAGEhkKFVNUT1BfUkVBU09OX01BWF9TVEVQUxAHEiQKIFNUT1BfUkVBU09OX1RFUk1JTkFURURfQllfQ0xJRU5UEAgqfAoIVG9vbEtpbmQSGQoVVE9PTF9LSU5EX1VOU1BFQ0lGSUVEEAASFQoRVE9PTF9LSU5EX1NBTkRCT1gQARIUChBUT09MX0tJTkRfQ1VTVE9NEAISFQoRVE9PTF9LSU5EX0hBUk5FU1MQAxIRCg1UT09MX0tJTkRfTUNQEAQqiAEKD0NvbnRleHRTdHJhdGVneRIgChxDT05URVhUX1NUUkFURUdZX1VOU1BFQ0lGSUVEEAASGQoVQ09OVEVYVF9TVFJBVEVHWV9OT05FEAESGgoWQ09OVEVYVF9TVFJBVEVHWV9DTEVBUhACEhwKGENPTlRFWFRfU1RSQVRFR1lfQ09NUEFDVBADQiVaI29tYS5kZXYvY2xpZW50cy9nby9nZW4vb21hL3YxO29tYXYxYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_oma_v1_sandbox]);
 
 /**
  * AgentConfig is what a brain needs to run the session: model, prompt, tools, limits.
@@ -73,6 +73,15 @@ export type AgentConfig = Message<"oma.v1.AgentConfig"> & {
    * @generated from field: oma.v1.ContextManagement context = 7;
    */
   context?: ContextManagement | undefined;
+
+  /**
+   * MCP servers whose tools the brain offers the model next to `tools` (SEC-14). The
+   * brain reaches each through the server's MCP proxy, which adds the credential; the
+   * brain never holds it. At most 16; names unique.
+   *
+   * @generated from field: repeated oma.v1.McpServer mcp_servers = 8;
+   */
+  mcpServers: McpServer[];
 };
 
 /**
@@ -81,6 +90,46 @@ export type AgentConfig = Message<"oma.v1.AgentConfig"> & {
  */
 export const AgentConfigSchema: GenMessage<AgentConfig> = /*@__PURE__*/
   messageDesc(file_oma_v1_session, 0);
+
+/**
+ * McpServer is a Model Context Protocol server (streamable HTTP transport) a session's
+ * brain calls through the server's MCP proxy (SEC-14).
+ *
+ * @generated from message oma.v1.McpServer
+ */
+export type McpServer = Message<"oma.v1.McpServer"> & {
+  /**
+   * The server's name: 1–32 characters of [a-zA-Z0-9_-]. The model sees each of its tools
+   * as `<name>__<tool>`.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * The server's MCP endpoint: an http or https URL without user info or fragment, at
+   * most 2048 bytes.
+   *
+   * @generated from field: string url = 2;
+   */
+  url: string;
+
+  /**
+   * A `bearer` credential of the session's tenant in the vault whose `url_prefix` covers
+   * `url`; empty for a server that needs none. Unknown is NOT_FOUND / CREDENTIAL_NOT_FOUND
+   * and one that does not cover the URL INVALID_FIELD, at CreateSession.
+   *
+   * @generated from field: string credential_id = 3;
+   */
+  credentialId: string;
+};
+
+/**
+ * Describes the message oma.v1.McpServer.
+ * Use `create(McpServerSchema)` to create a new message.
+ */
+export const McpServerSchema: GenMessage<McpServer> = /*@__PURE__*/
+  messageDesc(file_oma_v1_session, 1);
 
 /**
  * ContextManagement says when and how a brain shrinks the prompt it sends (HARN-21).
@@ -125,7 +174,7 @@ export type ContextManagement = Message<"oma.v1.ContextManagement"> & {
  * Use `create(ContextManagementSchema)` to create a new message.
  */
 export const ContextManagementSchema: GenMessage<ContextManagement> = /*@__PURE__*/
-  messageDesc(file_oma_v1_session, 1);
+  messageDesc(file_oma_v1_session, 2);
 
 /**
  * AgentTool is one tool offered to the model.
@@ -176,7 +225,7 @@ export type AgentTool = Message<"oma.v1.AgentTool"> & {
  * Use `create(AgentToolSchema)` to create a new message.
  */
 export const AgentToolSchema: GenMessage<AgentTool> = /*@__PURE__*/
-  messageDesc(file_oma_v1_session, 2);
+  messageDesc(file_oma_v1_session, 3);
 
 /**
  * Lease is a brain's exclusive, time-bounded right to append to a session (SESS-10).
@@ -212,7 +261,7 @@ export type Lease = Message<"oma.v1.Lease"> & {
  * Use `create(LeaseSchema)` to create a new message.
  */
 export const LeaseSchema: GenMessage<Lease> = /*@__PURE__*/
-  messageDesc(file_oma_v1_session, 3);
+  messageDesc(file_oma_v1_session, 4);
 
 /**
  * Session is an agent session: its configuration and the state of its log.
@@ -299,7 +348,7 @@ export type Session = Message<"oma.v1.Session"> & {
  * Use `create(SessionSchema)` to create a new message.
  */
 export const SessionSchema: GenMessage<Session> = /*@__PURE__*/
-  messageDesc(file_oma_v1_session, 4);
+  messageDesc(file_oma_v1_session, 5);
 
 /**
  * SessionStatus is where a session stands. It follows from the session's last
@@ -461,6 +510,15 @@ export enum ToolKind {
    * @generated from enum value: TOOL_KIND_HARNESS = 3;
    */
   HARNESS = 3,
+
+  /**
+   * A tool of one of the agent's MCP servers (`AgentConfig.mcp_servers`), called by the
+   * brain through the server's MCP proxy (SEC-14). Set by the brain on ToolUse events;
+   * AgentTool entries of this kind are INVALID_FIELD (MCP tools come from their server).
+   *
+   * @generated from enum value: TOOL_KIND_MCP = 4;
+   */
+  MCP = 4,
 }
 
 /**
