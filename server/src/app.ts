@@ -99,7 +99,8 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     const vault = await openVaultPart(db, ctx);
     parts.push(vault);
     if (config.faultStorageDelayMs) config.logger.warn({ delayMs: config.faultStorageDelayMs }, "!!! fault injection: every write of the session log is delayed (conformance testing only)");
-    const outbound = { allowLoopback: config.allowLoopbackUpstreams ?? false };
+    let ownPort = config.port;
+    const outbound = { allowLoopback: config.allowLoopbackUpstreams ?? false, ownPorts: () => [ownPort] };
     const upstreamMcp = new UpstreamClients(outbound);
     parts.push({ features: ["harness.mcp"], close: () => upstreamMcp.close() });
     const gateways = new SandboxGateways({ vault: vault.vault, policy: outbound, audit: new GatewayAudit(config.logger.child({ part: "gateway" })), logger: config.logger.child({ part: "gateway" }) });
@@ -128,6 +129,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
         inspectorRoute(),
       ),
     });
+    ownPort = server.port;
     return {
       url: server.url,
       port: server.port,

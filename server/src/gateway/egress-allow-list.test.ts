@@ -54,6 +54,11 @@ describe("the outbound policy", () => {
     }
     for (const a of ["10.0.0.1", "93.184.216.34", "2001:db8::1"]) expect(refusalOf(a, { allowLoopback: false }), a).toBeUndefined();
     expect(() => checkLiteral("[::1]", { allowLoopback: false })).toThrow(/loopback/);
+    // The server's own port stays refused on loopback even when loopback is allowed (SEC-1).
+    const own = { allowLoopback: true, ownPorts: () => [7070] };
+    expect(refusalOf("127.0.0.1", own, 7070)).toMatch(/own port/);
+    expect(refusalOf("127.0.0.1", own, 7071)).toBeUndefined();
+    expect(refusalOf("10.0.0.1", own, 7070)).toBeUndefined();
     expect(() => checkLiteral("example.org", { allowLoopback: false })).not.toThrow();
   });
 });

@@ -30,7 +30,7 @@ function refusal(ctx: EgressContext, host: string, port: number): { reason: "no_
   if (!ctx.allowList) return { reason: "no_network", text: "this sandbox has no network" };
   if (!allowListAdmits(ctx.allowList, host, port)) return { reason: "not_allowed", text: `${host}:${port} is not on this sandbox's allow-list` };
   try {
-    checkLiteral(host, ctx.policy);
+    checkLiteral(host, ctx.policy, port);
   } catch (err) {
     return { reason: "refused_address", text: (err as Error).message };
   }
@@ -56,7 +56,7 @@ export function tunnel(req: http.IncomingMessage, client: Duplex, head: Buffer, 
   }
   const refused = refusal(ctx, target.host, target.port);
   if (refused) return refuse(403, refused.reason, refused.text);
-  const upstream = net.connect({ host: target.host, port: target.port, lookup: guardedLookup(ctx.policy) as never });
+  const upstream = net.connect({ host: target.host, port: target.port, lookup: guardedLookup(ctx.policy, target.port) as never });
   upstream.setNoDelay(true);
   upstream.once("connect", () => {
     ctx.log.debug({ tenant: ctx.tenant, sandboxId: ctx.sandboxId, target: req.url }, "egress tunnel");

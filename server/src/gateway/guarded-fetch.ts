@@ -1,7 +1,7 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import { Readable } from "node:stream";
-import { checkLiteral, guardedLookup, type OutboundPolicy } from "./outbound-policy.js";
+import { checkLiteral, guardedLookup, portOf, type OutboundPolicy } from "./outbound-policy.js";
 
 const agents = { "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) };
 
@@ -11,16 +11,15 @@ const agents = { "http:": new http.Agent({ keepAlive: true }), "https:": new htt
  * lookup and the connection goes to an address that passed. Bodies stream both ways.
  */
 export function guardedFetch(policy: OutboundPolicy): typeof fetch {
-  const lookup = guardedLookup(policy);
   return (async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = new URL(typeof input === "string" ? input : input instanceof URL ? input.href : input.url);
-    checkLiteral(url.hostname, policy);
+    checkLiteral(url.hostname, policy, portOf(url));
     const headers: Record<string, string> = {};
     new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
     const body = init?.body === undefined || init.body === null ? undefined : typeof init.body === "string" ? init.body : Buffer.from(await new Response(init.body).arrayBuffer());
     return new Promise<Response>((resolve, reject) => {
       const client = url.protocol === "https:" ? https : http;
-      const req = client.request(url, { method: init?.method ?? "GET", headers, agent: agents[url.protocol as "http:" | "https:"], lookup: lookup as never, ...(init?.signal ? { signal: init.signal } : {}) });
+      const req = client.request(url, { method: init?.method ?? "GET", headers, agent: agents[url.protocol as "http:" | "https:"], lookup: guardedLookup(policy, portOf(url)) as never, ...(init?.signal ? { signal: init.signal } : {}) });
       req.on("error", reject);
       req.on("response", (res) => {
         const out = new Headers();

@@ -10,6 +10,12 @@ import { BlockList, isIP } from "node:net";
  */
 export interface OutboundPolicy {
   readonly allowLoopback: boolean;
+  /**
+   * Ports of this server on this machine: refused on loopback even when loopback is allowed,
+   * so no tenant's recipe turns a proxy into a way to the server itself (SEC-1). Read at
+   * every connection (the server learns its port when it listens).
+   */
+  readonly ownPorts?: () => readonly number[];
 }
 
 export const strictOutbound: OutboundPolicy = { allowLoopback: false };
@@ -26,15 +32,21 @@ loopback.addSubnet("127.0.0.0", 8, "ipv4");
 loopback.addAddress("::1", "ipv6");
 loopback.addSubnet("::ffff:127.0.0.0", 104, "ipv6");
 
-/** Why an address may not be reached under `policy`, or undefined when it may. */
-export function refusalOf(address: string, policy: OutboundPolicy): string | undefined {
+/** Why an address (and port, when known) may not be reached under `policy`, or undefined when it may. */
+export function refusalOf(address: string, policy: OutboundPolicy, port?: number): string | undefined {
   const family = isIP(address);
   if (family === 0) return "not an address";
   const type = family === 4 ? "ipv4" : "ipv6";
   if (linkLocalOrUnspecified.check(address, type)) return "link-local or unspecified address";
-  if (!policy.allowLoopback && loopback.check(address, type)) return "loopback address (the server allows none: --allow-loopback-upstreams)";
+  if (loopback.check(address, type)) {
+    if (!policy.allowLoopback) return "loopback address (the server allows none: --allow-loopback-upstreams)";
+    if (port !== undefined && policy.ownPorts?.().includes(port)) return "this server's own port";
+  }
   return undefined;
 }
+
+/** The port a URL connects to. */
+export const portOf = (url: URL) => Number(url.port || (url.protocol === "https:" ? 443 : 80));
 
 /** A refused destination; the message names the address and why, never a credential. */
 export class OutboundRefused extends Error {
@@ -49,14 +61,14 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
  * addresses the policy allows, so the connection goes to an address that was checked
  * (no second resolution an attacker's DNS could answer differently).
  */
-export function guardedLookup(policy: OutboundPolicy) {
+export function guardedLookup(policy: OutboundPolicy, port?: number) {
   return (hostname: string, options: { all?: boolean; family?: number | string }, callback: LookupCallback): void => {
     const opts: LookupAllOptions = { all: true, ...(options.family ? { family: Number(options.family) === 6 ? 6 : Number(options.family) === 4 ? 4 : 0 } : {}) };
     lookup(hostname, opts, (err, addresses) => {
       if (err) return callback(err, "");
-      const allowed = addresses.filter((a) => refusalOf(a.address, policy) === undefined);
+      const allowed = addresses.filter((a) => refusalOf(a.address, policy, port) === undefined);
       if (allowed.length === 0) {
-        const why = addresses[0] ? refusalOf(addresses[0].address, policy) : "no address";
+        const why = addresses[0] ? refusalOf(addresses[0].address, policy, port) : "no address";
         return callback(new OutboundRefused(`${hostname} resolves to no address the server may reach (${why})`), "");
       }
       if (options.all) callback(null, allowed);
@@ -66,9 +78,9 @@ export function guardedLookup(policy: OutboundPolicy) {
 }
 
 /** Throws OutboundRefused when `host` is an address literal the policy refuses (names are checked at lookup). */
-export function checkLiteral(host: string, policy: OutboundPolicy): void {
+export function checkLiteral(host: string, policy: OutboundPolicy, port?: number): void {
   const bare = host.replace(/^\[|\]$/g, "");
   if (isIP(bare) === 0) return;
-  const why = refusalOf(bare, policy);
+  const why = refusalOf(bare, policy, port);
   if (why) throw new OutboundRefused(`${bare}: ${why}`);
 }

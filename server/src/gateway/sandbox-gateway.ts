@@ -2,7 +2,7 @@ import * as http from "node:http";
 import type { Socket } from "node:net";
 import { chmod, chown, mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { invalidField } from "../errors/oma-error.js";
+import { invalidField, OmaError } from "../errors/oma-error.js";
 import type { Logger } from "../logger.js";
 import { credentialNotFound, type Vault } from "../vault/vault.js";
 import type { AllowEntry } from "./egress-allow-list.js";
@@ -15,6 +15,8 @@ import { credentialMismatch, gatewayRouteOf, type WiredRepository } from "./wire
 
 /** The socket's name in a sandbox's gateway directory. */
 export const GATEWAY_SOCKET = "gateway.sock";
+/** Longest path a Unix socket can have on Linux (sun_path is 108 bytes with its NUL). */
+const MAX_SOCKET_PATH_BYTES = 107;
 /** Where a sandbox reaches its gateway: the tool runner forwards this loopback port to the socket. */
 export const GATEWAY_PORT = 3128;
 
@@ -96,6 +98,9 @@ export class SandboxGateways {
     await mkdir(hostDir, { recursive: true, mode: 0o700 });
     if (ownerUid !== undefined && process.getuid?.() === 0) await chown(hostDir, ownerUid, ownerUid);
     const socketPath = join(hostDir, GATEWAY_SOCKET);
+    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
+      throw new OmaError("BACKEND_UNAVAILABLE", `the gateway's socket path would be ${Buffer.byteLength(socketPath)} bytes, more than a Unix socket allows; use a shorter OMA_SANDBOX_ROOT`, { limit: MAX_SOCKET_PATH_BYTES });
+    }
     await rm(socketPath, { force: true });
     const git: GitRouteContext = { ...plan, vault: this.#vault, policy: this.#policy, audit: this.#audit, log: this.#log };
     const egress: EgressContext = { ...plan, policy: this.#policy, audit: this.#audit, log: this.#log };

@@ -1,6 +1,6 @@
 import * as http from "node:http";
 import * as https from "node:https";
-import { checkLiteral, guardedLookup, type OutboundPolicy } from "./outbound-policy.js";
+import { checkLiteral, guardedLookup, portOf, type OutboundPolicy } from "./outbound-policy.js";
 
 /** Keep-alive agents for upstream requests: a clone or a tool call reuses connections. */
 const agents = { "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) };
@@ -51,7 +51,7 @@ export function relay(
   },
 ): void {
   try {
-    checkLiteral(url.hostname, opts.policy);
+    checkLiteral(url.hostname, opts.policy, portOf(url));
   } catch (err) {
     opts.onFailed(err as Error);
     return;
@@ -61,7 +61,7 @@ export function relay(
     method: req.method,
     headers: { ...(opts.open ? endToEnd(req.headers) : pickHeaders(req.headers, PASSED_REQUEST_HEADERS)), ...opts.extra },
     agent: agents[url.protocol as "http:" | "https:"],
-    lookup: guardedLookup(opts.policy) as never,
+    lookup: guardedLookup(opts.policy, portOf(url)) as never,
     timeout: opts.timeoutMs ?? 300_000,
   });
   upstream.on("timeout", () => upstream.destroy(new Error("the upstream did not answer in time")));
