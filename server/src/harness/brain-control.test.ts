@@ -223,6 +223,21 @@ describe.skipIf(!backend)(`brain control flow (${backend?.name ?? "none"})`, () 
     await expect(fx.createSession({ sandbox: { backend: "no-such-backend" } }, unique("nobackend"))).rejects.toMatchObject({ rawMessage: expect.stringContaining("no-such-backend") });
   });
 
+  it("a sandbox recipe the service refuses at Provision is the tool call's error for the model, and the turn goes on", async () => {
+    // CreateSession checks a recipe's fields; whether its repository's credential exists is
+    // known only when the sandbox is provisioned.
+    const repositories = [{ url: "http://127.0.0.1:9/repo.git", credentialId: "cred_missing", path: "repo" }];
+    const sessionId = await fx.createSession({ sandbox: { ...sandbox, repositories } }, unique("nobackend"));
+    await fx.harness.wake({ sessionId });
+    expect(await fx.waitIdle(sessionId)).toBe(StopReason.END_TURN);
+    const events = await fx.events(sessionId);
+    expect(logInvariants(events).problems).toEqual([]);
+    const result = events.find((e) => e.payload.case === "toolResult")?.payload;
+    expect(result?.case === "toolResult" && result.value.isError).toBe(true);
+    expect(result?.case === "toolResult" && result.value.output).toContain("CREDENTIAL_NOT_FOUND");
+    expect(events.some((e) => e.payload.case === "sandboxProvisioned")).toBe(false);
+  });
+
   it("AgentConfig.max_turn_steps bounds the model calls of a turn: IDLE MAX_STEPS", async () => {
     const sessionId = await fx.createSession({ sandbox, maxTurnSteps: 2 }, unique("steps"));
     await fx.harness.wake({ sessionId });

@@ -5,7 +5,8 @@ import { startMcpServer, type McpTestServer } from "@oma/conformance/fixtures";
 import { StopReason, ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
 import { VaultService } from "@oma/client/gen/oma/v1/vault_service_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BrainFixture, logInvariants } from "./testing/brain-fixture.js";
+import { BrainFixture } from "./testing/brain-fixture.js";
+import { logInvariants } from "./testing/log-invariants.js";
 
 // SEC-14: a brain discovers an MCP server's tools through the server's proxy and calls them
 // there with its session token, against a real MCP server that demands a bearer, with the
