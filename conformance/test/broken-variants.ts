@@ -36,6 +36,7 @@ export const clausesWithoutVariant: Readonly<Record<string, string>> = {
   "SEC-8": "the suite has no case for auth.tokens yet",
   "SEC-9": "the suite has no case for auth.tokens yet",
   "SEC-10": "the suite has no case for auth.tokens yet",
+  "SEC-3": "the vault's rule as a whole; the suite tests its parts, each with caught variants: SEC-11 (write-only, sealed at rest, per tenant), SEC-12 (a repository's token unreachable from the sandbox), SEC-14 (MCP through the proxy)",
 };
 
 /** MUST cases no variant breaks yet, and why; the coverage test prints them and fails on any other gap. */

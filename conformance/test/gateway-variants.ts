@@ -73,4 +73,45 @@ export const gatewayVariants: readonly BrokenVariant[] = [
         return orig({ ...r, resources: { ...r.resources, network } } as never, call);
       }),
   },
+  {
+    name: "Execute answers git push with success without pushing",
+    breaks: ["SEC-12"],
+    profile: ["sandbox/SEC-12/push-lands-upstream"],
+    needsSandbox: true,
+    sandbox: (real) =>
+      patch(real, "execute", (orig) => (req: never, call: never) => {
+        const r = req as { name: string; input?: { command?: string } };
+        return r.name === "bash" && r.input?.command?.includes("git push") ? orig({ ...r, input: { command: "true" } } as never, call) : orig(req, call);
+      }),
+  },
+  {
+    name: "Provision leaves out a repository whose clone fails and answers with the sandbox",
+    breaks: ["SEC-12"],
+    profile: ["sandbox/SEC-12/provision-checks"],
+    needsSandbox: true,
+    sandbox: (real) =>
+      patch(real, "provision", (orig) => async (req: never, call: never) => {
+        try {
+          return await orig(req, call);
+        } catch (err) {
+          if ((err as { reason?: string }).reason !== "CLONE_FAILED") throw err;
+          const r = req as ProvisionReq;
+          return orig({ ...r, resources: { ...r.resources, repositories: [] } } as never, call);
+        }
+      }),
+  },
+  {
+    name: "Provision drops the allow-list entries it cannot read, and an empty list allows nothing",
+    breaks: ["SEC-15"],
+    profile: ["sandbox/SEC-15/bad-allow-list"],
+    needsSandbox: true,
+    sandbox: (real) =>
+      patch(real, "provision", (orig) => (req: never, call: never) => {
+        const r = req as ProvisionReq;
+        if (r.resources?.network?.mode !== 2) return orig(req, call);
+        const allow = r.resources.network.allow.filter((a) => /^[a-z0-9.*-]+(:[0-9]+)?$/i.test(a));
+        const network = allow.length > 0 ? { mode: 2, allow } : { mode: 1, allow: [] };
+        return orig({ ...r, resources: { ...r.resources, network } } as never, call);
+      }),
+  },
 ];
