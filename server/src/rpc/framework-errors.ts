@@ -3,6 +3,7 @@ import { createAsyncIterable, encodeEnvelope, type UniversalHandler, type Univer
 import { codeToHttpStatus, endStreamFlag, endStreamFromJson, endStreamToJson, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
+import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { OmaError } from "../errors/oma-error.js";
 import { toConnectError } from "./to-connect-error.js";
 
@@ -36,9 +37,13 @@ export function withOmaFrameworkErrors(handler: UniversalHandler, readMaxBytes: 
   const wrapped = async (req: Parameters<UniversalHandler>[0]): Promise<UniversalServerResponse> => {
     const res = await handler(req);
     const type = res.header?.get("content-type") ?? "";
-    if (type.startsWith("application/grpc-web")) return { ...res, body: rewriteEnvelopes(res.body, trailerFlag, (data) => fixGrpcWebTrailer(data, fix)) };
+    if (type.startsWith("application/grpc-web")) {
+      return { ...res, body: rewriteEnvelopes(res.body, trailerFlag, compressionNamed(res.header?.get("grpc-encoding")), readMaxBytes, (data) => fixGrpcWebTrailer(data, fix)) };
+    }
     if (type.startsWith("application/grpc")) return { ...res, body: afterBody(res.body, () => fixGrpcTrailer(res.trailer, fix)) };
-    if (type.startsWith("application/connect+")) return { ...res, body: rewriteEnvelopes(res.body, endStreamFlag, (data) => fixEndStream(data, fix)) };
+    if (type.startsWith("application/connect+")) {
+      return { ...res, body: rewriteEnvelopes(res.body, endStreamFlag, compressionNamed(res.header?.get("connect-content-encoding")), readMaxBytes, (data) => fixEndStream(data, fix)) };
+    }
     if (res.status !== 200) return await fixConnectUnary(res, fix);
     return res;
   };
@@ -108,7 +113,19 @@ function afterBody(body: Body, after: () => void): Body {
 }
 
 /** The body's enveloped messages, the one with `flag` passed through `rewrite`. */
-function rewriteEnvelopes(body: Body, flag: number, rewrite: (data: Uint8Array) => Uint8Array): Body {
+/** The compression a response announced for its envelopes (the framework offers gzip and brotli). */
+function compressionNamed(name: string | null | undefined): Compression | undefined {
+  return [compressionGzip, compressionBrotli].find((c) => c.name === name);
+}
+
+type Compression = typeof compressionGzip;
+
+/**
+ * Rewrites the envelopes of a stream that carry `flag` (the trailer or the end-stream
+ * message). Such an envelope may be compressed like any other (flag bit 0x01, the
+ * response's negotiated encoding): it is read decompressed and written back compressed.
+ */
+function rewriteEnvelopes(body: Body, flag: number, compression: Compression | undefined, readMaxBytes: number, rewrite: (data: Uint8Array) => Uint8Array): Body {
   if (body === undefined) return body;
   return (async function* () {
     let pending: Uint8Array = new Uint8Array(0);
@@ -121,12 +138,26 @@ function rewriteEnvelopes(body: Body, flag: number, rewrite: (data: Uint8Array) 
         const flags = pending[0]!;
         const envelope = pending.subarray(0, 5 + length);
         pending = pending.subarray(5 + length);
-        yield (flags & flag) === flag ? encodeEnvelope(flags, rewrite(envelope.subarray(5))) : envelope;
+        if ((flags & flag) !== flag) {
+          yield envelope;
+          continue;
+        }
+        const compressed = (flags & COMPRESSED_FLAG) === COMPRESSED_FLAG;
+        if (compressed && !compression) {
+          yield envelope; // nothing to read it with: pass it on as it came
+          continue;
+        }
+        const data = compressed ? await compression!.decompress(envelope.subarray(5), readMaxBytes) : envelope.subarray(5);
+        const rewritten = rewrite(data);
+        yield encodeEnvelope(flags, compressed ? await compression!.compress(rewritten) : rewritten);
       }
     }
     if (pending.byteLength > 0) yield pending;
   })();
 }
+
+/** Envelope flag: the payload is compressed with the response's encoding. */
+const COMPRESSED_FLAG = 0b00000001;
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   if (a.byteLength === 0) return b;
