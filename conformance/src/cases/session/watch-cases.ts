@@ -148,6 +148,9 @@ export const watchCases: ConformanceCase[] = [
                 await ctx.rpc.unary(S.emitEvents, { sessionId, events: Array.from({ length: Math.min(5, racing - i) }, (_, j) => userText(`r${i + j}`)) });
               }
             })();
+            // Awaited below; if the watch fails first, its failure is the case's, and a
+            // writer cut off when the run closes its channel must not surface on its own.
+            writer.catch(() => undefined);
           }
         },
       });
@@ -171,6 +174,8 @@ export const watchCases: ConformanceCase[] = [
       const watchers = Array.from({ length: 5 }, () =>
         watch(ctx, sessionId, { withinMs: 20_000, until: (l) => l.events.length >= 23 }),
       );
+      // Awaited below; if the appends fail first, that failure is the case's.
+      for (const w of watchers) w.catch(() => undefined);
       await appendMany(ctx, sessionId, 20, "n");
       const logs = await Promise.all(watchers);
       for (const [i, log] of logs.entries()) checkConsecutive(log.events, 1, `watcher ${i}`);
