@@ -66,7 +66,7 @@ rmSync(reportFile, { force: true });
 // Everything the tests create lives under one temp root of this run (TMPDIR), and their
 // sandboxes' cgroups under a parent of its own, so that what they leave behind is found
 // afterwards without counting other runs on the same machine.
-const runRoot = mkdtempSync(join(tmpdir(), "oma-test-run-"));
+const runRoot = mkdtempSync(join(tmpdir(), "oma-run-"));
 chmodSync(runRoot, 0o1777); // a TMPDIR like /tmp: sandboxes running as another user reach their workspaces through it
 const cgroupParent = `oma-test-${runRoot.slice(runRoot.lastIndexOf("-") + 1).toLowerCase()}`;
 const status = run(bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${reportFile}`, ...process.argv.slice(2)], {

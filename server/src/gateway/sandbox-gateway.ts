@@ -14,7 +14,13 @@ import { answer } from "./upstream-request.js";
 import { credentialMismatch, gatewayRouteOf, type WiredRepository } from "./wired-repository.js";
 
 /** The socket's name in a sandbox's gateway directory. */
-export const GATEWAY_SOCKET = "gateway.sock";
+/**
+ * The gateway's directory beside a sandbox's workspace, and its socket there: short names,
+ * because the whole path must fit a Unix socket address (107 bytes) under workspace roots
+ * that are themselves under a temp dir.
+ */
+export const GATEWAY_DIR = "gw";
+export const GATEWAY_SOCKET = "gw.sock";
 /** Longest path a Unix socket can have on Linux (sun_path is 108 bytes with its NUL). */
 const MAX_SOCKET_PATH_BYTES = 107;
 /** Where a sandbox reaches its gateway: the tool runner forwards this loopback port to the socket. */
@@ -89,7 +95,7 @@ export class SandboxGateways {
   }
 
   /**
-   * Serves `plan` on `<hostDir>/gateway.sock`. The directory is created mode 0700 and
+   * Serves `plan` on `<hostDir>/gw.sock`. The directory is created mode 0700 and
    * handed to `ownerUid` (the sandbox's host user), so that user and root alone can reach
    * the socket: exactly who can reach the sandbox's workspace. A socket left by an earlier
    * run (a re-attached container) is replaced.

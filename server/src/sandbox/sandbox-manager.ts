@@ -15,7 +15,7 @@ import { recoverSandboxes } from "./recover-sandboxes.js";
 import { fingerprintOf, keyReused, newSandboxId } from "./sandbox-ids.js";
 import { annotateActiveSpan, ATTR_SESSION_ID, inSpan, sessionAttributes } from "../telemetry/tracing.js";
 import { chownTree, writeFiles } from "./workspace-files.js";
-import { SandboxGateways, type GatewayHandle } from "../gateway/sandbox-gateway.js";
+import { GATEWAY_DIR, SandboxGateways, type GatewayHandle } from "../gateway/sandbox-gateway.js";
 import type { WiredRepository } from "../gateway/wired-repository.js";
 import { cloneRepositories } from "./clone-repositories.js";
 
@@ -129,7 +129,7 @@ export class SandboxManager {
       await writeFiles(workspaceDir, r);
       const uid = r.security.runAsRoot ? 0 : backend.sandboxUid;
       await chownTree(workspaceDir, uid);
-      if (routes) gateway = await this.deps.gateways!.open({ sandboxId, tenant, repositories: routes, allowList: r.allowList }, join(dirname(workspaceDir), "gateway"), uid);
+      if (routes) gateway = await this.deps.gateways!.open({ sandboxId, tenant, repositories: routes, allowList: r.allowList }, join(dirname(workspaceDir), GATEWAY_DIR), uid);
       const env = await backend.create({ sandboxId, serverInstance: this.deps.instanceId, workspaceDir, image: r.image, cpu: r.cpu, memoryBytes: r.memoryBytes, pids: r.pids, diskBytes: r.diskBytes, network: r.network, env: r.env, security: r.security, ...(gateway ? { gateway: { hostDir: gateway.hostDir, egress: r.allowList !== undefined } } : {}) });
       if (routes && r.repositories.length > 0) {
         try {
@@ -191,7 +191,7 @@ export class SandboxManager {
     if (r.repositories.length === 0 && !r.allowList) return;
     const uid = r.security.runAsRoot ? 0 : this.deps.backends.get(live.sandbox.backend)?.sandboxUid;
     const plan = { sandboxId: live.sandbox.sandboxId, tenant: live.sandbox.tenant || DEFAULT_TENANT, repositories: SandboxGateways.routesOf(r.repositories), allowList: r.allowList };
-    live.gateway = await this.deps.gateways.open(plan, join(dirname(live.workspaceDir), "gateway"), uid);
+    live.gateway = await this.deps.gateways.open(plan, join(dirname(live.workspaceDir), GATEWAY_DIR), uid);
   }
 
   get(access: Access, sandboxId: string): Sandbox {
