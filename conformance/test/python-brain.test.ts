@@ -35,7 +35,7 @@ describe.skipIf(!havePython || !bwrap)("the Python brain passes the suite's harn
 
   beforeAll(async () => {
     dir = await tempDir("oma-python-brain-");
-    app = await startApp({ dataDir: dir.path, port: 0, host: "127.0.0.1", limits: fastLimits, sandboxBackend: "bubblewrap", harness: { leaseTtlMs: 3000 }, logger: createLogger({ level: "silent" }) });
+    app = await open(0);
     token = (await readFile(app.adminTokenFile!, "utf8")).trim();
     // A worker token may only open ConnectWorker: everything a brain does on its session it
     // must do with the assignment's session token (SEC-7), renewed by RenewLease.
@@ -50,12 +50,23 @@ describe.skipIf(!havePython || !bwrap)("the Python brain passes the suite's harn
     await dir?.remove();
   });
 
-  it("over gRPC, fault injection included", { timeout: 180_000 }, async () => {
+  const open = (port: number) =>
+    startApp({ dataDir: dir.path, port, host: "127.0.0.1", limits: fastLimits, sandboxBackend: "bubblewrap", harness: { leaseTtlMs: 3000 }, logger: createLogger({ level: "silent" }) });
+  // A restart on the same data and port (HARN-27): the Python workers reconnect to it.
+  let restarting: Promise<void> | undefined;
+  const restartTarget = () =>
+    (restarting ??= (async () => {
+      const port = app.port;
+      await app.close();
+      app = await open(port);
+    })().finally(() => (restarting = undefined)));
+
+  it("over gRPC, fault injection and a server restart included", { timeout: 180_000 }, async () => {
     // The server claims harness.context and harness.mcp for its own brain; the Python brain
     // has no context management (HARN-21..23) and no MCP client (SEC-14), so those cases
     // are left out here, and said so.
     console.log("!!! the Python brain's run leaves out the harness.context cases (HARN-21..23) and the harness.mcp cases (SEC-14): the Python brain does not manage its context and has no MCP client");
-    const report = await runSuite({ target: app.url, token, protocol: "grpc", profile: ["harness"], skip: ["harness.context", "harness.mcp"], harness: fixture, concurrency: 6 });
+    const report = await runSuite({ target: app.url, token, protocol: "grpc", profile: ["harness"], skip: ["harness.context", "harness.mcp"], harness: fixture, restartTarget, concurrency: 6 });
     const failures = report.results.filter((r) => r.status === "failed").map((r) => `${r.id}: ${r.message ?? ""}`);
     console.log(`Python brain: ${JSON.stringify(report.summary)}`);
     expect(failures).toEqual([]);
