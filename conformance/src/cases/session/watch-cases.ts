@@ -65,6 +65,7 @@ export const watchCases: ConformanceCase[] = [
       const writer = (async () => {
         for (let i = 0; i < 20; i++) await ctx.rpc.unary(S.emitEvent, { sessionId, event: userText(`w${i}`) });
       })();
+      writer.catch(() => undefined); // awaited below, unless the watch fails first
       const last = Number(first.events.at(-1)!.seq);
       const second = await watch(ctx, sessionId, { afterSeq: last, withinMs: 20_000, until: (l) => Number(l.events.at(-1)?.seq ?? 0) >= n + 20 });
       await writer;
@@ -101,6 +102,7 @@ export const watchCases: ConformanceCase[] = [
                 await ctx.rpc.unary(S.emitEvents, { sessionId, events: Array.from({ length: 10 }, (_, j) => userText(`d${i}-${j}`)) });
               }
             })();
+            writer.catch(() => undefined); // awaited below, unless the watch fails first
           }
         },
       });
