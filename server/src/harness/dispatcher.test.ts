@@ -78,6 +78,18 @@ describe("HarnessDispatcher", () => {
     expect(dispatcher.list({ sessionId: id.sessionId }).map((h) => h.harnessId)).toEqual([first.harnessId]);
   });
 
+  it("HARN-13: ListHarnesses reads each brain's lease from the store, not from the last sweep", async () => {
+    const { store, dispatcher, session } = await setup();
+    const ref = await session();
+    const woke = await dispatcher.wake(ref);
+    // The brain renews its lease in the store; no sweep has run since (they are a minute apart).
+    clock += TTL - 1_000;
+    await store.renewLease(ref, woke.leaseEpoch, TTL);
+    clock += 2_000;
+    expect(dispatcher.list({ sessionId: ref.sessionId })).toEqual([]); // the sweep's view: expired
+    expect((await dispatcher.listLive({ sessionId: ref.sessionId })).map((h) => h.harnessId)).toEqual([woke.harnessId]);
+  });
+
   it("HARN-1: concurrent Wakes start one brain", async () => {
     const { dispatcher, session } = await setup();
     const id = await session((l) => l.user("hi"));

@@ -159,6 +159,22 @@ export class HarnessDispatcher {
       .sort((a, b) => (a.harnessId < b.harnessId ? -1 : a.harnessId > b.harnessId ? 1 : 0));
   }
 
+  /**
+   * Live brains as the store sees them now: the expiry of each candidate's lease is read
+   * from the session (its brain renews it there), not from the last sweep, which may lag
+   * behind on a busy server. What ListHarnesses answers.
+   */
+  async listLive(filter: { tenant?: string; sessionId?: string } = {}): Promise<HarnessRecord[]> {
+    const candidates = [...this.#harnesses.values()].filter((h) => (filter.tenant === undefined || h.tenant === filter.tenant) && (!filter.sessionId || h.sessionId === filter.sessionId));
+    await Promise.all(
+      candidates.map(async (record) => {
+        const lease = (await this.#store.getSession(refOf(record)).catch(() => undefined))?.lease;
+        if (lease && fromInt64(lease.epoch) === record.epoch && lease.expireTime) record.expireTime = timestampMs(lease.expireTime);
+      }),
+    );
+    return this.list(filter);
+  }
+
   /** Live brains, brains waiting for a worker, connected workers: what an operator counts. */
   stats(): { brains: number; waiting: number; workers: number } {
     return { brains: this.list().length, waiting: this.#waiting.length, workers: this.#workers.size };

@@ -57,13 +57,13 @@ export function createHarnessService(deps: HarnessServiceDeps): Handlers<typeof 
       return { harnessId: result.harnessId, leaseEpoch: toInt64(result.leaseEpoch), alreadyRunning: result.alreadyRunning };
     },
 
-    listHarnesses(req, call) {
+    async listHarnesses(req, call) {
       const tenant = call.principal.tenant;
       // Bound to the tenant too: a page token of one tenant opens no listing of another.
       const query = { list: "ListHarnesses", tenant, session_id: req.sessionId };
       const { size, cursor } = paging.open(req, query);
       // In harness id order; a page continues after the last id it returned.
-      const rest = dispatcher.list({ tenant, sessionId: req.sessionId || undefined }).filter((h) => cursor === undefined || h.harnessId > cursor);
+      const rest = (await dispatcher.listLive({ tenant, sessionId: req.sessionId || undefined })).filter((h) => cursor === undefined || h.harnessId > cursor);
       const page = rest.slice(0, size);
       return { harnesses: page.map(toHarness), nextPageToken: paging.next(rest.length > size ? page.at(-1)?.harnessId : undefined, query) };
     },
