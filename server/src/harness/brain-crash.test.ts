@@ -29,18 +29,30 @@ beforeAll(async () => {
 });
 afterAll(async () => fx?.stop());
 
+async function untilEvents(sessionId: string, count: number): Promise<void> {
+  for (let waited = 0; (await fx.events(sessionId)).length < count; waited += 10) {
+    if (waited > 30_000) throw new Error(`${sessionId} never reached ${count} events`);
+    await sleep(10);
+  }
+}
+
 async function runsLog(sandboxId: string): Promise<string[]> {
   const res = await fx.sandboxes.execute({ sandboxId, name: "bash", input: { command: "cat runs.log 2>/dev/null || true" } });
   return res.output.split("\n").filter((l) => l.startsWith("toolu_"));
 }
 
 describe.skipIf(!bwrap.available)("SIGKILL of the worker mid-session (bubblewrap)", () => {
-  it("HARN-5/HARN-6: ten kills at different points; every session completes with a gapless log and each tool run once", async () => {
+  // Ten turns, each cut once and finished by a successor after a 1 s lease: bounded generously.
+  it("HARN-5/HARN-6: ten kills at different points; every session completes with a gapless log and each tool run once", { timeout: 180_000 }, async () => {
     let kills = 0;
     for (let i = 0; i < 10; i++) {
       const sessionId = await fx.createSession({ sandbox: { backend: "bubblewrap" } }, `crash run ${i}`);
+      const before = (await fx.events(sessionId)).length;
       const woken = await fx.harness.wake({ sessionId });
-      await sleep(60 + i * 65); // from the first model call to the last tool call
+      // The kills are placed by progress, not by time: run i kills the brain once the turn has
+      // written i + 1 events (harness_started, the model's answers, tool calls and results),
+      // so on a slow machine they still land at ten different points inside the turn.
+      await untilEvents(sessionId, before + 1 + i);
       const victim = await fx.workerOf(sessionId);
       let killedMidTurn = false;
       if (victim) {
