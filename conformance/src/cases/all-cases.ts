@@ -27,6 +27,9 @@ import { vaultCases } from "./vault/vault-cases.js";
 import { mcpCases } from "./harness/mcp-cases.js";
 import { repositoryCases } from "./sandbox/repository-cases.js";
 import { egressCases } from "./sandbox/egress-cases.js";
+import { authCases } from "./auth/auth-cases.js";
+import { tenantCases } from "./auth/tenant-cases.js";
+import { sessionTokenCases } from "./auth/session-token-cases.js";
 
 /** Every case of the suite. Ids are unique; the runner shuffles them with the run's seed. */
 export const allCases: readonly ConformanceCase[] = [
@@ -58,4 +61,7 @@ export const allCases: readonly ConformanceCase[] = [
   ...mcpCases,
   ...repositoryCases,
   ...egressCases,
+  ...authCases,
+  ...tenantCases,
+  ...sessionTokenCases,
 ];

@@ -8,7 +8,7 @@ import { RpcFailure } from "./rpc-failure.js";
 /** An RpcClient over connect-node: the Connect protocol or gRPC-Web (or gRPC, for comparison). */
 export function createConnectClient(target: string, protocol: Protocol, token?: string): RpcClient {
   const bearer: Interceptor = (next) => (req) => {
-    req.header.set("authorization", `Bearer ${token}`);
+    if (!req.header.has("authorization")) req.header.set("authorization", `Bearer ${token}`);
     return next(req);
   };
   const interceptors = token ? [bearer] : [];
@@ -23,7 +23,7 @@ export function createConnectClient(target: string, protocol: Protocol, token?: 
   const callOptions = (o: CallOptions | undefined) => {
     if (o?.serverTimeoutMs === undefined) return o ?? {};
     const ms = Math.max(1, Math.round(o.serverTimeoutMs));
-    return { ...o, headers: protocol === "connect" ? { "connect-timeout-ms": String(ms) } : { "grpc-timeout": `${ms}m` } };
+    return { ...o, headers: { ...o.headers, ...(protocol === "connect" ? { "connect-timeout-ms": String(ms) } : { "grpc-timeout": `${ms}m` }) } };
   };
   const clientFor = (m: DescMethod) => {
     let c = clients.get(m.parent);

@@ -26,6 +26,7 @@ export function createGrpcJsClient(target: string, token?: string): RpcClient {
   const metadata = (o?: CallOptions) => {
     const m = new grpc.Metadata();
     if (token) m.set("authorization", `Bearer ${token}`);
+    for (const [name, value] of Object.entries(o?.headers ?? {})) m.set(name, value);
     // Without a deadline of its own, grpc-js sends the metadata's grpc-timeout as it is.
     if (o?.serverTimeoutMs !== undefined) m.set("grpc-timeout", `${Math.max(1, Math.round(o.serverTimeoutMs))}m`);
     return m;

@@ -12,6 +12,11 @@ export interface CallOptions {
    * call with `signal`.
    */
   readonly serverTimeoutMs?: number;
+  /**
+   * Extra request headers (gRPC metadata), e.g. `oma-tenant`; an `authorization` here
+   * replaces the client's own bearer token for this call (SEC-4, SEC-6).
+   */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** The protocols the runner speaks. */

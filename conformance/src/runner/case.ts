@@ -19,6 +19,7 @@ export type Feature =
   | "harness.core"
   | "harness.auto_rewake"
   | "harness.context"
+  | "auth.tokens"
   | "vault.credentials"
   | "sandbox.repositories"
   | "sandbox.egress"

@@ -22,10 +22,12 @@ export class SuiteWorker {
     ctx: CaseContext,
     readonly workerId: string,
     readonly capacity: number,
+    /** The client it connects with (another token than the run's, e.g. a tenant's worker token). */
+    client = ctx.rpc,
   ) {
     const onCaseAbort = () => this.stop.abort();
     ctx.signal.addEventListener("abort", onCaseAbort, { once: true });
-    const stream = ctx.rpc.serverStream(H.connectWorker, { workerId, capacity, labels: { role: "oma-conformance" } }, { signal: this.stop.signal });
+    const stream = client.serverStream(H.connectWorker, { workerId, capacity, labels: { role: "oma-conformance" } }, { signal: this.stop.signal });
     this.pump = (async () => {
       try {
         for await (const m of stream) {

@@ -21,10 +21,10 @@ export const bearer = (token: string, urlPrefix = "https://mcp.conformance.examp
  * A client of a fresh tenant (or of a given one) with the given role, minted with the
  * run's token through TokenService; skips the case when that token may not mint tokens.
  */
-export async function tenantClient(ctx: CaseContext, role: TokenRole = TokenRole.CLIENT, tenant = ctx.uniqueId("tenant").replace(/[^A-Za-z0-9._-]/g, "")): Promise<{ client: RpcClient; tenant: string; token: string }> {
+export async function tenantClient(ctx: CaseContext, role: TokenRole = TokenRole.CLIENT, tenant = ctx.uniqueId("tenant").replace(/[^A-Za-z0-9._-]/g, "")): Promise<{ client: RpcClient; tenant: string; token: string; tokenId: string }> {
   try {
     const res = await ctx.rpc.unary(TokenService.method.createToken, { tenant, role, description: "oma-conformance" });
-    return { client: ctx.newClient(undefined, res.bearerToken), tenant, token: res.bearerToken };
+    return { client: ctx.newClient(undefined, res.bearerToken), tenant, token: res.bearerToken, tokenId: res.token?.tokenId ?? "" };
   } catch (err) {
     if (err instanceof RpcFailure && (err.codeName === "PERMISSION_DENIED" || err.codeName === "UNIMPLEMENTED")) {
       throw new CaseSkipped("this case needs tokens of a second tenant: run the suite with an admin token (--token or --target-data-dir)");
