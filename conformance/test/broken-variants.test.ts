@@ -32,7 +32,7 @@ describe.concurrent("the suite fails each broken variant on the requirements it 
     it.skipIf(!runnable)(variant.name, { timeout: 120_000 }, async () => {
       const server = variant.ownProcess
         ? await startVariantProcess(variant.name, { storageDelayMs: variant.ownProcess.storageDelayMs })
-        : await startVariantServer(variant, { ...(variant.needsSandbox ? { sandboxBackend: "bubblewrap" } : {}), harness: variant.needsHarness === true });
+        : await startVariantServer(variant, { ...(variant.needsSandbox ? { sandboxBackend: "bubblewrap" } : {}), harness: variant.needsHarness === true || variant.servesHarness === true });
       const fixture: ScriptedFixture | undefined = variant.needsHarness
         ? await startScriptedFixture((id) =>
             startWorkerProcess(`exec node '${serverMain}' worker --server ${server.url} --id ${id} ${variant.workerArgs ?? ""}`, server.url, id, {

@@ -11,13 +11,14 @@ import type { BrokenVariant } from "./variant-kit.js";
 import { vaultVariants } from "./vault-variants.js";
 import { gatewayVariants } from "./gateway-variants.js";
 import { mcpVariants } from "./mcp-variants.js";
+import { authVariants } from "./auth-variants.js";
 
 export type { BrokenVariant } from "./variant-kit.js";
 /** Variants served with brains: harness defects, MCP among them. */
 export const harnessVariants: readonly BrokenVariant[] = [...harnessServiceVariants, ...mcpVariants, ...clauseVariants.filter((v) => v.needsHarness)];
 
 /** Variants served without brains: session and sandbox defects. */
-export const brokenVariants: readonly BrokenVariant[] = [...sessionLogVariants, ...sessionRuleVariants, ...boundaryVariants, ...durabilityVariants, ...sandboxVariants, ...vaultVariants, ...gatewayVariants, ...clauseVariants.filter((v) => !v.needsHarness)];
+export const brokenVariants: readonly BrokenVariant[] = [...sessionLogVariants, ...sessionRuleVariants, ...boundaryVariants, ...durabilityVariants, ...sandboxVariants, ...vaultVariants, ...gatewayVariants, ...authVariants, ...clauseVariants.filter((v) => !v.needsHarness)];
 
 /**
  * MUST clauses of SPEC.md that no variant breaks, and why; the coverage test prints them
@@ -29,13 +30,6 @@ export const clausesWithoutVariant: Readonly<Record<string, string>> = {
   "HARN-3": "the worker protocol from outside is harness/HARN-17/suite-worker-runs-a-brain, whose variant is listed under HARN-17",
   "HARN-6": "shown by harness/HARN-5/brain-killed-mid-tool (the tool runs once), whose variant is listed under HARN-5",
   "HARN-18": "a brain's idempotency keys are not visible from outside the server; the reference brain's own tests kill it around its appends (brain-crash.test.ts)",
-  "SEC-4": "the suite has no case for auth.tokens yet",
-  "SEC-5": "the suite has no case for auth.tokens yet",
-  "SEC-6": "the suite has no case for auth.tokens yet",
-  "SEC-7": "the suite has no case for auth.tokens yet (the Python brain's run shows a brain working with session tokens alone)",
-  "SEC-8": "the suite has no case for auth.tokens yet",
-  "SEC-9": "the suite has no case for auth.tokens yet",
-  "SEC-10": "the suite has no case for auth.tokens yet",
   "SEC-3": "the vault's rule as a whole; the suite tests its parts, each with caught variants: SEC-11 (write-only, sealed at rest, per tenant), SEC-12 (a repository's token unreachable from the sandbox), SEC-14 (MCP through the proxy)",
 };
 
@@ -43,5 +37,4 @@ export const clausesWithoutVariant: Readonly<Record<string, string>> = {
 export const notYetCovered: Readonly<Record<string, string>> = {
   "wire/WIRE-7/unknown-method": "the RPC framework answers unknown methods; a service wrapper cannot break it",
   "harness/SEC-14/mcp-server-down-is-a-tool-error": "a brain that ends its session on a down MCP server is the brain's defect; wrappers of the services cannot make the reference brain do that",
-  "vault/SEC-11/brains-may-not-read": "roles are enforced by the one access adapter before any handler runs; a service wrapper cannot loosen them",
 };

@@ -12,6 +12,8 @@ export interface BrokenVariant extends ServiceWrappers {
   readonly needsSandbox?: boolean;
   /** True when it needs the harness part, brain workers and the scripted model. */
   readonly needsHarness?: boolean;
+  /** True when it serves HarnessService without brains of its own (the suite connects its own worker). */
+  readonly servesHarness?: boolean;
   /** Limits reported by GetServerInfo instead of the ones in force. */
   readonly reportedLimits?: Partial<ServerLimits>;
   /** Extra arguments for the brain workers (`oma worker …`). */

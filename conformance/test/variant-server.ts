@@ -9,7 +9,10 @@ import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
 import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { HarnessService } from "@oma/client/gen/oma/v1/harness_service_pb.js";
 import { VaultService } from "@oma/client/gen/oma/v1/vault_service_pb.js";
+import { TokenService } from "@oma/client/gen/oma/v1/token_service_pb.js";
 import { openAuthPart } from "../../server/src/auth/auth-part.js";
+import type { Authenticator } from "../../server/src/auth/authenticate.js";
+import type { TokenStore } from "../../server/src/auth/token-store.js";
 import { ADMIN_TOKEN_FILE } from "../../server/src/auth/token-files.js";
 import { openHarnessPart } from "../../server/src/harness/harness-part.js";
 import type { Handlers, ServiceParts } from "../../server/src/rpc/handlers.js";
@@ -37,6 +40,7 @@ export type SessionImpl = Handlers<typeof SessionService>;
 export type SandboxImpl = Handlers<typeof SandboxService>;
 export type HarnessImpl = Handlers<typeof HarnessService>;
 export type VaultImpl = Handlers<typeof VaultService>;
+export type TokenImpl = Handlers<typeof TokenService>;
 
 export interface ServiceWrappers {
   /** Limits GetServerInfo reports instead of the ones in force. */
@@ -48,6 +52,12 @@ export interface ServiceWrappers {
   readonly storage?: (real: SessionStorage) => SessionStorage;
   /** `dataDir` is the server's data directory, for a variant that leaves a secret on disk. */
   readonly vault?: (real: VaultImpl, dataDir: string) => VaultImpl;
+  readonly tokens?: (real: TokenImpl) => TokenImpl;
+  /**
+   * Wraps the authenticator every call goes through (a defect in authentication, or in
+   * the principal that roles and tenants are checked against); `store` holds the tokens.
+   */
+  readonly authenticator?: (real: Authenticator, store: TokenStore) => Authenticator;
 }
 
 /** How a variant server is opened. */
@@ -134,6 +144,7 @@ export async function open(dataDir: string, port: number, wrappers: ServiceWrapp
   const parts: Pick<ServerPart, "features" | "close">[] = [];
   const auth = await openAuthPart(db, ctx, { mode: "tokens" });
   parts.push(auth);
+  const authenticator = wrappers.authenticator ? wrappers.authenticator(auth.authenticator, auth.store) : auth.authenticator;
   const vault = await openVaultPart(db, ctx);
   parts.push(vault);
   const upstreamMcp = new UpstreamClients({ allowLoopback: true });
@@ -186,13 +197,13 @@ export async function open(dataDir: string, port: number, wrappers: ServiceWrapp
       session: wrap(SessionService, session.service, wrappers.session),
       ...(sandbox ? { sandbox: wrap(SandboxService, sandbox.service, wrappers.sandbox) } : {}),
       ...(harness ? { harness: wrap(HarnessService, harness.service, wrappers.harness) } : {}),
-      tokens: auth.service,
+      tokens: wrap(TokenService, auth.service, wrappers.tokens),
       vault: wrap(VaultService, vault.service, wrappers.vault ? (real) => wrappers.vault!(real, dataDir) : undefined),
     },
-    auth: auth.authenticator,
+    auth: authenticator,
     features: () => parts.flatMap((p) => p.features),
     sandboxBackends: () => sandbox?.backends ?? [],
-    httpRoutes: prefixRoute(MCP_PATH_PREFIX, createMcpProxy({ auth: auth.authenticator, store: session.store, vault: vault.vault, upstream: upstreamMcp, logger: ctx.logger })),
+    httpRoutes: prefixRoute(MCP_PATH_PREFIX, createMcpProxy({ auth: authenticator, store: session.store, vault: vault.vault, upstream: upstreamMcp, logger: ctx.logger })),
   });
   return {
     url: server.url,

@@ -77,12 +77,12 @@ export const authCases: ConformanceCase[] = [
       await owner.client.unary(S.createSession, { sessionId, agent: { model: TEST_MODEL } });
       const headSeq = (await owner.client.unary(S.emitEvent, { sessionId, event: userText("before") })).event!.seq;
       await ctx.rpc.unary(T.revokeToken, { tokenId: revoked.tokenId });
-      const last = revoked.token.at(-1) === "A" ? "B" : "A";
+      const last = owner.token.at(-1) === "A" ? "B" : "A";
       const callers: [string, RpcClient, CallOptions, readonly string[]][] = [
         ["no token", ctx.newClient(undefined, ""), {}, ["missing"]],
         ["an authorization header that is not Bearer", ctx.newClient(undefined, ""), { headers: { authorization: `Basic ${Buffer.from("oma:oma").toString("base64")}` } }, ["malformed", "missing"]],
         ["a bearer token of no known form", ctx.newClient(undefined, "%not-a-token%"), {}, ["malformed", "unknown"]],
-        ["a genuine token with its last character changed", ctx.newClient(undefined, revoked.token.slice(0, -1) + last), {}, ["unknown", "malformed"]],
+        ["a valid token with its last character changed", ctx.newClient(undefined, owner.token.slice(0, -1) + last), {}, ["unknown", "malformed"]],
         ["a revoked token", revoked.client, {}, ["revoked"]],
       ];
       for (const [who, client, options, causes] of callers) {
