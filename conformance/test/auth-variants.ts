@@ -109,6 +109,24 @@ export const authVariants: readonly BrokenVariant[] = [
     },
   },
   {
+    name: "a session token outlives the worker token it was issued under",
+    breaks: ["SEC-8"],
+    profile: ["auth/SEC-8/revoked-worker-token"],
+    servesHarness: true,
+    authenticator: (real) =>
+      authenticating(real, async (orig, headers) => {
+        try {
+          return await orig(headers);
+        } catch (err) {
+          const bearer = headers.get("authorization")?.replace(/^Bearer +/i, "") ?? "";
+          if (!(err instanceof OmaError) || err.metadata["cause"] !== "revoked" || !bearer.startsWith("omas_")) throw err;
+          // The claims as the reference writes them (session-token.ts), read without the revocation check.
+          const claims = JSON.parse(Buffer.from(bearer.slice(5).split(".")[0]!, "base64url").toString()) as { t: string; s: string; h: string; k: string };
+          return { tokenId: claims.k, tenant: claims.t, role: "worker", scope: { sessionId: claims.s, harnessId: claims.h } };
+        }
+      }),
+  },
+  {
     name: "ListTokens shows each token's bearer token as its description",
     breaks: ["SEC-9"],
     profile: ["auth/SEC-9/bearer-shown-once"],
