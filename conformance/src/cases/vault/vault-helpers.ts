@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { TokenRole } from "@oma/client/gen/oma/v1/token_pb.js";
+import { TokenRole, type Token } from "@oma/client/gen/oma/v1/token_pb.js";
 import { TokenService } from "@oma/client/gen/oma/v1/token_service_pb.js";
 import { VaultService } from "@oma/client/gen/oma/v1/vault_service_pb.js";
 import type { CaseContext } from "../../runner/case.js";
@@ -21,13 +21,13 @@ export const bearer = (token: string, urlPrefix = "https://mcp.conformance.examp
  * A client of a fresh tenant (or of a given one) with the given role, minted with the
  * run's token through TokenService; skips the case when that token may not mint tokens.
  */
-export async function tenantClient(ctx: CaseContext, role: TokenRole = TokenRole.CLIENT, tenant = ctx.uniqueId("tenant").replace(/[^A-Za-z0-9._-]/g, "")): Promise<{ client: RpcClient; tenant: string; token: string; tokenId: string }> {
+export async function tenantClient(ctx: CaseContext, role: TokenRole = TokenRole.CLIENT, tenant = ctx.uniqueId("tenant").replace(/[^A-Za-z0-9._-]/g, "")): Promise<{ client: RpcClient; tenant: string; token: string; tokenId: string; created: Token | undefined }> {
   try {
     const res = await ctx.rpc.unary(TokenService.method.createToken, { tenant, role, description: "oma-conformance" });
-    return { client: ctx.newClient(undefined, res.bearerToken), tenant, token: res.bearerToken, tokenId: res.token?.tokenId ?? "" };
+    return { client: ctx.newClient(undefined, res.bearerToken), tenant, token: res.bearerToken, tokenId: res.token?.tokenId ?? "", created: res.token };
   } catch (err) {
     if (err instanceof RpcFailure && (err.codeName === "PERMISSION_DENIED" || err.codeName === "UNIMPLEMENTED")) {
-      throw new CaseSkipped("this case needs tokens of a second tenant: run the suite with an admin token (--token or --target-data-dir)");
+      throw new CaseSkipped("this case mints tokens of other tenants or roles: run the suite with an admin token (--token or --target-data-dir)");
     }
     throw err;
   }
