@@ -1,5 +1,6 @@
 import type { Db } from "../part.js";
 import { KeyedMutex } from "../store/keyed-mutex.js";
+import { StorageHealth } from "../store/storage-health.js";
 import type { CredentialStore, StoredCredential } from "./credential-store.js";
 
 const encode = (r: StoredCredential): Uint8Array => new TextEncoder().encode(JSON.stringify(r));
@@ -19,8 +20,10 @@ export class LevelCredentialStore implements CredentialStore {
   readonly #credentials;
   readonly #config;
   readonly #mutex = new KeyedMutex();
+  readonly #health: StorageHealth;
 
-  constructor(db: Db) {
+  constructor(db: Db, health = new StorageHealth()) {
+    this.#health = health;
     this.#root = db.sublevel<string, Uint8Array>("vault", { valueEncoding: "view" });
     this.#credentials = this.#root.sublevel<string, Uint8Array>("credentials", { valueEncoding: "view" });
     this.#config = this.#root.sublevel<string, Uint8Array>("config", { valueEncoding: "view" });
@@ -58,7 +61,7 @@ export class LevelCredentialStore implements CredentialStore {
     return this.#mutex.run(tenant, async () => {
       const key = keyOf(tenant, credentialId);
       if (!(await this.#credentials.get(key))) return false;
-      await this.#root.batch().del(key, { sublevel: this.#credentials }).write({ sync: true });
+      await this.#health.write(() => this.#root.batch().del(key, { sublevel: this.#credentials }).write({ sync: true }));
       return true;
     });
   }
@@ -67,7 +70,7 @@ export class LevelCredentialStore implements CredentialStore {
     return this.#mutex.run("\0key-check", async () => {
       const recorded = await this.#config.get("key-check");
       if (recorded) return Buffer.from(recorded).equals(Buffer.from(check));
-      await this.#root.batch().put("key-check", check, { sublevel: this.#config }).write({ sync: true });
+      await this.#health.write(() => this.#root.batch().put("key-check", check, { sublevel: this.#config }).write({ sync: true }));
       return true;
     });
   }
@@ -75,6 +78,6 @@ export class LevelCredentialStore implements CredentialStore {
   async close(): Promise<void> {}
 
   async #write(record: StoredCredential): Promise<void> {
-    await this.#root.batch().put(keyOf(record.tenant, record.credentialId), encode(record), { sublevel: this.#credentials }).write({ sync: true });
+    await this.#health.write(() => this.#root.batch().put(keyOf(record.tenant, record.credentialId), encode(record), { sublevel: this.#credentials }).write({ sync: true }));
   }
 }

@@ -23,7 +23,7 @@ export async function openVaultPart(db: Db, ctx: PartContext, options: { store?:
   const key = await loadVaultKey(ctx.dataDir);
   if (key.created) log.info({ path: key.source }, `created the vault key ${key.source} (mode 0600); keep it with backups of the data, or set OMA_VAULT_KEY`);
   const sealer = new SecretSealer(key.key);
-  const store = options.store ?? new LevelCredentialStore(db);
+  const store = options.store ?? new LevelCredentialStore(db, ctx.storage);
   if (!(await store.bindKey(sealer.keyCheck()))) {
     throw new Error(`the vault key from ${key.source} is not the key this server's credentials were sealed with; start with the original key (OMA_VAULT_KEY or the data directory's vault.key)`);
   }
