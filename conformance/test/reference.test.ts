@@ -32,7 +32,8 @@ const secret = `conf${randomBytes(12).toString("hex")}`;
  * families — where a timing race in a case or in the server would show — with new seeds
  * (the whole suite takes about 25 s per protocol here, those families about 10 s).
  */
-const RUNS = 5;
+/** Runs per protocol; OMA_CONFORMANCE_RUNS asks for more (the stability check runs 20). */
+const RUNS = Number(process.env["OMA_CONFORMANCE_RUNS"] ?? 5);
 const restartCases = ["*/SESS-5/*", "*/keys-survive-restart", "*/epochs-grow-across-restart", "*/HARN-27/*"];
 
 describe.skipIf(!bwrap)("the reference server passes the suite", () => {
@@ -99,7 +100,7 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
     r.results.filter((c) => c.status === "failed" || c.status === "unexpected-pass").map((c) => `${c.status} ${c.id}: ${c.message ?? ""}`).join("\n");
 
   for (const protocol of ["grpc", "connect", "grpc-web"] as const) {
-    it.concurrent(`over ${protocol}: the whole suite, then the wire and session cases ${RUNS - 1} times more, each run with a random seed`, { timeout: 480_000 }, async () => {
+    it.concurrent(`over ${protocol}: the whole suite, then the wire and session cases ${RUNS - 1} times more, each run with a random seed`, { timeout: 240_000 + RUNS * 60_000 }, async () => {
       // Harness cases and restarts over gRPC, on the server only that run uses: the Connect
       // and gRPC-Web runs share the other server and would see it go away.
       const target = protocol === "grpc" ? { target: app.url, targetDataDir: dir.path, token } : { target: other.url, targetDataDir: otherDir.path, token: otherToken };
