@@ -63,8 +63,12 @@ export const sessionTokenCases: ConformanceCase[] = [
       const { client, a, sessions, done } = await assignment(ctx);
       try {
         check(a.sessionToken !== "", "WorkAssignment.session_token must be set by a target that authenticates calls");
-        const brain = ctx.newClient(undefined, a.sessionToken);
         const sessionId = a.sessionId;
+        // A target's leases may last seconds: the case renews at once for 30 s, as a brain
+        // does, and goes on with the fresh session token RenewLease returns.
+        const held = await ctx.newClient(undefined, a.sessionToken).unary(S.renewLease, { sessionId, epoch: a.leaseEpoch, ttl: { seconds: 30n } });
+        check(held.sessionToken !== "", "RenewLease made with a session token must return a fresh session_token");
+        const brain = ctx.newClient(undefined, held.sessionToken);
         await brain.unary(S.getSession, { sessionId });
         await brain.unary(S.emitEvent, { sessionId, event: userText("by the brain"), leaseEpoch: a.leaseEpoch });
         const other = ctx.uniqueId("conf");
@@ -152,7 +156,9 @@ export const sessionTokenCases: ConformanceCase[] = [
     async run(ctx) {
       const { worker, a, workerTokenId, done } = await assignment(ctx);
       try {
-        const brain = ctx.newClient(undefined, a.sessionToken);
+        // Renewed at once for 30 s (the target's leases may last seconds), as a brain does.
+        const held = await ctx.newClient(undefined, a.sessionToken).unary(S.renewLease, { sessionId: a.sessionId, epoch: a.leaseEpoch, ttl: { seconds: 30n } });
+        const brain = ctx.newClient(undefined, held.sessionToken);
         await brain.unary(S.getSession, { sessionId: a.sessionId });
         await ctx.rpc.unary(T.revokeToken, { tokenId: workerTokenId });
         const ended = await worker.endWithin(ctx.scaled(5000));
