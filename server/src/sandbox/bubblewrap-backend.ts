@@ -11,11 +11,14 @@ import { startChildEnvironment } from "./child-environment.js";
 import { gatewayWiring } from "./gateway-wiring.js";
 import { PYTHON } from "./process-backend.js";
 import type { RunnerConnection } from "./runner-connection.js";
+import { seccompFilter } from "./seccomp-filter.js";
 import { TOOL_RUNNER_SOURCE } from "./tool-runner-source.js";
 
 export const BWRAP = "/usr/bin/bwrap";
 const SETPRIV = "/usr/bin/setpriv";
 const PRLIMIT = "/usr/bin/prlimit";
+/** The sandbox's seccomp filter reaches bwrap on this descriptor (fd 3 is --info-fd). */
+const SECCOMP_FD = 4;
 /** Host uid/gid the sandbox runs as when the server is root: nobody, owner of nothing. */
 const HOST_NOBODY = 65534;
 /** The unprivileged user inside the sandbox (same as the docker image's). */
@@ -26,8 +29,8 @@ const ETC_FILES = ["/etc/ld.so.cache", "/etc/alternatives", "/etc/ssl", "/etc/ca
 /**
  * Linux namespaces via bubblewrap: every namespace unshared (no network unless asked),
  * host /usr read-only, a private tmpfs root (read-only unless writable_root), the
- * workspace bind-mounted, all capabilities dropped, a new session, and no way to gain
- * privileges. As root the server also (a) runs bwrap as host `nobody`, so even an escape
+ * workspace bind-mounted, all capabilities dropped, a new session, no way to gain
+ * privileges, no nested user namespaces and a seccomp filter (seccomp-filter.ts). As root the server also (a) runs bwrap as host `nobody`, so even an escape
  * from the namespaces owns nothing, and (b) puts the tool runner, and so everything it
  * starts, in the sandbox's own cgroups for memory, pids and CPU before any request reaches
  * it. Starts in milliseconds.
@@ -43,9 +46,16 @@ export function createBubblewrapBackend(): SandboxBackend {
     async probe(): Promise<BackendStatus> {
       if (!existsSync(BWRAP)) return { available: false, detail: `${BWRAP} not found` };
       if (!existsSync(PYTHON)) return { available: false, detail: `${PYTHON} not found` };
-      const args = [...bwrapArgs({ network: "none", runAsRoot: false, keepCapabilities: false, writableRoot: false, workspace: tmpdir() }), "--", "/bin/true"];
-      const r = isRoot ? spawnSync(SETPRIV, [...dropToNobody(), BWRAP, ...args], { timeout: 5000 }) : spawnSync(BWRAP, args, { timeout: 5000 });
-      return r.status === 0 ? { available: true, detail: "namespaces via bubblewrap" } : { available: false, detail: `bwrap does not work here: ${String(r.stderr ?? r.error).trim()}` };
+      let filter: Buffer;
+      try {
+        filter = await seccompFilter();
+      } catch (err) {
+        return { available: false, detail: (err as Error).message };
+      }
+      // The probe's filter comes on stdin (fd 0); a sandbox's on fd 4.
+      const args = [...bwrapArgs({ network: "none", runAsRoot: false, keepCapabilities: false, writableRoot: false, workspace: tmpdir(), seccompFd: 0 }), "--", "/bin/true"];
+      const r = isRoot ? spawnSync(SETPRIV, [...dropToNobody(), BWRAP, ...args], { timeout: 5000, input: filter }) : spawnSync(BWRAP, args, { timeout: 5000, input: filter });
+      return r.status === 0 ? { available: true, detail: "namespaces via bubblewrap, seccomp filter, no nested user namespaces" } : { available: false, detail: `bwrap does not work here: ${String(r.stderr ?? r.error).trim()}` };
     },
     async create(spec: SandboxSpec): Promise<SandboxEnvironment> {
       const home = join(dirname(spec.workspaceDir), "etc");
@@ -54,9 +64,15 @@ export function createBubblewrapBackend(): SandboxBackend {
       await writeFile(join(home, "passwd"), `root:x:0:0:root:/root:/bin/bash\n${user.uid ? `sandbox:x:${SANDBOX_UID}:${SANDBOX_UID}::/home/sandbox:/bin/bash\n` : ""}`);
       await writeFile(join(home, "group"), `root:x:0:\n${user.uid ? `sandbox:x:${SANDBOX_UID}:\n` : ""}`);
 
+      let filter: Buffer;
+      try {
+        filter = await seccompFilter();
+      } catch (err) {
+        throw new OmaError("BACKEND_UNAVAILABLE", `bubblewrap sandbox did not start: ${(err as Error).message}`, { backend: "bubblewrap" }, { cause: err });
+      }
       const cgroups = isRoot ? await createSandboxCgroups(spec.sandboxId, { memoryBytes: spec.memoryBytes, pids: spec.pids, cpu: spec.cpu }) : undefined;
       const bwrap = [
-        ...bwrapArgs({ network: spec.network, runAsRoot: spec.security.runAsRoot, keepCapabilities: spec.security.keepCapabilities, writableRoot: spec.security.writableRoot, workspace: spec.workspaceDir, etcDir: home, gateway: spec.gateway }),
+        ...bwrapArgs({ network: spec.network, runAsRoot: spec.security.runAsRoot, keepCapabilities: spec.security.keepCapabilities, writableRoot: spec.security.writableRoot, workspace: spec.workspaceDir, etcDir: home, gateway: spec.gateway, seccompFd: SECCOMP_FD }),
         "--clearenv",
         ...Object.entries({ PATH: "/usr/local/bin:/usr/bin:/bin", HOME: user.uid ? "/home/sandbox" : "/root", USER: user.name, ...gatewayWiring.env(spec.gateway), ...spec.env }).flatMap(([k, v]) => ["--setenv", k, v]),
         "--",
@@ -86,7 +102,7 @@ export function createBubblewrapBackend(): SandboxBackend {
         );
       };
       try {
-        return await startChildEnvironment(spec.sandboxId, command, args, { PATH: "/usr/bin:/bin" }, "/", async () => cgroups?.remove(), joinCgroups, Boolean(cgroups));
+        return await startChildEnvironment(spec.sandboxId, command, args, { PATH: "/usr/bin:/bin" }, "/", async () => cgroups?.remove(), joinCgroups, { info: true, input: filter });
       } catch (err) {
         await cgroups?.remove();
         throw new OmaError("BACKEND_UNAVAILABLE", `bubblewrap sandbox did not start: ${(err as Error).message}`, { backend: "bubblewrap" }, { cause: err });
@@ -134,12 +150,17 @@ interface BwrapOptions {
   workspace: string;
   etcDir?: string;
   gateway?: GatewaySpec;
+  /** Descriptor bwrap reads the seccomp filter from (see seccomp-filter.ts). */
+  seccompFd: number;
 }
 
 function bwrapArgs(o: BwrapOptions): string[] {
   // --as-pid-1: the runner is the namespace's init, so no bwrap reaper holds its stdio, and
   // everything inside dies with it.
-  const args = ["--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--as-pid-1", "--hostname", "oma-sandbox"];
+  // --disable-userns: the sandbox's user namespace is its last one (no nested ones, the door
+  // of most container escapes); the seccomp filter refuses the same and much more.
+  const args = ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session", "--as-pid-1", "--hostname", "oma-sandbox"];
+  args.push("--seccomp", String(o.seccompFd));
   if (o.network === "full") args.push("--share-net", "--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf", "--ro-bind-try", "/etc/hosts", "/etc/hosts");
   // Capabilities here are those of the sandbox's own user namespace, never the host's.
   args.push(...(o.keepCapabilities ? ["--cap-add", "ALL"] : ["--cap-drop", "ALL"]));

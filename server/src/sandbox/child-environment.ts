@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import type { Writable } from "node:stream";
 import { RunnerConnection } from "./runner-connection.js";
 import type { EnvironmentRef, SandboxEnvironment } from "./backend.js";
 
@@ -17,11 +18,18 @@ export async function startChildEnvironment(
   env: Record<string, string>,
   cwd: string,
   onExit: () => Promise<void> = async () => undefined,
-  /** Called right after the spawn, with fd 3 of the child open as a pipe when `infoPipe`. */
+  /** Called right after the spawn, with fd 3 of the child open as a pipe when `pipes.info`. */
   onSpawned?: (child: ChildProcess, runner: RunnerConnection) => void,
-  infoPipe = false,
+  /** info: fd 3 is a pipe the child writes; input: fd 4 is a pipe that carries these bytes, then EOF. */
+  pipes: { info?: boolean; input?: Buffer } = {},
 ): Promise<SandboxEnvironment> {
-  const child = spawn(command, args, { env, cwd, stdio: infoPipe ? ["pipe", "pipe", "pipe", "pipe"] : ["pipe", "pipe", "pipe"] });
+  const stdio = pipes.input ? ["pipe", "pipe", "pipe", "pipe", "pipe"] as const : pipes.info ? ["pipe", "pipe", "pipe", "pipe"] as const : ["pipe", "pipe", "pipe"] as const;
+  const child = spawn(command, args, { env, cwd, stdio: [...stdio] });
+  if (pipes.input) {
+    const input = child.stdio[4] as Writable;
+    input.on("error", () => undefined); // a child that died early: its exit says why
+    input.end(pipes.input);
+  }
   let stderr = "";
   child.stderr!.setEncoding("utf8");
   child.stderr!.on("data", (s: string) => {
