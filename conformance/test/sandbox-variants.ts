@@ -100,6 +100,17 @@ export const sandboxVariants: readonly BrokenVariant[] = [
       }),
   },
   {
+    name: "ignores disk_bytes (every workspace gets the default 1 GiB)",
+    breaks: ["SBX-16"],
+    profile: ["SBX-16"],
+    needsSandbox: true,
+    sandbox: (real) =>
+      patch(real, "provision", (orig) => (req: never, ctx: never) => {
+        const r = req as { resources?: object };
+        return orig({ ...r, resources: { ...(r.resources ?? {}), diskBytes: 0n } }, ctx);
+      }),
+  },
+  {
     name: "answers an unknown sandbox with INTERNAL",
     breaks: ["SBX-11"],
     profile: ["SBX-11"],

@@ -30,6 +30,7 @@ import { egressCases } from "./sandbox/egress-cases.js";
 import { authCases } from "./auth/auth-cases.js";
 import { tenantCases } from "./auth/tenant-cases.js";
 import { sessionTokenCases } from "./auth/session-token-cases.js";
+import { diskCases } from "./sandbox/disk-cases.js";
 
 /** Every case of the suite. Ids are unique; the runner shuffles them with the run's seed. */
 export const allCases: readonly ConformanceCase[] = [
@@ -64,4 +65,5 @@ export const allCases: readonly ConformanceCase[] = [
   ...authCases,
   ...tenantCases,
   ...sessionTokenCases,
+  ...diskCases,
 ];

@@ -23,6 +23,7 @@ export type Feature =
   | "vault.credentials"
   | "sandbox.repositories"
   | "sandbox.egress"
+  | "sandbox.disk"
   | "harness.mcp";
 
 /** One conformance check, tied to one SPEC clause. */

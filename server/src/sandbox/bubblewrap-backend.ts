@@ -17,6 +17,8 @@ import { TOOL_RUNNER_SOURCE } from "./tool-runner-source.js";
 export const BWRAP = "/usr/bin/bwrap";
 const SETPRIV = "/usr/bin/setpriv";
 const PRLIMIT = "/usr/bin/prlimit";
+/** Size of the in-memory /tmp and home of a sandbox (as docker's). */
+const TMPFS_BYTES = 256 * 1024 * 1024;
 /** The sandbox's seccomp filter reaches bwrap on this descriptor (fd 3 is --info-fd). */
 const SECCOMP_FD = 4;
 /** Host uid/gid the sandbox runs as when the server is root: nobody, owner of nothing. */
@@ -168,7 +170,9 @@ function bwrapArgs(o: BwrapOptions): string[] {
   for (const dir of ["bin", "lib", "lib64", "sbin"]) args.push("--symlink", `usr/${dir}`, `/${dir}`);
   for (const f of ETC_FILES) args.push("--ro-bind-try", f, f);
   if (o.etcDir) args.push("--ro-bind", join(o.etcDir, "passwd"), "/etc/passwd", "--ro-bind", join(o.etcDir, "group"), "/etc/group");
-  args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", o.runAsRoot ? "/root" : "/home/sandbox");
+  // /tmp and home live in memory (charged to the sandbox's memory cgroup), each bounded as on docker.
+  const size = ["--size", String(TMPFS_BYTES)];
+  args.push("--proc", "/proc", "--dev", "/dev", ...size, "--tmpfs", "/tmp", ...size, "--tmpfs", o.runAsRoot ? "/root" : "/home/sandbox");
   args.push("--bind", o.workspace, "/workspace", "--chdir", "/workspace");
   args.push(...gatewayWiring.bwrapArgs(o.gateway));
   if (!o.writableRoot) args.push("--remount-ro", "/");

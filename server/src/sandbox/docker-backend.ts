@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { rm, rmdir } from "node:fs/promises";
+import { rmdir } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { PassThrough, type Duplex } from "node:stream";
 import Docker from "dockerode";
@@ -8,6 +8,7 @@ import type { Logger } from "../logger.js";
 import type { BackendStatus, EnvironmentRef, SandboxBackend, SandboxEnvironment, SandboxSpec } from "./backend.js";
 import { gatewayWiring } from "./gateway-wiring.js";
 import { RunnerConnection } from "./runner-connection.js";
+import { removeSandboxDir } from "./workspace-disk.js";
 import { TOOL_RUNNER_SOURCE } from "./tool-runner-source.js";
 
 /** Labels that find a server's containers again after a restart. */
@@ -215,7 +216,7 @@ async function removeAbandonedWorkspace(c: Docker.ContainerInfo): Promise<void> 
   const workspace = c.Mounts?.find((m) => m.Destination === "/workspace")?.Source;
   const sandboxId = c.Labels[LABEL_SANDBOX] ?? "";
   if (!workspace || !/^sbx_[0-9a-f]+$/.test(sandboxId) || basename(workspace) !== "workspace" || basename(dirname(workspace)) !== sandboxId) return;
-  await rm(dirname(workspace), { recursive: true, force: true }).catch(() => undefined);
+  await removeSandboxDir(dirname(workspace)).catch(() => undefined);
   await rmdir(dirname(dirname(workspace))).catch(() => undefined); // only when empty
 }
 

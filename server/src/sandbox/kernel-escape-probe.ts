@@ -7,7 +7,7 @@
  */
 export const KERNEL_ESCAPE_ATTEMPTS = [
   "user-namespace", "mount", "ptrace-runner", "keyring", "bpf-program", "perf-event", "raw-socket",
-  "proc-sys-write", "device-node", "setuid-binary", "fork-past-pids", "memory-past-limit",
+  "proc-sys-write", "device-node", "setuid-binary", "disk-past-limit", "fork-past-pids", "memory-past-limit",
 ] as const;
 
 export const KERNEL_ESCAPE_PROBE = String.raw`

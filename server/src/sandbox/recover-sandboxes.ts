@@ -1,10 +1,11 @@
-import { readdir, rm } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { SandboxState, type Sandbox } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import type { SandboxEnvironment } from "./backend.js";
 import type { ExecResult } from "./execution.js";
 import { SANDBOX_ID } from "./sandbox-ids.js";
 import type { ManagerDeps } from "./sandbox-manager.js";
+import { removeSandboxDir } from "./workspace-disk.js";
 
 /** How recovery hands each stored sandbox to the manager. */
 export interface RecoveryTarget {
@@ -31,7 +32,7 @@ export async function recoverSandboxes(deps: ManagerDeps, target: RecoveryTarget
       log.info({ sandboxId: sandbox.sandboxId, backend: sandbox.backend }, "re-attached sandbox");
     } else {
       await handle.lost("its environment did not survive a server restart");
-      if (env?.workspaceDir) await rm(dirname(env.workspaceDir), { recursive: true, force: true });
+      if (env?.workspaceDir) await removeSandboxDir(dirname(env.workspaceDir));
     }
   }
   for await (const { sandboxId, key, record } of store.unfinishedExecutions()) {
@@ -40,7 +41,7 @@ export async function recoverSandboxes(deps: ManagerDeps, target: RecoveryTarget
   }
   // Workspaces of sandboxes that were never recorded (a crash mid-Provision) or are gone.
   for (const name of await readdir(deps.workspaceRoot).catch(() => [] as string[])) {
-    if (SANDBOX_ID.test(name) && !keep.has(name)) await rm(join(deps.workspaceRoot, name), { recursive: true, force: true });
+    if (SANDBOX_ID.test(name) && !keep.has(name)) await removeSandboxDir(join(deps.workspaceRoot, name));
   }
   for (const backend of backends.values()) {
     const n = await backend.reapOrphans(deps.instanceId, keep).catch(() => 0);

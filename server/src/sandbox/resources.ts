@@ -15,7 +15,7 @@ export const resourceBounds = {
   cpu: { default: 1, max: 64 },
   memoryBytes: { default: 512 * MiB, min: 16 * MiB, max: 64 * GiB },
   pids: { default: 256, max: 32768 },
-  diskBytes: { default: 1 * GiB },
+  diskBytes: { default: 1 * GiB, min: 16 * MiB, max: 1024 * GiB },
   idleTtlMs: { default: 15 * 60_000, min: 1000, max: 24 * 3_600_000 },
   maxEnv: 128,
   maxFiles: 256,
@@ -66,7 +66,9 @@ export function resolveResources(r: SandboxResources | undefined, defaultBackend
     throw invalidField(`${field}.memory_bytes`, "range", `must be 0 or from ${b.memoryBytes.min} to ${b.memoryBytes.max}`);
   }
   if (res.pids < 0 || res.pids > b.pids.max) throw invalidField(`${field}.pids`, "range", `must be from 0 to ${b.pids.max}`);
-  if (diskBytes < 0) throw invalidField(`${field}.disk_bytes`, "range", "must not be negative");
+  if (diskBytes !== 0 && (diskBytes < b.diskBytes.min || diskBytes > b.diskBytes.max)) {
+    throw invalidField(`${field}.disk_bytes`, "range", `must be 0 or from ${b.diskBytes.min} to ${b.diskBytes.max}`);
+  }
   let idleTtlMs: number = b.idleTtlMs.default;
   if (res.idleTtl) {
     idleTtlMs = Number(res.idleTtl.seconds) * 1000 + Math.floor(res.idleTtl.nanos / 1e6);

@@ -1,4 +1,4 @@
-import { chmod, mkdir, rm } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { durationMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
@@ -16,6 +16,7 @@ import { fingerprintOf, keyReused, newSandboxId } from "./sandbox-ids.js";
 import { annotateActiveSpan, ATTR_SESSION_ID, inSpan, sessionAttributes } from "../telemetry/tracing.js";
 import { chownTree, writeFiles } from "./workspace-files.js";
 import { GATEWAY_DIR, SandboxGateways, type GatewayHandle } from "../gateway/sandbox-gateway.js";
+import { mountWorkspaceDisk, removeSandboxDir } from "./workspace-disk.js";
 import type { WiredRepository } from "../gateway/wired-repository.js";
 import { cloneRepositories } from "./clone-repositories.js";
 
@@ -66,6 +67,8 @@ export interface ManagerDeps {
   readonly observer?: SandboxObserver;
   /** The sandboxes' gateways (repositories, allow-listed egress); without them such recipes are BACKEND_UNAVAILABLE. */
   readonly gateways?: SandboxGateways;
+  /** Give each isolating backend's workspace a filesystem of disk_bytes (workspace-disk.ts). */
+  readonly workspaceDisks?: boolean;
 }
 
 /** Sandboxes as a domain: provision, run tools, expire, destroy, survive restarts. */
@@ -126,6 +129,11 @@ export class SandboxManager {
     await chmod(dirname(workspaceDir), 0o711);
     let gateway: GatewayHandle | undefined;
     try {
+      if (this.deps.workspaceDisks && backend.isolated) {
+        await mountWorkspaceDisk(workspaceDir, r.diskBytes).catch((err: Error) => {
+          throw new OmaError("BACKEND_UNAVAILABLE", err.message, { backend: backend.name }, { cause: err });
+        });
+      }
       await writeFiles(workspaceDir, r);
       const uid = r.security.runAsRoot ? 0 : backend.sandboxUid;
       await chownTree(workspaceDir, uid);
@@ -163,7 +171,7 @@ export class SandboxManager {
       return sandbox;
     } catch (err) {
       await gateway?.close();
-      await rm(dirname(workspaceDir), { recursive: true, force: true });
+      await removeSandboxDir(dirname(workspaceDir));
       throw err;
     }
   }
@@ -239,7 +247,7 @@ export class SandboxManager {
     this.deps.log.info({ sandboxId, why }, "sandbox destroyed");
     await live.env?.destroy().catch((err: unknown) => this.deps.log.warn({ sandboxId, err }, "destroying the environment failed"));
     await live.gateway?.close();
-    if (live.workspaceDir) await rm(dirname(live.workspaceDir), { recursive: true, force: true });
+    if (live.workspaceDir) await removeSandboxDir(dirname(live.workspaceDir));
     await this.deps.store.deleteSandbox(sandboxId);
   }
 
@@ -281,7 +289,7 @@ export class SandboxManager {
       await live.env?.detach().catch(() => undefined);
       await live.gateway?.close().catch(() => undefined);
       if (live.workspaceDir && !this.deps.backends.get(live.sandbox.backend)?.survivesRestart) {
-        await rm(dirname(live.workspaceDir), { recursive: true, force: true }).catch(() => undefined);
+        await removeSandboxDir(dirname(live.workspaceDir)).catch(() => undefined);
       }
     }
   }

@@ -12,6 +12,7 @@ import { createSandboxService } from "./sandbox-service.js";
 import { sandboxValidators } from "./sandbox-validators.js";
 import { resolveResources } from "./resources.js";
 import { TOOLS } from "./tools.js";
+import { workspaceDisksAvailable } from "./workspace-disk.js";
 import type { SandboxResources } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import { SandboxStore } from "./sandbox-store.js";
 import { SandboxState } from "@oma/client/gen/oma/v1/sandbox_pb.js";
@@ -72,9 +73,12 @@ export async function openSandboxPart(db: Db, ctx: PartContext, options: Sandbox
   const store = new SandboxStore(db, ctx.storage);
   const instanceId = await store.instanceId();
   const workspaceRoot = options.workspaceRoot ?? process.env["OMA_SANDBOX_ROOT"] ?? join(tmpdir(), `oma-sandboxes-${instanceId}`);
+  const disks = workspaceDisksAvailable();
+  if (!disks.available && [...available.values()].some((b) => b.isolated)) log.warn({ detail: disks.detail }, "!!! resources.disk_bytes is NOT enforced: workspaces share the host's disk");
   const manager = new SandboxManager({ store, log, backends: available, defaultBackend: defaultBackend ?? "", maxOutputBytes: ctx.limits.maxOutputBytes, workspaceRoot, instanceId,
     observer: { toolFinished: (c) => ctx.metrics.toolDuration.observe({ tool: c.tool, backend: c.backend, outcome: c.outcome }, c.seconds) },
     ...(options.gateways ? { gateways: options.gateways } : {}),
+    workspaceDisks: disks.available,
   });
   await manager.open();
   const ordered = defaultBackend ? [defaultBackend, ...[...available.keys()].filter((n) => n !== defaultBackend)] : [];
@@ -92,7 +96,7 @@ export async function openSandboxPart(db: Db, ctx: PartContext, options: Sandbox
     features: [
       "sandbox.core",
       "sandbox.stream",
-      ...(defaultBackend && available.get(defaultBackend)?.isolated ? ["sandbox.isolation"] : []),
+      ...(defaultBackend && available.get(defaultBackend)?.isolated ? ["sandbox.isolation", ...(disks.available ? ["sandbox.disk"] : [])] : []),
       ...(options.gateways && ordered.some((b) => available.get(b)?.gateway) ? ["sandbox.repositories", "sandbox.egress"] : []),
     ],
     backends: ordered,

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rpcRejection as rejection } from "../testing/rpc-rejection.js";
 import { startTestApp, type TestApp } from "../testing/test-app.js";
 import { tempDir } from "../testing/temp-dir.js";
+import { mountsUnder, workspaceDisksAvailable } from "./workspace-disk.js";
 import { announceSkips, backendsUnderTest, bash, startServer } from "./sandbox-test-support.js";
 import { LABEL_DATA_DIR, LABEL_SANDBOX, LABEL_SERVER } from "./docker-backend.js";
 
@@ -113,7 +114,8 @@ describe.skipIf(!docker.available || !bubblewrap.available)("a server killed wit
     const foreignLive = runLabelled("srv_alive", dataDir.path);
 
     // A workspace the crashed server never recorded (as if it died mid-Provision).
-    const strayWorkspace = join(process.env["OMA_SANDBOX_ROOT"] ?? join(tmpdir(), `oma-sandboxes-${instance}`), `sbx_${randomBytes(16).toString("hex")}`, "workspace");
+    const workspaceRoot = process.env["OMA_SANDBOX_ROOT"] ?? join(tmpdir(), `oma-sandboxes-${instance}`);
+    const strayWorkspace = join(workspaceRoot, `sbx_${randomBytes(16).toString("hex")}`, "workspace");
     await mkdir(strayWorkspace, { recursive: true });
 
     const second = await startServer(dataDir.path);
@@ -127,12 +129,16 @@ describe.skipIf(!docker.available || !bubblewrap.available)("a server killed wit
     expect(containersOf(`${LABEL_SERVER}=${instance}`).sort()).toEqual([...containersOf(`${LABEL_SANDBOX}=${a}`), ...containersOf(`${LABEL_SANDBOX}=${b}`)].sort());
     expect(containersOf(`${LABEL_SERVER}=${instance}`)).not.toContain(orphan);
     expect(existsSync(strayWorkspace)).toBe(false);
+    // SBX-16: the lost sandbox's workspace disk is unmounted and gone; the re-attached ones keep theirs.
+    const disks = workspaceDisksAvailable().available;
+    expect((await mountsUnder(workspaceRoot)).sort()).toEqual(disks ? [a, b].map((id) => join(workspaceRoot, id, "workspace")).sort() : []);
     expect(containersOf(`${LABEL_SERVER}=srv_gone`)).not.toContain(abandoned);
     expect(containersOf(`${LABEL_SERVER}=srv_alive`)).toContain(foreignLive);
     execFileSync("docker", ["rm", "-f", foreignLive]);
 
     for (const id of [a, b, w]) await c.destroySandbox({ sandboxId: id });
     expect(containersOf(`${LABEL_SERVER}=${instance}`)).toEqual([]);
+    expect(await mountsUnder(workspaceRoot)).toEqual([]);
     second.child.kill("SIGTERM");
     await once(second.child, "exit");
     server = undefined;

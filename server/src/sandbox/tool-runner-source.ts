@@ -249,6 +249,8 @@ def on_request(req):
             out, err = str(e), True
         except (OSError, UnicodeError, ValueError, KeyError) as e:
             out, err = "%s: %s" % (type(e).__name__, e), True
+            if getattr(e, "errno", None) == 28:  # ENOSPC
+                out = "the sandbox's disk is full (resources.disk_bytes): " + out
         data = out.encode("utf-8", "replace")
         cap = req.get("max_bytes", len(data))
         send({"id": rid, "out": data[:cap].decode("utf-8", "ignore"), "err": err, "total": len(data)})

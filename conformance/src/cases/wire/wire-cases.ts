@@ -5,7 +5,7 @@ import { userText } from "../events.js";
 import { watch } from "../watch.js";
 import { appendTexts, newSession, S } from "../session/session-helpers.js";
 
-const known = new Set(["session.core", "session.leases", "sandbox.core", "sandbox.stream", "sandbox.isolation", "harness.core", "harness.auto_rewake", "harness.context"]);
+const known = new Set(["session.core", "session.leases", "sandbox.core", "sandbox.stream", "sandbox.isolation", "sandbox.disk", "harness.core", "harness.auto_rewake", "harness.context"]);
 
 export const wireCases: ConformanceCase[] = [
   {

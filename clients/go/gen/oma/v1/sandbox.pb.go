@@ -217,8 +217,8 @@ type SandboxResources struct {
 	MemoryBytes int64 `protobuf:"varint,4,opt,name=memory_bytes,json=memoryBytes,proto3" json:"memory_bytes,omitempty"`
 	// Maximum number of processes/threads. 0 means 256. At most 32768.
 	Pids int32 `protobuf:"varint,5,opt,name=pids,proto3" json:"pids,omitempty"`
-	// Writable disk for the workspace in bytes, where the backend can bound it. 0 means
-	// 1 GiB.
+	// Writable disk for the workspace in bytes: the workspace is a filesystem of this size
+	// on every isolating backend (SBX-16). 0 means 1 GiB. At least 16 MiB, at most 1 TiB.
 	DiskBytes int64 `protobuf:"varint,6,opt,name=disk_bytes,json=diskBytes,proto3" json:"disk_bytes,omitempty"`
 	// Network access. Unset means none (SBX-12). With NETWORK_MODE_ALLOW_LIST the sandbox
 	// still has no network interface of its own: it reaches the listed hosts through the

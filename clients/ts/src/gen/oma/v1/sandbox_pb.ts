@@ -59,8 +59,8 @@ export type SandboxResources = Message<"oma.v1.SandboxResources"> & {
   pids: number;
 
   /**
-   * Writable disk for the workspace in bytes, where the backend can bound it. 0 means
-   * 1 GiB.
+   * Writable disk for the workspace in bytes: the workspace is a filesystem of this size
+   * on every isolating backend (SBX-16). 0 means 1 GiB. At least 16 MiB, at most 1 TiB.
    *
    * @generated from field: int64 disk_bytes = 6;
    */
