@@ -1,7 +1,7 @@
 import type { RunnerConnection } from "./runner-connection.js";
 
-export type BackendName = "docker" | "bubblewrap" | "process";
-export const BACKEND_NAMES: readonly BackendName[] = ["docker", "bubblewrap", "process"];
+export type BackendName = "docker" | "gvisor" | "bubblewrap" | "process";
+export const BACKEND_NAMES: readonly BackendName[] = ["docker", "gvisor", "bubblewrap", "process"];
 
 export type NetworkAccess = "none" | "full";
 

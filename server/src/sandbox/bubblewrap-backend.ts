@@ -37,8 +37,12 @@ const ETC_FILES = ["/etc/ld.so.cache", "/etc/alternatives", "/etc/ssl", "/etc/ca
  * starts, in the sandbox's own cgroups for memory, pids and CPU before any request reaches
  * it. Starts in milliseconds.
  */
-export function createBubblewrapBackend(): SandboxBackend {
+export function createBubblewrapBackend(options: { unhardened?: boolean } = {}): SandboxBackend {
   const isRoot = process.getuid?.() === 0;
+  // unhardened (no seccomp filter, nested user namespaces allowed): only the sandbox bench's
+  // reference, to measure what the hardening costs; nothing else can ask for it.
+  const hardened = options.unhardened !== true;
+  const filterOf = async () => (hardened ? seccompFilter() : undefined);
   return {
     name: "bubblewrap",
     survivesRestart: false,
@@ -48,14 +52,14 @@ export function createBubblewrapBackend(): SandboxBackend {
     async probe(): Promise<BackendStatus> {
       if (!existsSync(BWRAP)) return { available: false, detail: `${BWRAP} not found` };
       if (!existsSync(PYTHON)) return { available: false, detail: `${PYTHON} not found` };
-      let filter: Buffer;
+      let filter: Buffer | undefined;
       try {
-        filter = await seccompFilter();
+        filter = await filterOf();
       } catch (err) {
         return { available: false, detail: (err as Error).message };
       }
       // The probe's filter comes on stdin (fd 0); a sandbox's on fd 4.
-      const args = [...bwrapArgs({ network: "none", runAsRoot: false, keepCapabilities: false, writableRoot: false, workspace: tmpdir(), seccompFd: 0 }), "--", "/bin/true"];
+      const args = [...bwrapArgs({ network: "none", runAsRoot: false, keepCapabilities: false, writableRoot: false, workspace: tmpdir(), seccompFd: filter ? 0 : undefined }), "--", "/bin/true"];
       const r = isRoot ? spawnSync(SETPRIV, [...dropToNobody(), BWRAP, ...args], { timeout: 5000, input: filter }) : spawnSync(BWRAP, args, { timeout: 5000, input: filter });
       return r.status === 0 ? { available: true, detail: "namespaces via bubblewrap, seccomp filter, no nested user namespaces" } : { available: false, detail: `bwrap does not work here: ${String(r.stderr ?? r.error).trim()}` };
     },
@@ -66,15 +70,15 @@ export function createBubblewrapBackend(): SandboxBackend {
       await writeFile(join(home, "passwd"), `root:x:0:0:root:/root:/bin/bash\n${user.uid ? `sandbox:x:${SANDBOX_UID}:${SANDBOX_UID}::/home/sandbox:/bin/bash\n` : ""}`);
       await writeFile(join(home, "group"), `root:x:0:\n${user.uid ? `sandbox:x:${SANDBOX_UID}:\n` : ""}`);
 
-      let filter: Buffer;
+      let filter: Buffer | undefined;
       try {
-        filter = await seccompFilter();
+        filter = await filterOf();
       } catch (err) {
         throw new OmaError("BACKEND_UNAVAILABLE", `bubblewrap sandbox did not start: ${(err as Error).message}`, { backend: "bubblewrap" }, { cause: err });
       }
       const cgroups = isRoot ? await createSandboxCgroups(spec.sandboxId, { memoryBytes: spec.memoryBytes, pids: spec.pids, cpu: spec.cpu }) : undefined;
       const bwrap = [
-        ...bwrapArgs({ network: spec.network, runAsRoot: spec.security.runAsRoot, keepCapabilities: spec.security.keepCapabilities, writableRoot: spec.security.writableRoot, workspace: spec.workspaceDir, etcDir: home, gateway: spec.gateway, seccompFd: SECCOMP_FD }),
+        ...bwrapArgs({ network: spec.network, runAsRoot: spec.security.runAsRoot, keepCapabilities: spec.security.keepCapabilities, writableRoot: spec.security.writableRoot, workspace: spec.workspaceDir, etcDir: home, gateway: spec.gateway, seccompFd: filter ? SECCOMP_FD : undefined }),
         "--clearenv",
         ...Object.entries({ PATH: "/usr/local/bin:/usr/bin:/bin", HOME: user.uid ? "/home/sandbox" : "/root", USER: user.name, ...gatewayWiring.env(spec.gateway), ...spec.env }).flatMap(([k, v]) => ["--setenv", k, v]),
         "--",
@@ -104,7 +108,7 @@ export function createBubblewrapBackend(): SandboxBackend {
         );
       };
       try {
-        return await startChildEnvironment(spec.sandboxId, command, args, { PATH: "/usr/bin:/bin" }, "/", async () => cgroups?.remove(), joinCgroups, { info: true, input: filter });
+        return await startChildEnvironment(spec.sandboxId, command, args, { PATH: "/usr/bin:/bin" }, "/", async () => cgroups?.remove(), joinCgroups, { info: true, ...(filter ? { input: filter } : {}) });
       } catch (err) {
         await cgroups?.remove();
         throw new OmaError("BACKEND_UNAVAILABLE", `bubblewrap sandbox did not start: ${(err as Error).message}`, { backend: "bubblewrap" }, { cause: err });
@@ -152,8 +156,8 @@ interface BwrapOptions {
   workspace: string;
   etcDir?: string;
   gateway?: GatewaySpec;
-  /** Descriptor bwrap reads the seccomp filter from (see seccomp-filter.ts). */
-  seccompFd: number;
+  /** Descriptor bwrap reads the seccomp filter from (see seccomp-filter.ts); undefined only unhardened. */
+  seccompFd: number | undefined;
 }
 
 function bwrapArgs(o: BwrapOptions): string[] {
@@ -161,8 +165,8 @@ function bwrapArgs(o: BwrapOptions): string[] {
   // everything inside dies with it.
   // --disable-userns: the sandbox's user namespace is its last one (no nested ones, the door
   // of most container escapes); the seccomp filter refuses the same and much more.
-  const args = ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session", "--as-pid-1", "--hostname", "oma-sandbox"];
-  args.push("--seccomp", String(o.seccompFd));
+  const args = ["--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--as-pid-1", "--hostname", "oma-sandbox"];
+  if (o.seccompFd !== undefined) args.push("--disable-userns", "--seccomp", String(o.seccompFd));
   if (o.network === "full") args.push("--share-net", "--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf", "--ro-bind-try", "/etc/hosts", "/etc/hosts");
   // Capabilities here are those of the sandbox's own user namespace, never the host's.
   args.push(...(o.keepCapabilities ? ["--cap-add", "ALL"] : ["--cap-drop", "ALL"]));

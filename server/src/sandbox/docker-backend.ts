@@ -8,6 +8,7 @@ import type { Logger } from "../logger.js";
 import type { BackendStatus, EnvironmentRef, SandboxBackend, SandboxEnvironment, SandboxSpec } from "./backend.js";
 import { gatewayWiring } from "./gateway-wiring.js";
 import { RunnerConnection } from "./runner-connection.js";
+import { dockerSeccompProfile } from "./seccomp-filter.js";
 import { removeSandboxDir } from "./workspace-disk.js";
 import { TOOL_RUNNER_SOURCE } from "./tool-runner-source.js";
 
@@ -20,6 +21,13 @@ export const LABEL_IMAGE = "dev.oma.sandbox-image";
 const SANDBOX_UID = 1000;
 /** Size of the in-memory /tmp and home of a container. */
 const TMPFS_BYTES = 256 * 1024 * 1024;
+/**
+ * gVisor's own share of a container's cgroups (its kernel's threads and memory), measured
+ * with the ptrace platform: ~40 host threads idle and ~8 per sandboxed process.
+ */
+const GVISOR_HOST_THREADS = 256;
+const GVISOR_HOST_THREADS_PER_TASK = 10;
+const GVISOR_MEMORY_BYTES = 256 * 1024 * 1024;
 /** How long start-up waits for the engine to answer before docker counts as unavailable. */
 const PROBE_TIMEOUT_MS = 5000;
 /** How long a container's runner gets to say it is ready. */
@@ -33,6 +41,11 @@ export interface DockerBackendOptions {
    * directory is gone can never be re-attached by anyone, so any server may reap it.
    */
   readonly dataDir?: string;
+  /**
+   * An OCI runtime registered with the engine to run the containers instead of its default
+   * (runc): "runsc" makes this the gvisor backend (scripts/register-gvisor-runtime).
+   */
+  readonly runtime?: "runsc";
 }
 
 /**
@@ -45,6 +58,7 @@ export interface DockerBackendOptions {
  */
 export function createDockerBackend(log: Logger, options: DockerBackendOptions = {}): SandboxBackend & { defaultImage(): Promise<string | undefined> } {
   const docker = new Docker();
+  const name = options.runtime === "runsc" ? "gvisor" : "docker";
   let cachedImage: string | undefined = options.defaultImage;
 
   async function defaultImage(): Promise<string | undefined> {
@@ -95,7 +109,7 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
   }
 
   return {
-    name: "docker",
+    name,
     survivesRestart: true,
     isolated: true,
     gateway: true,
@@ -107,12 +121,18 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
       } catch (err) {
         return { available: false, detail: `the Docker engine does not answer: ${(err as Error).message}` };
       }
+      if (options.runtime) {
+        const info = (await withTimeout(docker.info(), PROBE_TIMEOUT_MS, "no answer").catch(() => ({}))) as { Runtimes?: Record<string, unknown> };
+        if (!info.Runtimes?.[options.runtime]) return { available: false, detail: `the Docker engine has no runtime "${options.runtime}"; run scripts/register-gvisor-runtime` };
+      }
       const image = await withTimeout(defaultImage(), PROBE_TIMEOUT_MS, "no answer listing images").catch(() => undefined);
-      return image ? { available: true, detail: `docker, default image ${image}` } : { available: false, detail: "no sandbox image; run scripts/build-sandbox-image" };
+      return image ? { available: true, detail: `${name}, default image ${image}` } : { available: false, detail: "no sandbox image; run scripts/build-sandbox-image" };
     },
     async create(spec: SandboxSpec): Promise<SandboxEnvironment> {
       const image = spec.image || (await defaultImage());
-      if (!image) throw new OmaError("BACKEND_UNAVAILABLE", "no sandbox image; run scripts/build-sandbox-image", { backend: "docker" });
+      if (!image) throw new OmaError("BACKEND_UNAVAILABLE", "no sandbox image; run scripts/build-sandbox-image", { backend: name });
+      // gVisor runs its own network stack (runsc --network=none here): loopback only.
+      if (options.runtime && spec.network === "full") throw new OmaError("BACKEND_UNAVAILABLE", `the ${name} backend has no network beyond loopback; network FULL needs docker or bubblewrap (ALLOW_LIST works: it goes through the gateway)`, { backend: name, field: "resources.network.mode" });
       const uid = spec.security.runAsRoot ? 0 : SANDBOX_UID;
       const home = uid ? "/home/sandbox" : "/root";
       let container: Docker.Container;
@@ -137,14 +157,22 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
             // The runner is PID 1 (it reaps orphans): no init holding the container's stdio
             // that sandboxed code could open, and when the runner ends, everything ends.
             Init: false,
+            ...(options.runtime ? { Runtime: options.runtime } : {}),
             NetworkMode: spec.network === "none" ? "none" : "bridge",
             NanoCpus: Math.round(spec.cpu * 1e9),
-            Memory: spec.memoryBytes,
-            MemorySwap: spec.memoryBytes,
-            PidsLimit: spec.pids,
+            Memory: spec.memoryBytes + (options.runtime ? GVISOR_MEMORY_BYTES : 0),
+            MemorySwap: spec.memoryBytes + (options.runtime ? GVISOR_MEMORY_BYTES : 0),
+            // Under gVisor the container's pids cgroup counts the user-space kernel's own
+            // threads too (at the limit it dies, and the sandbox with it): the sandbox's
+            // processes are bounded inside gVisor by RLIMIT_NPROC, the cgroup is a backstop.
+            PidsLimit: options.runtime ? spec.pids * GVISOR_HOST_THREADS_PER_TASK + GVISOR_HOST_THREADS : spec.pids,
+            // Likewise memory: the container's cgroup holds gVisor's kernel too, and at its
+            // limit the whole sandbox is killed; a process past memory_bytes is stopped inside
+            // by RLIMIT_AS first (a MemoryError, a failed malloc), the cgroup is a backstop.
+            ...(options.runtime ? { Ulimits: [{ Name: "nproc", Soft: spec.pids, Hard: spec.pids }, { Name: "as", Soft: spec.memoryBytes, Hard: spec.memoryBytes }] } : {}),
             ReadonlyRootfs: !spec.security.writableRoot,
             CapDrop: spec.security.keepCapabilities ? [] : ["ALL"],
-            SecurityOpt: spec.security.allowPrivilegeEscalation ? [] : ["no-new-privileges"],
+            SecurityOpt: [...(spec.security.allowPrivilegeEscalation ? [] : ["no-new-privileges"]), ...(options.runtime ? [`seccomp=${dockerSeccompProfile()}`] : [])],
             Tmpfs: {
               "/tmp": `rw,nosuid,nodev,size=${TMPFS_BYTES},mode=1777`,
               [home]: `rw,nosuid,nodev,size=${TMPFS_BYTES},uid=${uid},gid=${uid},mode=0700`,
@@ -155,7 +183,7 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
         });
       } catch (err) {
         const status = (err as { statusCode?: number }).statusCode;
-        if (status === 404) throw new OmaError("BACKEND_UNAVAILABLE", `image ${image} is not on the Docker engine`, { backend: "docker", image }, { cause: err });
+        if (status === 404) throw new OmaError("BACKEND_UNAVAILABLE", `image ${image} is not on the Docker engine`, { backend: name, image }, { cause: err });
         throw err;
       }
       try {
@@ -166,7 +194,7 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
         return environment(attached, container);
       } catch (err) {
         await container.remove({ force: true }).catch(() => undefined);
-        throw new OmaError("BACKEND_UNAVAILABLE", `docker sandbox did not start: ${(err as Error).message}`, { backend: "docker", image }, { cause: err });
+        throw new OmaError("BACKEND_UNAVAILABLE", `${name} sandbox did not start: ${(err as Error).message}`, { backend: name, image }, { cause: err });
       }
     },
     async reattach(sandboxId: string, ref: EnvironmentRef): Promise<SandboxEnvironment | undefined> {
@@ -184,7 +212,7 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
         watchExit(container, attached);
         return environment(attached, container);
       } catch (err) {
-        log.warn({ sandboxId, err }, "could not re-attach a docker sandbox; reaping it");
+        log.warn({ sandboxId, err }, `could not re-attach a ${name} sandbox; reaping it`);
         await container.remove({ force: true }).catch(() => undefined);
         return undefined;
       }

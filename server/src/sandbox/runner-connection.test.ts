@@ -49,4 +49,16 @@ describe("RunnerConnection", () => {
     expect(await reasonOf(conn.ping())).toBe("SANDBOX_LOST");
     expect(conn.closed).toBe(true);
   });
+
+  it("drops malformed lines from the sandbox (a forged null, wrong types) and still serves the real reply", async () => {
+    const toRunner = new PassThrough();
+    const fromRunner = new PassThrough();
+    const conn = new RunnerConnection("sbx_test", toRunner, fromRunner);
+    const pending = conn.runFileTool("read_file", { path: "a" }, 100);
+    await new Promise((r) => setImmediate(r));
+    const id = (JSON.parse(String(toRunner.read())) as { id: string }).id;
+    fromRunner.write(["null", "[1]", "42", JSON.stringify({ id, s: 1, d: 7 }), JSON.stringify({ id, exit: 1e30 }), JSON.stringify({ id: 5, out: "x" }), JSON.stringify({ id, out: "real", err: false, total: 4 })].join("\n") + "\n");
+    expect(await pending).toEqual({ output: "real", isError: false, totalBytes: 4 });
+    expect(conn.closed).toBe(false);
+  });
 });

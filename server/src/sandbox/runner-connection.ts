@@ -172,7 +172,8 @@ export class RunnerConnection {
       } catch {
         continue; // Not ours (e.g. a line an image's entrypoint printed); the protocol lines are JSON.
       }
-      this.dispatch(msg);
+      // Whatever arrives is the sandbox's: a malformed message is dropped, never thrown.
+      if (wellFormed(msg)) this.dispatch(msg);
     }
   }
 
@@ -196,4 +197,14 @@ export class RunnerConnection {
       p.resolve(true);
     }
   }
+}
+
+/** The shapes the runner sends (see tool-runner-source.ts); anything else is ignored. */
+function wellFormed(m: unknown): m is RunnerMessage {
+  if (typeof m !== "object" || m === null || Array.isArray(m)) return false;
+  const r = m as Record<string, unknown>;
+  const optional = (k: string, type: string) => r[k] === undefined || typeof r[k] === type;
+  if (!optional("id", "string") || !optional("d", "string") || !optional("out", "string") || !optional("total", "number")) return false;
+  if (r["s"] !== undefined && r["s"] !== 1 && r["s"] !== 2) return false;
+  return r["exit"] === undefined || (Number.isInteger(r["exit"]) && Math.abs(r["exit"] as number) < 2 ** 31);
 }

@@ -208,7 +208,8 @@ describe.each(backends)("sandbox lifecycle on $name", (backend) => {
   });
 
   itIsolated("SandboxSecurity is strict by default and each switch loosens its own thing", async () => {
-    const probe = "id -u; touch /probe-root 2>/dev/null && echo root-writable || echo root-read-only; grep -E '^(CapEff|NoNewPrivs):' /proc/self/status | tr -s '\\t ' ' '";
+    // NoNewPrivs from prctl(PR_GET_NO_NEW_PRIVS): gVisor's /proc/self/status has no such line.
+    const probe = "id -u; touch /probe-root 2>/dev/null && echo root-writable || echo root-read-only; grep -E '^CapEff:' /proc/self/status | tr -s '\\t ' ' '; python3 -c \"import ctypes; print('NoNewPrivs:', ctypes.CDLL(None).prctl(39, 0, 0, 0, 0))\"";
     const strict = await provision();
     const loose = await provision({ security: { runAsRoot: true, writableRoot: true, keepCapabilities: true, allowPrivilegeEscalation: true } });
     try {
@@ -216,7 +217,7 @@ describe.each(backends)("sandbox lifecycle on $name", (backend) => {
       const out = (await bash(c(), loose.sandboxId, probe)).output.split("\n");
       expect(out.slice(0, 2)).toEqual(["0", "root-writable"]);
       expect(out[2]).not.toBe("CapEff: 0000000000000000");
-      // bubblewrap always sets no-new-privileges; docker honours the switch.
+      // bubblewrap and gVisor (runsc) always set no-new-privileges; docker honours the switch.
       expect(out[3]).toBe(backend.name === "docker" ? "NoNewPrivs: 0" : "NoNewPrivs: 1");
     } finally {
       await c().destroySandbox({ sandboxId: strict.sandboxId });
@@ -227,6 +228,14 @@ describe.each(backends)("sandbox lifecycle on $name", (backend) => {
   itIsolated("SBX-12 only loopback by default; network FULL gives the sandbox a real interface", async () => {
     const interfaces = "python3 -c \"import socket; print(' '.join(sorted(n for _, n in socket.if_nameindex())))\"";
     const none = await provision();
+    if (backend.name === "gvisor") {
+      // gVisor runs its own network stack without a host interface: FULL is refused, loudly.
+      expect((await bash(c(), none.sandboxId, interfaces)).output).toBe("lo\n");
+      await c().destroySandbox({ sandboxId: none.sandboxId });
+      const refused = await rejection(provision({ network: { mode: NetworkMode.FULL } }));
+      expect([refused.code, refused.reason, refused.field]).toEqual([Code.Unavailable, "BACKEND_UNAVAILABLE", "resources.network.mode"]);
+      return;
+    }
     const full = await provision({ network: { mode: NetworkMode.FULL } });
     try {
       expect((await bash(c(), none.sandboxId, interfaces)).output).toBe("lo\n");

@@ -53,7 +53,7 @@ export interface SandboxPart extends ServerPart {
  */
 export async function openSandboxPart(db: Db, ctx: PartContext, options: SandboxPartOptions = {}): Promise<SandboxPart> {
   const log = ctx.logger.child({ part: "sandbox" });
-  const candidates: SandboxBackend[] = [createDockerBackend(log, { dataDir: ctx.dataDir }), createBubblewrapBackend(), createProcessBackend(log)];
+  const candidates: SandboxBackend[] = [createDockerBackend(log, { dataDir: ctx.dataDir }), createBubblewrapBackend(), createDockerBackend(log, { dataDir: ctx.dataDir, runtime: "runsc" }), createProcessBackend(log)];
   const available = new Map<string, SandboxBackend>();
   for (const b of candidates) {
     const status = await b.probe();

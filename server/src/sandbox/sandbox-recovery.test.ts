@@ -22,6 +22,7 @@ const backends = backendsUnderTest().filter((b) => b.name !== "process");
 announceSkips("sandbox recovery tests", backends);
 const docker = backends.find((b) => b.name === "docker")!;
 const bubblewrap = backends.find((b) => b.name === "bubblewrap")!;
+const gvisor = backends.find((b) => b.name === "gvisor");
 
 
 function containersOf(label: string): string[] {
@@ -60,7 +61,7 @@ describe("a sandbox killed from outside", () => {
     const sandboxId = sandbox!.sandboxId;
     const running = bash(c, sandboxId, "echo started; sleep 30");
     await new Promise((r) => setTimeout(r, 500));
-    if (backend.name === "docker") {
+    if (backend.name === "docker" || backend.name === "gvisor") {
       const [id] = containersOf(`${LABEL_SANDBOX}=${sandboxId}`);
       execFileSync("docker", ["kill", id!]);
     } else {
@@ -72,7 +73,7 @@ describe("a sandbox killed from outside", () => {
     expect(after.reason).toBe("SANDBOX_LOST");
     expect((await c.getSandbox({ sandboxId })).sandbox!.state).toBe(SandboxState.LOST);
     await c.destroySandbox({ sandboxId });
-    if (backend.name === "docker") expect(containersOf(`${LABEL_SANDBOX}=${sandboxId}`)).toEqual([]);
+    if (backend.name !== "bubblewrap") expect(containersOf(`${LABEL_SANDBOX}=${sandboxId}`)).toEqual([]);
   });
   });
 });
@@ -88,13 +89,16 @@ describe.skipIf(!docker.available || !bubblewrap.available)("a server killed wit
     await dataDir?.remove();
   });
 
-  it("SBX-15 re-attaches live containers (replaying keyed results), marks bubblewrap sandboxes LOST, reaps orphans, leaks nothing", async () => {
+  it("SBX-15 re-attaches live containers, docker and gvisor (replaying keyed results), marks bubblewrap sandboxes LOST, reaps orphans, leaks nothing", async () => {
     const first = await startServer(dataDir.path);
     server = first.child;
     let c = first.sandboxes;
     const a = (await c.provision({ resources: { backend: "docker" } })).sandbox!.sandboxId;
     const b = (await c.provision({ resources: { backend: "docker" } })).sandbox!.sandboxId;
     const w = (await c.provision({ resources: { backend: "bubblewrap" } })).sandbox!.sandboxId;
+    // gVisor containers are re-attached like docker's (same labels, same attach stream).
+    const g = gvisor?.available ? (await c.provision({ resources: { backend: "gvisor" } })).sandbox!.sandboxId : undefined;
+    if (g) await bash(c, g, "echo kept > g.txt");
     const key = randomUUID();
     const call = { sandboxId: a, name: "bash", input: { command: "echo $RANDOM > keep.txt; cat keep.txt" }, idempotencyKey: key };
     const before = await c.execute(call);
@@ -126,17 +130,19 @@ describe.skipIf(!docker.available || !bubblewrap.available)("a server killed wit
     expect((await bash(c, a, "cat keep.txt")).output).toBe(before.output);
     expect((await bash(c, b, "echo b-alive")).output).toBe("b-alive\n");
     expect((await rejection(bash(c, w, "true"))).reason).toBe("SANDBOX_LOST");
-    expect(containersOf(`${LABEL_SERVER}=${instance}`).sort()).toEqual([...containersOf(`${LABEL_SANDBOX}=${a}`), ...containersOf(`${LABEL_SANDBOX}=${b}`)].sort());
+    if (g) expect((await bash(c, g, "cat g.txt")).output).toBe("kept\n");
+    const live = [a, b, ...(g ? [g] : [])];
+    expect(containersOf(`${LABEL_SERVER}=${instance}`).sort()).toEqual(live.flatMap((id) => containersOf(`${LABEL_SANDBOX}=${id}`)).sort());
     expect(containersOf(`${LABEL_SERVER}=${instance}`)).not.toContain(orphan);
     expect(existsSync(strayWorkspace)).toBe(false);
     // SBX-16: the lost sandbox's workspace disk is unmounted and gone; the re-attached ones keep theirs.
     const disks = workspaceDisksAvailable().available;
-    expect((await mountsUnder(workspaceRoot)).sort()).toEqual(disks ? [a, b].map((id) => join(workspaceRoot, id, "workspace")).sort() : []);
+    expect((await mountsUnder(workspaceRoot)).sort()).toEqual(disks ? live.map((id) => join(workspaceRoot, id, "workspace")).sort() : []);
     expect(containersOf(`${LABEL_SERVER}=srv_gone`)).not.toContain(abandoned);
     expect(containersOf(`${LABEL_SERVER}=srv_alive`)).toContain(foreignLive);
     execFileSync("docker", ["rm", "-f", foreignLive]);
 
-    for (const id of [a, b, w]) await c.destroySandbox({ sandboxId: id });
+    for (const id of [...live, w]) await c.destroySandbox({ sandboxId: id });
     expect(containersOf(`${LABEL_SERVER}=${instance}`)).toEqual([]);
     expect(await mountsUnder(workspaceRoot)).toEqual([]);
     second.child.kill("SIGTERM");

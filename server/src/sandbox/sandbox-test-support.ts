@@ -13,7 +13,7 @@ const mainJs = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "dist",
 
 /** Whether each backend can run here; tests of a missing one are skipped loudly. */
 export interface BackendAvailability {
-  readonly name: "docker" | "bubblewrap" | "process";
+  readonly name: "docker" | "gvisor" | "bubblewrap" | "process";
   readonly available: boolean;
   readonly why: string;
 }
@@ -23,11 +23,18 @@ function dockerImageReady(): boolean {
   return r.status === 0 && r.stdout.trim() !== "";
 }
 
+function gvisorRuntimeReady(): boolean {
+  const r = spawnSync("docker", ["info", "--format", "{{json .Runtimes}}"], { encoding: "utf8", timeout: 10_000 });
+  return r.status === 0 && r.stdout.includes('"runsc"');
+}
+
 export function backendsUnderTest(): BackendAvailability[] {
   const docker = dockerImageReady();
+  const gvisor = docker && gvisorRuntimeReady();
   const bwrap = existsSync("/usr/bin/bwrap") && spawnSync("/usr/bin/bwrap", ["--unshare-all", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "/bin/true"]).status === 0;
   return [
     { name: "docker", available: docker, why: "the Docker engine or the sandbox image is missing (scripts/setup-system builds it)" },
+    { name: "gvisor", available: gvisor, why: "the Docker engine has no runsc runtime (scripts/setup-system registers it) or no sandbox image" },
     { name: "bubblewrap", available: bwrap, why: "/usr/bin/bwrap is missing or cannot create namespaces" },
     { name: "process", available: existsSync("/usr/bin/python3"), why: "/usr/bin/python3 is missing" },
   ];

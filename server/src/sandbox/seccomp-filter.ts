@@ -77,3 +77,21 @@ async function compile(): Promise<Buffer> {
     throw new Error(`the seccomp filter could not be compiled: ${(stderr || (err as Error).message).trim().slice(0, 300)}`);
   }
 }
+
+/**
+ * The same filter as a Docker seccomp profile (for the engine's SecurityOpt), for the gvisor
+ * backend: runsc --oci-seccomp applies it inside gVisor's kernel. Docker's own default
+ * profile cannot be used there: it answers clone3 with ENOSYS through errnoRet, which this
+ * runsc ignores (EPERM), so the C library never falls back to clone and no command starts.
+ * Here clone3 is left to gVisor, which does not implement it (ENOSYS).
+ */
+export function dockerSeccompProfile(): string {
+  const errno = { action: "SCMP_ACT_ERRNO", errnoRet: 1 };
+  return JSON.stringify({
+    defaultAction: "SCMP_ACT_ALLOW",
+    syscalls: [
+      { names: [...BLOCKED_SYSCALLS], ...errno },
+      ...CLONE_NAMESPACE_FLAGS.map((flag) => ({ names: ["clone"], ...errno, args: [{ index: 0, value: flag, valueTwo: flag, op: "SCMP_CMP_MASKED_EQ" }] })),
+    ],
+  });
+}

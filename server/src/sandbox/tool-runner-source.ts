@@ -75,11 +75,12 @@ class Run:
         finally:
             os.close(out_w)
             os.close(err_w)
-        self.pidfd = os.pidfd_open(self.pid)
+        self.pidfd = os.pidfd_open(self.pid) if PIDFDS else None
         for fd, s in ((out_r, 1), (err_r, 2)):
             os.set_blocking(fd, False)
             SEL.register(fd, selectors.EVENT_READ, ("out", self, s))
-        SEL.register(self.pidfd, selectors.EVENT_READ, ("exit", self, 0))
+        if self.pidfd is not None:
+            SEL.register(self.pidfd, selectors.EVENT_READ, ("exit", self, 0))
 
     def killgroup(self):
         try:
@@ -107,10 +108,12 @@ class Run:
             self.sent += len(part)
             send({"id": self.id, "s": s, "d": binascii.b2a_base64(part, newline=False).decode()})
 
-    def on_exit(self):
-        SEL.unregister(self.pidfd)
-        os.close(self.pidfd)
-        self.exited = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+    def on_exit(self, status=None):
+        if self.pidfd is not None:
+            SEL.unregister(self.pidfd)
+            os.close(self.pidfd)
+            status = os.waitpid(self.pid, 0)[1]
+        self.exited = os.waitstatus_to_exitcode(status)
         # Whatever the command left running in its group ends with it.
         self.killgroup()
         self.maybe_done()
@@ -307,6 +310,32 @@ def start_gateway(spec):
 
     threading.Thread(target=accept, daemon=True).start()
 
+def pidfds_work():
+    # gVisor's kernel may not have pidfd_open: exits are then seen through SIGCHLD.
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+        return True
+    except (AttributeError, OSError):
+        r, w = os.pipe()
+        for fd in (r, w):
+            os.set_blocking(fd, False)
+        signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+        signal.set_wakeup_fd(w)
+        SEL.register(r, selectors.EVENT_READ, ("chld", None, 0))
+        return False
+
+PIDFDS = pidfds_work()
+
+def poll_exits():
+    for r in list(RUNS.values()):
+        if r.pidfd is None and r.exited is None:
+            try:
+                pid, status = os.waitpid(r.pid, os.WNOHANG)
+            except ChildProcessError:
+                continue
+            if pid:
+                r.on_exit(status)
+
 def reap_orphans():
     # As PID 1 of its namespace the runner inherits every orphan; reap those it does not track.
     tracked = {r.pid for r in RUNS.values()}
@@ -331,6 +360,8 @@ def main():
     SEL.register(stdin, selectors.EVENT_READ, ("in", None, 0))
     buf = b""
     while True:
+        if not PIDFDS:
+            poll_exits()
         reap_orphans()
         now = time.monotonic()
         wait = 1.0
@@ -359,6 +390,14 @@ def main():
                         on_request(json.loads(line))
             elif kind == "out":
                 run.on_output(key.fileobj, s)
+            elif kind == "chld":
+                while True:
+                    try:
+                        if not os.read(key.fileobj, 512):
+                            break
+                    except BlockingIOError:
+                        break
+                poll_exits()
             else:
                 run.on_exit()
 
