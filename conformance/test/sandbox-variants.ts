@@ -90,8 +90,8 @@ export const sandboxVariants: readonly BrokenVariant[] = [
   },
   {
     name: "ignores memory and pids limits",
-    breaks: ["SBX-9"],
-    profile: ["SBX-9"],
+    breaks: ["SBX-9", "SEC-17"],
+    profile: ["SBX-9", "SEC-17"],
     needsSandbox: true,
     sandbox: (real) =>
       patch(real, "provision", (orig) => (req: never, ctx: never) => {
@@ -108,6 +108,17 @@ export const sandboxVariants: readonly BrokenVariant[] = [
       patch(real, "provision", (orig) => (req: never, ctx: never) => {
         const r = req as { resources?: object };
         return orig({ ...r, resources: { ...(r.resources ?? {}), diskBytes: 0n } }, ctx);
+      }),
+  },
+  {
+    name: "runs every sandbox on the unisolated process backend while it offers bubblewrap",
+    breaks: ["SEC-17"],
+    profile: ["SEC-17"],
+    needsSandbox: true,
+    sandbox: (real) =>
+      patch(real, "provision", (orig) => (req: never, ctx: never) => {
+        const r = req as { resources?: object };
+        return orig({ ...r, resources: { ...(r.resources ?? {}), backend: "process" } }, ctx);
       }),
   },
   {

@@ -31,6 +31,7 @@ import { authCases } from "./auth/auth-cases.js";
 import { tenantCases } from "./auth/tenant-cases.js";
 import { sessionTokenCases } from "./auth/session-token-cases.js";
 import { diskCases } from "./sandbox/disk-cases.js";
+import { kernelCases } from "./security/kernel-cases.js";
 
 /** Every case of the suite. Ids are unique; the runner shuffles them with the run's seed. */
 export const allCases: readonly ConformanceCase[] = [
@@ -66,4 +67,5 @@ export const allCases: readonly ConformanceCase[] = [
   ...tenantCases,
   ...sessionTokenCases,
   ...diskCases,
+  ...kernelCases,
 ];

@@ -1,11 +1,12 @@
 import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
+import { KERNEL_ESCAPE_ATTEMPTS, KERNEL_ESCAPE_PROBE } from "@oma/conformance/fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../testing/test-app.js";
-import { KERNEL_ESCAPE_ATTEMPTS, KERNEL_ESCAPE_PROBE } from "./kernel-escape-probe.js";
 import { announceSkips, backendsUnderTest, bash } from "./sandbox-test-support.js";
 
-// What container escapes start with, tried for real from inside a sandbox of every
-// isolating backend (kernel-escape-probe.ts): each attempt must fail. The same probe on the
+// SEC-17: what container escapes start with, tried for real from inside a sandbox of every
+// isolating backend (the suite's probe, conformance/src/cases/security/kernel-probe.ts):
+// each attempt must fail. The same probe on the
 // process backend (declared unisolated, run as the server's user) is the control: there every
 // attempt succeeds, so a failure inside is the sandbox's doing, not a broken probe.
 const all = backendsUnderTest();
@@ -38,7 +39,7 @@ async function runBattery(backend: string): Promise<Map<string, string>> {
 }
 
 describe.each(isolated)("kernel escape battery on $name", (backend) => {
-  it.skipIf(!backend.available)("every attempt fails inside the sandbox", { timeout: 180_000 }, async () => {
+  it.skipIf(!backend.available)("SEC-17 every attempt fails inside the sandbox", { timeout: 180_000 }, async () => {
     const results = await runBattery(backend.name);
     expect([...results.keys()]).toEqual([...KERNEL_ESCAPE_ATTEMPTS]);
     expect([...results.values()].filter((l) => !l.includes(" FAILED "))).toEqual([]);
