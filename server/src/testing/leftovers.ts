@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { LABEL_DATA_DIR } from "../sandbox/docker-backend.js";
 import { cgroupParents } from "../sandbox/cgroup-limits.js";
+import { mountsUnder, unmountUnder } from "../sandbox/workspace-disk.js";
 
 const run = promisify(execFile);
 
@@ -13,6 +14,8 @@ export interface Leftovers {
   readonly processes: readonly { readonly pid: number; readonly command: string }[];
   readonly containers: readonly { readonly id: string; readonly dataDir: string }[];
   readonly cgroups: readonly string[];
+  /** Filesystems still mounted under the root (a sandbox's workspace disk). */
+  readonly mounts: readonly string[];
   readonly paths: readonly string[];
 }
 
@@ -31,16 +34,17 @@ export interface LeftoverScope {
 
 /** Everything still alive or present that belongs to the scope; other runs' leftovers are not counted. */
 export async function findLeftovers(scope: LeftoverScope): Promise<Leftovers> {
-  const [processes, containers, cgroups, paths] = await Promise.all([
+  const [processes, containers, cgroups, mounts, paths] = await Promise.all([
     processesUnder(scope.root),
     containersUnder(scope.root),
     scope.cgroupParent ? cgroupsUnder(scope.cgroupParent) : Promise.resolve([]),
+    mountsUnder(scope.root),
     readdir(scope.root).then(
       (names) => names.map((n) => join(scope.root, n)).filter((p) => !scope.expected?.includes(p)),
       () => [] as string[],
     ),
   ]);
-  return { processes, containers, cgroups, paths };
+  return { processes, containers, cgroups, mounts, paths };
 }
 
 /** Waits (bounded) for processes that are still exiting, then reports what is left. */
@@ -54,7 +58,7 @@ export async function settleLeftovers(scope: LeftoverScope, timeoutMs = 10_000):
 }
 
 export function isClean(l: Leftovers): boolean {
-  return l.processes.length + l.containers.length + l.cgroups.length + l.paths.length === 0;
+  return l.processes.length + l.containers.length + l.cgroups.length + l.mounts.length + l.paths.length === 0;
 }
 
 /**
@@ -76,6 +80,7 @@ export async function removeLeftovers(scope: LeftoverScope, l: Leftovers): Promi
     for (let attempt = 0; attempt < 50 && existsSync(dir); attempt++) await rmdir(dir).catch(() => new Promise((r) => setTimeout(r, 100)));
   }
   if (scope.cgroupParent) await removeCgroupParent(scope.cgroupParent);
+  await unmountUnder(scope.root);
   await rm(scope.root, { recursive: true, force: true });
 }
 
@@ -90,6 +95,7 @@ export function describeLeftovers(l: Leftovers): string[] {
     ...l.processes.map((p) => `process ${p.pid}: ${p.command.slice(0, 200)}`),
     ...l.containers.map((c) => `container ${c.id} (data dir ${c.dataDir})`),
     ...l.cgroups.map((c) => `cgroup ${c}`),
+    ...l.mounts.map((m) => `mount ${m}`),
     ...l.paths.map((p) => `path ${p}`),
   ];
 }
