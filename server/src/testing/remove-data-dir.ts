@@ -2,6 +2,7 @@ import { rm, rmdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import Docker from "dockerode";
 import { LABEL_DATA_DIR } from "../sandbox/docker-backend.js";
+import { removeSandboxDir } from "../sandbox/workspace-disk.js";
 
 /**
  * Deletes a test server's data directory and what the server kept for it outside: its
@@ -15,7 +16,7 @@ export async function removeDataDir(dataDir: string): Promise<void> {
     await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
     for (const m of c.Mounts ?? []) {
       if (!m.Source?.endsWith("/workspace")) continue;
-      await rm(dirname(m.Source), { recursive: true, force: true });
+      await removeSandboxDir(dirname(m.Source)); // its workspace disk unmounted first
       await rmdir(dirname(dirname(m.Source))).catch(() => undefined); // the server's workspace root, once empty
     }
   }
