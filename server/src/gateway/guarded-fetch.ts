@@ -2,8 +2,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import { Readable } from "node:stream";
 import { checkLiteral, guardedLookup, portOf, type OutboundPolicy } from "./outbound-policy.js";
-
-const agents = { "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) };
+import { upstreamAgent } from "./upstream-request.js";
 
 /**
  * A `fetch` for clients that take one (the MCP SDK's transport), whose connections obey
@@ -19,7 +18,7 @@ export function guardedFetch(policy: OutboundPolicy): typeof fetch {
     const body = init?.body === undefined || init.body === null ? undefined : typeof init.body === "string" ? init.body : Buffer.from(await new Response(init.body).arrayBuffer());
     return new Promise<Response>((resolve, reject) => {
       const client = url.protocol === "https:" ? https : http;
-      const req = client.request(url, { method: init?.method ?? "GET", headers, agent: agents[url.protocol as "http:" | "https:"], lookup: guardedLookup(policy, portOf(url)) as never, ...(init?.signal ? { signal: init.signal } : {}) });
+      const req = client.request(url, { method: init?.method ?? "GET", headers, agent: upstreamAgent(url), lookup: guardedLookup(policy, portOf(url)) as never, ...(init?.signal ? { signal: init.signal } : {}) });
       req.on("error", reject);
       req.on("response", (res) => {
         const out = new Headers();

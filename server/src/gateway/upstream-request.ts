@@ -2,8 +2,17 @@ import * as http from "node:http";
 import * as https from "node:https";
 import { checkLiteral, guardedLookup, portOf, type OutboundPolicy } from "./outbound-policy.js";
 
-/** Keep-alive agents for upstream requests: a clone or a tool call reuses connections. */
-const agents = { "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) };
+/**
+ * A fresh upstream connection for every request. A kept-alive one can be closed by the
+ * upstream (its idle timeout) just as the next request is sent on it, and that request,
+ * whose body may already be streamed, cannot be retried safely: the sandbox would see a 502
+ * for a host that is up. A gateway's requests are few (a clone, a tool call), so the
+ * connection set-up is cheap beside that.
+ */
+const agents = { "http:": new http.Agent({ keepAlive: false }), "https:": new https.Agent({ keepAlive: false }) };
+
+/** The agent for every request the server's proxies send upstream (relay and guardedFetch). */
+export const upstreamAgent = (url: URL): http.Agent => agents[url.protocol === "https:" ? "https:" : "http:"];
 
 /** Request headers a proxy passes upstream; everything else (cookies, the sandbox's own authorization, hop-by-hop) stays behind. */
 const PASSED_REQUEST_HEADERS = ["accept", "accept-encoding", "content-type", "content-encoding", "content-length", "git-protocol", "user-agent", "mcp-session-id", "mcp-protocol-version", "last-event-id"];
@@ -60,7 +69,7 @@ export function relay(
   const upstream = client.request(url, {
     method: req.method,
     headers: { ...(opts.open ? endToEnd(req.headers) : pickHeaders(req.headers, PASSED_REQUEST_HEADERS)), ...opts.extra },
-    agent: agents[url.protocol as "http:" | "https:"],
+    agent: upstreamAgent(url),
     lookup: guardedLookup(opts.policy, portOf(url)) as never,
     timeout: opts.timeoutMs ?? 300_000,
   });
