@@ -69,6 +69,7 @@ describe.skipIf(!havePython || !bwrap)("the Python brain passes the suite's harn
     const report = await runSuite({ target: app.url, token, protocol: "grpc", profile: ["harness"], skip: ["harness.context", "harness.mcp"], harness: fixture, restartTarget, concurrency: 6 });
     const failures = report.results.filter((r) => r.status === "failed").map((r) => `${r.id}: ${r.message ?? ""}`);
     console.log(`Python brain: ${JSON.stringify(report.summary)}`);
+    for (const failure of failures) console.log(`Python brain failed ${failure}`);
     expect(failures).toEqual([]);
     expect(report.results.filter((r) => r.status === "skipped").map((r) => `${r.id}: ${r.message ?? ""}`)).toEqual([]);
     expect(report.summary.passed).toBeGreaterThanOrEqual(15);

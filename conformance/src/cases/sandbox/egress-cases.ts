@@ -27,7 +27,7 @@ import socket, urllib.request
 try:
     print("PROXIED", urllib.request.urlopen("${url}", timeout=10).read().decode())
 except Exception as e:
-    print("PROXIED-FAILED", type(e).__name__)
+    print("PROXIED-FAILED", type(e).__name__, getattr(e, "code", ""), e.read()[:300].decode(errors="replace") if hasattr(e, "read") else e)
 try:
     socket.create_connection(("${host}", ${port}), 3)
     print("DIRECT-REACHED")
