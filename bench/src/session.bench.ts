@@ -1,5 +1,6 @@
 /**
- * SessionService benchmark: durable EmitEvent throughput against the same server's no-op
+ * SessionService benchmark: OMA's unary calls beside a bare grpc-js server and a JetStream
+ * publish (transport-comparison.ts), durable EmitEvent throughput against the same server's no-op
  * RPC rate and the raw LevelDB synced-batch rate, watch delivery latency, slice cost on a
  * short vs a 1M-event log, and the server's memory with 10k idle sessions. Every figure is
  * printed beside a limit measured in this same run.
@@ -22,6 +23,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { percentile, printTable, type Row } from "./report.js";
+import { transportComparison } from "./transport-comparison.js";
 
 const RUN_MS = 2500;
 const event = (i: number) => create(EventSchema, { payload: { case: "custom", value: { type: "bench", data: { i } } } });
@@ -301,7 +303,16 @@ async function idleSessionsMemory(): Promise<void> {
   await dir?.remove();
 }
 
+async function transport(): Promise<void> {
+  const { server, dir } = await newServer();
+  await transportComparison(server);
+  await server.stop();
+  await dir?.remove();
+}
+
 const started = performance.now();
+await transport();
+if (process.env["OMA_BENCH_TRANSPORT_ONLY"] === "1") process.exit(0);
 await emitThroughput();
 await authCost();
 await watchLatency();
