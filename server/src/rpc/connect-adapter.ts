@@ -15,8 +15,8 @@ import type { Call, ServerStreamHandler, ServiceParts, UnaryHandler } from "./ha
  * The one place where Connect meets the handlers: every call is authenticated from its
  * headers (once), authorised by the access policy, and handed to its handler with the
  * principal. A server stream whose token is revoked ends at once with UNAUTHENTICATED.
- * Another transport (e.g. @grpc/grpc-js) reuses authenticate/authorize with an adapter
- * of its own; handlers do not change.
+ * connect-node serves what this makes for Connect and gRPC-Web, and grpc-edge.ts serves the
+ * same implementations for gRPC through @grpc/grpc-js; handlers do not change.
  */
 export function connectService<S extends DescService>(service: S, parts: ServiceParts<S>, auth: Authenticator): Partial<ServiceImpl<S>> {
   const impl: Record<string, unknown> = {};

@@ -15,15 +15,22 @@ import { toConnectError } from "./to-connect-error.js";
  */
 export function omaErrorFor(err: ConnectError, messageType: string, readMaxBytes: number): ConnectError | undefined {
   if (err.details.length > 0) return undefined; // an OMA error already
-  const internalError = () => new Error("unreachable");
-  if (err.code === Code.ResourceExhausted && /readMaxBytes/.test(err.rawMessage)) {
-    return toConnectError(new OmaError("REQUEST_TOO_LARGE", `the request is larger than ${readMaxBytes} bytes`, { limit_bytes: readMaxBytes }), "", internalError);
-  }
+  if (err.code === Code.ResourceExhausted && /readMaxBytes/.test(err.rawMessage)) return requestTooLarge(readMaxBytes);
   const parseFailure = err.code === Code.InvalidArgument || (err.code === Code.Internal && /^parse (binary|json)|^cannot decode/.test(err.rawMessage));
-  if (parseFailure) {
-    return toConnectError(new OmaError("MALFORMED_REQUEST", `the request could not be read as ${messageType}`, { message_type: messageType }), "", internalError);
-  }
+  if (parseFailure) return malformedRequest(messageType);
   return undefined;
+}
+
+const unreachable = () => new Error("unreachable");
+
+/** RESOURCE_EXHAUSTED / REQUEST_TOO_LARGE: the request is over the server's size bound. */
+export function requestTooLarge(readMaxBytes: number): ConnectError {
+  return toConnectError(new OmaError("REQUEST_TOO_LARGE", `the request is larger than ${readMaxBytes} bytes`, { limit_bytes: readMaxBytes }), "", unreachable);
+}
+
+/** INVALID_ARGUMENT / MALFORMED_REQUEST: the request does not decode as its message type. */
+export function malformedRequest(messageType: string): ConnectError {
+  return toConnectError(new OmaError("MALFORMED_REQUEST", `the request could not be read as ${messageType}`, { message_type: messageType }), "", unreachable);
 }
 
 /**

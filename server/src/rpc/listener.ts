@@ -5,7 +5,11 @@ import type { Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../logger.js";
 import type { HttpRoute } from "../http/http-routes.js";
 import { connectNodeHandler, type RoutedService } from "./connect-adapter.js";
+import { createGrpcEdge } from "./grpc-edge.js";
 import { replaySocket } from "./replay-socket.js";
+
+/** gRPC proper (application/grpc, application/grpc+proto), not gRPC-Web. */
+const isGrpc = (type: string | undefined): boolean => type !== undefined && type.startsWith("application/grpc") && !type.startsWith("application/grpc-web");
 
 /** A service and its (possibly partial) implementation; missing methods answer UNIMPLEMENTED. */
 export type ServedService = RoutedService;
@@ -34,13 +38,24 @@ export interface Listening {
 
 /**
  * One port for gRPC, gRPC-Web and Connect: HTTP/2 with prior knowledge, and HTTP/1.1 for
- * Connect and gRPC-Web clients that cannot speak h2c.
+ * Connect and gRPC-Web clients that cannot speak h2c. gRPC streams are served by
+ * @grpc/grpc-js (grpc-edge.ts: a third of connect-node's cost per call), the rest by
+ * connect-node.
  */
 export async function listen(options: ListenOptions): Promise<Listening> {
   const rpc = connectNodeHandler(options);
+  const grpcEdge = createGrpcEdge(options);
   const routes = options.httpRoutes;
   const handler: typeof rpc = routes ? (req, res) => void (routes(req, res) || rpc(req, res)) : rpc;
-  const h2 = http2.createServer(handler);
+  // Each HTTP/2 stream goes by its content type: gRPC to @grpc/grpc-js, everything else
+  // (Connect, gRPC-Web, the plain HTTP routes) to connect-node's request handler, served by
+  // an HTTP/2 server that never listens and only sees the streams handed to it.
+  const connectH2 = http2.createServer(handler);
+  const h2 = http2.createServer();
+  h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+    if (isGrpc(headers["content-type"])) grpcEdge.handleStream(stream, headers, flags, rawHeaders);
+    else connectH2.emit("stream", stream, headers, flags, rawHeaders);
+  });
   const h1 = http.createServer(handler);
   const sockets = new Set<net.Socket>();
   const h2Sessions = new Set<http2.ServerHttp2Session>();
@@ -88,7 +103,10 @@ export async function listen(options: ListenOptions): Promise<Listening> {
     url: `http://${hostForUrl === "0.0.0.0" ? "127.0.0.1" : hostForUrl}:${address.port}`,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        server.close(() => {
+          grpcEdge.close();
+          resolve();
+        });
         // HTTP/2 peers get a GOAWAY; streams that do not end by themselves (watches)
         // are cut after a grace period.
         for (const session of h2Sessions) session.close();
