@@ -32,7 +32,7 @@ function parseId(value: string): string {
 export function registerWorkerCommand(program: Command): void {
   withModelOptions(withConnectionOptions(program.command("worker"), { tenant: false }))
     .description("run brains for an OMA server: connect to its HarnessService and work on the sessions it assigns (with a worker token)")
-    .option("--capacity <n>", "brains to run at once", parsePositive, 4)
+    .option("--capacity <n>", "brains to run at once (a brain mostly waits on the model: hundreds fit in one process)", parsePositive, 512)
     .option("--id <id>", "worker id (default: host name plus random suffix)", parseId)
     .option("--lease-ttl-ms <ms>", "lease TTL for renewals (default: the TTL the server grants)", parsePositive)
     .option("--eager-sandbox", "provision the sandbox before the first model call instead of on the first tool call")

@@ -31,7 +31,7 @@ export const sandboxBounds = {
   /** How often idle sandboxes are looked for. */
   reapIntervalMs: 1000,
   /** Most sandboxes (of any state) one server keeps; Provision beyond is LIMIT_REACHED. */
-  maxSandboxes: 256,
+  maxSandboxes: 1024,
   /** Most calls running at once in one sandbox; more is LIMIT_REACHED. */
   maxConcurrentCalls: 32,
 };
