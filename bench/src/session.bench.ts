@@ -1,6 +1,7 @@
 /**
  * SessionService benchmark: OMA's unary calls beside a bare grpc-js server and a JetStream
- * publish (transport-comparison.ts), durable EmitEvent throughput against the same server's no-op
+ * publish (transport-comparison.ts), AppendEvents streams beside raw synced LevelDB batches,
+ * durable EmitEvent throughput against the same server's no-op
  * RPC rate and the raw LevelDB synced-batch rate, watch delivery latency, slice cost on a
  * short vs a 1M-event log, and the server's memory with 10k idle sessions. Every figure is
  * printed beside a limit measured in this same run.
@@ -24,6 +25,7 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { percentile, printTable, type Row } from "./report.js";
 import { transportComparison } from "./transport-comparison.js";
+import { streamedAppendRate } from "./streamed-appends.js";
 
 const RUN_MS = 2500;
 const event = (i: number) => create(EventSchema, { payload: { case: "custom", value: { type: "bench", data: { i } } } });
@@ -303,6 +305,29 @@ async function idleSessionsMemory(): Promise<void> {
   await dir?.remove();
 }
 
+/** AppendEvents streams (SESS-22): durable events per second beside raw synced LevelDB batches, in alternating rounds. */
+async function streamedAppends(): Promise<void> {
+  const { server, sessions, dir } = await newServer();
+  const ids: string[] = [];
+  for (let i = 0; i < 8; i++) ids.push((await sessions.createSession({ agent: { model: "bench" } })).session!.sessionId);
+  const target = { address: new URL(server.url).host, headers: { authorization: `Bearer ${server.adminToken}` }, sessionIds: ids };
+  const rows: Row[] = [];
+  for (const eventsPerRequest of [1, 16]) {
+    const streamed: number[] = [];
+    const raw: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      streamed.push(await streamedAppendRate({ ...target, eventsPerRequest, window: 256, ms: RUN_MS / 2 }));
+      raw.push((await rawSyncedBatchRate(64)) * 64);
+    }
+    const rate = percentile(streamed, 50);
+    rows.push({ what: `AppendEvents, ${eventsPerRequest} event(s) a request, 8 streams`, value: rate, unit: "ev/s", limit: { what: "raw synced batches of 64", value: percentile(raw, 50) }, goal: { atLeast: 0.3 } });
+    rows.push({ what: `AppendEvents, ${eventsPerRequest} event(s) a request, 8 streams`, value: rate, unit: "ev/s", goal: { text: `>= 50k events/s durable: ${rate >= 50_000 ? "met" : "NOT met"}` } });
+  }
+  printTable("Streamed appends (server child process, 8 sessions, 256 requests in flight a stream; median of 3 alternating rounds)", rows);
+  await server.stop();
+  await dir?.remove();
+}
+
 async function transport(): Promise<void> {
   const { server, dir } = await newServer();
   await transportComparison(server);
@@ -312,6 +337,7 @@ async function transport(): Promise<void> {
 
 const started = performance.now();
 await transport();
+await streamedAppends();
 if (process.env["OMA_BENCH_TRANSPORT_ONLY"] === "1") process.exit(0);
 await emitThroughput();
 await authCost();

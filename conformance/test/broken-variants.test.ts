@@ -46,7 +46,7 @@ describe.concurrent("the suite fails each broken variant on the requirements it 
       try {
         await fixture?.startWorker!("variant-resident");
         // Harness defects often show as a wait that never ends; half the bounds keep those short.
-        const report = await runSuite({ target: server.url, token: server.adminToken, run: variant.profile, secret, targetDataDir: server.dataDir, concurrency: 6, seed: 1, restartTarget: () => server.restart(), ...(fixture ? { harness: fixture, timeoutScale: 0.5 } : {}) });
+        const report = await runSuite({ target: server.url, token: server.adminToken, run: variant.profile, ...(variant.protocol ? { protocol: variant.protocol } : {}), secret, targetDataDir: server.dataDir, concurrency: 6, seed: 1, restartTarget: () => server.restart(), ...(fixture ? { harness: fixture, timeoutScale: 0.5 } : {}) });
         const failed = report.results.filter((r) => r.status === "failed");
         if (process.env["CONF_DEBUG"]) console.log(variant.name, JSON.stringify(report.results.map((r) => [r.id, r.status, r.message])));
         failedBy.set(variant.name, new Set(failed.map((r) => r.id)));

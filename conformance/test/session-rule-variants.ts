@@ -5,6 +5,35 @@ import { call, patch, type BrokenVariant } from "./variant-kit.js";
 /** Defects in how requests are checked and answered. */
 export const sessionRuleVariants: readonly BrokenVariant[] = [
   {
+    name: "drops the idempotency keys of streamed appends",
+    breaks: ["SESS-22"],
+    profile: ["SESS-22"],
+    session: (real) =>
+      patch(real, "appendEvents", (orig) => (requests: AsyncIterable<object>, ctx: never) =>
+        orig(
+          (async function* () {
+            for await (const request of requests) yield { ...request, idempotencyKey: "" };
+          })(),
+          ctx,
+        ),
+      ),
+  },
+  {
+    name: "answers a refused streamed append with an empty ack and reads on",
+    breaks: ["SESS-22"],
+    profile: ["SESS-22"],
+    session: (real) =>
+      patch(real, "appendEvents", () => async function* (requests: AsyncIterable<unknown>, ctx: never) {
+        for await (const request of requests) {
+          try {
+            yield await call<Promise<unknown>>(real, "emitEvents", request, ctx);
+          } catch {
+            yield { events: [], duplicate: false };
+          }
+        }
+      }),
+  },
+  {
     name: "acknowledges the head instead of the appended event's seq",
     breaks: ["SESS-1"],
     profile: ["SESS-1"],
@@ -124,6 +153,8 @@ export const sessionRuleVariants: readonly BrokenVariant[] = [
     name: "a watch ignores its deadline (runs on after it passed)",
     breaks: ["WIRE-7"],
     profile: ["wire/WIRE-7/deadline-exceeded"],
+    // Over gRPC the transport ends the call at its deadline whatever the handler does.
+    protocol: "connect",
     session: (real) =>
       patch(real, "watchEvents", (orig) => (req: never, call: never) =>
         // The handler never hears that the call ended: it streams heartbeats for ever.

@@ -1,6 +1,7 @@
 // The parts every broken variant is made of: a one-defect wrapper around a real service.
 import type { ServiceWrappers, SessionImpl } from "./variant-server.js";
 import type { ServerLimits } from "../../server/src/limits.js";
+import type { Protocol } from "../src/client/rpc-client.js";
 
 export interface BrokenVariant extends ServiceWrappers {
   readonly name: string;
@@ -23,6 +24,12 @@ export interface BrokenVariant extends ServiceWrappers {
    * reference's storage delay hook set to widen the window a kill -9 must land in.
    */
   readonly ownProcess?: { readonly storageDelayMs: number };
+  /**
+   * The protocol the suite speaks to it (default gRPC): a defect that only one protocol's
+   * stack lets through, e.g. a handler that ignores its deadline, which the reference's gRPC
+   * transport (@grpc/grpc-js) ends by itself while connect-node leaves it to the handler.
+   */
+  readonly protocol?: Protocol;
 }
 
 type Impl = Record<string, (...args: never[]) => unknown>;

@@ -26,6 +26,7 @@ export type { OmaClientOptions, OmaProtocol } from "./client-options.js";
 export { createOmaClientFromTransport, type OmaClient, type OmaSessionsClient } from "./oma-client.js";
 export { watchEvents, defaultWatchIdleTimeoutMs, type WatchOptions, type WatchReconnect } from "./watch.js";
 export { emitEvent, emitEvents, newIdempotencyKey, userText, defaultEmitAttempts, defaultEmitAttemptTimeoutMs, type EmitOptions, type EventPayloadInit } from "./emit.js";
+export { openAppender, type Appender } from "./append.js";
 export { SessionCredential } from "./session-credential.js";
 export { withRetries, defaultRetryAttempts, defaultAttemptTimeoutMs, type RetryOptions } from "./retry.js";
 export { backoffDelay, isTransientFailure, defaultBackoff, type BackoffOptions } from "./backoff.js";

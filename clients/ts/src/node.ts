@@ -18,11 +18,11 @@ export function createOmaClient(options: OmaNodeClientOptions): OmaClient {
   const httpVersion = options.httpVersion ?? "1.1";
   switch (options.protocol ?? "grpc") {
     case "grpc":
-      return createOmaClientFromTransport(createGrpcTransport({ baseUrl, interceptors }));
+      return createOmaClientFromTransport(createGrpcTransport({ baseUrl, interceptors }), { bidiStreams: true });
     case "connect":
-      return createOmaClientFromTransport(createConnectTransport({ baseUrl, httpVersion, interceptors }));
+      return createOmaClientFromTransport(createConnectTransport({ baseUrl, httpVersion, interceptors }), { bidiStreams: httpVersion === "2" });
     case "grpc-web":
-      return createOmaClientFromTransport(createGrpcWebTransport({ baseUrl, httpVersion, interceptors }));
+      return createOmaClientFromTransport(createGrpcWebTransport({ baseUrl, httpVersion, interceptors }), { bidiStreams: httpVersion === "2" });
   }
 }
 
@@ -53,6 +53,8 @@ export {
   defaultEmitAttemptTimeoutMs,
   type EmitOptions,
   type EventPayloadInit,
+  openAppender,
+  type Appender,
   SessionCredential,
   withRetries,
   defaultRetryAttempts,

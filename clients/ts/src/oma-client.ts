@@ -7,6 +7,7 @@ import { TokenService } from "./gen/oma/v1/token_service_pb.js";
 import { VaultService } from "./gen/oma/v1/vault_service_pb.js";
 import { SessionService, type EmitEventResponse, type EmitEventsResponse } from "./gen/oma/v1/session_service_pb.js";
 import { emitEvent, emitEvents, type EmitOptions, type EventPayloadInit } from "./emit.js";
+import { openAppender, type Appender } from "./append.js";
 import { watchEvents, type WatchOptions } from "./watch.js";
 
 /** SessionService, plus the helpers that make its streams and appends safe to retry. */
@@ -17,6 +18,11 @@ export type OmaSessionsClient = Client<typeof SessionService> & {
   emit(sessionId: string, payload: EventPayloadInit, options?: EmitOptions): Promise<EmitEventResponse>;
   /** Appends an atomic batch, retrying under one idempotency key (see emitEvents). */
   emitBatch(sessionId: string, payloads: readonly EventPayloadInit[], options?: EmitOptions): Promise<EmitEventsResponse>;
+  /**
+   * Many appends over one AppendEvents stream where the transport has bidirectional
+   * streams (gRPC; Connect or gRPC-Web over HTTP/2), EmitEvents calls elsewhere (see openAppender).
+   */
+  openAppender(): Appender;
 };
 
 /** One client per OMA service, over one transport. */
@@ -32,14 +38,19 @@ export interface OmaClient {
   readonly transport: Transport;
 }
 
-/** Builds the OMA clients on any Connect transport (gRPC, Connect, gRPC-Web, in-memory). */
-export function createOmaClientFromTransport(transport: Transport): OmaClient {
+/**
+ * Builds the OMA clients on any Connect transport (gRPC, Connect, gRPC-Web, in-memory).
+ * `bidiStreams`: whether the transport carries bidirectional streams (default false, so
+ * appenders use unary calls on a transport of unknown kind).
+ */
+export function createOmaClientFromTransport(transport: Transport, options: { bidiStreams?: boolean } = {}): OmaClient {
   const session = createClient(SessionService, transport);
   const sessions: OmaSessionsClient = {
     ...session,
     watch: (sessionId, options) => watchEvents(session, sessionId, options),
     emit: (sessionId, payload, options) => emitEvent(session, sessionId, payload, options),
     emitBatch: (sessionId, payloads, options) => emitEvents(session, sessionId, payloads, options),
+    openAppender: () => openAppender(session, { streams: options.bidiStreams ?? false }),
   };
   return {
     sessions,

@@ -1,5 +1,6 @@
 import type { ConformanceCase } from "../runner/case.js";
 import { emitCases } from "./session/emit-cases.js";
+import { appendStreamCases } from "./session/append-stream-cases.js";
 import { leaseCases } from "./session/lease-cases.js";
 import { lifecycleCases } from "./session/lifecycle-cases.js";
 import { listCases } from "./session/list-cases.js";
@@ -36,6 +37,7 @@ import { kernelCases } from "./security/kernel-cases.js";
 /** Every case of the suite. Ids are unique; the runner shuffles them with the run's seed. */
 export const allCases: readonly ConformanceCase[] = [
   ...emitCases,
+  ...appendStreamCases,
   ...validationCases,
   ...lifecycleCases,
   ...sliceCases,

@@ -74,6 +74,31 @@ export function createGrpcJsClient(target: string, token?: string): RpcClient {
         },
       };
     },
+    bidiStream(method, requests, options) {
+      return {
+        async *[Symbol.asyncIterator]() {
+          const call = client.makeBidiStreamRequest(path(method), serializer(method.input), deserializer(method.output), metadata(options), callOptions(options));
+          const onAbort = () => call.cancel();
+          options?.signal?.addEventListener("abort", onAbort, { once: true });
+          // Requests go out as the case yields them, while responses come back.
+          const sending = (async () => {
+            for await (const request of requests) {
+              if (!call.write(create(method.input as DescMessage, request as MessageInitShape<DescMessage>))) await new Promise((r) => call.once("drain", r));
+            }
+            call.end();
+          })();
+          sending.catch(() => call.cancel());
+          try {
+            for await (const message of call) yield message as never;
+          } catch (err) {
+            throw toFailure(err);
+          } finally {
+            options?.signal?.removeEventListener("abort", onAbort);
+            call.cancel();
+          }
+        },
+      };
+    },
     unaryUnknownMethod(service, method, options) {
       return new Promise((resolve, reject) => {
         client.makeUnaryRequest(

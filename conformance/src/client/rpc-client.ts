@@ -1,4 +1,4 @@
-import type { DescMethodServerStreaming, DescMethodUnary, DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import type { DescMethodBiDiStreaming, DescMethodServerStreaming, DescMethodUnary, DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 
 /** Per-call options every protocol supports. */
 export interface CallOptions {
@@ -38,6 +38,15 @@ export interface RpcClient {
     request: MessageInitShape<I>,
     options?: CallOptions,
   ): AsyncIterable<MessageShape<O>>;
+  /**
+   * A bidirectional stream; undefined when the client's protocol cannot carry one (Connect
+   * and gRPC-Web over HTTP/1.1).
+   */
+  readonly bidiStream?: <I extends DescMessage, O extends DescMessage>(
+    method: DescMethodBiDiStreaming<I, O>,
+    requests: AsyncIterable<MessageInitShape<I>>,
+    options?: CallOptions,
+  ) => AsyncIterable<MessageShape<O>>;
   /** Calls a method the protocol does not define (for UNIMPLEMENTED, WIRE-7). */
   unaryUnknownMethod(service: string, method: string, options?: CallOptions): Promise<void>;
   close(): void;

@@ -13,6 +13,7 @@ export type Feature =
   | "core"
   | "session.core"
   | "session.leases"
+  | "session.append_stream"
   | "sandbox.core"
   | "sandbox.stream"
   | "sandbox.isolation"

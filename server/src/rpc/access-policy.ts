@@ -27,6 +27,8 @@ const rules: Readonly<Record<string, AccessRule>> = {
   "oma.v1.SessionService/DeleteSession": rule("client"),
   "oma.v1.SessionService/EmitEvent": sessionField,
   "oma.v1.SessionService/EmitEvents": sessionField,
+  // Checked for every request of the stream.
+  "oma.v1.SessionService/AppendEvents": sessionField,
   "oma.v1.SessionService/GetEvents": sessionField,
   "oma.v1.SessionService/WatchEvents": sessionField,
   "oma.v1.SessionService/AcquireLease": sessionField,

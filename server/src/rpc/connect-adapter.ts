@@ -9,7 +9,7 @@ import type { Authenticator } from "../auth/authenticate.js";
 import type { Principal } from "../auth/principal.js";
 import { OmaError } from "../errors/oma-error.js";
 import { accessRuleOf, authorize } from "./access-policy.js";
-import type { Call, ServerStreamHandler, ServiceParts, UnaryHandler } from "./handlers.js";
+import type { BidiStreamHandler, Call, ServerStreamHandler, ServiceParts, UnaryHandler } from "./handlers.js";
 
 /**
  * The one place where Connect meets the handlers: every call is authenticated from its
@@ -27,7 +27,8 @@ export function connectService<S extends DescService>(service: S, parts: Service
     const gate: Gate = { method, validate, auth };
     if (method.methodKind === "unary") impl[method.localName] = unary(gate, handler as UnaryHandler<never, never>);
     else if (method.methodKind === "server_streaming") impl[method.localName] = serverStream(gate, handler as ServerStreamHandler<never, never>);
-    else throw new Error(`${method.parent.typeName}/${method.name}: only unary and server-streaming methods are served`);
+    else if (method.methodKind === "bidi_streaming") impl[method.localName] = bidiStream(gate, handler as BidiStreamHandler<never, never>);
+    else throw new Error(`${method.parent.typeName}/${method.name}: client-streaming methods are not served`);
   }
   return impl as Partial<ServiceImpl<S>>;
 }
@@ -73,44 +74,68 @@ function unary(gate: Gate, handler: UnaryHandler<never, never>) {
 }
 
 function serverStream(gate: Gate, handler: ServerStreamHandler<never, never>) {
-  const auth = gate.auth;
   return async function* (request: never, ctx: HandlerContext) {
     const principal = await admit(gate, request, ctx);
-    const revoked = new AbortController();
-    let onRevoked!: () => void;
-    const revocation = new Promise<"revoked">((resolve) => (onRevoked = () => resolve("revoked")));
-    const unwatch = auth.watchRevocation(principal, () => {
-      revoked.abort();
-      onRevoked();
-    });
-    const call: Call = { principal, signal: AbortSignal.any([ctx.signal, revoked.signal]) };
-    const messages = handler(request, call)[Symbol.asyncIterator]();
-    try {
-      for (;;) {
-        const pending = messages.next();
-        pending.catch(() => undefined); // if revocation wins the race, a later rejection is nobody's
-        const next = await Promise.race([pending, revocation]);
-        if (next === "revoked") {
-          void messages.return?.(undefined)?.catch(() => undefined);
-          throw new OmaError("UNAUTHENTICATED", "the token of this stream was revoked", { cause: "revoked" });
-        }
-        if (next.done) {
-          const late = deadlinePassed(ctx.signal);
-          if (late) throw late;
-          return;
-        }
-        yield next.value;
-      }
-    } catch (err) {
-      // A client that hangs up is not a fault: the stream ends as cancelled, unlogged.
-      if (ctx.signal.aborted && !revoked.signal.aborted && !(err instanceof OmaError)) {
-        throw deadlinePassed(ctx.signal) ?? new ConnectError("the client cancelled the call", Code.Canceled);
-      }
-      throw err;
-    } finally {
-      unwatch();
-    }
+    yield* untilRevoked(gate.auth, principal, ctx, (call) => handler(request, call));
   };
+}
+
+/**
+ * A bidirectional stream: the caller is authenticated once, from the stream's headers;
+ * every request is authorised and validated before the handler sees it, and one that
+ * fails ends the stream with its error.
+ */
+function bidiStream(gate: Gate, handler: BidiStreamHandler<never, never>) {
+  return async function* (requests: AsyncIterable<never>, ctx: HandlerContext) {
+    const principal = await gate.auth.authenticate(ctx.requestHeader);
+    const rule = accessRuleOf(gate.method);
+    async function* checked(): AsyncIterable<never> {
+      for await (const request of requests) {
+        authorize(rule, principal, request, procedureOf(gate.method));
+        gate.validate(request);
+        yield request;
+      }
+    }
+    yield* untilRevoked(gate.auth, principal, ctx, (call) => handler(checked(), call));
+  };
+}
+
+/** The handler's messages, ended with UNAUTHENTICATED the moment the caller's token is revoked. */
+async function* untilRevoked(auth: Authenticator, principal: Principal, ctx: HandlerContext, open: (call: Call) => AsyncIterable<unknown>) {
+  const revoked = new AbortController();
+  let onRevoked!: () => void;
+  const revocation = new Promise<"revoked">((resolve) => (onRevoked = () => resolve("revoked")));
+  const unwatch = auth.watchRevocation(principal, () => {
+    revoked.abort();
+    onRevoked();
+  });
+  const call: Call = { principal, signal: AbortSignal.any([ctx.signal, revoked.signal]) };
+  const messages = open(call)[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const pending = messages.next();
+      pending.catch(() => undefined); // if revocation wins the race, a later rejection is nobody's
+      const next = await Promise.race([pending, revocation]);
+      if (next === "revoked") {
+        void messages.return?.(undefined)?.catch(() => undefined);
+        throw new OmaError("UNAUTHENTICATED", "the token of this stream was revoked", { cause: "revoked" });
+      }
+      if (next.done) {
+        const late = deadlinePassed(ctx.signal);
+        if (late) throw late;
+        return;
+      }
+      yield next.value;
+    }
+  } catch (err) {
+    // A client that hangs up is not a fault: the stream ends as cancelled, unlogged.
+    if (ctx.signal.aborted && !revoked.signal.aborted && !(err instanceof OmaError)) {
+      throw deadlinePassed(ctx.signal) ?? new ConnectError("the client cancelled the call", Code.Canceled);
+    }
+    throw err;
+  } finally {
+    unwatch();
+  }
 }
 
 /** A service and its Connect implementation (connectService's, or health and reflection). */

@@ -194,10 +194,53 @@ async function* one(message: unknown): AsyncIterable<unknown> {
   yield message;
 }
 
-/** The requests of a client stream, decoded; the call stays open for the responses and status. */
+/**
+ * The requests of a client stream, decoded. Read through events rather than the stream's
+ * async iterator, which destroys the call when it ends with an error, and a destroyed call
+ * can no longer send its status.
+ */
 async function* decoded(schema: DescMessage, call: grpc.ServerDuplexStream<Buffer, Buffer>): AsyncIterable<unknown> {
-  // Iterating a stream destroys it at the end by default, which would leave the call without its status.
-  for await (const bytes of call.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) yield decode(schema, bytes);
+  const queue: Buffer[] = [];
+  let ended = false;
+  let failure: { error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  const onData = (bytes: Buffer) => {
+    queue.push(bytes);
+    if (queue.length >= 16) call.pause();
+    notify();
+  };
+  const onEnd = () => {
+    ended = true;
+    notify();
+  };
+  const onError = (error: unknown) => {
+    failure ??= { error };
+    notify();
+  };
+  call.on("data", onData);
+  call.once("end", onEnd);
+  call.once("error", onError);
+  call.once("cancelled", onEnd);
+  try {
+    for (;;) {
+      const bytes = queue.shift();
+      if (bytes) {
+        if (queue.length < 4) call.resume();
+        yield decode(schema, bytes);
+      } else if (failure) throw failure.error;
+      else if (ended) return;
+      else await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    call.off("data", onData);
+    call.off("end", onEnd);
+    call.off("error", onError);
+    call.off("cancelled", onEnd);
+  }
 }
 
 /** Writes every response to `call` (waiting for the peer when it is slow), then the status. */

@@ -1,5 +1,5 @@
 import type {
-  DescMessage, DescMethodServerStreaming, DescMethodUnary, DescService, MessageInitShape, MessageShape,
+  DescMessage, DescMethodBiDiStreaming, DescMethodServerStreaming, DescMethodUnary, DescService, MessageInitShape, MessageShape,
 } from "@bufbuild/protobuf";
 import type { Principal } from "../auth/principal.js";
 
@@ -17,8 +17,17 @@ export type UnaryHandler<I extends DescMessage, O extends DescMessage> = (
 
 export type ServerStreamHandler<I extends DescMessage, O extends DescMessage> = (request: MessageShape<I>, call: Call) => AsyncIterable<MessageInitShape<O>>;
 
+/** A bidirectional stream: every request reaches the handler only after the adapter checked it. */
+export type BidiStreamHandler<I extends DescMessage, O extends DescMessage> = (requests: AsyncIterable<MessageShape<I>>, call: Call) => AsyncIterable<MessageInitShape<O>>;
+
 type HandlerOf<M> =
-  M extends DescMethodUnary<infer I, infer O> ? UnaryHandler<I, O> : M extends DescMethodServerStreaming<infer I, infer O> ? ServerStreamHandler<I, O> : never;
+  M extends DescMethodUnary<infer I, infer O>
+    ? UnaryHandler<I, O>
+    : M extends DescMethodServerStreaming<infer I, infer O>
+      ? ServerStreamHandler<I, O>
+      : M extends DescMethodBiDiStreaming<infer I, infer O>
+        ? BidiStreamHandler<I, O>
+        : never;
 
 /**
  * A service's handlers, free of any RPC framework: each takes the request and the Call.
@@ -27,7 +36,14 @@ type HandlerOf<M> =
  */
 export type Handlers<S extends DescService> = { [P in keyof S["method"]]: HandlerOf<S["method"][P]> };
 
-type InputOf<M> = M extends DescMethodUnary<infer I, DescMessage> ? I : M extends DescMethodServerStreaming<infer I, DescMessage> ? I : never;
+type InputOf<M> =
+  M extends DescMethodUnary<infer I, DescMessage>
+    ? I
+    : M extends DescMethodServerStreaming<infer I, DescMessage>
+      ? I
+      : M extends DescMethodBiDiStreaming<infer I, DescMessage>
+        ? I
+        : never;
 
 /**
  * A service's request rules: one function per method that throws (INVALID_FIELD naming the

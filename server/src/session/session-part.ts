@@ -12,7 +12,7 @@ import { sessionValidators } from "./session-validators.js";
 import type { AgentRules } from "./validate-agent.js";
 
 /** Features this part claims in GetServerInfo. */
-export const SESSION_FEATURES = ["session.core", "session.leases"] as const;
+export const SESSION_FEATURES = ["session.core", "session.leases", "session.append_stream"] as const;
 
 /** The session part: the durable log and its service. Other parts use `store` directly. */
 export interface SessionPart extends ServerPart {

@@ -11,6 +11,7 @@ import { pageSize, type Paging } from "../rpc/paging.js";
 import { newId } from "../store/ids.js";
 import type { SessionRef, SessionStore } from "../store/session-store.js";
 import { DEFAULT_EVENTS_LIMIT } from "./session-validators.js";
+import { appendStream } from "./append-stream.js";
 import { watchEvents } from "./watch-events.js";
 
 /** An event as a client may send it: its payload; seq, id and create_time are the server's to assign. */
@@ -76,6 +77,10 @@ export function createSessionService(deps: SessionServiceDeps): Handlers<typeof 
     async emitEvents(req, call) {
       const result = await store.append(refOf(req.sessionId, call), req.events.map(payloadOnly), appendOptions(req));
       return { events: result.events, duplicate: result.duplicate };
+    },
+
+    appendEvents(requests, call) {
+      return appendStream(requests, (req) => store.append(refOf(req.sessionId, call), req.events.map(payloadOnly), appendOptions(req)));
     },
 
     async getEvents(req, call) {

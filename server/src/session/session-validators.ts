@@ -1,5 +1,6 @@
 import { EventOrder, type SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
+import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import { invalidField } from "../errors/oma-error.js";
 import type { ServerLimits } from "../limits.js";
 import {
@@ -23,6 +24,11 @@ export function sessionValidators(deps: { limits: ServerLimits; agent: AgentRule
     seq(req.expectedHeadSeq, "expected_head_seq");
     if (req.leaseEpoch !== undefined) positive(req.leaseEpoch, "lease_epoch");
   };
+  const batch = (req: { sessionId: string; idempotencyKey: string; expectedHeadSeq?: bigint; leaseEpoch?: bigint; events: readonly Event[] }) => {
+    append(req);
+    if (req.events.length === 0) throw invalidField("events", "required", "a batch needs at least one event");
+    validateEvents(req.events, limits, (i) => `events[${i}]`);
+  };
   return {
     createSession(req) {
       optionalId(req.sessionId, "session_id");
@@ -39,11 +45,8 @@ export function sessionValidators(deps: { limits: ServerLimits; agent: AgentRule
       append(req);
       validateEvents([req.event], limits, () => "event");
     },
-    emitEvents(req) {
-      append(req);
-      if (req.events.length === 0) throw invalidField("events", "required", "a batch needs at least one event");
-      validateEvents(req.events, limits, (i) => `events[${i}]`);
-    },
+    emitEvents: batch,
+    appendEvents: batch,
     getEvents(req) {
       requireId(req.sessionId, "session_id");
       const afterSeq = nonNegative(req.afterSeq, "after_seq");

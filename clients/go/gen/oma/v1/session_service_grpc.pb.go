@@ -33,6 +33,13 @@ type SessionServiceClient interface {
 	// Appends a batch atomically: all events get consecutive seqs, or none is written
 	// (SESS-4).
 	EmitEvents(ctx context.Context, in *EmitEventsRequest, opts ...grpc.CallOption) (*EmitEventsResponse, error)
+	// Appends many batches over one stream, for writers that append a lot (brains,
+	// importers): each request is what EmitEvents takes, applied in the order sent; each
+	// response acknowledges one request, in the same order, once it is durable. Requests in
+	// flight share the server's synced writes. A request that fails ends the stream with its
+	// error (SESS-22). Needs a transport with bidirectional streams (gRPC, or Connect over
+	// HTTP/2).
+	AppendEvents(ctx context.Context, opts ...grpc.CallOption) (SessionService_AppendEventsClient, error)
 	// Reads a positional slice of the log (SESS-11).
 	GetEvents(ctx context.Context, in *GetEventsRequest, opts ...grpc.CallOption) (*GetEventsResponse, error)
 	// Streams every event after `after_seq`, then live ones, in order with no gap and no
@@ -111,6 +118,37 @@ func (c *sessionServiceClient) EmitEvents(ctx context.Context, in *EmitEventsReq
 	return out, nil
 }
 
+func (c *sessionServiceClient) AppendEvents(ctx context.Context, opts ...grpc.CallOption) (SessionService_AppendEventsClient, error) {
+	stream, err := c.cc.NewStream(ctx, &_SessionService_serviceDesc.Streams[0], "/oma.v1.SessionService/AppendEvents", opts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &sessionServiceAppendEventsClient{stream}
+	return x, nil
+}
+
+type SessionService_AppendEventsClient interface {
+	Send(*AppendEventsRequest) error
+	Recv() (*AppendEventsResponse, error)
+	grpc.ClientStream
+}
+
+type sessionServiceAppendEventsClient struct {
+	grpc.ClientStream
+}
+
+func (x *sessionServiceAppendEventsClient) Send(m *AppendEventsRequest) error {
+	return x.ClientStream.SendMsg(m)
+}
+
+func (x *sessionServiceAppendEventsClient) Recv() (*AppendEventsResponse, error) {
+	m := new(AppendEventsResponse)
+	if err := x.ClientStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 func (c *sessionServiceClient) GetEvents(ctx context.Context, in *GetEventsRequest, opts ...grpc.CallOption) (*GetEventsResponse, error) {
 	out := new(GetEventsResponse)
 	err := c.cc.Invoke(ctx, "/oma.v1.SessionService/GetEvents", in, out, opts...)
@@ -121,7 +159,7 @@ func (c *sessionServiceClient) GetEvents(ctx context.Context, in *GetEventsReque
 }
 
 func (c *sessionServiceClient) WatchEvents(ctx context.Context, in *WatchEventsRequest, opts ...grpc.CallOption) (SessionService_WatchEventsClient, error) {
-	stream, err := c.cc.NewStream(ctx, &_SessionService_serviceDesc.Streams[0], "/oma.v1.SessionService/WatchEvents", opts...)
+	stream, err := c.cc.NewStream(ctx, &_SessionService_serviceDesc.Streams[1], "/oma.v1.SessionService/WatchEvents", opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -199,6 +237,13 @@ type SessionServiceServer interface {
 	// Appends a batch atomically: all events get consecutive seqs, or none is written
 	// (SESS-4).
 	EmitEvents(context.Context, *EmitEventsRequest) (*EmitEventsResponse, error)
+	// Appends many batches over one stream, for writers that append a lot (brains,
+	// importers): each request is what EmitEvents takes, applied in the order sent; each
+	// response acknowledges one request, in the same order, once it is durable. Requests in
+	// flight share the server's synced writes. A request that fails ends the stream with its
+	// error (SESS-22). Needs a transport with bidirectional streams (gRPC, or Connect over
+	// HTTP/2).
+	AppendEvents(SessionService_AppendEventsServer) error
 	// Reads a positional slice of the log (SESS-11).
 	GetEvents(context.Context, *GetEventsRequest) (*GetEventsResponse, error)
 	// Streams every event after `after_seq`, then live ones, in order with no gap and no
@@ -237,6 +282,9 @@ func (UnimplementedSessionServiceServer) EmitEvent(context.Context, *EmitEventRe
 }
 func (UnimplementedSessionServiceServer) EmitEvents(context.Context, *EmitEventsRequest) (*EmitEventsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method EmitEvents not implemented")
+}
+func (UnimplementedSessionServiceServer) AppendEvents(SessionService_AppendEventsServer) error {
+	return status.Errorf(codes.Unimplemented, "method AppendEvents not implemented")
 }
 func (UnimplementedSessionServiceServer) GetEvents(context.Context, *GetEventsRequest) (*GetEventsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetEvents not implemented")
@@ -372,6 +420,32 @@ func _SessionService_EmitEvents_Handler(srv interface{}, ctx context.Context, de
 		return srv.(SessionServiceServer).EmitEvents(ctx, req.(*EmitEventsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
+}
+
+func _SessionService_AppendEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(SessionServiceServer).AppendEvents(&sessionServiceAppendEventsServer{stream})
+}
+
+type SessionService_AppendEventsServer interface {
+	Send(*AppendEventsResponse) error
+	Recv() (*AppendEventsRequest, error)
+	grpc.ServerStream
+}
+
+type sessionServiceAppendEventsServer struct {
+	grpc.ServerStream
+}
+
+func (x *sessionServiceAppendEventsServer) Send(m *AppendEventsResponse) error {
+	return x.ServerStream.SendMsg(m)
+}
+
+func (x *sessionServiceAppendEventsServer) Recv() (*AppendEventsRequest, error) {
+	m := new(AppendEventsRequest)
+	if err := x.ServerStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 func _SessionService_GetEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
@@ -513,6 +587,12 @@ var _SessionService_serviceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "AppendEvents",
+			Handler:       _SessionService_AppendEvents_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
 		{
 			StreamName:    "WatchEvents",
 			Handler:       _SessionService_WatchEvents_Handler,

@@ -16,7 +16,7 @@ from oma.v1 import event_pb2 as oma_dot_v1_dot_event__pb2
 from oma.v1 import session_pb2 as oma_dot_v1_dot_session__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1coma/v1/session_service.proto\x12\x06oma.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x12oma/v1/event.proto\x1a\x14oma/v1/session.proto\"\xdd\x01\n\x14\x43reateSessionRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12@\n\x06labels\x18\x02 \x03(\x0b\x32(.oma.v1.CreateSessionRequest.LabelsEntryR\x06labels\x12)\n\x05\x61gent\x18\x03 \x01(\x0b\x32\x13.oma.v1.AgentConfigR\x05\x61gent\x1a\x39\n\x0bLabelsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"B\n\x15\x43reateSessionResponse\x12)\n\x07session\x18\x01 \x01(\x0b\x32\x0f.oma.v1.SessionR\x07session\"2\n\x11GetSessionRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\"?\n\x12GetSessionResponse\x12)\n\x07session\x18\x01 \x01(\x0b\x32\x0f.oma.v1.SessionR\x07session\"\xfc\x01\n\x13ListSessionsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\x12-\n\x06status\x18\x03 \x01(\x0e\x32\x15.oma.v1.SessionStatusR\x06status\x12?\n\x06labels\x18\x04 \x03(\x0b\x32\'.oma.v1.ListSessionsRequest.LabelsEntryR\x06labels\x1a\x39\n\x0bLabelsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"k\n\x14ListSessionsResponse\x12+\n\x08sessions\x18\x01 \x03(\x0b\x32\x0f.oma.v1.SessionR\x08sessions\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"5\n\x14\x44\x65leteSessionRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\"\x17\n\x15\x44\x65leteSessionResponse\"\xfc\x01\n\x10\x45mitEventRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12#\n\x05\x65vent\x18\x02 \x01(\x0b\x32\r.oma.v1.EventR\x05\x65vent\x12/\n\x11\x65xpected_head_seq\x18\x03 \x01(\x03H\x00R\x0f\x65xpectedHeadSeq\x88\x01\x01\x12\'\n\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\x12$\n\x0blease_epoch\x18\x05 \x01(\x03H\x01R\nleaseEpoch\x88\x01\x01\x42\x14\n\x12_expected_head_seqB\x0e\n\x0c_lease_epoch\"V\n\x11\x45mitEventResponse\x12#\n\x05\x65vent\x18\x01 \x01(\x0b\x32\r.oma.v1.EventR\x05\x65vent\x12\x1c\n\tduplicate\x18\x02 \x01(\x08R\tduplicate\"\xff\x01\n\x11\x45mitEventsRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12%\n\x06\x65vents\x18\x02 \x03(\x0b\x32\r.oma.v1.EventR\x06\x65vents\x12/\n\x11\x65xpected_head_seq\x18\x03 \x01(\x03H\x00R\x0f\x65xpectedHeadSeq\x88\x01\x01\x12\'\n\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\x12$\n\x0blease_epoch\x18\x05 \x01(\x03H\x01R\nleaseEpoch\x88\x01\x01\x42\x14\n\x12_expected_head_seqB\x0e\n\x0c_lease_epoch\"Y\n\x12\x45mitEventsResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\r.oma.v1.EventR\x06\x65vents\x12\x1c\n\tduplicate\x18\x02 \x01(\x08R\tduplicate\"\xad\x01\n\x10GetEventsRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12\x1b\n\tafter_seq\x18\x02 \x01(\x03R\x08\x61\x66terSeq\x12\x1d\n\nbefore_seq\x18\x03 \x01(\x03R\tbeforeSeq\x12\x14\n\x05limit\x18\x04 \x01(\x05R\x05limit\x12(\n\x05order\x18\x05 \x01(\x0e\x32\x12.oma.v1.EventOrderR\x05order\"U\n\x11GetEventsResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\r.oma.v1.EventR\x06\x65vents\x12\x19\n\x08head_seq\x18\x02 \x01(\x03R\x07headSeq\"P\n\x12WatchEventsRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12\x1b\n\tafter_seq\x18\x02 \x01(\x03R\x08\x61\x66terSeq\"\xab\x01\n\x13WatchEventsResponse\x12%\n\x05\x65vent\x18\x01 \x01(\x0b\x32\r.oma.v1.EventH\x00R\x05\x65vent\x12/\n\tcaught_up\x18\x02 \x01(\x0b\x32\x10.oma.v1.CaughtUpH\x00R\x08\x63\x61ughtUp\x12\x31\n\theartbeat\x18\x03 \x01(\x0b\x32\x11.oma.v1.HeartbeatH\x00R\theartbeatB\t\n\x07message\"%\n\x08\x43\x61ughtUp\x12\x19\n\x08head_seq\x18\x01 \x01(\x03R\x07headSeq\"&\n\tHeartbeat\x12\x19\n\x08head_seq\x18\x01 \x01(\x03R\x07headSeq\"y\n\x13\x41\x63quireLeaseRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12\x16\n\x06holder\x18\x02 \x01(\tR\x06holder\x12+\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationR\x03ttl\";\n\x14\x41\x63quireLeaseResponse\x12#\n\x05lease\x18\x01 \x01(\x0b\x32\r.oma.v1.LeaseR\x05lease\"u\n\x11RenewLeaseRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12\x14\n\x05\x65poch\x18\x02 \x01(\x03R\x05\x65poch\x12+\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationR\x03ttl\"^\n\x12RenewLeaseResponse\x12#\n\x05lease\x18\x01 \x01(\x0b\x32\r.oma.v1.LeaseR\x05lease\x12#\n\rsession_token\x18\x02 \x01(\tR\x0csessionToken\"J\n\x13ReleaseLeaseRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12\x14\n\x05\x65poch\x18\x02 \x01(\x03R\x05\x65poch\"\x16\n\x14ReleaseLeaseResponse*`\n\nEventOrder\x12\x1b\n\x17\x45VENT_ORDER_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45VENT_ORDER_ASCENDING\x10\x01\x12\x1a\n\x16\x45VENT_ORDER_DESCENDING\x10\x02\x32\xbe\x06\n\x0eSessionService\x12L\n\rCreateSession\x12\x1c.oma.v1.CreateSessionRequest\x1a\x1d.oma.v1.CreateSessionResponse\x12H\n\nGetSession\x12\x19.oma.v1.GetSessionRequest\x1a\x1a.oma.v1.GetSessionResponse\"\x03\x90\x02\x01\x12N\n\x0cListSessions\x12\x1b.oma.v1.ListSessionsRequest\x1a\x1c.oma.v1.ListSessionsResponse\"\x03\x90\x02\x01\x12L\n\rDeleteSession\x12\x1c.oma.v1.DeleteSessionRequest\x1a\x1d.oma.v1.DeleteSessionResponse\x12@\n\tEmitEvent\x12\x18.oma.v1.EmitEventRequest\x1a\x19.oma.v1.EmitEventResponse\x12\x43\n\nEmitEvents\x12\x19.oma.v1.EmitEventsRequest\x1a\x1a.oma.v1.EmitEventsResponse\x12\x45\n\tGetEvents\x12\x18.oma.v1.GetEventsRequest\x1a\x19.oma.v1.GetEventsResponse\"\x03\x90\x02\x01\x12M\n\x0bWatchEvents\x12\x1a.oma.v1.WatchEventsRequest\x1a\x1b.oma.v1.WatchEventsResponse\"\x03\x90\x02\x01\x30\x01\x12I\n\x0c\x41\x63quireLease\x12\x1b.oma.v1.AcquireLeaseRequest\x1a\x1c.oma.v1.AcquireLeaseResponse\x12\x43\n\nRenewLease\x12\x19.oma.v1.RenewLeaseRequest\x1a\x1a.oma.v1.RenewLeaseResponse\x12I\n\x0cReleaseLease\x12\x1b.oma.v1.ReleaseLeaseRequest\x1a\x1c.oma.v1.ReleaseLeaseResponseB%Z#oma.dev/clients/go/gen/oma/v1;omav1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1coma/v1/session_service.proto\x12\x06oma.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x12oma/v1/event.proto\x1a\x14oma/v1/session.proto\"\xdd\x01\n\x14\x43reateSessionRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12@\n\x06labels\x18\x02 \x03(\x0b\x32(.oma.v1.CreateSessionRequest.LabelsEntryR\x06labels\x12)\n\x05\x61gent\x18\x03 \x01(\x0b\x32\x13.oma.v1.AgentConfigR\x05\x61gent\x1a\x39\n\x0bLabelsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"B\n\x15\x43reateSessionResponse\x12)\n\x07session\x18\x01 \x01(\x0b\x32\x0f.oma.v1.SessionR\x07session\"2\n\x11GetSessionRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\"?\n\x12GetSessionResponse\x12)\n\x07session\x18\x01 \x01(\x0b\x32\x0f.oma.v1.SessionR\x07session\"\xfc\x01\n\x13ListSessionsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\x12-\n\x06status\x18\x03 \x01(\x0e\x32\x15.oma.v1.SessionStatusR\x06status\x12?\n\x06labels\x18\x04 \x03(\x0b\x32\'.oma.v1.ListSessionsRequest.LabelsEntryR\x06labels\x1a\x39\n\x0bLabelsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"k\n\x14ListSessionsResponse\x12+\n\x08sessions\x18\x01 \x03(\x0b\x32\x0f.oma.v1.SessionR\x08sessions\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"5\n\x14\x44\x65leteSessionRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\"\x17\n\x15\x44\x65leteSessionResponse\"\xfc\x01\n\x10\x45mitEventRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12#\n\x05\x65vent\x18\x02 \x01(\x0b\x32\r.oma.v1.EventR\x05\x65vent\x12/\n\x11\x65xpected_head_seq\x18\x03 \x01(\x03H\x00R\x0f\x65xpectedHeadSeq\x88\x01\x01\x12\'\n\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\x12$\n\x0blease_epoch\x18\x05 \x01(\x03H\x01R\nleaseEpoch\x88\x01\x01\x42\x14\n\x12_expected_head_seqB\x0e\n\x0c_lease_epoch\"V\n\x11\x45mitEventResponse\x12#\n\x05\x65vent\x18\x01 \x01(\x0b\x32\r.oma.v1.EventR\x05\x65vent\x12\x1c\n\tduplicate\x18\x02 \x01(\x08R\tduplicate\"\xff\x01\n\x11\x45mitEventsRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12%\n\x06\x65vents\x18\x02 \x03(\x0b\x32\r.oma.v1.EventR\x06\x65vents\x12/\n\x11\x65xpected_head_seq\x18\x03 \x01(\x03H\x00R\x0f\x65xpectedHeadSeq\x88\x01\x01\x12\'\n\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\x12$\n\x0blease_epoch\x18\x05 \x01(\x03H\x01R\nleaseEpoch\x88\x01\x01\x42\x14\n\x12_expected_head_seqB\x0e\n\x0c_lease_epoch\"Y\n\x12\x45mitEventsResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\r.oma.v1.EventR\x06\x65vents\x12\x1c\n\tduplicate\x18\x02 \x01(\x08R\tduplicate\"\x81\x02\n\x13\x41ppendEventsRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12%\n\x06\x65vents\x18\x02 \x03(\x0b\x32\r.oma.v1.EventR\x06\x65vents\x12/\n\x11\x65xpected_head_seq\x18\x03 \x01(\x03H\x00R\x0f\x65xpectedHeadSeq\x88\x01\x01\x12\'\n\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\x12$\n\x0blease_epoch\x18\x05 \x01(\x03H\x01R\nleaseEpoch\x88\x01\x01\x42\x14\n\x12_expected_head_seqB\x0e\n\x0c_lease_epoch\"[\n\x14\x41ppendEventsResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\r.oma.v1.EventR\x06\x65vents\x12\x1c\n\tduplicate\x18\x02 \x01(\x08R\tduplicate\"\xad\x01\n\x10GetEventsRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12\x1b\n\tafter_seq\x18\x02 \x01(\x03R\x08\x61\x66terSeq\x12\x1d\n\nbefore_seq\x18\x03 \x01(\x03R\tbeforeSeq\x12\x14\n\x05limit\x18\x04 \x01(\x05R\x05limit\x12(\n\x05order\x18\x05 \x01(\x0e\x32\x12.oma.v1.EventOrderR\x05order\"U\n\x11GetEventsResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\r.oma.v1.EventR\x06\x65vents\x12\x19\n\x08head_seq\x18\x02 \x01(\x03R\x07headSeq\"P\n\x12WatchEventsRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12\x1b\n\tafter_seq\x18\x02 \x01(\x03R\x08\x61\x66terSeq\"\xab\x01\n\x13WatchEventsResponse\x12%\n\x05\x65vent\x18\x01 \x01(\x0b\x32\r.oma.v1.EventH\x00R\x05\x65vent\x12/\n\tcaught_up\x18\x02 \x01(\x0b\x32\x10.oma.v1.CaughtUpH\x00R\x08\x63\x61ughtUp\x12\x31\n\theartbeat\x18\x03 \x01(\x0b\x32\x11.oma.v1.HeartbeatH\x00R\theartbeatB\t\n\x07message\"%\n\x08\x43\x61ughtUp\x12\x19\n\x08head_seq\x18\x01 \x01(\x03R\x07headSeq\"&\n\tHeartbeat\x12\x19\n\x08head_seq\x18\x01 \x01(\x03R\x07headSeq\"y\n\x13\x41\x63quireLeaseRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12\x16\n\x06holder\x18\x02 \x01(\tR\x06holder\x12+\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationR\x03ttl\";\n\x14\x41\x63quireLeaseResponse\x12#\n\x05lease\x18\x01 \x01(\x0b\x32\r.oma.v1.LeaseR\x05lease\"u\n\x11RenewLeaseRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12\x14\n\x05\x65poch\x18\x02 \x01(\x03R\x05\x65poch\x12+\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationR\x03ttl\"^\n\x12RenewLeaseResponse\x12#\n\x05lease\x18\x01 \x01(\x0b\x32\r.oma.v1.LeaseR\x05lease\x12#\n\rsession_token\x18\x02 \x01(\tR\x0csessionToken\"J\n\x13ReleaseLeaseRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12\x14\n\x05\x65poch\x18\x02 \x01(\x03R\x05\x65poch\"\x16\n\x14ReleaseLeaseResponse*`\n\nEventOrder\x12\x1b\n\x17\x45VENT_ORDER_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45VENT_ORDER_ASCENDING\x10\x01\x12\x1a\n\x16\x45VENT_ORDER_DESCENDING\x10\x02\x32\x8d\x07\n\x0eSessionService\x12L\n\rCreateSession\x12\x1c.oma.v1.CreateSessionRequest\x1a\x1d.oma.v1.CreateSessionResponse\x12H\n\nGetSession\x12\x19.oma.v1.GetSessionRequest\x1a\x1a.oma.v1.GetSessionResponse\"\x03\x90\x02\x01\x12N\n\x0cListSessions\x12\x1b.oma.v1.ListSessionsRequest\x1a\x1c.oma.v1.ListSessionsResponse\"\x03\x90\x02\x01\x12L\n\rDeleteSession\x12\x1c.oma.v1.DeleteSessionRequest\x1a\x1d.oma.v1.DeleteSessionResponse\x12@\n\tEmitEvent\x12\x18.oma.v1.EmitEventRequest\x1a\x19.oma.v1.EmitEventResponse\x12\x43\n\nEmitEvents\x12\x19.oma.v1.EmitEventsRequest\x1a\x1a.oma.v1.EmitEventsResponse\x12M\n\x0c\x41ppendEvents\x12\x1b.oma.v1.AppendEventsRequest\x1a\x1c.oma.v1.AppendEventsResponse(\x01\x30\x01\x12\x45\n\tGetEvents\x12\x18.oma.v1.GetEventsRequest\x1a\x19.oma.v1.GetEventsResponse\"\x03\x90\x02\x01\x12M\n\x0bWatchEvents\x12\x1a.oma.v1.WatchEventsRequest\x1a\x1b.oma.v1.WatchEventsResponse\"\x03\x90\x02\x01\x30\x01\x12I\n\x0c\x41\x63quireLease\x12\x1b.oma.v1.AcquireLeaseRequest\x1a\x1c.oma.v1.AcquireLeaseResponse\x12\x43\n\nRenewLease\x12\x19.oma.v1.RenewLeaseRequest\x1a\x1a.oma.v1.RenewLeaseResponse\x12I\n\x0cReleaseLease\x12\x1b.oma.v1.ReleaseLeaseRequest\x1a\x1c.oma.v1.ReleaseLeaseResponseB%Z#oma.dev/clients/go/gen/oma/v1;omav1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oma.v1.session_service_pb2', globals())
@@ -36,8 +36,8 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _SESSIONSERVICE.methods_by_name['GetEvents']._serialized_options = b'\220\002\001'
   _SESSIONSERVICE.methods_by_name['WatchEvents']._options = None
   _SESSIONSERVICE.methods_by_name['WatchEvents']._serialized_options = b'\220\002\001'
-  _EVENTORDER._serialized_start=2756
-  _EVENTORDER._serialized_end=2852
+  _EVENTORDER._serialized_start=3109
+  _EVENTORDER._serialized_end=3205
   _CREATESESSIONREQUEST._serialized_start=115
   _CREATESESSIONREQUEST._serialized_end=336
   _CREATESESSIONREQUEST_LABELSENTRY._serialized_start=279
@@ -66,30 +66,34 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _EMITEVENTSREQUEST._serialized_end=1566
   _EMITEVENTSRESPONSE._serialized_start=1568
   _EMITEVENTSRESPONSE._serialized_end=1657
-  _GETEVENTSREQUEST._serialized_start=1660
-  _GETEVENTSREQUEST._serialized_end=1833
-  _GETEVENTSRESPONSE._serialized_start=1835
-  _GETEVENTSRESPONSE._serialized_end=1920
-  _WATCHEVENTSREQUEST._serialized_start=1922
-  _WATCHEVENTSREQUEST._serialized_end=2002
-  _WATCHEVENTSRESPONSE._serialized_start=2005
-  _WATCHEVENTSRESPONSE._serialized_end=2176
-  _CAUGHTUP._serialized_start=2178
-  _CAUGHTUP._serialized_end=2215
-  _HEARTBEAT._serialized_start=2217
-  _HEARTBEAT._serialized_end=2255
-  _ACQUIRELEASEREQUEST._serialized_start=2257
-  _ACQUIRELEASEREQUEST._serialized_end=2378
-  _ACQUIRELEASERESPONSE._serialized_start=2380
-  _ACQUIRELEASERESPONSE._serialized_end=2439
-  _RENEWLEASEREQUEST._serialized_start=2441
-  _RENEWLEASEREQUEST._serialized_end=2558
-  _RENEWLEASERESPONSE._serialized_start=2560
-  _RENEWLEASERESPONSE._serialized_end=2654
-  _RELEASELEASEREQUEST._serialized_start=2656
-  _RELEASELEASEREQUEST._serialized_end=2730
-  _RELEASELEASERESPONSE._serialized_start=2732
-  _RELEASELEASERESPONSE._serialized_end=2754
-  _SESSIONSERVICE._serialized_start=2855
-  _SESSIONSERVICE._serialized_end=3685
+  _APPENDEVENTSREQUEST._serialized_start=1660
+  _APPENDEVENTSREQUEST._serialized_end=1917
+  _APPENDEVENTSRESPONSE._serialized_start=1919
+  _APPENDEVENTSRESPONSE._serialized_end=2010
+  _GETEVENTSREQUEST._serialized_start=2013
+  _GETEVENTSREQUEST._serialized_end=2186
+  _GETEVENTSRESPONSE._serialized_start=2188
+  _GETEVENTSRESPONSE._serialized_end=2273
+  _WATCHEVENTSREQUEST._serialized_start=2275
+  _WATCHEVENTSREQUEST._serialized_end=2355
+  _WATCHEVENTSRESPONSE._serialized_start=2358
+  _WATCHEVENTSRESPONSE._serialized_end=2529
+  _CAUGHTUP._serialized_start=2531
+  _CAUGHTUP._serialized_end=2568
+  _HEARTBEAT._serialized_start=2570
+  _HEARTBEAT._serialized_end=2608
+  _ACQUIRELEASEREQUEST._serialized_start=2610
+  _ACQUIRELEASEREQUEST._serialized_end=2731
+  _ACQUIRELEASERESPONSE._serialized_start=2733
+  _ACQUIRELEASERESPONSE._serialized_end=2792
+  _RENEWLEASEREQUEST._serialized_start=2794
+  _RENEWLEASEREQUEST._serialized_end=2911
+  _RENEWLEASERESPONSE._serialized_start=2913
+  _RENEWLEASERESPONSE._serialized_end=3007
+  _RELEASELEASEREQUEST._serialized_start=3009
+  _RELEASELEASEREQUEST._serialized_end=3083
+  _RELEASELEASERESPONSE._serialized_start=3085
+  _RELEASELEASERESPONSE._serialized_end=3107
+  _SESSIONSERVICE._serialized_start=3208
+  _SESSIONSERVICE._serialized_end=4117
 # @@protoc_insertion_point(module_scope)

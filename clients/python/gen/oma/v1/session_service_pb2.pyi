@@ -28,6 +28,28 @@ class AcquireLeaseResponse(_message.Message):
     lease: _session_pb2.Lease
     def __init__(self, lease: _Optional[_Union[_session_pb2.Lease, _Mapping]] = ...) -> None: ...
 
+class AppendEventsRequest(_message.Message):
+    __slots__ = ["events", "expected_head_seq", "idempotency_key", "lease_epoch", "session_id"]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_HEAD_SEQ_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    LEASE_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[_event_pb2.Event]
+    expected_head_seq: int
+    idempotency_key: str
+    lease_epoch: int
+    session_id: str
+    def __init__(self, session_id: _Optional[str] = ..., events: _Optional[_Iterable[_Union[_event_pb2.Event, _Mapping]]] = ..., expected_head_seq: _Optional[int] = ..., idempotency_key: _Optional[str] = ..., lease_epoch: _Optional[int] = ...) -> None: ...
+
+class AppendEventsResponse(_message.Message):
+    __slots__ = ["duplicate", "events"]
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    duplicate: bool
+    events: _containers.RepeatedCompositeFieldContainer[_event_pb2.Event]
+    def __init__(self, events: _Optional[_Iterable[_Union[_event_pb2.Event, _Mapping]]] = ..., duplicate: bool = ...) -> None: ...
+
 class CaughtUp(_message.Message):
     __slots__ = ["head_seq"]
     HEAD_SEQ_FIELD_NUMBER: _ClassVar[int]

@@ -47,6 +47,11 @@ class SessionServiceStub(object):
                 request_serializer=oma_dot_v1_dot_session__service__pb2.EmitEventsRequest.SerializeToString,
                 response_deserializer=oma_dot_v1_dot_session__service__pb2.EmitEventsResponse.FromString,
                 )
+        self.AppendEvents = channel.stream_stream(
+                '/oma.v1.SessionService/AppendEvents',
+                request_serializer=oma_dot_v1_dot_session__service__pb2.AppendEventsRequest.SerializeToString,
+                response_deserializer=oma_dot_v1_dot_session__service__pb2.AppendEventsResponse.FromString,
+                )
         self.GetEvents = channel.unary_unary(
                 '/oma.v1.SessionService/GetEvents',
                 request_serializer=oma_dot_v1_dot_session__service__pb2.GetEventsRequest.SerializeToString,
@@ -126,6 +131,18 @@ class SessionServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AppendEvents(self, request_iterator, context):
+        """Appends many batches over one stream, for writers that append a lot (brains,
+        importers): each request is what EmitEvents takes, applied in the order sent; each
+        response acknowledges one request, in the same order, once it is durable. Requests in
+        flight share the server's synced writes. A request that fails ends the stream with its
+        error (SESS-22). Needs a transport with bidirectional streams (gRPC, or Connect over
+        HTTP/2).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetEvents(self, request, context):
         """Reads a positional slice of the log (SESS-11).
         """
@@ -197,6 +214,11 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.EmitEvents,
                     request_deserializer=oma_dot_v1_dot_session__service__pb2.EmitEventsRequest.FromString,
                     response_serializer=oma_dot_v1_dot_session__service__pb2.EmitEventsResponse.SerializeToString,
+            ),
+            'AppendEvents': grpc.stream_stream_rpc_method_handler(
+                    servicer.AppendEvents,
+                    request_deserializer=oma_dot_v1_dot_session__service__pb2.AppendEventsRequest.FromString,
+                    response_serializer=oma_dot_v1_dot_session__service__pb2.AppendEventsResponse.SerializeToString,
             ),
             'GetEvents': grpc.unary_unary_rpc_method_handler(
                     servicer.GetEvents,
@@ -335,6 +357,23 @@ class SessionService(object):
         return grpc.experimental.unary_unary(request, target, '/oma.v1.SessionService/EmitEvents',
             oma_dot_v1_dot_session__service__pb2.EmitEventsRequest.SerializeToString,
             oma_dot_v1_dot_session__service__pb2.EmitEventsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def AppendEvents(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(request_iterator, target, '/oma.v1.SessionService/AppendEvents',
+            oma_dot_v1_dot_session__service__pb2.AppendEventsRequest.SerializeToString,
+            oma_dot_v1_dot_session__service__pb2.AppendEventsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file oma/v1/session_service.proto.
  */
 export const file_oma_v1_session_service: GenFile = /*@__PURE__*/
-  fileDesc("ChxvbWEvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEgZvbWEudjEitwEKFENyZWF0ZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSOAoGbGFiZWxzGAIgAygLMigub21hLnYxLkNyZWF0ZVNlc3Npb25SZXF1ZXN0LkxhYmVsc0VudHJ5EiIKBWFnZW50GAMgASgLMhMub21hLnYxLkFnZW50Q29uZmlnGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiOQoVQ3JlYXRlU2Vzc2lvblJlc3BvbnNlEiAKB3Nlc3Npb24YASABKAsyDy5vbWEudjEuU2Vzc2lvbiInChFHZXRTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIjYKEkdldFNlc3Npb25SZXNwb25zZRIgCgdzZXNzaW9uGAEgASgLMg8ub21hLnYxLlNlc3Npb24iywEKE0xpc3RTZXNzaW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSJQoGc3RhdHVzGAMgASgOMhUub21hLnYxLlNlc3Npb25TdGF0dXMSNwoGbGFiZWxzGAQgAygLMicub21hLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJSChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIhCghzZXNzaW9ucxgBIAMoCzIPLm9tYS52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIqChREZWxldGVTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIhcKFURlbGV0ZVNlc3Npb25SZXNwb25zZSK9AQoQRW1pdEV2ZW50UmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEhwKBWV2ZW50GAIgASgLMg0ub21hLnYxLkV2ZW50Eh4KEWV4cGVjdGVkX2hlYWRfc2VxGAMgASgDSACIAQESFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJEhgKC2xlYXNlX2Vwb2NoGAUgASgDSAGIAQFCFAoSX2V4cGVjdGVkX2hlYWRfc2VxQg4KDF9sZWFzZV9lcG9jaCJEChFFbWl0RXZlbnRSZXNwb25zZRIcCgVldmVudBgBIAEoCzINLm9tYS52MS5FdmVudBIRCglkdXBsaWNhdGUYAiABKAgivwEKEUVtaXRFdmVudHNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSHQoGZXZlbnRzGAIgAygLMg0ub21hLnYxLkV2ZW50Eh4KEWV4cGVjdGVkX2hlYWRfc2VxGAMgASgDSACIAQESFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJEhgKC2xlYXNlX2Vwb2NoGAUgASgDSAGIAQFCFAoSX2V4cGVjdGVkX2hlYWRfc2VxQg4KDF9sZWFzZV9lcG9jaCJGChJFbWl0RXZlbnRzUmVzcG9uc2USHQoGZXZlbnRzGAEgAygLMg0ub21hLnYxLkV2ZW50EhEKCWR1cGxpY2F0ZRgCIAEoCCJ/ChBHZXRFdmVudHNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSEQoJYWZ0ZXJfc2VxGAIgASgDEhIKCmJlZm9yZV9zZXEYAyABKAMSDQoFbGltaXQYBCABKAUSIQoFb3JkZXIYBSABKA4yEi5vbWEudjEuRXZlbnRPcmRlciJEChFHZXRFdmVudHNSZXNwb25zZRIdCgZldmVudHMYASADKAsyDS5vbWEudjEuRXZlbnQSEAoIaGVhZF9zZXEYAiABKAMiOwoSV2F0Y2hFdmVudHNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSEQoJYWZ0ZXJfc2VxGAIgASgDIo8BChNXYXRjaEV2ZW50c1Jlc3BvbnNlEh4KBWV2ZW50GAEgASgLMg0ub21hLnYxLkV2ZW50SAASJQoJY2F1Z2h0X3VwGAIgASgLMhAub21hLnYxLkNhdWdodFVwSAASJgoJaGVhcnRiZWF0GAMgASgLMhEub21hLnYxLkhlYXJ0YmVhdEgAQgkKB21lc3NhZ2UiHAoIQ2F1Z2h0VXASEAoIaGVhZF9zZXEYASABKAMiHQoJSGVhcnRiZWF0EhAKCGhlYWRfc2VxGAEgASgDImEKE0FjcXVpcmVMZWFzZVJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIOCgZob2xkZXIYAiABKAkSJgoDdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIjQKFEFjcXVpcmVMZWFzZVJlc3BvbnNlEhwKBWxlYXNlGAEgASgLMg0ub21hLnYxLkxlYXNlIl4KEVJlbmV3TGVhc2VSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSDQoFZXBvY2gYAiABKAMSJgoDdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIkkKElJlbmV3TGVhc2VSZXNwb25zZRIcCgVsZWFzZRgBIAEoCzINLm9tYS52MS5MZWFzZRIVCg1zZXNzaW9uX3Rva2VuGAIgASgJIjgKE1JlbGVhc2VMZWFzZVJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRINCgVlcG9jaBgCIAEoAyIWChRSZWxlYXNlTGVhc2VSZXNwb25zZSpgCgpFdmVudE9yZGVyEhsKF0VWRU5UX09SREVSX1VOU1BFQ0lGSUVEEAASGQoVRVZFTlRfT1JERVJfQVNDRU5ESU5HEAESGgoWRVZFTlRfT1JERVJfREVTQ0VORElORxACMr4GCg5TZXNzaW9uU2VydmljZRJMCg1DcmVhdGVTZXNzaW9uEhwub21hLnYxLkNyZWF0ZVNlc3Npb25SZXF1ZXN0Gh0ub21hLnYxLkNyZWF0ZVNlc3Npb25SZXNwb25zZRJICgpHZXRTZXNzaW9uEhkub21hLnYxLkdldFNlc3Npb25SZXF1ZXN0Ghoub21hLnYxLkdldFNlc3Npb25SZXNwb25zZSIDkAIBEk4KDExpc3RTZXNzaW9ucxIbLm9tYS52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0Ghwub21hLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlIgOQAgESTAoNRGVsZXRlU2Vzc2lvbhIcLm9tYS52MS5EZWxldGVTZXNzaW9uUmVxdWVzdBodLm9tYS52MS5EZWxldGVTZXNzaW9uUmVzcG9uc2USQAoJRW1pdEV2ZW50Ehgub21hLnYxLkVtaXRFdmVudFJlcXVlc3QaGS5vbWEudjEuRW1pdEV2ZW50UmVzcG9uc2USQwoKRW1pdEV2ZW50cxIZLm9tYS52MS5FbWl0RXZlbnRzUmVxdWVzdBoaLm9tYS52MS5FbWl0RXZlbnRzUmVzcG9uc2USRQoJR2V0RXZlbnRzEhgub21hLnYxLkdldEV2ZW50c1JlcXVlc3QaGS5vbWEudjEuR2V0RXZlbnRzUmVzcG9uc2UiA5ACARJNCgtXYXRjaEV2ZW50cxIaLm9tYS52MS5XYXRjaEV2ZW50c1JlcXVlc3QaGy5vbWEudjEuV2F0Y2hFdmVudHNSZXNwb25zZSIDkAIBMAESSQoMQWNxdWlyZUxlYXNlEhsub21hLnYxLkFjcXVpcmVMZWFzZVJlcXVlc3QaHC5vbWEudjEuQWNxdWlyZUxlYXNlUmVzcG9uc2USQwoKUmVuZXdMZWFzZRIZLm9tYS52MS5SZW5ld0xlYXNlUmVxdWVzdBoaLm9tYS52MS5SZW5ld0xlYXNlUmVzcG9uc2USSQoMUmVsZWFzZUxlYXNlEhsub21hLnYxLlJlbGVhc2VMZWFzZVJlcXVlc3QaHC5vbWEudjEuUmVsZWFzZUxlYXNlUmVzcG9uc2VCJVojb21hLmRldi9jbGllbnRzL2dvL2dlbi9vbWEvdjE7b21hdjFiBnByb3RvMw", [file_google_protobuf_duration, file_oma_v1_event, file_oma_v1_session]);
+  fileDesc("ChxvbWEvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEgZvbWEudjEitwEKFENyZWF0ZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSOAoGbGFiZWxzGAIgAygLMigub21hLnYxLkNyZWF0ZVNlc3Npb25SZXF1ZXN0LkxhYmVsc0VudHJ5EiIKBWFnZW50GAMgASgLMhMub21hLnYxLkFnZW50Q29uZmlnGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiOQoVQ3JlYXRlU2Vzc2lvblJlc3BvbnNlEiAKB3Nlc3Npb24YASABKAsyDy5vbWEudjEuU2Vzc2lvbiInChFHZXRTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIjYKEkdldFNlc3Npb25SZXNwb25zZRIgCgdzZXNzaW9uGAEgASgLMg8ub21hLnYxLlNlc3Npb24iywEKE0xpc3RTZXNzaW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSJQoGc3RhdHVzGAMgASgOMhUub21hLnYxLlNlc3Npb25TdGF0dXMSNwoGbGFiZWxzGAQgAygLMicub21hLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJSChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIhCghzZXNzaW9ucxgBIAMoCzIPLm9tYS52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIqChREZWxldGVTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIhcKFURlbGV0ZVNlc3Npb25SZXNwb25zZSK9AQoQRW1pdEV2ZW50UmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEhwKBWV2ZW50GAIgASgLMg0ub21hLnYxLkV2ZW50Eh4KEWV4cGVjdGVkX2hlYWRfc2VxGAMgASgDSACIAQESFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJEhgKC2xlYXNlX2Vwb2NoGAUgASgDSAGIAQFCFAoSX2V4cGVjdGVkX2hlYWRfc2VxQg4KDF9sZWFzZV9lcG9jaCJEChFFbWl0RXZlbnRSZXNwb25zZRIcCgVldmVudBgBIAEoCzINLm9tYS52MS5FdmVudBIRCglkdXBsaWNhdGUYAiABKAgivwEKEUVtaXRFdmVudHNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSHQoGZXZlbnRzGAIgAygLMg0ub21hLnYxLkV2ZW50Eh4KEWV4cGVjdGVkX2hlYWRfc2VxGAMgASgDSACIAQESFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJEhgKC2xlYXNlX2Vwb2NoGAUgASgDSAGIAQFCFAoSX2V4cGVjdGVkX2hlYWRfc2VxQg4KDF9sZWFzZV9lcG9jaCJGChJFbWl0RXZlbnRzUmVzcG9uc2USHQoGZXZlbnRzGAEgAygLMg0ub21hLnYxLkV2ZW50EhEKCWR1cGxpY2F0ZRgCIAEoCCLBAQoTQXBwZW5kRXZlbnRzUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEh0KBmV2ZW50cxgCIAMoCzINLm9tYS52MS5FdmVudBIeChFleHBlY3RlZF9oZWFkX3NlcRgDIAEoA0gAiAEBEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCRIYCgtsZWFzZV9lcG9jaBgFIAEoA0gBiAEBQhQKEl9leHBlY3RlZF9oZWFkX3NlcUIOCgxfbGVhc2VfZXBvY2giSAoUQXBwZW5kRXZlbnRzUmVzcG9uc2USHQoGZXZlbnRzGAEgAygLMg0ub21hLnYxLkV2ZW50EhEKCWR1cGxpY2F0ZRgCIAEoCCJ/ChBHZXRFdmVudHNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSEQoJYWZ0ZXJfc2VxGAIgASgDEhIKCmJlZm9yZV9zZXEYAyABKAMSDQoFbGltaXQYBCABKAUSIQoFb3JkZXIYBSABKA4yEi5vbWEudjEuRXZlbnRPcmRlciJEChFHZXRFdmVudHNSZXNwb25zZRIdCgZldmVudHMYASADKAsyDS5vbWEudjEuRXZlbnQSEAoIaGVhZF9zZXEYAiABKAMiOwoSV2F0Y2hFdmVudHNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSEQoJYWZ0ZXJfc2VxGAIgASgDIo8BChNXYXRjaEV2ZW50c1Jlc3BvbnNlEh4KBWV2ZW50GAEgASgLMg0ub21hLnYxLkV2ZW50SAASJQoJY2F1Z2h0X3VwGAIgASgLMhAub21hLnYxLkNhdWdodFVwSAASJgoJaGVhcnRiZWF0GAMgASgLMhEub21hLnYxLkhlYXJ0YmVhdEgAQgkKB21lc3NhZ2UiHAoIQ2F1Z2h0VXASEAoIaGVhZF9zZXEYASABKAMiHQoJSGVhcnRiZWF0EhAKCGhlYWRfc2VxGAEgASgDImEKE0FjcXVpcmVMZWFzZVJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIOCgZob2xkZXIYAiABKAkSJgoDdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIjQKFEFjcXVpcmVMZWFzZVJlc3BvbnNlEhwKBWxlYXNlGAEgASgLMg0ub21hLnYxLkxlYXNlIl4KEVJlbmV3TGVhc2VSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSDQoFZXBvY2gYAiABKAMSJgoDdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIkkKElJlbmV3TGVhc2VSZXNwb25zZRIcCgVsZWFzZRgBIAEoCzINLm9tYS52MS5MZWFzZRIVCg1zZXNzaW9uX3Rva2VuGAIgASgJIjgKE1JlbGVhc2VMZWFzZVJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRINCgVlcG9jaBgCIAEoAyIWChRSZWxlYXNlTGVhc2VSZXNwb25zZSpgCgpFdmVudE9yZGVyEhsKF0VWRU5UX09SREVSX1VOU1BFQ0lGSUVEEAASGQoVRVZFTlRfT1JERVJfQVNDRU5ESU5HEAESGgoWRVZFTlRfT1JERVJfREVTQ0VORElORxACMo0HCg5TZXNzaW9uU2VydmljZRJMCg1DcmVhdGVTZXNzaW9uEhwub21hLnYxLkNyZWF0ZVNlc3Npb25SZXF1ZXN0Gh0ub21hLnYxLkNyZWF0ZVNlc3Npb25SZXNwb25zZRJICgpHZXRTZXNzaW9uEhkub21hLnYxLkdldFNlc3Npb25SZXF1ZXN0Ghoub21hLnYxLkdldFNlc3Npb25SZXNwb25zZSIDkAIBEk4KDExpc3RTZXNzaW9ucxIbLm9tYS52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0Ghwub21hLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlIgOQAgESTAoNRGVsZXRlU2Vzc2lvbhIcLm9tYS52MS5EZWxldGVTZXNzaW9uUmVxdWVzdBodLm9tYS52MS5EZWxldGVTZXNzaW9uUmVzcG9uc2USQAoJRW1pdEV2ZW50Ehgub21hLnYxLkVtaXRFdmVudFJlcXVlc3QaGS5vbWEudjEuRW1pdEV2ZW50UmVzcG9uc2USQwoKRW1pdEV2ZW50cxIZLm9tYS52MS5FbWl0RXZlbnRzUmVxdWVzdBoaLm9tYS52MS5FbWl0RXZlbnRzUmVzcG9uc2USTQoMQXBwZW5kRXZlbnRzEhsub21hLnYxLkFwcGVuZEV2ZW50c1JlcXVlc3QaHC5vbWEudjEuQXBwZW5kRXZlbnRzUmVzcG9uc2UoATABEkUKCUdldEV2ZW50cxIYLm9tYS52MS5HZXRFdmVudHNSZXF1ZXN0Ghkub21hLnYxLkdldEV2ZW50c1Jlc3BvbnNlIgOQAgESTQoLV2F0Y2hFdmVudHMSGi5vbWEudjEuV2F0Y2hFdmVudHNSZXF1ZXN0Ghsub21hLnYxLldhdGNoRXZlbnRzUmVzcG9uc2UiA5ACATABEkkKDEFjcXVpcmVMZWFzZRIbLm9tYS52MS5BY3F1aXJlTGVhc2VSZXF1ZXN0Ghwub21hLnYxLkFjcXVpcmVMZWFzZVJlc3BvbnNlEkMKClJlbmV3TGVhc2USGS5vbWEudjEuUmVuZXdMZWFzZVJlcXVlc3QaGi5vbWEudjEuUmVuZXdMZWFzZVJlc3BvbnNlEkkKDFJlbGVhc2VMZWFzZRIbLm9tYS52MS5SZWxlYXNlTGVhc2VSZXF1ZXN0Ghwub21hLnYxLlJlbGVhc2VMZWFzZVJlc3BvbnNlQiVaI29tYS5kZXYvY2xpZW50cy9nby9nZW4vb21hL3YxO29tYXYxYgZwcm90bzM", [file_google_protobuf_duration, file_oma_v1_event, file_oma_v1_session]);
 
 /**
  * CreateSessionRequest creates a session.
@@ -386,6 +386,84 @@ export const EmitEventsResponseSchema: GenMessage<EmitEventsResponse> = /*@__PUR
   messageDesc(file_oma_v1_session_service, 11);
 
 /**
+ * AppendEventsRequest is one atomic batch of an AppendEvents stream.
+ *
+ * @generated from message oma.v1.AppendEventsRequest
+ */
+export type AppendEventsRequest = Message<"oma.v1.AppendEventsRequest"> & {
+  /**
+   * The session's id; requests of one stream may name different sessions.
+   *
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * As in EmitEventsRequest: 1 to `max_batch_events`, at most `max_batch_bytes` in all.
+   *
+   * @generated from field: repeated oma.v1.Event events = 2;
+   */
+  events: Event[];
+
+  /**
+   * As in EmitEventsRequest, checked against the head when this request is applied,
+   * after every earlier request of the stream.
+   *
+   * @generated from field: optional int64 expected_head_seq = 3;
+   */
+  expectedHeadSeq?: bigint | undefined;
+
+  /**
+   * As in EmitEventsRequest; the key covers this request's batch.
+   *
+   * @generated from field: string idempotency_key = 4;
+   */
+  idempotencyKey: string;
+
+  /**
+   * As in EmitEventsRequest.
+   *
+   * @generated from field: optional int64 lease_epoch = 5;
+   */
+  leaseEpoch?: bigint | undefined;
+};
+
+/**
+ * Describes the message oma.v1.AppendEventsRequest.
+ * Use `create(AppendEventsRequestSchema)` to create a new message.
+ */
+export const AppendEventsRequestSchema: GenMessage<AppendEventsRequest> = /*@__PURE__*/
+  messageDesc(file_oma_v1_session_service, 12);
+
+/**
+ * AppendEventsResponse acknowledges one AppendEventsRequest, in the order they were sent.
+ *
+ * @generated from message oma.v1.AppendEventsResponse
+ */
+export type AppendEventsResponse = Message<"oma.v1.AppendEventsResponse"> & {
+  /**
+   * The events as stored, in order, with consecutive seqs.
+   *
+   * @generated from field: repeated oma.v1.Event events = 1;
+   */
+  events: Event[];
+
+  /**
+   * True when the idempotency key matched an earlier batch and nothing new was written.
+   *
+   * @generated from field: bool duplicate = 2;
+   */
+  duplicate: boolean;
+};
+
+/**
+ * Describes the message oma.v1.AppendEventsResponse.
+ * Use `create(AppendEventsResponseSchema)` to create a new message.
+ */
+export const AppendEventsResponseSchema: GenMessage<AppendEventsResponse> = /*@__PURE__*/
+  messageDesc(file_oma_v1_session_service, 13);
+
+/**
  * GetEventsRequest asks for a positional slice: events with
  * `after_seq < seq < before_seq`, at most `limit` of them, taken from the start
  * (ascending) or the end (descending) of that range.
@@ -437,7 +515,7 @@ export type GetEventsRequest = Message<"oma.v1.GetEventsRequest"> & {
  * Use `create(GetEventsRequestSchema)` to create a new message.
  */
 export const GetEventsRequestSchema: GenMessage<GetEventsRequest> = /*@__PURE__*/
-  messageDesc(file_oma_v1_session_service, 12);
+  messageDesc(file_oma_v1_session_service, 14);
 
 /**
  * GetEventsResponse is the slice.
@@ -465,7 +543,7 @@ export type GetEventsResponse = Message<"oma.v1.GetEventsResponse"> & {
  * Use `create(GetEventsResponseSchema)` to create a new message.
  */
 export const GetEventsResponseSchema: GenMessage<GetEventsResponse> = /*@__PURE__*/
-  messageDesc(file_oma_v1_session_service, 13);
+  messageDesc(file_oma_v1_session_service, 15);
 
 /**
  * WatchEventsRequest starts a watch.
@@ -494,7 +572,7 @@ export type WatchEventsRequest = Message<"oma.v1.WatchEventsRequest"> & {
  * Use `create(WatchEventsRequestSchema)` to create a new message.
  */
 export const WatchEventsRequestSchema: GenMessage<WatchEventsRequest> = /*@__PURE__*/
-  messageDesc(file_oma_v1_session_service, 14);
+  messageDesc(file_oma_v1_session_service, 16);
 
 /**
  * WatchEventsResponse is one message of a watch stream.
@@ -539,7 +617,7 @@ export type WatchEventsResponse = Message<"oma.v1.WatchEventsResponse"> & {
  * Use `create(WatchEventsResponseSchema)` to create a new message.
  */
 export const WatchEventsResponseSchema: GenMessage<WatchEventsResponse> = /*@__PURE__*/
-  messageDesc(file_oma_v1_session_service, 15);
+  messageDesc(file_oma_v1_session_service, 17);
 
 /**
  * CaughtUp marks the end of the replay.
@@ -560,7 +638,7 @@ export type CaughtUp = Message<"oma.v1.CaughtUp"> & {
  * Use `create(CaughtUpSchema)` to create a new message.
  */
 export const CaughtUpSchema: GenMessage<CaughtUp> = /*@__PURE__*/
-  messageDesc(file_oma_v1_session_service, 16);
+  messageDesc(file_oma_v1_session_service, 18);
 
 /**
  * Heartbeat keeps an idle stream alive and tells the head.
@@ -581,7 +659,7 @@ export type Heartbeat = Message<"oma.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_oma_v1_session_service, 17);
+  messageDesc(file_oma_v1_session_service, 19);
 
 /**
  * AcquireLeaseRequest takes a session's lease.
@@ -616,7 +694,7 @@ export type AcquireLeaseRequest = Message<"oma.v1.AcquireLeaseRequest"> & {
  * Use `create(AcquireLeaseRequestSchema)` to create a new message.
  */
 export const AcquireLeaseRequestSchema: GenMessage<AcquireLeaseRequest> = /*@__PURE__*/
-  messageDesc(file_oma_v1_session_service, 18);
+  messageDesc(file_oma_v1_session_service, 20);
 
 /**
  * AcquireLeaseResponse returns the new lease.
@@ -637,7 +715,7 @@ export type AcquireLeaseResponse = Message<"oma.v1.AcquireLeaseResponse"> & {
  * Use `create(AcquireLeaseResponseSchema)` to create a new message.
  */
 export const AcquireLeaseResponseSchema: GenMessage<AcquireLeaseResponse> = /*@__PURE__*/
-  messageDesc(file_oma_v1_session_service, 19);
+  messageDesc(file_oma_v1_session_service, 21);
 
 /**
  * RenewLeaseRequest extends the live lease.
@@ -672,7 +750,7 @@ export type RenewLeaseRequest = Message<"oma.v1.RenewLeaseRequest"> & {
  * Use `create(RenewLeaseRequestSchema)` to create a new message.
  */
 export const RenewLeaseRequestSchema: GenMessage<RenewLeaseRequest> = /*@__PURE__*/
-  messageDesc(file_oma_v1_session_service, 20);
+  messageDesc(file_oma_v1_session_service, 22);
 
 /**
  * RenewLeaseResponse returns the renewed lease.
@@ -702,7 +780,7 @@ export type RenewLeaseResponse = Message<"oma.v1.RenewLeaseResponse"> & {
  * Use `create(RenewLeaseResponseSchema)` to create a new message.
  */
 export const RenewLeaseResponseSchema: GenMessage<RenewLeaseResponse> = /*@__PURE__*/
-  messageDesc(file_oma_v1_session_service, 21);
+  messageDesc(file_oma_v1_session_service, 23);
 
 /**
  * ReleaseLeaseRequest gives a lease up.
@@ -730,7 +808,7 @@ export type ReleaseLeaseRequest = Message<"oma.v1.ReleaseLeaseRequest"> & {
  * Use `create(ReleaseLeaseRequestSchema)` to create a new message.
  */
 export const ReleaseLeaseRequestSchema: GenMessage<ReleaseLeaseRequest> = /*@__PURE__*/
-  messageDesc(file_oma_v1_session_service, 22);
+  messageDesc(file_oma_v1_session_service, 24);
 
 /**
  * ReleaseLeaseResponse is empty.
@@ -745,7 +823,7 @@ export type ReleaseLeaseResponse = Message<"oma.v1.ReleaseLeaseResponse"> & {
  * Use `create(ReleaseLeaseResponseSchema)` to create a new message.
  */
 export const ReleaseLeaseResponseSchema: GenMessage<ReleaseLeaseResponse> = /*@__PURE__*/
-  messageDesc(file_oma_v1_session_service, 23);
+  messageDesc(file_oma_v1_session_service, 25);
 
 /**
  * EventOrder is the order of a GetEvents slice.
@@ -852,6 +930,21 @@ export const SessionService: GenService<{
     methodKind: "unary";
     input: typeof EmitEventsRequestSchema;
     output: typeof EmitEventsResponseSchema;
+  },
+  /**
+   * Appends many batches over one stream, for writers that append a lot (brains,
+   * importers): each request is what EmitEvents takes, applied in the order sent; each
+   * response acknowledges one request, in the same order, once it is durable. Requests in
+   * flight share the server's synced writes. A request that fails ends the stream with its
+   * error (SESS-22). Needs a transport with bidirectional streams (gRPC, or Connect over
+   * HTTP/2).
+   *
+   * @generated from rpc oma.v1.SessionService.AppendEvents
+   */
+  appendEvents: {
+    methodKind: "bidi_streaming";
+    input: typeof AppendEventsRequestSchema;
+    output: typeof AppendEventsResponseSchema;
   },
   /**
    * Reads a positional slice of the log (SESS-11).

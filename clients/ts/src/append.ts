@@ -1,0 +1,112 @@
+import type { Client } from "@connectrpc/connect";
+import type { AppendEventsRequest, AppendEventsResponse, EmitEventsResponse, SessionService } from "./gen/oma/v1/session_service_pb.js";
+import { emitEvents, newIdempotencyKey, type EmitOptions, type EventPayloadInit } from "./emit.js";
+import { reasonOf } from "./errors.js";
+
+type Request = Omit<AppendEventsRequest, "$typeName" | "$unknown" | "events"> & { events: { payload: EventPayloadInit }[] };
+
+/** Many appends over one stream; see openAppender. */
+export interface Appender {
+  /** Appends an atomic batch; resolves once it is durable, in the order of the calls. */
+  append(sessionId: string, payloads: readonly EventPayloadInit[], options?: EmitOptions): Promise<AppendEventsResponse | EmitEventsResponse>;
+  /** Ends the stream once every append is answered. */
+  close(): Promise<void>;
+}
+
+interface Pending {
+  readonly request: Request;
+  readonly resolve: (res: AppendEventsResponse | EmitEventsResponse) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/**
+ * Appends for a writer that appends a lot. Where the transport carries bidirectional
+ * streams (gRPC; Connect or gRPC-Web over HTTP/2) they go over one AppendEvents stream
+ * (SESS-22): sent at once, acknowledged in order when durable, sharing the server's synced
+ * writes. Where it does not (HTTP/1.1), each append is an EmitEvents call. Every append
+ * carries an idempotency key, so when a stream breaks, the appends it left unanswered are
+ * sent again with EmitEvents, in order, and none is written twice (SESS-3); an append the
+ * server refused rejects with the server's error.
+ */
+export function openAppender(client: Pick<Client<typeof SessionService>, "appendEvents" | "emitEvents">, options: { streams: boolean }): Appender {
+  if (!options.streams) {
+    return { append: (sessionId, payloads, o) => emitEvents(client, sessionId, payloads, o), close: async () => undefined };
+  }
+  let stream: { send(p: Pending): void; end(): void; done: Promise<void> } | undefined;
+  let resending: Promise<void> = Promise.resolve();
+  /** Appends waiting to be sent again; while there are any, new appends queue behind them, to keep the order. */
+  let toResend = 0;
+
+  const resend = (unanswered: Pending[]) => {
+    toResend += unanswered.length;
+    resending = resending.then(async () => {
+      for (const p of unanswered) {
+        const { sessionId, events, idempotencyKey, expectedHeadSeq, leaseEpoch } = p.request;
+        await emitEvents(client, sessionId, events.map((e) => e.payload), { idempotencyKey, expectedHeadSeq, leaseEpoch }).then(p.resolve, p.reject);
+        toResend--;
+      }
+    });
+  };
+
+  const open = () => {
+    const pending: Pending[] = [];
+    const queue: Request[] = [];
+    let ended = false;
+    let wake: (() => void) | undefined;
+    async function* requests() {
+      for (;;) {
+        const next = queue.shift();
+        if (next) yield next;
+        else if (ended) return;
+        else await new Promise<void>((resolve) => (wake = resolve));
+      }
+    }
+    const current = {
+      send(p: Pending) {
+        pending.push(p);
+        queue.push(p.request);
+        wake?.();
+      },
+      end() {
+        ended = true;
+        wake?.();
+      },
+      done: Promise.resolve(),
+    };
+    current.done = (async () => {
+      try {
+        for await (const ack of client.appendEvents(requests())) pending.shift()?.resolve(ack);
+      } catch (err) {
+        // The server refused the first unanswered append; the rest are sent again.
+        if (reasonOf(err) !== "") pending.shift()?.reject(err);
+      }
+      if (stream === current) stream = undefined;
+      resend(pending.splice(0));
+    })();
+    return current;
+  };
+
+  return {
+    append(sessionId, payloads, o = {}) {
+      const request: Request = {
+        sessionId,
+        events: payloads.map((payload) => ({ payload })),
+        idempotencyKey: o.idempotencyKey ?? newIdempotencyKey(),
+        ...(o.expectedHeadSeq === undefined ? {} : { expectedHeadSeq: BigInt(o.expectedHeadSeq) }),
+        ...(o.leaseEpoch === undefined ? {} : { leaseEpoch: BigInt(o.leaseEpoch) }),
+      };
+      return new Promise((resolve, reject) => {
+        if (toResend > 0) return resend([{ request, resolve, reject }]);
+        stream ??= open();
+        stream.send({ request, resolve, reject });
+      });
+    },
+    async close() {
+      const s = stream;
+      stream = undefined;
+      s?.end();
+      await s?.done;
+      await resending;
+    },
+  };
+}
