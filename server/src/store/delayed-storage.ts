@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { Session } from "@oma/client/gen/oma/v1/session_pb.js";
-import type { IdempotencyRecord, IndexEntry, SessionStorage, StoredSession, WriteOp } from "./session-storage.js";
+import type { ChangeListener, IdempotencyRecord, IndexEntry, SessionHead, SessionStorage, SessionWrite, WriteOutcome } from "./session-storage.js";
 import type { DispatchRecord } from "./session-store.js";
 
 /**
@@ -22,13 +22,18 @@ export class DelayedStorage implements SessionStorage {
     this.#delayMs = delayMs;
   }
 
-  async write(ops: readonly WriteOp[]): Promise<void> {
-    await sleep(this.#delayMs);
-    await this.#inner.write(ops);
-    await sleep(this.#delayMs);
+  get shared(): boolean {
+    return this.#inner.shared;
   }
 
-  loadSession(sessionId: string): Promise<StoredSession | undefined> {
+  async write(writes: readonly SessionWrite[]): Promise<WriteOutcome[]> {
+    await sleep(this.#delayMs);
+    const outcomes = await this.#inner.write(writes);
+    await sleep(this.#delayMs);
+    return outcomes;
+  }
+
+  loadSession(sessionId: string): Promise<SessionHead> {
     return this.#inner.loadSession(sessionId);
   }
 
@@ -44,10 +49,6 @@ export class DelayedStorage implements SessionStorage {
     return this.#inner.getIdempotency(sessionId, key);
   }
 
-  getEpoch(sessionId: string): Promise<number> {
-    return this.#inner.getEpoch(sessionId);
-  }
-
   listIndex(tenant: string | undefined, cursor: string | undefined): AsyncIterable<IndexEntry> {
     return this.#inner.listIndex(tenant, cursor);
   }
@@ -56,8 +57,12 @@ export class DelayedStorage implements SessionStorage {
     return this.#inner.listDispatches(cursor);
   }
 
-  purge(sessionId: string): Promise<void> {
-    return this.#inner.purge(sessionId);
+  watch(sessionId: string, afterRevision: number, listener: ChangeListener): () => void {
+    return this.#inner.watch(sessionId, afterRevision, listener);
+  }
+
+  purge(sessionId: string, revision: number): Promise<void> {
+    return this.#inner.purge(sessionId, revision);
   }
 
   close(): Promise<void> {

@@ -1,17 +1,44 @@
-import type { SessionStorage, WriteOp } from "./session-storage.js";
+import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
+import type { SessionStorage, SessionWrite } from "./session-storage.js";
+
+/** The session moved under a write (another writer got there first): reload it and try again. */
+export class StorageConflict extends Error {
+  constructor(sessionId: string) {
+    super(`session ${sessionId} was changed by another writer`);
+    this.name = "StorageConflict";
+  }
+}
+
+/**
+ * What the committer needs of a session: the revision its committed state is at, and a
+ * generation that grows whenever the engine's view of it went stale (a conflict, or a
+ * change by another writer while a write was pending); parts of an older generation were
+ * built on a stale tip and are refused.
+ */
+export interface CommitTarget {
+  readonly id: string;
+  revision: number;
+  generation: number;
+}
+
+/** One reservation's share of a session write. */
+export type WritePart = Omit<SessionWrite, "sessionId" | "base">;
 
 interface Pending {
-  readonly ops: readonly WriteOp[];
-  readonly onDurable: () => void;
-  readonly resolve: () => void;
+  readonly target: CommitTarget;
+  readonly generation: number;
+  readonly part: WritePart;
+  readonly onDurable: (revision: number) => void;
+  readonly resolve: (revision: number) => void;
   readonly reject: (err: unknown) => void;
 }
 
 /**
- * Group commit: while one synced batch is being written, every append that arrives waits
- * in the queue; the next batch takes all of them, so many appends share one fsync. Each
- * entry's `onDurable` runs in submission order right after its batch is durable (this is
- * where heads move and watchers hear of the events), before anyone is acknowledged.
+ * Group commit: while one storage write is under way, every change that arrives waits in
+ * the queue; the next write takes all of them, so many appends share one fsync (or one
+ * replicated message per session). Parts of one session in a group become one session
+ * write built on the revision the session is committed at. Each part's `onDurable` runs in
+ * submission order right after its write is durable, before anyone is acknowledged.
  */
 export class GroupCommitter {
   readonly #storage: SessionStorage;
@@ -24,17 +51,18 @@ export class GroupCommitter {
   }
 
   /**
-   * A write failed: the reserved tips are ahead of the disk and the storage may hold the
-   * failed batch or not, so nothing more is accepted; every later submit gets this error.
+   * The storage failed: the reserved tips are ahead of it and it may hold the failed write
+   * or not, so nothing more is accepted; every later submit gets this error.
    */
   get failure(): unknown {
     return this.#failure;
   }
 
-  submit(ops: readonly WriteOp[], onDurable: () => void): Promise<void> {
+  /** Resolves with the revision the part was committed at. */
+  submit(target: CommitTarget, part: WritePart, onDurable: (revision: number) => void): Promise<number> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ ops, onDurable, resolve, reject });
+    return new Promise<number>((resolve, reject) => {
+      this.#queue.push({ target, generation: target.generation, part, onDurable, resolve, reject });
       this.#writing ??= this.#drain();
     });
   }
@@ -48,17 +76,63 @@ export class GroupCommitter {
     while (this.#queue.length > 0) {
       const group = this.#queue;
       this.#queue = [];
+      const bySession = new Map<CommitTarget, Pending[]>();
+      for (const p of group) {
+        if (p.generation !== p.target.generation) {
+          p.reject(new StorageConflict(p.target.id));
+          continue;
+        }
+        const parts = bySession.get(p.target);
+        if (parts) parts.push(p);
+        else bySession.set(p.target, [p]);
+      }
+      const entries = [...bySession];
+      let outcomes;
       try {
-        await this.#storage.write(group.flatMap((p) => p.ops));
+        outcomes = await this.#storage.write(entries.map(([target, parts]) => merge(target, parts.map((p) => p.part))));
       } catch (err) {
         this.#failure ??= err;
-        for (const p of [...group, ...this.#queue]) p.reject(err);
+        for (const p of [...entries.flatMap(([, parts]) => parts), ...this.#queue]) p.reject(err);
         this.#queue = [];
         break;
       }
-      for (const p of group) p.onDurable();
-      for (const p of group) p.resolve();
+      entries.forEach(([target, parts], i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.ok) {
+          target.revision = Math.max(target.revision, outcome.revision);
+          for (const p of parts) p.onDurable(outcome.revision);
+          for (const p of parts) p.resolve(outcome.revision);
+          return;
+        }
+        if (parts[0]!.generation === target.generation) target.generation++;
+        const err = outcome.conflict ? new StorageConflict(target.id) : outcome.error;
+        for (const p of parts) p.reject(err);
+      });
     }
     this.#writing = undefined;
   }
+}
+
+/** The parts of one session in a group as one write: the last part's head, every event and key. */
+function merge(target: CommitTarget, parts: readonly WritePart[]): SessionWrite {
+  const last = parts[parts.length - 1]!;
+  const meta = parts.find((p) => p.meta)?.meta;
+  const events: Event[] = [];
+  const keys: SessionWrite["keys"][number][] = [];
+  for (const p of parts) {
+    events.push(...p.events);
+    keys.push(...p.keys);
+  }
+  return {
+    sessionId: target.id,
+    base: target.revision,
+    position: last.position,
+    ...(meta ? { meta } : {}),
+    ...(parts.some((p) => p.deleted) ? { deleted: true } : {}),
+    state: last.state,
+    epoch: last.epoch,
+    ...(last.dispatch ? { dispatch: last.dispatch } : {}),
+    events,
+    keys,
+  };
 }

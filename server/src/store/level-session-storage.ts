@@ -3,8 +3,12 @@ import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import { SessionSchema, type Session } from "@oma/client/gen/oma/v1/session_pb.js";
 import type { AbstractSublevel } from "abstract-level";
 import type { Db } from "../part.js";
-import { decodeDispatch, decodeIdempotency, decodeUint64, encodeDispatch, encodeIdempotency, encodeUint64 } from "./record-codec.js";
-import { refOfPosition, tenantRange, type IdempotencyRecord, type IndexEntry, type SessionStorage, type StoredSession, type WriteOp } from "./session-storage.js";
+import { LocalFeed } from "./local-feed.js";
+import { decodeDispatch, decodeHead, decodeIdempotency, encodeDispatch, encodeHead, encodeIdempotency } from "./record-codec.js";
+import {
+  changeOf, refOfPosition, tenantRange, type ChangeListener, type IdempotencyRecord, type IndexEntry, type SessionHead, type SessionStorage,
+  type SessionWrite, type WriteOutcome,
+} from "./session-storage.js";
 import type { DispatchRecord } from "./session-store.js";
 import { StorageHealth } from "./storage-health.js";
 
@@ -18,11 +22,15 @@ const prefixEnd = (sessionId: string) => `${sessionId}"`;
 
 /**
  * SessionStorage on the server's LevelDB, one sublevel per collection, protobuf binary
- * values. `write` is one `db.batch` with `sync: true`: every operation of a group commit
- * becomes durable together with one fsync. Every write goes through the StorageHealth.
+ * values. `write` is one `db.batch` with `sync: true`: every session write of a group commit
+ * becomes durable together with one fsync. The database is this process's alone (LevelDB
+ * locks it), so the revision check reads the stored head under the committer's single
+ * writer and never races. Every write goes through the StorageHealth.
  */
 export class LevelSessionStorage implements SessionStorage {
+  readonly shared = false;
   readonly #db: Db;
+  readonly #feed = new LocalFeed();
   readonly #meta: Sub;
   readonly #state: Sub;
   readonly #events: Sub;
@@ -46,14 +54,18 @@ export class LevelSessionStorage implements SessionStorage {
     this.#dispatch = sub("dispatch");
   }
 
-  async loadSession(sessionId: string): Promise<StoredSession | undefined> {
-    const [meta, state, dispatch] = await Promise.all([this.#meta.get(sessionId), this.#state.get(sessionId), this.#dispatch.get(sessionId)]);
-    if (!meta || !state) return undefined;
-    return {
+  async loadSession(sessionId: string): Promise<SessionHead> {
+    const [meta, state, dispatch, head] = await Promise.all([
+      this.#meta.get(sessionId), this.#state.get(sessionId), this.#dispatch.get(sessionId), this.#epochs.get(sessionId),
+    ]);
+    const { revision, epoch } = head ? decodeHead(head) : { revision: 0, epoch: 0 };
+    if (!meta || !state) return { revision, epoch };
+    const session = {
       meta: fromBinary(SessionSchema, meta),
       state: fromBinary(SessionSchema, state),
       ...(dispatch ? { dispatch: decodeDispatch(dispatch) } : {}),
     };
+    return { revision, epoch, session };
   }
 
   async loadMeta(sessionId: string): Promise<Session | undefined> {
@@ -69,11 +81,6 @@ export class LevelSessionStorage implements SessionStorage {
   async getIdempotency(sessionId: string, key: string): Promise<IdempotencyRecord | undefined> {
     const value = await this.#keys.get(`${sessionId}${SEP}${key}`);
     return value ? decodeIdempotency(value) : undefined;
-  }
-
-  async getEpoch(sessionId: string): Promise<number> {
-    const value = await this.#epochs.get(sessionId);
-    return value ? decodeUint64(value) : 0;
   }
 
   async *listIndex(tenant: string | undefined, cursor: string | undefined): AsyncIterable<IndexEntry> {
@@ -97,49 +104,50 @@ export class LevelSessionStorage implements SessionStorage {
     }
   }
 
-  async write(ops: readonly WriteOp[]): Promise<void> {
+  async write(writes: readonly SessionWrite[]): Promise<WriteOutcome[]> {
     const batch = this.#db.batch();
     const put = (sublevel: Sub, key: string, value: Uint8Array) => batch.put(key, value, { sublevel });
-    // Appends to one session in one group each carry its state; only the last one matters.
-    const lastState = new Map<string, WriteOp>();
-    for (const op of ops) if (op.kind === "putState") lastState.set(op.sessionId, op);
-    for (const op of ops) {
-      switch (op.kind) {
-        case "createSession":
-          put(this.#meta, op.sessionId, toBinary(SessionSchema, op.meta));
-          put(this.#state, op.sessionId, toBinary(SessionSchema, op.state));
-          put(this.#index, op.position, new Uint8Array(0));
-          break;
-        case "putState":
-          if (lastState.get(op.sessionId) === op) put(this.#state, op.sessionId, toBinary(SessionSchema, op.state));
-          break;
-        case "putEvents":
-          for (const e of op.events) put(this.#events, seqKey(op.sessionId, Number(e.seq)), toBinary(EventSchema, e));
-          break;
-        case "putIdempotency":
-          put(this.#keys, `${op.sessionId}${SEP}${op.key}`, encodeIdempotency(op.record));
-          break;
-        case "putEpoch":
-          put(this.#epochs, op.sessionId, encodeUint64(op.epoch));
-          break;
-        case "putDispatch":
-          put(this.#dispatch, op.sessionId, encodeDispatch(op.record));
-          break;
-        case "deleteDispatch":
-          batch.del(op.sessionId, { sublevel: this.#dispatch });
-          break;
-        case "deleteSession":
-          batch.del(op.sessionId, { sublevel: this.#meta });
-          batch.del(op.sessionId, { sublevel: this.#state });
-          batch.del(op.position, { sublevel: this.#index });
-          batch.del(op.sessionId, { sublevel: this.#dispatch });
-          break;
+    const del = (sublevel: Sub, key: string) => batch.del(key, { sublevel });
+    const heads = await this.#epochs.getMany(writes.map((w) => w.sessionId));
+    const revisions = new Map<string, number>();
+    const outcomes: WriteOutcome[] = writes.map((w, i) => {
+      const stored = revisions.get(w.sessionId) ?? (heads[i] ? decodeHead(heads[i]!).revision : 0);
+      if (stored !== w.base) return { ok: false, conflict: true };
+      const revision = stored + 1;
+      revisions.set(w.sessionId, revision);
+      const id = w.sessionId;
+      put(this.#epochs, id, encodeHead({ revision, epoch: w.epoch }));
+      if (w.deleted) {
+        del(this.#meta, id);
+        del(this.#state, id);
+        del(this.#index, w.position);
+        del(this.#dispatch, id);
+        return { ok: true, revision };
       }
-    }
+      if (w.meta) {
+        put(this.#meta, id, toBinary(SessionSchema, w.meta));
+        put(this.#index, w.position, new Uint8Array(0));
+      }
+      put(this.#state, id, toBinary(SessionSchema, w.state));
+      if (w.dispatch) put(this.#dispatch, id, encodeDispatch(w.dispatch));
+      else del(this.#dispatch, id);
+      for (const e of w.events) put(this.#events, seqKey(id, Number(e.seq)), toBinary(EventSchema, e));
+      for (const k of w.keys) put(this.#keys, `${id}${SEP}${k.key}`, encodeIdempotency(k.record));
+      return { ok: true, revision };
+    });
     await this.#health.write(() => batch.write({ sync: true }));
+    writes.forEach((w, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) this.#feed.emit(w.sessionId, changeOf(w, outcome.revision, true));
+    });
+    return outcomes;
   }
 
-  async purge(sessionId: string): Promise<void> {
+  watch(sessionId: string, afterRevision: number, listener: ChangeListener): () => void {
+    return this.#feed.watch(sessionId, afterRevision, listener);
+  }
+
+  async purge(sessionId: string, _revision: number): Promise<void> {
     const range = { gte: `${sessionId}${SEP}`, lt: prefixEnd(sessionId) };
     await this.#health.write(async () => {
       await this.#events.clear(range);

@@ -8,7 +8,7 @@ import { LevelSessionStorage } from "./level-session-storage.js";
 import { LevelSessionStore } from "./level-session-store.js";
 import { SessionLog } from "./session-log.js";
 import { agent, describeSessionStoreContract, rejection, uniqueRef, userEvent } from "./session-store.contract.js";
-import type { WriteOp } from "./session-storage.js";
+import type { SessionWrite } from "./session-storage.js";
 
 async function openDb(path: string): Promise<Db> {
   const db: Db = new ClassicLevel<string, Uint8Array>(path, { valueEncoding: "view" });
@@ -136,9 +136,9 @@ describe("LevelSessionStore on disk", () => {
     const storage = new LevelSessionStorage(db);
     const batches: number[] = [];
     const write = storage.write.bind(storage);
-    storage.write = async (ops: readonly WriteOp[]) => {
-      batches.push(ops.filter((o) => o.kind === "putEvents").length);
-      await write(ops);
+    storage.write = async (writes: readonly SessionWrite[]) => {
+      batches.push(writes.reduce((n, w) => n + w.events.length, 0));
+      return write(writes);
     };
     const store = new SessionLog(storage);
     try {

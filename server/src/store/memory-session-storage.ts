@@ -1,22 +1,30 @@
 import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { Session } from "@oma/client/gen/oma/v1/session_pb.js";
-import { refOfPosition, tenantRange, type IdempotencyRecord, type IndexEntry, type SessionStorage, type StoredSession, type WriteOp } from "./session-storage.js";
+import { LocalFeed } from "./local-feed.js";
+import {
+  changeOf, refOfPosition, tenantRange, type ChangeListener, type IdempotencyRecord, type IndexEntry, type SessionHead, type SessionStorage,
+  type SessionWrite, type StoredSession, type WriteOutcome,
+} from "./session-storage.js";
 import type { DispatchRecord } from "./session-store.js";
 
 /** SessionStorage in memory, for unit tests: same contract, nothing survives the process. */
 export class MemorySessionStorage implements SessionStorage {
+  readonly shared = false;
   readonly #sessions = new Map<string, { meta: Session; state: Session }>();
   readonly #events = new Map<string, Event[]>();
   readonly #keys = new Map<string, Map<string, IdempotencyRecord>>();
-  readonly #epochs = new Map<string, number>();
+  readonly #heads = new Map<string, { revision: number; epoch: number }>();
   readonly #dispatches = new Map<string, DispatchRecord>();
+  readonly #feed = new LocalFeed();
   /** Listing positions, ascending. */
   #index: string[] = [];
 
-  async loadSession(sessionId: string): Promise<StoredSession | undefined> {
+  async loadSession(sessionId: string): Promise<SessionHead> {
+    const head = this.#heads.get(sessionId) ?? { revision: 0, epoch: 0 };
     const stored = this.#sessions.get(sessionId);
     const dispatch = this.#dispatches.get(sessionId);
-    return stored && { ...stored, ...(dispatch ? { dispatch } : {}) };
+    const session: StoredSession | undefined = stored && { ...stored, ...(dispatch ? { dispatch } : {}) };
+    return { ...head, ...(session ? { session } : {}) };
   }
 
   async loadMeta(sessionId: string): Promise<Session | undefined> {
@@ -34,10 +42,6 @@ export class MemorySessionStorage implements SessionStorage {
 
   async getIdempotency(sessionId: string, key: string): Promise<IdempotencyRecord | undefined> {
     return this.#keys.get(sessionId)?.get(key);
-  }
-
-  async getEpoch(sessionId: string): Promise<number> {
-    return this.#epochs.get(sessionId) ?? 0;
   }
 
   async *listIndex(tenant: string | undefined, cursor: string | undefined): AsyncIterable<IndexEntry> {
@@ -58,53 +62,60 @@ export class MemorySessionStorage implements SessionStorage {
     }
   }
 
-  async write(ops: readonly WriteOp[]): Promise<void> {
-    for (const op of ops) {
-      switch (op.kind) {
-        case "createSession":
-          this.#sessions.set(op.sessionId, { meta: op.meta, state: op.state });
-          this.#index.push(op.position);
-          this.#index.sort();
-          break;
-        case "putState": {
-          const s = this.#sessions.get(op.sessionId);
-          if (s) s.state = op.state;
-          break;
-        }
-        case "putEvents": {
-          const log = this.#events.get(op.sessionId) ?? [];
-          for (const e of op.events) log[Number(e.seq) - 1] = e;
-          this.#events.set(op.sessionId, log);
-          break;
-        }
-        case "putIdempotency": {
-          const keys = this.#keys.get(op.sessionId) ?? new Map<string, IdempotencyRecord>();
-          keys.set(op.key, op.record);
-          this.#keys.set(op.sessionId, keys);
-          break;
-        }
-        case "putEpoch":
-          this.#epochs.set(op.sessionId, op.epoch);
-          break;
-        case "putDispatch":
-          this.#dispatches.set(op.sessionId, op.record);
-          break;
-        case "deleteDispatch":
-          this.#dispatches.delete(op.sessionId);
-          break;
-        case "deleteSession":
-          this.#sessions.delete(op.sessionId);
-          this.#dispatches.delete(op.sessionId);
-          this.#index = this.#index.filter((p) => p !== op.position);
-          break;
+  async write(writes: readonly SessionWrite[]): Promise<WriteOutcome[]> {
+    const outcomes: WriteOutcome[] = [];
+    for (const w of writes) {
+      const head = this.#heads.get(w.sessionId) ?? { revision: 0, epoch: 0 };
+      if (head.revision !== w.base) {
+        outcomes.push({ ok: false, conflict: true });
+        continue;
       }
+      const revision = head.revision + 1;
+      this.#heads.set(w.sessionId, { revision, epoch: w.epoch });
+      this.#apply(w);
+      outcomes.push({ ok: true, revision });
+      this.#feed.emit(w.sessionId, changeOf(w, revision, true));
     }
+    return outcomes;
   }
 
-  async purge(sessionId: string): Promise<void> {
+  watch(sessionId: string, afterRevision: number, listener: ChangeListener): () => void {
+    return this.#feed.watch(sessionId, afterRevision, listener);
+  }
+
+  async purge(sessionId: string, _revision: number): Promise<void> {
     this.#events.delete(sessionId);
     this.#keys.delete(sessionId);
   }
 
   async close(): Promise<void> {}
+
+  #apply(w: SessionWrite): void {
+    const id = w.sessionId;
+    if (w.deleted) {
+      this.#sessions.delete(id);
+      this.#dispatches.delete(id);
+      this.#index = this.#index.filter((p) => p !== w.position);
+      return;
+    }
+    if (w.meta) {
+      this.#sessions.set(id, { meta: w.meta, state: w.state });
+      this.#index.push(w.position);
+      this.#index.sort();
+    }
+    const s = this.#sessions.get(id);
+    if (s) s.state = w.state;
+    if (w.dispatch) this.#dispatches.set(id, w.dispatch);
+    else this.#dispatches.delete(id);
+    if (w.events.length > 0) {
+      const log = this.#events.get(id) ?? [];
+      for (const e of w.events) log[Number(e.seq) - 1] = e;
+      this.#events.set(id, log);
+    }
+    if (w.keys.length > 0) {
+      const keys = this.#keys.get(id) ?? new Map<string, IdempotencyRecord>();
+      for (const k of w.keys) keys.set(k.key, k.record);
+      this.#keys.set(id, keys);
+    }
+  }
 }

@@ -4,7 +4,7 @@ import type { DispatchRecord } from "./session-store.js";
 /**
  * Fixed binary layouts of the two small records that have no proto message:
  * an idempotency record is 32 bytes of hash, then first seq (u64 BE) and count (u32 BE);
- * an epoch is one u64 BE. A dispatch record is JSON (its harness id is a string).
+ * a head is the epoch floor and the revision, u64 BE each. A dispatch record is JSON (its harness id is a string).
  */
 const HASH_BYTES = 32;
 
@@ -26,14 +26,18 @@ export function decodeIdempotency(bytes: Uint8Array): IdempotencyRecord {
   };
 }
 
-export function encodeUint64(value: number): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt(value));
+/** A session id's head: epoch floor (u64 BE), then revision (u64 BE); an 8-byte record is an epoch of revision 0. */
+export function encodeHead(head: { readonly revision: number; readonly epoch: number }): Uint8Array {
+  const out = new Uint8Array(16);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(head.epoch));
+  view.setBigUint64(8, BigInt(head.revision));
   return out;
 }
 
-export function decodeUint64(bytes: Uint8Array): number {
-  return Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0));
+export function decodeHead(bytes: Uint8Array): { revision: number; epoch: number } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { epoch: Number(view.getBigUint64(0)), revision: bytes.byteLength >= 16 ? Number(view.getBigUint64(8)) : 0 };
 }
 
 export function encodeDispatch(record: DispatchRecord): Uint8Array {

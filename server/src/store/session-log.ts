@@ -5,11 +5,12 @@ import { LeaseSchema, SessionSchema, SessionStatus, type Lease, type Session } f
 import { OmaError } from "../errors/oma-error.js";
 import { leaseLost, liveLease, notFound, sessionView, terminated } from "./session-view.js";
 import { hashEvents, sameHash } from "./event-hash.js";
-import { GroupCommitter } from "./group-committer.js";
+import { GroupCommitter, StorageConflict, type WritePart } from "./group-committer.js";
+import { adopt, isStale, LiveSessions, newLive, type LiveSession } from "./live-sessions.js";
 import { newId } from "./ids.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { sessionKey, type SessionRef } from "./session-ref.js";
-import { listPosition, type SessionStorage, type WriteOp } from "./session-storage.js";
+import { listPosition, type SessionChange, type SessionStorage } from "./session-storage.js";
 import type {
   AcquireLeaseOptions, AppendOptions, AppendResult, Clock, CreateSessionInput, DispatchPage, DispatchRecord, ListPage, ListQuery,
   LogListener, ReadQuery, ReadResult, SessionStore, Subscription,
@@ -18,50 +19,42 @@ import type {
 /** Sessions kept in memory (heads, leases) before idle ones are evicted; about 1 KB each. */
 export const DEFAULT_MAX_CACHED_SESSIONS = 100_000;
 
+/** Tries of one operation that keeps meeting another writer's changes (shared storage only). */
+const MAX_ATTEMPTS = 20;
+
+/**
+ * Refusals decided on a cached view: on a shared storage another server may have changed
+ * what they were decided on, so they are checked once more on a fresh view before they stand.
+ */
+const RECHECKED = new Set(["LEASE_HELD", "LEASE_LOST", "HEAD_SEQ_MISMATCH", "SESSION_EXISTS"]);
+
 export interface SessionLogOptions {
   readonly now?: Clock;
   /** Bound of the in-memory session cache (DEFAULT_MAX_CACHED_SESSIONS). */
   readonly maxCachedSessions?: number;
 }
 
-/** A session the engine has loaded: its committed state, and the tip with reserved appends. */
-interface LiveSession {
-  /** Its store key (session-ref.ts). */
-  readonly id: string;
-  readonly ref: SessionRef;
-  readonly position: string;
-  /** State as durable on disk: what readers see. */
-  committed: Session;
-  /** State after every accepted but not yet durable change: what writers are checked against. */
-  tip: Session;
-  /** Greatest epoch ever granted under this id, including before a delete. */
-  epochFloor: number;
-  /** The dispatch record after every accepted change (see DispatchRecord). */
-  dispatch: DispatchRecord | undefined;
-  readonly pendingKeys: Map<string, { readonly hash: Uint8Array; readonly firstSeq: number; readonly done: Promise<AppendResult> }>;
-  readonly listeners: Set<LogListener>;
-}
-
 /**
  * Every rule of the session log over any SessionStorage: per-session seq assignment under
  * a short lock, validation before anything is written, group commit of synced batches,
- * idempotency, fencing by lease epoch, and notification of watchers once durable.
+ * idempotency, fencing by lease epoch, and notification of watchers once durable. Every
+ * write is conditional on the revision it was checked against; on a shared storage a
+ * write that meets another writer's change is checked again on the fresh state and
+ * retried, and watchers hear the storage's change feed, so nothing a rule needs lives
+ * only in this process.
  */
 export class SessionLog implements SessionStore {
   readonly #storage: SessionStorage;
   readonly #now: Clock;
   readonly #committer: GroupCommitter;
   readonly #mutex = new KeyedMutex();
-  readonly #live = new Map<string, LiveSession>();
-  readonly #loading = new Map<string, Promise<LiveSession | undefined>>();
-  readonly #maxCached: number;
-  #deletions = 0;
+  readonly #live: LiveSessions;
   #lastMicros = 0;
   #closed = false;
 
   constructor(storage: SessionStorage, options: SessionLogOptions = {}) {
     this.#storage = storage;
-    this.#maxCached = options.maxCachedSessions ?? DEFAULT_MAX_CACHED_SESSIONS;
+    this.#live = new LiveSessions(storage, options.maxCachedSessions ?? DEFAULT_MAX_CACHED_SESSIONS, (id) => this.#mutex.isLocked(id));
     this.#now = options.now ?? Date.now;
     this.#committer = new GroupCommitter(storage);
   }
@@ -69,10 +62,15 @@ export class SessionLog implements SessionStore {
   async createSession(input: CreateSessionInput): Promise<Session> {
     const ref: SessionRef = { tenant: input.tenant, sessionId: input.sessionId };
     const id = sessionKey(ref);
-    return this.#mutex.run(id, async () => {
+    return this.#retrying(ref, () => this.#mutex.run(id, async () => {
       this.#checkOpen();
-      if (await this.#load(ref)) throw new OmaError("SESSION_EXISTS", `session ${ref.sessionId} already exists`, { session_id: ref.sessionId });
-      await this.#storage.purge(id); // leftovers of a delete cut short by a crash
+      const exists = () => new OmaError("SESSION_EXISTS", `session ${ref.sessionId} already exists`, { session_id: ref.sessionId });
+      const cached = this.#live.peek(id);
+      if (cached && !isStale(cached)) throw exists();
+      const head = await this.#storage.loadSession(id);
+      if (head.session) throw exists();
+      if (cached) this.#live.drop(cached);
+      await this.#storage.purge(id, head.revision); // leftovers of a delete cut short by a crash
       const nowMs = this.#now();
       this.#lastMicros = Math.max(nowMs * 1000, this.#lastMicros + 1);
       const createTime = timestampFromMs(0);
@@ -81,17 +79,17 @@ export class SessionLog implements SessionStore {
       const meta = create(SessionSchema, { sessionId: ref.sessionId, tenant: ref.tenant, labels: { ...input.labels }, agent: input.agent, createTime });
       const state = create(SessionSchema, { status: SessionStatus.IDLE, headSeq: 0n, updateTime: createTime });
       const position = listPosition(ref, this.#lastMicros);
-      const epochFloor = await this.#storage.getEpoch(id);
-      await this.#submit([{ kind: "createSession", sessionId: id, meta, state, position }], () => {
+      const live = newLive(ref, position, state, head.revision, head.epoch, undefined);
+      await this.#submit(live, { ...this.#head(live), meta }, () => {
         // A concurrent reader may have loaded the new session already; keep that one.
-        if (!this.#live.has(id)) this.#remember({ id, ref, position, committed: state, tip: state, epochFloor, dispatch: undefined, pendingKeys: new Map(), listeners: new Set() });
+        if (!this.#live.peek(id)) this.#live.remember(live);
       });
       return sessionView(meta, state, nowMs);
-    });
+    }));
   }
 
   async getSession(ref: SessionRef): Promise<Session> {
-    const live = await this.#require(ref);
+    const live = await this.#current(ref);
     const meta = await this.#storage.loadMeta(live.id);
     if (!meta) throw notFound(ref.sessionId);
     return sessionView(meta, live.committed, this.#now());
@@ -102,7 +100,10 @@ export class SessionLog implements SessionStore {
     let lastPosition: string | undefined;
     const wanted = Object.entries(query.labels);
     for await (const entry of this.#storage.listIndex(query.tenant, query.cursor)) {
-      const live = await this.#load(entry.ref);
+      const live = await this.#current(entry.ref).catch((err: unknown) => {
+        if (err instanceof OmaError && err.reason === "SESSION_NOT_FOUND") return undefined;
+        throw err;
+      });
       if (!live) continue;
       if (query.status !== SessionStatus.UNSPECIFIED && live.committed.status !== query.status) continue;
       const meta = await this.#storage.loadMeta(live.id);
@@ -117,17 +118,12 @@ export class SessionLog implements SessionStore {
 
   async deleteSession(ref: SessionRef): Promise<void> {
     const id = sessionKey(ref);
-    await this.#mutex.run(id, async () => {
+    await this.#retrying(ref, () => this.#mutex.run(id, async () => {
       this.#checkOpen();
-      const live = await this.#require(ref);
-      await this.#submit([{ kind: "deleteSession", sessionId: id, position: live.position }], () => {
-        this.#deletions++;
-        this.#live.delete(id);
-        for (const listener of live.listeners) listener({ kind: "deleted" });
-        live.listeners.clear();
-      });
-      await this.#storage.purge(id);
-    });
+      const live = await this.#requireSynced(ref);
+      const revision = await this.#submit(live, { ...this.#head(live), deleted: true }, () => this.#dropDeleted(live));
+      await this.#storage.purge(id, revision);
+    }));
   }
 
   async append(ref: SessionRef, events: readonly Event[], options: AppendOptions = {}): Promise<AppendResult> {
@@ -135,28 +131,30 @@ export class SessionLog implements SessionStore {
     const hash = key === undefined ? undefined : hashEvents(events);
     const sessionId = ref.sessionId;
     const id = sessionKey(ref);
-    const outcome = await this.#mutex.run(id, async () => {
-      this.#checkOpen();
-      const live = await this.#require(ref);
-      if (key !== undefined && hash !== undefined) {
-        // Pending first: a key leaves the pending map only after it is durable, so a
-        // storage miss after this check cannot hide an append in flight (SESS-3).
-        const pending = live.pendingKeys.get(key);
-        if (pending) return { kind: "pending" as const, hash: pending.hash, firstSeq: pending.firstSeq, done: pending.done };
-        const record = await this.#storage.getIdempotency(id, key);
-        if (record) return { kind: "stored" as const, hash: record.hash, firstSeq: record.firstSeq, count: record.count };
-      }
-      return { kind: "new" as const, done: this.#reserveAppend(live, events, options, hash) };
-    });
-    if (outcome.kind === "new") return outcome.done;
-    if (!sameHash(outcome.hash, hash!)) {
-      throw new OmaError("IDEMPOTENCY_KEY_REUSED", "idempotency key was used for different events", {
-        session_id: sessionId, idempotency_key: key, original_seq: outcome.firstSeq,
+    return this.#retrying(ref, async () => {
+      const outcome = await this.#mutex.run(id, async () => {
+        this.#checkOpen();
+        const live = await this.#requireSynced(ref);
+        if (key !== undefined && hash !== undefined) {
+          // Pending first: a key leaves the pending map only after it is durable, so a
+          // storage miss after this check cannot hide an append in flight (SESS-3).
+          const pending = live.pendingKeys.get(key);
+          if (pending) return { kind: "pending" as const, hash: pending.hash, firstSeq: pending.firstSeq, done: pending.done };
+          const record = await this.#storage.getIdempotency(id, key);
+          if (record) return { kind: "stored" as const, hash: record.hash, firstSeq: record.firstSeq, count: record.count };
+        }
+        return { kind: "new" as const, done: this.#reserveAppend(live, events, options, hash) };
       });
-    }
-    if (outcome.kind === "pending") return { events: (await outcome.done).events, duplicate: true };
-    const original = await this.#storage.readEvents(id, outcome.firstSeq - 1, outcome.firstSeq + outcome.count, outcome.count, false);
-    return { events: original, duplicate: true };
+      if (outcome.kind === "new") return outcome.done;
+      if (!sameHash(outcome.hash, hash!)) {
+        throw new OmaError("IDEMPOTENCY_KEY_REUSED", "idempotency key was used for different events", {
+          session_id: sessionId, idempotency_key: key, original_seq: outcome.firstSeq,
+        });
+      }
+      if (outcome.kind === "pending") return { events: (await outcome.done).events, duplicate: true };
+      const original = await this.#storage.readEvents(id, outcome.firstSeq - 1, outcome.firstSeq + outcome.count, outcome.count, false);
+      return { events: original, duplicate: true };
+    });
   }
 
   /** Checks and reserves seqs synchronously (under the session's lock); resolves once durable. */
@@ -184,16 +182,10 @@ export class SessionLog implements SessionStore {
     });
     next.headSeq = BigInt(head + events.length);
     next.updateTime = createTime;
-    const ops: WriteOp[] = [{ kind: "putEvents", sessionId: live.id, events }, { kind: "putState", sessionId: live.id, state: next }];
     const key = options.idempotencyKey;
-    if (key !== undefined && hash !== undefined) {
-      ops.push({ kind: "putIdempotency", sessionId: live.id, key, record: { hash, firstSeq: head + 1, count: events.length } });
-    }
+    const keys = key !== undefined && hash !== undefined ? [{ key, record: { hash, firstSeq: head + 1, count: events.length } }] : [];
     live.tip = next;
-    const done = this.#submit(ops, () => {
-      live.committed = next;
-      for (const listener of live.listeners) listener({ kind: "events", events });
-    }).then(() => ({ events, duplicate: false }));
+    const done = this.#submit(live, { ...this.#head(live), events, keys }, () => undefined).then(() => ({ events, duplicate: false }));
     if (key !== undefined && hash !== undefined) {
       live.pendingKeys.set(key, { hash, firstSeq: head + 1, done });
       const forget = () => void live.pendingKeys.delete(key);
@@ -203,7 +195,7 @@ export class SessionLog implements SessionStore {
   }
 
   async readEvents(ref: SessionRef, query: ReadQuery): Promise<ReadResult> {
-    const live = await this.#require(ref);
+    const live = await this.#current(ref);
     const headSeq = Number(live.committed.headSeq);
     if (query.afterSeq > headSeq) {
       throw new OmaError("SEQ_OUT_OF_RANGE", `after_seq ${query.afterSeq} is beyond the head ${headSeq}`, {
@@ -218,58 +210,60 @@ export class SessionLog implements SessionStore {
 
   async acquireLease(ref: SessionRef, holder: string, ttlMs: number, options: AcquireLeaseOptions = {}): Promise<Lease> {
     const sessionId = ref.sessionId;
-    const { lease, done } = await this.#mutex.run(sessionKey(ref), async () => {
-      this.#checkOpen();
-      const live = await this.#require(ref);
-      const nowMs = this.#now();
-      if (live.tip.status === SessionStatus.TERMINATED) throw terminated(sessionId);
-      const current = liveLease(live.tip, nowMs);
-      if (current) {
-        throw new OmaError("LEASE_HELD", `lease held by ${current.holder}`, {
-          session_id: sessionId, holder: current.holder, epoch: current.epoch, expire_time: new Date(timestampMs(current.expireTime!)).toISOString(),
-        });
-      }
-      const epoch = Math.max(live.epochFloor, Number(live.tip.lease?.epoch ?? 0n)) + 1;
-      const lease = create(LeaseSchema, { epoch: BigInt(epoch), holder, expireTime: timestampFromMs(nowMs + ttlMs) });
-      live.epochFloor = epoch;
-      const extra: WriteOp[] = [{ kind: "putEpoch", sessionId: live.id, epoch }];
-      if (options.dispatch) {
-        live.dispatch = { ref: live.ref, harnessId: holder, epoch, wakeSeq: Number(live.tip.headSeq), wakeTime: nowMs };
-        extra.push({ kind: "putDispatch", sessionId: live.id, record: live.dispatch });
-      }
-      const done = this.#changeState(live, nowMs, (s) => (s.lease = lease), extra);
-      return { lease, done };
+    return this.#retrying(ref, async () => {
+      const { lease, done } = await this.#mutex.run(sessionKey(ref), async () => {
+        this.#checkOpen();
+        const live = await this.#requireSynced(ref);
+        const nowMs = this.#now();
+        if (live.tip.status === SessionStatus.TERMINATED) throw terminated(sessionId);
+        const current = liveLease(live.tip, nowMs);
+        if (current) {
+          throw new OmaError("LEASE_HELD", `lease held by ${current.holder}`, {
+            session_id: sessionId, holder: current.holder, epoch: current.epoch, expire_time: new Date(timestampMs(current.expireTime!)).toISOString(),
+          });
+        }
+        const epoch = Math.max(live.epochFloor, Number(live.tip.lease?.epoch ?? 0n)) + 1;
+        const lease = create(LeaseSchema, { epoch: BigInt(epoch), holder, expireTime: timestampFromMs(nowMs + ttlMs) });
+        live.epochFloor = epoch;
+        if (options.dispatch) live.dispatch = { ref: live.ref, harnessId: holder, epoch, wakeSeq: Number(live.tip.headSeq), wakeTime: nowMs };
+        const done = this.#changeState(live, nowMs, (s) => (s.lease = lease));
+        return { lease, done };
+      });
+      await done;
+      return lease;
     });
-    await done;
-    return lease;
   }
 
   async renewLease(ref: SessionRef, epoch: number, ttlMs: number): Promise<Lease> {
-    const { lease, done } = await this.#mutex.run(sessionKey(ref), async () => {
-      this.#checkOpen();
-      const live = await this.#require(ref);
-      const nowMs = this.#now();
-      if (live.tip.status === SessionStatus.TERMINATED) throw terminated(ref.sessionId);
-      const current = this.#checkLease(live, epoch, nowMs);
-      const lease = create(LeaseSchema, { epoch: BigInt(epoch), holder: current.holder, expireTime: timestampFromMs(nowMs + ttlMs) });
-      return { lease, done: this.#changeState(live, nowMs, (s) => (s.lease = lease)) };
+    return this.#retrying(ref, async () => {
+      const { lease, done } = await this.#mutex.run(sessionKey(ref), async () => {
+        this.#checkOpen();
+        const live = await this.#requireSynced(ref);
+        const nowMs = this.#now();
+        if (live.tip.status === SessionStatus.TERMINATED) throw terminated(ref.sessionId);
+        const current = this.#checkLease(live, epoch, nowMs);
+        const lease = create(LeaseSchema, { epoch: BigInt(epoch), holder: current.holder, expireTime: timestampFromMs(nowMs + ttlMs) });
+        return { lease, done: this.#changeState(live, nowMs, (s) => (s.lease = lease)) };
+      });
+      await done;
+      return lease;
     });
-    await done;
-    return lease;
   }
 
   async releaseLease(ref: SessionRef, epoch: number): Promise<void> {
-    const done = await this.#mutex.run(sessionKey(ref), async () => {
-      this.#checkOpen();
-      const live = await this.#require(ref);
-      const last = live.tip.lease;
-      if (!last || Number(last.epoch) !== epoch) throw leaseLost(ref.sessionId, epoch, liveLease(live.tip, this.#now()));
-      const nowMs = this.#now();
-      if (!liveLease(live.tip, nowMs)) return undefined; // already ended: releasing again changes nothing
-      const ended = create(LeaseSchema, { epoch: BigInt(epoch), holder: last.holder, expireTime: timestampFromMs(nowMs) });
-      return this.#changeState(live, nowMs, (s) => (s.lease = ended));
+    await this.#retrying(ref, async () => {
+      const done = await this.#mutex.run(sessionKey(ref), async () => {
+        this.#checkOpen();
+        const live = await this.#requireSynced(ref);
+        const last = live.tip.lease;
+        if (!last || Number(last.epoch) !== epoch) throw leaseLost(ref.sessionId, epoch, liveLease(live.tip, this.#now()));
+        const nowMs = this.#now();
+        if (!liveLease(live.tip, nowMs)) return undefined; // already ended: releasing again changes nothing
+        const ended = create(LeaseSchema, { epoch: BigInt(epoch), holder: last.holder, expireTime: timestampFromMs(nowMs) });
+        return this.#changeState(live, nowMs, (s) => (s.lease = ended));
+      });
+      await done;
     });
-    await done;
   }
 
   async listDispatches(query: { readonly pageSize: number; readonly cursor?: string }): Promise<DispatchPage> {
@@ -285,23 +279,44 @@ export class SessionLog implements SessionStore {
   async endDispatch(ref: SessionRef, harnessId: string): Promise<void> {
     // Durable before the session's lock is let go, so the cache never holds a record that
     // storage has dropped (nor the reverse) when the entry is evicted and reloaded.
-    await this.#mutex.run(sessionKey(ref), async () => {
+    await this.#retrying(ref, () => this.#mutex.run(sessionKey(ref), async () => {
       this.#checkOpen();
-      const live = await this.#load(ref);
+      // A record another server wrote may not be in this cache: settle against storage.
+      if (this.#storage.shared) this.#markStale(sessionKey(ref));
+      const live = await this.#loadSynced(ref);
       if (live?.dispatch?.harnessId !== harnessId) return;
       live.dispatch = undefined;
-      await this.#submit([{ kind: "deleteDispatch", sessionId: live.id }], () => undefined);
-    });
+      await this.#submit(live, this.#head(live), () => undefined);
+    }));
   }
 
   async subscribe(ref: SessionRef, listener: LogListener): Promise<Subscription> {
     for (;;) {
       this.#checkOpen();
-      const live = await this.#require(ref);
+      const live = await this.#current(ref);
       // The entry may have been evicted while this call waited; listen on the cached one.
-      if (this.#live.get(live.id) !== live) continue;
-      live.listeners.add(listener);
-      return { headSeq: Number(live.committed.headSeq), unsubscribe: () => void live.listeners.delete(listener) };
+      if (this.#live.peek(live.id) !== live) continue;
+      live.unwatch ??= this.#storage.watch(live.id, live.revision, (change) => this.#onChange(live, change));
+      const headSeq = Number(live.committed.headSeq);
+      // Each listener hears only events past the head it was given, once each.
+      let heard = headSeq;
+      const own: LogListener = (signal) => {
+        if (signal.kind !== "events") return listener(signal);
+        const events = signal.events.filter((e) => Number(e.seq) > heard);
+        if (events.length === 0) return;
+        heard = Number(events[events.length - 1]!.seq);
+        listener({ kind: "events", events });
+      };
+      live.listeners.add(own);
+      return {
+        headSeq,
+        unsubscribe: () => {
+          live.listeners.delete(own);
+          if (live.listeners.size > 0) return;
+          live.unwatch?.();
+          live.unwatch = undefined;
+        },
+      };
     }
   }
 
@@ -310,10 +325,65 @@ export class SessionLog implements SessionStore {
     this.#closed = true;
     await this.#committer.idle();
     for (const live of this.#live.values()) {
+      live.unwatch?.();
+      live.unwatch = undefined;
       for (const listener of live.listeners) listener({ kind: "closed" });
       live.listeners.clear();
     }
     await this.#storage.close();
+  }
+
+  /** A committed change from the storage's feed (this process's own writes, and on a shared storage everyone's). */
+  #onChange(live: LiveSession, change: SessionChange): void {
+    if (change.kind === "deleted") {
+      this.#dropDeleted(live);
+      return;
+    }
+    if (change.revision > live.revision) {
+      if (change.local) {
+        live.committed = change.state;
+        live.revision = change.revision;
+      } else if (live.pending === 0 && !isStale(live)) {
+        adopt(live, change.revision, change.state, change.epoch, change.dispatch);
+      } else {
+        // Our pending writes were built on a state another writer has moved past.
+        live.generation++;
+      }
+    }
+    if (change.events.length > 0) for (const listener of live.listeners) listener({ kind: "events", events: change.events });
+  }
+
+  #dropDeleted(live: LiveSession): void {
+    this.#live.drop(live);
+    live.unwatch?.();
+    live.unwatch = undefined;
+    for (const listener of live.listeners) listener({ kind: "deleted" });
+    live.listeners.clear();
+  }
+
+  /** Runs a write operation again when it met another writer (shared storage), or once more on a fresh view when refused. */
+  async #retrying<T>(ref: SessionRef, attempt: () => Promise<T>): Promise<T> {
+    let rechecked = !this.#storage.shared;
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (err instanceof StorageConflict && n < MAX_ATTEMPTS) continue;
+        if (!rechecked && err instanceof OmaError && RECHECKED.has(err.reason) && this.#markStale(sessionKey(ref))) {
+          rechecked = true;
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  /** Marks a cached, quiet session for reloading; false when there is none or writes are pending. */
+  #markStale(id: string): boolean {
+    const live = this.#live.peek(id);
+    if (!live || live.pending > 0) return false;
+    live.generation++;
+    return true;
   }
 
   /** The live lease if `epoch` is its epoch, else LEASE_LOST. */
@@ -323,16 +393,29 @@ export class SessionLog implements SessionStore {
     return current;
   }
 
-  #changeState(live: LiveSession, nowMs: number, change: (s: Session) => void, extra: WriteOp[] = []): Promise<void> {
+  #changeState(live: LiveSession, nowMs: number, change: (s: Session) => void): Promise<number> {
     const next = clone(SessionSchema, live.tip);
     change(next);
     next.updateTime = timestampFromMs(nowMs);
     live.tip = next;
-    return this.#submit([...extra, { kind: "putState", sessionId: live.id, state: next }], () => (live.committed = next));
+    return this.#submit(live, this.#head(live), () => undefined);
   }
 
-  #submit(ops: readonly WriteOp[], onDurable: () => void): Promise<void> {
-    return this.#committer.submit(ops, onDurable);
+  /** The session's tip as a write part with nothing added. */
+  #head(live: LiveSession): WritePart {
+    return { position: live.position, state: live.tip, epoch: live.epochFloor, ...(live.dispatch ? { dispatch: live.dispatch } : {}), events: [], keys: [] };
+  }
+
+  /** Submits a change built on the tip; once durable the committed state is the part's. */
+  #submit(live: LiveSession, part: WritePart, onDurable: (revision: number) => void): Promise<number> {
+    live.pending++;
+    const done = this.#committer.submit(live, part, (revision) => {
+      if (revision >= live.revision) live.committed = part.state;
+      onDurable(revision);
+    });
+    const settle = () => void live.pending--;
+    done.then(settle, settle);
+    return done;
   }
 
   #checkOpen(): void {
@@ -340,64 +423,42 @@ export class SessionLog implements SessionStore {
   }
 
   async #require(ref: SessionRef): Promise<LiveSession> {
-    const live = await this.#load(ref);
+    const live = await this.#live.load(ref);
     if (!live) throw notFound(ref.sessionId);
     return live;
   }
 
-  /**
-   * Caches a session. Past the bound, the longest-unused idle entries (no watcher, nothing
-   * pending, nobody holding the session's lock) are dropped; they reload from storage.
-   */
-  #remember(live: LiveSession): void {
-    this.#live.set(live.id, live);
-    if (this.#live.size <= this.#maxCached) return;
-    let excess = this.#live.size - Math.floor(this.#maxCached * 0.9);
-    for (const [id, s] of this.#live) {
-      if (excess <= 0) break;
-      if (s === live || s.listeners.size > 0 || s.pendingKeys.size > 0 || s.tip !== s.committed || this.#mutex.isLocked(id)) continue;
-      this.#live.delete(id);
-      excess--;
+  /** For writers, under the session's lock: the cached session, reloaded first if it went stale. */
+  async #loadSynced(ref: SessionRef): Promise<LiveSession | undefined> {
+    const live = await this.#live.load(ref);
+    if (!live || !isStale(live)) return live;
+    const generation = live.generation;
+    const head = await this.#storage.loadSession(live.id);
+    if (!head.session) {
+      this.#dropDeleted(live);
+      return undefined;
     }
+    adopt(live, head.revision, head.session.state, head.epoch, head.session.dispatch);
+    live.syncedGeneration = generation;
+    return live;
   }
 
-  /** Loads once per key (concurrent callers share the read); a delete meanwhile forces a reread. */
-  async #load(ref: SessionRef): Promise<LiveSession | undefined> {
-    const sessionId = sessionKey(ref);
-    const cached = this.#live.get(sessionId);
-    if (cached) {
-      // Most recently used last, so eviction takes the longest unused first.
-      this.#live.delete(sessionId);
-      this.#live.set(sessionId, cached);
-      return cached;
+  async #requireSynced(ref: SessionRef): Promise<LiveSession> {
+    const live = await this.#loadSynced(ref);
+    if (!live) throw notFound(ref.sessionId);
+    return live;
+  }
+
+  /** For readers: on a shared storage, the session as storage has it now (unless this process has writes pending). */
+  async #current(ref: SessionRef): Promise<LiveSession> {
+    const live = await this.#require(ref);
+    if (!this.#storage.shared || live.pending > 0) return live;
+    const head = await this.#storage.loadSession(live.id);
+    if (!head.session) {
+      if (head.revision > live.revision) this.#dropDeleted(live);
+      throw notFound(ref.sessionId);
     }
-    let loading = this.#loading.get(sessionId);
-    if (!loading) {
-      loading = (async () => {
-        for (;;) {
-          const deletions = this.#deletions;
-          const stored = await this.#storage.loadSession(sessionId);
-          const epochFloor = stored ? await this.#storage.getEpoch(sessionId) : 0;
-          if (deletions !== this.#deletions) continue;
-          const already = this.#live.get(sessionId);
-          if (already || !stored) return already;
-          const live: LiveSession = {
-            id: sessionId,
-            ref,
-            position: listPosition(ref, Number(stored.meta.createTime!.seconds) * 1e6 + Math.floor(stored.meta.createTime!.nanos / 1000)),
-            committed: stored.state,
-            tip: stored.state,
-            epochFloor,
-            dispatch: stored.dispatch,
-            pendingKeys: new Map(),
-            listeners: new Set(),
-          };
-          this.#remember(live);
-          return live;
-        }
-      })().finally(() => this.#loading.delete(sessionId));
-      this.#loading.set(sessionId, loading);
-    }
-    return loading;
+    if (head.revision > live.revision && live.pending === 0) adopt(live, head.revision, head.session.state, head.epoch, head.session.dispatch);
+    return live;
   }
 }

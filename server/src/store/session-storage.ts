@@ -4,30 +4,52 @@ import type { SessionRef } from "./session-ref.js";
 import type { DispatchRecord } from "./session-store.js";
 
 /**
- * Persistence under the session log engine: plain reads and one atomic, durable write of
- * many operations. The engine (session-log.ts) owns every rule; a storage only keeps bytes.
- * LevelDB and memory implement it. A "session id" here is the session's store key
+ * Persistence under the session log engine (session-log.ts), which owns every rule; a
+ * storage keeps bytes and offers the two things a log shared by several processes needs:
+ * a conditional write (a session's write applies only if nobody wrote the session since
+ * the revision the engine built it on) and a change feed (every committed change of a
+ * session, in order, whoever wrote it). LevelDB and memory implement it for one process;
+ * JetStream for many (jetstream/). A "session id" here is the session's store key
  * (`<tenant>/<id>`, session-ref.ts): an opaque string to the storage.
  */
 export interface SessionStorage {
-  /** The session's fixed part (id, labels, agent, create_time) and its mutable state. */
-  loadSession(sessionId: string): Promise<StoredSession | undefined>;
+  /** True when other processes may write the same sessions: the engine's cache is then only a hint. */
+  readonly shared: boolean;
+  /** The session's revision and epoch floor, and the session if it exists. */
+  loadSession(sessionId: string): Promise<SessionHead>;
   /** Only the fixed part, for views. */
   loadMeta(sessionId: string): Promise<Session | undefined>;
   /** Events with afterSeq < seq < beforeSeq, at most limit, from the low or high end. */
   readEvents(sessionId: string, afterSeq: number, beforeSeq: number, limit: number, reverse: boolean): Promise<Event[]>;
+  /** The key's record among everything committed to the session when the call is made. */
   getIdempotency(sessionId: string, key: string): Promise<IdempotencyRecord | undefined>;
-  /** Last lease epoch ever granted for this session id; survives DeleteSession. */
-  getEpoch(sessionId: string): Promise<number>;
   /** Session keys of a tenant (or of all) in listing order (newest first), strictly after the cursor. */
   listIndex(tenant: string | undefined, cursor: string | undefined): AsyncIterable<IndexEntry>;
   /** Dispatch records in session-key order, strictly after the cursor (a session key). */
   listDispatches(cursor: string | undefined): AsyncIterable<DispatchRecord>;
-  /** Writes every operation atomically and durably (one synced batch), or none. */
-  write(ops: readonly WriteOp[]): Promise<void>;
-  /** Removes events and idempotency keys of a session id (after its deletion, before a re-create). */
-  purge(sessionId: string): Promise<void>;
+  /**
+   * Applies each write durably and atomically if its session's revision is still
+   * `write.base`, or not at all; one outcome per write, in order. A write's watchers hear
+   * of it before this resolves. Throws only when the storage itself failed.
+   */
+  write(writes: readonly SessionWrite[]): Promise<WriteOutcome[]>;
+  /**
+   * Every change committed to the session after `afterRevision`, in revision order, each
+   * once, until the returned function is called.
+   */
+  watch(sessionId: string, afterRevision: number, listener: ChangeListener): () => void;
+  /** Removes events and idempotency keys of a session id written before `revision` (its deletion). */
+  purge(sessionId: string, revision: number): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What storage holds for a session id, existing or not. */
+export interface SessionHead {
+  /** Greater after every write to the id; 0 before the first. Survives DeleteSession. */
+  readonly revision: number;
+  /** Last lease epoch ever granted for this session id; survives DeleteSession. */
+  readonly epoch: number;
+  readonly session?: StoredSession;
 }
 
 export interface StoredSession {
@@ -51,16 +73,44 @@ export interface IdempotencyRecord {
   readonly count: number;
 }
 
-export type WriteOp =
-  | { readonly kind: "createSession"; readonly sessionId: string; readonly meta: Session; readonly state: Session; readonly position: string }
-  | { readonly kind: "putState"; readonly sessionId: string; readonly state: Session }
-  | { readonly kind: "putEvents"; readonly sessionId: string; readonly events: readonly Event[] }
-  | { readonly kind: "putIdempotency"; readonly sessionId: string; readonly key: string; readonly record: IdempotencyRecord }
-  | { readonly kind: "putEpoch"; readonly sessionId: string; readonly epoch: number }
-  | { readonly kind: "putDispatch"; readonly sessionId: string; readonly record: DispatchRecord }
-  | { readonly kind: "deleteDispatch"; readonly sessionId: string }
-  /** Removes the session's metadata, state, listing entry and dispatch record. */
-  | { readonly kind: "deleteSession"; readonly sessionId: string; readonly position: string };
+/**
+ * One atomic change of one session, built on revision `base`: what the session is after
+ * it (state, epoch floor, dispatch record), and what it adds (events, keys).
+ */
+export interface SessionWrite {
+  readonly sessionId: string;
+  readonly base: number;
+  /** Listing position; every write carries it. */
+  readonly position: string;
+  /** Present when the write creates the session. */
+  readonly meta?: Session;
+  /** The session is deleted: only `epoch` is kept. */
+  readonly deleted?: boolean;
+  readonly state: Session;
+  readonly epoch: number;
+  readonly dispatch?: DispatchRecord;
+  readonly events: readonly Event[];
+  readonly keys: readonly { readonly key: string; readonly record: IdempotencyRecord }[];
+}
+
+export type WriteOutcome =
+  | { readonly ok: true; readonly revision: number }
+  /** `conflict`: the session moved past `base`; otherwise the write failed and may or may not have landed. */
+  | { readonly ok: false; readonly conflict: boolean; readonly error?: unknown };
+
+/** A committed change as the feed tells it. `local`: this storage instance wrote it. */
+export type SessionChange =
+  | { readonly kind: "changed"; readonly revision: number; readonly local: boolean; readonly state: Session; readonly epoch: number; readonly dispatch?: DispatchRecord; readonly events: readonly Event[] }
+  | { readonly kind: "deleted"; readonly revision: number; readonly local: boolean; readonly epoch: number };
+
+export type ChangeListener = (change: SessionChange) => void;
+
+/** The change a write makes, as watchers hear it. */
+export function changeOf(write: SessionWrite, revision: number, local: boolean): SessionChange {
+  return write.deleted
+    ? { kind: "deleted", revision, local, epoch: write.epoch }
+    : { kind: "changed", revision, local, state: write.state, epoch: write.epoch, ...(write.dispatch ? { dispatch: write.dispatch } : {}), events: write.events };
+}
 
 /**
  * Listing position of a session: its tenant, then its creation time in microseconds,

@@ -3,7 +3,7 @@ import { SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { isOmaError } from "../errors/oma-error.js";
 import type { SessionRef } from "../store/session-ref.js";
-import type { SessionStorage, WriteOp } from "../store/session-storage.js";
+import type { SessionStorage, SessionWrite } from "../store/session-storage.js";
 import type {
   AcquireLeaseOptions, AppendOptions, AppendResult, CreateSessionInput, ListPage, ListQuery, LogListener, ReadQuery, ReadResult, SessionStore, Subscription,
 } from "../store/session-store.js";
@@ -134,13 +134,14 @@ export class InstrumentedSessionStore implements SessionStore {
  * storage interface later passes through too).
  */
 export function instrumentStorage(storage: SessionStorage, metrics: OmaMetrics): SessionStorage {
-  const write = async (ops: readonly WriteOp[]) => {
+  const write = async (writes: readonly SessionWrite[]) => {
     const end = metrics.storeWriteDuration.startTimer();
-    await storage.write(ops);
+    const outcomes = await storage.write(writes);
     end();
     let events = 0;
-    for (const op of ops) if (op.kind === "putEvents") events += op.events.length;
+    for (const w of writes) events += w.events.length;
     if (events > 0) metrics.storeWriteBatchEvents.observe(events);
+    return outcomes;
   };
   return new Proxy(storage, {
     get(target, prop, receiver) {
