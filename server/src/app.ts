@@ -51,6 +51,11 @@ export interface AppConfig {
    * machine. Tests and single-user development turn it on.
    */
   readonly allowLoopbackUpstreams?: boolean;
+  /**
+   * `nats://host:port[,nats://…]`: the session log on that JetStream cluster, shared with
+   * every server given the same URL; unset: on this server's LevelDB.
+   */
+  readonly store?: string;
 }
 
 export interface RunningApp {
@@ -69,6 +74,8 @@ export interface RunningApp {
    * resumed by the next server instead of being queued here.
    */
   stopDispatching(): Promise<void>;
+  /** Where the session log is kept: "leveldb" or "jetstream". */
+  readonly sessionStore: string;
   /** Stops the server and closes every part and the database. */
   close(): Promise<void>;
 }
@@ -106,7 +113,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     const gateways = new SandboxGateways({ vault: vault.vault, policy: outbound, audit: new GatewayAudit(config.logger.child({ part: "gateway" })), logger: config.logger.child({ part: "gateway" }) });
     const sandbox = await openSandboxPart(db, ctx, { backend: config.sandboxBackend, gateways });
     parts.push(sandbox);
-    const session = await openSessionPart(db, ctx, { sessionTokens, agentRules: sandbox.agentRules, storageDelayMs: config.faultStorageDelayMs, checkAgentCredentials: mcpCredentialCheck(vault.vault) });
+    const session = await openSessionPart(db, ctx, { sessionTokens, agentRules: sandbox.agentRules, storageDelayMs: config.faultStorageDelayMs, checkAgentCredentials: mcpCredentialCheck(vault.vault), ...(config.store ? { storeUrl: config.store } : {}) });
     parts.push(session);
     const harness = await openHarnessPart({ store: session.store, logger: config.logger, paging: ctx.paging, options: config.harness, sessionTokens, sessionTokenGraceMs: limits.sessionTokenGraceMs });
     parts.push(harness);
@@ -117,6 +124,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       logger: config.logger,
       limits,
       sandboxBackends: () => sandbox.backends,
+      sessionStore: session.storeKind,
       services: { sandbox: sandbox.service, session: session.service, harness: harness.service, tokens: auth.service, vault: vault.service },
       auth: auth.authenticator,
       features: () => parts.flatMap((p) => p.features),
@@ -137,6 +145,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       gatewayDenials: () => gateways.audit.deniedCounts(),
       localWorkerToken: () => auth.localWorkerToken(),
       stopDispatching: () => harness.close(),
+      sessionStore: session.storeKind,
       async close() {
         await server.close();
         await closeAll();

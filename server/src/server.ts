@@ -58,6 +58,8 @@ export interface OmaServerOptions {
   readonly httpRoutes?: HttpRoute;
   /** A span for every RPC (only when an OpenTelemetry SDK was started: telemetry/tracing.ts). */
   readonly tracing?: boolean;
+  /** Where the session log is kept, as GetServerInfo says it. */
+  readonly sessionStore?: string;
 }
 
 /** The files whose services and messages reflection describes. */
@@ -94,6 +96,7 @@ export async function startOmaServer(options: OmaServerOptions): Promise<Listeni
         version: VERSION,
         features: options.features ?? (() => []),
         sandboxBackends: options.sandboxBackends ?? (() => []),
+        sessionStore: options.sessionStore ?? "",
         limits: {
           maxEventBytes: limits.maxEventBytes,
           maxBatchBytes: limits.maxBatchBytes,

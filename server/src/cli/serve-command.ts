@@ -16,6 +16,7 @@ interface ServeFlags extends ModelFlags {
   auth: string;
   faultStorageDelayMs?: number;
   allowLoopbackUpstreams?: boolean;
+  store?: string;
 }
 
 /** `oma serve`: the reference server on LevelDB with a working sandbox backend. */
@@ -26,6 +27,7 @@ export function registerServeCommand(program: Command): void {
     .option("-p, --port <port>", "port to listen on (env OMA_PORT; default 7070)", parsePort)
     .option("--host <host>", "address to bind", "127.0.0.1")
     .option("--data-dir <dir>", "LevelDB data directory (env OMA_DATA_DIR; default ~/.local/share/oma)")
+    .option("--store <url>", "the session log on a NATS JetStream cluster shared by several servers: nats://HOST:PORT[,nats://…] (default: LevelDB in the data dir)", parseStoreUrl)
     .option("--sandbox-backend <name>", "default sandbox backend: docker, bubblewrap or process (env OMA_SANDBOX_BACKEND; default: the best that works)")
     .option("--workers <n>", "local brain worker processes to start (0: none; workers can also run anywhere with `oma worker`)", parseCount, 2)
     .option("--lease-ttl-ms <ms>", "TTL of the lease a woken brain gets (default 30000)", parseCount)
@@ -55,8 +57,9 @@ export function registerServeCommand(program: Command): void {
         allowLoopbackUpstreams: flags.allowLoopbackUpstreams === true || process.env["OMA_ALLOW_LOOPBACK_UPSTREAMS"] === "1",
         ...(flags.leaseTtlMs ? { harness: { leaseTtlMs: flags.leaseTtlMs } } : {}),
         ...(flags.faultStorageDelayMs ? { faultStorageDelayMs: flags.faultStorageDelayMs } : {}),
+        ...(flags.store ? { store: flags.store } : {}),
       });
-      log.info({ url: server.url, dataDir }, "oma server listening");
+      log.info({ url: server.url, dataDir, sessionStore: server.sessionStore }, "oma server listening");
       // Machine-readable readiness line for scripts and tests that start the server.
       process.stdout.write(`OMA_LISTENING ${server.url}\n`);
       const haveKey = Boolean(process.env["ANTHROPIC_API_KEY"] || process.env["ANTHROPIC_AUTH_TOKEN"]);
@@ -75,6 +78,22 @@ export function registerServeCommand(program: Command): void {
       process.once("SIGINT", () => void stop("SIGINT"));
       process.once("SIGTERM", () => void stop("SIGTERM"));
     });
+}
+
+function parseStoreUrl(value: string): string {
+  const urls = value.split(",").map((s) => s.trim());
+  for (const url of urls) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || parsed.protocol !== "nats:" || !parsed.hostname || !parsed.port) {
+      throw new InvalidArgumentError(`--store takes nats://HOST:PORT[,nats://HOST:PORT…], got "${url}"`);
+    }
+  }
+  return urls.join(",");
 }
 
 function parseAuthMode(value: string): string {

@@ -10,6 +10,8 @@ export interface ServerInfo {
   readonly features: () => readonly string[];
   readonly limits: Omit<Limits, "$typeName" | "$unknown">;
   readonly sandboxBackends: () => readonly string[];
+  /** Where the session log is kept ("leveldb", "jetstream"). */
+  readonly sessionStore: string;
 }
 
 /** ServerInfoService: what this implementation claims, so the conformance suite knows what to test. */
@@ -23,6 +25,7 @@ export function createServerInfoService(info: ServerInfo): Handlers<typeof Serve
         features: [...info.features()],
         limits: info.limits,
         sandboxBackends: [...info.sandboxBackends()],
+        sessionStore: info.sessionStore,
       };
     },
   };

@@ -1,6 +1,7 @@
 import type { SessionTokens } from "../auth/session-token.js";
 import type { Db, PartContext, ServerPart } from "../part.js";
 import { DelayedStorage } from "../store/delayed-storage.js";
+import { JetStreamSessionStore } from "../store/jetstream/jetstream-session-store.js";
 import { LevelSessionStore } from "../store/level-session-store.js";
 import type { SessionStorage } from "../store/session-storage.js";
 import { InstrumentedSessionStore, instrumentStorage } from "../telemetry/instrumented-store.js";
@@ -17,6 +18,8 @@ export const SESSION_FEATURES = ["session.core", "session.leases", "session.appe
 /** The session part: the durable log and its service. Other parts use `store` directly. */
 export interface SessionPart extends ServerPart {
   readonly store: SessionStore;
+  /** Where the log is kept: "leveldb" or "jetstream". */
+  readonly storeKind: "leveldb" | "jetstream";
 }
 
 export interface SessionPartOptions {
@@ -32,9 +35,11 @@ export interface SessionPartOptions {
   readonly storageDelayMs?: number;
   /** Wraps the storage, outside the delay (the suite's own tests: a broken variant's storage). */
   readonly wrapStorage?: (storage: SessionStorage) => SessionStorage;
+  /** `nats://host:port[,nats://…]`: the log on that JetStream cluster; unset: on the server's LevelDB. */
+  readonly storeUrl?: string;
 }
 
-/** Opens the session log in the `session` sublevel of the server's database. */
+/** Opens the session log: in the `session` sublevel of the server's database, or on a JetStream cluster. */
 export async function openSessionPart(db: Db, ctx: PartContext, options: SessionPartOptions = {}): Promise<SessionPart> {
   const delayMs = options.storageDelayMs ?? 0;
   // The log on LevelDB, counted at both ends: each synced write (innermost), and each call.
@@ -43,7 +48,10 @@ export async function openSessionPart(db: Db, ctx: PartContext, options: Session
     const delayed = delayMs > 0 ? new DelayedStorage(counted, delayMs) : counted;
     return options.wrapStorage ? options.wrapStorage(delayed) : delayed;
   };
-  const store = new InstrumentedSessionStore(new LevelSessionStore(db, { sublevel: "session", wrapStorage, health: ctx.storage }), ctx.metrics);
+  const store = new InstrumentedSessionStore(
+    options.storeUrl ? await JetStreamSessionStore.open(options.storeUrl, { wrapStorage }) : new LevelSessionStore(db, { sublevel: "session", wrapStorage, health: ctx.storage }),
+    ctx.metrics,
+  );
   // Without a sandbox part (a server of sessions alone): the recipe's own rules and the built-in tools.
   const sandboxRules = options.agentRules ?? { sandboxTools: TOOLS.map((t) => t.name), checkSandbox: (r, field) => void resolveResources(r, "", field) };
   const service = {
@@ -59,6 +67,7 @@ export async function openSessionPart(db: Db, ctx: PartContext, options: Session
   };
   return {
     store,
+    storeKind: options.storeUrl ? "jetstream" : "leveldb",
     service,
     features: SESSION_FEATURES,
     close: () => store.close(),

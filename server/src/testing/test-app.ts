@@ -27,11 +27,11 @@ export interface TestApp extends RunningApp {
 
 /** The real server (startApp) on port 0 with a fresh data directory, over real sockets. */
 export async function startTestApp(
-  options: { dataDir?: string; limits?: Partial<ServerLimits>; harness?: Partial<HarnessOptions>; auth?: "tokens" | "none"; logger?: Logger; sandboxBackend?: string; allowLoopbackUpstreams?: boolean } = {},
+  options: { dataDir?: string; limits?: Partial<ServerLimits>; harness?: Partial<HarnessOptions>; auth?: "tokens" | "none"; logger?: Logger; sandboxBackend?: string; allowLoopbackUpstreams?: boolean; store?: string } = {},
 ): Promise<TestApp> {
   const dir = options.dataDir ? undefined : await tempDir("oma-app-");
   const dataDir = options.dataDir ?? dir!.path;
-  const app = await startApp({ dataDir, port: 0, host: "127.0.0.1", limits: { ...defaultLimits, ...options.limits }, harness: options.harness, auth: options.auth, sandboxBackend: options.sandboxBackend, allowLoopbackUpstreams: options.allowLoopbackUpstreams, logger: options.logger ?? createLogger({ level: process.env["OMA_TEST_LOG_LEVEL"] ?? "silent" }) });
+  const app = await startApp({ dataDir, port: 0, host: "127.0.0.1", limits: { ...defaultLimits, ...options.limits }, harness: options.harness, auth: options.auth, sandboxBackend: options.sandboxBackend, allowLoopbackUpstreams: options.allowLoopbackUpstreams, ...(options.store ? { store: options.store } : {}), logger: options.logger ?? createLogger({ level: process.env["OMA_TEST_LOG_LEVEL"] ?? "silent" }) });
   const adminToken = app.adminTokenFile ? (await readFile(app.adminTokenFile, "utf8")).trim() : "";
   const transport = (token: string | undefined, protocol: "grpc" | "connect" = "grpc") => {
     const interceptors: Interceptor[] = token ? [bearerAuth(token)] : [];

@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n oma/v1/server_info_service.proto\x12\x06oma.v1\"\x16\n\x14GetServerInfoRequest\"\xeb\x01\n\x15GetServerInfoResponse\x12&\n\x0eimplementation\x18\x01 \x01(\tR\x0eimplementation\x12\x18\n\x07version\x18\x02 \x01(\tR\x07version\x12!\n\x0cspec_version\x18\x03 \x01(\tR\x0bspecVersion\x12\x1a\n\x08\x66\x65\x61tures\x18\x04 \x03(\tR\x08\x66\x65\x61tures\x12&\n\x06limits\x18\x05 \x01(\x0b\x32\x0e.oma.v1.LimitsR\x06limits\x12)\n\x10sandbox_backends\x18\x06 \x03(\tR\x0fsandboxBackends\"\xd7\x02\n\x06Limits\x12&\n\x0fmax_event_bytes\x18\x01 \x01(\x05R\rmaxEventBytes\x12&\n\x0fmax_batch_bytes\x18\x02 \x01(\x05R\rmaxBatchBytes\x12(\n\x10max_batch_events\x18\x03 \x01(\x05R\x0emaxBatchEvents\x12\"\n\rmax_page_size\x18\x04 \x01(\x05R\x0bmaxPageSize\x12(\n\x10max_output_bytes\x18\x05 \x01(\x05R\x0emaxOutputBytes\x12/\n\x14max_watch_lag_events\x18\x06 \x01(\x05R\x11maxWatchLagEvents\x12(\n\x10max_struct_depth\x18\x07 \x01(\x05R\x0emaxStructDepth\x12*\n\x11max_request_bytes\x18\x08 \x01(\x05R\x0fmaxRequestBytes2f\n\x11ServerInfoService\x12Q\n\rGetServerInfo\x12\x1c.oma.v1.GetServerInfoRequest\x1a\x1d.oma.v1.GetServerInfoResponse\"\x03\x90\x02\x01\x42%Z#oma.dev/clients/go/gen/oma/v1;omav1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n oma/v1/server_info_service.proto\x12\x06oma.v1\"\x16\n\x14GetServerInfoRequest\"\x90\x02\n\x15GetServerInfoResponse\x12&\n\x0eimplementation\x18\x01 \x01(\tR\x0eimplementation\x12\x18\n\x07version\x18\x02 \x01(\tR\x07version\x12!\n\x0cspec_version\x18\x03 \x01(\tR\x0bspecVersion\x12\x1a\n\x08\x66\x65\x61tures\x18\x04 \x03(\tR\x08\x66\x65\x61tures\x12&\n\x06limits\x18\x05 \x01(\x0b\x32\x0e.oma.v1.LimitsR\x06limits\x12)\n\x10sandbox_backends\x18\x06 \x03(\tR\x0fsandboxBackends\x12#\n\rsession_store\x18\x07 \x01(\tR\x0csessionStore\"\xd7\x02\n\x06Limits\x12&\n\x0fmax_event_bytes\x18\x01 \x01(\x05R\rmaxEventBytes\x12&\n\x0fmax_batch_bytes\x18\x02 \x01(\x05R\rmaxBatchBytes\x12(\n\x10max_batch_events\x18\x03 \x01(\x05R\x0emaxBatchEvents\x12\"\n\rmax_page_size\x18\x04 \x01(\x05R\x0bmaxPageSize\x12(\n\x10max_output_bytes\x18\x05 \x01(\x05R\x0emaxOutputBytes\x12/\n\x14max_watch_lag_events\x18\x06 \x01(\x05R\x11maxWatchLagEvents\x12(\n\x10max_struct_depth\x18\x07 \x01(\x05R\x0emaxStructDepth\x12*\n\x11max_request_bytes\x18\x08 \x01(\x05R\x0fmaxRequestBytes2f\n\x11ServerInfoService\x12Q\n\rGetServerInfo\x12\x1c.oma.v1.GetServerInfoRequest\x1a\x1d.oma.v1.GetServerInfoResponse\"\x03\x90\x02\x01\x42%Z#oma.dev/clients/go/gen/oma/v1;omav1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oma.v1.server_info_service_pb2', globals())
@@ -26,9 +26,9 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _GETSERVERINFOREQUEST._serialized_start=44
   _GETSERVERINFOREQUEST._serialized_end=66
   _GETSERVERINFORESPONSE._serialized_start=69
-  _GETSERVERINFORESPONSE._serialized_end=304
-  _LIMITS._serialized_start=307
-  _LIMITS._serialized_end=650
-  _SERVERINFOSERVICE._serialized_start=652
-  _SERVERINFOSERVICE._serialized_end=754
+  _GETSERVERINFORESPONSE._serialized_end=341
+  _LIMITS._serialized_start=344
+  _LIMITS._serialized_end=687
+  _SERVERINFOSERVICE._serialized_start=689
+  _SERVERINFOSERVICE._serialized_end=791
 # @@protoc_insertion_point(module_scope)

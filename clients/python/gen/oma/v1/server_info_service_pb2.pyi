@@ -10,20 +10,22 @@ class GetServerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetServerInfoResponse(_message.Message):
-    __slots__ = ["features", "implementation", "limits", "sandbox_backends", "spec_version", "version"]
+    __slots__ = ["features", "implementation", "limits", "sandbox_backends", "session_store", "spec_version", "version"]
     FEATURES_FIELD_NUMBER: _ClassVar[int]
     IMPLEMENTATION_FIELD_NUMBER: _ClassVar[int]
     LIMITS_FIELD_NUMBER: _ClassVar[int]
     SANDBOX_BACKENDS_FIELD_NUMBER: _ClassVar[int]
+    SESSION_STORE_FIELD_NUMBER: _ClassVar[int]
     SPEC_VERSION_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     features: _containers.RepeatedScalarFieldContainer[str]
     implementation: str
     limits: Limits
     sandbox_backends: _containers.RepeatedScalarFieldContainer[str]
+    session_store: str
     spec_version: str
     version: str
-    def __init__(self, implementation: _Optional[str] = ..., version: _Optional[str] = ..., spec_version: _Optional[str] = ..., features: _Optional[_Iterable[str]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., sandbox_backends: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, implementation: _Optional[str] = ..., version: _Optional[str] = ..., spec_version: _Optional[str] = ..., features: _Optional[_Iterable[str]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., sandbox_backends: _Optional[_Iterable[str]] = ..., session_store: _Optional[str] = ...) -> None: ...
 
 class Limits(_message.Message):
     __slots__ = ["max_batch_bytes", "max_batch_events", "max_event_bytes", "max_output_bytes", "max_page_size", "max_request_bytes", "max_struct_depth", "max_watch_lag_events"]

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file oma/v1/server_info_service.proto.
  */
 export const file_oma_v1_server_info_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBvbWEvdjEvc2VydmVyX2luZm9fc2VydmljZS5wcm90bxIGb21hLnYxIhYKFEdldFNlcnZlckluZm9SZXF1ZXN0IqIBChVHZXRTZXJ2ZXJJbmZvUmVzcG9uc2USFgoOaW1wbGVtZW50YXRpb24YASABKAkSDwoHdmVyc2lvbhgCIAEoCRIUCgxzcGVjX3ZlcnNpb24YAyABKAkSEAoIZmVhdHVyZXMYBCADKAkSHgoGbGltaXRzGAUgASgLMg4ub21hLnYxLkxpbWl0cxIYChBzYW5kYm94X2JhY2tlbmRzGAYgAygJItgBCgZMaW1pdHMSFwoPbWF4X2V2ZW50X2J5dGVzGAEgASgFEhcKD21heF9iYXRjaF9ieXRlcxgCIAEoBRIYChBtYXhfYmF0Y2hfZXZlbnRzGAMgASgFEhUKDW1heF9wYWdlX3NpemUYBCABKAUSGAoQbWF4X291dHB1dF9ieXRlcxgFIAEoBRIcChRtYXhfd2F0Y2hfbGFnX2V2ZW50cxgGIAEoBRIYChBtYXhfc3RydWN0X2RlcHRoGAcgASgFEhkKEW1heF9yZXF1ZXN0X2J5dGVzGAggASgFMmYKEVNlcnZlckluZm9TZXJ2aWNlElEKDUdldFNlcnZlckluZm8SHC5vbWEudjEuR2V0U2VydmVySW5mb1JlcXVlc3QaHS5vbWEudjEuR2V0U2VydmVySW5mb1Jlc3BvbnNlIgOQAgFCJVojb21hLmRldi9jbGllbnRzL2dvL2dlbi9vbWEvdjE7b21hdjFiBnByb3RvMw");
+  fileDesc("CiBvbWEvdjEvc2VydmVyX2luZm9fc2VydmljZS5wcm90bxIGb21hLnYxIhYKFEdldFNlcnZlckluZm9SZXF1ZXN0IrkBChVHZXRTZXJ2ZXJJbmZvUmVzcG9uc2USFgoOaW1wbGVtZW50YXRpb24YASABKAkSDwoHdmVyc2lvbhgCIAEoCRIUCgxzcGVjX3ZlcnNpb24YAyABKAkSEAoIZmVhdHVyZXMYBCADKAkSHgoGbGltaXRzGAUgASgLMg4ub21hLnYxLkxpbWl0cxIYChBzYW5kYm94X2JhY2tlbmRzGAYgAygJEhUKDXNlc3Npb25fc3RvcmUYByABKAki2AEKBkxpbWl0cxIXCg9tYXhfZXZlbnRfYnl0ZXMYASABKAUSFwoPbWF4X2JhdGNoX2J5dGVzGAIgASgFEhgKEG1heF9iYXRjaF9ldmVudHMYAyABKAUSFQoNbWF4X3BhZ2Vfc2l6ZRgEIAEoBRIYChBtYXhfb3V0cHV0X2J5dGVzGAUgASgFEhwKFG1heF93YXRjaF9sYWdfZXZlbnRzGAYgASgFEhgKEG1heF9zdHJ1Y3RfZGVwdGgYByABKAUSGQoRbWF4X3JlcXVlc3RfYnl0ZXMYCCABKAUyZgoRU2VydmVySW5mb1NlcnZpY2USUQoNR2V0U2VydmVySW5mbxIcLm9tYS52MS5HZXRTZXJ2ZXJJbmZvUmVxdWVzdBodLm9tYS52MS5HZXRTZXJ2ZXJJbmZvUmVzcG9uc2UiA5ACAUIlWiNvbWEuZGV2L2NsaWVudHMvZ28vZ2VuL29tYS92MTtvbWF2MWIGcHJvdG8z");
 
 /**
  * GetServerInfoRequest is empty.
@@ -75,6 +75,14 @@ export type GetServerInfoResponse = Message<"oma.v1.GetServerInfoResponse"> & {
    * @generated from field: repeated string sandbox_backends = 6;
    */
   sandboxBackends: string[];
+
+  /**
+   * Where the session log is kept, e.g. "leveldb" (one server's disk) or "jetstream"
+   * (a NATS JetStream cluster that several servers share). Informational.
+   *
+   * @generated from field: string session_store = 7;
+   */
+  sessionStore: string;
 };
 
 /**

@@ -1,0 +1,196 @@
+import { randomUUID } from "node:crypto";
+import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
+import type { Session } from "@oma/client/gen/oma/v1/session_pb.js";
+import { DeliverPolicy, JetStreamApiError, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { headers, type NatsConnection } from "@nats-io/transport-node";
+import { changeOf, refOfPosition, type ChangeListener, type IdempotencyRecord, type IndexEntry, type SessionChange, type SessionHead, type SessionStorage, type SessionWrite, type WriteOutcome } from "../session-storage.js";
+import { sessionKey } from "../session-ref.js";
+import type { DispatchRecord } from "../session-store.js";
+import { SessionIndexes } from "./session-index.js";
+import { decodeMessage, encodeWrite, subjectOf, tenantFilter, type SessionMessage } from "./session-message.js";
+import { StreamReader, WRITE_ID_HEADER, WRITER_HEADER} from "./stream-reader.js";
+
+/** JetStream's error code for a failed expected-last-subject-sequence check. */
+const WRONG_LAST_SEQUENCE = 10071;
+
+export interface JetStreamStorageOptions {
+  /** Stream name (default OMA_SESSIONS). */
+  readonly stream?: string;
+  /** Subject prefix of the sessions (default oma.session). */
+  readonly subjectPrefix?: string;
+}
+
+interface Watcher {
+  /** Stream seq of the last change told. */
+  last: number;
+  readonly listener: ChangeListener;
+  stopped: boolean;
+  stop?: () => void;
+}
+
+/**
+ * SessionStorage on a NATS JetStream stream that several OMA servers share. Each session
+ * is one subject; each session write is one message on it, published with JetStream's
+ * expected-last-subject-sequence = the write's base revision, so a write applies only if
+ * nobody wrote the session since (the conditional write), and a session's revision is
+ * the stream seq of its last message. The change feed is an ordered consumer on the
+ * subject. See README.md for how each rule of the log holds.
+ */
+export class JetStreamStorage implements SessionStorage {
+  readonly shared = true;
+  readonly #nc: NatsConnection;
+  readonly #js: JetStreamClient;
+  readonly #stream: string;
+  readonly #prefix: string;
+  readonly #reader: StreamReader;
+  readonly #indexes: SessionIndexes;
+  readonly #writer = randomUUID();
+  readonly #watchers = new Map<string, Set<Watcher>>();
+
+  constructor(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager, options: JetStreamStorageOptions = {}) {
+    this.#nc = nc;
+    this.#js = js;
+    this.#stream = options.stream ?? "OMA_SESSIONS";
+    this.#prefix = options.subjectPrefix ?? "oma.session";
+    this.#reader = new StreamReader(js, jsm, this.#stream);
+    this.#indexes = new SessionIndexes(this.#reader, jsm, this.#stream);
+  }
+
+  async loadSession(sessionId: string): Promise<SessionHead> {
+    const subject = subjectOf(this.#prefix, sessionId);
+    const last = await this.#reader.last(subject);
+    if (!last) return { revision: 0, epoch: 0 };
+    const m = decodeMessage(last.data, last.seq);
+    if (m.deleted || !m.state) return { revision: last.seq, epoch: m.epoch };
+    const meta = await this.#indexes.meta(sessionId, subject, m);
+    if (!meta) return { revision: last.seq, epoch: m.epoch };
+    return { revision: last.seq, epoch: m.epoch, session: { meta, state: m.state, ...(m.dispatch ? { dispatch: m.dispatch } : {}) } };
+  }
+
+  async loadMeta(sessionId: string): Promise<Session | undefined> {
+    return (await this.loadSession(sessionId)).session?.meta;
+  }
+
+  readEvents(sessionId: string, afterSeq: number, beforeSeq: number, limit: number, reverse: boolean): Promise<Event[]> {
+    return this.#indexes.readEvents(sessionId, subjectOf(this.#prefix, sessionId), afterSeq, beforeSeq, limit, reverse);
+  }
+
+  getIdempotency(sessionId: string, key: string): Promise<IdempotencyRecord | undefined> {
+    return this.#indexes.key(sessionId, subjectOf(this.#prefix, sessionId), key);
+  }
+
+  async *listIndex(tenant: string | undefined, cursor: string | undefined): AsyncIterable<IndexEntry> {
+    const positions: string[] = [];
+    await this.#reader.lastPerSubject(tenantFilter(this.#prefix, tenant), (raw) => {
+      const m = decodeMessage(raw.data, raw.seq);
+      if (!m.deleted && (cursor === undefined || m.position < cursor)) positions.push(m.position);
+    });
+    positions.sort().reverse();
+    for (const position of positions) yield { position, ref: refOfPosition(position) };
+  }
+
+  async *listDispatches(cursor: string | undefined): AsyncIterable<DispatchRecord> {
+    const records: DispatchRecord[] = [];
+    await this.#reader.lastPerSubject(tenantFilter(this.#prefix, undefined), (raw) => {
+      const m = decodeMessage(raw.data, raw.seq);
+      if (!m.deleted && m.dispatch && (cursor === undefined || sessionKey(m.dispatch.ref) > cursor)) records.push(m.dispatch);
+    });
+    records.sort((a, b) => (sessionKey(a.ref) < sessionKey(b.ref) ? -1 : 1));
+    yield* records;
+  }
+
+  write(writes: readonly SessionWrite[]): Promise<WriteOutcome[]> {
+    return Promise.all(writes.map((w) => this.#publish(w)));
+  }
+
+  async #publish(write: SessionWrite): Promise<WriteOutcome> {
+    const subject = subjectOf(this.#prefix, write.sessionId);
+    try {
+      const metaSeq = write.meta || write.deleted ? 0 : await this.#indexes.metaSeq(write.sessionId, subject);
+      const writeId = randomUUID();
+      const h = headers();
+      h.set(WRITER_HEADER, this.#writer);
+      h.set(WRITE_ID_HEADER, writeId);
+      // Two guards, see README.md: the subject's last seq must be the base, and the message
+      // id "<subject>@<base>" is taken once, also among proposals still in flight.
+      const ack = await this.#js.publish(subject, encodeWrite(write, metaSeq), {
+        expect: { lastSubjectSequence: write.base }, msgID: `${subject}@${write.base}`, headers: h,
+      });
+      if (ack.duplicate) {
+        // Another write after the same base got there first, unless it is this one (a retried publish).
+        const after = await this.#reader.next(subject, write.base + 1);
+        if (after?.writeId !== writeId) return { ok: false, conflict: true };
+        return this.#landed(write, after.seq, metaSeq);
+      }
+      return this.#landed(write, ack.seq, metaSeq);
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) return { ok: false, conflict: true };
+      return { ok: false, conflict: false, error: err };
+    }
+  }
+
+  /** The write is stored at `seq`: the index takes it in and watchers that are up to its base hear it now. */
+  #landed(write: SessionWrite, seq: number, metaSeq: number): WriteOutcome {
+    const change = changeOf(write, seq, true);
+    this.#indexes.wrote(write.sessionId, write, seq, metaSeq);
+    for (const w of this.#watchers.get(write.sessionId) ?? []) {
+      // In order only: a watcher behind the base hears this from its consumer.
+      if (w.stopped || w.last !== write.base) continue;
+      w.last = seq;
+      w.listener(change);
+    }
+    return { ok: true, revision: seq };
+  }
+
+  watch(sessionId: string, afterRevision: number, listener: ChangeListener): () => void {
+    const watcher: Watcher = { last: afterRevision, listener, stopped: false };
+    let set = this.#watchers.get(sessionId);
+    if (!set) this.#watchers.set(sessionId, (set = new Set()));
+    set.add(watcher);
+    void this.#follow(subjectOf(this.#prefix, sessionId), watcher);
+    return () => {
+      watcher.stopped = true;
+      watcher.stop?.();
+      set.delete(watcher);
+      if (set.size === 0 && this.#watchers.get(sessionId) === set) this.#watchers.delete(sessionId);
+    };
+  }
+
+  /** Tells a watcher every message of the subject after its start, through an ordered consumer. */
+  async #follow(subject: string, watcher: Watcher): Promise<void> {
+    try {
+      const consumer = await this.#js.consumers.get(this.#stream, { filter_subjects: subject, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: watcher.last + 1 });
+      if (watcher.stopped) return void (await consumer.delete().catch(() => undefined));
+      const messages = await consumer.consume();
+      watcher.stop = () => void messages.stop();
+      if (watcher.stopped) return messages.stop();
+      for await (const m of messages) {
+        if (watcher.stopped) break;
+        if (m.seq <= watcher.last) continue;
+        watcher.last = m.seq;
+        watcher.listener(changeOfMessage(m.seq, m.data, m.headers?.get(WRITER_HEADER), this.#writer));
+      }
+    } catch {
+      // The connection closed (close()); a watcher is ended by the store then.
+    }
+  }
+
+  async purge(sessionId: string, revision: number): Promise<void> {
+    await this.#indexes.purge(subjectOf(this.#prefix, sessionId), revision);
+    this.#indexes.forget(sessionId);
+  }
+
+  async close(): Promise<void> {
+    for (const set of this.#watchers.values()) for (const w of set) (w.stopped = true), w.stop?.();
+    this.#watchers.clear();
+    await this.#nc.drain().catch(() => undefined);
+  }
+}
+
+function changeOfMessage(seq: number, data: Uint8Array, writer: string | undefined, self: string): SessionChange {
+  const m: SessionMessage = decodeMessage(data, seq);
+  const local = writer === self;
+  return m.deleted || !m.state
+    ? { kind: "deleted", revision: seq, local, epoch: m.epoch }
+    : { kind: "changed", revision: seq, local, state: m.state, epoch: m.epoch, ...(m.dispatch ? { dispatch: m.dispatch } : {}), events: m.events };
+}

@@ -1,0 +1,183 @@
+import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
+import type { Session } from "@oma/client/gen/oma/v1/session_pb.js";
+import type { JetStreamManager } from "@nats-io/jetstream";
+import type { IdempotencyRecord, SessionWrite } from "../session-storage.js";
+import { decodeMessage, type SessionMessage } from "./session-message.js";
+import type { StreamReader } from "./stream-reader.js";
+
+/** Sessions whose index this process keeps; past it the longest unused are dropped (and rebuilt by reading). */
+const MAX_INDEXED_SESSIONS = 10_000;
+
+/** Where a batch of events sits: its first event seq, how many, and the stream seq of its message. */
+interface Batch {
+  readonly first: number;
+  readonly count: number;
+  readonly seq: number;
+}
+
+/** What this process knows of a session's subject, read through stream seq `scanned`. */
+interface SessionIndex {
+  scanned: number;
+  batches: Batch[];
+  keys: Map<string, IdempotencyRecord>;
+  meta: Session | undefined;
+  metaSeq: number;
+  /** Reads of the subject, one at a time. */
+  catching: Promise<void>;
+}
+
+/**
+ * The per-session indexes a JetStream storage builds by reading a session's subject: the
+ * batches (event seq → stream seq of the message that holds it), the idempotency keys,
+ * the fixed part. An index only ever grows by reading messages in order, so it is always
+ * the session as of some stream seq; it catches up to the subject's last message before
+ * it answers, so an answer covers everything committed when the call was made.
+ */
+export class SessionIndexes {
+  readonly #reader: StreamReader;
+  readonly #jsm: JetStreamManager;
+  readonly #stream: string;
+  readonly #indexes = new Map<string, SessionIndex>();
+
+  constructor(reader: StreamReader, jsm: JetStreamManager, stream: string) {
+    this.#reader = reader;
+    this.#jsm = jsm;
+    this.#stream = stream;
+  }
+
+  /** The fixed part of the session whose last message is `last`. */
+  async meta(sessionId: string, subject: string, last: SessionMessage): Promise<Session | undefined> {
+    if (last.meta) return last.meta;
+    const index = this.#index(sessionId);
+    if (index.meta && index.metaSeq === last.metaSeq) return index.meta;
+    const created = await this.#reader.at(last.metaSeq);
+    if (!created || created.subject !== subject) return undefined;
+    const m = decodeMessage(created.data, created.seq);
+    if (m.meta && index.metaSeq <= created.seq) {
+      index.meta = m.meta;
+      index.metaSeq = created.seq;
+    }
+    return m.meta;
+  }
+
+  /** Stream seq of the message that created the session now on the subject. */
+  async metaSeq(sessionId: string, subject: string): Promise<number> {
+    const index = this.#indexes.get(sessionId);
+    if (index?.meta) return index.metaSeq;
+    const last = await this.#reader.last(subject);
+    return last ? decodeMessage(last.data, last.seq).metaSeq : 0;
+  }
+
+  /** A write of this process landed at `seq`: an index that had read up to its base takes it in without a read. */
+  wrote(sessionId: string, write: SessionWrite, seq: number, metaSeq: number): void {
+    const index = this.#indexes.get(sessionId);
+    if (!index || index.scanned !== write.base) return;
+    apply(index, seq, {
+      deleted: write.deleted === true, position: write.position, metaSeq: write.meta ? seq : metaSeq, ...(write.meta ? { meta: write.meta } : {}),
+      state: write.state, epoch: write.epoch, events: [...write.events], keys: [...write.keys],
+    });
+  }
+
+  async key(sessionId: string, subject: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const index = await this.#caughtUp(sessionId, subject);
+    return index.keys.get(key);
+  }
+
+  async readEvents(sessionId: string, subject: string, afterSeq: number, beforeSeq: number, limit: number, reverse: boolean): Promise<Event[]> {
+    const index = await this.#caughtUp(sessionId, subject);
+    const chosen = choose(index.batches, afterSeq, beforeSeq, limit, reverse);
+    if (chosen.length === 0) return [];
+    const wanted = new Set(chosen.map((b) => b.seq));
+    const events: Event[] = [];
+    await this.#reader.range(subject, chosen[0]!.seq, chosen[chosen.length - 1]!.seq, (raw) => {
+      if (wanted.has(raw.seq)) events.push(...decodeMessage(raw.data, raw.seq).events);
+    });
+    const inRange = events.filter((e) => Number(e.seq) > afterSeq && Number(e.seq) < beforeSeq);
+    return reverse ? inRange.slice(-limit).reverse() : inRange.slice(0, limit);
+  }
+
+  /** Removes the subject's messages before `seq` (a deletion's tombstone stays: it keeps the epoch floor). */
+  async purge(subject: string, seq: number): Promise<void> {
+    if (seq > 1) await this.#jsm.streams.purge(this.#stream, { filter: subject, seq });
+  }
+
+  forget(sessionId: string): void {
+    this.#indexes.delete(sessionId);
+  }
+
+  #index(sessionId: string): SessionIndex {
+    let index = this.#indexes.get(sessionId);
+    if (index) {
+      this.#indexes.delete(sessionId);
+      this.#indexes.set(sessionId, index);
+      return index;
+    }
+    index = { scanned: 0, batches: [], keys: new Map(), meta: undefined, metaSeq: 0, catching: Promise.resolve() };
+    this.#indexes.set(sessionId, index);
+    if (this.#indexes.size > MAX_INDEXED_SESSIONS) this.#indexes.delete(this.#indexes.keys().next().value!);
+    return index;
+  }
+
+  /** The index after reading the subject through its last message. */
+  async #caughtUp(sessionId: string, subject: string): Promise<SessionIndex> {
+    const index = this.#index(sessionId);
+    const read = index.catching.then(async () => {
+      const last = await this.#reader.last(subject);
+      if (!last || last.seq <= index.scanned) return;
+      await this.#reader.range(subject, index.scanned + 1, last.seq, (raw) => {
+        if (raw.seq > index.scanned) apply(index, raw.seq, decodeMessage(raw.data, raw.seq));
+      });
+    });
+    index.catching = read.catch(() => undefined);
+    await read;
+    return index;
+  }
+}
+
+function apply(index: SessionIndex, seq: number, m: SessionMessage): void {
+  index.scanned = seq;
+  if (m.deleted) {
+    index.batches = [];
+    index.keys = new Map();
+    index.meta = undefined;
+    index.metaSeq = 0;
+    return;
+  }
+  if (m.meta) {
+    index.meta = m.meta;
+    index.metaSeq = seq;
+  }
+  if (m.events.length > 0) index.batches.push({ first: Number(m.events[0]!.seq), count: m.events.length, seq });
+  for (const k of m.keys) index.keys.set(k.key, k.record);
+}
+
+/** The batches holding the events a read returns: from the low end (or the high end) of the range, enough for `limit`. */
+function choose(batches: readonly Batch[], afterSeq: number, beforeSeq: number, limit: number, reverse: boolean): Batch[] {
+  const end = (b: Batch) => b.first + b.count - 1;
+  const chosen: Batch[] = [];
+  let count = 0;
+  if (!reverse) {
+    for (let i = firstIndex(batches, (b) => end(b) > afterSeq); i < batches.length && batches[i]!.first < beforeSeq && count < limit; i++) {
+      chosen.push(batches[i]!);
+      count += batches[i]!.count;
+    }
+    return chosen;
+  }
+  for (let i = firstIndex(batches, (b) => b.first >= beforeSeq) - 1; i >= 0 && end(batches[i]!) > afterSeq && count < limit; i--) {
+    chosen.push(batches[i]!);
+    count += batches[i]!.count;
+  }
+  return chosen.reverse();
+}
+
+/** Index of the first batch for which `after` holds (it holds for every later one), or the length. */
+function firstIndex(batches: readonly Batch[], after: (b: Batch) => boolean): number {
+  let lo = 0;
+  let hi = batches.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (after(batches[mid]!)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}

@@ -1,0 +1,82 @@
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
+import { SessionSchema, type Session } from "@oma/client/gen/oma/v1/session_pb.js";
+import type { IdempotencyRecord, SessionWrite } from "../session-storage.js";
+import type { DispatchRecord } from "../session-store.js";
+
+/**
+ * One message on a session's subject: one session write, whole. It says what the session
+ * is after it (state, epoch floor, dispatch record, listing position), what it adds (a
+ * batch of events, idempotency keys) and where the session's fixed part is (`metaSeq`,
+ * the stream seq of the message that created it; 0 when this message is that one). A
+ * deletion is a tombstone that keeps only the epoch floor.
+ */
+export interface SessionMessage {
+  readonly deleted: boolean;
+  readonly position: string;
+  readonly metaSeq: number;
+  readonly meta?: Session;
+  readonly state?: Session;
+  readonly epoch: number;
+  readonly dispatch?: DispatchRecord;
+  readonly events: Event[];
+  readonly keys: { readonly key: string; readonly record: IdempotencyRecord }[];
+}
+
+/** The wire form: JSON, protobuf messages as base64 of their binary encoding. */
+interface Wire {
+  d?: 1;
+  p: string;
+  ms: number;
+  m?: string;
+  s?: string;
+  ep: number;
+  dp?: { t: string; i: string; h: string; e: number; ws: number; wt: number };
+  ev?: string[];
+  k?: [string, string, number, number][];
+}
+
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+const bytes = (text: string) => new Uint8Array(Buffer.from(text, "base64"));
+
+export function encodeWrite(write: SessionWrite, metaSeq: number): Uint8Array {
+  const wire: Wire = { p: write.position, ms: write.meta ? 0 : metaSeq, ep: write.epoch };
+  if (write.deleted) wire.d = 1;
+  else {
+    if (write.meta) wire.m = b64(toBinary(SessionSchema, write.meta));
+    wire.s = b64(toBinary(SessionSchema, write.state));
+    const d = write.dispatch;
+    if (d) wire.dp = { t: d.ref.tenant, i: d.ref.sessionId, h: d.harnessId, e: d.epoch, ws: d.wakeSeq, wt: d.wakeTime };
+    if (write.events.length > 0) wire.ev = write.events.map((e) => b64(toBinary(EventSchema, e)));
+    if (write.keys.length > 0) wire.k = write.keys.map((k) => [k.key, b64(k.record.hash), k.record.firstSeq, k.record.count]);
+  }
+  return new TextEncoder().encode(JSON.stringify(wire));
+}
+
+/** Decodes a message stored at stream seq `seq`. */
+export function decodeMessage(data: Uint8Array, seq: number): SessionMessage {
+  const w = JSON.parse(new TextDecoder().decode(data)) as Wire;
+  return {
+    deleted: w.d === 1,
+    position: w.p,
+    metaSeq: w.ms === 0 && w.m ? seq : w.ms,
+    ...(w.m ? { meta: fromBinary(SessionSchema, bytes(w.m)) } : {}),
+    ...(w.s ? { state: fromBinary(SessionSchema, bytes(w.s)) } : {}),
+    epoch: w.ep,
+    ...(w.dp ? { dispatch: { ref: { tenant: w.dp.t, sessionId: w.dp.i }, harnessId: w.dp.h, epoch: w.dp.e, wakeSeq: w.dp.ws, wakeTime: w.dp.wt } } : {}),
+    events: (w.ev ?? []).map((e) => fromBinary(EventSchema, bytes(e))),
+    keys: (w.k ?? []).map(([key, hash, firstSeq, count]) => ({ key, record: { hash: bytes(hash), firstSeq, count } })),
+  };
+}
+
+/** The subject of a session (store key `<tenant>/<id>`): `<prefix>.<tenant>.<id>`, each part base64url. */
+export function subjectOf(prefix: string, sessionId: string): string {
+  const slash = sessionId.indexOf("/");
+  const part = (s: string) => Buffer.from(s).toString("base64url");
+  return `${prefix}.${part(sessionId.slice(0, slash))}.${part(sessionId.slice(slash + 1))}`;
+}
+
+/** The subjects of one tenant's sessions (or of every tenant's). */
+export function tenantFilter(prefix: string, tenant: string | undefined): string {
+  return tenant === undefined ? `${prefix}.>` : `${prefix}.${Buffer.from(tenant).toString("base64url")}.*`;
+}

@@ -1,0 +1,126 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { connect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { tempDir } from "./temp-dir.js";
+
+/** Why a NATS cluster cannot be started here, or undefined when nats-server is installed. */
+export function natsUnavailable(): string | undefined {
+  const probe = spawnSync("nats-server", ["--version"], { encoding: "utf8" });
+  return probe.status === 0 ? undefined : "nats-server is not installed (scripts/setup-system installs it)";
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+interface Node {
+  readonly name: string;
+  readonly clientPort: number;
+  readonly configFile: string;
+  process: ChildProcess | undefined;
+}
+
+/**
+ * Real nats-server processes with JetStream on loopback, clustered, each with its own
+ * store directory under one temp dir; `stop()` kills them and removes the dir.
+ */
+export class NatsCluster {
+  readonly #nodes: Node[];
+  readonly #dir: { path: string; remove(): Promise<void> };
+
+  private constructor(nodes: Node[], dir: { path: string; remove(): Promise<void> }) {
+    this.#nodes = nodes;
+    this.#dir = dir;
+  }
+
+  /** Starts `size` nodes (3 gives R3 streams a quorum that survives one node) and waits for JetStream. */
+  static async start(size = 3): Promise<NatsCluster> {
+    const dir = await tempDir("oma-nats-");
+    const ports = await Promise.all(Array.from({ length: size * 2 }, () => freePort()));
+    const routes = Array.from({ length: size }, (_, i) => `nats-route://127.0.0.1:${ports[size + i]}`);
+    const nodes: Node[] = [];
+    for (let i = 0; i < size; i++) {
+      const name = `n${i + 1}`;
+      const configFile = join(dir.path, `${name}.conf`);
+      const config = [
+        `server_name: ${name}`,
+        `listen: 127.0.0.1:${ports[i]}`,
+        `jetstream { store_dir: "${join(dir.path, name)}", max_memory_store: 64MB, max_file_store: 1GB }`,
+        size > 1 ? `cluster { name: oma, listen: 127.0.0.1:${ports[size + i]}, routes: [${routes.filter((_, j) => j !== i).join(", ")}] }` : "",
+      ].join("\n");
+      await writeFile(configFile, config);
+      nodes.push({ name, clientPort: ports[i]!, configFile, process: undefined });
+    }
+    const cluster = new NatsCluster(nodes, dir);
+    for (let i = 0; i < size; i++) cluster.#spawn(i);
+    await cluster.waitReady();
+    return cluster;
+  }
+
+  /** `nats://…` URLs of every node, comma-separated, as `oma serve --store` takes them. */
+  get url(): string {
+    return this.#nodes.map((n) => `nats://127.0.0.1:${n.clientPort}`).join(",");
+  }
+
+  get size(): number {
+    return this.#nodes.length;
+  }
+
+  /** SIGKILLs node i. */
+  async kill(i: number): Promise<void> {
+    const child = this.#nodes[i]!.process;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGKILL");
+    await exited;
+    this.#nodes[i]!.process = undefined;
+  }
+
+  /** Starts node i again on its own store directory. */
+  restart(i: number): void {
+    this.#spawn(i);
+  }
+
+  /** Resolves once JetStream answers on the cluster with a meta leader (every node up). */
+  async waitReady(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let lastError: unknown;
+    while (Date.now() < deadline) {
+      try {
+        const nc = await connect({ servers: this.url.split(","), timeout: 1000, reconnect: false });
+        try {
+          const jsm = await jetstreamManager(nc, { timeout: 1000 });
+          const info = await jsm.getAccountInfo();
+          if (info) return;
+        } finally {
+          await nc.close();
+        }
+      } catch (err) {
+        lastError = err;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`NATS cluster did not become ready: ${String(lastError)}`);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.#nodes.map((_, i) => this.kill(i)));
+    await this.#dir.remove();
+  }
+
+  #spawn(i: number): void {
+    const node = this.#nodes[i]!;
+    const child = spawn("nats-server", ["-c", node.configFile], { stdio: "ignore" });
+    node.process = child;
+  }
+}
