@@ -7,7 +7,12 @@ import type { BrokenVariant } from "./variant-kit.js";
 function acknowledgesBeforeDurable(real: SessionStorage): SessionStorage {
   return new Proxy(real, {
     get(target, property) {
-      if (property === "write") return (ops: Parameters<SessionStorage["write"]>[0]) => (void target.write(ops).catch(() => undefined), Promise.resolve());
+      if (property === "write") {
+        // Every write reported applied at the revision after its base, before it is.
+        return (writes: Parameters<SessionStorage["write"]>[0]) => (
+          void target.write(writes).catch(() => undefined), Promise.resolve(writes.map((w) => ({ ok: true as const, revision: w.base + 1 })))
+        );
+      }
       const value: unknown = Reflect.get(target, property);
       return typeof value === "function" ? value.bind(target) : value;
     },
