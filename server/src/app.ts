@@ -115,7 +115,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     parts.push(sandbox);
     const session = await openSessionPart(db, ctx, { sessionTokens, agentRules: sandbox.agentRules, storageDelayMs: config.faultStorageDelayMs, checkAgentCredentials: mcpCredentialCheck(vault.vault), ...(config.store ? { storeUrl: config.store } : {}) });
     parts.push(session);
-    const harness = await openHarnessPart({ store: session.store, logger: config.logger, paging: ctx.paging, options: config.harness, sessionTokens, sessionTokenGraceMs: limits.sessionTokenGraceMs });
+    const harness = await openHarnessPart({ store: session.store, logger: config.logger, paging: ctx.paging, options: config.harness, sessionTokens, sessionTokenGraceMs: limits.sessionTokenGraceMs, sharedStore: session.storeKind === "jetstream" });
     parts.push(harness);
     metrics.observeFleet({ harness: () => harness.dispatcher.stats(), sandboxes: () => sandbox.counts() });
     const server = await startOmaServer({

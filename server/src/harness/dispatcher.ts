@@ -74,8 +74,12 @@ export class HarnessDispatcher {
   #sweeping: Promise<void> | undefined;
   #closed = false;
 
-  constructor(deps: { store: SessionStore; logger: Logger; options?: Partial<HarnessOptions>; now?: () => number }) {
+  /** Other servers share the store: their dispatch records are read again at every sweep. */
+  readonly #sharedStore: boolean;
+
+  constructor(deps: { store: SessionStore; logger: Logger; options?: Partial<HarnessOptions>; now?: () => number; sharedStore?: boolean }) {
     this.#store = deps.store;
+    this.#sharedStore = deps.sharedStore ?? false;
     this.#log = deps.logger;
     this.#options = { ...defaultHarnessOptions, ...deps.options };
     this.#now = deps.now ?? Date.now;
@@ -87,14 +91,7 @@ export class HarnessDispatcher {
 
   /** Rebuilds the brains an earlier server dispatched (HARN-27), then starts the sweeper. */
   async start(): Promise<void> {
-    let cursor: string | undefined;
-    let count = 0;
-    do {
-      const page = await this.#store.listDispatches({ pageSize: START_PAGE, cursor });
-      for (const record of page.dispatches) this.#adopt(record);
-      count += page.dispatches.length;
-      cursor = page.nextCursor;
-    } while (cursor);
+    const count = await this.#adoptRecords();
     if (count > 0) this.#log.info({ brains: count }, "resuming the brains an earlier server dispatched");
     this.#timer = setInterval(() => void this.sweep(), this.#options.sweepIntervalMs);
     this.#timer.unref();
@@ -225,6 +222,9 @@ export class HarnessDispatcher {
   }
 
   async #sweepOnce(): Promise<void> {
+    // On a shared store, a brain another server dispatched is watched here too: if that
+    // server dies, its sessions are woken again by whichever server gets there first.
+    if (this.#sharedStore) await this.#adoptRecords().catch((err: unknown) => this.#log.warn({ err }, "reading the dispatch records failed; trying again at the next sweep"));
     for (const record of [...this.#harnesses.values()]) {
       if (this.#closed) return;
       // One session's trouble (a storage error, a race) must not stop the others: the
@@ -302,7 +302,20 @@ export class HarnessDispatcher {
     this.#log.warn({ tenant: dead.tenant, sessionId: dead.sessionId, harnessId: woke.harnessId, epoch: woke.leaseEpoch, dead: dead.harnessId, outcome }, "woke a session again");
   }
 
-  /** A brain an earlier server dispatched: tracked like any, its worker unknown here. */
+  /** Tracks every dispatch record not tracked yet; returns how many it found. */
+  async #adoptRecords(): Promise<number> {
+    let cursor: string | undefined;
+    let count = 0;
+    do {
+      const page = await this.#store.listDispatches({ pageSize: START_PAGE, cursor });
+      for (const record of page.dispatches) if (!this.#harnesses.has(record.harnessId)) this.#adopt(record);
+      count += page.dispatches.length;
+      cursor = page.nextCursor;
+    } while (cursor);
+    return count;
+  }
+
+  /** A brain an earlier (or another) server dispatched: tracked like any, its worker unknown here. */
   #adopt(d: DispatchRecord): void {
     this.#track({ harnessId: d.harnessId, ...d.ref, epoch: d.epoch, workerId: "", startTime: d.wakeTime, expireTime: this.#now(), wakeSeq: d.wakeSeq, traceContext: {} });
   }

@@ -20,8 +20,10 @@ export async function openHarnessPart(deps: {
   /** Issues each assignment's session token; undefined when calls are not authenticated. */
   sessionTokens?: SessionTokens;
   sessionTokenGraceMs?: number;
+  /** Other servers share the session store (JetStream): the dispatcher watches their brains too. */
+  sharedStore?: boolean;
 }): Promise<ServerPart & { readonly dispatcher: HarnessDispatcher }> {
-  const dispatcher = new HarnessDispatcher({ store: deps.store, logger: deps.logger.child({ part: "harness" }), options: deps.options });
+  const dispatcher = new HarnessDispatcher({ store: deps.store, logger: deps.logger.child({ part: "harness" }), options: deps.options, sharedStore: deps.sharedStore ?? false });
   await dispatcher.start();
   return {
     service: {

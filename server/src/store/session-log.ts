@@ -159,6 +159,8 @@ export class SessionLog implements SessionStore {
 
   /** Checks and reserves seqs synchronously (under the session's lock); resolves once durable. */
   #reserveAppend(live: LiveSession, input: readonly Event[], options: AppendOptions, hash: Uint8Array | undefined): Promise<AppendResult> {
+    // The view went stale while this call awaited (a key lookup): check again on a fresh one.
+    if (isStale(live)) throw new StorageConflict(live.id);
     const sessionId = live.ref.sessionId;
     const tip = live.tip;
     const head = Number(tip.headSeq);
@@ -394,6 +396,7 @@ export class SessionLog implements SessionStore {
   }
 
   #changeState(live: LiveSession, nowMs: number, change: (s: Session) => void): Promise<number> {
+    if (isStale(live)) throw new StorageConflict(live.id);
     const next = clone(SessionSchema, live.tip);
     change(next);
     next.updateTime = timestampFromMs(nowMs);
@@ -408,6 +411,8 @@ export class SessionLog implements SessionStore {
 
   /** Submits a change built on the tip; once durable the committed state is the part's. */
   #submit(live: LiveSession, part: WritePart, onDurable: (revision: number) => void): Promise<number> {
+    // A part is built on the tip as of the generation it is submitted in (group-committer.ts).
+    if (isStale(live)) return Promise.reject(new StorageConflict(live.id));
     live.pending++;
     const done = this.#committer.submit(live, part, (revision) => {
       if (revision >= live.revision) live.committed = part.state;

@@ -1,15 +1,25 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
+import { accessSync, constants } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { connect } from "@nats-io/transport-node";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { tempDir } from "./temp-dir.js";
 
 /** Why a NATS cluster cannot be started here, or undefined when nats-server is installed. */
 export function natsUnavailable(): string | undefined {
-  const probe = spawnSync("nats-server", ["--version"], { encoding: "utf8" });
-  return probe.status === 0 ? undefined : "nats-server is not installed (scripts/setup-system installs it)";
+  const found = (process.env["PATH"] ?? "").split(delimiter).some((dir) => dir !== "" && isExecutable(join(dir, "nats-server")));
+  return found ? undefined : "nats-server is not installed (scripts/setup-system installs it)";
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function freePort(): Promise<number> {
@@ -91,7 +101,7 @@ export class NatsCluster {
     this.#spawn(i);
   }
 
-  /** Resolves once JetStream answers on the cluster with a meta leader (every node up). */
+  /** Resolves once the cluster can place a stream with a replica on every node. */
   async waitReady(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let lastError: unknown;
@@ -99,9 +109,11 @@ export class NatsCluster {
       try {
         const nc = await connect({ servers: this.url.split(","), timeout: 1000, reconnect: false });
         try {
-          const jsm = await jetstreamManager(nc, { timeout: 1000 });
-          const info = await jsm.getAccountInfo();
-          if (info) return;
+          const jsm = await jetstreamManager(nc, { timeout: 2000 });
+          const probe = `READY_${process.pid}_${Date.now()}`;
+          await jsm.streams.add({ name: probe, subjects: [`ready.${probe}`], num_replicas: this.#nodes.length, storage: StorageType.Memory });
+          await jsm.streams.delete(probe);
+          return;
         } finally {
           await nc.close();
         }

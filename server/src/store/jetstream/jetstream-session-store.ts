@@ -27,7 +27,7 @@ export class JetStreamSessionStore extends SessionLog {
     try {
       const jsm = await jetstreamManager(nc);
       const stream = options.stream ?? "OMA_SESSIONS";
-      await ensureStream(jsm, stream, `${options.subjectPrefix ?? "oma.session"}.>`, options.replicas);
+      await retryWhileStarting(() => ensureStream(jsm, stream, `${options.subjectPrefix ?? "oma.session"}.>`, options.replicas));
       const storage = new JetStreamStorage(nc, jetstream(nc), jsm, { ...options, stream });
       return new JetStreamSessionStore(options.wrapStorage ? options.wrapStorage(storage) : storage, options);
     } catch (err) {
@@ -41,6 +41,25 @@ export class JetStreamSessionStore extends SessionLog {
   }
 }
 
+/** How long a starting server waits for a cluster that is still electing its leaders. */
+const STARTUP_WAIT_MS = 30_000;
+
+/** Runs `op` again while it times out (a cluster starting up has no JetStream leader yet), up to STARTUP_WAIT_MS. */
+async function retryWhileStarting<T>(op: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + STARTUP_WAIT_MS;
+  for (;;) {
+    try {
+      return await op();
+    } catch (err) {
+      const retryable = err instanceof Error && (err.name === "TimeoutError" || (err instanceof JetStreamApiError && err.code === JETSTREAM_NOT_AVAILABLE));
+      if (!retryable || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+/** "JetStream system temporarily unavailable" (no meta leader yet). */
+const JETSTREAM_NOT_AVAILABLE = 10008;
 const STREAM_NOT_FOUND = 10059;
 const STREAM_NAME_IN_USE = 10058;
 

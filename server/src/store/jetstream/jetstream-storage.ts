@@ -7,8 +7,12 @@ import { changeOf, refOfPosition, type ChangeListener, type IdempotencyRecord, t
 import { sessionKey } from "../session-ref.js";
 import type { DispatchRecord } from "../session-store.js";
 import { SessionIndexes } from "./session-index.js";
-import { decodeMessage, encodeWrite, subjectOf, tenantFilter, type SessionMessage } from "./session-message.js";
+import { decodeMessage, encodeWrite, follows, subjectOf, tenantFilter, type SessionMessage } from "./session-message.js";
 import { StreamReader, WRITE_ID_HEADER, WRITER_HEADER} from "./stream-reader.js";
+
+/** Reads of "which message follows the base" before the answer counts as unknown, and the wait between them. */
+const FOLLOWS_TRIES = 20;
+const FOLLOWS_RETRY_MS = 100;
 
 /** JetStream's error code for a failed expected-last-subject-sequence check. */
 const WRONG_LAST_SEQUENCE = 10071;
@@ -60,11 +64,21 @@ export class JetStreamStorage implements SessionStorage {
     const subject = subjectOf(this.#prefix, sessionId);
     const last = await this.#reader.last(subject);
     if (!last) return { revision: 0, epoch: 0 };
-    const m = decodeMessage(last.data, last.seq);
-    if (m.deleted || !m.state) return { revision: last.seq, epoch: m.epoch };
+    let m: SessionMessage | undefined = decodeMessage(last.data, last.seq);
+    let revision = last.seq;
+    // The last message is the head unless it lost a race (rare): then the index finds the head.
+    const follows = await this.#follows(subject, m.base, last.seq);
+    if (follows === "unknown") throw new Error(`session ${sessionId}: the stream answered inconsistently (a leader change?); try again`);
+    if (follows === "no") {
+      const read = await this.#indexes.through(sessionId, subject, last.seq);
+      m = read.head;
+      // The next write builds on the subject's last message, even one that is not part of the log.
+      revision = read.scanned;
+    }
+    if (!m || m.deleted || !m.state) return { revision, epoch: m?.epoch ?? 0 };
     const meta = await this.#indexes.meta(sessionId, subject, m);
-    if (!meta) return { revision: last.seq, epoch: m.epoch };
-    return { revision: last.seq, epoch: m.epoch, session: { meta, state: m.state, ...(m.dispatch ? { dispatch: m.dispatch } : {}) } };
+    if (!meta) return { revision, epoch: m.epoch };
+    return { revision, epoch: m.epoch, session: { meta, state: m.state, ...(m.dispatch ? { dispatch: m.dispatch } : {}) } };
   }
 
   async loadMeta(sessionId: string): Promise<Session | undefined> {
@@ -107,6 +121,11 @@ export class JetStreamStorage implements SessionStorage {
     const subject = subjectOf(this.#prefix, write.sessionId);
     try {
       const metaSeq = write.meta || write.deleted ? 0 : await this.#indexes.metaSeq(write.sessionId, subject);
+      // A key must be new as of the base, whatever read the engine checked it on.
+      if (write.keys.length > 0) {
+        const read = await this.#indexes.through(write.sessionId, subject, write.base);
+        if (read.scanned !== write.base || write.keys.some((k) => read.keys.has(k.key))) return { ok: false, conflict: true };
+      }
       const writeId = randomUUID();
       const h = headers();
       h.set(WRITER_HEADER, this.#writer);
@@ -122,10 +141,29 @@ export class JetStreamStorage implements SessionStorage {
         if (after?.writeId !== writeId) return { ok: false, conflict: true };
         return this.#landed(write, after.seq, metaSeq);
       }
+      // Stored; part of the log only if nothing came between its base and it (README.md).
+      const follows = await this.#follows(subject, write.base, ack.seq);
+      if (follows === "no") return { ok: false, conflict: true };
+      if (follows === "unknown") return { ok: false, conflict: false, error: new Error("the stream answered inconsistently (a leader change?); the write may or may not be in the log") };
       return this.#landed(write, ack.seq, metaSeq);
     } catch (err) {
       if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) return { ok: false, conflict: true };
       return { ok: false, conflict: false, error: err };
+    }
+  }
+
+  /**
+   * Whether the subject's first message after `base` is the one at `seq` ("yes"), another
+   * one before it ("no"), or the read did not see it (a replica behind: "unknown").
+   */
+  async #follows(subject: string, base: number, seq: number): Promise<"yes" | "no" | "unknown"> {
+    // A replica that has not applied `seq` yet answers while leadership moves: ask again a few times.
+    for (let attempt = 0; ; attempt++) {
+      const next = (await this.#reader.next(subject, base + 1).catch(() => undefined))?.seq;
+      if (next === seq) return "yes";
+      if (next !== undefined && next < seq) return "no";
+      if (attempt === FOLLOWS_TRIES - 1) return "unknown";
+      await new Promise((r) => setTimeout(r, FOLLOWS_RETRY_MS));
     }
   }
 
@@ -167,8 +205,10 @@ export class JetStreamStorage implements SessionStorage {
       for await (const m of messages) {
         if (watcher.stopped) break;
         if (m.seq <= watcher.last) continue;
+        const previous = watcher.last;
         watcher.last = m.seq;
-        watcher.listener(changeOfMessage(m.seq, m.data, m.headers?.get(WRITER_HEADER), this.#writer));
+        const message = decodeMessage(m.data, m.seq);
+        if (follows(message.base, previous)) watcher.listener(changeOfMessage(m.seq, message, m.headers?.get(WRITER_HEADER) === this.#writer));
       }
     } catch {
       // The connection closed (close()); a watcher is ended by the store then.
@@ -187,9 +227,7 @@ export class JetStreamStorage implements SessionStorage {
   }
 }
 
-function changeOfMessage(seq: number, data: Uint8Array, writer: string | undefined, self: string): SessionChange {
-  const m: SessionMessage = decodeMessage(data, seq);
-  const local = writer === self;
+function changeOfMessage(seq: number, m: SessionMessage, local: boolean): SessionChange {
   return m.deleted || !m.state
     ? { kind: "deleted", revision: seq, local, epoch: m.epoch }
     : { kind: "changed", revision: seq, local, state: m.state, epoch: m.epoch, ...(m.dispatch ? { dispatch: m.dispatch } : {}), events: m.events };

@@ -2,7 +2,7 @@ import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { Session } from "@oma/client/gen/oma/v1/session_pb.js";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { IdempotencyRecord, SessionWrite } from "../session-storage.js";
-import { decodeMessage, type SessionMessage } from "./session-message.js";
+import { decodeMessage, follows, type SessionMessage } from "./session-message.js";
 import type { StreamReader } from "./stream-reader.js";
 
 /** Sessions whose index this process keeps; past it the longest unused are dropped (and rebuilt by reading). */
@@ -18,6 +18,8 @@ interface Batch {
 /** What this process knows of a session's subject, read through stream seq `scanned`. */
 interface SessionIndex {
   scanned: number;
+  /** The last message that is part of the log (see `follows`), decoded. */
+  head: SessionMessage | undefined;
   batches: Batch[];
   keys: Map<string, IdempotencyRecord>;
   meta: Session | undefined;
@@ -73,6 +75,7 @@ export class SessionIndexes {
     const index = this.#indexes.get(sessionId);
     if (!index || index.scanned !== write.base) return;
     apply(index, seq, {
+      base: write.base,
       deleted: write.deleted === true, position: write.position, metaSeq: write.meta ? seq : metaSeq, ...(write.meta ? { meta: write.meta } : {}),
       state: write.state, epoch: write.epoch, events: [...write.events], keys: [...write.keys],
     });
@@ -112,19 +115,30 @@ export class SessionIndexes {
       this.#indexes.set(sessionId, index);
       return index;
     }
-    index = { scanned: 0, batches: [], keys: new Map(), meta: undefined, metaSeq: 0, catching: Promise.resolve() };
+    index = { scanned: 0, head: undefined, batches: [], keys: new Map(), meta: undefined, metaSeq: 0, catching: Promise.resolve() };
     this.#indexes.set(sessionId, index);
     if (this.#indexes.size > MAX_INDEXED_SESSIONS) this.#indexes.delete(this.#indexes.keys().next().value!);
     return index;
   }
 
-  /** The index after reading the subject through its last message. */
-  async #caughtUp(sessionId: string, subject: string): Promise<SessionIndex> {
+  /**
+   * The index read through stream seq `seq` (at least; it may be further): the last
+   * message that is part of the log, its keys, and the seq it was read through.
+   */
+  async through(sessionId: string, subject: string, seq: number): Promise<{ head: SessionMessage | undefined; keys: ReadonlyMap<string, IdempotencyRecord>; scanned: number }> {
+    const index = await this.#caughtUp(sessionId, subject, seq);
+    return { head: index.head, keys: index.keys, scanned: index.scanned };
+  }
+
+  /** The index after reading the subject through its last message, and at least through `atLeast`. */
+  async #caughtUp(sessionId: string, subject: string, atLeast = 0): Promise<SessionIndex> {
     const index = this.#index(sessionId);
     const read = index.catching.then(async () => {
-      const last = await this.#reader.last(subject);
-      if (!last || last.seq <= index.scanned) return;
-      await this.#reader.range(subject, index.scanned + 1, last.seq, (raw) => {
+      // Asked for a seq it has read already: nothing to read.
+      if (atLeast > 0 && index.scanned >= atLeast) return;
+      const last = Math.max((await this.#reader.last(subject))?.seq ?? 0, atLeast);
+      if (last <= index.scanned) return;
+      await this.#reader.range(subject, index.scanned + 1, last, (raw) => {
         if (raw.seq > index.scanned) apply(index, raw.seq, decodeMessage(raw.data, raw.seq));
       });
     });
@@ -135,7 +149,11 @@ export class SessionIndexes {
 }
 
 function apply(index: SessionIndex, seq: number, m: SessionMessage): void {
+  const partOfLog = follows(m.base, index.scanned);
   index.scanned = seq;
+  // A write that lost a race its guards did not see (README.md): not part of the log.
+  if (!partOfLog) return;
+  index.head = m;
   if (m.deleted) {
     index.batches = [];
     index.keys = new Map();

@@ -10,8 +10,13 @@ import type { DispatchRecord } from "../session-store.js";
  * batch of events, idempotency keys) and where the session's fixed part is (`metaSeq`,
  * the stream seq of the message that created it; 0 when this message is that one). A
  * deletion is a tombstone that keeps only the epoch floor.
+ *
+ * A message is part of the log only if it directly follows its base on the subject (no
+ * message of the subject between `base` and itself): see `follows` and README.md.
  */
 export interface SessionMessage {
+  /** The subject's last stream seq the write was built on (0: none). */
+  readonly base: number;
   readonly deleted: boolean;
   readonly position: string;
   readonly metaSeq: number;
@@ -25,6 +30,7 @@ export interface SessionMessage {
 
 /** The wire form: JSON, protobuf messages as base64 of their binary encoding. */
 interface Wire {
+  b: number;
   d?: 1;
   p: string;
   ms: number;
@@ -40,7 +46,7 @@ const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
 const bytes = (text: string) => new Uint8Array(Buffer.from(text, "base64"));
 
 export function encodeWrite(write: SessionWrite, metaSeq: number): Uint8Array {
-  const wire: Wire = { p: write.position, ms: write.meta ? 0 : metaSeq, ep: write.epoch };
+  const wire: Wire = { b: write.base, p: write.position, ms: write.meta ? 0 : metaSeq, ep: write.epoch };
   if (write.deleted) wire.d = 1;
   else {
     if (write.meta) wire.m = b64(toBinary(SessionSchema, write.meta));
@@ -57,6 +63,7 @@ export function encodeWrite(write: SessionWrite, metaSeq: number): Uint8Array {
 export function decodeMessage(data: Uint8Array, seq: number): SessionMessage {
   const w = JSON.parse(new TextDecoder().decode(data)) as Wire;
   return {
+    base: w.b,
     deleted: w.d === 1,
     position: w.p,
     metaSeq: w.ms === 0 && w.m ? seq : w.ms,
@@ -79,4 +86,9 @@ export function subjectOf(prefix: string, sessionId: string): string {
 /** The subjects of one tenant's sessions (or of every tenant's). */
 export function tenantFilter(prefix: string, tenant: string | undefined): string {
   return tenant === undefined ? `${prefix}.>` : `${prefix}.${Buffer.from(tenant).toString("base64url")}.*`;
+}
+
+/** Whether a message at `seq` built on `base` is part of the log, given the subject's message before it (0: none). */
+export function follows(base: number, previous: number): boolean {
+  return previous <= base;
 }

@@ -1,0 +1,143 @@
+/**
+ * The session log on a 3-node NATS JetStream cluster (R3): EmitEvent at concurrency 64 on
+ * it beside the same load on a LevelDB server and beside raw JetStream publishes to the
+ * same cluster; watch delivery across two servers beside the same watcher on the writing
+ * server. Every figure is printed beside its reference measured in the same run.
+ */
+import { create } from "@bufbuild/protobuf";
+import { EventSchema } from "@oma/client/gen/oma/v1/event_pb.js";
+import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { NatsCluster, natsUnavailable } from "@oma/server/dist/testing/nats-cluster.js";
+import { startServerProcess, type ServerProcess } from "@oma/server/dist/testing/server-process.js";
+import { tempDir } from "@oma/server/dist/testing/temp-dir.js";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { percentile, printTable, type Row } from "./report.js";
+
+const ROUND_MS = 600;
+const ROUNDS = 5;
+const C = 64;
+const event = (i: number) => create(EventSchema, { payload: { case: "custom", value: { type: "bench", data: { i } } } });
+
+async function rate(concurrency: number, op: (worker: number) => Promise<unknown>, ms: number): Promise<number> {
+  let done = 0;
+  const end = performance.now() + ms;
+  const start = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async (_, w) => {
+    while (performance.now() < end) {
+      await op(w);
+      done++;
+    }
+  }));
+  return done / ((performance.now() - start) / 1000);
+}
+
+async function server(args: string[]): Promise<{ process: ServerProcess; remove(): Promise<void> }> {
+  const dir = await tempDir("oma-bench-js-");
+  const process = await startServerProcess(dir.path, { env: { OMA_LOG_LEVEL: "error" }, args: ["--auth", "none", "--workers", "0", ...args] });
+  return { process, remove: async () => (await process.stop(), await dir.remove()) };
+}
+
+async function sessionsOn(p: ServerProcess, n: number): Promise<string[]> {
+  const client = p.client(SessionService);
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) ids.push((await client.createSession({ agent: { model: "bench" } })).session!.sessionId);
+  return ids;
+}
+
+async function emitThroughput(cluster: NatsCluster): Promise<void> {
+  const onJs = await server(["--store", cluster.url]);
+  const onLevel = await server([]);
+  const nc = await connect({ servers: cluster.url.split(",") });
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: "BENCH_RAW", subjects: ["bench.raw.>"], num_replicas: 3 });
+  const js = jetstream(nc);
+  const [jsIds, levelIds] = [await sessionsOn(onJs.process, 8), await sessionsOn(onLevel.process, 8)];
+  const jsClient = onJs.process.client(SessionService);
+  const levelClient = onLevel.process.client(SessionService);
+  const payload = new TextEncoder().encode(JSON.stringify({ type: "bench", data: { i: 0 } }));
+  let i = 0;
+  const rounds = { js: [] as number[], level: [] as number[], raw: [] as number[] };
+  // Alternating short rounds, so that a change in machine load hits every figure alike.
+  for (let r = 0; r < ROUNDS; r++) {
+    rounds.js.push(await rate(C, (w) => jsClient.emitEvent({ sessionId: jsIds[w % 8]!, event: event(i++) }), ROUND_MS));
+    rounds.level.push(await rate(C, (w) => levelClient.emitEvent({ sessionId: levelIds[w % 8]!, event: event(i++) }), ROUND_MS));
+    rounds.raw.push(await rate(C, (w) => js.publish(`bench.raw.s${w % 8}`, payload), ROUND_MS));
+  }
+  const [onJetStream, onLevelDb, raw] = [percentile(rounds.js, 50), percentile(rounds.level, 50), percentile(rounds.raw, 50)];
+  const rows: Row[] = [
+    { what: `EmitEvent on JetStream R3, concurrency ${C}`, value: onJetStream, unit: "ev/s", limit: { what: "same load on LevelDB", value: onLevelDb } },
+    { what: `EmitEvent on JetStream R3, concurrency ${C}`, value: onJetStream, unit: "ev/s", limit: { what: "raw JetStream publish (R3)", value: raw } },
+  ];
+  printTable(`EmitEvent throughput (server child processes, 8 sessions; median of ${ROUNDS} alternating rounds)`, rows);
+  await jsm.streams.delete("BENCH_RAW");
+  await nc.close();
+  await onJs.remove();
+  await onLevel.remove();
+}
+
+/** Latency from the start of an EmitEvent on server A to its arrival at a watcher on `watchOn`. */
+async function watchDelivery(a: ServerProcess, watchOn: ServerProcess, samples: number): Promise<number[]> {
+  const sessionId = (await sessionsOn(a, 1))[0]!;
+  const sent = new Map<number, number>();
+  const latencies: number[] = [];
+  const abort = new AbortController();
+  let caughtUp!: () => void;
+  const ready = new Promise<void>((r) => (caughtUp = r));
+  const watching = (async () => {
+    try {
+      for await (const res of watchOn.client(SessionService).watchEvents({ sessionId }, { signal: abort.signal })) {
+        if (res.message.case === "caughtUp") caughtUp();
+        if (res.message.case !== "event") continue;
+        const t = sent.get(Number(res.message.value.seq));
+        if (t !== undefined) latencies.push(performance.now() - t);
+        if (latencies.length === samples) return;
+      }
+    } catch {
+      // aborted
+    }
+  })();
+  await ready;
+  const emitter = a.client(SessionService);
+  for (let i = 1; i <= samples; i++) {
+    const t = performance.now();
+    sent.set(i, t);
+    await emitter.emitEvent({ sessionId, event: event(i) });
+    await sleep(5);
+  }
+  await Promise.race([watching, sleep(10_000)]);
+  abort.abort();
+  return latencies;
+}
+
+async function crossServerWatch(cluster: NatsCluster): Promise<void> {
+  const a = await server(["--store", cluster.url]);
+  const b = await server(["--store", cluster.url]);
+  const same: number[] = [];
+  const across: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    same.push(...(await watchDelivery(a.process, a.process, 100)));
+    across.push(...(await watchDelivery(a.process, b.process, 100)));
+  }
+  printTable("WatchEvents delivery, EmitEvent start → event at the watcher (JetStream R3, 300 events each, 5 ms apart)", [
+    { what: "p50, watcher on the other server", value: percentile(across, 50), unit: "ms", limit: { what: "watcher on the writing server", value: percentile(same, 50) } },
+    { what: "p99, watcher on the other server", value: percentile(across, 99), unit: "ms", limit: { what: "watcher on the writing server", value: percentile(same, 99) } },
+  ]);
+  await a.remove();
+  await b.remove();
+}
+
+const missing = natsUnavailable();
+if (missing) {
+  console.log(`SKIPPED: ${missing}`);
+} else {
+  const cluster = await NatsCluster.start(3);
+  try {
+    await emitThroughput(cluster);
+    await crossServerWatch(cluster);
+  } finally {
+    await cluster.stop();
+  }
+}
