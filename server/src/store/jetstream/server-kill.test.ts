@@ -10,7 +10,8 @@ import { SessionStatus, StopReason } from "@oma/client/gen/oma/v1/session_pb.js"
 import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { fromInt64, toInt64 } from "../../harness/int64.js";
-import { CLI_MAIN, logInvariants } from "../../harness/testing/brain-fixture.js";
+import { CLI_MAIN } from "../../harness/testing/brain-fixture.js";
+import { logInvariants } from "../../harness/testing/log-invariants.js";
 import { announceSkips, backendsUnderTest } from "../../sandbox/sandbox-test-support.js";
 import { NatsCluster, natsUnavailable } from "../../testing/nats-cluster.js";
 import { tempDir } from "../../testing/temp-dir.js";
