@@ -134,5 +134,9 @@ export class NatsCluster {
     const node = this.#nodes[i]!;
     const child = spawn("nats-server", ["-c", node.configFile], { stdio: "ignore" });
     node.process = child;
+    // A test process that ends without stop() (a timeout, an uncaught error) takes its nodes with it.
+    const onExit = () => child.kill("SIGKILL");
+    process.once("exit", onExit);
+    child.once("exit", () => process.off("exit", onExit));
   }
 }
