@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { EventSchema } from "@oma/client/gen/oma/v1/event_pb.js";
 import { AgentConfigSchema, SessionStatus, StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
 import { randomUUID } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { isOmaError } from "../errors/oma-error.js";
 import { createLogger } from "../logger.js";
 import { MemorySessionStore } from "../store/memory-session-store.js";
@@ -87,7 +87,25 @@ describe("HarnessDispatcher", () => {
     await store.renewLease(ref, woke.leaseEpoch, TTL);
     clock += 2_000;
     expect(dispatcher.list({ sessionId: ref.sessionId })).toEqual([]); // the sweep's view: expired
-    expect((await dispatcher.listLive({ sessionId: ref.sessionId })).map((h) => h.harnessId)).toEqual([woke.harnessId]);
+    expect((await dispatcher.listLive({ sessionId: ref.sessionId, limit: 10 })).map((h) => h.harnessId)).toEqual([woke.harnessId]);
+  });
+
+  it("HARN-13: ListHarnesses pages read the leases of the brains they show, skipping lapsed ones", async () => {
+    const { store, dispatcher, session } = await setup();
+    const refs = await Promise.all(Array.from({ length: 6 }, () => session()));
+    const woken = await Promise.all(refs.map((ref) => dispatcher.wake(ref)));
+    // Two brains let their leases lapse; the others renew theirs. No sweep runs.
+    clock += TTL - 1_000;
+    const byId = refs.map((ref, i) => ({ ref, woke: woken[i]! })).sort((a, b) => (a.woke.harnessId < b.woke.harnessId ? -1 : 1));
+    const lapsed = new Set([byId[0]!.woke.harnessId, byId[3]!.woke.harnessId]);
+    for (const { ref, woke } of byId) if (!lapsed.has(woke.harnessId)) await store.renewLease(ref, woke.leaseEpoch, TTL);
+    clock += 2_000;
+    const reads = vi.spyOn(store, "getSession");
+    const first = await dispatcher.listLive({ limit: 2 });
+    expect(first.map((h) => h.harnessId)).toEqual([byId[1]!.woke.harnessId, byId[2]!.woke.harnessId]);
+    expect(reads.mock.calls.length).toBeLessThanOrEqual(4);
+    const rest = await dispatcher.listLive({ after: first.at(-1)!.harnessId, limit: 10 });
+    expect(rest.map((h) => h.harnessId)).toEqual([byId[4]!.woke.harnessId, byId[5]!.woke.harnessId]);
   });
 
   it("HARN-1: concurrent Wakes start one brain", async () => {

@@ -157,19 +157,30 @@ export class HarnessDispatcher {
   }
 
   /**
-   * Live brains as the store sees them now: the expiry of each candidate's lease is read
-   * from the session (its brain renews it there), not from the last sweep, which may lag
-   * behind on a busy server. What ListHarnesses answers.
+   * Up to `limit` live brains after harness id `after`, in harness id order, as the store
+   * sees them now: the expiry of each candidate's lease is read from the session (its brain
+   * renews it there), not from the last sweep, which may lag behind on a busy server. What
+   * ListHarnesses answers; it reads about one lease per brain it returns, not one per brain
+   * the server knows.
    */
-  async listLive(filter: { tenant?: string; sessionId?: string } = {}): Promise<HarnessRecord[]> {
-    const candidates = [...this.#harnesses.values()].filter((h) => (filter.tenant === undefined || h.tenant === filter.tenant) && (!filter.sessionId || h.sessionId === filter.sessionId));
-    await Promise.all(
-      candidates.map(async (record) => {
-        const lease = (await this.#store.getSession(refOf(record)).catch(() => undefined))?.lease;
-        if (lease && fromInt64(lease.epoch) === record.epoch && lease.expireTime) record.expireTime = timestampMs(lease.expireTime);
-      }),
-    );
-    return this.list(filter);
+  async listLive(filter: { tenant?: string; sessionId?: string; after?: string; limit: number }): Promise<HarnessRecord[]> {
+    const candidates = [...this.#harnesses.values()]
+      .filter((h) => (filter.tenant === undefined || h.tenant === filter.tenant) && (!filter.sessionId || h.sessionId === filter.sessionId) && (filter.after === undefined || h.harnessId > filter.after))
+      .sort((a, b) => (a.harnessId < b.harnessId ? -1 : a.harnessId > b.harnessId ? 1 : 0));
+    const live: HarnessRecord[] = [];
+    const chunk = Math.max(1, filter.limit);
+    for (let i = 0; i < candidates.length && live.length < filter.limit; i += chunk) {
+      const batch = candidates.slice(i, i + chunk);
+      await Promise.all(
+        batch.map(async (record) => {
+          const lease = (await this.#store.getSession(refOf(record)).catch(() => undefined))?.lease;
+          if (lease && fromInt64(lease.epoch) === record.epoch && lease.expireTime) record.expireTime = timestampMs(lease.expireTime);
+        }),
+      );
+      const now = this.#now();
+      live.push(...batch.filter((h) => h.expireTime > now));
+    }
+    return live.slice(0, filter.limit);
   }
 
   /** Live brains, brains waiting for a worker, connected workers: what an operator counts. */

@@ -63,7 +63,7 @@ export function createHarnessService(deps: HarnessServiceDeps): Handlers<typeof 
       const query = { list: "ListHarnesses", tenant, session_id: req.sessionId };
       const { size, cursor } = paging.open(req, query);
       // In harness id order; a page continues after the last id it returned.
-      const rest = (await dispatcher.listLive({ tenant, sessionId: req.sessionId || undefined })).filter((h) => cursor === undefined || h.harnessId > cursor);
+      const rest = await dispatcher.listLive({ tenant, sessionId: req.sessionId || undefined, after: cursor, limit: size + 1 });
       const page = rest.slice(0, size);
       return { harnesses: page.map(toHarness), nextPageToken: paging.next(rest.length > size ? page.at(-1)?.harnessId : undefined, query) };
     },
