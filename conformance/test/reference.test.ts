@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApp, type RunningApp } from "../../server/src/app.js";
+import { RestartableApp } from "./restartable-app.js";
 import { createLogger } from "../../server/src/logger.js";
 import { tempDir } from "../../server/src/testing/temp-dir.js";
 import { readExpectedFailures } from "../src/runner/expected-failures.js";
@@ -39,7 +40,7 @@ const restartCases = ["*/SESS-5/*", "*/keys-survive-restart", "*/epochs-grow-acr
 describe.skipIf(!bwrap)("the reference server passes the suite", () => {
   // Two servers: the gRPC run restarts its target and kills brains, so the Connect and
   // gRPC-Web runs, which go on at the same time, get a server of their own.
-  let app: RunningApp;
+  let served: RestartableApp;
   let other: RunningApp;
   /** The admin tokens the two servers wrote to their data directories. */
   let token = "";
@@ -54,12 +55,12 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
     process.env["OMA_CONFORMANCE_SECRET"] = secret;
     dir = await tempDir("oma-reference-");
     otherDir = await tempDir("oma-reference-other-");
-    app = await open(0);
+    served = await RestartableApp.start((port) => open(port));
     other = await open(0, otherDir.path);
-    token = (await readFile(app.adminTokenFile!, "utf8")).trim();
+    token = (await readFile(served.app.adminTokenFile!, "utf8")).trim();
     otherToken = (await readFile(other.adminTokenFile!, "utf8")).trim();
     if (workersBuilt) {
-      const url = app.url;
+      const url = served.app.url;
       fixture = await startScriptedFixture((id) =>
         startWorkerProcess(`exec node '${serverMain}' worker --server ${url} --id ${id}`, url, id, { ANTHROPIC_BASE_URL: fixture!.modelUrl, ANTHROPIC_API_KEY: fixture!.apiKey, OMA_LOG_LEVEL: "warn", OMA_TOKEN: token }),
       );
@@ -69,7 +70,7 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
   });
   afterAll(async () => {
     await fixture?.close();
-    await app?.close();
+    await served?.close();
     await other?.close();
     await dir?.remove();
     await otherDir?.remove();
@@ -87,15 +88,6 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
       harness: { leaseTtlMs: 3000 },
       logger: createLogger({ level: "silent" }),
     });
-  // A graceful restart on the same data and port; the CLI's --target-cmd restarts with SIGKILL.
-  let restarting: Promise<void> | undefined;
-  const restartTarget = () =>
-    (restarting ??= (async () => {
-      const port = app.port;
-      await app.close();
-      app = await open(port);
-    })().finally(() => (restarting = undefined)));
-
   const summary = (r: SuiteReport) =>
     r.results.filter((c) => c.status === "failed" || c.status === "unexpected-pass").map((c) => `${c.status} ${c.id}: ${c.message ?? ""}`).join("\n");
 
@@ -103,11 +95,11 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
     it.concurrent(`over ${protocol}: the whole suite, then the wire and session cases ${RUNS - 1} times more, each run with a random seed`, { timeout: 240_000 + RUNS * 60_000 }, async () => {
       // Harness cases and restarts over gRPC, on the server only that run uses: the Connect
       // and gRPC-Web runs share the other server and would see it go away.
-      const target = protocol === "grpc" ? { target: app.url, targetDataDir: dir.path, token } : { target: other.url, targetDataDir: otherDir.path, token: otherToken };
+      const target = protocol === "grpc" ? { target: served.app.url, targetDataDir: dir.path, token } : { target: other.url, targetDataDir: otherDir.path, token: otherToken };
       const seeds: number[] = [];
       for (let run = 1; run <= RUNS; run++) {
         const whole = run === 1;
-        const extra = protocol === "grpc" && fixture && whole ? { harness: fixture, restartTarget } : { skip: ["harness", ...restartCases] };
+        const extra = protocol === "grpc" && fixture && whole ? { harness: fixture, restartTarget: served.restart } : { skip: ["harness", ...restartCases] };
         const report = await runSuite({ ...target, protocol, secret, expectedFailures, concurrency: 6, ...(whole ? {} : { profile: ["wire", "session"] }), ...extra });
         seeds.push(report.seed);
         const what = `run ${run} of ${RUNS} over ${protocol} (seed ${report.seed}; replay with --seed)`;
