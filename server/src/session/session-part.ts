@@ -1,6 +1,6 @@
 import type { SessionTokens } from "../auth/session-token.js";
 import type { Db, PartContext, ServerPart } from "../part.js";
-import { DelayedStorage } from "../store/delayed-storage.js";
+import { delayStorage } from "../store/delayed-storage.js";
 import { JetStreamSessionStore } from "../store/jetstream/jetstream-session-store.js";
 import { LevelSessionStore } from "../store/level-session-store.js";
 import type { SessionStorage } from "../store/session-storage.js";
@@ -45,7 +45,7 @@ export async function openSessionPart(db: Db, ctx: PartContext, options: Session
   // The log on LevelDB, counted at both ends: each synced write (innermost), and each call.
   const wrapStorage = (storage: SessionStorage) => {
     const counted = instrumentStorage(storage, ctx.metrics);
-    const delayed = delayMs > 0 ? new DelayedStorage(counted, delayMs) : counted;
+    const delayed = delayMs > 0 ? delayStorage(counted, delayMs) : counted;
     return options.wrapStorage ? options.wrapStorage(delayed) : delayed;
   };
   const store = new InstrumentedSessionStore(

@@ -6,7 +6,7 @@ import type { StorageHealth } from "./storage-health.js";
 
 export interface LevelSessionStoreOptions extends SessionLogOptions {
   readonly sublevel?: string;
-  /** Wraps the storage (fault injection for conformance testing, `DelayedStorage`). */
+  /** Wraps the storage (fault injection for conformance testing, `delayStorage`). */
   readonly wrapStorage?: (storage: SessionStorage) => SessionStorage;
   /** The server's storage health, which every durable write goes through. */
   readonly health?: StorageHealth;

@@ -4,6 +4,7 @@ import { durationMs } from "@bufbuild/protobuf/wkt";
 import { isOmaError } from "../errors/oma-error.js";
 import type { SessionRef } from "../store/session-ref.js";
 import type { SessionStorage, SessionWrite } from "../store/session-storage.js";
+import { wrapStorageWrite } from "../store/wrap-storage-write.js";
 import type {
   AcquireLeaseOptions, AppendOptions, AppendResult, CreateSessionInput, ListPage, ListQuery, LogListener, ReadQuery, ReadResult, SessionStore, Subscription,
 } from "../store/session-store.js";
@@ -130,11 +131,10 @@ export class InstrumentedSessionStore implements SessionStore {
 
 /**
  * A SessionStorage that times each synced write (one fsync) and counts the events it
- * carries. Every other method passes through untouched (a proxy, so a method added to the
- * storage interface later passes through too).
+ * carries. Every other method passes through untouched.
  */
 export function instrumentStorage(storage: SessionStorage, metrics: OmaMetrics): SessionStorage {
-  const write = async (writes: readonly SessionWrite[]) => {
+  return wrapStorageWrite(storage, async (writes: readonly SessionWrite[]) => {
     const end = metrics.storeWriteDuration.startTimer();
     const outcomes = await storage.write(writes);
     end();
@@ -142,12 +142,5 @@ export function instrumentStorage(storage: SessionStorage, metrics: OmaMetrics):
     for (const w of writes) events += w.events.length;
     if (events > 0) metrics.storeWriteBatchEvents.observe(events);
     return outcomes;
-  };
-  return new Proxy(storage, {
-    get(target, prop, receiver) {
-      if (prop === "write") return write;
-      const value: unknown = Reflect.get(target, prop, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
   });
 }

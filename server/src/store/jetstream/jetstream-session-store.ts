@@ -7,7 +7,7 @@ import { JetStreamStorage, type JetStreamStorageOptions } from "./jetstream-stor
 export interface JetStreamSessionStoreOptions extends SessionLogOptions, JetStreamStorageOptions {
   /** Replicas of the stream when it is created (default: 3, or 1 when the cluster has fewer nodes). */
   readonly replicas?: number;
-  /** Wraps the storage (fault injection for conformance testing, `DelayedStorage`). */
+  /** Wraps the storage (fault injection for conformance testing, `delayStorage`). */
   readonly wrapStorage?: (storage: SessionStorage) => SessionStorage;
 }
 
