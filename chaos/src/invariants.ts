@@ -30,9 +30,16 @@ export async function readLog(client: OmaClient, sessionId: string): Promise<Eve
 /**
  * The session ended its last turn: IDLE, no lease, the log closed by that IDLE with a
  * stop reason (END_TURN, or a reason such as RETRIES_EXHAUSTED whose cause is in the log).
+ * A brain releases its lease after it writes IDLE; one that died (or whose release met a
+ * dead server) in between leaves the lease to expire. So the lease must be gone by
+ * `leaseGoneBy` (a lease TTL and more after the turn ended), not at once.
  */
-export async function checkSettled(client: OmaClient, run: SessionRun, log: readonly Event[]): Promise<Breach[]> {
-  const { session } = await client.sessions.getSession({ sessionId: run.sessionId });
+export async function checkSettled(client: OmaClient, run: SessionRun, log: readonly Event[], leaseGoneBy: number): Promise<Breach[]> {
+  let { session } = await client.sessions.getSession({ sessionId: run.sessionId });
+  while (session?.lease && Date.now() < leaseGoneBy) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    ({ session } = await client.sessions.getSession({ sessionId: run.sessionId }));
+  }
   const last = log.at(-1)?.payload;
   const idle = session?.status === SessionStatus.IDLE && !session.lease && last?.case === "statusChanged" && last.value.status === SessionStatus.IDLE;
   if (!idle) {

@@ -52,10 +52,11 @@ export async function runChaos(config: ChaosConfig, log: (line: string) => void 
     monitor.stop();
     clientNow = await system.client();
     const logs = new Map<string, Awaited<ReturnType<typeof readLog>>>();
+    const leaseGoneBy = Date.now() + bound;
     for (const run of workload.runs) {
       const events = await readLog(clientNow, run.sessionId);
       logs.set(run.sessionId, events);
-      breaches.push(...(await checkSettled(clientNow, run, events)));
+      breaches.push(...(await checkSettled(clientNow, run, events, leaseGoneBy)));
       await waitWatched(run, events.length);
       breaches.push(...checkLog(run, events));
     }
