@@ -73,6 +73,12 @@ export interface SandboxBackend {
   readonly gateway: boolean;
   /** Host uid that must own the workspace (undefined: the server's own). */
   readonly sandboxUid: number | undefined;
+  /**
+   * Whether a writable root (SandboxSecurity.writable_root) keeps its writes in memory,
+   * charged to the sandbox's memory limit (bubblewrap's tmpfs root, gVisor's root overlay),
+   * rather than on the host's disk outside disk_bytes (runc's container layer).
+   */
+  readonly writableRootInMemory: boolean;
   /** True when its environments outlive the server to be re-attached (docker); false when they end with it. */
   readonly survivesRestart: boolean;
   /** Checks the machine once (engine answering, image present, bwrap usable). */

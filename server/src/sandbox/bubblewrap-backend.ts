@@ -47,6 +47,8 @@ export function createBubblewrapBackend(options: { unhardened?: boolean } = {}):
     name: "bubblewrap",
     survivesRestart: false,
     isolated: true,
+    // Its root is a tmpfs of its own (writable only with writable_root).
+    writableRootInMemory: true,
     gateway: true,
     sandboxUid: isRoot ? HOST_NOBODY : undefined,
     async probe(): Promise<BackendStatus> {

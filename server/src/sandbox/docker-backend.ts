@@ -112,6 +112,9 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
     name,
     survivesRestart: true,
     isolated: true,
+    // gVisor keeps its root's writes in an overlay in its own memory (--overlay2=root:memory,
+    // scripts/register-gvisor-runtime); runc writes them to the engine's container layer.
+    writableRootInMemory: options.runtime !== undefined,
     gateway: true,
     sandboxUid: SANDBOX_UID,
     defaultImage,

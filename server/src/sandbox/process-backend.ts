@@ -27,6 +27,8 @@ export function createProcessBackend(log: Logger): SandboxBackend {
     name: "process",
     survivesRestart: false,
     isolated: false,
+    // Its tools write wherever the server's user may: nothing is bounded.
+    writableRootInMemory: false,
     // Its tools share the host's network: no private loopback to put a gateway on.
     gateway: false,
     sandboxUid: undefined,

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rpcRejection as rejection } from "../testing/rpc-rejection.js";
 import { startTestApp, type TestApp } from "../testing/test-app.js";
 import { announceSkips, backendsUnderTest, bash } from "./sandbox-test-support.js";
+import { workspaceDisksAvailable } from "./workspace-disk.js";
 
 // SBX-1, SBX-8, SBX-10, SBX-11, SBX-13, SBX-14 through the real server on port 0.
 const backends = backendsUnderTest();
@@ -211,11 +212,14 @@ describe.each(backends)("sandbox lifecycle on $name", (backend) => {
     // NoNewPrivs from prctl(PR_GET_NO_NEW_PRIVS): gVisor's /proc/self/status has no such line.
     const probe = "id -u; touch /probe-root 2>/dev/null && echo root-writable || echo root-read-only; grep -E '^CapEff:' /proc/self/status | tr -s '\\t ' ' '; python3 -c \"import ctypes; print('NoNewPrivs:', ctypes.CDLL(None).prctl(39, 0, 0, 0, 0))\"";
     const strict = await provision();
-    const loose = await provision({ security: { runAsRoot: true, writableRoot: true, keepCapabilities: true, allowPrivilegeEscalation: true } });
+    // Where workspace disks are enforced, runc's writable root (on the host's disk, outside
+    // disk_bytes) is refused (SBX-16, workspace-disk.test.ts); its other switches still loosen.
+    const writableRoot = backend.name !== "docker" || !workspaceDisksAvailable().available;
+    const loose = await provision({ security: { runAsRoot: true, writableRoot, keepCapabilities: true, allowPrivilegeEscalation: true } });
     try {
       expect((await bash(c(), strict.sandboxId, probe)).output).toBe("1000\nroot-read-only\nCapEff: 0000000000000000\nNoNewPrivs: 1\n");
       const out = (await bash(c(), loose.sandboxId, probe)).output.split("\n");
-      expect(out.slice(0, 2)).toEqual(["0", "root-writable"]);
+      expect(out.slice(0, 2)).toEqual(["0", writableRoot ? "root-writable" : "root-read-only"]);
       expect(out[2]).not.toBe("CapEff: 0000000000000000");
       // bubblewrap and gVisor (runsc) always set no-new-privileges; docker honours the switch.
       expect(out[3]).toBe(backend.name === "docker" ? "NoNewPrivs: 0" : "NoNewPrivs: 1");

@@ -120,6 +120,14 @@ export class SandboxManager {
   }
 
   private async create(backend: SandboxBackend, r: ResolvedResources, labels: Record<string, string>, sessionId: string, tenant: string): Promise<Sandbox> {
+    // SBX-16: every writable path that is not in memory lies within disk_bytes.
+    if (this.deps.workspaceDisks && backend.isolated && r.security.writableRoot && !backend.writableRootInMemory) {
+      throw new OmaError(
+        "BACKEND_UNAVAILABLE",
+        `the ${backend.name} backend cannot keep a writable root within resources.disk_bytes: its writes would go to the host's disk; bubblewrap and gvisor keep a writable root in memory`,
+        { backend: backend.name, field: "resources.security.writable_root" },
+      );
+    }
     const routes = await this.wireGateway(backend, r, tenant);
     const sandboxId = newSandboxId();
     const workspaceDir = join(this.deps.workspaceRoot, sandboxId, "workspace");

@@ -1,8 +1,12 @@
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
+import { Code } from "@connectrpc/connect";
 import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rpcRejection as rejection } from "../testing/rpc-rejection.js";
 import { startTestApp, type TestApp } from "../testing/test-app.js";
+import { LABEL_SANDBOX } from "./docker-backend.js";
 import { announceSkips, backendsUnderTest, bash } from "./sandbox-test-support.js";
 import { mountsUnder, workspaceDisksAvailable } from "./workspace-disk.js";
 
@@ -42,5 +46,33 @@ describe.each(backends)("workspace disk on $name", (backend) => {
     await c.destroySandbox({ sandboxId });
     expect(await mountsUnder(dirname(workspaceDir))).toEqual([]);
     expect(existsSync(dirname(workspaceDir))).toBe(false);
+  });
+
+  it.skipIf(!backend.available || !disks.available)("SBX-16 a writable root keeps its writes off the host's disk: in memory on bubblewrap and gvisor, refused on docker (runc writes it to the engine's storage)", async () => {
+    const c = app.client(SandboxService);
+    const req = { resources: { backend: backend.name, security: { writableRoot: true, runAsRoot: true } } };
+    if (backend.name === "docker") {
+      const refused = await rejection(c.provision(req));
+      expect([refused.code, refused.reason, refused.field]).toEqual([Code.Unavailable, "BACKEND_UNAVAILABLE", "resources.security.writable_root"]);
+      expect(refused.message).toContain("disk_bytes");
+      return;
+    }
+    const sandboxId = (await c.provision(req)).sandbox!.sandboxId;
+    try {
+      const wrote = await bash(c, sandboxId, `python3 -c "open('/oma-root-probe', 'wb').write(b'x' * 1048576); print(open('/proc/self/mounts').read())"`);
+      expect(wrote.isError).toBe(false);
+      if (backend.name === "bubblewrap") {
+        // bwrap's root is a tmpfs of the sandbox's own.
+        expect(wrote.output.split("\n").find((line) => line.split(" ")[1] === "/")?.split(" ")[2]).toBe("tmpfs");
+      } else {
+        // gVisor: the container layer on the host (where runc would have written it) holds nothing.
+        const container = execFileSync("docker", ["ps", "-q", "--no-trunc", "--filter", `label=${LABEL_SANDBOX}=${sandboxId}`], { encoding: "utf8" }).trim();
+        const upper = execFileSync("docker", ["inspect", "-f", "{{.GraphDriver.Data.UpperDir}}", container], { encoding: "utf8" }).trim();
+        expect(existsSync(upper)).toBe(true);
+        expect(existsSync(join(upper, "oma-root-probe"))).toBe(false);
+      }
+    } finally {
+      await c.destroySandbox({ sandboxId });
+    }
   });
 });
