@@ -7,6 +7,7 @@ import { OmaError } from "../errors/oma-error.js";
 import type { Logger } from "../logger.js";
 import type { BackendStatus, EnvironmentRef, SandboxBackend, SandboxEnvironment, SandboxSpec } from "./backend.js";
 import { gatewayWiring } from "./gateway-wiring.js";
+import { GVISOR_STATX_SHIM_HOST, gvisorStatxShim } from "./gvisor-statx-shim.js";
 import { RunnerConnection } from "./runner-connection.js";
 import { dockerSeccompProfile } from "./seccomp-filter.js";
 import { removeSandboxDir } from "./workspace-disk.js";
@@ -129,7 +130,9 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
         if (!info.Runtimes?.[options.runtime]) return { available: false, detail: `the Docker engine has no runtime "${options.runtime}"; run scripts/register-gvisor-runtime` };
       }
       const image = await withTimeout(defaultImage(), PROBE_TIMEOUT_MS, "no answer listing images").catch(() => undefined);
-      return image ? { available: true, detail: `${name}, default image ${image}` } : { available: false, detail: "no sandbox image; run scripts/build-sandbox-image" };
+      if (!image) return { available: false, detail: "no sandbox image; run scripts/build-sandbox-image" };
+      const shimMissing = options.runtime && !gvisorStatxShim() ? ` (${GVISOR_STATX_SHIM_HOST} is missing: ls -l, stat and du fail inside; run scripts/register-gvisor-runtime)` : "";
+      return { available: true, detail: `${name}, default image ${image}${shimMissing}` };
     },
     async create(spec: SandboxSpec): Promise<SandboxEnvironment> {
       const image = spec.image || (await defaultImage());
@@ -138,6 +141,7 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
       if (options.runtime && spec.network === "full") throw new OmaError("BACKEND_UNAVAILABLE", `the ${name} backend has no network beyond loopback; network FULL needs docker or bubblewrap (ALLOW_LIST works: it goes through the gateway)`, { backend: name, field: "resources.network.mode" });
       const uid = spec.security.runAsRoot ? 0 : SANDBOX_UID;
       const home = uid ? "/home/sandbox" : "/root";
+      const shim = options.runtime ? gvisorStatxShim() : undefined;
       let container: Docker.Container;
       try {
         container = await docker.createContainer({
@@ -146,7 +150,7 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
           Entrypoint: [],
           User: `${uid}:${uid}`,
           WorkingDir: "/workspace",
-          Env: Object.entries({ PATH: "/usr/local/bin:/usr/bin:/bin", HOME: home, ...gatewayWiring.env(spec.gateway), ...spec.env }).map(([k, v]) => `${k}=${v}`),
+          Env: Object.entries({ PATH: "/usr/local/bin:/usr/bin:/bin", HOME: home, ...shim?.env, ...gatewayWiring.env(spec.gateway), ...spec.env }).map(([k, v]) => `${k}=${v}`),
           Labels: { [LABEL_SANDBOX]: spec.sandboxId, [LABEL_SERVER]: spec.serverInstance, ...(options.dataDir ? { [LABEL_DATA_DIR]: resolve(options.dataDir) } : {}) },
           Hostname: "oma-sandbox",
           AttachStdin: true,
@@ -180,7 +184,7 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
               "/tmp": `rw,nosuid,nodev,size=${TMPFS_BYTES},mode=1777`,
               [home]: `rw,nosuid,nodev,size=${TMPFS_BYTES},uid=${uid},gid=${uid},mode=0700`,
             },
-            Binds: [`${spec.workspaceDir}:/workspace:rw`, ...gatewayWiring.dockerBinds(spec.gateway)],
+            Binds: [`${spec.workspaceDir}:/workspace:rw`, ...gatewayWiring.dockerBinds(spec.gateway), ...(shim?.binds ?? [])],
             LogConfig: { Type: "none", Config: {} },
           },
         });

@@ -151,6 +151,17 @@ describe.each(backends)("sandbox lifecycle on $name", (backend) => {
     expect((await rejection(bash(c(), s.sandboxId, "true"))).reason).toBe("SANDBOX_NOT_FOUND");
   });
 
+  it.skipIf(!backend.available)("SBX-1 the commands a model reaches for first work alike on every backend: ls -l, stat, du (on gVisor through the statx shim)", async () => {
+    const s = await provision({ files: [{ path: "notes.txt", content: new TextEncoder().encode("twelve bytes") }] });
+    try {
+      const r = await bash(c(), s.sandboxId, "ls -l notes.txt | cut -d' ' -f5-; stat -c '%s %n' notes.txt; du -b notes.txt");
+      expect(r.isError).toBe(false);
+      expect(r.output.split("\n").map((line) => line.replace(/\s+/g, " "))).toEqual([expect.stringMatching(/^12 .* notes\.txt$/), "12 notes.txt", "12 notes.txt", ""]);
+    } finally {
+      await c().destroySandbox({ sandboxId: s.sandboxId });
+    }
+  });
+
   it.skipIf(!backend.available)("SBX-8 a repeated idempotency key replays the recorded result, waits for a running call, and rejects other input", async () => {
     const s = await provision();
     try {
