@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { chmod, mkdir } from "node:fs/promises";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -13,6 +15,7 @@ import { fromInt64, toInt64 } from "../../harness/int64.js";
 import { CLI_MAIN } from "../../harness/testing/brain-fixture.js";
 import { logInvariants } from "../../harness/testing/log-invariants.js";
 import { announceSkips, backendsUnderTest } from "../../sandbox/sandbox-test-support.js";
+import { removeSandboxDir } from "../../sandbox/workspace-disk.js";
 import { NatsCluster, natsUnavailable } from "../../testing/nats-cluster.js";
 import { tempDir } from "../../testing/temp-dir.js";
 
@@ -62,9 +65,13 @@ describe.skipIf(!bwrap.available || noNats !== undefined)("an OMA server SIGKILL
     const env = { ...process.env, ANTHROPIC_API_KEY: "test-key", ANTHROPIC_BASE_URL: model.url, OMA_LOG_LEVEL: "warn" };
     const serve = async () => {
       const dir = await tempDir("oma-server-kill-");
-      cleanup.push(() => dir.remove());
-      const args = ["serve", "--port", "0", "--data-dir", dir.path, "--workers", "0", "--sandbox-backend", "bubblewrap", "--lease-ttl-ms", "1000", "--auth", "none", "--store", cluster.url];
-      const { child, line } = await startProcess(args, "OMA_LISTENING", env);
+      // Its sandboxes' workspaces (each a mounted disk) live in its directory: a server
+      // killed and never restarted leaves them mounted, and the test unmounts them.
+      cleanup.push(() => removeSandboxDir(dir.path));
+      await mkdir(join(dir.path, "data"));
+      await chmod(dir.path, 0o711); // the sandbox's user reaches its workspace through it
+      const args = ["serve", "--port", "0", "--data-dir", join(dir.path, "data"), "--workers", "0", "--sandbox-backend", "bubblewrap", "--lease-ttl-ms", "1000", "--auth", "none", "--store", cluster.url];
+      const { child, line } = await startProcess(args, "OMA_LISTENING", { ...env, OMA_SANDBOX_ROOT: join(dir.path, "sandboxes") });
       const url = line.split(" ")[1]!;
       await startProcess(["worker", "--server", url, "--id", `w-${randomUUID().slice(0, 8)}`], "OMA_WORKER_CONNECTED", env);
       return { child, url };
