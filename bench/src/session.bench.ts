@@ -106,44 +106,46 @@ async function emitThroughput(): Promise<void> {
 
 /**
  * What authentication costs an append (SEC-4): the same EmitEvent load against a server
- * that checks a client token on every call and one started with --auth none, in
- * alternating rounds so that a change in machine load hits both alike.
+ * that checks a client token on every call and one started with --auth none. A third
+ * server, a twin of the first, is the run's own A/A control: the ratio of two identical
+ * servers shows how much of a difference this machine can tell from noise. The three take
+ * turns in rotating order (ABC, BCA, CAB, ...), so neither the machine's load nor going
+ * first favours one of them.
  */
 async function authCost(): Promise<void> {
-  const authed = await newServer();
-  const open = await newServer(undefined, ["--auth", "none"]);
-  const admin = createOmaClient({ baseUrl: authed.server.url, token: authed.server.adminToken });
-  const { bearerToken } = await admin.tokens.createToken({ tenant: "bench", role: TokenRole.CLIENT });
-  const withToken = createOmaClient({ baseUrl: authed.server.url, token: bearerToken }).sessions;
-  const without = createOmaClient({ baseUrl: open.server.url }).sessions;
-  const sessionsOf = async (client: typeof without) => {
+  const clientOf = async (server: Awaited<ReturnType<typeof newServer>>["server"], authed: boolean) => {
+    if (!authed) return createOmaClient({ baseUrl: server.url }).sessions;
+    const admin = createOmaClient({ baseUrl: server.url, token: server.adminToken });
+    const { bearerToken } = await admin.tokens.createToken({ tenant: "bench", role: TokenRole.CLIENT });
+    return createOmaClient({ baseUrl: server.url, token: bearerToken }).sessions;
+  };
+  const servers = [await newServer(), await newServer(undefined, ["--auth", "none"]), await newServer()];
+  const clients = [await clientOf(servers[0]!.server, true), await clientOf(servers[1]!.server, false), await clientOf(servers[2]!.server, true)];
+  const sessionsOf = async (client: (typeof clients)[number]) => {
     const ids: string[] = [];
     for (let i = 0; i < 8; i++) ids.push((await client.createSession({ agent: { model: "bench" } })).session!.sessionId);
     return ids;
   };
-  const [authedIds, openIds] = [await sessionsOf(withToken), await sessionsOf(without)];
+  const ids = [await sessionsOf(clients[0]!), await sessionsOf(clients[1]!), await sessionsOf(clients[2]!)];
   const rows: Row[] = [];
   for (const c of [1, 64]) {
     let i = 0;
-    const authedRounds: number[] = [];
-    const openRounds: number[] = [];
-    for (let round = 0; round < 7; round++) {
-      authedRounds.push(await rate(c, (w) => withToken.emitEvent({ sessionId: authedIds[w % 8]!, event: event(i++) }), RUN_MS / 5));
-      openRounds.push(await rate(c, (w) => without.emitEvent({ sessionId: openIds[w % 8]!, event: event(i++) }), RUN_MS / 5));
+    const rounds: number[][] = [[], [], []];
+    for (let round = 0; round < 9; round++) {
+      for (let k = 0; k < 3; k++) {
+        const s = (round + k) % 3;
+        rounds[s]!.push(await rate(c, (w) => clients[s]!.emitEvent({ sessionId: ids[s]![w % 8]!, event: event(i++) }), RUN_MS / 5));
+      }
     }
-    rows.push({
-      what: `EmitEvent with a client token, concurrency ${c}`,
-      value: percentile(authedRounds, 50),
-      unit: "ev/s",
-      limit: { what: "same load, --auth none", value: percentile(openRounds, 50) },
-      goal: c === 64 ? { atLeast: 0.95 } : undefined,
-    });
+    const [authed, open, twin] = rounds.map((r) => percentile(r, 50)) as [number, number, number];
+    rows.push({ what: `EmitEvent with a client token, concurrency ${c}`, value: authed, unit: "ev/s", limit: { what: "same load, --auth none", value: open }, goal: c === 64 ? { atLeast: 0.95 } : undefined });
+    rows.push({ what: `  A/A control: its twin, concurrency ${c}`, value: twin, unit: "ev/s", limit: { what: "the same authenticated server", value: authed } });
   }
-  printTable("Authentication on EmitEvent (two server child processes, 8 sessions each; median of 7 alternating rounds)", rows);
-  await authed.server.stop();
-  await open.server.stop();
-  await authed.dir?.remove();
-  await open.dir?.remove();
+  printTable("Authentication on EmitEvent (three server child processes, 8 sessions each; median of 9 rounds in rotating order; the A/A row is the noise floor)", rows);
+  for (const s of servers) {
+    await s.server.stop();
+    await s.dir?.remove();
+  }
 }
 
 async function watchLatency(): Promise<void> {
