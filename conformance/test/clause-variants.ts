@@ -97,6 +97,10 @@ export const clauseVariants: readonly BrokenVariant[] = [
     profile: ["HARN-27"],
     needsSandbox: true,
     needsHarness: true,
+    // Fewer brain slots than the case's sessions, so that some Wakes wait for a worker when
+    // the target restarts (the case's premise): with the default of 512 every brain would
+    // start at once and keep its lease across the restart.
+    workerArgs: "--capacity 4",
     // The dispatch records are written, but a restarted dispatcher reads none back: queued
     // Wakes, and brains that stopped during the restart, are never woken again.
     storage: (real) =>
