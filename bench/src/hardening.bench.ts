@@ -16,26 +16,7 @@ import { createLogger } from "@oma/server/dist/logger.js";
 import { createBubblewrapBackend } from "@oma/server/dist/sandbox/bubblewrap-backend.js";
 import type { SandboxEnvironment, SandboxSpec } from "@oma/server/dist/sandbox/backend.js";
 import { mountWorkspaceDisk, removeSandboxDir, workspaceDisksAvailable } from "@oma/server/dist/sandbox/workspace-disk.js";
-import { percentile, printTable, type Row } from "./report.js";
-
-/** Alternates a and b so both see the same machine (the load on a shared machine drifts). */
-async function timePair(n: number, a: () => Promise<unknown>, b: () => Promise<unknown>, warmup: number): Promise<[number[], number[]]> {
-  for (let i = 0; i < warmup; i++) {
-    await a();
-    await b();
-  }
-  const sa: number[] = [];
-  const sb: number[] = [];
-  for (let i = 0; i < n; i++) {
-    let t = performance.now();
-    await a();
-    sa.push(performance.now() - t);
-    t = performance.now();
-    await b();
-    sb.push(performance.now() - t);
-  }
-  return [sa, sb];
-}
+import { percentile, printTable, type Row, timePair } from "./report.js";
 
 const p50 = (s: number[]) => percentile(s, 50);
 const p95 = (s: number[]) => percentile(s, 95);

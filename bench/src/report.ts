@@ -40,3 +40,25 @@ export function printTable(title: string, rows: readonly Row[]): void {
     console.log(line);
   }
 }
+
+/**
+ * Times two operations alternately (a, b, a, b, …) so that both see the same machine: on a
+ * shared machine the load drifts, and a limit measured minutes apart would skew the ratio.
+ */
+export async function timePair(n: number, a: () => Promise<unknown>, b: () => Promise<unknown>, warmup = 2): Promise<[number[], number[]]> {
+  for (let i = 0; i < warmup; i++) {
+    await a();
+    await b();
+  }
+  const sa: number[] = [];
+  const sb: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let t = performance.now();
+    await a();
+    sa.push(performance.now() - t);
+    t = performance.now();
+    await b();
+    sb.push(performance.now() - t);
+  }
+  return [sa, sb];
+}

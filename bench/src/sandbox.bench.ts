@@ -14,31 +14,9 @@ import { promisify } from "node:util";
 import { createOmaClient } from "@oma/client/node";
 import { startApp } from "@oma/server/dist/app.js";
 import { createLogger } from "@oma/server/dist/logger.js";
-import { percentile, printTable, type Row } from "./report.js";
+import { percentile, printTable, type Row, timePair } from "./report.js";
 
 const run = promisify(execFile);
-
-/**
- * Times two operations alternately (a, b, a, b, …) so that both see the same machine: on a
- * shared machine the load drifts, and a limit measured minutes apart would skew the ratio.
- */
-async function timePair(n: number, a: () => Promise<unknown>, b: () => Promise<unknown>, warmup = 2): Promise<[number[], number[]]> {
-  for (let i = 0; i < warmup; i++) {
-    await a();
-    await b();
-  }
-  const sa: number[] = [];
-  const sb: number[] = [];
-  for (let i = 0; i < n; i++) {
-    let t = performance.now();
-    await a();
-    sa.push(performance.now() - t);
-    t = performance.now();
-    await b();
-    sb.push(performance.now() - t);
-  }
-  return [sa, sb];
-}
 
 function bareSpawn(command: string, args: string[] = []): Promise<void> {
   return new Promise((resolve, reject) => {
