@@ -74,8 +74,14 @@ export class HarnessDispatcher {
   #sweeping: Promise<void> | undefined;
   #closed = false;
 
-  /** Other servers share the store: their dispatch records are read again at every sweep. */
+  /**
+   * Other servers share the store: their dispatch records are read again at every sweep, and
+   * a brain goes to a worker only once this server has claimed its record (any server whose
+   * workers have room may claim a record nobody has: a Wake reaches a worker of any server).
+   */
   readonly #sharedStore: boolean;
+  /** This dispatcher's name in the claims of dispatch records (one per process). */
+  readonly #serverId = `dsp_${randomBytes(8).toString("hex")}`;
 
   constructor(deps: { store: SessionStore; logger: Logger; options?: Partial<HarnessOptions>; now?: () => number; sharedStore?: boolean }) {
     this.#store = deps.store;
@@ -213,10 +219,9 @@ export class HarnessDispatcher {
       // Assignments the stream never carried go back to the queue, not to a lease timeout.
       for (const record of conn.queue.drain().reverse()) {
         if (this.#harnesses.get(record.harnessId) !== record || this.#workerOf.get(record.harnessId) !== conn.key) continue;
-        record.workerId = undefined;
         conn.assigned.delete(record.harnessId);
         this.#workerOf.delete(record.harnessId);
-        this.#waiting.unshift(record.harnessId);
+        this.#requeue(record, "unshift");
       }
       this.#log.info({ workerId: worker.workerId }, "worker disconnected");
       this.#dispatch();
@@ -319,7 +324,11 @@ export class HarnessDispatcher {
     let count = 0;
     do {
       const page = await this.#store.listDispatches({ pageSize: START_PAGE, cursor });
-      for (const record of page.dispatches) if (!this.#harnesses.has(record.harnessId)) this.#adopt(record);
+      for (const record of page.dispatches) {
+        const tracked = this.#harnesses.get(record.harnessId);
+        if (!tracked) this.#adopt(record);
+        if (this.#sharedStore) this.#settleClaim(tracked ?? this.#harnesses.get(record.harnessId)!, record.claimedBy);
+      }
       count += page.dispatches.length;
       cursor = page.nextCursor;
     } while (cursor);
@@ -329,6 +338,82 @@ export class HarnessDispatcher {
   /** A brain an earlier (or another) server dispatched: tracked like any, its worker unknown here. */
   #adopt(d: DispatchRecord): void {
     this.#track({ harnessId: d.harnessId, ...d.ref, epoch: d.epoch, workerId: "", startTime: d.wakeTime, expireTime: this.#now(), wakeSeq: d.wakeSeq, traceContext: {} });
+  }
+
+  /**
+   * On a shared store, what another server's claim (or its absence) means here: a brain no
+   * server has handed to a worker waits for a worker here too; one another server claimed
+   * is only watched here (its lease, its end).
+   */
+  #settleClaim(record: HarnessRecord, claimedBy: string | undefined): void {
+    if (claimedBy === undefined && record.workerId === "") {
+      record.workerId = undefined;
+      this.#waiting.push(record.harnessId);
+    } else if (claimedBy !== undefined && claimedBy !== this.#serverId && record.workerId === undefined) {
+      record.workerId = "";
+      const i = this.#waiting.indexOf(record.harnessId);
+      if (i >= 0) this.#waiting.splice(i, 1);
+    } else if (claimedBy === this.#serverId && record.workerId === undefined) {
+      // Claimed here but waiting (a claim whose answer was lost): given back, so it cannot
+      // wait here forever for a worker while another server has room.
+      void this.#store.claimDispatch(refOf(record), record.harnessId, this.#serverId, undefined).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Back in the queue (its worker went away before its stream carried it). On a shared store
+   * the claim is given back first, so that a server with a free worker may take the brain.
+   */
+  #requeue(record: HarnessRecord, where: "push" | "unshift"): void {
+    record.workerId = undefined;
+    if (where === "unshift") this.#waiting.unshift(record.harnessId);
+    else this.#waiting.push(record.harnessId);
+    if (!this.#sharedStore) return;
+    void this.#store.claimDispatch(refOf(record), record.harnessId, this.#serverId, undefined).catch((err: unknown) => {
+      // Kept here: this server still hands it to a worker of its own when one has room.
+      this.#log.warn({ err, sessionId: record.sessionId, harnessId: record.harnessId }, "giving back a dispatch claim failed");
+    });
+  }
+
+  /**
+   * Shared store: claims the brain's record for this server, then hands it to the worker
+   * (already counted as the worker's). Lost to another server: only watched here from now on.
+   */
+  async #claimThenHand(record: HarnessRecord, worker: { key: string }): Promise<void> {
+    let claimed: boolean;
+    try {
+      claimed = await this.#store.claimDispatch(refOf(record), record.harnessId, undefined, this.#serverId);
+    } catch (err) {
+      // Maybe written, maybe not: it waits here, and the sweep settles the claim either way.
+      this.#log.warn({ err, sessionId: record.sessionId, harnessId: record.harnessId }, "claiming a dispatch record failed; trying again at the next sweep");
+      if (this.#workerOf.get(record.harnessId) === worker.key) {
+        this.#unassign(record);
+        record.workerId = undefined;
+        this.#waiting.push(record.harnessId);
+      }
+      return;
+    }
+    if (this.#harnesses.get(record.harnessId) !== record || this.#workerOf.get(record.harnessId) !== worker.key) return; // ended meanwhile
+    const conn = this.#workers.get(worker.key);
+    if (!claimed) {
+      this.#unassign(record);
+      record.workerId = "";
+    } else if (!conn) {
+      this.#unassign(record);
+      this.#requeue(record, "unshift");
+    } else {
+      conn.queue.push(record);
+      this.#log.info({ tenant: record.tenant, sessionId: record.sessionId, harnessId: record.harnessId, workerId: conn.workerId }, "assigned brain to worker");
+      return;
+    }
+    this.#dispatch();
+  }
+
+  /** Takes a brain off the worker it was counted against. */
+  #unassign(record: HarnessRecord): void {
+    const key = this.#workerOf.get(record.harnessId);
+    this.#workerOf.delete(record.harnessId);
+    if (key !== undefined) this.#workers.get(key)?.assigned.delete(record.harnessId);
   }
 
   #track(record: HarnessRecord): void {
@@ -371,6 +456,10 @@ export class HarnessDispatcher {
       record.workerId = worker.workerId;
       worker.assigned.add(harnessId);
       this.#workerOf.set(harnessId, worker.key);
+      if (this.#sharedStore) {
+        void this.#claimThenHand(record, worker);
+        continue;
+      }
       worker.queue.push(record);
       this.#log.info({ tenant: record.tenant, sessionId: record.sessionId, harnessId, workerId: worker.workerId }, "assigned brain to worker");
     }

@@ -41,11 +41,11 @@ export function decodeHead(bytes: Uint8Array): { revision: number; epoch: number
 }
 
 export function encodeDispatch(record: DispatchRecord): Uint8Array {
-  const { ref, harnessId, epoch, wakeSeq, wakeTime } = record;
-  return new TextEncoder().encode(JSON.stringify({ tenant: ref.tenant, sessionId: ref.sessionId, harnessId, epoch, wakeSeq, wakeTime }));
+  const { ref, harnessId, epoch, wakeSeq, wakeTime, claimedBy } = record;
+  return new TextEncoder().encode(JSON.stringify({ tenant: ref.tenant, sessionId: ref.sessionId, harnessId, epoch, wakeSeq, wakeTime, ...(claimedBy === undefined ? {} : { claimedBy }) }));
 }
 
 export function decodeDispatch(bytes: Uint8Array): DispatchRecord {
-  const p = JSON.parse(new TextDecoder().decode(bytes)) as { tenant: string; sessionId: string; harnessId: string; epoch: number; wakeSeq: number; wakeTime: number };
-  return { ref: { tenant: p.tenant, sessionId: p.sessionId }, harnessId: p.harnessId, epoch: p.epoch, wakeSeq: p.wakeSeq, wakeTime: p.wakeTime };
+  const p = JSON.parse(new TextDecoder().decode(bytes)) as { tenant: string; sessionId: string; harnessId: string; epoch: number; wakeSeq: number; wakeTime: number; claimedBy?: string };
+  return { ref: { tenant: p.tenant, sessionId: p.sessionId }, harnessId: p.harnessId, epoch: p.epoch, wakeSeq: p.wakeSeq, wakeTime: p.wakeTime, ...(p.claimedBy === undefined ? {} : { claimedBy: p.claimedBy }) };
 }

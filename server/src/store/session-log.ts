@@ -292,6 +292,23 @@ export class SessionLog implements SessionStore {
     }));
   }
 
+  async claimDispatch(ref: SessionRef, harnessId: string, from: string | undefined, to: string | undefined): Promise<boolean> {
+    return this.#retrying(ref, () => this.#mutex.run(sessionKey(ref), async () => {
+      this.#checkOpen();
+      // Another server may have claimed it: decide against storage, never a stale cache.
+      if (this.#storage.shared) this.#markStale(sessionKey(ref));
+      const live = await this.#loadSynced(ref);
+      const record = live?.dispatch;
+      if (!live || record?.harnessId !== harnessId) return false;
+      if (record.claimedBy === to) return true;
+      if (record.claimedBy !== from) return false;
+      const { claimedBy: _previous, ...rest } = record;
+      live.dispatch = to === undefined ? rest : { ...rest, claimedBy: to };
+      await this.#submit(live, this.#head(live), () => undefined);
+      return true;
+    }));
+  }
+
   async subscribe(ref: SessionRef, listener: LogListener): Promise<Subscription> {
     for (;;) {
       this.#checkOpen();

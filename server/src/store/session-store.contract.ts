@@ -285,6 +285,23 @@ export function describeSessionStoreContract(name: string, open: () => Promise<S
       expect(await listed()).toEqual([entry(ids[2]!, "hrn-2"), entry(twin, "hrn-twin")].sort());
     });
 
+    it("HARN-1: claimDispatch sets the claim only from the claim it names, only for the record's harness, and the record keeps it", async () => {
+      const id = await newSession();
+      expect(await store.claimDispatch(id, "hrn-none", undefined, "srv-1")).toBe(false);
+      await store.acquireLease(id, "hrn-c", 5000, { dispatch: true });
+      const claim = async () => (await store.listDispatches({ pageSize: 1000 })).dispatches.find((d) => d.ref.sessionId === id.sessionId)?.claimedBy;
+      expect(await claim()).toBeUndefined();
+      expect(await store.claimDispatch(id, "hrn-other", undefined, "srv-1")).toBe(false);
+      expect(await store.claimDispatch(id, "hrn-c", undefined, "srv-1")).toBe(true);
+      expect(await store.claimDispatch(id, "hrn-c", undefined, "srv-1")).toBe(true);
+      expect(await store.claimDispatch(id, "hrn-c", undefined, "srv-2")).toBe(false);
+      expect(await claim()).toBe("srv-1");
+      expect(await store.claimDispatch(id, "hrn-c", "srv-1", undefined)).toBe(true);
+      expect(await claim()).toBeUndefined();
+      await store.endDispatch(id, "hrn-c");
+      expect(await store.claimDispatch(id, "hrn-c", undefined, "srv-1")).toBe(false);
+    });
+
     it("SESS-18: lists newest first, filtered by status and labels, every match exactly once across pages", async () => {
       const tag = randomUUID();
       const ids: string[] = [];

@@ -53,6 +53,12 @@ export interface SessionStore {
    * Wake's record stays); nothing happens otherwise, or when the session is gone.
    */
   endDispatch(ref: SessionRef, harnessId: string): Promise<void>;
+  /**
+   * Compare-and-set of the dispatch record's claim: sets `claimedBy` to `to` only if the
+   * record of `harnessId` is still there and claimed by `from` (undefined: by none).
+   * True when the claim is `to` afterwards. What makes a brain go to one server's worker only.
+   */
+  claimDispatch(ref: SessionRef, harnessId: string, from: string | undefined, to: string | undefined): Promise<boolean>;
 
   /**
    * Registers a listener for committed events of a session. The returned head is the
@@ -89,6 +95,11 @@ export interface DispatchRecord {
   readonly wakeSeq: number;
   /** When the lease was taken, ms since the epoch. */
   readonly wakeTime: number;
+  /**
+   * On a store several servers share: the server (its instance id) that handed the brain
+   * to one of its workers; undefined while no server has (any server with room may claim it).
+   */
+  readonly claimedBy?: string;
 }
 
 export interface DispatchPage {

@@ -137,5 +137,20 @@ export function describeSharedStoreContract(name: string, open: () => Promise<Sh
       await rejection(b.append(id, [userEvent("late")]), "SESSION_TERMINATED");
       expect((await b.getSession(id)).status).toBe(SessionStatus.TERMINATED);
     });
+
+    it("HARN-1: two servers racing to claim one dispatch record: exactly one wins, both then see its claim; only its holder gives it back", async () => {
+      const id = await newSession();
+      await b.getSession(id);
+      await a.acquireLease(id, "hrn-race", 5000, { dispatch: true });
+      const claims = await Promise.all([a.claimDispatch(id, "hrn-race", undefined, "srv-a"), b.claimDispatch(id, "hrn-race", undefined, "srv-b")]);
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      const winner = claims[0] ? "srv-a" : "srv-b";
+      const claimOf = async (store: SessionStore) => (await store.listDispatches({ pageSize: 1000 })).dispatches.find((d) => d.ref.sessionId === id.sessionId)?.claimedBy;
+      expect([await claimOf(a), await claimOf(b)]).toEqual([winner, winner]);
+      const loser = winner === "srv-a" ? "srv-b" : "srv-a";
+      expect(await (winner === "srv-a" ? b : a).claimDispatch(id, "hrn-race", loser, undefined)).toBe(false);
+      expect(await (winner === "srv-a" ? b : a).claimDispatch(id, "hrn-race", winner, undefined)).toBe(true);
+      expect(await claimOf(a)).toBeUndefined();
+    });
   });
 }

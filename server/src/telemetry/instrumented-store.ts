@@ -76,6 +76,9 @@ export class InstrumentedSessionStore implements SessionStore {
   endDispatch(ref: SessionRef, harnessId: string) {
     return this.#store.endDispatch(ref, harnessId);
   }
+  claimDispatch(ref: SessionRef, harnessId: string, from: string | undefined, to: string | undefined) {
+    return this.#store.claimDispatch(ref, harnessId, from, to);
+  }
   renewLease(ref: SessionRef, epoch: number, ttlMs: number) {
     return this.#lease("renew", this.#store.renewLease(ref, epoch, ttlMs));
   }

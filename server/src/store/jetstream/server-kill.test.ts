@@ -19,8 +19,9 @@ import { removeSandboxDir } from "../../sandbox/workspace-disk.js";
 import { NatsCluster, natsUnavailable } from "../../testing/nats-cluster.js";
 import { tempDir } from "../../testing/temp-dir.js";
 
-// Two OMA servers on one JetStream cluster, each with a worker of its own; the server whose
+// Two OMA servers on one JetStream cluster. (1) Each with a worker of its own; the server whose
 // brain runs the session is SIGKILLed mid-tool-call, and the other one finishes the session.
+// (2) A Wake on a server with no worker runs on the worker connected to the other server.
 const bwrap = backendsUnderTest().find((b) => b.name === "bubblewrap")!;
 announceSkips("the OMA server kill test", [bwrap]);
 const noNats = natsUnavailable();
@@ -114,4 +115,39 @@ describe.skipIf(!bwrap.available || noNats !== undefined)("an OMA server SIGKILL
     expect(events.filter((e) => e.payload.case === "harnessStarted").length).toBeGreaterThanOrEqual(2);
     b.child.kill("SIGTERM");
   }, 120_000);
+
+  it("HARN-3: a session woken on a server with no worker runs on a worker connected to the other server", async () => {
+    const model = await startScriptedModel({ script: byStep([], { content: [{ type: "text", text: "done" }] }) });
+    cleanup.push(() => model.close());
+    const cluster = await NatsCluster.start(1);
+    cleanup.push(() => cluster.stop());
+    const env = { ...process.env, ANTHROPIC_API_KEY: "test-key", ANTHROPIC_BASE_URL: model.url, OMA_LOG_LEVEL: "warn" };
+    const serve = async () => {
+      const dir = await tempDir("oma-cross-wake-");
+      cleanup.push(() => dir.remove());
+      const args = ["serve", "--port", "0", "--data-dir", join(dir.path, "data"), "--workers", "0", "--sandbox-backend", "process", "--auth", "none", "--store", cluster.url];
+      const { line } = await startProcess(args, "OMA_LISTENING", env);
+      return line.split(" ")[1]!;
+    };
+    const [a, b] = [await serve(), await serve()];
+    const workerId = `only-on-b-${randomUUID().slice(0, 8)}`;
+    await startProcess(["worker", "--server", b, "--id", workerId], "OMA_WORKER_CONNECTED", env);
+    const onA = createClient(SessionService, createGrpcTransport({ baseUrl: a }));
+    const sessionId = `cross-wake-${randomUUID()}`;
+    await onA.createSession({ sessionId, agent: { model: "scripted" } });
+    await onA.emitEvent({ sessionId, event: { payload: { case: "userMessage", value: { content: [{ block: { case: "text", value: { text: "go" } } }] } } } });
+    const woke = await createClient(HarnessService, createGrpcTransport({ baseUrl: a })).wake({ sessionId });
+    let events: Event[] = [];
+    for (let i = 0; i < 400; i++) {
+      events = (await onA.getEvents({ sessionId, afterSeq: toInt64(0), limit: 1000 })).events;
+      const tail = events.at(-1)?.payload;
+      if (tail?.case === "statusChanged" && tail.value.status === SessionStatus.IDLE) break;
+      await sleep(50);
+    }
+    const started = events.flatMap((e) => (e.payload.case === "harnessStarted" ? [e.payload.value] : []));
+    expect(started.map((h) => [h.harnessId, h.workerId])).toEqual([[woke.harnessId, workerId]]);
+    const last = events.at(-1)?.payload;
+    expect(last?.case === "statusChanged" && last.value.stopReason).toBe(StopReason.END_TURN);
+    expect(logInvariants(events).problems).toEqual([]);
+  }, 60_000);
 });

@@ -37,7 +37,7 @@ interface Wire {
   m?: string;
   s?: string;
   ep: number;
-  dp?: { t: string; i: string; h: string; e: number; ws: number; wt: number };
+  dp?: { t: string; i: string; h: string; e: number; ws: number; wt: number; c?: string };
   ev?: string[];
   k?: [string, string, number, number][];
 }
@@ -52,7 +52,7 @@ export function encodeWrite(write: SessionWrite, metaSeq: number): Uint8Array {
     if (write.meta) wire.m = b64(toBinary(SessionSchema, write.meta));
     wire.s = b64(toBinary(SessionSchema, write.state));
     const d = write.dispatch;
-    if (d) wire.dp = { t: d.ref.tenant, i: d.ref.sessionId, h: d.harnessId, e: d.epoch, ws: d.wakeSeq, wt: d.wakeTime };
+    if (d) wire.dp = { t: d.ref.tenant, i: d.ref.sessionId, h: d.harnessId, e: d.epoch, ws: d.wakeSeq, wt: d.wakeTime, ...(d.claimedBy === undefined ? {} : { c: d.claimedBy }) };
     if (write.events.length > 0) wire.ev = write.events.map((e) => b64(toBinary(EventSchema, e)));
     if (write.keys.length > 0) wire.k = write.keys.map((k) => [k.key, b64(k.record.hash), k.record.firstSeq, k.record.count]);
   }
@@ -70,7 +70,7 @@ export function decodeMessage(data: Uint8Array, seq: number): SessionMessage {
     ...(w.m ? { meta: fromBinary(SessionSchema, bytes(w.m)) } : {}),
     ...(w.s ? { state: fromBinary(SessionSchema, bytes(w.s)) } : {}),
     epoch: w.ep,
-    ...(w.dp ? { dispatch: { ref: { tenant: w.dp.t, sessionId: w.dp.i }, harnessId: w.dp.h, epoch: w.dp.e, wakeSeq: w.dp.ws, wakeTime: w.dp.wt } } : {}),
+    ...(w.dp ? { dispatch: { ref: { tenant: w.dp.t, sessionId: w.dp.i }, harnessId: w.dp.h, epoch: w.dp.e, wakeSeq: w.dp.ws, wakeTime: w.dp.wt, ...(w.dp.c === undefined ? {} : { claimedBy: w.dp.c }) } } : {}),
     events: (w.ev ?? []).map((e) => fromBinary(EventSchema, bytes(e))),
     keys: (w.k ?? []).map(([key, hash, firstSeq, count]) => ({ key, record: { hash: bytes(hash), firstSeq, count } })),
   };

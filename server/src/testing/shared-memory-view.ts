@@ -1,0 +1,39 @@
+import type { MemorySessionStorage } from "../store/memory-session-storage.js";
+import type { ChangeListener, SessionStorage, SessionWrite } from "../store/session-storage.js";
+
+/**
+ * One process's view of a storage it shares with another: `shared`, and only the changes
+ * written through this view are its own ("local"). Memory storage tells its watchers
+ * synchronously inside `write`, which is how a change is known to be this view's.
+ */
+export class SharedView implements SessionStorage {
+  readonly shared = true;
+  readonly #inner: MemorySessionStorage;
+  #writing = false;
+
+  constructor(inner: MemorySessionStorage) {
+    this.#inner = inner;
+  }
+
+  write(writes: readonly SessionWrite[]) {
+    this.#writing = true;
+    try {
+      return this.#inner.write(writes);
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  watch(sessionId: string, afterRevision: number, listener: ChangeListener) {
+    return this.#inner.watch(sessionId, afterRevision, (change) => listener({ ...change, local: this.#writing }));
+  }
+
+  loadSession = (id: string) => this.#inner.loadSession(id);
+  loadMeta = (id: string) => this.#inner.loadMeta(id);
+  readEvents = (id: string, a: number, b: number, limit: number, reverse: boolean) => this.#inner.readEvents(id, a, b, limit, reverse);
+  getIdempotency = (id: string, key: string) => this.#inner.getIdempotency(id, key);
+  listIndex = (tenant: string | undefined, cursor: string | undefined) => this.#inner.listIndex(tenant, cursor);
+  listDispatches = (cursor: string | undefined) => this.#inner.listDispatches(cursor);
+  purge = (id: string, revision: number) => this.#inner.purge(id, revision);
+  close = async () => {};
+}
