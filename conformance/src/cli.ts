@@ -11,7 +11,7 @@ program.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 program
   .command("run")
   .description("run the suite against a running implementation (exit 0 passed, 1 a MUST failed, 2 the run broke)")
-  .option("--target <url>", "base URL of the implementation, e.g. http://127.0.0.1:7070")
+  .option("--target <url>", "base URL of the implementation, e.g. http://127.0.0.1:7070; given twice, two servers of one system over one store (the cross-server cases need both)", collect, [] as string[])
   .option("--target-cmd <command>", "launch the target (sh -c) with ANTHROPIC_BASE_URL pointing at the runner's scripted model; it must print 'OMA_LISTENING <url>'")
   .option("--worker-cmd <command>", "start brain workers of the target for fault injection; '{target}' becomes the target URL, '{id}' the worker id")
   .option("--protocol <protocol>", "grpc (via @grpc/grpc-js), connect or grpc-web", "grpc")
@@ -49,6 +49,9 @@ program
 
 await program.parseAsync();
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
 function list(value: string): string[] {
   return value.split(",").map((s) => s.trim()).filter(Boolean);
 }

@@ -3,7 +3,7 @@
 // failed by at least one variant (or be listed, with a reason, as not yet covered).
 import { existsSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { allCases } from "../src/cases/all-cases.js";
 import { runSuite } from "../src/runner/run-suite.js";
 import { fileURLToPath } from "node:url";
@@ -11,13 +11,18 @@ import { startScriptedFixture, type ScriptedFixture } from "../src/runner/script
 import { startWorkerProcess } from "../src/runner/target-process.js";
 import { readClauses } from "../src/spec/spec-clauses.js";
 import { brokenVariants, clausesWithoutVariant, harnessVariants, notYetCovered } from "./broken-variants.js";
-import { startVariantProcess, startVariantServer } from "./variant-server.js";
+import { startVariantProcess, startVariantServer, type VariantOptions } from "./variant-server.js";
+import { natsUnavailable } from "../../server/src/testing/nats-cluster.js";
+// The declaration of inject("natsUrl"), the run's shared 3-node JetStream cluster.
+import type {} from "../../server/src/testing/nats-global-setup.js";
 
 const bwrap = existsSync("/usr/bin/bwrap");
 if (!bwrap) console.log("!!! SKIPPED the sandbox variants because bubblewrap (/usr/bin/bwrap) is not installed");
 const serverMain = fileURLToPath(new URL("../../server/dist/cli/main.js", import.meta.url));
 const workersBuilt = existsSync(serverMain);
 if (!workersBuilt) console.log("!!! SKIPPED the harness variants because server/dist is not built (npx tsc -b)");
+const natsMissing = natsUnavailable();
+if (natsMissing) console.log(`!!! SKIPPED the cross-server variants (two servers over one JetStream cluster): ${natsMissing}`);
 
 // The secret the leaking variant exposes; the suite's SEC battery must find it.
 const secret = `conf${randomBytes(12).toString("hex")}`;
@@ -28,11 +33,14 @@ const failedBy = new Map<string, Set<string>>();
 
 describe.concurrent("the suite fails each broken variant on the requirements it breaks", () => {
   for (const variant of [...brokenVariants, ...harnessVariants]) {
-    const runnable = (!variant.needsSandbox || bwrap) && (!variant.needsHarness || workersBuilt);
+    const runnable = (!variant.needsSandbox || bwrap) && (!variant.needsHarness || workersBuilt) && (!variant.twoServers || !natsMissing);
     it.skipIf(!runnable)(variant.name, { timeout: 120_000 }, async () => {
+      const shared: VariantOptions = variant.twoServers ? { storeUrl: inject("natsUrl"), auth: "none" } : {};
       const server = variant.ownProcess
         ? await startVariantProcess(variant.name, { storageDelayMs: variant.ownProcess.storageDelayMs })
-        : await startVariantServer(variant, { ...(variant.needsSandbox ? { sandboxBackend: "bubblewrap" } : {}), harness: variant.needsHarness === true || variant.servesHarness === true });
+        : await startVariantServer(variant, { ...shared, ...(variant.needsSandbox ? { sandboxBackend: "bubblewrap" } : {}), harness: variant.needsHarness === true || variant.servesHarness === true });
+      // The second server of a two-server variant: its own data directory, the same store.
+      const other = variant.twoServers ? await startVariantServer(variant, shared) : undefined;
       const fixture: ScriptedFixture | undefined = variant.needsHarness
         ? await startScriptedFixture((id) =>
             startWorkerProcess(`exec node '${serverMain}' worker --server ${server.url} --id ${id} ${variant.workerArgs ?? ""}`, server.url, id, {
@@ -46,7 +54,7 @@ describe.concurrent("the suite fails each broken variant on the requirements it 
       try {
         await fixture?.startWorker!("variant-resident");
         // Harness defects often show as a wait that never ends; half the bounds keep those short.
-        const report = await runSuite({ target: server.url, token: server.adminToken, run: variant.profile, ...(variant.protocol ? { protocol: variant.protocol } : {}), secret, targetDataDir: server.dataDir, concurrency: 6, seed: 1, restartTarget: () => server.restart(), ...(fixture ? { harness: fixture, timeoutScale: 0.5 } : {}) });
+        const report = await runSuite({ target: server.url, ...(other ? { otherTarget: other.url } : {}), ...(server.adminToken ? { token: server.adminToken } : {}), run: variant.profile, ...(variant.protocol ? { protocol: variant.protocol } : {}), secret, targetDataDir: server.dataDir, concurrency: 6, seed: 1, restartTarget: () => server.restart(), ...(fixture ? { harness: fixture, timeoutScale: 0.5 } : {}) });
         const failed = report.results.filter((r) => r.status === "failed");
         if (process.env["CONF_DEBUG"]) console.log(variant.name, JSON.stringify(report.results.map((r) => [r.id, r.status, r.message])));
         failedBy.set(variant.name, new Set(failed.map((r) => r.id)));
@@ -57,6 +65,7 @@ describe.concurrent("the suite fails each broken variant on the requirements it 
       } finally {
         await fixture?.close();
         await server.close();
+        await other?.close();
       }
     });
   }
@@ -67,7 +76,7 @@ describe("coverage of the MUST cases by the broken variants", () => {
     const caught = new Set([...failedBy.values()].flatMap((s) => [...s]));
     const must = allCases.filter((c) => c.level === "MUST");
     const sandboxFamilies = (id: string) => id.startsWith("sandbox/") || id.startsWith("security/") || id.startsWith("harness/");
-    const notRun = (id: string) => (sandboxFamilies(id) && !bwrap) || (id.startsWith("harness/") && !workersBuilt);
+    const notRun = (id: string) => (sandboxFamilies(id) && !bwrap) || (id.startsWith("harness/") && !workersBuilt) || (id.startsWith("cross-server/") && natsMissing !== undefined);
     const uncovered = must.filter((c) => !caught.has(c.id) && !notRun(c.id));
     const lines = must.map((c) => `${caught.has(c.id) ? "caught " : notYetCovered[c.id] ? "listed " : "MISSED "} ${c.id}${notYetCovered[c.id] ? ` — ${notYetCovered[c.id]}` : ""}`);
     console.log(`conformance coverage by broken variants: ${must.length - uncovered.length}/${must.length} MUST cases caught\n  ${lines.join("\n  ")}`);

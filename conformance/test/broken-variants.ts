@@ -12,13 +12,14 @@ import { vaultVariants } from "./vault-variants.js";
 import { gatewayVariants } from "./gateway-variants.js";
 import { mcpVariants } from "./mcp-variants.js";
 import { authVariants } from "./auth-variants.js";
+import { crossServerVariants } from "./cross-server-variants.js";
 
 export type { BrokenVariant } from "./variant-kit.js";
 /** Variants served with brains: harness defects, MCP among them. */
 export const harnessVariants: readonly BrokenVariant[] = [...harnessServiceVariants, ...mcpVariants, ...clauseVariants.filter((v) => v.needsHarness)];
 
 /** Variants served without brains: session and sandbox defects. */
-export const brokenVariants: readonly BrokenVariant[] = [...sessionLogVariants, ...sessionRuleVariants, ...boundaryVariants, ...durabilityVariants, ...sandboxVariants, ...vaultVariants, ...gatewayVariants, ...authVariants, ...clauseVariants.filter((v) => !v.needsHarness)];
+export const brokenVariants: readonly BrokenVariant[] = [...sessionLogVariants, ...sessionRuleVariants, ...boundaryVariants, ...durabilityVariants, ...sandboxVariants, ...vaultVariants, ...gatewayVariants, ...authVariants, ...crossServerVariants, ...clauseVariants.filter((v) => !v.needsHarness)];
 
 /**
  * MUST clauses of SPEC.md that no variant breaks, and why; the coverage test prints them

@@ -44,6 +44,23 @@ describe.skipIf(!built)("oma-conformance CLI", () => {
     expect(down.code).toBe(2);
     expect(down.stderr).toContain("could not happen");
     expect(down.stdout).not.toContain("FAIL");
+    const three = await run(["run", "--target", server.url, "--target", server.url, "--target", server.url]);
+    expect(three.code).toBe(2);
+    expect(three.stderr).toContain("at most twice");
+    const otherDown = await run(["run", "--target", server.url, "--token", server.adminToken, "--target", "http://127.0.0.1:1"]);
+    expect(otherDown.code).toBe(2);
+    expect(otherDown.stderr).toContain("the second target's");
+  });
+
+  it("takes a second target with --target A --target B for the cross-server cases, and skips them, saying why, with one", async () => {
+    // One server named twice is a system of one server over its own store: the plumbing, not SESS-25's reach.
+    const two = await run(["run", "--target", server.url, "--target", server.url, "--token", server.adminToken, "--run", "SESS-25"]);
+    expect(two.code, two.stdout + two.stderr).toBe(0);
+    expect(two.stdout).toContain(`target ${server.url} and ${server.url}`);
+    expect(two.stdout).toMatch(/PASS MUST\s+cross-server\/SESS-25\/idempotent-retry-across-servers/);
+    const one = await run(["run", "--target", server.url, "--token", server.adminToken, "--run", "SESS-25"]);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toContain("skipped family two-targets (1 cases)");
   });
 
   it("lists every case with requirement, level and feature, and explains a clause", async () => {

@@ -66,12 +66,16 @@ export interface VariantOptions {
   readonly harness?: boolean;
   /** The reference's fault-injection storage delay (`--fault-storage-delay-ms`). */
   readonly storageDelayMs?: number;
+  /** `nats://…`: the session log on that JetStream cluster instead of the server's LevelDB. */
+  readonly storeUrl?: string;
+  /** "none" serves without authentication (no admin token); default "tokens". */
+  readonly auth?: "tokens" | "none";
 }
 
 export interface VariantServer {
   readonly url: string;
   readonly dataDir: string;
-  /** An admin token of the server (`<dataDir>/admin.token`). */
+  /** An admin token of the server (`<dataDir>/admin.token`); "" with auth "none". */
   readonly adminToken: string;
   /** Stops everything and opens it again on the same data and port (a graceful restart). */
   restart(): Promise<void>;
@@ -93,7 +97,7 @@ export async function startVariantServer(wrappers: ServiceWrappers, options: Var
       return running.url;
     },
     dataDir: dir.path,
-    adminToken: (await readFile(join(dir.path, ADMIN_TOKEN_FILE), "utf8")).trim(),
+    adminToken: options.auth === "none" ? "" : (await readFile(join(dir.path, ADMIN_TOKEN_FILE), "utf8")).trim(),
     async restart() {
       const port = running.port;
       await running.close();
@@ -142,7 +146,7 @@ export async function open(dataDir: string, port: number, wrappers: ServiceWrapp
   await db.open();
   const ctx: PartContext = { dataDir, logger: createLogger({ level: "silent" }), limits: fastLimits, paging: await openPaging(db, fastLimits.maxPageSize), storage: new StorageHealth(), metrics: new OmaMetrics() };
   const parts: Pick<ServerPart, "features" | "close">[] = [];
-  const auth = await openAuthPart(db, ctx, { mode: "tokens" });
+  const auth = await openAuthPart(db, ctx, { mode: options.auth ?? "tokens" });
   parts.push(auth);
   const authenticator = wrappers.authenticator ? wrappers.authenticator(auth.authenticator, auth.store) : auth.authenticator;
   const vault = await openVaultPart(db, ctx);
@@ -158,6 +162,7 @@ export async function open(dataDir: string, port: number, wrappers: ServiceWrapp
     ...(sandbox ? { agentRules: sandbox.agentRules } : {}),
     ...(options.storageDelayMs ? { storageDelayMs: options.storageDelayMs } : {}),
     ...(wrappers.storage ? { wrapStorage: wrappers.storage } : {}),
+    ...(options.storeUrl ? { storeUrl: options.storeUrl } : {}),
     checkAgentCredentials: mcpCredentialCheck(vault.vault),
   });
   parts.push(session);

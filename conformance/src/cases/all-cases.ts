@@ -33,6 +33,7 @@ import { tenantCases } from "./auth/tenant-cases.js";
 import { sessionTokenCases } from "./auth/session-token-cases.js";
 import { diskCases } from "./sandbox/disk-cases.js";
 import { kernelCases } from "./security/kernel-cases.js";
+import { crossServerCases } from "./cross-server/cross-server-cases.js";
 
 /** Every case of the suite. Ids are unique; the runner shuffles them with the run's seed. */
 export const allCases: readonly ConformanceCase[] = [
@@ -70,4 +71,5 @@ export const allCases: readonly ConformanceCase[] = [
   ...sessionTokenCases,
   ...diskCases,
   ...kernelCases,
+  ...crossServerCases,
 ];

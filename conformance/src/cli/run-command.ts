@@ -15,7 +15,8 @@ import { freePort, launchTarget, startWorkerProcess, type LaunchedTarget } from 
 const pc = createColors(process.stdout.isTTY === true && !("NO_COLOR" in process.env));
 
 export interface RunFlags {
-  target?: string;
+  /** --target, once or twice (a second server of the same system). */
+  target: string[];
   targetCmd?: string;
   workerCmd?: string;
   protocol: string;
@@ -44,10 +45,12 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   let restartTarget: (() => Promise<void>) | undefined;
   try {
     if (!protocols.includes(flags.protocol as Protocol)) throw new RunBroken(`--protocol must be one of ${protocols.join(", ")}`);
-    if (!flags.target && !flags.targetCmd) throw new RunBroken("give --target URL or --target-cmd COMMAND");
+    if (flags.target.length === 0 && !flags.targetCmd) throw new RunBroken("give --target URL or --target-cmd COMMAND");
+    if (flags.target.length > 2) throw new RunBroken("give --target at most twice: the suite checks two servers of one system");
+    const [firstTarget, otherTarget] = flags.target;
     const seed = flags.seed ?? randomSeed();
     const expectedFailures = flags.expectedFailures ? await readExpectedFailures(flags.expectedFailures) : undefined;
-    let workerTarget = flags.target ?? "";
+    let workerTarget = firstTarget ?? "";
     let token: string | undefined;
     if (flags.targetCmd) {
       const cmd = flags.workerCmd;
@@ -78,11 +81,12 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       if (fixture.startWorker) await fixture.startWorker(`conformance-resident-${process.pid}`);
     }
     token ??= await resolveToken(flags);
-    const target = flags.target ?? launched!.url;
+    const target = firstTarget ?? launched!.url;
     const log = (line: string) => (flags.json ? process.stderr : process.stdout).write(line + "\n");
-    log(pc.bold(`oma-conformance: target ${target} over ${flags.protocol}, seed ${seed}`));
+    log(pc.bold(`oma-conformance: target ${target}${otherTarget ? ` and ${otherTarget}` : ""} over ${flags.protocol}, seed ${seed}`));
     const report = await runSuite({
       target,
+      ...(otherTarget ? { otherTarget } : {}),
       protocol: flags.protocol as Protocol,
       ...(flags.profile ? { profile: flags.profile } : {}),
       ...(flags.run ? { run: flags.run } : {}),

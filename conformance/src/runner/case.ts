@@ -40,13 +40,22 @@ export interface ConformanceCase {
   /** Its bound before --timeout-scale; default 15 s. */
   readonly timeoutMs?: number;
   /** Extra needs beyond the feature; the case is skipped (with this reason) when unmet. */
-  readonly needs?: readonly ("secret" | "harness" | "restart")[];
+  readonly needs?: readonly ("secret" | "harness" | "restart" | "two-targets")[];
   /**
    * Runs alone, after every other case: fault injection (killing a worker) must not take
    * down brains that other cases rely on.
    */
   readonly exclusive?: boolean;
   run(ctx: CaseContext): Promise<void>;
+}
+
+/** A second server of the target's system (`--target A --target B`): both serve one store. */
+export interface OtherTarget {
+  readonly rpc: RpcClient;
+  readonly targetUrl: string;
+  /** Opens another client of this server, as CaseContext.newClient does for the first. */
+  newClient(protocol?: Protocol, token?: string): RpcClient;
+  readonly info: GetServerInfoResponse;
 }
 
 /** What a case gets: a client for the target and what the target declared. */
@@ -81,6 +90,8 @@ export interface CaseContext {
    * data and URL; present when the run can restart the target (cases with needs "restart").
    */
   readonly restartTarget: (() => Promise<void>) | undefined;
+  /** The second target, when the run was given two (cases with needs "two-targets"). */
+  readonly other: OtherTarget | undefined;
   /** Records a note shown in the report next to the case. */
   note(text: string): void;
 }

@@ -26,6 +26,8 @@ export interface SuiteReport {
   readonly suiteVersion: string;
   readonly specVersion: string;
   readonly target: string;
+  /** The second server of the system, when the run was given two targets. */
+  readonly otherTarget?: string;
   readonly protocol: string;
   readonly seed: number;
   readonly strict: boolean;

@@ -5,7 +5,7 @@ import type { Protocol, RpcClient } from "../client/rpc-client.js";
 import { RpcFailure } from "../client/rpc-failure.js";
 import { allCases } from "../cases/all-cases.js";
 import { CaseFailure, CaseSkipped } from "./assertions.js";
-import type { CaseContext, CaseResult, ConformanceCase, Feature } from "./case.js";
+import type { CaseContext, CaseResult, ConformanceCase, Feature, OtherTarget } from "./case.js";
 import type { HarnessFixture } from "./harness-fixture.js";
 import { exitCodeOf, REPORT_VERSION, summarize, type SkippedFamily, type SuiteReport } from "./report.js";
 import { matches, select } from "./select.js";
@@ -15,6 +15,11 @@ import { SUITE_VERSION } from "../version.js";
 export interface SuiteOptions {
   /** Base URL of the implementation, e.g. http://127.0.0.1:7070. */
   readonly target: string;
+  /**
+   * A second server of the same system, over the same store (`--target A --target B`):
+   * the cross-server cases need it and are skipped without it. The run's token is sent to both.
+   */
+  readonly otherTarget?: string;
   readonly protocol?: Protocol;
   /** Families or features to run (session, sandbox, harness, wire, security, or a feature name). */
   readonly profile?: readonly string[];
@@ -57,21 +62,23 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
   const protocol = options.protocol ?? "grpc";
   const scale = options.timeoutScale ?? 1;
   if (!(scale > 0)) throw new RunBroken(`--timeout-scale must be positive, got ${scale}`);
-  let target: URL;
-  try {
-    target = new URL(options.target);
-  } catch {
-    throw new RunBroken(`--target is not a URL: ${options.target}`);
-  }
+  const target = parseTarget(options.target);
+  const otherTarget = options.otherTarget === undefined ? undefined : parseTarget(options.otherTarget);
   if (options.secret !== undefined && !/^[A-Za-z0-9._-]{6,128}$/.test(options.secret)) {
     throw new RunBroken("--secret must be 6–128 characters of [A-Za-z0-9._-] (it is placed in shell commands inside the sandbox)");
   }
   const seed = options.seed ?? randomSeed();
   const start = Date.now();
-  const rpc = createRpcClient(target.toString().replace(/\/$/, ""), protocol, options.token);
+  const rpc = createRpcClient(target, protocol, options.token);
   const extraClients: RpcClient[] = [];
+  const clientOf = (url: string) => (which?: Protocol, token?: string) => {
+    const client = createRpcClient(url, which ?? protocol, token ?? options.token);
+    extraClients.push(client);
+    return client;
+  };
   try {
     const info = await fetchServerInfo(rpc, scale);
+    const other = otherTarget === undefined ? undefined : await openOtherTarget(otherTarget, clientOf(otherTarget), scale);
     const declared = new Set<string>(["core", ...info.features]);
     const selected = select(options.cases ?? allCases, options);
     const deselected = (options.cases ?? allCases).length - selected.length;
@@ -88,6 +95,8 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
           return { family: "restart", reason: "the runner cannot restart the target: start it with --target-cmd using {port} for its port" };
         if (need === "harness" && options.harness === undefined)
           return { family: "harness-fixture", reason: "no scripted model: start the target with --target-cmd so the runner can point it at one" };
+        if (need === "two-targets" && other === undefined)
+          return { family: "two-targets", reason: "the run was given one target: give two servers of one system, over one store, with --target A --target B" };
       }
       return undefined;
     };
@@ -101,13 +110,10 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
       const timeoutMs = (c.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS) * scale;
       const ctx: CaseContext = {
         rpc,
-        targetUrl: target.toString().replace(/\/$/, ""),
+        targetUrl: target,
         token: options.token,
-        newClient: (which, token) => {
-          const client = createRpcClient(target.toString().replace(/\/$/, ""), which ?? protocol, token ?? options.token);
-          extraClients.push(client);
-          return client;
-        },
+        newClient: clientOf(target),
+        other,
         info,
         limits: info.limits!,
         uniqueId: (prefix) => `${prefix}-${runTag}-${(++counter).toString(36)}`,
@@ -174,6 +180,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
       suiteVersion: SUITE_VERSION,
       specVersion: "1.0",
       target: options.target,
+      ...(options.otherTarget === undefined ? {} : { otherTarget: options.otherTarget }),
       protocol,
       seed,
       strict,
@@ -199,7 +206,23 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
   }
 }
 
-async function fetchServerInfo(rpc: RpcClient, scale: number): Promise<GetServerInfoResponse> {
+/** A target URL without its trailing slash; a malformed one breaks the run. */
+function parseTarget(url: string): string {
+  try {
+    return new URL(url).toString().replace(/\/$/, "");
+  } catch {
+    throw new RunBroken(`--target is not a URL: ${url}`);
+  }
+}
+
+/** Connects to the second target; one that does not answer GetServerInfo breaks the run, as the first would. */
+async function openOtherTarget(url: string, newClient: (which?: Protocol, token?: string) => RpcClient, scale: number): Promise<OtherTarget> {
+  const rpc = newClient();
+  const info = await fetchServerInfo(rpc, scale, "the second target's");
+  return { rpc, targetUrl: url, newClient, info };
+}
+
+async function fetchServerInfo(rpc: RpcClient, scale: number, whose = "the target's"): Promise<GetServerInfoResponse> {
   try {
     const info = await rpc.unary(ServerInfoService.method.getServerInfo, {}, { timeoutMs: 10_000 * scale });
     if (!info.limits) throw new RunBroken("GetServerInfo returned no limits (WIRE-5, WIRE-9); the suite needs them to size its cases");
@@ -208,7 +231,7 @@ async function fetchServerInfo(rpc: RpcClient, scale: number): Promise<GetServer
     if (err instanceof RunBroken) throw err;
     const what = err instanceof RpcFailure ? err.describe() : String(err);
     const hint = err instanceof RpcFailure && err.code === 16 ? " (give a bearer token with --token, --token-file or OMA_TOKEN)" : "";
-    throw new RunBroken(`cannot reach the target's ServerInfoService.GetServerInfo: ${what}${hint}`);
+    throw new RunBroken(`cannot reach ${whose} ServerInfoService.GetServerInfo: ${what}${hint}`);
   }
 }
 

@@ -1,6 +1,7 @@
 import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { CaseContext } from "../../runner/case.js";
+import type { RpcClient } from "../../client/rpc-client.js";
 import { check } from "../../runner/assertions.js";
 import { textOf, userText } from "../events.js";
 
@@ -43,20 +44,20 @@ export async function appendMany(ctx: CaseContext, sessionId: string, count: num
   }
 }
 
-/** The whole log, read in ascending pages. */
-export async function readAll(ctx: CaseContext, sessionId: string): Promise<Event[]> {
+/** The whole log, read in ascending pages (through `rpc`, by default the run's client). */
+export async function readAll(ctx: CaseContext, sessionId: string, rpc: RpcClient = ctx.rpc): Promise<Event[]> {
   const out: Event[] = [];
   for (;;) {
     const after = out.at(-1)?.seq ?? 0n;
-    const res = await ctx.rpc.unary(S.getEvents, { sessionId, afterSeq: after, limit: 1000 });
+    const res = await rpc.unary(S.getEvents, { sessionId, afterSeq: after, limit: 1000 });
     if (res.events.length === 0) return out;
     out.push(...res.events);
     if (out.length > 100_000) throw new Error("log too long to read");
   }
 }
 
-export async function headSeq(ctx: CaseContext, sessionId: string): Promise<number> {
-  const res = await ctx.rpc.unary(S.getSession, { sessionId });
+export async function headSeq(ctx: CaseContext, sessionId: string, rpc: RpcClient = ctx.rpc): Promise<number> {
+  const res = await rpc.unary(S.getSession, { sessionId });
   return Number(res.session?.headSeq ?? -1);
 }
 

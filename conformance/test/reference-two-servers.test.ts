@@ -1,0 +1,47 @@
+// Two reference servers over one 3-node JetStream cluster (the run's shared cluster, R3)
+// pass the cross-server cases (SESS-23..25) given as two targets, over every protocol; with
+// one target those cases are reported skipped, saying why. Tokens are still each server's
+// own, so both servers run without auth.
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { natsUnavailable } from "../../server/src/testing/nats-cluster.js";
+// The declaration of inject("natsUrl"), the run's shared cluster.
+import type {} from "../../server/src/testing/nats-global-setup.js";
+import { startTestApp, type TestApp } from "../../server/src/testing/test-app.js";
+import { runSuite } from "../src/runner/run-suite.js";
+import type { SuiteReport } from "../src/runner/report.js";
+
+const unavailable = natsUnavailable();
+if (unavailable) console.warn(`!!! SKIPPED the cross-server conformance cases against two reference servers: ${unavailable}`);
+
+const failures = (r: SuiteReport) => r.results.filter((c) => c.status !== "passed").map((c) => `${c.status} ${c.id}: ${c.message ?? ""}`).join("\n");
+
+describe.skipIf(unavailable !== undefined)("two reference servers on one JetStream cluster pass the cross-server cases", () => {
+  let a: TestApp;
+  let b: TestApp;
+  beforeAll(async () => {
+    const store = inject("natsUrl");
+    [a, b] = await Promise.all([startTestApp({ store, auth: "none" }), startTestApp({ store, auth: "none" })]);
+  });
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  for (const protocol of ["grpc", "connect", "grpc-web"] as const) {
+    it(`over ${protocol}, --target A --target B`, { timeout: 90_000 }, async () => {
+      const report = await runSuite({ target: a.url, otherTarget: b.url, protocol, profile: ["cross-server"], concurrency: 4 });
+      const what = `over ${protocol}, seed ${report.seed}\n${failures(report)}`;
+      expect(report.results.map((r) => r.requirement).sort(), what).toEqual(["SESS-23", "SESS-23", "SESS-24", "SESS-25"]);
+      expect(report.summary.passed, what).toBe(4);
+      expect(report.exitCode, what).toBe(0);
+      expect(report.otherTarget).toBe(b.url);
+    });
+  }
+
+  it("with one target, the cross-server cases are skipped with the reason, and the run passes", async () => {
+    const report = await runSuite({ target: a.url, profile: ["cross-server"] });
+    expect(report.summary.skipped).toBe(4);
+    expect(report.results.every((r) => r.status === "skipped" && /--target A --target B/.test(r.message ?? ""))).toBe(true);
+    expect(report.skippedFamilies).toEqual([expect.objectContaining({ name: "two-targets", cases: 4 })]);
+    expect(report.exitCode).toBe(0);
+  });
+});
