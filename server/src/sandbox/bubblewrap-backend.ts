@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { OmaError } from "../errors/oma-error.js";
 import type { BackendStatus, GatewaySpec, SandboxBackend, SandboxEnvironment, SandboxSpec } from "./backend.js";
-import { createSandboxCgroups, removeSandboxCgroups, removeStaleCgroups } from "./cgroup-limits.js";
+import { createSandboxCgroups, reapOwnCgroups } from "./cgroup-limits.js";
 import { startChildEnvironment } from "./child-environment.js";
 import { gatewayWiring } from "./gateway-wiring.js";
 import { PYTHON } from "./process-backend.js";
@@ -78,7 +78,7 @@ export function createBubblewrapBackend(options: { unhardened?: boolean } = {}):
       } catch (err) {
         throw new OmaError("BACKEND_UNAVAILABLE", `bubblewrap sandbox did not start: ${(err as Error).message}`, { backend: "bubblewrap" }, { cause: err });
       }
-      const cgroups = isRoot ? await createSandboxCgroups(spec.sandboxId, { memoryBytes: spec.memoryBytes, pids: spec.pids, cpu: spec.cpu }) : undefined;
+      const cgroups = isRoot ? await createSandboxCgroups(spec.serverInstance, spec.sandboxId, { memoryBytes: spec.memoryBytes, pids: spec.pids, cpu: spec.cpu }) : undefined;
       const bwrap = [
         ...bwrapArgs({ network: spec.network, runAsRoot: spec.security.runAsRoot, keepCapabilities: spec.security.keepCapabilities, writableRoot: spec.security.writableRoot, workspace: spec.workspaceDir, etcDir: home, gateway: spec.gateway, seccompFd: filter ? SECCOMP_FD : undefined }),
         "--clearenv",
@@ -116,15 +116,14 @@ export function createBubblewrapBackend(options: { unhardened?: boolean } = {}):
         throw new OmaError("BACKEND_UNAVAILABLE", `bubblewrap sandbox did not start: ${(err as Error).message}`, { backend: "bubblewrap" }, { cause: err });
       }
     },
-    // bwrap runs with --die-with-parent: nothing is left to re-attach after a restart,
-    // except the sandbox's cgroups, which only a living server can remove.
-    async reattach(sandboxId: string) {
-      if (isRoot) await removeSandboxCgroups(sandboxId);
+    // bwrap runs with --die-with-parent: nothing is left to re-attach after a restart.
+    async reattach() {
       return undefined;
     },
-    // Its processes died with the server; empty cgroups a killed server left behind remain.
-    async reapOrphans() {
-      return isRoot ? removeStaleCgroups() : 0;
+    // Its processes died with the server; the cgroups a killed server left behind (made for
+    // a sandbox it may never have recorded) remain until the next server on its data removes them.
+    async reapOrphans(serverInstance: string) {
+      return isRoot ? reapOwnCgroups(serverInstance) : 0;
     },
   };
 }

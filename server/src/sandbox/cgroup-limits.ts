@@ -37,26 +37,29 @@ export interface SandboxCgroups {
 
 /**
  * Memory, process-count and CPU limits for one bubblewrap sandbox, as cgroups under
- * `<OMA_CGROUP_PARENT, default oma>/<sandbox id>` (v2 unified or v1 per-controller). Rlimits cannot do this: the
- * process-count rlimit does not bind root and counts per user, not per sandbox.
+ * `<OMA_CGROUP_PARENT, default oma>/<server instance>/<sandbox id>` (v2 unified or v1
+ * per-controller). The server instance names one data directory, which one server holds at
+ * a time: so a server that starts may remove every empty cgroup under its own instance,
+ * however young (reapOwnCgroups). Rlimits cannot do this: the process-count rlimit does not
+ * bind root and counts per user, not per sandbox.
  * Returns undefined when the cgroup tree is not writable (not root, read-only mount).
  */
-export async function createSandboxCgroups(sandboxId: string, limits: CgroupLimits): Promise<SandboxCgroups | undefined> {
+export async function createSandboxCgroups(serverInstance: string, sandboxId: string, limits: CgroupLimits): Promise<SandboxCgroups | undefined> {
   try {
-    if (existsSync(join(ROOT, "cgroup.controllers"))) return await createV2(sandboxId, limits);
-    if (existsSync(join(ROOT, "memory")) && existsSync(join(ROOT, "pids"))) return await createV1(sandboxId, limits);
+    if (existsSync(join(ROOT, "cgroup.controllers"))) return await createV2(serverInstance, sandboxId, limits);
+    if (existsSync(join(ROOT, "memory")) && existsSync(join(ROOT, "pids"))) return await createV1(serverInstance, sandboxId, limits);
   } catch {
     return undefined;
   }
   return undefined;
 }
 
-async function createV1(sandboxId: string, limits: CgroupLimits): Promise<SandboxCgroups> {
+async function createV1(serverInstance: string, sandboxId: string, limits: CgroupLimits): Promise<SandboxCgroups> {
   const parent = cgroupParentName();
   const dirs = {
-    memory: join(ROOT, "memory", parent, sandboxId),
-    pids: join(ROOT, "pids", parent, sandboxId),
-    cpu: join(ROOT, "cpu", parent, sandboxId),
+    memory: join(ROOT, "memory", parent, serverInstance, sandboxId),
+    pids: join(ROOT, "pids", parent, serverInstance, sandboxId),
+    cpu: join(ROOT, "cpu", parent, serverInstance, sandboxId),
   };
   for (const dir of Object.values(dirs)) await mkdir(dir, { recursive: true });
   await writeFile(join(dirs.memory, "memory.limit_in_bytes"), String(limits.memoryBytes));
@@ -66,65 +69,82 @@ async function createV1(sandboxId: string, limits: CgroupLimits): Promise<Sandbo
   await writeFile(join(dirs.cpu, "cpu.cfs_quota_us"), String(Math.round(limits.cpu * CPU_PERIOD_US)));
   return {
     procsFiles: Object.values(dirs).map((d) => join(d, "cgroup.procs")),
-    remove: () => removeDirs(Object.values(dirs)),
+    remove: async () => void (await removeDirs(Object.values(dirs))),
   };
 }
 
-async function createV2(sandboxId: string, limits: CgroupLimits): Promise<SandboxCgroups> {
+async function createV2(serverInstance: string, sandboxId: string, limits: CgroupLimits): Promise<SandboxCgroups> {
   const parent = join(ROOT, cgroupParentName());
-  await mkdir(parent, { recursive: true });
+  const instance = join(parent, serverInstance);
+  const dir = join(instance, sandboxId);
+  // The whole path first: another server tidying an old, empty instance directory cannot
+  // remove it once the sandbox's own directory is in it (rmdir of a non-empty cgroup fails).
+  await mkdir(dir, { recursive: true });
   await writeFile(join(ROOT, "cgroup.subtree_control"), "+memory +pids +cpu").catch(() => undefined);
   await writeFile(join(parent, "cgroup.subtree_control"), "+memory +pids +cpu");
-  const dir = join(parent, sandboxId);
-  await mkdir(dir, { recursive: true });
+  await writeFile(join(instance, "cgroup.subtree_control"), "+memory +pids +cpu");
   await writeFile(join(dir, "memory.max"), String(limits.memoryBytes));
   await writeFile(join(dir, "memory.swap.max"), "0").catch(() => undefined);
   await writeFile(join(dir, "pids.max"), String(limits.pids));
   await writeFile(join(dir, "cpu.max"), `${Math.round(limits.cpu * CPU_PERIOD_US)} ${CPU_PERIOD_US}`);
-  return { procsFiles: [join(dir, "cgroup.procs")], remove: () => removeDirs([dir]) };
+  return { procsFiles: [join(dir, "cgroup.procs")], remove: async () => void (await removeDirs([dir])) };
 }
 
-/** Leftover sandbox cgroups older than this (and empty) are removed at start-up. */
+/** Another instance's empty directory, or a sandbox cgroup of the old flat layout, older than this is removed at start-up. */
 const STALE_CGROUP_MS = 60_000;
 /** How long removal keeps retrying while the last processes of a sandbox are reaped. */
 const REMOVE_ATTEMPTS = 100;
 const REMOVE_INTERVAL_MS = 100;
 
 /**
- * Removes empty sandbox cgroups left by servers that died (a SIGKILLed server cannot clean
- * up). Only old ones: a young empty one may belong to a sandbox another server is starting,
- * and a cgroup that still has processes cannot be removed at all.
+ * At a server's start, removes the sandbox cgroups its data directory's previous server left
+ * (a SIGKILLed server cannot clean up, and it may die after making a sandbox's cgroups and
+ * before recording the sandbox). Every cgroup under the server's own instance goes, whatever
+ * its age: nothing else makes cgroups there. Their processes died with that server (bwrap
+ * --die-with-parent); removal waits, bounded, while the kernel reaps them. Elsewhere under
+ * the parent only what is old and empty goes: instance directories of data directories no
+ * server uses any more, and cgroups of the old flat layout (`<parent>/<sandbox id>`).
+ * Returns how many sandboxes' cgroups were removed.
  */
-export async function removeStaleCgroups(): Promise<number> {
-  let removed = 0;
-  for (const parent of cgroupParents()) {
-    for (const name of await readdir(parent).catch(() => [] as string[])) {
-      if (!name.startsWith("sbx_")) continue;
-      const dir = join(parent, name);
-      const age = Date.now() - (await stat(dir).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
-      if (age < STALE_CGROUP_MS) continue;
-      if (await rmdir(dir).then(() => true, () => false)) removed++;
-    }
-  }
-  return removed;
+export async function reapOwnCgroups(serverInstance: string): Promise<number> {
+  const removed = new Set<string>();
+  await Promise.all(
+    cgroupParents().map(async (parent) => {
+      const own = join(parent, serverInstance);
+      const sandboxes = (await readdir(own).catch(() => [] as string[])).filter((name) => name.startsWith("sbx_"));
+      await Promise.all(sandboxes.map(async (name) => {
+        if (await removeDirs([join(own, name)])) removed.add(name);
+      }));
+      for (const name of await readdir(parent).catch(() => [] as string[])) {
+        if (name === serverInstance || !(name.startsWith("sbx_") || name.startsWith("srv_"))) continue;
+        const dir = join(parent, name);
+        const age = Date.now() - (await stat(dir).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
+        if (age < STALE_CGROUP_MS) continue;
+        if ((await rmdir(dir).then(() => true, () => false)) && name.startsWith("sbx_")) removed.add(name);
+      }
+    }),
+  );
+  return removed.size;
 }
 
-/** Removes the cgroups of one sandbox (its processes gone or going); a no-op when there are none. */
-export async function removeSandboxCgroups(sandboxId: string): Promise<void> {
-  await removeDirs(cgroupParents().map((parent) => join(parent, sandboxId)).filter((dir) => existsSync(dir)));
-}
-
-/** A cgroup can be removed once its processes are gone; they may take a moment to be reaped. */
-async function removeDirs(dirs: readonly string[]): Promise<void> {
+/**
+ * A cgroup can be removed once its processes are gone; they may take a moment to be reaped.
+ * Returns whether every directory is gone.
+ */
+async function removeDirs(dirs: readonly string[]): Promise<boolean> {
+  let all = true;
   for (const dir of dirs) {
-    for (let attempt = 0; attempt < REMOVE_ATTEMPTS; attempt++) {
+    let gone = false;
+    for (let attempt = 0; attempt < REMOVE_ATTEMPTS && !gone; attempt++) {
       try {
         await rmdir(dir);
-        break;
+        gone = true;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") break;
-        await new Promise((r) => setTimeout(r, REMOVE_INTERVAL_MS));
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") gone = true;
+        else await new Promise((r) => setTimeout(r, REMOVE_INTERVAL_MS));
       }
     }
+    all &&= gone;
   }
+  return all;
 }

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { readdir, readFile, readlink, rm, rmdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import { LABEL_DATA_DIR } from "../sandbox/docker-backend.js";
 import { cgroupParents } from "../sandbox/cgroup-limits.js";
@@ -84,9 +84,14 @@ export async function removeLeftovers(scope: LeftoverScope, l: Leftovers): Promi
   await rm(scope.root, { recursive: true, force: true });
 }
 
-/** Removes a run's own (empty) cgroup parent, v1 or v2. */
+/** Removes a run's own (empty) cgroup parent, v1 or v2, with the (empty) server-instance directories in it. */
 export async function removeCgroupParent(name: string): Promise<void> {
-  for (const dir of cgroupParents(name)) await rmdir(dir).catch(() => undefined);
+  for (const dir of cgroupParents(name)) {
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      if (entry.isDirectory()) await rmdir(join(dir, entry.name)).catch(() => undefined);
+    }
+    await rmdir(dir).catch(() => undefined);
+  }
 }
 
 /** One line per leftover, for a failure message. */
@@ -138,12 +143,14 @@ async function containersUnder(root: string): Promise<{ id: string; dataDir: str
   }
 }
 
+/** Sandbox cgroups (`sbx_…`) under the parent, in any server instance's directory or directly in it. */
 async function cgroupsUnder(parent: string): Promise<string[]> {
   const found: string[] = [];
+  const subdirs = async (dir: string) => (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => join(dir, e.name));
   for (const dir of cgroupParents(parent)) {
-    if (!existsSync(dir)) continue;
-    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      if (entry.isDirectory()) found.push(join(dir, entry.name));
+    for (const child of await subdirs(dir)) {
+      if (basename(child).startsWith("sbx_")) found.push(child);
+      else found.push(...(await subdirs(child)));
     }
   }
   return found;
