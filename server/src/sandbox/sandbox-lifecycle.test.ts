@@ -162,6 +162,19 @@ describe.each(backends)("sandbox lifecycle on $name", (backend) => {
     }
   });
 
+  it.skipIf(!backend.available)("SBX-9 a command (and all it starts) is first in line for the OOM killer, its tool runner is not; it still runs as bash -c", async () => {
+    const s = await provision({});
+    try {
+      // $PPID of the command's bash is the tool runner that serves the sandbox.
+      const r = await bash(c(), s.sandboxId, "cat /proc/self/oom_score_adj; sh -c 'cat /proc/self/oom_score_adj'; cat /proc/$PPID/oom_score_adj; echo \"$0 $LINENO\"");
+      const [command, child, runner, name] = r.output.split("\n");
+      expect([command, child, name]).toEqual(["1000", "1000", "bash 1"]);
+      expect(Number(runner)).toBeLessThan(1000);
+    } finally {
+      await c().destroySandbox({ sandboxId: s.sandboxId });
+    }
+  });
+
   it.skipIf(!backend.available)("SBX-8 a repeated idempotency key replays the recorded result, waits for a running call, and rejects other input", async () => {
     const s = await provision();
     try {

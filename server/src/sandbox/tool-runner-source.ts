@@ -48,6 +48,9 @@ SEL = selectors.DefaultSelector()
 OUT = sys.stdout.buffer
 RUNS = {}
 ENV = dict(os.environ)
+# Raises the command's oom_score_adj to the top (allowed without privileges; inherited by
+# everything it starts), then runs it exactly as "bash -c CMD" would.
+OOM_FIRST = 'echo 1000 >/proc/self/oom_score_adj 2>/dev/null; exec /bin/bash -c "$1" bash'
 LIMIT = [1 << 20]  # Output cap of the file tool being run; grep stops searching past it.
 
 def send(obj):
@@ -68,7 +71,9 @@ class Run:
         err_r, err_w = os.pipe()
         try:
             # posix_spawn (vfork-like) in a new session: the command's whole tree is one group.
-            self.pid = os.posix_spawn("/bin/bash", ["bash", "-c", cmd], ENV, setsid=True, file_actions=[
+            # Through sh, which marks the command's tree first in line for the OOM killer:
+            # a command that outgrows the sandbox's memory is killed, never this runner.
+            self.pid = os.posix_spawn("/bin/sh", ["sh", "-c", OOM_FIRST, "sh", cmd], ENV, setsid=True, file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
                 (os.POSIX_SPAWN_DUP2, out_w, 1),
                 (os.POSIX_SPAWN_DUP2, err_w, 2)])
