@@ -17,6 +17,11 @@ export interface EmitOptions extends RetryOptions {
   expectedHeadSeq?: bigint | number;
   /** Append only under this lease epoch (SESS-10). */
   leaseEpoch?: bigint | number;
+  /**
+   * `sessions.emit` only: gather this emit with concurrent ones to the same session into one
+   * EmitEvents (see createEmitBatcher). Ignored with an idempotency key or an expected head.
+   */
+  batch?: boolean;
 }
 
 export const defaultEmitAttempts = defaultRetryAttempts;

@@ -27,6 +27,7 @@ export { createOmaClientFromTransport, type OmaClient, type OmaSessionsClient } 
 export { watchEvents, defaultWatchIdleTimeoutMs, type WatchOptions, type WatchReconnect } from "./watch.js";
 export { emitEvent, emitEvents, newIdempotencyKey, userText, defaultEmitAttempts, defaultEmitAttemptTimeoutMs, type EmitOptions, type EventPayloadInit } from "./emit.js";
 export { openAppender, type Appender } from "./append.js";
+export { createEmitBatcher, MAX_GATHERED_EMITS } from "./emit-batcher.js";
 export { SessionCredential } from "./session-credential.js";
 export { withRetries, defaultRetryAttempts, defaultAttemptTimeoutMs, type RetryOptions } from "./retry.js";
 export { backoffDelay, isTransientFailure, defaultBackoff, type BackoffOptions } from "./backoff.js";

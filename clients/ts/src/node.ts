@@ -55,6 +55,8 @@ export {
   type EventPayloadInit,
   openAppender,
   type Appender,
+  createEmitBatcher,
+  MAX_GATHERED_EMITS,
   SessionCredential,
   withRetries,
   defaultRetryAttempts,

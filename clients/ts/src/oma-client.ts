@@ -8,13 +8,17 @@ import { VaultService } from "./gen/oma/v1/vault_service_pb.js";
 import { SessionService, type EmitEventResponse, type EmitEventsResponse } from "./gen/oma/v1/session_service_pb.js";
 import { emitEvent, emitEvents, type EmitOptions, type EventPayloadInit } from "./emit.js";
 import { openAppender, type Appender } from "./append.js";
+import { createEmitBatcher } from "./emit-batcher.js";
 import { watchEvents, type WatchOptions } from "./watch.js";
 
 /** SessionService, plus the helpers that make its streams and appends safe to retry. */
 export type OmaSessionsClient = Client<typeof SessionService> & {
   /** Every event after `options.afterSeq`, then live ones, reconnecting by itself (see watchEvents). */
   watch(sessionId: string, options?: WatchOptions): AsyncGenerator<Event, void, undefined>;
-  /** Appends one event, retrying transport faults under one idempotency key (see emitEvent). */
+  /**
+   * Appends one event, retrying transport faults under one idempotency key (see emitEvent);
+   * with `batch: true`, concurrent emits to one session share EmitEvents calls (createEmitBatcher).
+   */
   emit(sessionId: string, payload: EventPayloadInit, options?: EmitOptions): Promise<EmitEventResponse>;
   /** Appends an atomic batch, retrying under one idempotency key (see emitEvents). */
   emitBatch(sessionId: string, payloads: readonly EventPayloadInit[], options?: EmitOptions): Promise<EmitEventsResponse>;
@@ -45,10 +49,11 @@ export interface OmaClient {
  */
 export function createOmaClientFromTransport(transport: Transport, options: { bidiStreams?: boolean } = {}): OmaClient {
   const session = createClient(SessionService, transport);
+  const batcher = createEmitBatcher(session);
   const sessions: OmaSessionsClient = {
     ...session,
     watch: (sessionId, options) => watchEvents(session, sessionId, options),
-    emit: (sessionId, payload, options) => emitEvent(session, sessionId, payload, options),
+    emit: (sessionId, payload, options) => (options?.batch ? batcher.emit(sessionId, payload, options) : emitEvent(session, sessionId, payload, options)),
     emitBatch: (sessionId, payloads, options) => emitEvents(session, sessionId, payloads, options),
     openAppender: () => openAppender(session, { streams: options.bidiStreams ?? false }),
   };

@@ -1,0 +1,57 @@
+import type { Client } from "@connectrpc/connect";
+import type { EmitEventResponse, SessionService } from "./gen/oma/v1/session_service_pb.js";
+import { emitEvent, emitEvents, type EmitOptions, type EventPayloadInit } from "./emit.js";
+
+/** Most emits one gathered EmitEvents carries. */
+export const MAX_GATHERED_EMITS = 100;
+
+interface Waiting {
+  readonly payload: EventPayloadInit;
+  readonly resolve: (res: EmitEventResponse) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/**
+ * Keyed emits that share calls: while an emit to a session is in flight, the emits to the
+ * same session (under the same lease epoch) that arrive meanwhile wait and then go as one
+ * EmitEvents, in the order they were made, under one idempotency key reused by its
+ * retries (SESS-3). Each caller gets its own event. The gathered batch is atomic (SESS-4):
+ * an event the server refuses fails every emit gathered with it. An emit with its own
+ * idempotency key or an expected head goes alone, as emitEvent. Asked for with
+ * `sessions.emit(…, { batch: true })`.
+ */
+export function createEmitBatcher(client: Pick<Client<typeof SessionService>, "emitEvent" | "emitEvents">) {
+  const lanes = new Map<string, { waiting: Waiting[]; busy: boolean }>();
+
+  // A gathered call carries the lease epoch and default retries: one caller's signal or
+  // deadline must not cut the emits of the others.
+  const drain = async (key: string, sessionId: string, options: Pick<EmitOptions, "leaseEpoch">) => {
+    const lane = lanes.get(key)!;
+    while (lane.waiting.length > 0) {
+      const group = lane.waiting.splice(0, MAX_GATHERED_EMITS);
+      try {
+        const res = await emitEvents(client, sessionId, group.map((w) => w.payload), options);
+        group.forEach((w, i) => w.resolve({ $typeName: "oma.v1.EmitEventResponse", event: res.events[i], duplicate: res.duplicate }));
+      } catch (err) {
+        for (const w of group) w.reject(err);
+      }
+    }
+    lane.busy = false;
+    lanes.delete(key);
+  };
+
+  return {
+    emit(sessionId: string, payload: EventPayloadInit, options: EmitOptions = {}): Promise<EmitEventResponse> {
+      if (options.idempotencyKey !== undefined || options.expectedHeadSeq !== undefined) return emitEvent(client, sessionId, payload, options);
+      const key = `${sessionId}\u0000${options.leaseEpoch ?? ""}`;
+      let lane = lanes.get(key);
+      if (!lane) lanes.set(key, (lane = { waiting: [], busy: false }));
+      const done = new Promise<EmitEventResponse>((resolve, reject) => lane.waiting.push({ payload, resolve, reject }));
+      if (!lane.busy) {
+        lane.busy = true;
+        void drain(key, sessionId, options.leaseEpoch === undefined ? {} : { leaseEpoch: options.leaseEpoch });
+      }
+      return done;
+    },
+  };
+}
