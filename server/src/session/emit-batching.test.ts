@@ -39,6 +39,19 @@ describe("keyed emit, batched when asked to", () => {
     expect((await sessions.getSession({ sessionId })).session!.headSeq).toBe(60n);
   });
 
+  it("large emits are gathered only up to the byte bound, so a gathered call is never too large where each emit alone fits", async () => {
+    const { calls, sessions } = client();
+    const { session } = await sessions.createSession({ agent: { model: "m" } });
+    const sessionId = session!.sessionId;
+    calls.length = 0;
+    // Ten events of 200 KB: 2 MB in all, twice the server's batch bound.
+    const big = (i: number) => ({ case: "custom" as const, value: { type: "batching", data: { i, pad: "x".repeat(200_000) } } });
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => sessions.emit(sessionId, big(i), { batch: true })));
+    expect(results.map((r) => Number(r.event!.seq))).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    expect(calls.length).toBeGreaterThanOrEqual(4);
+    expect(calls.length).toBeLessThan(10);
+  });
+
   it("emits under a stale lease epoch fail together with LEASE_LOST, and one with its own key goes alone", async () => {
     const { calls, sessions } = client();
     const { session } = await sessions.createSession({ agent: { model: "m" } });
