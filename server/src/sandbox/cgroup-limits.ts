@@ -102,8 +102,9 @@ const REMOVE_INTERVAL_MS = 100;
  * before recording the sandbox). Every cgroup under the server's own instance goes, whatever
  * its age: nothing else makes cgroups there. Their processes died with that server (bwrap
  * --die-with-parent); removal waits, bounded, while the kernel reaps them. Elsewhere under
- * the parent only what is old and empty goes: instance directories of data directories no
- * server uses any more, and cgroups of the old flat layout (`<parent>/<sandbox id>`).
+ * the parent only what is over a minute old and empty goes: other instances' sandbox cgroups
+ * (a server killed and never started again on its data leaves them), their directories, and
+ * cgroups of the old flat layout (`<parent>/<sandbox id>`).
  * Returns how many sandboxes' cgroups were removed.
  */
 export async function reapOwnCgroups(serverInstance: string): Promise<number> {
@@ -115,16 +116,27 @@ export async function reapOwnCgroups(serverInstance: string): Promise<number> {
       await Promise.all(sandboxes.map(async (name) => {
         if (await removeDirs([join(own, name)])) removed.add(name);
       }));
+      // Other instances: their old, empty sandbox cgroups (a server killed and never started
+      // again on its data leaves them), then their directories once empty. A live sandbox's
+      // cgroup holds its processes, and removing a cgroup that has any fails.
       for (const name of await readdir(parent).catch(() => [] as string[])) {
-        if (name === serverInstance || !(name.startsWith("sbx_") || name.startsWith("srv_"))) continue;
-        const dir = join(parent, name);
-        const age = Date.now() - (await stat(dir).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
-        if (age < STALE_CGROUP_MS) continue;
-        if ((await rmdir(dir).then(() => true, () => false)) && name.startsWith("sbx_")) removed.add(name);
+        if (name === serverInstance) continue;
+        if (name.startsWith("srv_")) {
+          for (const child of await readdir(join(parent, name)).catch(() => [] as string[])) {
+            if (child.startsWith("sbx_") && (await removeIfStale(join(parent, name, child)))) removed.add(child);
+          }
+          await removeIfStale(join(parent, name));
+        } else if (name.startsWith("sbx_") && (await removeIfStale(join(parent, name)))) removed.add(name);
       }
     }),
   );
   return removed.size;
+}
+
+/** Removes an empty cgroup last changed over a minute ago; whether it did. */
+async function removeIfStale(dir: string): Promise<boolean> {
+  const age = Date.now() - (await stat(dir).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
+  return age >= STALE_CGROUP_MS && (await rmdir(dir).then(() => true, () => false));
 }
 
 /**
