@@ -18,7 +18,7 @@ import { byStep, startScriptedModel } from "@oma/conformance/scripted-model";
 import { SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
 import { startApp } from "@oma/server/dist/app.js";
 import { createLogger } from "@oma/server/dist/logger.js";
-import { fmt, percentile, printTable } from "./report.js";
+import { fmt, percentile, preciseNow, printTable } from "./report.js";
 
 /** The model's own time to first byte, the same for both modes. */
 const MODEL_TTFB_MS = 150;
@@ -64,7 +64,7 @@ async function oneSession(tag: string, i: number): Promise<number> {
   await sessions.createSession({ sessionId, agent: { model: "scripted", sandbox: { backend: "docker" } } });
   await sessions.emitEvent({ sessionId, event: { payload: { case: "userMessage", value: { content: [{ block: { case: "text", value: { text: sessionId } } }] } } } });
   const seen = model.requests.length;
-  const t0 = Date.now();
+  const t0 = preciseNow();
   await harness.wake({ sessionId });
   await waitIdle(sessionId);
   const first = model.requests.slice(seen).find((r) => JSON.stringify(r.body.messages).includes(sessionId));

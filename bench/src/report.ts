@@ -8,6 +8,11 @@ export function percentile(samples: readonly number[], p: number): number {
   return sorted[rank] as number;
 }
 
+/** Milliseconds since the epoch to the microsecond, on the clock of the scripted model's `receivedAt`. */
+export function preciseNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 export function fmt(n: number, digits = 2): string {
   if (!Number.isFinite(n)) return String(n);
   if (Math.abs(n) >= 1000) return n.toFixed(0);

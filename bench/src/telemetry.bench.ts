@@ -20,7 +20,7 @@ import type { EventSchema } from "@oma/client/gen/oma/v1/event_pb.js";
 import { SessionStatus, StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
 import { startServerProcess, type ServerProcess } from "@oma/server/dist/testing/server-process.js";
 import { chromiumAvailable, launchChromium } from "@oma/server/dist/testing/chromium.js";
-import { fmt, percentile, printTable } from "./report.js";
+import { fmt, percentile, preciseNow, printTable } from "./report.js";
 
 const ROUNDS = 5;
 const ROUND_MS = 2000;
@@ -97,7 +97,7 @@ async function wakeToFirstRequest(client: OmaClient, tag: string): Promise<numbe
   await client.sessions.createSession({ sessionId, agent: { model: "scripted" } });
   await client.sessions.emitEvent({ sessionId, event: { payload: text(sessionId) } });
   const seen = model.requests.length;
-  const t0 = Date.now();
+  const t0 = preciseNow();
   await client.harness.wake({ sessionId });
   for (let i = 0; i < 3000; i++) {
     const first = model.requests.slice(seen).find((req) => JSON.stringify(req.body.messages).includes(sessionId));

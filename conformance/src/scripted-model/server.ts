@@ -103,7 +103,7 @@ export async function startScriptedModel(options: ScriptedModelOptions = {}): Pr
       headers: { ...req.headers },
       body,
       stream: body.stream === true,
-      receivedAt: Date.now(),
+      receivedAt: performance.timeOrigin + performance.now(),
     };
     log.push(recorded);
     // Counting answers for any size; only a Messages request is held to the window.

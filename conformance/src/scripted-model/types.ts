@@ -64,7 +64,7 @@ export interface RecordedRequest {
   /** The parsed JSON body of POST /v1/messages (or of /v1/messages/count_tokens, which has no max_tokens). */
   readonly body: MessagesRequestBody;
   readonly stream: boolean;
-  /** Milliseconds since the epoch when the request's body was complete. */
+  /** Milliseconds since the epoch when the request's body was complete, to the microsecond (`performance.timeOrigin + performance.now()`). */
   readonly receivedAt: number;
   /** What the scripted model answered with. */
   response?: ScriptedResponse;
