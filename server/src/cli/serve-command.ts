@@ -49,7 +49,8 @@ export function registerServeCommand(program: Command): void {
       ]);
       const log = createLogger({ name: "oma-server" });
       // Only with OTEL_EXPORTER_OTLP_ENDPOINT; the local workers inherit the environment and trace too.
-      const tracing = await startTracing({ serviceName: "oma-server", logger: log });
+      // Handlers get their call's trace context explicitly (Call.trace): no AsyncLocalStorage.
+      const tracing = await startTracing({ serviceName: "oma-server", logger: log, asyncContext: false });
       const dataDir = resolveDataDir(flags.dataDir);
       const server = await startApp({ port: resolvePort(flags.port), host: flags.host, logger: log, dataDir, sandboxBackend: flags.sandboxBackend, auth: flags.auth as "tokens" | "none",
         metrics: new OmaMetrics({ processMetrics: true }),

@@ -12,7 +12,8 @@ import { brainOutcome, type BrainOutcome } from "./brain-outcome.js";
 import { defaultHarnessOptions, type HarnessOptions } from "./harness-options.js";
 import { fromInt64 } from "./int64.js";
 import { WorkerSet, type WorkerAnnouncement } from "./worker-set.js";
-import { annotateActiveSpan, ATTR_SESSION_ID, ATTR_SESSION_SEQ, currentTraceContext, inSpan } from "../telemetry/tracing.js";
+import { context, type Context } from "@opentelemetry/api";
+import { annotateSpan, ATTR_SESSION_ID, ATTR_SESSION_SEQ, carrierOf, inSpan } from "../telemetry/tracing.js";
 
 export type { WorkerAnnouncement } from "./worker-set.js";
 
@@ -112,15 +113,15 @@ export class HarnessDispatcher {
     await this.#sweeping;
   }
 
-  /** HARN-1: idempotent; a live lease means a brain already works on the session. */
-  async wake(ref: SessionRef): Promise<WakeResult> {
+  /** HARN-1: idempotent; a live lease means a brain already works on the session. `trace`: the context the brain's trace continues. */
+  async wake(ref: SessionRef, trace: Context = context.active()): Promise<WakeResult> {
     const sessionId = ref.sessionId;
     for (;;) {
       const session = await this.#store.getSession(ref);
       if (session.status === SessionStatus.TERMINATED) {
         throw new OmaError("SESSION_TERMINATED", `session ${sessionId} is terminated`, { session_id: sessionId });
       }
-      annotateActiveSpan({ [ATTR_SESSION_SEQ]: Number(session.headSeq) });
+      annotateSpan({ [ATTR_SESSION_SEQ]: Number(session.headSeq) }, trace);
       if (session.lease) {
         return { harnessId: session.lease.holder, leaseEpoch: fromInt64(session.lease.epoch), alreadyRunning: true };
       }
@@ -144,7 +145,7 @@ export class HarnessDispatcher {
         startTime: now,
         expireTime: lease.expireTime ? timestampMs(lease.expireTime) : now + this.#options.leaseTtlMs,
         wakeSeq: fromInt64(session.headSeq),
-        traceContext: currentTraceContext(),
+        traceContext: carrierOf(trace),
       };
       this.#track(record);
       this.#waiting.push(harnessId);
@@ -282,7 +283,7 @@ export class HarnessDispatcher {
     }
     const outcome = await brainOutcome(this.#store, { ref, harnessId: record.harnessId, wakeSeq: record.wakeSeq });
     if (outcome === "never-started" || (outcome === "unfinished" && this.#options.autoRewake)) {
-      await inSpan("oma.rewake", { attributes: { [ATTR_SESSION_ID]: ref.sessionId } }, () => this.#rewake(record, session, outcome));
+      await inSpan("oma.rewake", { attributes: { [ATTR_SESSION_ID]: ref.sessionId } }, (_span, trace) => this.#rewake(record, session, outcome, trace));
     } else if (outcome !== "gone") {
       await this.#store.endDispatch(ref, record.harnessId);
     }
@@ -290,7 +291,7 @@ export class HarnessDispatcher {
   }
 
   /** Hands the session of a brain that ended to a successor, saying why in the log. */
-  async #rewake(dead: HarnessRecord, session: Session, outcome: BrainOutcome): Promise<void> {
+  async #rewake(dead: HarnessRecord, session: Session, outcome: BrainOutcome, trace: Context): Promise<void> {
     const ended = dead.expireTime > this.#now() ? "released its lease" : "let its lease expire";
     const who = `brain ${dead.harnessId} (worker ${dead.workerId || "unknown"}, epoch ${dead.epoch})`;
     const detail =
@@ -308,7 +309,7 @@ export class HarnessDispatcher {
       });
     let woke: WakeResult;
     try {
-      woke = await this.wake(ref);
+      woke = await this.wake(ref, trace);
     } catch (err) {
       if (!isOmaError(err, "SESSION_NOT_FOUND") && !isOmaError(err, "SESSION_TERMINATED")) throw err;
       return;

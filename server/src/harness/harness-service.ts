@@ -53,7 +53,7 @@ export function createHarnessService(deps: HarnessServiceDeps): Handlers<typeof 
   const { dispatcher, paging } = deps;
   return {
     async wake(req, call) {
-      const result = await dispatcher.wake({ tenant: call.principal.tenant, sessionId: req.sessionId });
+      const result = await dispatcher.wake({ tenant: call.principal.tenant, sessionId: req.sessionId }, call.trace);
       return { harnessId: result.harnessId, leaseEpoch: toInt64(result.leaseEpoch), alreadyRunning: result.alreadyRunning };
     },
 

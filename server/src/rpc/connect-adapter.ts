@@ -10,6 +10,7 @@ import type { Principal } from "../auth/principal.js";
 import { OmaError } from "../errors/oma-error.js";
 import { accessRuleOf, authorize } from "./access-policy.js";
 import type { BidiStreamHandler, Call, ServerStreamHandler, ServiceParts, UnaryHandler } from "./handlers.js";
+import { traceContextKey } from "../telemetry/trace-interceptor.js";
 
 /**
  * The one place where Connect meets the handlers: every call is authenticated from its
@@ -66,7 +67,7 @@ async function admit(gate: Gate, request: unknown, ctx: HandlerContext): Promise
 function unary(gate: Gate, handler: UnaryHandler<never, never>) {
   return async (request: never, ctx: HandlerContext) => {
     const principal = await admit(gate, request, ctx);
-    const response = await handler(request, { principal, signal: ctx.signal });
+    const response = await handler(request, { principal, signal: ctx.signal, trace: ctx.values.get(traceContextKey) });
     const late = deadlinePassed(ctx.signal);
     if (late) throw late;
     return response;
@@ -109,7 +110,7 @@ async function* untilRevoked(auth: Authenticator, principal: Principal, ctx: Han
     revoked.abort();
     onRevoked();
   });
-  const call: Call = { principal, signal: AbortSignal.any([ctx.signal, revoked.signal]) };
+  const call: Call = { principal, signal: AbortSignal.any([ctx.signal, revoked.signal]), trace: ctx.values.get(traceContextKey) };
   const messages = open(call)[Symbol.asyncIterator]();
   try {
     for (;;) {

@@ -1,13 +1,16 @@
 import type {
   DescMessage, DescMethodBiDiStreaming, DescMethodServerStreaming, DescMethodUnary, DescService, MessageInitShape, MessageShape,
 } from "@bufbuild/protobuf";
+import type { Context } from "@opentelemetry/api";
 import type { Principal } from "../auth/principal.js";
 
-/** What a handler knows about its call besides the request: who makes it, and when it ends. */
+/** What a handler knows about its call besides the request: who makes it, when it ends, and its trace. */
 export interface Call {
   readonly principal: Principal;
   /** Aborted when the call ends: the client cancelled, the deadline passed, or the token was revoked. */
   readonly signal: AbortSignal;
+  /** The trace context of the call's span, for the spans of the work it does (the root context when nothing traces). */
+  readonly trace: Context;
 }
 
 export type UnaryHandler<I extends DescMessage, O extends DescMessage> = (

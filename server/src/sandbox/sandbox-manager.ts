@@ -13,7 +13,8 @@ import { runTool } from "./run-tool.js";
 import type { SandboxStore } from "./sandbox-store.js";
 import { recoverSandboxes } from "./recover-sandboxes.js";
 import { fingerprintOf, keyReused, newSandboxId } from "./sandbox-ids.js";
-import { annotateActiveSpan, ATTR_SESSION_ID, inSpan, sessionAttributes } from "../telemetry/tracing.js";
+import { context, type Context } from "@opentelemetry/api";
+import { annotateSpan, ATTR_SESSION_ID, inSpan, sessionAttributes } from "../telemetry/tracing.js";
 import { chownTree, writeFiles } from "./workspace-files.js";
 import { GATEWAY_DIR, SandboxGateways, type GatewayHandle } from "../gateway/sandbox-gateway.js";
 import { mountWorkspaceDisk, removeSandboxDir } from "./workspace-disk.js";
@@ -264,8 +265,8 @@ export class SandboxManager {
    * `cancel` (the caller hung up) kills an unkeyed command; a keyed one runs on so that a
    * retry with the same key gets its result.
    */
-  async execute(access: Access, sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, cancel?: AbortSignal): Promise<ExecResult & { replayed: boolean }> {
-    const { execution, replayed, recorded } = await this.start(access, sandboxId, name, input, timeoutMs, key, false, key ? undefined : cancel);
+  async execute(access: Access, sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, cancel?: AbortSignal, trace?: Context): Promise<ExecResult & { replayed: boolean }> {
+    const { execution, replayed, recorded } = await this.start(access, sandboxId, name, input, timeoutMs, key, false, key ? undefined : cancel, trace);
     if (recorded) return { ...recorded, replayed: true };
     return { ...(await execution!.done), replayed };
   }
@@ -274,8 +275,8 @@ export class SandboxManager {
    * Output as produced, then the result (SBX-10); a known key attaches to its execution.
    * As with execute, a hang-up kills only an unkeyed command (nothing could resume it).
    */
-  async *executeStream(access: Access, sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, resumeOffset: number, cancel?: AbortSignal): AsyncGenerator<ExecutionEvent & { replayed?: boolean }> {
-    const { execution, replayed, recorded } = await this.start(access, sandboxId, name, input, timeoutMs, key, resumeOffset > 0, key ? undefined : cancel);
+  async *executeStream(access: Access, sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, resumeOffset: number, cancel?: AbortSignal, trace?: Context): AsyncGenerator<ExecutionEvent & { replayed?: boolean }> {
+    const { execution, replayed, recorded } = await this.start(access, sandboxId, name, input, timeoutMs, key, resumeOffset > 0, key ? undefined : cancel, trace);
     if (recorded) {
       if (resumeOffset > 0) throw new OmaError("EXECUTION_NOT_FOUND", "the execution's output is no longer kept", { sandbox_id: sandboxId, idempotency_key: key });
       yield { result: recorded, replayed: true };
@@ -302,7 +303,7 @@ export class SandboxManager {
     }
   }
 
-  private async start(access: Access, sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, mustExist = false, cancel?: AbortSignal): Promise<{ execution?: Execution; replayed: boolean; recorded?: ExecResult }> {
+  private async start(access: Access, sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, mustExist = false, cancel?: AbortSignal, trace: Context = context.active()): Promise<{ execution?: Execution; replayed: boolean; recorded?: ExecResult }> {
     const live = this.find(access, sandboxId);
     const fingerprint = fingerprintOf(name, input);
     const execution = new Execution(name, fingerprint);
@@ -347,16 +348,16 @@ export class SandboxManager {
       release({ error: err });
       throw err;
     }
-    void this.run(live, execution, name, input, timeoutMs, key, cancel);
+    void this.run(live, execution, name, input, timeoutMs, key, cancel, trace);
     return { execution, replayed: false };
   }
 
-  private async run(live: Live, execution: Execution, name: string, input: JsonObject, timeoutMs: number, key: string, cancel?: AbortSignal): Promise<void> {
+  private async run(live: Live, execution: Execution, name: string, input: JsonObject, timeoutMs: number, key: string, cancel: AbortSignal | undefined, trace: Context): Promise<void> {
     const sandboxId = live.sandbox.sandboxId;
     const session = live.sandbox.sessionId ? { [ATTR_SESSION_ID]: live.sandbox.sessionId } : {};
-    annotateActiveSpan(session);
-    const attributes = { "oma.sandbox.id": sandboxId, "oma.sandbox.backend": live.sandbox.backend, "gen_ai.tool.name": name, ...sessionAttributes(), ...session };
-    await inSpan("oma.sandbox.execute", { attributes }, (span) => this.runTraced(live, execution, name, input, timeoutMs, key, cancel, (exitCode) => span.setAttribute("process.exit.code", exitCode)));
+    annotateSpan(session, trace);
+    const attributes = { "oma.sandbox.id": sandboxId, "oma.sandbox.backend": live.sandbox.backend, "gen_ai.tool.name": name, ...sessionAttributes(trace), ...session };
+    await inSpan("oma.sandbox.execute", { attributes }, (span) => this.runTraced(live, execution, name, input, timeoutMs, key, cancel, (exitCode) => span.setAttribute("process.exit.code", exitCode)), trace);
   }
 
   private async runTraced(live: Live, execution: Execution, name: string, input: JsonObject, timeoutMs: number, key: string, cancel: AbortSignal | undefined, onExit: (code: number) => void): Promise<void> {

@@ -27,11 +27,11 @@ export function createSandboxService(manager: SandboxManager, paging: Paging): H
       return { sandbox: await manager.provision(accessOf(call.principal), req.resources, req.labels, req.sessionId) };
     },
     async execute(req, call) {
-      const r = await manager.execute(accessOf(call.principal), req.sandboxId, req.name, req.input ?? {}, timeoutOf(req.timeout), req.idempotencyKey, call.signal);
+      const r = await manager.execute(accessOf(call.principal), req.sandboxId, req.name, req.input ?? {}, timeoutOf(req.timeout), req.idempotencyKey, call.signal, call.trace);
       return response(r, r.replayed);
     },
     async *executeStream(req, call) {
-      for await (const event of manager.executeStream(accessOf(call.principal), req.sandboxId, req.name, req.input ?? {}, timeoutOf(req.timeout), req.idempotencyKey, Number(req.resumeOffset), call.signal)) {
+      for await (const event of manager.executeStream(accessOf(call.principal), req.sandboxId, req.name, req.input ?? {}, timeoutOf(req.timeout), req.idempotencyKey, Number(req.resumeOffset), call.signal, call.trace)) {
         if ("chunk" in event) {
           const c = event.chunk;
           yield { message: { case: "chunk", value: { stream: c.stream === 2 ? OutputStream.STDERR : OutputStream.STDOUT, data: c.data, offset: BigInt(c.offset) } } };

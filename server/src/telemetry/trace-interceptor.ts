@@ -1,4 +1,4 @@
-import { ConnectError, type Interceptor } from "@connectrpc/connect";
+import { ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from "@opentelemetry/api";
 import { ATTR_SESSION_ID, ATTR_SESSION_SEQ, omaTracer, sessionAttributes } from "./tracing.js";
 
@@ -32,10 +32,13 @@ function fail(span: Span, err: unknown): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: e.rawMessage });
 }
 
+/** The context of a call's SERVER span, for its handler (`Call.trace`); the root context when nothing traces. */
+export const traceContextKey = createContextKey<Context>(ROOT_CONTEXT, { description: "the call's trace context" });
+
 /**
  * A SERVER span for every RPC, child of the caller's W3C trace context (`traceparent`), with
- * the session and seq from the request, the response, or the caller's baggage; handlers run
- * inside it, so the spans of domain code nest under it. Installed only when tracing is on.
+ * the session and seq from the request, the response, or the caller's baggage; handlers get
+ * its context (`Call.trace`), so the spans of domain code nest under it. Installed only when tracing is on.
  */
 export function traceInterceptor(): Interceptor {
   const tracer = omaTracer();
@@ -50,6 +53,7 @@ export function traceInterceptor(): Interceptor {
       parent,
     );
     const ctx = trace.setSpan(parent, span);
+    req.contextValues.set(traceContextKey, ctx);
     if (!req.stream) requestAttributes(span, req.message);
     else req = { ...req, message: tap(req.message, (m) => requestAttributes(span, m)) };
     let res;

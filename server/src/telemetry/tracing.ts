@@ -33,8 +33,13 @@ export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean 
  * context and baggage are the propagators. Otherwise nothing is loaded or started, and
  * every span OMA makes is the API's no-op. The standard OTEL_* variables (service name,
  * resource attributes, headers, batch delays) apply.
+ * `asyncContext: false` registers no context manager: the active context is then never
+ * carried across an await, and the process passes contexts explicitly (the server does:
+ * every handler gets its call's context, `Call.trace`). It spares the process the
+ * AsyncLocalStorage that would otherwise track every promise it makes (on Node 20, through
+ * async hooks: a few per cent of a busy server's CPU).
  */
-export async function startTracing(options: { serviceName: string; logger: Logger; env?: NodeJS.ProcessEnv }): Promise<Tracing | undefined> {
+export async function startTracing(options: { serviceName: string; logger: Logger; env?: NodeJS.ProcessEnv; asyncContext?: boolean }): Promise<Tracing | undefined> {
   const env = options.env ?? process.env;
   if (!tracingRequested(env)) return undefined;
   const protocol = env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] || env["OTEL_EXPORTER_OTLP_PROTOCOL"] || "http/protobuf";
@@ -50,6 +55,8 @@ export async function startTracing(options: { serviceName: string; logger: Logge
   const resource = resourceFromAttributes({ "service.name": options.serviceName, "service.version": VERSION }).merge(detectResources({ detectors: [envDetector] }));
   const provider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())] });
   provider.register({
+    // null: no context manager at all; undefined: the default, AsyncLocalStorage.
+    contextManager: options.asyncContext === false ? null : undefined,
     propagator: new core.CompositePropagator({ propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()] }),
   });
   options.logger.info({ endpoint: env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] || env["OTEL_EXPORTER_OTLP_ENDPOINT"], service: options.serviceName }, "exporting traces over OTLP");
@@ -60,10 +67,10 @@ export async function startTracing(options: { serviceName: string; logger: Logge
   };
 }
 
-/** The active context as W3C headers (traceparent, tracestate, baggage); empty when nothing traces. */
-export function currentTraceContext(): Record<string, string> {
+/** A context (by default the active one) as W3C headers (traceparent, tracestate, baggage); empty when nothing traces. */
+export function carrierOf(ctx: Context = context.active()): Record<string, string> {
   const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
+  propagation.inject(ctx, carrier);
   return carrier;
 }
 
@@ -88,19 +95,20 @@ export function withSession(ctx: Context, sessionId: string, seq: number | bigin
   return propagation.setBaggage(ctx, next);
 }
 
-/** Adds attributes to the span of the active context (a no-op when nothing traces). */
-export function annotateActiveSpan(attributes: Attributes): void {
-  trace.getActiveSpan()?.setAttributes(attributes);
+/** Adds attributes to the span of a context, by default the active one (a no-op when nothing traces). */
+export function annotateSpan(attributes: Attributes, ctx: Context = context.active()): void {
+  trace.getSpan(ctx)?.setAttributes(attributes);
 }
 
 /**
  * Runs `fn` inside a new active span that ends when `fn` settles; a thrown error marks it
- * failed. `fn` may add attributes to the span it is given.
+ * failed. `fn` may add attributes to the span it is given, and gets the span's context to
+ * pass on where no context manager carries it.
  */
-export async function inSpan<T>(name: string, options: SpanOptions, fn: (span: Span) => Promise<T>, parent: Context = context.active()): Promise<T> {
+export async function inSpan<T>(name: string, options: SpanOptions, fn: (span: Span, ctx: Context) => Promise<T>, parent: Context = context.active()): Promise<T> {
   return omaTracer().startActiveSpan(name, options, parent, async (span) => {
     try {
-      return await fn(span);
+      return await fn(span, trace.setSpan(parent, span));
     } catch (err) {
       span.recordException(err as Error);
       span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });

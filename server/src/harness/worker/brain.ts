@@ -18,7 +18,7 @@ import { apiTokenCounter } from "./context-measure.js";
 import { runHistoryTool } from "./history-tool.js";
 import { LogReader, watchForInterrupt } from "./log-reader.js";
 import { tracedModelCall, tracedToolCall } from "./brain-tracing.js";
-import { annotateActiveSpan, ATTR_SESSION_SEQ } from "../../telemetry/tracing.js";
+import { annotateSpan, ATTR_SESSION_SEQ } from "../../telemetry/tracing.js";
 import type { ModelFailure, ModelRetryPolicy } from "./model-errors.js";
 import { eventsToMessages, type Prompt } from "./prompt.js";
 import { responseEvents } from "./response-events.js";
@@ -95,7 +95,7 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
     mcp = agent.mcpServers.length > 0 && deps.mcpProxy ? await McpTools.open(agent.mcpServers, a.sessionId, deps.mcpProxy, log) : undefined;
     const catalog = mcp ? mcp.extend(buildToolCatalog(agent, tools)) : buildToolCatalog(agent, tools);
     const resumedAfter = reader.headSeq;
-    annotateActiveSpan({ [ATTR_SESSION_SEQ]: resumedAfter });
+    annotateSpan({ [ATTR_SESSION_SEQ]: resumedAfter });
     // The model call need not wait for this append: the writer orders every later append
     // after it, and a fenced brain fails there before it records anything.
     const started = writer.emit(
