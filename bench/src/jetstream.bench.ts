@@ -2,11 +2,16 @@
  * The session log on a 3-node NATS JetStream cluster (R3): EmitEvent at concurrency 64 on
  * it beside the same load on a LevelDB server and beside raw JetStream publishes to the
  * same cluster; watch delivery across two servers beside the same watcher on the writing
- * server. Every figure is printed beside its reference measured in the same run.
+ * server; Wake → first model request when the woken server has no worker and the brain runs
+ * on a worker of the other server, beside a Wake on the server whose worker runs it. Every
+ * figure is printed beside its reference measured in the same run.
  */
 import { create } from "@bufbuild/protobuf";
 import { EventSchema } from "@oma/client/gen/oma/v1/event_pb.js";
 import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
+import { HarnessService } from "@oma/client/gen/oma/v1/harness_service_pb.js";
+import { SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
+import { byStep, startScriptedModel, type ScriptedModel } from "@oma/conformance/scripted-model";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { NatsCluster, natsUnavailable } from "@oma/server/dist/testing/nats-cluster.js";
@@ -14,7 +19,7 @@ import { startServerProcess, type ServerProcess } from "@oma/server/dist/testing
 import { tempDir } from "@oma/server/dist/testing/temp-dir.js";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import { percentile, printTable, type Row } from "./report.js";
+import { percentile, preciseNow, printTable, type Row } from "./report.js";
 
 const ROUND_MS = 600;
 const ROUNDS = 5;
@@ -34,9 +39,9 @@ async function rate(concurrency: number, op: (worker: number) => Promise<unknown
   return done / ((performance.now() - start) / 1000);
 }
 
-async function server(args: string[]): Promise<{ process: ServerProcess; remove(): Promise<void> }> {
+async function server(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ process: ServerProcess; remove(): Promise<void> }> {
   const dir = await tempDir("oma-bench-js-");
-  const process = await startServerProcess(dir.path, { env: { OMA_LOG_LEVEL: "error" }, args: ["--auth", "none", "--workers", "0", ...args] });
+  const process = await startServerProcess(dir.path, { env: { OMA_LOG_LEVEL: "error", ...env }, args: ["--auth", "none", "--workers", "0", ...args] });
   return { process, remove: async () => (await process.stop(), await dir.remove()) };
 }
 
@@ -129,6 +134,46 @@ async function crossServerWatch(cluster: NatsCluster): Promise<void> {
   await b.remove();
 }
 
+/** Wake through `wakeOn` → the session's first request at the scripted model, in ms; waits for the turn to end. */
+async function wakeToFirstRequest(model: ScriptedModel, wakeOn: ServerProcess, readOn: ServerProcess): Promise<number> {
+  const sessions = wakeOn.client(SessionService);
+  const { session } = await sessions.createSession({ agent: { model: "scripted" } });
+  const sessionId = session!.sessionId;
+  await sessions.emitEvent({ sessionId, event: { payload: { case: "userMessage", value: { content: [{ block: { case: "text", value: { text: sessionId } } }] } } } });
+  const seen = model.requests.length;
+  const t0 = preciseNow();
+  await wakeOn.client(HarnessService).wake({ sessionId });
+  for (let i = 0; i < 2000; i++) {
+    const first = model.requests.slice(seen).find((r) => JSON.stringify(r.body.messages).includes(sessionId));
+    const { session: now } = await readOn.client(SessionService).getSession({ sessionId });
+    if (first && now?.status === SessionStatus.IDLE && !now.lease) return first.receivedAt - t0;
+    await sleep(5);
+  }
+  throw new Error(`session ${sessionId} never finished`);
+}
+
+async function crossServerWake(cluster: NatsCluster): Promise<void> {
+  const model = await startScriptedModel({ script: byStep([], { content: [{ type: "text", text: "ok" }] }) });
+  const env = { ANTHROPIC_API_KEY: "bench", ANTHROPIC_BASE_URL: model.url };
+  // A has no worker; B has one. A's dispatcher and B's sweep the dispatch records every second.
+  const a = await server(["--store", cluster.url, "--sandbox-backend", "process"], env);
+  const b = await server(["--store", cluster.url, "--sandbox-backend", "process", "--workers", "1"], env);
+  const local: number[] = [];
+  const across: number[] = [];
+  await wakeToFirstRequest(model, b.process, b.process);
+  for (let i = 0; i < 10; i++) {
+    local.push(await wakeToFirstRequest(model, b.process, b.process));
+    across.push(await wakeToFirstRequest(model, a.process, b.process));
+  }
+  printTable("Wake → first model request (JetStream R3, 10 Wakes each, alternating; the brain always runs on server B's worker)", [
+    { what: "p50, Wake on server A (no worker)", value: percentile(across, 50), unit: "ms", limit: { what: "Wake on server B (its worker)", value: percentile(local, 50) } },
+    { what: "max, Wake on server A (no worker)", value: Math.max(...across), unit: "ms", limit: { what: "Wake on server B (its worker)", value: Math.max(...local) } },
+  ]);
+  await a.remove();
+  await b.remove();
+  await model.close();
+}
+
 const missing = natsUnavailable();
 if (missing) {
   console.log(`SKIPPED: ${missing}`);
@@ -137,6 +182,7 @@ if (missing) {
   try {
     await emitThroughput(cluster);
     await crossServerWatch(cluster);
+    await crossServerWake(cluster);
   } finally {
     await cluster.stop();
   }
