@@ -6,7 +6,7 @@ import { createLogger } from "../logger.js";
 import { MemorySessionStorage } from "../store/memory-session-storage.js";
 import { SessionLog } from "../store/session-log.js";
 import type { SessionRef } from "../store/session-ref.js";
-import { SharedView } from "../testing/shared-memory-view.js";
+import { memoryDispatchHints, SharedView } from "../testing/shared-memory-view.js";
 import { HarnessDispatcher, type WorkerMessage } from "./dispatcher.js";
 import { LogBuilder } from "./testing/log-builder.js";
 
@@ -19,10 +19,11 @@ afterEach(async () => {
 });
 
 /** Two servers (a store and a dispatcher each) over one shared storage; sweeps run when the test says. */
-async function twoServers() {
+async function twoServers(options: { hints?: boolean } = {}) {
   const storage = new MemorySessionStorage();
+  const hints = options.hints ? memoryDispatchHints() : undefined;
   const server = async () => {
-    const store = new SessionLog(new SharedView(storage), { now });
+    const store = new SessionLog(new SharedView(storage, hints), { now });
     const dispatcher = new HarnessDispatcher({ store, logger: createLogger({ level: "silent" }), options: { leaseTtlMs: TTL, sweepIntervalMs: 60_000, heartbeatIntervalMs: 60_000 }, now, sharedStore: true });
     await dispatcher.start();
     cleanups.push(() => store.close(), () => dispatcher.close());
@@ -72,6 +73,17 @@ describe("two dispatchers on one shared store", () => {
     expect(a.dispatcher.stats().waiting).toBe(0);
     expect(a.dispatcher.list({ sessionId: ref.sessionId }).map((h) => [h.harnessId, h.workerId])).toEqual([[woke.harnessId, ""]]);
     expect((await a.store.listDispatches({ pageSize: 10 })).dispatches.map((d) => d.claimedBy)).toEqual([expect.stringMatching(/^dsp_/)]);
+  });
+
+  it("HARN-3: with dispatch hints, a Wake on a server without workers reaches the other server's worker at once, without a sweep", async () => {
+    const { a, b, session } = await twoServers({ hints: true });
+    const w = b.worker("wb");
+    await w.ready;
+    const refs = [await session(), await session()];
+    for (const ref of refs) await a.dispatcher.wake(ref);
+    // No sweep runs (they are a minute apart): the hint alone brings the first to B's worker (its one slot).
+    await eventually(() => w.assignments.length === 1, "the first brain reached server B's worker");
+    expect(w.assignments).toEqual([refs[0]!.sessionId]);
   });
 
   it("HARN-1: brains woken on both servers, both with free workers and both sweeping: each goes to exactly one worker", async () => {

@@ -74,6 +74,7 @@ export class HarnessDispatcher {
   #recheck: NodeJS.Timeout | undefined;
   #sweeping: Promise<void> | undefined;
   #closed = false;
+  #stopHints: (() => void) | undefined;
 
   /**
    * Other servers share the store: their dispatch records are read again at every sweep, and
@@ -98,6 +99,7 @@ export class HarnessDispatcher {
 
   /** Rebuilds the brains an earlier server dispatched (HARN-27), then starts the sweeper. */
   async start(): Promise<void> {
+    if (this.#sharedStore) this.#stopHints = this.#store.dispatchHints?.listen((d) => this.#onHint(d));
     const count = await this.#adoptRecords();
     if (count > 0) this.#log.info({ brains: count }, "resuming the brains an earlier server dispatched");
     this.#timer = setInterval(() => void this.sweep(), this.#options.sweepIntervalMs);
@@ -107,6 +109,7 @@ export class HarnessDispatcher {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#stopHints?.();
     if (this.#timer) clearInterval(this.#timer);
     if (this.#recheck) clearTimeout(this.#recheck);
     this.#workers.closeAll();
@@ -150,6 +153,7 @@ export class HarnessDispatcher {
       this.#track(record);
       this.#waiting.push(harnessId);
       this.#dispatch();
+      if (record.workerId === undefined) this.#announce(record);
       this.#log.info({ tenant: ref.tenant, sessionId, harnessId, epoch: record.epoch, workerId: record.workerId }, "woke session");
       return { harnessId, leaseEpoch: record.epoch, alreadyRunning: false };
     }
@@ -370,10 +374,41 @@ export class HarnessDispatcher {
     if (where === "unshift") this.#waiting.unshift(record.harnessId);
     else this.#waiting.push(record.harnessId);
     if (!this.#sharedStore) return;
-    void this.#store.claimDispatch(refOf(record), record.harnessId, this.#serverId, undefined).catch((err: unknown) => {
-      // Kept here: this server still hands it to a worker of its own when one has room.
-      this.#log.warn({ err, sessionId: record.sessionId, harnessId: record.harnessId }, "giving back a dispatch claim failed");
-    });
+    void this.#store.claimDispatch(refOf(record), record.harnessId, this.#serverId, undefined).then(
+      () => this.#announce(record),
+      (err: unknown) => {
+        // Kept here: this server still hands it to a worker of its own when one has room.
+        this.#log.warn({ err, sessionId: record.sessionId, harnessId: record.harnessId }, "giving back a dispatch claim failed");
+      },
+    );
+  }
+
+  /** Shared store: tells the other servers that this brain waits for a worker, so that one with room claims it now. */
+  #announce(record: HarnessRecord): void {
+    if (!this.#sharedStore) return;
+    this.#store.dispatchHints?.announce({ ref: refOf(record), harnessId: record.harnessId, epoch: record.epoch, wakeSeq: record.wakeSeq, wakeTime: record.startTime });
+  }
+
+  /**
+   * A hint that a brain waits for a worker somewhere: with room here, and the session's
+   * lease still that brain's, it waits here too and is claimed like any (the claim decides
+   * which server's worker gets it).
+   */
+  #onHint(d: DispatchRecord): void {
+    if (this.#closed || !this.#workers.hasRoom(d.ref.tenant)) return;
+    void this.#store.getSession(d.ref).then(
+      (session) => {
+        const lease = session.lease;
+        if (this.#closed || !lease || lease.holder !== d.harnessId || fromInt64(lease.epoch) !== d.epoch) return;
+        const tracked = this.#harnesses.get(d.harnessId);
+        if (!tracked) {
+          this.#adopt(d);
+          this.#settleClaim(this.#harnesses.get(d.harnessId)!, undefined);
+        } else if (tracked.workerId === "") this.#settleClaim(tracked, undefined);
+        this.#dispatch();
+      },
+      () => undefined, // gone, or the store failed: the sweep sees to it
+    );
   }
 
   /**

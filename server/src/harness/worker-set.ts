@@ -58,6 +58,11 @@ export class WorkerSet<T> {
     return [...this.#workers.values()].some((w) => serves(w, tenant));
   }
 
+  /** Whether some open worker serving the tenant has room. */
+  hasRoom(tenant: string): boolean {
+    return [...this.#workers.values()].some((w) => !w.queue.closed && w.assigned.size < w.capacity && serves(w, tenant));
+  }
+
   /**
    * The least loaded open worker with room (assigned ÷ capacity) that serves the tenant,
    * round-robin among equals.

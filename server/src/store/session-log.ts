@@ -10,7 +10,7 @@ import { adopt, isStale, LiveSessions, newLive, type LiveSession } from "./live-
 import { newId } from "./ids.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { sessionKey, type SessionRef } from "./session-ref.js";
-import { listPosition, type SessionChange, type SessionStorage } from "./session-storage.js";
+import { listPosition, type DispatchHints, type SessionChange, type SessionStorage } from "./session-storage.js";
 import type {
   AcquireLeaseOptions, AppendOptions, AppendResult, Clock, CreateSessionInput, DispatchPage, DispatchRecord, ListPage, ListQuery,
   LogListener, ReadQuery, ReadResult, SessionStore, Subscription,
@@ -266,6 +266,10 @@ export class SessionLog implements SessionStore {
       });
       await done;
     });
+  }
+
+  get dispatchHints(): DispatchHints | undefined {
+    return this.#storage.dispatchHints;
   }
 
   async listDispatches(query: { readonly pageSize: number; readonly cursor?: string }): Promise<DispatchPage> {

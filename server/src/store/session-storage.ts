@@ -4,6 +4,18 @@ import type { SessionRef } from "./session-ref.js";
 import type { DispatchRecord } from "./session-store.js";
 
 /**
+ * Word between servers on one shared storage that a brain waits for a worker: a server
+ * whose workers have room may claim it at once instead of at its next sweep. Only a hint,
+ * never a record: one that is lost costs a sweep interval and nothing else (the dispatch
+ * record in the log is what counts).
+ */
+export interface DispatchHints {
+  announce(record: DispatchRecord): void;
+  /** Calls `listener` with every record another server (or this one) announces, until the returned function is called. */
+  listen(listener: (record: DispatchRecord) => void): () => void;
+}
+
+/**
  * Persistence under the session log engine (session-log.ts), which owns every rule; a
  * storage keeps bytes and offers the two things a log shared by several processes needs:
  * a conditional write (a session's write applies only if nobody wrote the session since
@@ -15,6 +27,8 @@ import type { DispatchRecord } from "./session-store.js";
 export interface SessionStorage {
   /** True when other processes may write the same sessions: the engine's cache is then only a hint. */
   readonly shared: boolean;
+  /** Shared storage: hints between servers that a dispatch record waits for a worker (see DispatchHints). */
+  readonly dispatchHints?: DispatchHints;
   /** The session's revision and epoch floor, and the session if it exists. */
   loadSession(sessionId: string): Promise<SessionHead>;
   /** Only the fixed part, for views. */

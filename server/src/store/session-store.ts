@@ -1,6 +1,7 @@
 import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { AgentConfig, Lease, Session, SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
 import type { SessionRef } from "./session-ref.js";
+import type { DispatchHints } from "./session-storage.js";
 
 export type { SessionRef } from "./session-ref.js";
 
@@ -12,6 +13,8 @@ export type { SessionRef } from "./session-ref.js";
  * does not exist for a ref of this tenant (SEC-10).
  */
 export interface SessionStore {
+  /** On a store several servers share: word between them that a brain waits for a worker (session-storage.ts). */
+  readonly dispatchHints?: DispatchHints;
   /** Creates a session with head 0 and status IDLE; SESSION_EXISTS if the id is taken in its tenant. */
   createSession(input: CreateSessionInput): Promise<Session>;
   /** The session with its committed head, status, stop reason and live lease (SESS-14/15). */

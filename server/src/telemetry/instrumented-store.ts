@@ -76,6 +76,9 @@ export class InstrumentedSessionStore implements SessionStore {
   endDispatch(ref: SessionRef, harnessId: string) {
     return this.#store.endDispatch(ref, harnessId);
   }
+  get dispatchHints() {
+    return this.#store.dispatchHints;
+  }
   claimDispatch(ref: SessionRef, harnessId: string, from: string | undefined, to: string | undefined) {
     return this.#store.claimDispatch(ref, harnessId, from, to);
   }

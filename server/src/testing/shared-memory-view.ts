@@ -1,5 +1,18 @@
 import type { MemorySessionStorage } from "../store/memory-session-storage.js";
-import type { ChangeListener, SessionStorage, SessionWrite } from "../store/session-storage.js";
+import type { ChangeListener, DispatchHints, SessionStorage, SessionWrite } from "../store/session-storage.js";
+import type { DispatchRecord } from "../store/session-store.js";
+
+/** Dispatch hints among views of one memory storage, as NATS carries them among servers. */
+export function memoryDispatchHints(): DispatchHints {
+  const listeners = new Set<(record: DispatchRecord) => void>();
+  return {
+    announce: (record) => queueMicrotask(() => listeners.forEach((l) => l(record))),
+    listen(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
 
 /**
  * One process's view of a storage it shares with another: `shared`, and only the changes
@@ -11,7 +24,7 @@ export class SharedView implements SessionStorage {
   readonly #inner: MemorySessionStorage;
   #writing = false;
 
-  constructor(inner: MemorySessionStorage) {
+  constructor(inner: MemorySessionStorage, readonly dispatchHints?: DispatchHints) {
     this.#inner = inner;
   }
 

@@ -3,11 +3,11 @@ import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { Session } from "@oma/client/gen/oma/v1/session_pb.js";
 import { DeliverPolicy, JetStreamApiError, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
-import { changeOf, refOfPosition, type ChangeListener, type IdempotencyRecord, type IndexEntry, type SessionChange, type SessionHead, type SessionStorage, type SessionWrite, type WriteOutcome } from "../session-storage.js";
+import { changeOf, refOfPosition, type ChangeListener, type DispatchHints, type IdempotencyRecord, type IndexEntry, type SessionChange, type SessionHead, type SessionStorage, type SessionWrite, type WriteOutcome } from "../session-storage.js";
 import { sessionKey } from "../session-ref.js";
 import type { DispatchRecord } from "../session-store.js";
 import { SessionIndexes } from "./session-index.js";
-import { decodeMessage, encodeWrite, follows, subjectOf, tenantFilter, type SessionMessage } from "./session-message.js";
+import { decodeDispatchHint, decodeMessage, encodeDispatchHint, encodeWrite, follows, subjectOf, tenantFilter, type SessionMessage } from "./session-message.js";
 import { StreamReader, WRITE_ID_HEADER, WRITER_HEADER} from "./stream-reader.js";
 
 /** Reads of "which message follows the base" before the answer counts as unknown, and the wait between them. */
@@ -58,7 +58,10 @@ export class JetStreamStorage implements SessionStorage {
     this.#prefix = options.subjectPrefix ?? "oma.session";
     this.#reader = new StreamReader(js, jsm, this.#stream);
     this.#indexes = new SessionIndexes(this.#reader, jsm, this.#stream);
+    this.dispatchHints = natsDispatchHints(nc, `oma.dispatch-hint.${this.#stream}`);
   }
+
+  readonly dispatchHints: DispatchHints;
 
   async loadSession(sessionId: string): Promise<SessionHead> {
     const subject = subjectOf(this.#prefix, sessionId);
@@ -231,4 +234,30 @@ function changeOfMessage(seq: number, m: SessionMessage, local: boolean): Sessio
   return m.deleted || !m.state
     ? { kind: "deleted", revision: seq, local, epoch: m.epoch }
     : { kind: "changed", revision: seq, local, state: m.state, epoch: m.epoch, ...(m.dispatch ? { dispatch: m.dispatch } : {}), events: m.events };
+}
+
+/**
+ * Dispatch hints as plain NATS messages on a subject outside the stream: not stored, not
+ * replicated, at most once. A hint lost costs a sweep interval (see DispatchHints).
+ */
+function natsDispatchHints(nc: NatsConnection, subject: string): DispatchHints {
+  return {
+    announce(record) {
+      try {
+        nc.publish(subject, encodeDispatchHint(record));
+      } catch {
+        // closed or draining: the sweep finds the record
+      }
+    },
+    listen(listener) {
+      const sub = nc.subscribe(subject, {
+        callback: (err, msg) => {
+          if (err) return;
+          const record = decodeDispatchHint(msg.data);
+          if (record) listener(record);
+        },
+      });
+      return () => sub.unsubscribe();
+    },
+  };
 }

@@ -92,3 +92,19 @@ export function tenantFilter(prefix: string, tenant: string | undefined): string
 export function follows(base: number, previous: number): boolean {
   return previous <= base;
 }
+
+/** A dispatch hint's bytes: the record as it is kept in a session message. */
+export function encodeDispatchHint(d: DispatchRecord): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify({ t: d.ref.tenant, i: d.ref.sessionId, h: d.harnessId, e: d.epoch, ws: d.wakeSeq, wt: d.wakeTime }));
+}
+
+/** The record of a hint; undefined for bytes that are not one (a hint is never trusted further than a claim). */
+export function decodeDispatchHint(data: Uint8Array): DispatchRecord | undefined {
+  try {
+    const w = JSON.parse(new TextDecoder().decode(data)) as { t?: unknown; i?: unknown; h?: unknown; e?: unknown; ws?: unknown; wt?: unknown };
+    if (typeof w.t !== "string" || typeof w.i !== "string" || typeof w.h !== "string" || typeof w.e !== "number" || typeof w.ws !== "number" || typeof w.wt !== "number") return undefined;
+    return { ref: { tenant: w.t, sessionId: w.i }, harnessId: w.h, epoch: w.e, wakeSeq: w.ws, wakeTime: w.wt };
+  } catch {
+    return undefined;
+  }
+}
