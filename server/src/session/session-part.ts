@@ -49,7 +49,7 @@ export async function openSessionPart(db: Db, ctx: PartContext, options: Session
     return options.wrapStorage ? options.wrapStorage(delayed) : delayed;
   };
   const store = new InstrumentedSessionStore(
-    options.storeUrl ? await JetStreamSessionStore.open(options.storeUrl, { wrapStorage }) : new LevelSessionStore(db, { sublevel: "session", wrapStorage, health: ctx.storage }),
+    options.storeUrl ? await JetStreamSessionStore.open(options.storeUrl, { wrapStorage, maxBatchBytes: ctx.limits.maxBatchBytes }) : new LevelSessionStore(db, { sublevel: "session", wrapStorage, health: ctx.storage }),
     ctx.metrics,
   );
   // Without a sandbox part (a server of sessions alone): the recipe's own rules and the built-in tools.

@@ -1,4 +1,5 @@
-import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
+import { toBinary } from "@bufbuild/protobuf";
+import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { SessionStorage, SessionWrite } from "./session-storage.js";
 
 /** The session moved under a write (another writer got there first): reload it and try again. */
@@ -38,7 +39,9 @@ interface Pending {
  * the queue; the next write takes all of them, so many appends share one fsync (or one
  * replicated message per session). Parts of one session in a group become one session
  * write built on the revision the session is committed at. Each part's `onDurable` runs in
- * submission order right after its write is durable, before anyone is acknowledged.
+ * submission order right after its write is durable, before anyone is acknowledged. On a
+ * storage that bounds a write's size (`maxWriteBytes`), a session's parts go in order up to
+ * that bound (at least one part); the rest lead the next write, built on this one.
  */
 export class GroupCommitter {
   readonly #storage: SessionStorage;
@@ -86,16 +89,20 @@ export class GroupCommitter {
         if (parts) parts.push(p);
         else bySession.set(p.target, [p]);
       }
+      const later = this.#split(bySession);
       const entries = [...bySession];
       let outcomes;
       try {
         outcomes = await this.#storage.write(entries.map(([target, parts]) => merge(target, parts.map((p) => p.part))));
       } catch (err) {
         this.#failure ??= err;
-        for (const p of [...entries.flatMap(([, parts]) => parts), ...this.#queue]) p.reject(err);
+        for (const p of [...entries.flatMap(([, parts]) => parts), ...later, ...this.#queue]) p.reject(err);
         this.#queue = [];
         break;
       }
+      // Parts left for the next write go before those that arrived meanwhile; if this write
+      // failed, the generation moved and the next round refuses them.
+      this.#queue = [...later, ...this.#queue];
       entries.forEach(([target, parts], i) => {
         const outcome = outcomes[i]!;
         if (outcome.ok) {
@@ -111,6 +118,38 @@ export class GroupCommitter {
     }
     this.#writing = undefined;
   }
+
+  /** Keeps each session's parts within the storage's bound on a write; returns the parts left over, in order. */
+  #split(bySession: Map<CommitTarget, Pending[]>): Pending[] {
+    const max = this.#storage.maxWriteBytes;
+    const later: Pending[] = [];
+    if (max === undefined) return later;
+    for (const [target, parts] of bySession) {
+      if (parts.length === 1) continue;
+      let bytes = writePartBytes(parts[0]!.part);
+      let taken = 1;
+      for (; taken < parts.length; taken++) {
+        bytes += writePartBytes(parts[taken]!.part);
+        if (bytes > max) break;
+      }
+      if (taken < parts.length) {
+        later.push(...parts.slice(taken));
+        bySession.set(target, parts.slice(0, taken));
+      }
+    }
+    return later;
+  }
+}
+
+/** Bytes a storage needs per idempotency key besides the key itself (hash, seqs), at most. */
+const KEY_RECORD_BYTES = 64;
+
+/** What a part adds to a write, as `SessionStorage.maxWriteBytes` counts it: its events' binary encoding and its keys. */
+export function writePartBytes(part: { readonly events: readonly Event[]; readonly keys: readonly { readonly key: string }[] }): number {
+  let bytes = 0;
+  for (const e of part.events) bytes += toBinary(EventSchema, e).length;
+  for (const k of part.keys) bytes += k.key.length + KEY_RECORD_BYTES;
+  return bytes;
 }
 
 /** The parts of one session in a group as one write: the last part's head, every event and key. */

@@ -29,6 +29,12 @@ export interface SessionStorage {
   readonly shared: boolean;
   /** Shared storage: hints between servers that a dispatch record waits for a worker (see DispatchHints). */
   readonly dispatchHints?: DispatchHints;
+  /**
+   * The most one write may carry of events (their binary encoding) and idempotency keys
+   * (`writePartBytes`), when the storage bounds the size of a write (a message bus's largest
+   * message); the group commit splits a group to stay within it. Unset: no bound.
+   */
+  readonly maxWriteBytes?: number;
   /** The session's revision and epoch floor, and the session if it exists. */
   loadSession(sessionId: string): Promise<SessionHead>;
   /** Only the fixed part, for views. */

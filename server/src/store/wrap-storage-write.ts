@@ -7,9 +7,10 @@ import type { SessionStorage, SessionWrite, WriteOutcome } from "./session-stora
  */
 export function wrapStorageWrite(storage: SessionStorage, write: (writes: readonly SessionWrite[]) => Promise<WriteOutcome[]>): SessionStorage {
   return new Proxy(storage, {
-    get(target, prop, receiver) {
+    get(target, prop) {
       if (prop === "write") return write;
-      const value: unknown = Reflect.get(target, prop, receiver);
+      // Read on the storage itself, so its getters reach its private fields.
+      const value: unknown = Reflect.get(target, prop);
       return typeof value === "function" ? value.bind(target) : value;
     },
   });

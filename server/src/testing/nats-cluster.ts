@@ -65,6 +65,8 @@ export class NatsCluster {
       const config = [
         `server_name: ${name}`,
         `listen: 127.0.0.1:${ports[i]}`,
+        // A batch of the default max_batch_bytes (1 MiB) is one message of about 1.4 MB.
+        `max_payload: 2MB`,
         `jetstream { store_dir: "${join(dir.path, name)}", max_memory_store: 64MB, max_file_store: 1GB }`,
         size > 1 ? `cluster { name: oma, listen: 127.0.0.1:${ports[size + i]}, routes: [${routes.filter((_, j) => j !== i).join(", ")}] }` : "",
       ].join("\n");

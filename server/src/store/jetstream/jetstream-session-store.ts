@@ -1,6 +1,7 @@
 import { jetstream, jetstreamManager, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { SessionLog, type SessionLogOptions } from "../session-log.js";
+import { writePartBytes } from "../group-committer.js";
 import type { SessionStorage } from "../session-storage.js";
 import { JetStreamStorage, type JetStreamStorageOptions } from "./jetstream-storage.js";
 
@@ -9,6 +10,8 @@ export interface JetStreamSessionStoreOptions extends SessionLogOptions, JetStre
   readonly replicas?: number;
   /** Wraps the storage (fault injection for conformance testing, `delayStorage`). */
   readonly wrapStorage?: (storage: SessionStorage) => SessionStorage;
+  /** The largest batch the server accepts (`max_batch_bytes`): one must fit a message of the cluster. */
+  readonly maxBatchBytes?: number;
 }
 
 /** `nats://host:port[,nats://…]` → the server URLs. */
@@ -29,6 +32,7 @@ export class JetStreamSessionStore extends SessionLog {
       const stream = options.stream ?? "OMA_SESSIONS";
       await retryWhileStarting(() => ensureStream(jsm, stream, `${options.subjectPrefix ?? "oma.session"}.>`, options.replicas));
       const storage = new JetStreamStorage(nc, jetstream(nc), jsm, { ...options, stream });
+      checkMessageSize(storage, options.maxBatchBytes);
       return new JetStreamSessionStore(options.wrapStorage ? options.wrapStorage(storage) : storage, options);
     } catch (err) {
       await nc.close();
@@ -40,6 +44,24 @@ export class JetStreamSessionStore extends SessionLog {
     super(storage, options);
   }
 }
+
+/**
+ * A batch is one message: refuses to open on a cluster whose `max_payload` cannot carry a
+ * batch of `max_batch_bytes` with its key, rather than failing such appends later.
+ */
+function checkMessageSize(storage: JetStreamStorage, maxBatchBytes: number | undefined): void {
+  if (maxBatchBytes === undefined) return;
+  const needed = writePartBytes({ events: [], keys: [{ key: "k".repeat(MAX_KEY_BYTES) }] }) + maxBatchBytes;
+  if (storage.maxWriteBytes >= needed) return;
+  const payload = Math.ceil((needed * 4) / 3 / (1024 * 1024)) + 1;
+  throw new Error(
+    `the NATS servers take messages of at most ${storage.maxWriteBytes} bytes of events and keys (their max_payload), ` +
+      `too small for a batch of max_batch_bytes ${maxBatchBytes}: set max_payload: ${payload}MB on every node of the cluster`,
+  );
+}
+
+/** The longest idempotency key (SESS-20). */
+const MAX_KEY_BYTES = 128;
 
 /** How long a starting server waits for a cluster that is still electing its leaders. */
 const STARTUP_WAIT_MS = 30_000;

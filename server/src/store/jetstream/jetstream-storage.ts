@@ -14,6 +14,13 @@ import { StreamReader, WRITE_ID_HEADER, WRITER_HEADER} from "./stream-reader.js"
 const FOLLOWS_TRIES = 20;
 const FOLLOWS_RETRY_MS = 100;
 
+/**
+ * What a session write's message holds besides its events and keys, at most: the state
+ * (head, status, lease), the dispatch record, the position, the JSON around them and the
+ * headers.
+ */
+const MESSAGE_RESERVE_BYTES = 16 * 1024;
+
 /** JetStream's error code for a failed expected-last-subject-sequence check. */
 const WRONG_LAST_SEQUENCE = 10071;
 
@@ -62,6 +69,16 @@ export class JetStreamStorage implements SessionStorage {
   }
 
   readonly dispatchHints: DispatchHints;
+
+  /**
+   * A write is one message, and NATS refuses a message over the servers' `max_payload`
+   * (1 MiB by default): events and keys may fill it but for the reserve, base64 (4/3) in
+   * the JSON message.
+   */
+  get maxWriteBytes(): number {
+    const maxPayload = this.#nc.info?.max_payload ?? 1024 * 1024;
+    return Math.max(0, Math.floor(((maxPayload - MESSAGE_RESERVE_BYTES) * 3) / 4));
+  }
 
   async loadSession(sessionId: string): Promise<SessionHead> {
     const subject = subjectOf(this.#prefix, sessionId);
