@@ -337,13 +337,10 @@ async function transport(): Promise<void> {
   await dir?.remove();
 }
 
+// OMA_BENCH_SESSION_PARTS picks parts (comma-separated; default all, in this order).
+const PARTS: Record<string, () => Promise<void>> = { transport, appends: streamedAppends, emit: emitThroughput, auth: authCost, watch: watchLatency, slice: sliceCost, memory: idleSessionsMemory };
+const chosen = (process.env["OMA_BENCH_SESSION_PARTS"] ?? Object.keys(PARTS).join(",")).split(",").map((p) => p.trim());
+for (const part of chosen) if (!PARTS[part]) throw new Error(`OMA_BENCH_SESSION_PARTS: no part "${part}" (parts: ${Object.keys(PARTS).join(", ")})`);
 const started = performance.now();
-await transport();
-await streamedAppends();
-if (process.env["OMA_BENCH_TRANSPORT_ONLY"] === "1") process.exit(0);
-await emitThroughput();
-await authCost();
-await watchLatency();
-await sliceCost();
-await idleSessionsMemory();
+for (const part of chosen) await PARTS[part]!();
 console.log(`\nsession bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
