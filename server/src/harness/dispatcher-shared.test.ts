@@ -86,6 +86,28 @@ describe("two dispatchers on one shared store", () => {
     expect(w.assignments).toEqual([refs[0]!.sessionId]);
   });
 
+  it("HARN-1: a sweep that reads a Wake's dispatch record before the Wake tracks its brain does not hand the brain out twice", async () => {
+    const { a, session } = await twoServers({ hints: true });
+    const w = a.worker("wa", 100);
+    await w.ready;
+    // The Wake's lease and record are written, and its answer is held back while a sweep runs.
+    const acquire = a.store.acquireLease.bind(a.store);
+    let held: Promise<void> | undefined;
+    a.store.acquireLease = async (...args) => {
+      const lease = await acquire(...args);
+      held = a.dispatcher.sweep().then(() => new Promise((r) => setTimeout(r, 20)));
+      await held;
+      return lease;
+    };
+    const ref = await session();
+    await a.dispatcher.wake(ref);
+    await held;
+    await a.dispatcher.sweep();
+    await eventually(() => w.assignments.length >= 1, "the brain reached the worker");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(w.assignments).toEqual([ref.sessionId]);
+  });
+
   it("HARN-1: brains woken on both servers, both with free workers and both sweeping: each goes to exactly one worker", async () => {
     const { a, b, session } = await twoServers();
     const wa = a.worker("wa", 100);

@@ -75,6 +75,12 @@ export class HarnessDispatcher {
   #sweeping: Promise<void> | undefined;
   #closed = false;
   #stopHints: (() => void) | undefined;
+  /**
+   * Harness ids of Wakes in flight here, between taking the lease and tracking the brain: a
+   * sweep (or a hint) that reads the new dispatch record meanwhile must not adopt it as
+   * another server's, or the brain could be handed out twice.
+   */
+  readonly #waking = new Set<string>();
 
   /**
    * Other servers share the store: their dispatch records are read again at every sweep, and
@@ -130,11 +136,13 @@ export class HarnessDispatcher {
       }
       const harnessId = `hrn_${randomBytes(12).toString("hex")}`;
       let lease;
+      this.#waking.add(harnessId);
       try {
         // The lease and the dispatch record are one durable write: once this returns, a
         // crash of this server cannot lose the Wake (HARN-27).
         lease = await this.#store.acquireLease(ref, harnessId, this.#options.leaseTtlMs, { dispatch: true });
       } catch (err) {
+        this.#waking.delete(harnessId);
         if (isOmaError(err, "LEASE_HELD")) continue; // another Wake won the race: report its brain
         throw err;
       }
@@ -151,6 +159,7 @@ export class HarnessDispatcher {
         traceContext: carrierOf(trace),
       };
       this.#track(record);
+      this.#waking.delete(harnessId);
       this.#waiting.push(harnessId);
       this.#dispatch();
       if (record.workerId === undefined) this.#announce(record);
@@ -330,6 +339,7 @@ export class HarnessDispatcher {
     do {
       const page = await this.#store.listDispatches({ pageSize: START_PAGE, cursor });
       for (const record of page.dispatches) {
+        if (this.#waking.has(record.harnessId)) continue; // this server's own Wake, about to be tracked
         const tracked = this.#harnesses.get(record.harnessId);
         if (!tracked) this.#adopt(record);
         if (this.#sharedStore) this.#settleClaim(tracked ?? this.#harnesses.get(record.harnessId)!, record.claimedBy);
@@ -353,7 +363,7 @@ export class HarnessDispatcher {
   #settleClaim(record: HarnessRecord, claimedBy: string | undefined): void {
     if (claimedBy === undefined && record.workerId === "") {
       record.workerId = undefined;
-      this.#waiting.push(record.harnessId);
+      if (!this.#waiting.includes(record.harnessId)) this.#waiting.push(record.harnessId);
     } else if (claimedBy !== undefined && claimedBy !== this.#serverId && record.workerId === undefined) {
       record.workerId = "";
       const i = this.#waiting.indexOf(record.harnessId);
@@ -370,15 +380,29 @@ export class HarnessDispatcher {
    * the claim is given back first, so that a server with a free worker may take the brain.
    */
   #requeue(record: HarnessRecord, where: "push" | "unshift"): void {
-    record.workerId = undefined;
-    if (where === "unshift") this.#waiting.unshift(record.harnessId);
-    else this.#waiting.push(record.harnessId);
-    if (!this.#sharedStore) return;
+    const queue = () => {
+      if (this.#harnesses.get(record.harnessId) !== record) return; // ended meanwhile
+      record.workerId = undefined;
+      if (this.#waiting.includes(record.harnessId)) return;
+      if (where === "unshift") this.#waiting.unshift(record.harnessId);
+      else this.#waiting.push(record.harnessId);
+    };
+    if (!this.#sharedStore) return queue();
+    // Waiting again only once the claim is given back: a claim of this server's that is
+    // still in the store would let its next claim succeed while another server takes the
+    // brain on the given-back record. Meanwhile it is nobody's ("").
+    record.workerId = "";
     void this.#store.claimDispatch(refOf(record), record.harnessId, this.#serverId, undefined).then(
-      () => this.#announce(record),
+      () => {
+        queue();
+        this.#announce(record);
+        this.#dispatch();
+      },
       (err: unknown) => {
-        // Kept here: this server still hands it to a worker of its own when one has room.
+        // Kept here, still claimed: this server hands it to a worker of its own when one has room.
         this.#log.warn({ err, sessionId: record.sessionId, harnessId: record.harnessId }, "giving back a dispatch claim failed");
+        queue();
+        this.#dispatch();
       },
     );
   }
@@ -399,7 +423,7 @@ export class HarnessDispatcher {
     void this.#store.getSession(d.ref).then(
       (session) => {
         const lease = session.lease;
-        if (this.#closed || !lease || lease.holder !== d.harnessId || fromInt64(lease.epoch) !== d.epoch) return;
+        if (this.#closed || this.#waking.has(d.harnessId) || !lease || lease.holder !== d.harnessId || fromInt64(lease.epoch) !== d.epoch) return;
         const tracked = this.#harnesses.get(d.harnessId);
         if (!tracked) {
           this.#adopt(d);
@@ -480,9 +504,10 @@ export class HarnessDispatcher {
   #dispatch(): void {
     const stillWaiting: string[] = [];
     let full = false;
-    for (const harnessId of this.#waiting.splice(0)) {
+    for (const harnessId of new Set(this.#waiting.splice(0))) {
       const record = this.#harnesses.get(harnessId);
-      if (!record) continue;
+      // Only a brain that waits (no worker, not being handed to one) is handed out, once.
+      if (!record || record.workerId !== undefined) continue;
       const worker = this.#workers.pick(record.tenant);
       if (!worker) {
         full ||= this.#workers.anyServing(record.tenant);
