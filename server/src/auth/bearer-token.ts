@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 
 /**
  * API bearer tokens: `oma_<token id>.<secret>`, e.g.
@@ -26,7 +26,8 @@ export function bearerTokenId(bearer: string): string | undefined {
 }
 
 export function hashBearerToken(bearer: string): Uint8Array {
-  return createHash("sha256").update(bearer).digest();
+  // One-shot: no Hash object per call (every authenticated call hashes its bearer).
+  return hash("sha256", bearer, "buffer");
 }
 
 /** Whether `bearer` hashes to `hash`, compared in constant time. */
