@@ -20,28 +20,13 @@ import { GIT_HTTP_BACKEND, startGitServer, startMcpServer } from "@oma/conforman
 import { startApp } from "@oma/server/dist/app.js";
 import { createLogger } from "@oma/server/dist/logger.js";
 import { mcpProxyPath } from "@oma/server/dist/mcp/mcp-proxy.js";
-import { percentile, printTable, type Row } from "./report.js";
+import { alternate, percentile, printTable, type Row, timePair } from "./report.js";
 
 const dataDir = await mkdtemp(join(tmpdir(), "oma-bench-credentials-"));
 const app = await startApp({ dataDir, port: 0, host: "127.0.0.1", logger: createLogger({ level: "warn" }), allowLoopbackUpstreams: true });
 const token = (await readFile(app.adminTokenFile!, "utf8")).trim();
 const oma = createOmaClient({ baseUrl: app.url, token });
 const backends = (await oma.serverInfo.getServerInfo({})).sandboxBackends;
-
-/** Alternates a and b n times after a warm-up; returns their samples (ms). */
-async function alternate(n: number, a: () => Promise<number>, b: () => Promise<number>, warmup = 1): Promise<[number[], number[]]> {
-  for (let i = 0; i < warmup; i++) {
-    await a();
-    await b();
-  }
-  const sa: number[] = [];
-  const sb: number[] = [];
-  for (let i = 0; i < n; i++) {
-    sa.push(await a());
-    sb.push(await b());
-  }
-  return [sa, sb];
-}
 
 // --- git clone ------------------------------------------------------------------------
 const cloneRows: Row[] = [];
@@ -65,7 +50,7 @@ if (!backends.includes("bubblewrap") || !existsSync(GIT_HTTP_BACKEND)) {
   };
   const commits = (await oma.sandboxes.execute({ sandboxId: viaGateway, name: "bash", input: { command: "git -C wired rev-list --count HEAD" } })).output.trim();
   console.log(`repository: ${commits} commits; gateway remote ${route}`);
-  const [proxied, straight] = await alternate(15, clone(viaGateway, route), clone(direct, directUrl));
+  const [proxied, straight] = await alternate(15, clone(viaGateway, route), clone(direct, directUrl), 1);
   cloneRows.push(
     { what: "git clone through the gateway, p50", value: percentile(proxied, 50), unit: "ms", limit: { what: "direct clone p50", value: percentile(straight, 50) }, goal: { atMost: 1.2 } },
     { what: "git clone through the gateway, p95", value: percentile(proxied, 95), unit: "ms", limit: { what: "direct clone p95", value: percentile(straight, 95) } },
@@ -88,12 +73,8 @@ const connect = async (url: URL, bearer: string) => {
 };
 const viaProxy = await connect(new URL(mcpProxyPath(sessionId, "tools"), app.url), token);
 const straight = await connect(new URL(mcp.url), mcp.token);
-const call = (client: Client) => async () => {
-  const t = performance.now();
-  await client.callTool({ name: "echo", arguments: { text: "bench" } });
-  return performance.now() - t;
-};
-const [proxied, direct] = await alternate(500, call(viaProxy), call(straight), 50);
+const call = (client: Client) => () => client.callTool({ name: "echo", arguments: { text: "bench" } });
+const [proxied, direct] = await timePair(500, call(viaProxy), call(straight), 50);
 const p50 = percentile(proxied, 50);
 const d50 = percentile(direct, 50);
 printTable("MCP tool call (echo), official SDK client", [

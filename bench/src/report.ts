@@ -47,10 +47,11 @@ export function printTable(title: string, rows: readonly Row[]): void {
 }
 
 /**
- * Times two operations alternately (a, b, a, b, …) so that both see the same machine: on a
+ * Runs two operations alternately (a, b, a, b, …) so that both see the same machine: on a
  * shared machine the load drifts, and a limit measured minutes apart would skew the ratio.
+ * Each operation returns its own sample (ms), e.g. a time measured where the work ran.
  */
-export async function timePair(n: number, a: () => Promise<unknown>, b: () => Promise<unknown>, warmup = 2): Promise<[number[], number[]]> {
+export async function alternate(n: number, a: () => Promise<number>, b: () => Promise<number>, warmup = 2): Promise<[number[], number[]]> {
   for (let i = 0; i < warmup; i++) {
     await a();
     await b();
@@ -58,12 +59,21 @@ export async function timePair(n: number, a: () => Promise<unknown>, b: () => Pr
   const sa: number[] = [];
   const sb: number[] = [];
   for (let i = 0; i < n; i++) {
-    let t = performance.now();
-    await a();
-    sa.push(performance.now() - t);
-    t = performance.now();
-    await b();
-    sb.push(performance.now() - t);
+    sa.push(await a());
+    sb.push(await b());
   }
   return [sa, sb];
+}
+
+/** `alternate` of two operations timed here, wall clock (ms). */
+export function timePair(n: number, a: () => Promise<unknown>, b: () => Promise<unknown>, warmup = 2): Promise<[number[], number[]]> {
+  return alternate(n, wallTime(a), wallTime(b), warmup);
+}
+
+function wallTime(op: () => Promise<unknown>): () => Promise<number> {
+  return async () => {
+    const t = performance.now();
+    await op();
+    return performance.now() - t;
+  };
 }
