@@ -15,7 +15,6 @@ export const MAX_GATHERED_BYTES = 512 * 1024;
 
 interface Waiting {
   readonly payload: EventPayloadInit;
-  readonly bytes: number;
   readonly resolve: (res: EmitEventResponse) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -55,7 +54,7 @@ export function createEmitBatcher(client: Pick<Client<typeof SessionService>, "e
       const key = `${sessionId}\u0000${options.leaseEpoch ?? ""}`;
       let lane = lanes.get(key);
       if (!lane) lanes.set(key, (lane = { waiting: [], busy: false }));
-      const done = new Promise<EmitEventResponse>((resolve, reject) => lane.waiting.push({ payload, bytes: toBinary(EventSchema, create(EventSchema, { payload })).length, resolve, reject }));
+      const done = new Promise<EmitEventResponse>((resolve, reject) => lane.waiting.push({ payload, resolve, reject }));
       if (!lane.busy) {
         lane.busy = true;
         void drain(key, sessionId, options.leaseEpoch === undefined ? {} : { leaseEpoch: options.leaseEpoch });
@@ -65,10 +64,20 @@ export function createEmitBatcher(client: Pick<Client<typeof SessionService>, "e
   };
 }
 
-/** How many of the first waiting emits fit one call: at least one, at most the count and byte bounds. */
+/**
+ * How many of the first waiting emits fit one call: at least one, at most the count and byte
+ * bounds. Sizes are measured only when emits are gathered (a lone emit is not encoded twice).
+ */
 function gatheredCount(waiting: readonly Waiting[]): number {
-  let n = 0;
-  let bytes = 0;
-  while (n < waiting.length && n < MAX_GATHERED_EMITS && (n === 0 || bytes + waiting[n]!.bytes <= MAX_GATHERED_BYTES)) bytes += waiting[n++]!.bytes;
+  if (waiting.length === 1) return 1;
+  const size = (w: Waiting) => toBinary(EventSchema, create(EventSchema, { payload: w.payload })).length;
+  let n = 1;
+  let bytes = size(waiting[0]!);
+  while (n < waiting.length && n < MAX_GATHERED_EMITS) {
+    const next = size(waiting[n]!);
+    if (bytes + next > MAX_GATHERED_BYTES) break;
+    bytes += next;
+    n++;
+  }
   return n;
 }

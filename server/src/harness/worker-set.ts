@@ -60,7 +60,11 @@ export class WorkerSet<T> {
 
   /** Whether some open worker serving the tenant has room. */
   hasRoom(tenant: string): boolean {
-    return [...this.#workers.values()].some((w) => !w.queue.closed && w.assigned.size < w.capacity && serves(w, tenant));
+    return this.#withRoom(tenant).length > 0;
+  }
+
+  #withRoom(tenant: string): WorkerConnection<T>[] {
+    return [...this.#workers.values()].filter((w) => !w.queue.closed && w.assigned.size < w.capacity && serves(w, tenant));
   }
 
   /**
@@ -68,7 +72,7 @@ export class WorkerSet<T> {
    * round-robin among equals.
    */
   pick(tenant: string): WorkerConnection<T> | undefined {
-    const workers = [...this.#workers.values()].filter((w) => !w.queue.closed && w.assigned.size < w.capacity && serves(w, tenant));
+    const workers = this.#withRoom(tenant);
     if (workers.length === 0) return undefined;
     const start = this.#rotation++ % workers.length;
     const rotated = [...workers.slice(start), ...workers.slice(0, start)];

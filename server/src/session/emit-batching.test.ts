@@ -39,6 +39,20 @@ describe("keyed emit, batched when asked to", () => {
     expect((await sessions.getSession({ sessionId })).session!.headSeq).toBe(60n);
   });
 
+  it("a gathered call carries at most 100 emits", async () => {
+    const sizes: number[] = [];
+    const count: Interceptor = (next) => (req) => {
+      if (req.method.name === "EmitEvents") sizes.push((req.message as unknown as { events: unknown[] }).events.length);
+      return next(req);
+    };
+    const sessions = createOmaClient({ baseUrl: app.url, token: app.adminToken, interceptors: [count] }).sessions;
+    const { session } = await sessions.createSession({ agent: { model: "m" } });
+    const results = await Promise.all(Array.from({ length: 250 }, (_, i) => sessions.emit(session!.sessionId, custom(i), { batch: true })));
+    expect(results.map((r) => Number(r.event!.seq))).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
+    expect(Math.max(...sizes)).toBe(100);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(250);
+  });
+
   it("large emits are gathered only up to the byte bound, so a gathered call is never too large where each emit alone fits", async () => {
     const { calls, sessions } = client();
     const { session } = await sessions.createSession({ agent: { model: "m" } });
