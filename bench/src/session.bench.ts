@@ -6,10 +6,10 @@
  * short vs a 1M-event log, and the server's memory with 10k idle sessions. Every figure is
  * printed beside a limit measured in this same run.
  */
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { EventSchema } from "@oma/client/gen/oma/v1/event_pb.js";
 import { AgentConfigSchema } from "@oma/client/gen/oma/v1/session_pb.js";
-import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
+import { EmitEventRequestSchema, SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { TokenRole } from "@oma/client/gen/oma/v1/token_pb.js";
 import { createOmaClient } from "@oma/client/node";
 import { ServerInfoService } from "@oma/client/gen/oma/v1/server_info_service_pb.js";
@@ -23,6 +23,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
+import { callsPerSecond, grpcTarget, type UnaryTarget } from "./grpc-load.js";
 import { percentile, printTable, type Row } from "./report.js";
 import { transportComparison } from "./transport-comparison.js";
 import { streamedAppendRate } from "./streamed-appends.js";
@@ -31,21 +32,6 @@ const RUN_MS = 2500;
 const event = (i: number) => create(EventSchema, { payload: { case: "custom", value: { type: "bench", data: { i } } } });
 
 /** Calls `op` from `concurrency` loops for `ms`; returns completed calls per second. */
-async function rate(concurrency: number, op: (worker: number) => Promise<unknown>, ms = RUN_MS): Promise<number> {
-  let done = 0;
-  const end = performance.now() + ms;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, w) => {
-      while (performance.now() < end) {
-        await op(w);
-        done++;
-      }
-    }),
-  );
-  return done / ((performance.now() - start) / 1000);
-}
-
 function rssMb(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))!;
   return Number(line.replace(/\D+/g, "")) / 1024;
@@ -63,11 +49,11 @@ async function rawSyncedBatchRate(batchSize: number): Promise<number> {
   await db.open();
   const value = new Uint8Array(64).fill(7);
   let n = 0;
-  const batches = await rate(1, async () => {
+  const batches = await callsPerSecond(1, async () => {
     const b = db.batch();
     for (let i = 0; i < batchSize; i++) b.put(`k${(n++).toString(16).padStart(12, "0")}`, value);
     await b.write({ sync: true });
-  });
+  }, RUN_MS);
   await db.close();
   await dir.remove();
   return batches;
@@ -86,8 +72,8 @@ async function emitThroughput(): Promise<void> {
     const emitRounds: number[] = [];
     const noopRounds: number[] = [];
     for (let round = 0; round < 5; round++) {
-      emitRounds.push(await rate(c, (w) => sessions.emitEvent({ sessionId: ids[w % ids.length]!, event: event(i++) }), RUN_MS / 5));
-      noopRounds.push(await rate(c, () => info.getServerInfo({}), RUN_MS / 5));
+      emitRounds.push(await callsPerSecond(c, (w) => sessions.emitEvent({ sessionId: ids[w % ids.length]!, event: event(i++) }), RUN_MS / 5));
+      noopRounds.push(await callsPerSecond(c, () => info.getServerInfo({}), RUN_MS / 5));
     }
     const emits = percentile(emitRounds, 50);
     const noop = percentile(noopRounds, 50);
@@ -108,44 +94,80 @@ async function emitThroughput(): Promise<void> {
  * What authentication costs an append (SEC-4): the same EmitEvent load against a server
  * that checks a client token on every call and one started with --auth none. A third
  * server, a twin of the first, is the run's own A/A control: the ratio of two identical
- * servers shows how much of a difference this machine can tell from noise. The three take
- * turns in rotating order (ABC, BCA, CAB, ...), so neither the machine's load nor going
- * first favours one of them.
+ * servers shows how much of a difference this machine can tell from noise.
+ *
+ * The load is the transport comparison's: one grpc-js channel sending pre-encoded
+ * requests, the token in one prepared metadata, so the client costs the same against
+ * each server and the ratio is the server's. (The SDK's own client, which spends about
+ * twice the server's CPU on a call, shares this machine's two cores with the server:
+ * measured with it, the ratio would be mostly the client's; it is printed for reference.)
+ *
+ * Two servers differ by more than their code: where their files landed, what their JIT
+ * chose, when they collect garbage. So the three are started afresh for each of several
+ * trials, take turns in rotating order (ABC, BCA, CAB, ...) within a trial, and every
+ * figure is the median over the rounds of all trials: no one process decides it.
  */
 async function authCost(): Promise<void> {
-  const clientOf = async (server: Awaited<ReturnType<typeof newServer>>["server"], authed: boolean) => {
-    if (!authed) return createOmaClient({ baseUrl: server.url }).sessions;
-    const admin = createOmaClient({ baseUrl: server.url, token: server.adminToken });
-    const { bearerToken } = await admin.tokens.createToken({ tenant: "bench", role: TokenRole.CLIENT });
-    return createOmaClient({ baseUrl: server.url, token: bearerToken }).sessions;
-  };
-  const servers = [await newServer(), await newServer(undefined, ["--auth", "none"]), await newServer()];
-  const clients = [await clientOf(servers[0]!.server, true), await clientOf(servers[1]!.server, false), await clientOf(servers[2]!.server, true)];
-  const sessionsOf = async (client: (typeof clients)[number]) => {
-    const ids: string[] = [];
-    for (let i = 0; i < 8; i++) ids.push((await client.createSession({ agent: { model: "bench" } })).session!.sessionId);
-    return ids;
-  };
-  const ids = [await sessionsOf(clients[0]!), await sessionsOf(clients[1]!), await sessionsOf(clients[2]!)];
-  const rows: Row[] = [];
-  for (const c of [1, 64]) {
-    let i = 0;
-    const rounds: number[][] = [[], [], []];
-    for (let round = 0; round < 9; round++) {
-      for (let k = 0; k < 3; k++) {
-        const s = (round + k) % 3;
-        rounds[s]!.push(await rate(c, (w) => clients[s]!.emitEvent({ sessionId: ids[s]![w % 8]!, event: event(i++) }), RUN_MS / 5));
+  const trials = Number(process.env.OMA_BENCH_AUTH_TRIALS ?? 4);
+  const loads = ["grpc-js c=1", "grpc-js c=64", "@oma/client c=64"] as const;
+  const rounds = new Map(loads.map((load) => [load, [[], [], []] as number[][]]));
+  for (let trial = 0; trial < trials; trial++) {
+    const trio = await authTrio();
+    for (const load of loads) {
+      const concurrency = load.endsWith("c=1") ? 1 : 64;
+      const call = load.startsWith("grpc-js") ? trio.grpc : trio.sdk;
+      for (let round = 0; round < 6; round++) {
+        for (let k = 0; k < 3; k++) {
+          const s = (round + k + trial) % 3;
+          const sample = await callsPerSecond(concurrency, (w) => call[s]!(w), RUN_MS / 5);
+          if (round > 0) rounds.get(load)![s]!.push(sample); // round 0 warms each server up
+        }
       }
     }
-    const [authed, open, twin] = rounds.map((r) => percentile(r, 50)) as [number, number, number];
-    rows.push({ what: `EmitEvent with a client token, concurrency ${c}`, value: authed, unit: "ev/s", limit: { what: "same load, --auth none", value: open }, goal: c === 64 ? { atLeast: 0.95 } : undefined });
-    rows.push({ what: `  A/A control: its twin, concurrency ${c}`, value: twin, unit: "ev/s", limit: { what: "the same authenticated server", value: authed } });
+    await trio.stop();
   }
-  printTable("Authentication on EmitEvent (three server child processes, 8 sessions each; median of 9 rounds in rotating order; the A/A row is the noise floor)", rows);
-  for (const s of servers) {
-    await s.server.stop();
-    await s.dir?.remove();
+  const rows: Row[] = [];
+  for (const load of loads) {
+    const [authed, open, twin] = rounds.get(load)!.map((r) => percentile(r, 50)) as [number, number, number];
+    rows.push({ what: `EmitEvent with a client token, ${load}`, value: authed, unit: "ev/s", limit: { what: "same load, --auth none", value: open }, goal: load === "grpc-js c=64" ? { atLeast: 0.95 } : undefined });
+    rows.push({ what: `  A/A control: its twin, ${load}`, value: twin, unit: "ev/s", limit: { what: "the same authenticated server", value: authed } });
   }
+  printTable(`Authentication on EmitEvent (${trials} trials of three fresh server child processes, 8 sessions each; median of ${trials * 5} rounds in rotating order; the A/A row is the noise floor)`, rows);
+}
+
+/**
+ * An authenticated server, one with --auth none and the first one's twin, 8 sessions on
+ * each, and for each a grpc-js call and an SDK call emitting to them.
+ */
+async function authTrio() {
+  const servers = [await newServer(), await newServer(undefined, ["--auth", "none"]), await newServer()];
+  const grpc: ((worker: number) => Promise<unknown>)[] = [];
+  const sdk: ((worker: number) => Promise<unknown>)[] = [];
+  const targets: UnaryTarget[] = [];
+  for (const [i, { server }] of servers.entries()) {
+    let token: string | undefined;
+    if (i !== 1) {
+      const admin = createOmaClient({ baseUrl: server.url, token: server.adminToken });
+      token = (await admin.tokens.createToken({ tenant: "bench", role: TokenRole.CLIENT })).bearerToken;
+    }
+    const sessions = createOmaClient({ baseUrl: server.url, token }).sessions;
+    const ids: string[] = [];
+    for (let n = 0; n < 8; n++) ids.push((await sessions.createSession({ agent: { model: "bench" } })).session!.sessionId);
+    const bodies = ids.map((sessionId) => toBinary(EmitEventRequestSchema, create(EmitEventRequestSchema, { sessionId, event: event(0) })));
+    const target = grpcTarget(new URL(server.url).host, "/oma.v1.SessionService/EmitEvent", bodies, token ? { authorization: `Bearer ${token}` } : {});
+    targets.push(target);
+    grpc.push((w) => target.call(w));
+    let n = 0;
+    sdk.push((w) => sessions.emitEvent({ sessionId: ids[w % 8]!, event: event(n++) }));
+  }
+  const stop = async () => {
+    for (const target of targets) target.close();
+    for (const s of servers) {
+      await s.server.stop();
+      await s.dir?.remove();
+    }
+  };
+  return { grpc, sdk, stop };
 }
 
 async function watchLatency(): Promise<void> {
