@@ -5,6 +5,7 @@ import { Code, ConnectError, createContextValues, type HandlerContext, type Inte
 import type { Logger } from "../logger.js";
 import type { RoutedService } from "./connect-adapter.js";
 import { malformedRequest } from "./framework-errors.js";
+import { MetadataHeaders } from "./metadata-headers.js";
 import { grpcStatusOf, withOmaFrameworkStatuses } from "./grpc-status.js";
 
 /**
@@ -88,20 +89,13 @@ interface Bridge {
   readonly interceptors: readonly Interceptor[];
 }
 
-/** The call's request headers as Connect sees them (binary values base64, as on the wire). */
-function headersOf(metadata: grpc.Metadata): Headers {
-  const headers = new Headers({ "content-type": "application/grpc" });
-  for (const [key, value] of Object.entries(metadata.getMap())) headers.append(key, typeof value === "string" ? value : Buffer.from(value).toString("base64"));
-  return headers;
-}
-
 /**
  * The handler context of one call: its signal aborts when the client cancels (CANCELED) or
  * the deadline passes (DEADLINE_EXCEEDED, WIRE-7), as connect-node's does.
  */
 function contextOf(bridge: Bridge, call: SurfaceCall): { ctx: HandlerContext; end(): void } {
   const controller = new AbortController();
-  const header = headersOf(call.metadata);
+  const header = new MetadataHeaders(call.metadata, "application/grpc");
   const deadline = call.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
   let timer: NodeJS.Timeout | undefined;
