@@ -15,13 +15,18 @@ export type AuthMode = "tokens" | "none";
 /** The header an admin names the tenant it acts in with (SEC-4). */
 export const TENANT_HEADER = "oma-tenant";
 
+/** How many verified bearer tokens one process remembers; beyond it, each is checked against its hash. */
+const MAX_VERIFIED_BEARERS = 10_000;
+
 const unauthenticated = (cause: string, message: string) => new OmaError("UNAUTHENTICATED", message, { cause });
 
 /**
  * Resolves a call's principal from its headers, once, at the edge: `authorization: Bearer
  * <token>` (an API token or a session token) and, for admins, `oma-tenant`. Valid tokens
- * are cached by id; the store's revocation feed drops them from the cache and ends the
- * calls that watch them, so a revocation takes effect at once.
+ * are cached by id, and an API bearer token once verified against its hash is known by
+ * sight (in this process's memory only; the store keeps hashes alone), so a client's
+ * every later call costs one map lookup. The store's revocation feed drops a token from
+ * both caches and ends the calls that watch it, so a revocation takes effect at once.
  */
 export class Authenticator {
   readonly mode: AuthMode;
@@ -29,6 +34,8 @@ export class Authenticator {
   readonly #sessionTokens: SessionTokens;
   readonly #now: () => number;
   readonly #cache = new Map<string, TokenRecord>();
+  /** Bearer token → its principal, for API tokens verified by this process and not revoked. */
+  readonly #verified = new Map<string, Principal>();
   readonly #watchers = new Map<string, Set<() => void>>();
   readonly #unsubscribe: () => void;
   /** Counts revocations, so a lookup that raced one does not cache what it read. */
@@ -42,6 +49,7 @@ export class Authenticator {
     this.#unsubscribe = this.#store.onRevoked((tokenId) => {
       this.#revocations++;
       this.#cache.delete(tokenId);
+      for (const [bearer, principal] of this.#verified) if (principal.tokenId === tokenId) this.#verified.delete(bearer);
       const watchers = this.#watchers.get(tokenId);
       this.#watchers.delete(tokenId);
       for (const fire of watchers ?? []) fire();
@@ -84,12 +92,19 @@ export class Authenticator {
   }
 
   async #apiPrincipal(bearer: string): Promise<Principal> {
+    const known = this.#verified.get(bearer);
+    if (known) return known;
     const tokenId = bearerTokenId(bearer);
     if (tokenId === undefined) throw unauthenticated("malformed", "the bearer token is not an OMA token");
+    const revocations = this.#revocations;
     const record = await this.#record(tokenId);
     if (!record || !bearerMatches(bearer, record.hash)) throw unauthenticated("unknown", "the bearer token is not known to this server");
     if (record.revokeMs !== undefined) throw unauthenticated("revoked", "the bearer token was revoked");
-    return { tokenId: record.tokenId, tenant: record.tenant, role: record.role };
+    const principal: Principal = { tokenId: record.tokenId, tenant: record.tenant, role: record.role };
+    // Only the true bearer of a valid token gets here (it matched the hash), so the map
+    // holds at most one entry per token; the bound is against a store with very many.
+    if (revocations === this.#revocations && this.#verified.size < MAX_VERIFIED_BEARERS) this.#verified.set(bearer, principal);
+    return principal;
   }
 
   async #sessionPrincipal(bearer: string): Promise<Principal> {

@@ -76,6 +76,8 @@ export const authCases: ConformanceCase[] = [
       const sessionId = ctx.uniqueId("conf");
       await owner.client.unary(S.createSession, { sessionId, agent: { model: TEST_MODEL } });
       const headSeq = (await owner.client.unary(S.emitEvent, { sessionId, event: userText("before") })).event!.seq;
+      // Used before it is revoked, so a server that remembers tokens it has checked must forget it.
+      await revoked.client.unary(S.getSession, { sessionId });
       await ctx.rpc.unary(T.revokeToken, { tokenId: revoked.tokenId });
       const last = owner.token.at(-1) === "A" ? "B" : "A";
       const callers: [string, RpcClient, CallOptions, readonly string[]][] = [
