@@ -6,9 +6,15 @@ export type TokenSource = string | (() => string | Promise<string>);
 
 /** Adds `authorization: Bearer <token>` to every request (SEC-4). */
 export function bearerAuth(token: TokenSource): Interceptor {
+  if (typeof token === "string") {
+    const header = `Bearer ${token}`;
+    return (next) => (req) => {
+      req.header.set("authorization", header);
+      return next(req);
+    };
+  }
   return (next) => async (req) => {
-    const value = typeof token === "string" ? token : await token();
-    req.header.set("authorization", `Bearer ${value}`);
+    req.header.set("authorization", `Bearer ${await token()}`);
     return next(req);
   };
 }
