@@ -62,7 +62,7 @@ export function registerWorkerCommand(program: Command): void {
         else process.once("disconnect", orphaned);
       }
       const [{ runWorker }, { startTracing }] = await Promise.all([import("../harness/worker/worker.js"), import("../telemetry/tracing.js")]);
-      const tracing = await startTracing({ serviceName: "oma-worker", logger: log });
+      const tracing = await startTracing({ serviceName: "oma-worker", logger: log, asyncContext: false });
       const url = serverUrl(flags);
       await runWorker({
         serverUrl: url,

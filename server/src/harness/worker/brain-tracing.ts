@@ -1,6 +1,6 @@
 import type { ToolUse } from "@oma/client/gen/oma/v1/event_pb.js";
 import { StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
-import { context, SpanKind, SpanStatusCode, type Span } from "@opentelemetry/api";
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Context, type Span } from "@opentelemetry/api";
 import { ATTR_SESSION_ID, ATTR_SESSION_SEQ, contextFromCarrier, inSpan, withSession } from "../../telemetry/tracing.js";
 import { callModel, type ModelOutcome } from "./model-call.js";
 import type { ToolOutcome } from "./hands.js";
@@ -25,6 +25,20 @@ const GEN_AI_TOOL_TYPE = "gen_ai.tool.type";
 const ERROR_TYPE = "error.type";
 const PROVIDER = "anthropic";
 
+/**
+ * Where a brain is in its trace: the context its next span and its next RPC continue. The
+ * worker runs without a context manager (no AsyncLocalStorage tracking every promise of
+ * every brain), so each brain carries its own: `traceBrain` points it at the brain's span,
+ * `tracedToolCall` at the tool's while the tool runs (a brain runs its tools one at a
+ * time), and the brain's RPC client sends it (`traceContextInterceptor(() => cursor.context)`).
+ */
+export interface TraceCursor {
+  context: Context;
+}
+
+/** A cursor at the root: nothing traced yet. */
+export const newTraceCursor = (): TraceCursor => ({ context: ROOT_CONTEXT });
+
 /** Where in a session a span's work happens. */
 export interface SessionPoint {
   readonly sessionId: string;
@@ -39,6 +53,7 @@ export interface SessionPoint {
  */
 export function traceBrain<T>(
   a: { readonly sessionId: string; readonly harnessId: string; readonly epoch: number; readonly workerId: string; readonly traceContext: Readonly<Record<string, string>> },
+  cursor: TraceCursor,
   run: () => Promise<T>,
 ): Promise<T> {
   const parent = withSession(contextFromCarrier(a.traceContext), a.sessionId, undefined);
@@ -51,7 +66,8 @@ export function traceBrain<T>(
     "oma.lease.epoch": a.epoch,
     "oma.worker.id": a.workerId,
   };
-  return inSpan("invoke_agent", { attributes }, async (span) => {
+  return inSpan("invoke_agent", { attributes }, async (span, ctx) => {
+    cursor.context = ctx;
     const end = await run();
     span.setAttribute("oma.brain.end", typeof end === "number" ? (StopReason[end] ?? String(end)) : String(end));
     return end;
@@ -59,7 +75,7 @@ export function traceBrain<T>(
 }
 
 /** `callModel` inside a `chat {model}` CLIENT span with the GenAI attributes of the request and its outcome. */
-export function tracedModelCall(at: SessionPoint, deps: Parameters<typeof callModel>[0]): Promise<ModelOutcome> {
+export function tracedModelCall(at: SessionPoint, cursor: TraceCursor, deps: Parameters<typeof callModel>[0]): Promise<ModelOutcome> {
   const attributes = {
     [GEN_AI_OPERATION_NAME]: "chat",
     [GEN_AI_PROVIDER_NAME]: PROVIDER,
@@ -80,7 +96,7 @@ export function tracedModelCall(at: SessionPoint, deps: Parameters<typeof callMo
     });
     recordOutcome(span, outcome);
     return outcome;
-  }, withSession(context.active(), at.sessionId, at.seq));
+  }, withSession(cursor.context, at.sessionId, at.seq));
 }
 
 function recordOutcome(span: Span, outcome: ModelOutcome): void {
@@ -106,7 +122,7 @@ function recordOutcome(span: Span, outcome: ModelOutcome): void {
 }
 
 /** A sandbox tool call inside an `execute_tool {name}` span; the server's Execute span nests under it. */
-export function tracedToolCall(at: SessionPoint, toolUse: ToolUse, run: () => Promise<ToolOutcome>): Promise<ToolOutcome> {
+export function tracedToolCall(at: SessionPoint, cursor: TraceCursor, toolUse: ToolUse, run: () => Promise<ToolOutcome>): Promise<ToolOutcome> {
   const attributes = {
     [GEN_AI_OPERATION_NAME]: "execute_tool",
     [GEN_AI_TOOL_NAME]: toolUse.name,
@@ -117,12 +133,18 @@ export function tracedToolCall(at: SessionPoint, toolUse: ToolUse, run: () => Pr
     [ATTR_SESSION_ID]: at.sessionId,
     [ATTR_SESSION_SEQ]: at.seq,
   };
-  return inSpan(`execute_tool ${toolUse.name}`, { attributes }, async (span) => {
-    const outcome = await run();
-    span.setAttributes({ "oma.sandbox.id": outcome.sandboxId, "oma.tool.is_error": outcome.isError, "oma.tool.replayed": outcome.replayed });
-    if (outcome.isError) span.setAttribute(ERROR_TYPE, "tool_error");
-    return outcome;
-  }, withSession(context.active(), at.sessionId, at.seq));
+  const outer = cursor.context;
+  return inSpan(`execute_tool ${toolUse.name}`, { attributes }, async (span, ctx) => {
+    cursor.context = ctx; // the tool's RPCs (the sandbox's Execute) nest under its span
+    try {
+      const outcome = await run();
+      span.setAttributes({ "oma.sandbox.id": outcome.sandboxId, "oma.tool.is_error": outcome.isError, "oma.tool.replayed": outcome.replayed });
+      if (outcome.isError) span.setAttribute(ERROR_TYPE, "tool_error");
+      return outcome;
+    } finally {
+      cursor.context = outer;
+    }
+  }, withSession(outer, at.sessionId, at.seq));
 }
 
 /** server.address and server.port of the Messages API endpoint. */

@@ -17,7 +17,7 @@ import { ContextManager, contextSettings } from "./context-manager.js";
 import { apiTokenCounter } from "./context-measure.js";
 import { runHistoryTool } from "./history-tool.js";
 import { LogReader, watchForInterrupt } from "./log-reader.js";
-import { tracedModelCall, tracedToolCall } from "./brain-tracing.js";
+import { newTraceCursor, tracedModelCall, tracedToolCall, type TraceCursor } from "./brain-tracing.js";
 import { annotateSpan, ATTR_SESSION_SEQ } from "../../telemetry/tracing.js";
 import type { ModelFailure, ModelRetryPolicy } from "./model-errors.js";
 import { eventsToMessages, type Prompt } from "./prompt.js";
@@ -61,6 +61,8 @@ export interface BrainDeps {
   readonly stop?: AbortSignal;
   /** The server's MCP proxy (SEC-14), for agents with MCP servers. */
   readonly mcpProxy?: McpProxyAccess;
+  /** Where the brain is in its trace (the worker's `traceBrain` sets it); the root if absent. */
+  readonly trace?: TraceCursor;
 }
 
 /**
@@ -76,6 +78,7 @@ export type BrainEnd = StopReason | "fenced" | "abandoned" | "stopped";
  */
 export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<BrainEnd> {
   const log = deps.logger.child({ sessionId: a.sessionId, harnessId: a.harnessId, epoch: a.epoch });
+  const trace = deps.trace ?? newTraceCursor();
   const writer = new SessionWriter(deps.session, a.sessionId, a.epoch);
   const fence = new AbortController();
   let interrupt = new AbortController();
@@ -95,7 +98,7 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
     mcp = agent.mcpServers.length > 0 && deps.mcpProxy ? await McpTools.open(agent.mcpServers, a.sessionId, deps.mcpProxy, log) : undefined;
     const catalog = mcp ? mcp.extend(buildToolCatalog(agent, tools)) : buildToolCatalog(agent, tools);
     const resumedAfter = reader.headSeq;
-    annotateSpan({ [ATTR_SESSION_SEQ]: resumedAfter });
+    annotateSpan({ [ATTR_SESSION_SEQ]: resumedAfter }, trace.context);
     // The model call need not wait for this append: the writer orders every later append
     // after it, and a fenced brain fails there before it records anything.
     const started = writer.emit(
@@ -146,7 +149,7 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
       );
     };
     const modelCall = (prompt: Prompt, options: { maxTokens?: number; toolChoice?: Anthropic.ToolChoice } = {}) =>
-      tracedModelCall({ sessionId: a.sessionId, seq: reader.headSeq }, {
+      tracedModelCall({ sessionId: a.sessionId, seq: reader.headSeq }, trace, {
         client: deps.model,
         model: agent.model,
         maxTokens: options.maxTokens ?? (agent.maxTokens || DEFAULT_MAX_TOKENS),
@@ -209,7 +212,7 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
                   : { output: `${p.toolUse.name} is not a tool of this harness.`, isError: true };
               await recordResult(p, outcome);
             } else {
-              const outcome = await tracedToolCall({ sessionId: a.sessionId, seq: p.seq }, p.toolUse, () =>
+              const outcome = await tracedToolCall({ sessionId: a.sessionId, seq: p.seq }, trace, p.toolUse, () =>
                 mcp?.routes(p.toolUse) ? mcp.call(p.toolUse, working()) : hands.execute(p.toolUse, working()),
               );
               await recordResult(p, outcome);

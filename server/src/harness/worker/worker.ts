@@ -9,7 +9,7 @@ import type { Logger } from "../../logger.js";
 import { fromInt64 } from "../int64.js";
 import { traceContextInterceptor } from "../../telemetry/trace-propagation.js";
 import { runBrain } from "./brain.js";
-import { traceBrain } from "./brain-tracing.js";
+import { newTraceCursor, traceBrain } from "./brain-tracing.js";
 import type { ModelRetryPolicy } from "./model-errors.js";
 
 export interface WorkerOptions {
@@ -49,8 +49,7 @@ const MAX_TTL_MS = 600_000;
  * environment (HARN-14).
  */
 export async function runWorker(options: WorkerOptions): Promise<void> {
-  const traced = options.tracing ? [traceContextInterceptor()] : [];
-  const worker = createOmaClient({ baseUrl: options.serverUrl, ...(options.token ? { token: options.token } : {}), interceptors: traced });
+  const worker = createOmaClient({ baseUrl: options.serverUrl, ...(options.token ? { token: options.token } : {}) });
   const { harness } = worker;
   const model = new Anthropic({ maxRetries: 0 });
   const log = options.logger.child({ workerId: options.workerId });
@@ -73,16 +72,17 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     // The brain reaches its session with the assignment's session token alone (SEC-4),
     // kept fresh by its lease renewals.
     const credential = new SessionCredential(a.sessionToken || (options.token ?? ""));
+    const trace = newTraceCursor();
     const { sessions: session, sandboxes: sandbox } = createOmaClient({
       baseUrl: options.serverUrl,
       ...(credential.token ? { token: () => credential.token } : {}),
-      interceptors: [credential.interceptor, ...traced],
+      interceptors: [credential.interceptor, ...(options.tracing ? [traceContextInterceptor(() => trace.context)] : [])],
     });
     const assignment = { harnessId: a.harnessId, sessionId: a.sessionId, epoch: fromInt64(a.leaseEpoch), leaseTtlMs: ttl };
     // The brain's spans continue the trace of the Wake that started it.
-    const brain = traceBrain({ ...assignment, workerId: options.workerId, traceContext: a.traceContext }, () =>
+    const brain = traceBrain({ ...assignment, workerId: options.workerId, traceContext: a.traceContext }, trace, () =>
       runBrain(assignment, {
-        session, sandbox, model, workerId: options.workerId, retry: options.retry, logger: log, sandboxTools, eagerSandbox: options.eagerSandbox, stop: options.signal,
+        session, sandbox, model, workerId: options.workerId, retry: options.retry, logger: log, sandboxTools, eagerSandbox: options.eagerSandbox, stop: options.signal, trace,
         mcpProxy: { baseUrl: options.serverUrl, token: () => credential.token },
       }),
     )
