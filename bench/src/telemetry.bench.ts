@@ -1,9 +1,12 @@
 /**
  * What seeing inside costs, and how fast the inspector shows a long session:
- *   EmitEvent rate (concurrency 64) with tracing on ÷ off — two `oma serve` processes, one
- *     exporting every span over OTLP to a local sink, measured in alternating rounds;
+ *   EmitEvent rate (concurrency 64) with tracing on ÷ off — `oma serve` processes, one
+ *     exporting every span over OTLP to a local sink, measured in rotating rounds;
  *   Wake → first model request p50 with tracing on vs off (off ÷ on, so that higher is
  *     better like the rate), with a worker process each and the scripted model;
+ *   each beside an A/A control: a twin of the server without tracing, the noise floor.
+ * Servers are started afresh for each of several trials and every figure pools the
+ * rounds of all trials, so no one process's luck (its files, its JIT) decides a ratio.
  *   first paint of a 5,000-event session in headless Chromium (navigation to the whole
  *     timeline drawn), beside the same page for a 10-event session.
  * Goals: on ÷ off >= 0.95 for both; first paint of 5,000 events <= 1 s.
@@ -23,7 +26,7 @@ import { chromiumAvailable, launchChromium } from "@oma/server/dist/testing/chro
 import { fmt, percentile, preciseNow, printTable } from "./report.js";
 
 const ROUNDS = 5;
-const ROUND_MS = 2000;
+const ROUND_MS = 1000;
 const CONCURRENCY = 64;
 const WAKES = Number(process.env["OMA_BENCH_TELEMETRY_WAKES"] ?? 20);
 const PAINT_EVENTS = 5000;
@@ -54,8 +57,8 @@ async function serve(traced: boolean): Promise<{ server: ServerProcess; client: 
   });
   return { server, client: createOmaClient({ baseUrl: server.url, token: server.adminToken, protocol: "grpc" }) };
 }
-const off = await serve(false);
-const on = await serve(true);
+const TRIALS = Number(process.env["OMA_BENCH_TELEMETRY_TRIALS"] ?? 3);
+type Served = Awaited<ReturnType<typeof serve>>;
 
 const text = (t: string): MessageInitShape<typeof EventSchema>["payload"] => ({ case: "userMessage", value: { content: [{ block: { case: "text", value: { text: t } } }] } });
 
@@ -79,19 +82,6 @@ async function sessionsOf(client: OmaClient, tag: string, n: number): Promise<st
   return ids;
 }
 
-// 1. Emit rate, alternating rounds so that both see the same machine.
-const offIds = await sessionsOf(off.client, "emit-off", 8);
-const onIds = await sessionsOf(on.client, "emit-on", 8);
-await emitRate(off.client, offIds);
-await emitRate(on.client, onIds);
-const offRates: number[] = [];
-const onRates: number[] = [];
-for (let r = 0; r < ROUNDS; r++) {
-  offRates.push(await emitRate(off.client, offIds));
-  onRates.push(await emitRate(on.client, onIds));
-}
-
-// 2. Wake → first model request, alternating sessions.
 async function wakeToFirstRequest(client: OmaClient, tag: string): Promise<number> {
   const sessionId = `bench-tel-wake-${tag}-${process.pid}-${Math.random().toString(36).slice(2)}`;
   await client.sessions.createSession({ sessionId, agent: { model: "scripted" } });
@@ -107,24 +97,43 @@ async function wakeToFirstRequest(client: OmaClient, tag: string): Promise<numbe
   }
   throw new Error(`session ${sessionId} never finished`);
 }
-for (let i = 0; i < 2; i++) {
-  await wakeToFirstRequest(off.client, "warm");
-  await wakeToFirstRequest(on.client, "warm");
-}
-const offWakes: number[] = [];
-const onWakes: number[] = [];
-for (let i = 0; i < WAKES; i++) {
-  offWakes.push(await wakeToFirstRequest(off.client, "off"));
-  onWakes.push(await wakeToFirstRequest(on.client, "on"));
-}
 
-const offRate = percentile(offRates, 50);
-const onRate = percentile(onRates, 50);
-printTable(`Tracing cost (OTLP export of every span to a local sink: ${sink.exports()} exports received)`, [
+// Tracing off, tracing on, and the A/A twin of "off"; samples pooled over the trials.
+const names = ["off", "on", "twin"] as const;
+const rates: number[][] = [[], [], []];
+const wakes: number[][] = [[], [], []];
+let kept: Served | undefined; // a server of the last trial, for the inspector's paint
+for (let trial = 0; trial < TRIALS; trial++) {
+  const trio = [await serve(false), await serve(true), await serve(false)];
+  const ids = await Promise.all(trio.map((t, i) => sessionsOf(t.client, `emit-${names[i]}-${trial}`, 8)));
+  for (let round = 0; round <= ROUNDS; round++) {
+    for (let k = 0; k < 3; k++) {
+      const s = (round + k + trial) % 3;
+      const rate = await emitRate(trio[s]!.client, ids[s]!);
+      if (round > 0) rates[s]!.push(rate); // round 0 warms each server up
+    }
+  }
+  for (let i = 0; i < 2; i++) for (const t of trio) await wakeToFirstRequest(t.client, "warm");
+  for (let i = 0; i < Math.ceil(WAKES / TRIALS); i++) {
+    for (let k = 0; k < 3; k++) {
+      const s = (i + k + trial) % 3;
+      wakes[s]!.push(await wakeToFirstRequest(trio[s]!.client, names[s]!));
+    }
+  }
+  if (trial === TRIALS - 1) kept = trio[0];
+  await Promise.all(trio.filter((t) => t !== kept).map((t) => t.server.stop()));
+}
+const off = kept!;
+
+const [offRate, onRate, twinRate] = rates.map((r) => percentile(r, 50)) as [number, number, number];
+const [offWake, onWake, twinWake] = wakes.map((w) => percentile(w, 50)) as [number, number, number];
+printTable(`Tracing cost (OTLP export of every span to a local sink: ${sink.exports()} exports received; ${TRIALS} trials of fresh servers, ${rates[0]!.length} emit rounds and ${wakes[0]!.length} wakes each, pooled)`, [
   { what: `EmitEvent rate, concurrency ${CONCURRENCY}, tracing on`, value: onRate, unit: "ev/s", limit: { what: "tracing off", value: offRate }, goal: { atLeast: 0.95 } },
-  { what: "Wake → first model request p50, tracing on", value: percentile(onWakes, 50), unit: "ms" },
-  { what: "Wake → first model request p50, tracing off", value: percentile(offWakes, 50), unit: "ms" },
-  { what: "  speed (1 / p50), tracing on", value: 1000 / percentile(onWakes, 50), unit: "/s", limit: { what: "tracing off", value: 1000 / percentile(offWakes, 50) }, goal: { atLeast: 0.95 } },
+  { what: "  A/A control: a twin without tracing", value: twinRate, unit: "ev/s", limit: { what: "tracing off", value: offRate } },
+  { what: "Wake → first model request p50, tracing on", value: onWake, unit: "ms" },
+  { what: "Wake → first model request p50, tracing off", value: offWake, unit: "ms" },
+  { what: "  speed (1 / p50), tracing on", value: 1000 / onWake, unit: "/s", limit: { what: "tracing off", value: 1000 / offWake }, goal: { atLeast: 0.95 } },
+  { what: "  A/A control: speed of the twin without tracing", value: 1000 / twinWake, unit: "/s", limit: { what: "tracing off", value: 1000 / offWake } },
 ]);
 
 // 3. First paint of a 5,000-event session.
@@ -179,7 +188,7 @@ if (!browser.available) {
   ]);
 }
 
-await Promise.all([off.server.stop(), on.server.stop()]);
+await off.server.stop();
 await model.close();
 await sink.close();
 for (const d of dirs) await rm(d, { recursive: true, force: true });
