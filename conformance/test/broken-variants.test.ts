@@ -35,7 +35,7 @@ describe.concurrent("the suite fails each broken variant on the requirements it 
   for (const variant of [...brokenVariants, ...harnessVariants]) {
     const runnable = (!variant.needsSandbox || bwrap) && (!variant.needsHarness || workersBuilt) && (!variant.twoServers || !natsMissing);
     it.skipIf(!runnable)(variant.name, { timeout: 120_000 }, async () => {
-      const shared: VariantOptions = variant.twoServers ? { storeUrl: inject("natsUrl"), auth: "none" } : {};
+      const shared: VariantOptions = variant.twoServers ? { storeUrl: inject("natsUrl") } : {};
       const server = variant.ownProcess
         ? await startVariantProcess(variant.name, { storageDelayMs: variant.ownProcess.storageDelayMs })
         : await startVariantServer(variant, { ...shared, ...(variant.needsSandbox ? { sandboxBackend: "bubblewrap" } : {}), harness: variant.needsHarness === true || variant.servesHarness === true });

@@ -1,5 +1,5 @@
 // Broken variants of several servers over one store: each server keeps part of the log's
-// rules in its own memory instead of reading them from the shared store. Each is served as
+// rules (or of its tokens') in its own memory instead of reading them from the shared store. Each is served as
 // two servers on the run's shared 3-node JetStream cluster (R3), both given to the suite.
 import { OmaError } from "../../server/src/errors/oma-error.js";
 import { patch, type BrokenVariant } from "./variant-kit.js";
@@ -104,6 +104,24 @@ export const crossServerVariants: readonly BrokenVariant[] = [
         seen.set(key, res);
         return res;
       });
+    },
+  },
+  {
+    name: "ends open streams only for revocations made through this server",
+    breaks: ["SEC-18"],
+    profile: ["cross-server/SEC-18/tokens-across-servers"],
+    twoServers: true,
+    authenticator: (real, store) => {
+      // Token ids revoked through this server; a revocation told by the other is not acted on.
+      const mine = new Set<string>();
+      const revoke = store.revoke.bind(store);
+      store.revoke = async (tokenId, atMs) => {
+        mine.add(tokenId);
+        return revoke(tokenId, atMs);
+      };
+      const watchRevocation = real.watchRevocation.bind(real);
+      real.watchRevocation = (principal, onRevoked) => watchRevocation(principal, () => (mine.has(principal.tokenId) ? onRevoked() : undefined));
+      return real;
     },
   },
 ];

@@ -19,9 +19,9 @@ export interface BrokenVariant extends ServiceWrappers {
   readonly reportedLimits?: Partial<ServerLimits>;
   /**
    * Served as two servers over one store, the run's shared 3-node JetStream cluster, both
-   * given to the suite (`--target A --target B`); without auth, since tokens are still each
-   * server's own. Wrappers are applied to each server apart, so what a wrapper keeps in
-   * memory is that server's alone.
+   * given to the suite (`--target A --target B`), with the first server's admin token
+   * (tokens are on the cluster too). Wrappers are applied to each server apart, so what a
+   * wrapper keeps in memory is that server's alone.
    */
   readonly twoServers?: boolean;
   /** Extra arguments for the brain workers (`oma worker …`). */

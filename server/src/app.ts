@@ -5,13 +5,13 @@ import { defaultLimits, type ServerLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import type { Db, PartContext, ServerPart } from "./part.js";
 import { StorageHealth } from "./store/storage-health.js";
-import { openPaging } from "./rpc/paging.js";
+import { Paging, pageTokenSecret } from "./rpc/paging.js";
 import { startOmaServer } from "./server.js";
 import { openSessionPart } from "./session/session-part.js";
 import { openSandboxPart } from "./sandbox/sandbox-part.js";
 import { openHarnessPart } from "./harness/harness-part.js";
 import type { HarnessOptions } from "./harness/harness-options.js";
-import { openAuthPart } from "./auth/auth-part.js";
+import { openAuthPart, openTokenStore } from "./auth/auth-part.js";
 import type { AuthMode } from "./auth/authenticate.js";
 import { httpRoutes, prefixRoute } from "./http/http-routes.js";
 import { metricsRoute } from "./http/metrics-route.js";
@@ -52,8 +52,8 @@ export interface AppConfig {
    */
   readonly allowLoopbackUpstreams?: boolean;
   /**
-   * `nats://host:port[,nats://…]`: the session log on that JetStream cluster, shared with
-   * every server given the same URL; unset: on this server's LevelDB.
+   * `nats://host:port[,nats://…]`: the session log and the tokens on that JetStream
+   * cluster, shared with every server given the same URL; unset: on this server's LevelDB.
    */
   readonly store?: string;
 }
@@ -98,9 +98,13 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     const storage = new StorageHealth();
     storage.onFailure((failure) => config.logger.error({ err: failure.cause, reason: failure.reason }, "!!! storage failed: no write is accepted and grpc.health reports NOT_SERVING until the server is restarted (SESS-21)"));
     const metrics = config.metrics ?? new OmaMetrics();
-    const ctx: PartContext = { dataDir: config.dataDir, logger: config.logger, limits, paging: await openPaging(db, limits.maxPageSize), storage, metrics };
+    // Tokens first: page tokens are signed with their store's key.
+    const tokens = await openTokenStore(db, storage, config.store);
+    parts.push({ features: [], close: () => tokens.close() });
+    const paging = new Paging(pageTokenSecret(await tokens.signingKey()), limits.maxPageSize);
+    const ctx: PartContext = { dataDir: config.dataDir, logger: config.logger, limits, paging, storage, metrics };
     // Parts are added here as they exist: tokens, vault, sandboxes, session log, harness dispatch.
-    const auth = await openAuthPart(db, ctx, { mode: config.auth ?? "tokens" });
+    const auth = await openAuthPart(tokens, ctx, { mode: config.auth ?? "tokens" });
     parts.push(auth);
     const sessionTokens = auth.authenticator.mode === "tokens" ? auth.sessionTokens : undefined;
     const vault = await openVaultPart(db, ctx);

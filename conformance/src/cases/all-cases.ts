@@ -34,6 +34,7 @@ import { sessionTokenCases } from "./auth/session-token-cases.js";
 import { diskCases } from "./sandbox/disk-cases.js";
 import { kernelCases } from "./security/kernel-cases.js";
 import { crossServerCases } from "./cross-server/cross-server-cases.js";
+import { crossServerTokenCases } from "./cross-server/cross-server-token-cases.js";
 
 /** Every case of the suite. Ids are unique; the runner shuffles them with the run's seed. */
 export const allCases: readonly ConformanceCase[] = [
@@ -72,4 +73,5 @@ export const allCases: readonly ConformanceCase[] = [
   ...diskCases,
   ...kernelCases,
   ...crossServerCases,
+  ...crossServerTokenCases,
 ];

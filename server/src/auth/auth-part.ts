@@ -1,6 +1,8 @@
 import type { Db, PartContext } from "../part.js";
+import type { StorageHealth } from "../store/storage-health.js";
 import type { Paging } from "../rpc/paging.js";
 import { Authenticator, type AuthMode } from "./authenticate.js";
+import { JetStreamTokenStore } from "./jetstream-token-store.js";
 import { LevelTokenStore } from "./level-token-store.js";
 import { ANY_TENANT, DEFAULT_TENANT } from "./principal.js";
 import { SessionTokens } from "./session-token.js";
@@ -27,12 +29,21 @@ export interface AuthPart {
 }
 
 /**
- * Tokens on the server's LevelDB, the authenticator every call goes through, and the
- * first admin token in `<dataDir>/admin.token` (mode 0600), written when there is none.
+ * Where the server keeps its tokens: on the JetStream cluster of `--store nats://…`, shared
+ * with every server there (a token works on all of them), else on its own LevelDB.
  */
-export async function openAuthPart(db: Db, ctx: PartContext & { paging: Paging }, options: { mode: AuthMode }): Promise<AuthPart> {
+export async function openTokenStore(db: Db, storage: StorageHealth, storeUrl: string | undefined): Promise<TokenStore> {
+  return storeUrl ? JetStreamTokenStore.open(storeUrl) : new LevelTokenStore(db, storage);
+}
+
+/**
+ * The authenticator every call goes through, over the token store (its opener closes it),
+ * and this server's admin token in `<dataDir>/admin.token` (mode 0600),
+ * written when there is none. On a shared store every server writes its own on the first
+ * start of its data directory, valid on every server.
+ */
+export async function openAuthPart(store: TokenStore, ctx: PartContext & { paging: Paging }, options: { mode: AuthMode }): Promise<AuthPart> {
   const log = ctx.logger.child({ part: "auth" });
-  const store = new LevelTokenStore(db, ctx.storage);
   const sessionTokens = new SessionTokens(await store.signingKey());
   const authenticator = new Authenticator({ store, sessionTokens, mode: options.mode });
   let adminTokenFile: string | undefined;
@@ -57,7 +68,6 @@ export async function openAuthPart(db: Db, ctx: PartContext & { paging: Paging }
     },
     async close() {
       authenticator.close();
-      await store.close();
     },
   };
 }

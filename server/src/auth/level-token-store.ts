@@ -2,27 +2,8 @@ import { randomBytes } from "node:crypto";
 import type { Db } from "../part.js";
 import { KeyedMutex } from "../store/keyed-mutex.js";
 import { StorageHealth } from "../store/storage-health.js";
-import type { Role } from "./principal.js";
+import { decodeToken as decode, encodeToken as encode } from "./token-encoding.js";
 import { notifyRevoked, type TokenRecord, type TokenStore } from "./token-store.js";
-
-/** A token record as stored: JSON with the hash in hex. */
-interface StoredToken {
-  readonly tokenId: string;
-  readonly tenant: string;
-  readonly role: Role;
-  readonly description: string;
-  readonly hash: string;
-  readonly createMs: number;
-  readonly revokeMs?: number;
-}
-
-const encode = (r: TokenRecord): Uint8Array =>
-  new TextEncoder().encode(JSON.stringify({ ...r, hash: Buffer.from(r.hash).toString("hex") } satisfies StoredToken));
-
-function decode(bytes: Uint8Array): TokenRecord {
-  const s = JSON.parse(new TextDecoder().decode(bytes)) as StoredToken;
-  return { ...s, hash: Buffer.from(s.hash, "hex") };
-}
 
 /**
  * Tokens on the server's LevelDB: sublevel `auth` holds `tokens` (by id, JSON) and

@@ -27,7 +27,7 @@ export function registerServeCommand(program: Command): void {
     .option("-p, --port <port>", "port to listen on (env OMA_PORT; default 7070)", parsePort)
     .option("--host <host>", "address to bind", "127.0.0.1")
     .option("--data-dir <dir>", "LevelDB data directory (env OMA_DATA_DIR; default ~/.local/share/oma)")
-    .option("--store <url>", "the session log on a NATS JetStream cluster shared by several servers: nats://HOST:PORT[,nats://…] (its nodes need max_payload: 2MB; default: LevelDB in the data dir)", parseStoreUrl)
+    .option("--store <url>", "the session log and the tokens on a NATS JetStream cluster shared by several servers: nats://HOST:PORT[,nats://…] (its nodes need max_payload: 2MB; default: LevelDB in the data dir)", parseStoreUrl)
     .option("--sandbox-backend <name>", "default sandbox backend: docker, bubblewrap or process (env OMA_SANDBOX_BACKEND; default: the best that works)")
     .option("--workers <n>", "local brain worker processes to start (0: none; workers can also run anywhere with `oma worker`)", parseCount, 2)
     .option("--lease-ttl-ms <ms>", "TTL of the lease a woken brain gets (default 30000)", parseCount)

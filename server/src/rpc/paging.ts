@@ -1,8 +1,7 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
 import { canonicalJson } from "../canonical-json.js";
 import { invalidField, OmaError } from "../errors/oma-error.js";
 import { DEFAULT_PAGE_SIZE } from "../limits.js";
-import type { Db } from "../part.js";
 
 /** Tokens longer than this are not ours. */
 const MAX_TOKEN_CHARS = 2048;
@@ -87,15 +86,10 @@ export class Paging {
 }
 
 /**
- * The server's Paging, its secret kept in the database (created on first use) so that
- * tokens stay valid across restarts.
+ * The secret of page tokens, derived from the token store's signing key (kept there,
+ * shared by every server on a shared store), so a page token from one server opens the
+ * next page on another, and stays valid across restarts.
  */
-export async function openPaging(db: Db, maxPageSize: number): Promise<Paging> {
-  const config = db.sublevel<string, Uint8Array>("server-config", { valueEncoding: "view" });
-  let secret = await config.get("page-token-secret");
-  if (!secret) {
-    secret = randomBytes(32);
-    await db.batch().put("page-token-secret", secret, { sublevel: config }).write({ sync: true });
-  }
-  return new Paging(secret, maxPageSize);
+export function pageTokenSecret(signingKey: Uint8Array): Uint8Array {
+  return createHmac("sha256", signingKey).update("oma page tokens").digest();
 }

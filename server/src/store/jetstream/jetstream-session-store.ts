@@ -67,7 +67,7 @@ const MAX_KEY_BYTES = 128;
 const STARTUP_WAIT_MS = 30_000;
 
 /** Runs `op` again while it times out (a cluster starting up has no JetStream leader yet), up to STARTUP_WAIT_MS. */
-async function retryWhileStarting<T>(op: () => Promise<T>): Promise<T> {
+export async function retryWhileStarting<T>(op: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + STARTUP_WAIT_MS;
   for (;;) {
     try {

@@ -132,7 +132,7 @@ const UNAVAILABLE_WAIT_MS = 15_000;
  * JetStream "temporarily unavailable" while a leader is elected), up to UNAVAILABLE_WAIT_MS.
  * Only for reads and for creating a scan's consumer: both can be repeated safely.
  */
-async function whileUnavailable<T>(op: () => Promise<T>): Promise<T> {
+export async function whileUnavailable<T>(op: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + UNAVAILABLE_WAIT_MS;
   for (;;) {
     try {

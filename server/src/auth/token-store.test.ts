@@ -1,0 +1,47 @@
+import { randomUUID } from "node:crypto";
+import { ClassicLevel } from "classic-level";
+import { inject } from "vitest";
+import type { Db } from "../part.js";
+import { natsUnavailable } from "../testing/nats-cluster.js";
+import { tempDir } from "../testing/temp-dir.js";
+import { JetStreamTokenStore } from "./jetstream-token-store.js";
+import { LevelTokenStore } from "./level-token-store.js";
+import { MemoryTokenStore } from "./memory-token-store.js";
+import { describeSharedTokenStoreContract, describeTokenStoreContract } from "./token-store.contract.js";
+
+describeTokenStoreContract("memory", async () => {
+  const store = new MemoryTokenStore();
+  return { store, close: () => store.close() };
+});
+
+describeTokenStoreContract("LevelDB", async () => {
+  const dir = await tempDir("oma-tokens-");
+  const db: Db = new ClassicLevel<string, Uint8Array>(dir.path, { valueEncoding: "view" });
+  await db.open();
+  const store = new LevelTokenStore(db);
+  return {
+    store,
+    async close() {
+      await store.close();
+      await db.close();
+      await dir.remove();
+    },
+  };
+});
+
+// The run's shared 3-node cluster (R3 buckets), started by nats-global-setup.ts; each test a bucket of its own.
+const unavailable = natsUnavailable();
+if (unavailable) console.warn(`!!! SKIPPED the JetStream token store tests: ${unavailable}`);
+if (!unavailable) {
+  const url = inject("natsUrl");
+  const openShared = async (n: number) => {
+    const bucket = `T_${randomUUID().replaceAll("-", "")}`;
+    const stores = await Promise.all(Array.from({ length: n }, () => JetStreamTokenStore.open(url, { bucket })));
+    return { stores, close: async () => void (await Promise.all(stores.map((s) => s.close()))) };
+  };
+  describeTokenStoreContract("JetStream KV, R3", async () => {
+    const { stores, close } = await openShared(1);
+    return { store: stores[0]!, close };
+  });
+  describeSharedTokenStoreContract("JetStream KV, R3", openShared);
+}

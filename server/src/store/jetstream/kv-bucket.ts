@@ -1,0 +1,69 @@
+import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { Kvm, type KV } from "@nats-io/kv";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { natsServers, retryWhileStarting } from "./jetstream-session-store.js";
+import { whileUnavailable } from "./stream-reader.js";
+
+export interface KvBucketOptions {
+  /** Replicas when the bucket is created (default: 3, or 1 when the cluster has fewer nodes). */
+  readonly replicas?: number;
+  /** Values kept per key (default 1). */
+  readonly history?: number;
+}
+
+/** A KV bucket on its own connection (reconnecting forever to any of the servers). */
+export interface KvBucket {
+  readonly nc: NatsConnection;
+  readonly kv: KV;
+  readonly name: string;
+  /** The manager of the bucket's stream (`KV_<name>`), for leader reads the KV API lacks. */
+  readonly jsm: JetStreamManager;
+}
+
+/**
+ * Opens the KV bucket `name` on the cluster, creating it if it does not exist: file
+ * storage, replicated like the session stream (three ways when the cluster has three
+ * nodes), reads from the stream's leader (no direct gets, which may answer from a replica
+ * that is behind).
+ */
+export async function openKvBucket(url: string, name: string, options: KvBucketOptions = {}): Promise<KvBucket> {
+  const nc = await connect({ servers: natsServers(url), name: "oma-server", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  try {
+    const kvm = new Kvm(jetstream(nc));
+    const open = (replicas: number) => retryWhileStarting(() => kvm.create(name, { replicas, history: options.history ?? 1, allow_direct: false }));
+    let kv: KV;
+    try {
+      kv = await open(options.replicas ?? 3);
+    } catch (err) {
+      // A cluster of fewer than three nodes (or a single server) cannot place three replicas.
+      if (options.replicas !== undefined || !(err instanceof JetStreamApiError)) throw err;
+      kv = await open(1);
+    }
+    const jsm = await jetstreamManager(nc);
+    await untilLed(jsm, `KV_${name}`);
+    return { nc, kv, name, jsm };
+  } catch (err) {
+    await nc.close();
+    throw err;
+  }
+}
+
+/** JetStream's answer to a write whose expected last sequence of the key is not the key's. */
+export function isWrongLastSequence(err: unknown): boolean {
+  return err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+}
+
+/**
+ * Waits until the bucket's stream has a leader: a bucket just created has none for a
+ * moment, and a write sent then waits out the whole request timeout (5 s).
+ */
+async function untilLed(jsm: JetStreamManager, stream: string): Promise<void> {
+  const deadline = Date.now() + LEADER_WAIT_MS;
+  for (;;) {
+    const info = await whileUnavailable(() => jsm.streams.info(stream));
+    if (!info.cluster || info.cluster.leader || Date.now() > deadline) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const LEADER_WAIT_MS = 10_000;
