@@ -1,7 +1,7 @@
 import type { WorkAssignment } from "@oma/client/gen/oma/v1/harness_service_pb.js";
 import { TokenRole } from "@oma/client/gen/oma/v1/token_pb.js";
 import type { CaseContext, ConformanceCase } from "../../runner/case.js";
-import { CaseFailure, CaseSkipped, check, checkEqual, expectFailure } from "../../runner/assertions.js";
+import { CaseSkipped, check, checkEqual, expectFailure } from "../../runner/assertions.js";
 import type { RpcClient } from "../../client/rpc-client.js";
 import { RpcFailure } from "../../client/rpc-failure.js";
 import { textOf, userText } from "../events.js";
@@ -10,8 +10,7 @@ import { SuiteWorker } from "../harness/worker-stream.js";
 import { X } from "../sandbox/sandbox-helpers.js";
 import { S, TEST_MODEL } from "../session/session-helpers.js";
 import { tenantClient } from "../vault/vault-helpers.js";
-import { watch } from "../watch.js";
-import { expectUnauthenticated, firstOf, serves, T, unknownTokenId } from "./auth-helpers.js";
+import { expectUnauthenticated, expectWatchEndsAtRevocation, firstOf, serves, T, unknownTokenId } from "./auth-helpers.js";
 
 const denied = { code: "PERMISSION_DENIED", reason: "PERMISSION_DENIED" } as const;
 
@@ -122,24 +121,7 @@ export const sessionTokenCases: ConformanceCase[] = [
       const client = await tenantClient(ctx);
       const sessionId = ctx.uniqueId("conf");
       await client.client.unary(S.createSession, { sessionId, agent: { model: TEST_MODEL } });
-      let revoked = false;
-      const log = await watch(ctx, sessionId, {
-        client: client.client,
-        withinMs: 5000,
-        allowEnd: true,
-        until: () => false,
-        async onMessage(l) {
-          if (l.caughtUp.length > 0 && !revoked) {
-            revoked = true;
-            await ctx.rpc.unary(T.revokeToken, { tokenId: client.tokenId });
-          }
-        },
-      }).catch((err: unknown) => {
-        throw err instanceof CaseFailure ? new CaseFailure(`the watch of a token revoked after its caught_up stayed open: ${err.message}`) : err;
-      });
-      check(revoked, "the watch ended before its caught_up");
-      check(log.error !== undefined, "the watch of a revoked token must end with an error, not cleanly");
-      await expectUnauthenticated(Promise.reject(log.error), ["revoked"], "the watch's end after its token was revoked");
+      await expectWatchEndsAtRevocation(ctx, sessionId, client.client, ctx.rpc, client.tokenId, "the watch");
       await expectUnauthenticated(client.client.unary(S.getSession, { sessionId }), ["revoked"], "GetSession with the revoked token");
       const again = await ctx.rpc.unary(T.revokeToken, { tokenId: client.tokenId });
       check(again.token?.revokeTime !== undefined, "RevokeToken of a revoked token must succeed and show its revoke_time");

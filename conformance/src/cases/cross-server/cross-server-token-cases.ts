@@ -1,10 +1,9 @@
 // Two servers of one system (`--target A --target B`): tokens are one (SPEC SEC-18).
 import type { ConformanceCase } from "../../runner/case.js";
-import { CaseFailure, check, checkDeepEqual } from "../../runner/assertions.js";
-import { expectUnauthenticated, T } from "../auth/auth-helpers.js";
+import { check, checkDeepEqual } from "../../runner/assertions.js";
+import { expectUnauthenticated, expectWatchEndsAtRevocation } from "../auth/auth-helpers.js";
 import { S, TEST_MODEL } from "../session/session-helpers.js";
 import { tenantClient } from "../vault/vault-helpers.js";
-import { watch } from "../watch.js";
 
 export const crossServerTokenCases: ConformanceCase[] = [
   {
@@ -34,25 +33,7 @@ export const crossServerTokenCases: ConformanceCase[] = [
       check(first.nextPageToken !== "", "ListSessions of three sessions by two must give a next_page_token");
       const second = await onB.unary(S.listSessions, { pageSize: 2, pageToken: first.nextPageToken, labels: { batch: label } });
       checkDeepEqual([...first.sessions, ...second.sessions].map((s) => s.sessionId).sort(), [...made].sort(), "the pages of A then B list every session once");
-      // A watch through B, the token revoked through A.
-      let revoked = false;
-      const log = await watch(ctx, sessionId, {
-        client: onB,
-        withinMs: 5000,
-        allowEnd: true,
-        until: () => false,
-        async onMessage(l) {
-          if (l.caughtUp.length > 0 && !revoked) {
-            revoked = true;
-            await ctx.rpc.unary(T.revokeToken, { tokenId: client.tokenId });
-          }
-        },
-      }).catch((err: unknown) => {
-        throw err instanceof CaseFailure ? new CaseFailure(`a watch through B of a token revoked through A stayed open: ${err.message}`) : err;
-      });
-      check(revoked, "the watch ended before its caught_up");
-      check(log.error !== undefined, "the watch through B of a token revoked through A must end with an error, not cleanly");
-      await expectUnauthenticated(Promise.reject(log.error), ["revoked"], "the end of B's watch after the token was revoked through A");
+      await expectWatchEndsAtRevocation(ctx, sessionId, onB, ctx.rpc, client.tokenId, "a watch through B (the token revoked through A)");
       await expectUnauthenticated(onB.unary(S.getSession, { sessionId }), ["revoked"], "GetSession through B with the token revoked through A");
     },
   },
