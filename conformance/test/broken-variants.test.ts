@@ -40,7 +40,7 @@ describe.concurrent("the suite fails each broken variant on the requirements it 
         ? await startVariantProcess(variant.name, { storageDelayMs: variant.ownProcess.storageDelayMs })
         : await startVariantServer(variant, { ...shared, ...(variant.needsSandbox ? { sandboxBackend: "bubblewrap" } : {}), harness: variant.needsHarness === true || variant.servesHarness === true });
       // The second server of a two-server variant: its own data directory, the same store.
-      const other = variant.twoServers ? await startVariantServer(variant, shared) : undefined;
+      const other = variant.twoServers ? await startVariantServer(variant, { ...shared, ...(variant.needsSandbox ? { sandboxBackend: "bubblewrap" } : {}) }) : undefined;
       const fixture: ScriptedFixture | undefined = variant.needsHarness
         ? await startScriptedFixture((id) =>
             startWorkerProcess(`exec node '${serverMain}' worker --server ${server.url} --id ${id} ${variant.workerArgs ?? ""}`, server.url, id, {

@@ -3,6 +3,7 @@
 // two servers on the run's shared 3-node JetStream cluster (R3), both given to the suite.
 import { OmaError } from "../../server/src/errors/oma-error.js";
 import { patch, type BrokenVariant } from "./variant-kit.js";
+import type { Call } from "../../server/src/rpc/handlers.js";
 import type { SessionImpl } from "./variant-server.js";
 
 type Append = { sessionId: string; expectedHeadSeq?: bigint; leaseEpoch?: bigint; idempotencyKey: string };
@@ -122,6 +123,20 @@ export const crossServerVariants: readonly BrokenVariant[] = [
       const watchRevocation = real.watchRevocation.bind(real);
       real.watchRevocation = (principal, onRevoked) => watchRevocation(principal, () => (mine.has(principal.tokenId) ? onRevoked() : undefined));
       return real;
+    },
+  },
+  {
+    name: "answers calls for another server's sandboxes itself",
+    breaks: ["SBX-17"],
+    profile: ["cross-server/SBX-17/sandbox-calls-across-servers"],
+    twoServers: true,
+    needsSandbox: true,
+    sandbox: (real) => {
+      // Every call is taken as one another server forwarded: it is never sent on.
+      const asForwarded = (call: Call): Call => ({ ...call, credentials: { authorization: call.credentials?.authorization, tenant: call.credentials?.tenant, forwardedBy: "itself" } });
+      let s = real;
+      for (const method of ["execute", "executeStream", "getSandbox", "renewSandbox", "destroySandbox"]) s = patch(s, method, (orig: Orig) => (req: never, call: never) => orig(req, asForwarded(call)));
+      return s;
     },
   },
 ];

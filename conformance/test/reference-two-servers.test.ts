@@ -1,5 +1,5 @@
 // Two reference servers over one 3-node JetStream cluster (the run's shared cluster, R3)
-// pass the cross-server cases (SESS-23..25, SEC-18) given as two targets, over every protocol; with
+// pass the cross-server cases (SESS-23..25, SEC-18, SBX-17) given as two targets, over every protocol; with
 // one target those cases are reported skipped, saying why. Both servers authenticate, with
 // tokens on the same cluster: the suite's one token (server A's admin token) works on both.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -20,7 +20,7 @@ describe.skipIf(unavailable !== undefined)("two reference servers on one JetStre
   let b: TestApp;
   beforeAll(async () => {
     const store = inject("natsUrl");
-    [a, b] = await Promise.all([startTestApp({ store }), startTestApp({ store })]);
+    [a, b] = await Promise.all([startTestApp({ store, sandboxBackend: "process" }), startTestApp({ store, sandboxBackend: "process" })]);
   });
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
@@ -30,8 +30,8 @@ describe.skipIf(unavailable !== undefined)("two reference servers on one JetStre
     it(`over ${protocol}, --target A --target B`, { timeout: 90_000 }, async () => {
       const report = await runSuite({ target: a.url, otherTarget: b.url, token: a.adminToken, protocol, profile: ["cross-server"], concurrency: 4 });
       const what = `over ${protocol}, seed ${report.seed}\n${failures(report)}`;
-      expect(report.results.map((r) => r.requirement).sort(), what).toEqual(["SEC-18", "SESS-23", "SESS-23", "SESS-24", "SESS-25"]);
-      expect(report.summary.passed, what).toBe(5);
+      expect(report.results.map((r) => r.requirement).sort(), what).toEqual(["SBX-17", "SEC-18", "SESS-23", "SESS-23", "SESS-24", "SESS-25"]);
+      expect(report.summary.passed, what).toBe(6);
       expect(report.exitCode, what).toBe(0);
       expect(report.otherTarget).toBe(b.url);
     });
@@ -39,9 +39,9 @@ describe.skipIf(unavailable !== undefined)("two reference servers on one JetStre
 
   it("with one target, the cross-server cases are skipped with the reason, and the run passes", async () => {
     const report = await runSuite({ target: a.url, token: a.adminToken, profile: ["cross-server"] });
-    expect(report.summary.skipped).toBe(5);
+    expect(report.summary.skipped).toBe(6);
     expect(report.results.every((r) => r.status === "skipped" && /--target A --target B/.test(r.message ?? ""))).toBe(true);
-    expect(report.skippedFamilies).toEqual([expect.objectContaining({ name: "two-targets", cases: 5 })]);
+    expect(report.skippedFamilies).toEqual([expect.objectContaining({ name: "two-targets", cases: 6 })]);
     expect(report.exitCode).toBe(0);
   });
 });

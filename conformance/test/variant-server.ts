@@ -158,7 +158,9 @@ export async function open(dataDir: string, port: number, wrappers: ServiceWrapp
   parts.push({ features: ["harness.mcp"], close: () => upstreamMcp.close() });
   // The suite's git server and hosts listen on this machine's loopback.
   const gateways = new SandboxGateways({ vault: vault.vault, policy: { allowLoopback: true }, audit: new GatewayAudit(ctx.logger), logger: ctx.logger });
-  const sandbox = options.sandboxBackend ? await openSandboxPart(db, ctx, { backend: options.sandboxBackend, gateways }) : undefined;
+  // On a shared store, calls for another server's sandboxes are forwarded to it (SBX-17).
+  const shared = options.storeUrl ? { shared: { storeUrl: options.storeUrl, advertiseUrl: () => `http://127.0.0.1:${port}` } } : {};
+  const sandbox = options.sandboxBackend ? await openSandboxPart(db, ctx, { backend: options.sandboxBackend, gateways, ...shared }) : undefined;
   if (sandbox) parts.push(sandbox);
   const session = await openSessionPart(db, ctx, {
     sessionTokens: auth.sessionTokens,

@@ -56,6 +56,11 @@ export interface AppConfig {
    * cluster, shared with every server given the same URL; unset: on this server's LevelDB.
    */
   readonly store?: string;
+  /**
+   * With `store`: the URL other servers of the system reach this one at, to forward calls
+   * for its sandboxes; default: the URL it listens on.
+   */
+  readonly advertiseUrl?: string;
 }
 
 export interface RunningApp {
@@ -115,7 +120,9 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     const upstreamMcp = new UpstreamClients(outbound);
     parts.push({ features: ["harness.mcp"], close: () => upstreamMcp.close() });
     const gateways = new SandboxGateways({ vault: vault.vault, policy: outbound, audit: new GatewayAudit(config.logger.child({ part: "gateway" })), logger: config.logger.child({ part: "gateway" }) });
-    const sandbox = await openSandboxPart(db, ctx, { backend: config.sandboxBackend, gateways });
+    let ownUrl = "";
+    const shared = config.store ? { storeUrl: config.store, advertiseUrl: () => config.advertiseUrl ?? ownUrl } : undefined;
+    const sandbox = await openSandboxPart(db, ctx, { backend: config.sandboxBackend, gateways, ...(shared ? { shared } : {}) });
     parts.push(sandbox);
     const session = await openSessionPart(db, ctx, { sessionTokens, agentRules: sandbox.agentRules, storageDelayMs: config.faultStorageDelayMs, checkAgentCredentials: mcpCredentialCheck(vault.vault), ...(config.store ? { storeUrl: config.store } : {}) });
     parts.push(session);
@@ -142,6 +149,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       ),
     });
     ownPort = server.port;
+    ownUrl = server.url;
     return {
       url: server.url,
       port: server.port,

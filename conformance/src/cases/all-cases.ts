@@ -34,6 +34,7 @@ import { sessionTokenCases } from "./auth/session-token-cases.js";
 import { diskCases } from "./sandbox/disk-cases.js";
 import { kernelCases } from "./security/kernel-cases.js";
 import { crossServerCases } from "./cross-server/cross-server-cases.js";
+import { crossServerSandboxCases } from "./cross-server/cross-server-sandbox-cases.js";
 import { crossServerTokenCases } from "./cross-server/cross-server-token-cases.js";
 
 /** Every case of the suite. Ids are unique; the runner shuffles them with the run's seed. */
@@ -74,4 +75,5 @@ export const allCases: readonly ConformanceCase[] = [
   ...kernelCases,
   ...crossServerCases,
   ...crossServerTokenCases,
+  ...crossServerSandboxCases,
 ];

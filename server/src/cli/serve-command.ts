@@ -17,6 +17,7 @@ interface ServeFlags extends ModelFlags {
   faultStorageDelayMs?: number;
   allowLoopbackUpstreams?: boolean;
   store?: string;
+  advertiseUrl?: string;
 }
 
 /** `oma serve`: the reference server on LevelDB with a working sandbox backend. */
@@ -28,6 +29,7 @@ export function registerServeCommand(program: Command): void {
     .option("--host <host>", "address to bind", "127.0.0.1")
     .option("--data-dir <dir>", "LevelDB data directory (env OMA_DATA_DIR; default ~/.local/share/oma)")
     .option("--store <url>", "the session log and the tokens on a NATS JetStream cluster shared by several servers: nats://HOST:PORT[,nats://…] (its nodes need max_payload: 2MB; default: LevelDB in the data dir)", parseStoreUrl)
+    .option("--advertise-url <url>", "with --store: the URL the other servers reach this one at, to forward calls for its sandboxes (default: the URL it listens on)", parseAdvertiseUrl)
     .option("--sandbox-backend <name>", "default sandbox backend: docker, bubblewrap or process (env OMA_SANDBOX_BACKEND; default: the best that works)")
     .option("--workers <n>", "local brain worker processes to start (0: none; workers can also run anywhere with `oma worker`)", parseCount, 2)
     .option("--lease-ttl-ms <ms>", "TTL of the lease a woken brain gets (default 30000)", parseCount)
@@ -59,6 +61,7 @@ export function registerServeCommand(program: Command): void {
         ...(flags.leaseTtlMs ? { harness: { leaseTtlMs: flags.leaseTtlMs } } : {}),
         ...(flags.faultStorageDelayMs ? { faultStorageDelayMs: flags.faultStorageDelayMs } : {}),
         ...(flags.store ? { store: flags.store } : {}),
+        ...(flags.advertiseUrl ? { advertiseUrl: flags.advertiseUrl } : {}),
       });
       log.info({ url: server.url, dataDir, sessionStore: server.sessionStore }, "oma server listening");
       // Machine-readable readiness line for scripts and tests that start the server.
@@ -79,6 +82,19 @@ export function registerServeCommand(program: Command): void {
       process.once("SIGINT", () => void stop("SIGINT"));
       process.once("SIGTERM", () => void stop("SIGTERM"));
     });
+}
+
+function parseAdvertiseUrl(value: string): string {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:") || !parsed.hostname) {
+    throw new InvalidArgumentError(`--advertise-url takes http://HOST:PORT or https://HOST:PORT, got "${value}"`);
+  }
+  return value.replace(/\/+$/, "");
 }
 
 function parseStoreUrl(value: string): string {

@@ -5,12 +5,13 @@ import { Code, ConnectError, createConnectRouter, type HandlerContext, type Inte
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { Logger } from "../logger.js";
 import { withOmaFrameworkErrors } from "./framework-errors.js";
-import type { Authenticator } from "../auth/authenticate.js";
+import { TENANT_HEADER, type Authenticator } from "../auth/authenticate.js";
 import type { Principal } from "../auth/principal.js";
 import { OmaError } from "../errors/oma-error.js";
 import { accessRuleOf, authorize } from "./access-policy.js";
-import type { BidiStreamHandler, Call, ServerStreamHandler, ServiceParts, UnaryHandler } from "./handlers.js";
+import type { BidiStreamHandler, Call, CallerCredentials, ServerStreamHandler, ServiceParts, UnaryHandler } from "./handlers.js";
 import { traceContextKey } from "../telemetry/trace-interceptor.js";
+import { FORWARDED_BY_HEADER } from "../sandbox/sandbox-forwarding.js";
 
 /**
  * The one place where Connect meets the handlers: every call is authenticated from its
@@ -67,7 +68,7 @@ async function admit(gate: Gate, request: unknown, ctx: HandlerContext): Promise
 function unary(gate: Gate, handler: UnaryHandler<never, never>) {
   return async (request: never, ctx: HandlerContext) => {
     const principal = await admit(gate, request, ctx);
-    const response = await handler(request, { principal, signal: ctx.signal, trace: ctx.values.get(traceContextKey) });
+    const response = await handler(request, { principal, signal: ctx.signal, trace: ctx.values.get(traceContextKey), credentials: credentialsOf(ctx) });
     const late = deadlinePassed(ctx.signal);
     if (late) throw late;
     return response;
@@ -101,6 +102,11 @@ function bidiStream(gate: Gate, handler: BidiStreamHandler<never, never>) {
   };
 }
 
+function credentialsOf(ctx: HandlerContext): CallerCredentials {
+  const header = (name: string) => ctx.requestHeader.get(name) ?? undefined;
+  return { authorization: header("authorization"), tenant: header(TENANT_HEADER), forwardedBy: header(FORWARDED_BY_HEADER) };
+}
+
 /** The handler's messages, ended with UNAUTHENTICATED the moment the caller's token is revoked. */
 async function* untilRevoked(auth: Authenticator, principal: Principal, ctx: HandlerContext, open: (call: Call) => AsyncIterable<unknown>) {
   const revoked = new AbortController();
@@ -110,7 +116,7 @@ async function* untilRevoked(auth: Authenticator, principal: Principal, ctx: Han
     revoked.abort();
     onRevoked();
   });
-  const call: Call = { principal, signal: AbortSignal.any([ctx.signal, revoked.signal]), trace: ctx.values.get(traceContextKey) };
+  const call: Call = { principal, signal: AbortSignal.any([ctx.signal, revoked.signal]), trace: ctx.values.get(traceContextKey), credentials: credentialsOf(ctx) };
   const messages = open(call)[Symbol.asyncIterator]();
   try {
     for (;;) {

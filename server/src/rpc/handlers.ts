@@ -11,6 +11,20 @@ export interface Call {
   readonly signal: AbortSignal;
   /** The trace context of the call's span, for the spans of the work it does (the root context when nothing traces). */
   readonly trace: Context;
+  /**
+   * The caller's own credentials as sent (`authorization`, `oma-tenant`), for a call this
+   * server forwards to another server of the system on the caller's behalf. A secret:
+   * never logged, never stored.
+   */
+  readonly credentials?: CallerCredentials;
+}
+
+/** Request headers that say who calls. */
+export interface CallerCredentials {
+  readonly authorization: string | undefined;
+  readonly tenant: string | undefined;
+  /** Set on a call another server forwarded here (`oma-forwarded-by`: its instance id). */
+  readonly forwardedBy: string | undefined;
 }
 
 export type UnaryHandler<I extends DescMessage, O extends DescMessage> = (

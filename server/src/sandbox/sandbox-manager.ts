@@ -10,6 +10,7 @@ import type { SandboxBackend, SandboxEnvironment } from "./backend.js";
 import { Execution, type ExecResult, type ExecutionEvent } from "./execution.js";
 import { resolveResources, resourcesMessage, type ResolvedResources } from "./resources.js";
 import { runTool } from "./run-tool.js";
+import type { SandboxLocations } from "./sandbox-locations.js";
 import type { SandboxStore } from "./sandbox-store.js";
 import { recoverSandboxes } from "./recover-sandboxes.js";
 import { fingerprintOf, keyReused, newSandboxId } from "./sandbox-ids.js";
@@ -70,6 +71,8 @@ export interface ManagerDeps {
   readonly gateways?: SandboxGateways;
   /** Give each isolating backend's workspace a filesystem of disk_bytes (workspace-disk.ts). */
   readonly workspaceDisks?: boolean;
+  /** Where the servers of a system find each other's sandboxes; unset on a server alone. */
+  readonly locations?: SandboxLocations;
 }
 
 /** Sandboxes as a domain: provision, run tools, expire, destroy, survive restarts. */
@@ -170,6 +173,7 @@ export class SandboxManager {
       });
       const live: Live = { sandbox, env, workspaceDir, busy: 0, executions: new Map(), gateway };
       try {
+        await this.deps.locations?.placed(sandboxId);
         await this.deps.store.putSandbox(sandbox, { ref: env.ref, workspaceDir });
       } catch (err) {
         await env.destroy();
@@ -216,6 +220,11 @@ export class SandboxManager {
   }
 
   /** How many sandboxes there are, by backend and state (every tenant's). */
+  /** Whether this server holds the sandbox (any state, any tenant). */
+  holds(sandboxId: string): boolean {
+    return this.live.has(sandboxId);
+  }
+
   counts(): { backend: string; state: SandboxState; count: number }[] {
     const counts = new Map<string, { backend: string; state: SandboxState; count: number }>();
     for (const { sandbox } of this.live.values()) {
@@ -258,6 +267,8 @@ export class SandboxManager {
     await live.gateway?.close();
     if (live.workspaceDir) await removeSandboxDir(dirname(live.workspaceDir));
     await this.deps.store.deleteSandbox(sandboxId);
+    // A record left behind costs only a forwarded call answered SANDBOX_NOT_FOUND.
+    await this.deps.locations?.removed(sandboxId).catch((err: unknown) => this.deps.log.warn({ sandboxId, err }, "could not forget the sandbox's location"));
   }
 
   /**

@@ -15,6 +15,8 @@ import { TOOLS } from "./tools.js";
 import { workspaceDisksAvailable } from "./workspace-disk.js";
 import type { SandboxResources } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import { SandboxStore } from "./sandbox-store.js";
+import { forwardToOwners } from "./sandbox-forwarding.js";
+import { JetStreamSandboxLocations } from "./sandbox-locations.js";
 import { SandboxState } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 
 /** READY → "ready": the state as a metrics label. */
@@ -35,6 +37,12 @@ export interface SandboxPartOptions {
   readonly workspaceRoot?: string;
   /** Gateways for repositories and allow-lists (SEC-12, SEC-15); without them such recipes are BACKEND_UNAVAILABLE. */
   readonly gateways?: SandboxGateways;
+  /**
+   * On a system of several servers: the shared store (`nats://…`), where each sandbox's
+   * server is recorded, and the URL other servers reach this one at (read when a sandbox
+   * is made). Calls for another server's sandboxes are forwarded to it.
+   */
+  readonly shared?: { readonly storeUrl: string; readonly advertiseUrl: () => string };
 }
 
 export interface SandboxPart extends ServerPart {
@@ -73,17 +81,26 @@ export async function openSandboxPart(db: Db, ctx: PartContext, options: Sandbox
   const store = new SandboxStore(db, ctx.storage);
   const instanceId = await store.instanceId();
   const workspaceRoot = options.workspaceRoot ?? process.env["OMA_SANDBOX_ROOT"] ?? join(tmpdir(), `oma-sandboxes-${instanceId}`);
+  const shared = options.shared;
+  const locations = shared ? await JetStreamSandboxLocations.open(shared.storeUrl, () => ({ instanceId, url: shared.advertiseUrl() })) : undefined;
   const disks = workspaceDisksAvailable();
   if (!disks.available && [...available.values()].some((b) => b.isolated)) log.warn({ detail: disks.detail }, "!!! resources.disk_bytes is NOT enforced: workspaces share the host's disk");
   const manager = new SandboxManager({ store, log, backends: available, defaultBackend: defaultBackend ?? "", maxOutputBytes: ctx.limits.maxOutputBytes, workspaceRoot, instanceId,
     observer: { toolFinished: (c) => ctx.metrics.toolDuration.observe({ tool: c.tool, backend: c.backend, outcome: c.outcome }, c.seconds) },
     ...(options.gateways ? { gateways: options.gateways } : {}),
     workspaceDisks: disks.available,
+    ...(locations ? { locations } : {}),
   });
-  await manager.open();
+  try {
+    await manager.open();
+  } catch (err) {
+    await locations?.close();
+    throw err;
+  }
+  const handlers = createSandboxService(manager, ctx.paging);
   const ordered = defaultBackend ? [defaultBackend, ...[...available.keys()].filter((n) => n !== defaultBackend)] : [];
   return {
-    service: { handlers: createSandboxService(manager, ctx.paging), validators: sandboxValidators({ maxStructDepth: ctx.limits.maxStructDepth }) },
+    service: { handlers: locations ? forwardToOwners(handlers, { locations, instanceId, holds: (id) => manager.holds(id), log }) : handlers, validators: sandboxValidators({ maxStructDepth: ctx.limits.maxStructDepth }) },
     agentRules: {
       sandboxTools: TOOLS.map((t) => t.name),
       // As Provision checks a recipe: its fields, then whether this server runs its backend.
@@ -103,6 +120,7 @@ export async function openSandboxPart(db: Db, ctx: PartContext, options: Sandbox
     counts: () => manager.counts().map((c) => ({ backend: c.backend, state: sandboxStateName(c.state), count: c.count })),
     async close() {
       await manager.close();
+      await locations?.close();
       await rmdir(workspaceRoot).catch(() => undefined); // Only when empty: containers stay to be re-attached.
     },
   };

@@ -109,7 +109,8 @@ describe.skipIf(!bwrap.available || noNats !== undefined)("an OMA server SIGKILL
     expect(problems).toEqual([]);
     expect(toolUseIds).toHaveLength(2);
     // The sandbox stayed with the dead server: its call is an error result, and the
-    // successor's next call provisioned a fresh one (SandboxService calls are not forwarded yet).
+    // successor's next call, forwarded to the dead server (SBX-17), found the sandbox lost
+    // and provisioned a fresh one.
     expect(events.filter((e) => e.payload.case === "sandboxProvisioned")).toHaveLength(2);
     // The brain that finished it was one that server B dispatched.
     expect(events.filter((e) => e.payload.case === "harnessStarted").length).toBeGreaterThanOrEqual(2);
