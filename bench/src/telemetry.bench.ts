@@ -1,7 +1,7 @@
 /**
  * What seeing inside costs, and how fast the inspector shows a long session:
  *   EmitEvent rate (concurrency 64) with tracing on ÷ off — `oma serve` processes, one
- *     exporting every span over OTLP to a local sink, measured in rotating rounds;
+ *     exporting every span over OTLP to a sink in a process of its own, measured in rotating rounds;
  *   Wake → first model request p50 with tracing on vs off (off ÷ on, so that higher is
  *     better like the rate), with a worker process each and the scripted model;
  *   each beside an A/A control: a twin of the server without tracing, the noise floor.
@@ -11,11 +11,9 @@
  *     timeline drawn), beside the same page for a 10-event session.
  * Goals: on ÷ off >= 0.95 for both; first paint of 5,000 events <= 1 s.
  */
-import { createServer } from "node:http";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AddressInfo } from "node:net";
 import { createOmaClient, type OmaClient } from "@oma/client/node";
 import { byStep, startScriptedModel } from "@oma/conformance/scripted-model";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -23,6 +21,7 @@ import type { EventSchema } from "@oma/client/gen/oma/v1/event_pb.js";
 import { SessionStatus, StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
 import { startServerProcess, type ServerProcess } from "@oma/server/dist/testing/server-process.js";
 import { chromiumAvailable, launchChromium } from "@oma/server/dist/testing/chromium.js";
+import { startOtlpSink } from "./otlp-sink.js";
 import { fmt, percentile, preciseNow, printTable } from "./report.js";
 
 const ROUNDS = 5;
@@ -31,21 +30,7 @@ const CONCURRENCY = 64;
 const WAKES = Number(process.env["OMA_BENCH_TELEMETRY_WAKES"] ?? 20);
 const PAINT_EVENTS = 5000;
 
-/** An OTLP/HTTP endpoint that takes every export and throws it away. */
-async function startSink(): Promise<{ endpoint: string; exports: () => number; close: () => Promise<void> }> {
-  let exports = 0;
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      exports++;
-      res.writeHead(200, { "content-type": "application/x-protobuf" }).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, exports: () => exports, close: () => new Promise((r) => server.close(() => r())) };
-}
-
-const sink = await startSink();
+const sink = await startOtlpSink();
 const model = await startScriptedModel({ script: byStep([], { content: [{ type: "text", text: "ok" }] }) });
 const dirs: string[] = [];
 async function serve(traced: boolean): Promise<{ server: ServerProcess; client: OmaClient }> {
@@ -127,7 +112,7 @@ const off = kept!;
 
 const [offRate, onRate, twinRate] = rates.map((r) => percentile(r, 50)) as [number, number, number];
 const [offWake, onWake, twinWake] = wakes.map((w) => percentile(w, 50)) as [number, number, number];
-printTable(`Tracing cost (OTLP export of every span to a local sink: ${sink.exports()} exports received; ${TRIALS} trials of fresh servers, ${rates[0]!.length} emit rounds and ${wakes[0]!.length} wakes each, pooled)`, [
+printTable(`Tracing cost (OTLP export of every span to a sink process: ${await sink.exports()} exports received; ${TRIALS} trials of fresh servers, ${rates[0]!.length} emit rounds and ${wakes[0]!.length} wakes each, pooled)`, [
   { what: `EmitEvent rate, concurrency ${CONCURRENCY}, tracing on`, value: onRate, unit: "ev/s", limit: { what: "tracing off", value: offRate }, goal: { atLeast: 0.95 } },
   { what: "  A/A control: a twin without tracing", value: twinRate, unit: "ev/s", limit: { what: "tracing off", value: offRate } },
   { what: "Wake → first model request p50, tracing on", value: onWake, unit: "ms" },
