@@ -85,6 +85,7 @@ describe("bad input is refused with its reason and field, and writes nothing", (
       ["a sandbox tool ListTools does not have", { agent: { ...agent, tools: [{ name: "rm_everything" }] } }, invalid("agent.tools[0].name")],
       ["an unknown tool kind", { agent: { ...agent, tools: [{ name: "bash", kind: 99 }] } }, invalid("agent.tools[0].kind")],
       ["an input schema nested too deep", { agent: { ...agent, tools: [{ name: "mine", kind: 2, description: "d", inputSchema: tooDeep }] } }, invalid("agent.tools[0].input_schema")],
+      ["an agent of 80 tools with 15 KiB descriptions each (every part within its bound, over 1 MiB in all)", { agent: { ...agent, tools: Array.from({ length: 80 }, (_, i) => ({ name: `t${i}`, kind: 2, description: "d".repeat(15 * 1024), inputSchema: { type: "object" } })) } }, invalid("agent")],
       ["a sandbox with 1000 cores", { agent: { ...agent, sandbox: { cpu: 1000 } } }, invalid("agent.sandbox.cpu")],
       ["a sandbox network mode that does not exist", { agent: { ...agent, sandbox: { network: { mode: 99 } } } }, invalid("agent.sandbox.network.mode")],
       ["a sandbox file outside the workspace", { agent: { ...agent, sandbox: { files: [{ path: "../etc/x" }] } } }, invalid("agent.sandbox.files[0].path")],

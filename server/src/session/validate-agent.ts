@@ -1,4 +1,5 @@
-import type { AgentConfig, ContextManagement } from "@oma/client/gen/oma/v1/session_pb.js";
+import { toBinary } from "@bufbuild/protobuf";
+import { AgentConfigSchema, type AgentConfig, type ContextManagement } from "@oma/client/gen/oma/v1/session_pb.js";
 import type { SandboxResources } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import { ContextStrategy, ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
 import { invalidField } from "../errors/oma-error.js";
@@ -12,6 +13,11 @@ export const MAX_SYSTEM_PROMPT_BYTES = 256 * 1024;
 export const MAX_AGENT_TOOLS = 128;
 export const MAX_TOKENS_LIMIT = 128_000;
 export const MAX_TOOL_DESCRIPTION_BYTES = 16 * 1024;
+/**
+ * The whole configuration, encoded: its parts' own bounds add up to more, and a session's
+ * creation is one write, which a store on a replicated log keeps within one message.
+ */
+export const MAX_AGENT_BYTES = 1024 * 1024;
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 /** Bounds of AgentConfig.mcp_servers (session.proto McpServer). */
 export const MAX_MCP_SERVERS = 16;
@@ -31,6 +37,8 @@ export interface AgentRules {
 export function validateAgent(agent: AgentConfig | undefined, rules: AgentRules): AgentConfig {
   if (!agent) throw invalidField("agent", "required", "is required");
   if (agent.model === "") throw invalidField("agent.model", "required", "is required");
+  const agentBytes = toBinary(AgentConfigSchema, agent).byteLength;
+  if (agentBytes > MAX_AGENT_BYTES) throw invalidField("agent", "max_bytes", `at most ${MAX_AGENT_BYTES} bytes encoded, all of it`, { limit: MAX_AGENT_BYTES, size_bytes: agentBytes });
   if (Buffer.byteLength(agent.model) > MAX_MODEL_BYTES) throw invalidField("agent.model", "max_bytes", `at most ${MAX_MODEL_BYTES} bytes`, { limit: MAX_MODEL_BYTES });
   if (Buffer.byteLength(agent.systemPrompt) > MAX_SYSTEM_PROMPT_BYTES) {
     throw invalidField("agent.system_prompt", "max_bytes", `at most ${MAX_SYSTEM_PROMPT_BYTES} bytes`, { limit: MAX_SYSTEM_PROMPT_BYTES });

@@ -288,6 +288,8 @@ func (ContextStrategy) EnumDescriptor() ([]byte, []int) {
 }
 
 // AgentConfig is what a brain needs to run the session: model, prompt, tools, limits.
+// Encoded, the whole of it is at most 1 MiB (INVALID_FIELD on `agent`), whatever the
+// bounds of its parts.
 type AgentConfig struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache

@@ -18,6 +18,8 @@ export const file_oma_v1_session: GenFile = /*@__PURE__*/
 
 /**
  * AgentConfig is what a brain needs to run the session: model, prompt, tools, limits.
+ * Encoded, the whole of it is at most 1 MiB (INVALID_FIELD on `agent`), whatever the
+ * bounds of its parts.
  *
  * @generated from message oma.v1.AgentConfig
  */
