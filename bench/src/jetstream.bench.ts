@@ -3,13 +3,16 @@
  * it beside the same load on a LevelDB server and beside raw JetStream publishes to the
  * same cluster; watch delivery across two servers beside the same watcher on the writing
  * server; Wake → first model request when the woken server has no worker and the brain runs
- * on a worker of the other server, beside a Wake on the server whose worker runs it. Every
- * figure is printed beside its reference measured in the same run.
+ * on a worker of the other server, beside a Wake on the server whose worker runs it; Execute
+ * in a sandbox through another server than its own (forwarded), beside the same call
+ * through its own server. Every figure is printed beside its reference measured in the
+ * same run.
  */
 import { create } from "@bufbuild/protobuf";
 import { EventSchema } from "@oma/client/gen/oma/v1/event_pb.js";
 import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { HarnessService } from "@oma/client/gen/oma/v1/harness_service_pb.js";
+import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
 import { SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
 import { byStep, startScriptedModel, type ScriptedModel } from "@oma/conformance/scripted-model";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -19,7 +22,7 @@ import { startServerProcess, type ServerProcess } from "@oma/server/dist/testing
 import { tempDir } from "@oma/server/dist/testing/temp-dir.js";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import { percentile, preciseNow, printTable, type Row } from "./report.js";
+import { alternate, percentile, preciseNow, printTable, type Row } from "./report.js";
 
 const ROUND_MS = 600;
 const ROUNDS = 5;
@@ -174,6 +177,32 @@ async function crossServerWake(cluster: NatsCluster): Promise<void> {
   await model.close();
 }
 
+/** Execute through the sandbox's own server, beside the same call through another server that forwards it (SBX-17). */
+async function crossServerExecute(cluster: NatsCluster): Promise<void> {
+  const a = await server(["--store", cluster.url, "--sandbox-backend", "process"]);
+  const b = await server(["--store", cluster.url, "--sandbox-backend", "process"]);
+  const onA = a.process.client(SandboxService);
+  const onB = b.process.client(SandboxService);
+  const { sandbox } = await onA.provision({ resources: {} });
+  const sandboxId = sandbox!.sandboxId;
+  const timed = (client: typeof onA, name: string, input: Record<string, string>) => async () => {
+    const t = performance.now();
+    await client.execute({ sandboxId, name, input });
+    return performance.now() - t;
+  };
+  await onA.execute({ sandboxId, name: "write_file", input: { path: "f.txt", content: "x".repeat(1000) } });
+  const [bashA, bashB] = await alternate(100, timed(onA, "bash", { command: "true" }), timed(onB, "bash", { command: "true" }));
+  const [readA, readB] = await alternate(100, timed(onA, "read_file", { path: "f.txt" }), timed(onB, "read_file", { path: "f.txt" }));
+  printTable("Execute in a sandbox of server A (process backend, JetStream R3, 100 calls each, alternating)", [
+    { what: "bash `true` p50, through server B (forwarded)", value: percentile(bashB, 50), unit: "ms", limit: { what: "through server A", value: percentile(bashA, 50) } },
+    { what: "bash `true` p99, through server B (forwarded)", value: percentile(bashB, 99), unit: "ms", limit: { what: "through server A", value: percentile(bashA, 99) } },
+    { what: "read_file 1 KB p50, through server B (forwarded)", value: percentile(readB, 50), unit: "ms", limit: { what: "through server A", value: percentile(readA, 50) } },
+  ]);
+  await onA.destroySandbox({ sandboxId });
+  await a.remove();
+  await b.remove();
+}
+
 const missing = natsUnavailable();
 if (missing) {
   console.log(`SKIPPED: ${missing}`);
@@ -183,6 +212,7 @@ if (missing) {
     await emitThroughput(cluster);
     await crossServerWatch(cluster);
     await crossServerWake(cluster);
+    await crossServerExecute(cluster);
   } finally {
     await cluster.stop();
   }

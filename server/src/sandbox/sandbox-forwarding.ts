@@ -21,6 +21,9 @@ export interface ForwardingDeps {
 
 type Sandboxes = Handlers<typeof SandboxService>;
 
+/** Owners of other servers' sandboxes kept in memory, at most. */
+const MAX_KNOWN_OWNERS = 10_000;
+
 /**
  * SandboxService on a server of several: a call that names a sandbox another server holds
  * is sent to that server, on the caller's own credentials (valid there: tokens are
@@ -37,11 +40,19 @@ export function forwardToOwners(local: Sandboxes, deps: ForwardingDeps): Sandbox
     if (!client) clients.set(url, (client = createOmaClient({ baseUrl: url })));
     return client;
   };
+  // A sandbox never moves, so its owner is remembered once read (a destroyed one is
+  // answered SANDBOX_NOT_FOUND by its owner all the same); the oldest are dropped first.
+  const owners = new Map<string, SandboxOwner>();
   /** The other server that holds the sandbox, when the call is to go there. */
   const remoteOwner = async (sandboxId: string, call: Call): Promise<SandboxOwner | undefined> => {
     if (deps.holds(sandboxId) || call.credentials?.forwardedBy !== undefined) return undefined;
+    const known = owners.get(sandboxId);
+    if (known) return known;
     const owner = await deps.locations.ownerOf(sandboxId);
-    return owner && owner.instanceId !== deps.instanceId ? owner : undefined;
+    if (!owner || owner.instanceId === deps.instanceId) return undefined;
+    owners.set(sandboxId, owner);
+    if (owners.size > MAX_KNOWN_OWNERS) owners.delete(owners.keys().next().value!);
+    return owner;
   };
   const optionsOf = (call: Call): CallOptions => ({
     signal: call.signal,
