@@ -21,6 +21,7 @@ import type { EventSchema } from "@oma/client/gen/oma/v1/event_pb.js";
 import { SessionStatus, StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
 import { startServerProcess, type ServerProcess } from "@oma/server/dist/testing/server-process.js";
 import { chromiumAvailable, launchChromium } from "@oma/server/dist/testing/chromium.js";
+import { callsPerSecond } from "./grpc-load.js";
 import { startOtlpSink } from "./otlp-sink.js";
 import { fmt, percentile, preciseNow, printTable } from "./report.js";
 
@@ -47,19 +48,9 @@ type Served = Awaited<ReturnType<typeof serve>>;
 
 const text = (t: string): MessageInitShape<typeof EventSchema>["payload"] => ({ case: "userMessage", value: { content: [{ block: { case: "text", value: { text: t } } }] } });
 
-async function emitRate(client: OmaClient, sessionIds: readonly string[]): Promise<number> {
-  let done = 0;
-  const end = Date.now() + ROUND_MS;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async (_, w) => {
-      while (Date.now() < end) {
-        await client.sessions.emitEvent({ sessionId: sessionIds[w % sessionIds.length]!, event: { payload: { case: "custom", value: { type: "bench", data: { w } } } } });
-        done++;
-      }
-    }),
-  );
-  return (done * 1000) / ROUND_MS;
-}
+/** EmitEvent calls per second from CONCURRENCY loops for one round. */
+const emitRate = (client: OmaClient, sessionIds: readonly string[]): Promise<number> =>
+  callsPerSecond(CONCURRENCY, (w) => client.sessions.emitEvent({ sessionId: sessionIds[w % sessionIds.length]!, event: { payload: { case: "custom", value: { type: "bench", data: { w } } } } }), ROUND_MS);
 
 async function sessionsOf(client: OmaClient, tag: string, n: number): Promise<string[]> {
   const ids = Array.from({ length: n }, (_, i) => `bench-tel-${tag}-${process.pid}-${i}`);

@@ -1,9 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { ClassicLevel } from "classic-level";
 import { inject } from "vitest";
-import type { Db } from "../part.js";
 import { natsUnavailable } from "../testing/nats-cluster.js";
-import { tempDir } from "../testing/temp-dir.js";
+import { tempLevel } from "../testing/temp-level.js";
 import { JetStreamTokenStore } from "./jetstream-token-store.js";
 import { LevelTokenStore } from "./level-token-store.js";
 import { MemoryTokenStore } from "./memory-token-store.js";
@@ -15,16 +13,13 @@ describeTokenStoreContract("memory", async () => {
 });
 
 describeTokenStoreContract("LevelDB", async () => {
-  const dir = await tempDir("oma-tokens-");
-  const db: Db = new ClassicLevel<string, Uint8Array>(dir.path, { valueEncoding: "view" });
-  await db.open();
-  const store = new LevelTokenStore(db);
+  const level = await tempLevel("oma-tokens-");
+  const store = new LevelTokenStore(level.db);
   return {
     store,
     async close() {
       await store.close();
-      await db.close();
-      await dir.remove();
+      await level.remove();
     },
   };
 });
