@@ -1,4 +1,4 @@
-import { spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import type { Readable } from "node:stream";
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -11,6 +11,7 @@ import { startChildEnvironment } from "./child-environment.js";
 import { gatewayWiring } from "./gateway-wiring.js";
 import { PYTHON } from "./process-backend.js";
 import type { RunnerConnection } from "./runner-connection.js";
+import type { SpawnedChild } from "./spawner.js";
 import { seccompFilter } from "./seccomp-filter.js";
 import { TOOL_RUNNER_SOURCE } from "./tool-runner-source.js";
 
@@ -100,7 +101,7 @@ export function createBubblewrapBackend(options: { unhardened?: boolean } = {}):
         args = [...dropToNobody(), command, ...(command === BWRAP ? ["--info-fd", "3"] : []), ...args];
         command = SETPRIV;
       }
-      const joinCgroups = (child: ChildProcess, runner: RunnerConnection) => {
+      const joinCgroups = (child: SpawnedChild, runner: RunnerConnection) => {
         if (!cgroups) return;
         runner.holdRequestsUntil(
           runnerPid(child).then(async (pid) => {
@@ -129,8 +130,8 @@ export function createBubblewrapBackend(options: { unhardened?: boolean } = {}):
 }
 
 /** The host pid of the sandbox's first process, from bwrap's --info-fd JSON on fd 3. */
-function runnerPid(child: ChildProcess): Promise<number> {
-  const info = child.stdio[3] as Readable | null | undefined;
+function runnerPid(child: SpawnedChild): Promise<number> {
+  const info: Readable | undefined = child.stdio[3];
   if (!info) return Promise.reject(new Error("bwrap has no info pipe"));
   return new Promise<number>((resolve, reject) => {
     let text = "";

@@ -1,7 +1,6 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import type { Writable } from "node:stream";
 import { RunnerConnection } from "./runner-connection.js";
+import { spawnChild, type SpawnedChild } from "./spawner.js";
 import type { EnvironmentRef, SandboxEnvironment } from "./backend.js";
 
 /** How long a runner gets to end its commands after its stdin closes, before SIGKILL. */
@@ -19,17 +18,14 @@ export async function startChildEnvironment(
   cwd: string,
   onExit: () => Promise<void> = async () => undefined,
   /** Called right after the spawn, with fd 3 of the child open as a pipe when `pipes.info`. */
-  onSpawned?: (child: ChildProcess, runner: RunnerConnection) => void,
+  onSpawned?: (child: SpawnedChild, runner: RunnerConnection) => void,
   /** info: fd 3 is a pipe the child writes; input: fd 4 is a pipe that carries these bytes, then EOF. */
   pipes: { info?: boolean; input?: Buffer } = {},
 ): Promise<SandboxEnvironment> {
-  const stdio = pipes.input ? ["pipe", "pipe", "pipe", "pipe", "pipe"] as const : pipes.info ? ["pipe", "pipe", "pipe", "pipe"] as const : ["pipe", "pipe", "pipe"] as const;
-  const child = spawn(command, args, { env, cwd, stdio: [...stdio] });
-  if (pipes.input) {
-    const input = child.stdio[4] as Writable;
-    input.on("error", () => undefined); // a child that died early: its exit says why
-    input.end(pipes.input);
-  }
+  // The spawner process forks and execs, so this event loop never waits for it.
+  const child = await spawnChild(command, args, { env, cwd, pipes: pipes.input ? 5 : pipes.info ? 4 : 3, ...(pipes.input ? { input: pipes.input } : {}) });
+  // A pipe whose other end closed early: the child's exit says why.
+  for (const pipe of child.stdio) pipe.on("error", () => undefined);
   let stderr = "";
   child.stderr!.setEncoding("utf8");
   child.stderr!.on("data", (s: string) => {
@@ -38,14 +34,13 @@ export async function startChildEnvironment(
   const runner = new RunnerConnection(sandboxId, child.stdin!, child.stdout!);
   onSpawned?.(child, runner);
   const exited = once(child, "exit").catch(() => undefined);
-  child.on("error", (err) => runner.close(`the sandbox could not start: ${err.message}`));
   child.on("exit", (code, signal) => {
     runner.close(`the sandbox's environment exited (${signal ?? `code ${code}`})${stderr ? `: ${stderr.trim()}` : ""}`);
     void onExit();
   });
   const env_: SandboxEnvironment = {
     runner,
-    ref: { pid: String(child.pid ?? 0) } satisfies EnvironmentRef,
+    ref: { pid: String(child.pid) } satisfies EnvironmentRef,
     destroy: () => stopChild(child, runner),
     detach: () => stopChild(child, runner),
   };
@@ -59,7 +54,7 @@ export async function startChildEnvironment(
   return env_;
 }
 
-async function stopChild(child: ChildProcess, runner: RunnerConnection): Promise<void> {
+async function stopChild(child: SpawnedChild, runner: RunnerConnection): Promise<void> {
   runner.close("the sandbox was destroyed");
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, "exit");
