@@ -9,7 +9,9 @@
  * args, env, cwd, pipes, input? }`; the spawner answers `{ kind: "spawned", id, pid, fds }`
  * then one `{ kind: "fd", id, fd }` message per descriptor in `fds`, each carrying that
  * pipe's socket (Node passes it over the channel), or `{ kind: "error", id, message }`;
- * later `{ kind: "exit", id, code, signal }`. `{ kind: "kill", id, signal }` signals a child
+ * later `{ kind: "exit", id, code, signal }`. `{ kind: "run", id, command, args, timeoutMs }` runs
+ * a command to its end and answers `{ kind: "ran", id, stdout, stderr, error? }` (utf-8; the
+ * error names the command's exit or why it did not run). `{ kind: "kill", id, signal }` signals a child
  * the spawner has not yet reaped. `input` (base64) is written to the last pipe here and
  * ended; that pipe is not passed. The spawner exits when the server's channel closes (the
  * server exited or was killed); the children of bwrap's --die-with-parent die with it.
@@ -19,7 +21,7 @@
  */
 export const SPAWNER_SOURCE = String.raw`
 "use strict";
-const { spawn } = require("node:child_process");
+const { execFile, spawn } = require("node:child_process");
 process.title = "oma-spawner";
 const children = new Map();
 const send = (m, handle) => { if (process.connected) process.send(m, handle); };
@@ -28,6 +30,11 @@ process.on("message", (m) => {
   if (m.kind === "kill") {
     const c = children.get(m.id);
     if (c && c.exitCode === null && c.signalCode === null) c.kill(m.signal);
+    return;
+  }
+  if (m.kind === "run") {
+    execFile(m.command, m.args, { timeout: m.timeoutMs, env: m.env }, (err, stdout, stderr) =>
+      send({ kind: "ran", id: m.id, stdout: String(stdout), stderr: String(stderr), ...(err ? { error: err.message } : {}) }));
     return;
   }
   if (m.kind !== "spawn") return;

@@ -26,10 +26,17 @@ export interface SpawnOptions {
   readonly input?: Buffer;
 }
 
+/** What a command run to its end wrote. */
+export interface RunResult {
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
 type SpawnerMessage =
   | { kind: "spawned"; id: number; pid: number; fds: number }
   | { kind: "fd"; id: number; fd: number }
   | { kind: "error"; id: number; message: string }
+  | { kind: "ran"; id: number; stdout: string; stderr: string; error?: string }
   | { kind: "exit"; id: number; code: number | null; signal: NodeJS.Signals | null };
 
 class RemoteChild extends EventEmitter implements SpawnedChild {
@@ -63,7 +70,7 @@ class RemoteChild extends EventEmitter implements SpawnedChild {
 }
 
 interface Starting {
-  readonly resolve: (child: RemoteChild) => void;
+  readonly resolve: (child: RemoteChild | RunResult) => void;
   readonly reject: (err: Error) => void;
   pid?: number;
   fds?: number;
@@ -101,11 +108,19 @@ class Spawner {
   }
 
   spawn(command: string, args: readonly string[], options: SpawnOptions): Promise<SpawnedChild> {
+    return this.request({ kind: "spawn", command, args, env: options.env, cwd: options.cwd, pipes: options.pipes, input: options.input?.toString("base64") }) as Promise<SpawnedChild>;
+  }
+
+  run(command: string, args: readonly string[], timeoutMs: number): Promise<RunResult> {
+    return this.request({ kind: "run", command, args, timeoutMs, env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } }) as Promise<RunResult>;
+  }
+
+  private request(message: Record<string, unknown>): Promise<RemoteChild | RunResult> {
     const id = this.nextId++;
     if (this.starting.size === 0) this.process.channel?.ref();
-    return new Promise<SpawnedChild>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       this.starting.set(id, { resolve, reject, sockets: [] });
-      this.process.send({ kind: "spawn", id, command, args, env: options.env, cwd: options.cwd, pipes: options.pipes, input: options.input?.toString("base64") });
+      this.process.send({ ...message, id });
     });
   }
 
@@ -120,6 +135,10 @@ class Spawner {
     if (m.kind === "error") {
       this.settle(m.id);
       start.reject(new Error(m.message));
+    } else if (m.kind === "ran") {
+      this.settle(m.id);
+      if (m.error === undefined) start.resolve({ stdout: m.stdout, stderr: m.stderr });
+      else start.reject(Object.assign(new Error(m.error), { stdout: m.stdout, stderr: m.stderr }));
     } else if (m.kind === "spawned") {
       start.pid = m.pid;
       start.fds = m.fds;
@@ -165,4 +184,13 @@ let spawner: Spawner | undefined;
 export function spawnChild(command: string, args: readonly string[], options: SpawnOptions): Promise<SpawnedChild> {
   if (!spawner?.connected) spawner = new Spawner();
   return spawner.spawn(command, args, options);
+}
+
+/**
+ * Runs a short command (mkfs, mount, umount) to its end through the spawner, off this event
+ * loop; rejects, with `stderr` on the error, when it fails or outlives `timeoutMs`.
+ */
+export function runCommand(command: string, args: readonly string[], timeoutMs: number): Promise<RunResult> {
+  if (!spawner?.connected) spawner = new Spawner();
+  return spawner.run(command, args, timeoutMs);
 }

@@ -1,10 +1,8 @@
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { open, readFile, rm, rmdir, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { promisify } from "node:util";
+import { runCommand } from "./spawner.js";
 
-const run = promisify(execFile);
 const MKFS = "/usr/sbin/mkfs.ext4";
 const MOUNT = "/usr/bin/mount";
 const UMOUNT = "/usr/bin/umount";
@@ -37,8 +35,9 @@ export async function mountWorkspaceDisk(workspaceDir: string, bytes: number): P
     await file.close();
   }
   try {
-    await run(MKFS, ["-q", "-F", "-m", "0", "-O", "^has_journal", "-E", "lazy_itable_init=1,nodiscard", image], { timeout: 60_000 });
-    await run(MOUNT, ["-o", "loop,nosuid,nodev", image, workspaceDir], { timeout: 60_000 });
+    // Through the spawner: a fork of this process would block its event loop.
+    await runCommand(MKFS, ["-q", "-F", "-m", "0", "-O", "^has_journal", "-E", "lazy_itable_init=1,nodiscard", image], 60_000);
+    await runCommand(MOUNT, ["-o", "loop,nosuid,nodev", image, workspaceDir], 60_000);
     await rmdir(join(workspaceDir, "lost+found")).catch(() => undefined);
   } catch (err) {
     await unmountUnder(dirname(workspaceDir));
@@ -67,7 +66,7 @@ export async function mountsUnder(dir: string): Promise<string[]> {
  */
 export async function unmountUnder(dir: string): Promise<void> {
   for (const point of await mountsUnder(dir)) {
-    await run(UMOUNT, [point], { timeout: 60_000 }).catch(() => run(UMOUNT, ["-l", point], { timeout: 60_000 }).catch(() => undefined));
+    await runCommand(UMOUNT, [point], 60_000).catch(() => runCommand(UMOUNT, ["-l", point], 60_000).catch(() => undefined));
   }
 }
 
