@@ -53,7 +53,7 @@ function processTree(root: number): Proc[] {
   return [...all].filter(([pid]) => inTree(pid)).map(([, p]) => p);
 }
 
-/** CPU-seconds by part: the server process, its node children (the brain workers), and every other process (sandboxes, their tools), live or reaped. */
+/** CPU-seconds by part: the server process, its node children (the brain workers), and every other process (the spawner, sandboxes, their tools), live or reaped. */
 function cpuByPart(root: number): { server: number; workers: number; sandboxes: number } {
   const tree = processTree(root);
   const workers = new Set(tree.filter((p) => p.ppid === root && readFileSync(`/proc/${p.pid}/comm`, "utf8").trim() === "node").map((p) => p.pid));
