@@ -1,5 +1,5 @@
 import { ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from "@opentelemetry/api";
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from "@opentelemetry/api";
 import { ATTR_SESSION_ID, ATTR_SESSION_SEQ, omaTracer, sessionAttributes } from "./tracing.js";
 
 const headerGetter = {
@@ -19,11 +19,12 @@ function seqOf(message: unknown): bigint | undefined {
   return m.events?.at(-1)?.seq ?? m.event?.seq ?? m.headSeq ?? m.session?.headSeq ?? m.message?.value?.seq ?? m.message?.value?.headSeq;
 }
 
-/** Session and sandbox named by a request, as span attributes. */
-function requestAttributes(span: Span, request: unknown): void {
+/** Session and sandbox named by a request, added to a span's attributes. */
+function addRequestAttributes(attributes: Attributes, request: unknown): Attributes {
   const r = request as { sessionId?: unknown; sandboxId?: unknown };
-  if (typeof r.sessionId === "string" && r.sessionId) span.setAttribute(ATTR_SESSION_ID, r.sessionId);
-  if (typeof r.sandboxId === "string" && r.sandboxId) span.setAttribute("oma.sandbox.id", r.sandboxId);
+  if (typeof r.sessionId === "string" && r.sessionId) attributes[ATTR_SESSION_ID] = r.sessionId;
+  if (typeof r.sandboxId === "string" && r.sandboxId) attributes["oma.sandbox.id"] = r.sandboxId;
+  return attributes;
 }
 
 function fail(span: Span, err: unknown): void {
@@ -42,38 +43,33 @@ export const traceContextKey = createContextKey<Context>(ROOT_CONTEXT, { descrip
  */
 export function traceInterceptor(): Interceptor {
   const tracer = omaTracer();
-  return (next) => async (req) => {
+  return (next) => (req) => {
     const parent = propagation.extract(ROOT_CONTEXT, req.header, headerGetter);
-    const span = tracer.startSpan(
-      `${req.method.parent.typeName}/${req.method.name}`,
-      {
-        kind: SpanKind.SERVER,
-        attributes: { "rpc.system": rpcSystem(req.header), "rpc.service": req.method.parent.typeName, "rpc.method": req.method.name, ...sessionAttributes(parent) },
-      },
-      parent,
-    );
+    const attributes: Attributes = { "rpc.system": rpcSystem(req.header), "rpc.service": req.method.parent.typeName, "rpc.method": req.method.name, ...sessionAttributes(parent) };
+    // A unary request is known before the span starts: its attributes are set in one go.
+    if (!req.stream) addRequestAttributes(attributes, req.message);
+    const span = tracer.startSpan(`${req.method.parent.typeName}/${req.method.name}`, { kind: SpanKind.SERVER, attributes }, parent);
     const ctx = trace.setSpan(parent, span);
     req.contextValues.set(traceContextKey, ctx);
-    if (!req.stream) requestAttributes(span, req.message);
-    else req = { ...req, message: tap(req.message, (m) => requestAttributes(span, m)) };
-    let res;
-    try {
-      res = await context.with(ctx, () => next(req));
-    } catch (err) {
-      fail(span, err);
-      span.end();
-      throw err;
-    }
-    if (!res.stream) {
-      const seq = seqOf(res.message);
-      if (seq !== undefined) span.setAttribute(ATTR_SESSION_SEQ, Number(seq));
-      span.setAttribute("rpc.grpc.status_code", 0);
-      span.end();
-      return res;
-    }
-    return { ...res, message: traced(res.message, ctx, span) };
+    if (req.stream) req = { ...req, message: tap(req.message, (m) => span.setAttributes(addRequestAttributes({}, m))) };
+    return context.with(ctx, () => next(req)).then(
+      (res) => {
+        if (res.stream) return { ...res, message: traced(res.message, ctx, span) };
+        const seq = seqOf(res.message);
+        span.setAttributes(seq === undefined ? OK : { ...OK, [ATTR_SESSION_SEQ]: Number(seq) });
+        span.end();
+        return res;
+      },
+      (err: unknown) => {
+        fail(span, err);
+        span.end();
+        throw err;
+      },
+    );
   };
 }
+
+const OK: Attributes = { "rpc.grpc.status_code": 0 };
 
 async function* tap<T>(messages: AsyncIterable<T>, first: (m: T) => void): AsyncIterable<T> {
   let seen = false;
