@@ -1,9 +1,9 @@
-import { clone, create } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import { LeaseSchema, SessionSchema, SessionStatus, type Lease, type Session } from "@oma/client/gen/oma/v1/session_pb.js";
 import { OmaError } from "../errors/oma-error.js";
-import { leaseLost, liveLease, notFound, sessionView, terminated } from "./session-view.js";
+import { leaseLost, liveLease, nextState, notFound, sessionView, terminated } from "./session-view.js";
 import { hashEvents, sameHash } from "./event-hash.js";
 import { GroupCommitter, StorageConflict, type WritePart } from "./group-committer.js";
 import { adopt, isStale, LiveSessions, newLive, type LiveSession } from "./live-sessions.js";
@@ -172,7 +172,7 @@ export class SessionLog implements SessionStore {
     }
     const nowMs = this.#now();
     if (options.leaseEpoch !== undefined) this.#checkLease(live, options.leaseEpoch, nowMs);
-    const next = clone(SessionSchema, tip);
+    const next = nextState(tip);
     const createTime = timestampFromMs(nowMs);
     const events = input.map((e, i) => {
       if (next.status === SessionStatus.TERMINATED) throw terminated(sessionId, { index: i });
@@ -418,7 +418,7 @@ export class SessionLog implements SessionStore {
 
   #changeState(live: LiveSession, nowMs: number, change: (s: Session) => void): Promise<number> {
     if (isStale(live)) throw new StorageConflict(live.id);
-    const next = clone(SessionSchema, live.tip);
+    const next = nextState(live.tip);
     change(next);
     next.updateTime = timestampFromMs(nowMs);
     live.tip = next;
