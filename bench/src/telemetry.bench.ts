@@ -1,7 +1,10 @@
 /**
  * What seeing inside costs, and how fast the inspector shows a long session:
  *   EmitEvent rate (concurrency 64) with tracing on ÷ off — `oma serve` processes, one
- *     exporting every span over OTLP to a sink in a process of its own, measured in rotating rounds;
+ *     exporting every span over OTLP to a sink in a process of its own, measured in rotating rounds
+ *     by two load generators: the goal's, a `@grpc/grpc-js` channel sending pre-encoded requests
+ *     (so the figure is the server's: on these two cores the SDK client spends more CPU per
+ *     call than the server does, and its cost would dilute the server's), and @oma/client, for reference;
  *   Wake → first model request p50 with tracing on vs off (off ÷ on, so that higher is
  *     better like the rate), with a worker process each and the scripted model;
  *   each beside an A/A control: a twin of the server without tracing, the noise floor.
@@ -21,7 +24,9 @@ import type { EventSchema } from "@oma/client/gen/oma/v1/event_pb.js";
 import { SessionStatus, StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
 import { startServerProcess, type ServerProcess } from "@oma/server/dist/testing/server-process.js";
 import { chromiumAvailable, launchChromium } from "@oma/server/dist/testing/chromium.js";
-import { callsPerSecond } from "./grpc-load.js";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { EmitEventRequestSchema } from "@oma/client/gen/oma/v1/session_service_pb.js";
+import { callsPerSecond, grpcTarget, type UnaryTarget } from "./grpc-load.js";
 import { startOtlpSink } from "./otlp-sink.js";
 import { fmt, percentile, preciseNow, printTable } from "./report.js";
 
@@ -48,9 +53,17 @@ type Served = Awaited<ReturnType<typeof serve>>;
 
 const text = (t: string): MessageInitShape<typeof EventSchema>["payload"] => ({ case: "userMessage", value: { content: [{ block: { case: "text", value: { text: t } } }] } });
 
-/** EmitEvent calls per second from CONCURRENCY loops for one round. */
-const emitRate = (client: OmaClient, sessionIds: readonly string[]): Promise<number> =>
-  callsPerSecond(CONCURRENCY, (w) => client.sessions.emitEvent({ sessionId: sessionIds[w % sessionIds.length]!, event: { payload: { case: "custom", value: { type: "bench", data: { w } } } } }), ROUND_MS);
+const custom = (w: number): MessageInitShape<typeof EventSchema>["payload"] => ({ case: "custom", value: { type: "bench", data: { w } } });
+
+/** EmitEvent calls per second from CONCURRENCY loops for one round, through @oma/client. */
+const sdkEmitRate = (client: OmaClient, sessionIds: readonly string[]): Promise<number> =>
+  callsPerSecond(CONCURRENCY, (w) => client.sessions.emitEvent({ sessionId: sessionIds[w % sessionIds.length]!, event: { payload: custom(w) } }), ROUND_MS);
+
+/** The same through a grpc-js channel sending pre-encoded requests (one per session). */
+function emitTarget(served: Served, sessionIds: readonly string[]): UnaryTarget {
+  const bodies = sessionIds.map((sessionId, w) => toBinary(EmitEventRequestSchema, create(EmitEventRequestSchema, { sessionId, event: { payload: custom(w) } })));
+  return grpcTarget(new URL(served.server.url).host, "/oma.v1.SessionService/EmitEvent", bodies, { authorization: `Bearer ${served.server.adminToken}` });
+}
 
 async function sessionsOf(client: OmaClient, tag: string, n: number): Promise<string[]> {
   const ids = Array.from({ length: n }, (_, i) => `bench-tel-${tag}-${process.pid}-${i}`);
@@ -77,18 +90,23 @@ async function wakeToFirstRequest(client: OmaClient, tag: string): Promise<numbe
 // Tracing off, tracing on, and the A/A twin of "off"; samples pooled over the trials.
 const names = ["off", "on", "twin"] as const;
 const rates: number[][] = [[], [], []];
+const sdkRates: number[][] = [[], [], []];
 const wakes: number[][] = [[], [], []];
 let kept: Served | undefined; // a server of the last trial, for the inspector's paint
 for (let trial = 0; trial < TRIALS; trial++) {
   const trio = [await serve(false), await serve(true), await serve(false)];
   const ids = await Promise.all(trio.map((t, i) => sessionsOf(t.client, `emit-${names[i]}-${trial}`, 8)));
+  const targets = trio.map((t, i) => emitTarget(t, ids[i]!));
   for (let round = 0; round <= ROUNDS; round++) {
     for (let k = 0; k < 3; k++) {
       const s = (round + k + trial) % 3;
-      const rate = await emitRate(trio[s]!.client, ids[s]!);
+      const rate = await callsPerSecond(CONCURRENCY, (w) => targets[s]!.call(w), ROUND_MS);
+      const sdkRate = await sdkEmitRate(trio[s]!.client, ids[s]!);
       if (round > 0) rates[s]!.push(rate); // round 0 warms each server up
+      if (round > 0) sdkRates[s]!.push(sdkRate);
     }
   }
+  for (const t of targets) t.close();
   for (let i = 0; i < 2; i++) for (const t of trio) await wakeToFirstRequest(t.client, "warm");
   for (let i = 0; i < Math.ceil(WAKES / TRIALS); i++) {
     for (let k = 0; k < 3; k++) {
@@ -102,10 +120,13 @@ for (let trial = 0; trial < TRIALS; trial++) {
 const off = kept!;
 
 const [offRate, onRate, twinRate] = rates.map((r) => percentile(r, 50)) as [number, number, number];
+const [sdkOffRate, sdkOnRate, sdkTwinRate] = sdkRates.map((r) => percentile(r, 50)) as [number, number, number];
 const [offWake, onWake, twinWake] = wakes.map((w) => percentile(w, 50)) as [number, number, number];
 printTable(`Tracing cost (OTLP export of every span to a sink process: ${await sink.exports()} exports received; ${TRIALS} trials of fresh servers, ${rates[0]!.length} emit rounds and ${wakes[0]!.length} wakes each, pooled)`, [
-  { what: `EmitEvent rate, concurrency ${CONCURRENCY}, tracing on`, value: onRate, unit: "ev/s", limit: { what: "tracing off", value: offRate }, goal: { atLeast: 0.95 } },
+  { what: `EmitEvent rate, grpc-js c=${CONCURRENCY}, tracing on`, value: onRate, unit: "ev/s", limit: { what: "tracing off", value: offRate }, goal: { atLeast: 0.95 } },
   { what: "  A/A control: a twin without tracing", value: twinRate, unit: "ev/s", limit: { what: "tracing off", value: offRate } },
+  { what: `EmitEvent rate, @oma/client c=${CONCURRENCY}, tracing on`, value: sdkOnRate, unit: "ev/s", limit: { what: "tracing off", value: sdkOffRate } },
+  { what: "  A/A control: a twin without tracing", value: sdkTwinRate, unit: "ev/s", limit: { what: "tracing off", value: sdkOffRate } },
   { what: "Wake → first model request p50, tracing on", value: onWake, unit: "ms" },
   { what: "Wake → first model request p50, tracing off", value: offWake, unit: "ms" },
   { what: "  speed (1 / p50), tracing on", value: 1000 / onWake, unit: "/s", limit: { what: "tracing off", value: 1000 / offWake }, goal: { atLeast: 0.95 } },
