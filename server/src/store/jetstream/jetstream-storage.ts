@@ -140,7 +140,7 @@ export class JetStreamStorage implements SessionStorage {
   async #publish(write: SessionWrite): Promise<WriteOutcome> {
     const subject = subjectOf(this.#prefix, write.sessionId);
     try {
-      const metaSeq = write.meta || write.deleted ? 0 : await this.#indexes.metaSeq(write.sessionId, subject);
+      const metaSeq = write.meta || write.deleted ? 0 : await this.#indexes.metaSeq(write.sessionId, subject, write.base);
       // A key must be new as of the base, whatever read the engine checked it on.
       if (write.keys.length > 0) {
         const read = await this.#indexes.through(write.sessionId, subject, write.base);

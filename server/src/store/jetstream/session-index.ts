@@ -62,12 +62,13 @@ export class SessionIndexes {
     return m.meta;
   }
 
-  /** Stream seq of the message that created the session now on the subject. */
-  async metaSeq(sessionId: string, subject: string): Promise<number> {
-    const index = this.#indexes.get(sessionId);
-    if (index?.meta) return index.metaSeq;
-    const last = await this.#reader.last(subject);
-    return last ? decodeMessage(last.data, last.seq).metaSeq : 0;
+  /**
+   * Stream seq of the message that created the session, as of stream seq `base` (a write's
+   * base): the index is read up to there first, which reads nothing when it is there already
+   * (this process's own writes keep it there, see `wrote`).
+   */
+  async metaSeq(sessionId: string, subject: string, base: number): Promise<number> {
+    return (await this.#caughtUp(sessionId, subject, base)).metaSeq;
   }
 
   /** A write of this process landed at `seq`: an index that had read up to its base takes it in without a read. */
