@@ -17,7 +17,7 @@ import { SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
 import { byStep, startScriptedModel, type ScriptedModel } from "@oma/conformance/scripted-model";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { NatsCluster, natsUnavailable } from "@oma/server/dist/testing/nats-cluster.js";
+import { NatsCluster, natsUnavailable, TEST_VAULT_KEY } from "@oma/server/dist/testing/nats-cluster.js";
 import { startServerProcess, type ServerProcess } from "@oma/server/dist/testing/server-process.js";
 import { tempDir } from "@oma/server/dist/testing/temp-dir.js";
 import { performance } from "node:perf_hooks";
@@ -44,7 +44,7 @@ async function rate(concurrency: number, op: (worker: number) => Promise<unknown
 
 async function server(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ process: ServerProcess; remove(): Promise<void> }> {
   const dir = await tempDir("oma-bench-js-");
-  const process = await startServerProcess(dir.path, { env: { OMA_LOG_LEVEL: "error", ...env }, args: ["--auth", "none", "--workers", "0", ...args] });
+  const process = await startServerProcess(dir.path, { env: { OMA_LOG_LEVEL: "error", OMA_VAULT_KEY: TEST_VAULT_KEY, ...env }, args: ["--auth", "none", "--workers", "0", ...args] });
   return { process, remove: async () => (await process.stop(), await dir.remove()) };
 }
 

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApp } from "../../server/src/app.js";
 import { createLogger } from "../../server/src/logger.js";
-import { NatsCluster, natsUnavailable } from "../../server/src/testing/nats-cluster.js";
+import { NatsCluster, natsUnavailable, TEST_VAULT_KEY } from "../../server/src/testing/nats-cluster.js";
 import { tempDir } from "../../server/src/testing/temp-dir.js";
 import { readExpectedFailures } from "../src/runner/expected-failures.js";
 import { runSuite } from "../src/runner/run-suite.js";
@@ -41,6 +41,7 @@ describe.skipIf(missing !== undefined)("the reference server on a 3-node JetStre
         port,
         host: "127.0.0.1",
         store: cluster.url,
+        vaultKey: TEST_VAULT_KEY,
         limits: fastLimits,
         sandboxBackend: "bubblewrap",
         allowLoopbackUpstreams: true,

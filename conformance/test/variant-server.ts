@@ -3,6 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { TEST_VAULT_KEY } from "../../server/src/testing/nats-cluster.js";
 import { ClassicLevel } from "classic-level";
 import type { DescService } from "@bufbuild/protobuf";
 import { SandboxService } from "@oma/client/gen/oma/v1/sandbox_service_pb.js";
@@ -152,7 +153,7 @@ export async function open(dataDir: string, port: number, wrappers: ServiceWrapp
   const auth = await openAuthPart(tokens, ctx, { mode: options.auth ?? "tokens" });
   parts.push(auth);
   const authenticator = wrappers.authenticator ? wrappers.authenticator(auth.authenticator, auth.store) : auth.authenticator;
-  const vault = await openVaultPart(db, ctx);
+  const vault = await openVaultPart(db, ctx, options.storeUrl ? { storeUrl: options.storeUrl, env: { OMA_VAULT_KEY: TEST_VAULT_KEY } } : {});
   parts.push(vault);
   const upstreamMcp = new UpstreamClients({ allowLoopback: true });
   parts.push({ features: ["harness.mcp"], close: () => upstreamMcp.close() });

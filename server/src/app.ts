@@ -52,7 +52,7 @@ export interface AppConfig {
    */
   readonly allowLoopbackUpstreams?: boolean;
   /**
-   * `nats://host:port[,nats://…]`: the session log and the tokens on that JetStream
+   * `nats://host:port[,nats://…]`: the session log, tokens and credentials on that JetStream
    * cluster, shared with every server given the same URL; unset: on this server's LevelDB.
    */
   readonly store?: string;
@@ -61,6 +61,8 @@ export interface AppConfig {
    * for its sandboxes; default: the URL it listens on.
    */
   readonly advertiseUrl?: string;
+  /** The vault key as OMA_VAULT_KEY gives it (default: the environment's); required with `store`. */
+  readonly vaultKey?: string;
 }
 
 export interface RunningApp {
@@ -112,7 +114,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     const auth = await openAuthPart(tokens, ctx, { mode: config.auth ?? "tokens" });
     parts.push(auth);
     const sessionTokens = auth.authenticator.mode === "tokens" ? auth.sessionTokens : undefined;
-    const vault = await openVaultPart(db, ctx);
+    const vault = await openVaultPart(db, ctx, { ...(config.store ? { storeUrl: config.store } : {}), ...(config.vaultKey ? { env: { OMA_VAULT_KEY: config.vaultKey } } : {}) });
     parts.push(vault);
     if (config.faultStorageDelayMs) config.logger.warn({ delayMs: config.faultStorageDelayMs }, "!!! fault injection: every write of the session log is delayed (conformance testing only)");
     let ownPort = config.port;

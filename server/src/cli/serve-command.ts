@@ -28,7 +28,7 @@ export function registerServeCommand(program: Command): void {
     .option("-p, --port <port>", "port to listen on (env OMA_PORT; default 7070)", parsePort)
     .option("--host <host>", "address to bind", "127.0.0.1")
     .option("--data-dir <dir>", "LevelDB data directory (env OMA_DATA_DIR; default ~/.local/share/oma)")
-    .option("--store <url>", "the session log and the tokens on a NATS JetStream cluster shared by several servers: nats://HOST:PORT[,nats://…] (its nodes need max_payload: 2MB; default: LevelDB in the data dir)", parseStoreUrl)
+    .option("--store <url>", "the session log, tokens and credentials on a NATS JetStream cluster shared by several servers: nats://HOST:PORT[,nats://…] (its nodes need max_payload: 2MB; every server needs the same OMA_VAULT_KEY; default: LevelDB in the data dir)", parseStoreUrl)
     .option("--advertise-url <url>", "with --store: the URL the other servers reach this one at, to forward calls for its sandboxes (default: the URL it listens on)", parseAdvertiseUrl)
     .option("--sandbox-backend <name>", "default sandbox backend: docker, bubblewrap or process (env OMA_SANDBOX_BACKEND; default: the best that works)")
     .option("--workers <n>", "local brain worker processes to start (0: none; workers can also run anywhere with `oma worker`)", parseCount, 2)

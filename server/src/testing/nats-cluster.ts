@@ -142,3 +142,9 @@ export class NatsCluster {
     child.once("exit", () => process.off("exit", onExit));
   }
 }
+
+/**
+ * The vault key (OMA_VAULT_KEY) every OMA server on a test cluster is started with: the
+ * servers of one store must share it, and the run's cluster is shared by every test file.
+ */
+export const TEST_VAULT_KEY = "0".repeat(62) + "7e";

@@ -7,6 +7,7 @@ import type { HarnessOptions } from "../harness/harness-options.js";
 import { startApp, type RunningApp } from "../app.js";
 import { defaultLimits, type ServerLimits } from "../limits.js";
 import { createLogger, type Logger } from "../logger.js";
+import { TEST_VAULT_KEY } from "./nats-cluster.js";
 import { removeDataDir } from "./remove-data-dir.js";
 import { tempDir } from "./temp-dir.js";
 
@@ -27,11 +28,11 @@ export interface TestApp extends RunningApp {
 
 /** The real server (startApp) on port 0 with a fresh data directory, over real sockets. */
 export async function startTestApp(
-  options: { dataDir?: string; limits?: Partial<ServerLimits>; harness?: Partial<HarnessOptions>; auth?: "tokens" | "none"; logger?: Logger; sandboxBackend?: string; allowLoopbackUpstreams?: boolean; store?: string } = {},
+  options: { dataDir?: string; limits?: Partial<ServerLimits>; harness?: Partial<HarnessOptions>; auth?: "tokens" | "none"; logger?: Logger; sandboxBackend?: string; allowLoopbackUpstreams?: boolean; store?: string; vaultKey?: string } = {},
 ): Promise<TestApp> {
   const dir = options.dataDir ? undefined : await tempDir("oma-app-");
   const dataDir = options.dataDir ?? dir!.path;
-  const app = await startApp({ dataDir, port: 0, host: "127.0.0.1", limits: { ...defaultLimits, ...options.limits }, harness: options.harness, auth: options.auth, sandboxBackend: options.sandboxBackend, allowLoopbackUpstreams: options.allowLoopbackUpstreams, ...(options.store ? { store: options.store } : {}), logger: options.logger ?? createLogger({ level: process.env["OMA_TEST_LOG_LEVEL"] ?? "silent" }) });
+  const app = await startApp({ dataDir, port: 0, host: "127.0.0.1", limits: { ...defaultLimits, ...options.limits }, harness: options.harness, auth: options.auth, sandboxBackend: options.sandboxBackend, allowLoopbackUpstreams: options.allowLoopbackUpstreams, ...(options.store ? { store: options.store, vaultKey: options.vaultKey ?? TEST_VAULT_KEY } : {}), logger: options.logger ?? createLogger({ level: process.env["OMA_TEST_LOG_LEVEL"] ?? "silent" }) });
   const adminToken = app.adminTokenFile ? (await readFile(app.adminTokenFile, "utf8")).trim() : "";
   const transport = (token: string | undefined, protocol: "grpc" | "connect" = "grpc") => {
     const interceptors: Interceptor[] = token ? [bearerAuth(token)] : [];

@@ -88,3 +88,54 @@ export function describeCredentialStoreContract(name: string, open: () => Promis
     });
   });
 }
+
+/** Rules of a store several servers share: each instance is one server's view of the same store. */
+export function describeSharedCredentialStoreContract(name: string, open: (n: number) => Promise<{ stores: CredentialStore[]; close(): Promise<void> }>): void {
+  describe(`CredentialStore shared by several servers: ${name}`, () => {
+    let fx: { stores: CredentialStore[]; close(): Promise<void> } | undefined;
+    const tenant = `t-${randomUUID()}`;
+    afterEach(async () => {
+      await fx?.close();
+      fx = undefined;
+    });
+
+    it("a credential created through one server is read, listed, replaced and removed through the other", async () => {
+      fx = await open(2);
+      const [a, b] = fx.stores as [CredentialStore, CredentialStore];
+      expect(await a.insert(storedCredential(tenant, "a", "first"), 10)).toBe("inserted");
+      expect((await b.get(tenant, "a"))?.displayName).toBe("first");
+      expect(await b.insert(storedCredential(tenant, "a", "second"), 10)).toBe("exists");
+      expect((await b.list(tenant, undefined, 10)).map((c) => c.displayName)).toEqual(["first"]);
+      expect(await b.replace(storedCredential(tenant, "a", "replaced"))).toBe(true);
+      expect((await a.get(tenant, "a"))?.displayName).toBe("replaced");
+      expect(await a.remove(tenant, "a")).toBe(true);
+      expect(await b.get(tenant, "a")).toBeUndefined();
+      expect(await b.remove(tenant, "a")).toBe(false);
+      expect(await b.insert(storedCredential(tenant, "a", "again"), 10)).toBe("inserted");
+      expect((await a.get(tenant, "a"))?.displayName).toBe("again");
+    });
+
+    it("servers racing: one id is inserted once, and the tenant's bound holds across them", async () => {
+      fx = await open(3);
+      const stores = fx.stores;
+      const same = await Promise.all(stores.flatMap((s, i) => [0, 1].map((j) => s.insert(storedCredential(tenant, "race", `s${i}-${j}`), 100))));
+      expect(same.filter((o) => o === "inserted")).toHaveLength(1);
+      const bounded = `${tenant}-bounded`;
+      const outcomes = await Promise.all(stores.flatMap((s, i) => [0, 1, 2].map((j) => s.insert(storedCredential(bounded, `c${i}${j}`), 4))));
+      expect(outcomes.filter((o) => o === "inserted")).toHaveLength(4);
+      expect(await stores[0]!.list(bounded, undefined, 100)).toHaveLength(4);
+    });
+
+    it("servers racing to bind the vault key: the first key wins on every server, another key is refused", async () => {
+      fx = await open(3);
+      const keys = fx.stores.map((_, i) => new Uint8Array(32).fill(i + 1));
+      const bound = await Promise.all(fx.stores.map((s, i) => s.bindKey(keys[i]!)));
+      expect(bound.filter(Boolean)).toHaveLength(1);
+      const winner = keys[bound.indexOf(true)]!;
+      for (const s of fx.stores) {
+        expect(await s.bindKey(winner)).toBe(true);
+        expect(await s.bindKey(new Uint8Array(32).fill(9))).toBe(false);
+      }
+    });
+  });
+}

@@ -18,11 +18,16 @@ export interface VaultKey {
 /**
  * The vault key: OMA_VAULT_KEY (32 bytes as 64 hex digits or base64), else
  * `<dataDir>/vault.key`, created at first start with 32 random bytes, mode 0600, never
- * overwritten. A malformed key is an error at start, never a silent new key.
+ * overwritten. A malformed key is an error at start, never a silent new key. With a
+ * `shared` store there is no key file: every server must be given the same key, so it
+ * must come from OMA_VAULT_KEY.
  */
-export async function loadVaultKey(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<VaultKey> {
+export async function loadVaultKey(dataDir: string, env: NodeJS.ProcessEnv = process.env, options: { shared?: boolean } = {}): Promise<VaultKey> {
   const fromEnv = env[VAULT_KEY_ENV];
   if (fromEnv !== undefined && fromEnv !== "") return { key: parseKey(fromEnv, VAULT_KEY_ENV), source: VAULT_KEY_ENV, created: false };
+  if (options.shared) {
+    throw new Error(`on a shared store (--store nats://…) the vault key must be set in ${VAULT_KEY_ENV}, the same on every server (e.g. \`openssl rand -base64 32\` from your secret manager); it is never kept in the store`);
+  }
   const path = join(dataDir, VAULT_KEY_FILE);
   const existing = await readFile(path, "utf8").catch((err: NodeJS.ErrnoException) => {
     if (err.code === "ENOENT") return undefined;
@@ -34,7 +39,7 @@ export async function loadVaultKey(dataDir: string, env: NodeJS.ProcessEnv = pro
     await writeFile(path, `${key.toString("base64")}\n`, { mode: 0o600, flag: "wx" });
   } catch (err) {
     // Another process created it first: use that one.
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") return loadVaultKey(dataDir, env);
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return loadVaultKey(dataDir, env, options);
     throw err;
   }
   return { key, source: path, created: true };

@@ -1,8 +1,9 @@
 import type { Db, PartContext, ServerPart } from "../part.js";
 import type { CredentialStore } from "./credential-store.js";
+import { JetStreamCredentialStore } from "./jetstream-credential-store.js";
 import { LevelCredentialStore } from "./level-credential-store.js";
 import { SecretSealer } from "./sealed-secret.js";
-import { loadVaultKey } from "./vault-key.js";
+import { loadVaultKey, VAULT_KEY_ENV } from "./vault-key.js";
 import { Vault } from "./vault.js";
 import { createVaultService, vaultValidators } from "./vault-service.js";
 
@@ -13,19 +14,40 @@ export interface VaultPart extends ServerPart {
   readonly vault: Vault;
 }
 
+export interface VaultPartOptions {
+  /** A store of one's own (tests); default: the shared store's bucket, else LevelDB. */
+  readonly store?: CredentialStore;
+  /** The shared store (`--store nats://…`): credentials live in its KV bucket `OMA_VAULT`. */
+  readonly storeUrl?: string;
+  /** Where OMA_VAULT_KEY is read (default: the process environment). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
 /**
- * The vault on the server's LevelDB, its secrets sealed with the vault key (OMA_VAULT_KEY,
- * else `<dataDir>/vault.key`, 0600, created at first start). A store written with
- * another key stops the start with a clear error rather than losing every credential.
+ * The vault, its secrets sealed with the vault key. On the server's LevelDB the key is
+ * OMA_VAULT_KEY, else `<dataDir>/vault.key` (0600, created at first start). On a shared
+ * store (`storeUrl`) the credentials live in the cluster's bucket, and the key must be
+ * OMA_VAULT_KEY, the same on every server: it is never stored beside the sealed secrets.
+ * A store written with another key stops the start with a clear error rather than losing
+ * every credential.
  */
-export async function openVaultPart(db: Db, ctx: PartContext, options: { store?: CredentialStore } = {}): Promise<VaultPart> {
+export async function openVaultPart(db: Db, ctx: PartContext, options: VaultPartOptions = {}): Promise<VaultPart> {
   const log = ctx.logger.child({ part: "vault" });
-  const key = await loadVaultKey(ctx.dataDir);
+  const key = await loadVaultKey(ctx.dataDir, options.env ?? process.env, { shared: options.storeUrl !== undefined });
   if (key.created) log.info({ path: key.source }, `created the vault key ${key.source} (mode 0600); keep it with backups of the data, or set OMA_VAULT_KEY`);
   const sealer = new SecretSealer(key.key);
-  const store = options.store ?? new LevelCredentialStore(db, ctx.storage);
-  if (!(await store.bindKey(sealer.keyCheck()))) {
-    throw new Error(`the vault key from ${key.source} is not the key this server's credentials were sealed with; start with the original key (OMA_VAULT_KEY or the data directory's vault.key)`);
+  const store = options.store ?? (options.storeUrl ? await JetStreamCredentialStore.open(options.storeUrl) : new LevelCredentialStore(db, ctx.storage));
+  try {
+    if (!(await store.bindKey(sealer.keyCheck()))) {
+      throw new Error(
+        options.storeUrl
+          ? `the vault key from ${VAULT_KEY_ENV} is not the key the credentials on the shared store were sealed with: every server on one store must be started with the same ${VAULT_KEY_ENV}`
+          : `the vault key from ${key.source} is not the key this server's credentials were sealed with; start with the original key (OMA_VAULT_KEY or the data directory's vault.key)`,
+      );
+    }
+  } catch (err) {
+    await store.close();
+    throw err;
   }
   const vault = new Vault({ store, sealer, logger: log });
   return {

@@ -63,6 +63,20 @@ describe("the vault key", () => {
       await dir.remove();
     }
   });
+
+  it("on a shared store the key must come from OMA_VAULT_KEY: no key file is made or read", async () => {
+    const dir = await tempDir();
+    try {
+      await expect(loadVaultKey(dir.path, {}, { shared: true })).rejects.toThrow(/must be set in OMA_VAULT_KEY, the same on every server/);
+      await expect(stat(join(dir.path, VAULT_KEY_FILE))).rejects.toThrow();
+      await loadVaultKey(dir.path, {});
+      await expect(loadVaultKey(dir.path, {}, { shared: true })).rejects.toThrow(/OMA_VAULT_KEY/);
+      const hex = "cd".repeat(32);
+      expect(Buffer.from((await loadVaultKey(dir.path, { OMA_VAULT_KEY: hex }, { shared: true })).key).toString("hex")).toBe(hex);
+    } finally {
+      await dir.remove();
+    }
+  });
 });
 
 describe("Vault", () => {

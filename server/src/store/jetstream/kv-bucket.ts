@@ -1,6 +1,6 @@
 import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { natsServers, retryWhileStarting } from "./jetstream-session-store.js";
 import { whileUnavailable } from "./stream-reader.js";
 
@@ -51,6 +51,30 @@ export async function openKvBucket(url: string, name: string, options: KvBucketO
 /** JetStream's answer to a write whose expected last sequence of the key is not the key's. */
 export function isWrongLastSequence(err: unknown): boolean {
   return err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+}
+
+/**
+ * Writes `value` (or, when undefined, a delete marker) to `key` only if the key's last
+ * revision is still `revision` (0: the key never existed); "conflict" when it is not, and
+ * nothing is written. The message id `<key>@<revision>` closes the moment in which
+ * nats-server before 2.9.21 checks the revision only against applied writes (issue 4320):
+ * the leader also refuses a second write decided on the same revision as a duplicate.
+ * Revisions are stream seqs, never reused, so the id never repeats otherwise.
+ */
+export async function writeOnRevision(bucket: KvBucket, key: string, value: Uint8Array | undefined, revision: number): Promise<number | "conflict"> {
+  const h = headers();
+  if (value === undefined) h.set("KV-Operation", "DEL");
+  try {
+    const ack = await jetstream(bucket.nc).publish(`$KV.${bucket.name}.${key}`, value ?? new Uint8Array(), {
+      headers: h,
+      msgID: `${key}@${revision}`,
+      expect: { lastSubjectSequence: revision },
+    });
+    return ack.duplicate ? "conflict" : ack.seq;
+  } catch (err) {
+    if (isWrongLastSequence(err)) return "conflict";
+    throw err;
+  }
 }
 
 /**

@@ -16,7 +16,7 @@ import { CLI_MAIN } from "../../harness/testing/brain-fixture.js";
 import { logInvariants } from "../../harness/testing/log-invariants.js";
 import { announceSkips, backendsUnderTest } from "../../sandbox/sandbox-test-support.js";
 import { removeSandboxDir } from "../../sandbox/workspace-disk.js";
-import { NatsCluster, natsUnavailable } from "../../testing/nats-cluster.js";
+import { NatsCluster, natsUnavailable, TEST_VAULT_KEY } from "../../testing/nats-cluster.js";
 import { tempDir } from "../../testing/temp-dir.js";
 
 // Two OMA servers on one JetStream cluster. (1) Each with a worker of its own; the server whose
@@ -63,7 +63,7 @@ describe.skipIf(!bwrap.available || noNats !== undefined)("an OMA server SIGKILL
     // A cluster of its own: the dispatchers of other tests' servers must not see this session.
     const cluster = await NatsCluster.start(3);
     cleanup.push(() => cluster.stop());
-    const env = { ...process.env, ANTHROPIC_API_KEY: "test-key", ANTHROPIC_BASE_URL: model.url, OMA_LOG_LEVEL: "warn" };
+    const env = { ...process.env, ANTHROPIC_API_KEY: "test-key", ANTHROPIC_BASE_URL: model.url, OMA_LOG_LEVEL: "warn", OMA_VAULT_KEY: TEST_VAULT_KEY };
     const serve = async () => {
       const dir = await tempDir("oma-server-kill-");
       // Its sandboxes' workspaces (each a mounted disk) live in its directory: a server
@@ -122,7 +122,7 @@ describe.skipIf(!bwrap.available || noNats !== undefined)("an OMA server SIGKILL
     cleanup.push(() => model.close());
     const cluster = await NatsCluster.start(1);
     cleanup.push(() => cluster.stop());
-    const env = { ...process.env, ANTHROPIC_API_KEY: "test-key", ANTHROPIC_BASE_URL: model.url, OMA_LOG_LEVEL: "warn" };
+    const env = { ...process.env, ANTHROPIC_API_KEY: "test-key", ANTHROPIC_BASE_URL: model.url, OMA_LOG_LEVEL: "warn", OMA_VAULT_KEY: TEST_VAULT_KEY };
     const serve = async () => {
       const dir = await tempDir("oma-cross-wake-");
       cleanup.push(() => dir.remove());
