@@ -42,6 +42,10 @@ export function registerServeCommand(program: Command): void {
         process.stderr.write(`oma serve: --auth none is refused with --host ${flags.host}: without authentication the server may only listen on a loopback address\n`);
         process.exit(2);
       }
+      if (flags.advertiseUrl && !flags.store) {
+        process.stderr.write("oma serve: --advertise-url is the URL the other servers of a shared store reach this one at; it needs --store nats://…\n");
+        process.exit(2);
+      }
       // Loaded here so that the other verbs start without loading the whole server.
       const [{ startApp }, { startWorkerPool }, { OmaMetrics }, { startTracing }] = await Promise.all([
         import("../app.js"),
