@@ -123,8 +123,9 @@ describe("SEC-11: VaultService", () => {
   it("worker tokens and session tokens may not call the vault (PERMISSION_DENIED)", async () => {
     const admin = createOmaClient({ baseUrl: app.url, token: app.adminToken });
     const worker = createOmaClient({ baseUrl: app.url, token: (await admin.tokens.createToken({ tenant: "vault-a", role: TokenRole.WORKER })).bearerToken });
-    for (const p of [worker.vault.listCredentials({}), worker.vault.getCredential({ credentialId: "x" }), worker.vault.createCredential({ credential: { kind: gitToken(secret()) } })]) {
-      expect((await rpcRejection(p)).reason).toBe("PERMISSION_DENIED");
+    // One call at a time: a call made before the loop awaits it could reject unhandled.
+    for (const call of [() => worker.vault.listCredentials({}), () => worker.vault.getCredential({ credentialId: "x" }), () => worker.vault.createCredential({ credential: { kind: gitToken(secret()) } })]) {
+      expect((await rpcRejection(call())).reason).toBe("PERMISSION_DENIED");
     }
   });
 });
