@@ -43,11 +43,37 @@ func NewIdempotencyKey() string {
 // retry of an append the server already acknowledged returns the original event with
 // Duplicate set instead of writing a second one.
 func (c *Client) Emit(ctx context.Context, sessionID string, event *omav1.Event, opts EmitOptions) (*omav1.EmitEventResponse, error) {
-	key := opts.IdempotencyKey
+	req := &omav1.EmitEventRequest{SessionId: sessionID, Event: event, IdempotencyKey: keyOr(opts.IdempotencyKey), ExpectedHeadSeq: opts.ExpectedHeadSeq, LeaseEpoch: opts.LeaseEpoch}
+	var res *omav1.EmitEventResponse
+	err := withRetries(ctx, opts, func(attemptCtx context.Context) (err error) {
+		res, err = c.Sessions.EmitEvent(attemptCtx, req)
+		return err
+	})
+	return res, err
+}
+
+// EmitBatch appends events as one atomic batch (EmitEvents, SESS-4) with Emit's retry
+// rules; the idempotency key covers the batch.
+func (c *Client) EmitBatch(ctx context.Context, sessionID string, events []*omav1.Event, opts EmitOptions) (*omav1.EmitEventsResponse, error) {
+	req := &omav1.EmitEventsRequest{SessionId: sessionID, Events: events, IdempotencyKey: keyOr(opts.IdempotencyKey), ExpectedHeadSeq: opts.ExpectedHeadSeq, LeaseEpoch: opts.LeaseEpoch}
+	var res *omav1.EmitEventsResponse
+	err := withRetries(ctx, opts, func(attemptCtx context.Context) (err error) {
+		res, err = c.Sessions.EmitEvents(attemptCtx, req)
+		return err
+	})
+	return res, err
+}
+
+func keyOr(key string) string {
 	if key == "" {
-		key = NewIdempotencyKey()
+		return NewIdempotencyKey()
 	}
-	req := &omav1.EmitEventRequest{SessionId: sessionID, Event: event, IdempotencyKey: key, ExpectedHeadSeq: opts.ExpectedHeadSeq, LeaseEpoch: opts.LeaseEpoch}
+	return key
+}
+
+// withRetries makes attempts of call, each bounded by the attempt timeout, until one
+// succeeds, fails with an answer (an error that is not transient) or the attempts run out.
+func withRetries(ctx context.Context, opts EmitOptions, call func(attemptCtx context.Context) error) error {
 	maxAttempts := opts.MaxAttempts
 	if maxAttempts <= 0 {
 		maxAttempts = 5
@@ -58,16 +84,16 @@ func (c *Client) Emit(ctx context.Context, sessionID string, event *omav1.Event,
 	}
 	for n := 1; ; n++ {
 		attemptCtx, cancel := context.WithTimeout(ctx, attemptTimeout)
-		res, err := c.Sessions.EmitEvent(attemptCtx, req)
+		err := call(attemptCtx)
 		cancel()
 		if err == nil {
-			return res, nil
+			return nil
 		}
 		if n >= maxAttempts || ctx.Err() != nil || !IsTransient(err) {
-			return nil, err
+			return err
 		}
 		if !sleep(ctx, opts.Backoff.delay(n-1)) {
-			return nil, err
+			return err
 		}
 	}
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from typing import Callable, Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence, Union
 
 import grpc
 
@@ -23,6 +23,9 @@ from oma.v1 import (
     token_service_pb2_grpc,
 )
 
+if TYPE_CHECKING:
+    from .append import Appender
+
 DEFAULT_EMIT_ATTEMPTS = 5
 # Per-attempt deadline of an emit: a hung connection becomes DEADLINE_EXCEEDED and is retried.
 DEFAULT_EMIT_ATTEMPT_TIMEOUT_S = 30.0
@@ -38,7 +41,7 @@ CHANNEL_OPTIONS = (
 )
 
 
-class _BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
+class _BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor, grpc.StreamStreamClientInterceptor):
     """Adds ``authorization: Bearer <token>`` to every call (SEC-4). ``token`` may be a
     function, asked at each call (a brain's session token changes with every RenewLease)."""
 
@@ -55,6 +58,9 @@ class _BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInter
 
     def intercept_unary_stream(self, continuation, details, request):
         return continuation(self._with_token(details), request)
+
+    def intercept_stream_stream(self, continuation, details, request_iterator):
+        return continuation(self._with_token(details), request_iterator)
 
 
 class _Details(grpc.ClientCallDetails):
@@ -125,15 +131,30 @@ class OmaClient:
             request.expected_head_seq = expected_head_seq
         if lease_epoch is not None:
             request.lease_epoch = lease_epoch
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return self.sessions.EmitEvent(request, timeout=timeout, wait_for_ready=True)
-            except grpc.RpcError as err:
-                if attempt >= max_attempts or not is_transient(err):
-                    raise OmaRpcError.wrap(err) from err
-                threading.Event().wait(backoff.delay(attempt - 1))
+        return call_with_retries(self.sessions.EmitEvent, request, max_attempts=max_attempts, backoff=backoff, timeout=timeout)
+
+    def emit_batch(self, session_id: str, events: Sequence[event_pb2.Event], *, idempotency_key: Optional[str] = None,
+                   expected_head_seq: Optional[int] = None, lease_epoch: Optional[int] = None,
+                   max_attempts: int = DEFAULT_EMIT_ATTEMPTS, backoff: Backoff = Backoff(),
+                   timeout: float = DEFAULT_EMIT_ATTEMPT_TIMEOUT_S) -> session_service_pb2.EmitEventsResponse:
+        """Appends events as one atomic batch (EmitEvents, SESS-4) with the retry rules of
+        ``emit``; the idempotency key covers the batch."""
+        request = session_service_pb2.EmitEventsRequest(session_id=session_id, events=list(events),
+                                                        idempotency_key=idempotency_key or new_idempotency_key())
+        if expected_head_seq is not None:
+            request.expected_head_seq = expected_head_seq
+        if lease_epoch is not None:
+            request.lease_epoch = lease_epoch
+        return call_with_retries(self.sessions.EmitEvents, request, max_attempts=max_attempts, backoff=backoff, timeout=timeout)
+
+    def open_appender(self, *, max_attempts: int = DEFAULT_EMIT_ATTEMPTS, backoff: Backoff = Backoff(),
+                      timeout: float = DEFAULT_EMIT_ATTEMPT_TIMEOUT_S,
+                      on_resend: Optional[Callable[[int, BaseException], None]] = None) -> "Appender":
+        """An Appender on this client's channel (see oma_client.append.Appender): appends over
+        one AppendEvents stream; ``max_attempts``, ``backoff`` and ``timeout`` are the retry
+        rules of the EmitEvents calls that resend what a broken stream left unanswered."""
+        from .append import Appender
+        return Appender(self, max_attempts=max_attempts, backoff=backoff, timeout=timeout, on_resend=on_resend)
 
     def watch(self, session_id: str, *, after_seq: int = 0, backoff: Backoff = Backoff(),
               max_consecutive_failures: Optional[int] = None,
@@ -198,6 +219,21 @@ class OmaClient:
                 on_reconnect(failures, last, cause)
             if (stop or threading.Event()).wait(backoff.delay(failures - 1)):
                 return
+
+
+def call_with_retries(call, request, *, max_attempts: int, backoff: Backoff, timeout: float):
+    """Calls a unary ``call`` until it succeeds, fails with an answer (an error that is not
+    transient, raised as OmaRpcError) or the attempts run out. Each attempt waits up to
+    ``timeout`` seconds, for the channel to be ready too (gRPC wait-for-ready)."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return call(request, timeout=timeout, wait_for_ready=True)
+        except grpc.RpcError as err:
+            if attempt >= max_attempts or not is_transient(err):
+                raise OmaRpcError.wrap(err) from err
+            threading.Event().wait(backoff.delay(attempt - 1))
 
 
 class _IdleWatchdog:

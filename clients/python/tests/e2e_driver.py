@@ -6,6 +6,9 @@
 2. watches the session from seq 0 and prints "event SEQ" per event until --until, while
    the test kills and restarts the server ("# reconnect" lines go to stderr).
 
+With --appends N, --append-refused or --append-across-break it only appends over an
+Appender (see e2e_appends.py).
+
 With --emit-only TYPE it only emits one custom event (the test starts it while the server
 is down) and prints "emitted SEQ". With --watch-slow it only watches, and after the first
 event stops reading until a line arrives on stdin, so the server finds it too slow.
@@ -21,6 +24,8 @@ import grpc  # noqa: E402
 from oma_client import Backoff, OmaClient, reason_of  # noqa: E402
 from oma_client.client import CHANNEL_OPTIONS  # noqa: E402
 from oma.v1 import event_pb2  # noqa: E402
+
+import e2e_appends  # noqa: E402
 
 
 class LostAck(grpc.RpcError, grpc.Call):
@@ -85,9 +90,22 @@ def main() -> int:
     parser.add_argument("--until", type=int, default=0)
     parser.add_argument("--emit-only", default="")
     parser.add_argument("--watch-slow", action="store_true")
+    parser.add_argument("--appends", type=int, default=0)
+    parser.add_argument("--append-refused", action="store_true")
+    parser.add_argument("--append-across-break", action="store_true")
     args = parser.parse_args()
     token = os.environ.get("OMA_TOKEN")
     fast = Backoff(initial_s=0.02, max_s=0.2)
+
+    if args.appends or args.append_refused or args.append_across_break:
+        with OmaClient(args.addr, token=token) as oma:
+            if args.appends:
+                e2e_appends.appends_at_once(oma, args.session, args.appends)
+            elif args.append_refused:
+                e2e_appends.appends_with_a_refusal(oma, args.session)
+            else:
+                e2e_appends.appends_across_a_break(oma, args.session)
+        return 0
 
     if args.emit_only:
         with OmaClient(args.addr, token=token) as oma:

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOmaClient } from "./node.js";
+import { appenderPromiseTests } from "./testing/appender-driver-tests.js";
 import { clientPromiseTests } from "./testing/language-driver-tests.js";
 import { haveServerBuild, repoRoot, startServerProcess, type ServerProcess } from "./testing/server-process.js";
 
@@ -37,7 +38,9 @@ describe.skipIf(!haveGo || !haveServerBuild)("Go client against a server that cr
     await server?.stop();
     rmSync(buildDir, { recursive: true, force: true });
   });
-  clientPromiseTests({ language: "Go", slowWatcherPaddingBytes: 1024, command: () => ({ cmd: driverBin, args: [] }) }, () => server);
+  const goDriver = { language: "Go", slowWatcherPaddingBytes: 1024, command: () => ({ cmd: driverBin, args: [] }) };
+  clientPromiseTests(goDriver, () => server);
+  appenderPromiseTests(goDriver, () => server);
 
   it("Go: a retried emit of a Struct, re-encoded with its keys in another order, is stored once (SESS-3)", async () => {
     const oma = createOmaClient({ baseUrl: server.url, token: server.token });

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { appenderPromiseTests } from "./testing/appender-driver-tests.js";
 import { clientPromiseTests } from "./testing/language-driver-tests.js";
 import { haveServerBuild, repoRoot, startServerProcess, type ServerProcess } from "./testing/server-process.js";
 
@@ -53,5 +54,7 @@ describe.skipIf(!havePython || !haveServerBuild)("Python client against a server
   afterAll(async () => {
     await server?.stop();
   });
-  clientPromiseTests({ language: "Python", slowWatcherPaddingBytes: 4096, command: () => ({ cmd: python, args: [join(pythonDir, "tests", "e2e_driver.py")] }) }, () => server);
+  const pythonDriver = { language: "Python", slowWatcherPaddingBytes: 4096, command: () => ({ cmd: python, args: [join(pythonDir, "tests", "e2e_driver.py")] }) };
+  clientPromiseTests(pythonDriver, () => server);
+  appenderPromiseTests(pythonDriver, () => server);
 });

@@ -12,6 +12,9 @@
 // marshals of one such event gave (Go orders map entries anew on every marshal, so the
 // retry carries other bytes than the stored first attempt).
 //
+// With -appends N, -append-refused or -append-across-break it only appends over an
+// Appender (see appends.go).
+//
 // With -emit-only TYPE it only emits one custom event (the test starts it while the
 // server is down) and prints "emitted SEQ". With -watch-slow it only watches, and after
 // the first event stops reading until a line arrives on stdin, so the server finds it too
@@ -44,10 +47,28 @@ func main() {
 	emitOnly := flag.String("emit-only", "", "only emit one custom event of this type")
 	watchSlow := flag.Bool("watch-slow", false, "only watch, pausing after the first event until stdin has a line")
 	lossyStruct := flag.Int("lossy-struct", 0, "only emit this many Struct-carrying events, each losing its first acknowledgement")
+	appends := flag.Int("appends", 0, "only make this many appends at once over one Appender")
+	appendRefused := flag.Bool("append-refused", false, "only make appends over one Appender, one of them at a stale expected head")
+	appendAcrossBreak := flag.Bool("append-across-break", false, "only append over one Appender until its stream breaks, and 20 more")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	fast := omaclient.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond}
+	fast := fastBackoff
+
+	if *appends > 0 || *appendRefused || *appendAcrossBreak {
+		oma, err := omaclient.Dial(*addr, omaclient.Options{Token: os.Getenv("OMA_TOKEN")})
+		must(err)
+		defer oma.Close()
+		switch {
+		case *appends > 0:
+			appendsInParallel(ctx, oma, *session, *appends)
+		case *appendRefused:
+			appendsWithARefusal(ctx, oma, *session)
+		default:
+			appendsAcrossABreak(ctx, oma, *session)
+		}
+		return
+	}
 
 	if *watchSlow {
 		oma, err := omaclient.Dial(*addr, omaclient.Options{Token: os.Getenv("OMA_TOKEN")})
@@ -131,6 +152,8 @@ func main() {
 		return nil
 	}))
 }
+
+var fastBackoff = omaclient.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond}
 
 // structEvent is a custom event whose data has 8 keys.
 func structEvent() *omav1.Event {

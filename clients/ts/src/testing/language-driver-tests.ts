@@ -18,7 +18,7 @@ export interface LanguageDriver {
 /** Longest wait for a driver to finish once the test has done its part. */
 const driverExitTimeoutMs = 45_000;
 
-function startDriver(driver: LanguageDriver, token: string, args: string[]) {
+export function startDriver(driver: LanguageDriver, token: string, args: string[]) {
   const { cmd, args: base } = driver.command();
   const child = spawn(cmd, [...base, ...args], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, OMA_TOKEN: token } });
   const out: string[] = [];
