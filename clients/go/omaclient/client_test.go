@@ -80,7 +80,7 @@ func (f *fakeSessions) EmitEvent(ctx context.Context, req *omav1.EmitEventReques
 	return &omav1.EmitEventResponse{Event: ev, Duplicate: dup}, nil
 }
 
-func startFake(t *testing.T, f *fakeSessions, opts Options) *Client {
+func startFake(t *testing.T, f omav1.SessionServiceServer, opts Options) *Client {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -16,7 +16,7 @@ if (!havePython) console.warn("!!! SKIPPED Python client tests because /usr/bin/
 if (havePython && !haveServerBuild) console.warn("!!! SKIPPED Python end-to-end tests because server/dist is not built (npm test builds it)");
 
 describe.skipIf(!havePython)("Python client", () => {
-  it("passes its unit tests (python3 -m unittest: watch reconnects, idle timeout, stop, emit retries, typed errors)", () => {
+  it("passes its unit tests (python3 -m unittest: watch reconnects, idle timeout, stop, emit retries, typed errors, appender resends)", () => {
     const r = spawnSync(python, ["-m", "unittest", "discover", "-s", "tests", "-p", "test_*.py"], { cwd: pythonDir, encoding: "utf8", timeout: 60_000 });
     expect(r.stderr).toMatch(/\nOK\s*$/);
     expect(r.status).toBe(0);

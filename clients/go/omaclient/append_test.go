@@ -1,0 +1,148 @@
+package omaclient
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	omav1 "oma.dev/clients/go/gen/oma/v1"
+)
+
+// fakeLog is a SessionService whose AppendEvents stream applies each request and then,
+// at the request numbered breakAt, breaks without acknowledging it (a lost
+// acknowledgement); EmitEvents applies with the same idempotency keys.
+type fakeLog struct {
+	omav1.UnimplementedSessionServiceServer
+	mu      sync.Mutex
+	log     []string                  // custom types in seq order
+	byKey   map[string][]*omav1.Event // what each key wrote
+	streams int
+	emits   int
+	breakAt int
+}
+
+func (f *fakeLog) apply(key string, events []*omav1.Event) ([]*omav1.Event, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if stored, ok := f.byKey[key]; ok {
+		return stored, true
+	}
+	var stored []*omav1.Event
+	for _, ev := range events {
+		f.log = append(f.log, ev.GetCustom().GetType())
+		stored = append(stored, &omav1.Event{Seq: int64(len(f.log)), Payload: ev.GetPayload()})
+	}
+	f.byKey[key] = stored
+	return stored, false
+}
+
+func (f *fakeLog) AppendEvents(stream omav1.SessionService_AppendEventsServer) error {
+	f.mu.Lock()
+	f.streams++
+	f.mu.Unlock()
+	for n := 1; ; n++ {
+		req, err := stream.Recv()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if req.ExpectedHeadSeq != nil {
+			return omaErr(codes.FailedPrecondition, "HEAD_SEQ_MISMATCH")
+		}
+		events, dup := f.apply(req.GetIdempotencyKey(), req.GetEvents())
+		f.mu.Lock()
+		lose := n == f.breakAt
+		f.mu.Unlock()
+		if lose {
+			return status.Error(codes.Unavailable, "connection reset")
+		}
+		if err := stream.Send(&omav1.AppendEventsResponse{Events: events, Duplicate: dup}); err != nil {
+			return err
+		}
+	}
+}
+
+func (f *fakeLog) EmitEvents(_ context.Context, req *omav1.EmitEventsRequest) (*omav1.EmitEventsResponse, error) {
+	f.mu.Lock()
+	f.emits++
+	f.mu.Unlock()
+	events, dup := f.apply(req.GetIdempotencyKey(), req.GetEvents())
+	return &omav1.EmitEventsResponse{Events: events, Duplicate: dup}, nil
+}
+
+func custom(kind string) *omav1.Event {
+	return &omav1.Event{Payload: &omav1.Event_Custom{Custom: &omav1.CustomEvent{Type: kind}}}
+}
+
+func TestAppenderResendsWhatABrokenStreamLeftUnansweredOnce(t *testing.T) {
+	f := &fakeLog{byKey: map[string][]*omav1.Event{}, breakAt: 10}
+	c := startFake(t, f, Options{})
+	var resent []int
+	a := c.OpenAppender(AppenderOptions{Backoff: fast, OnResend: func(n int, _ error) { resent = append(resent, n) }})
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			kind := fmt.Sprintf("e%d", i)
+			ack, err := a.Append(context.Background(), "ses_g", []*omav1.Event{custom(kind)}, AppendOptions{})
+			if err == nil && ack.GetEvents()[0].GetCustom().GetType() != kind {
+				err = fmt.Errorf("append %s acknowledged with %v", kind, ack.GetEvents())
+			}
+			errs[i] = err
+		}(i)
+	}
+	wg.Wait()
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("append %d: %v", i, err)
+		}
+	}
+	seen := map[string]bool{}
+	for _, kind := range f.log {
+		if seen[kind] {
+			t.Fatalf("%s written twice: %v", kind, f.log)
+		}
+		seen[kind] = true
+	}
+	if len(f.log) != n || len(resent) == 0 || f.emits == 0 {
+		t.Fatalf("log %d events, resends %v, %d EmitEvents: want %d events, at least one resend", len(f.log), resent, f.emits, n)
+	}
+}
+
+func TestAppenderReturnsARefusalAndKeepsTheRest(t *testing.T) {
+	f := &fakeLog{byKey: map[string][]*omav1.Event{}}
+	c := startFake(t, f, Options{})
+	a := c.OpenAppender(AppenderOptions{Backoff: fast})
+	defer a.Close()
+	if _, err := a.Append(context.Background(), "ses_g", []*omav1.Event{custom("first")}, AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	head := int64(0)
+	_, err := a.Append(context.Background(), "ses_g", []*omav1.Event{custom("stale")}, AppendOptions{ExpectedHeadSeq: &head})
+	if ReasonOf(err) != "HEAD_SEQ_MISMATCH" {
+		t.Fatalf("got %v, want HEAD_SEQ_MISMATCH", err)
+	}
+	if _, err := a.Append(context.Background(), "ses_g", []*omav1.Event{custom("after")}, AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(f.log) != "[first after]" || f.streams != 2 {
+		t.Fatalf("log %v over %d streams: want [first after] over 2", f.log, f.streams)
+	}
+	a.Close()
+	if _, err := a.Append(context.Background(), "ses_g", []*omav1.Event{custom("late")}, AppendOptions{}); err != ErrAppenderClosed {
+		t.Fatalf("append after Close: %v", err)
+	}
+}
