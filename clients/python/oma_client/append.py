@@ -146,7 +146,7 @@ class Appender:
                     pending = stream.pending.popleft() if stream.pending else None
                 if pending is not None:
                     pending.future.set_result(ack)
-        except grpc.RpcError as err:
+        except Exception as err:  # noqa: BLE001 - any end of the stream leaves its unanswered appends to resend
             cause = err
         # Ends gRPC's read of the request iterator, if the stream broke while it waited.
         stream.requests.put(None)
