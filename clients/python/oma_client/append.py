@@ -7,8 +7,6 @@ import threading
 from concurrent.futures import Future
 from typing import Callable, Deque, Iterator, List, Optional, Sequence
 
-import grpc
-
 from . import _gen_path  # noqa: F401
 from .backoff import Backoff
 from .client import OmaClient, new_idempotency_key
