@@ -57,7 +57,7 @@ export function isWrongLastSequence(err: unknown): boolean {
  * Writes `value` (or, when undefined, a delete marker) to `key` only if the key's last
  * revision is still `revision` (0: the key never existed); "conflict" when it is not, and
  * nothing is written. The message id `<key>@<revision>` closes the moment in which
- * nats-server before 2.9.21 checks the revision only against applied writes (issue 4320):
+ * nats-server before 2.9.21 checks the revision only against applied writes (nats-server issue 4320):
  * the leader also refuses a second write decided on the same revision as a duplicate.
  * Revisions are stream seqs, never reused, so the id never repeats otherwise.
  */
