@@ -3,16 +3,15 @@ import os
 import sys
 import threading
 import unittest
-from concurrent import futures
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import grpc  # noqa: E402
 
-from oma_client import AppenderClosed, OmaClient, OmaRpcError  # noqa: E402
+from oma_client import AppenderClosed, OmaRpcError  # noqa: E402
 from oma.v1 import event_pb2, session_service_pb2, session_service_pb2_grpc  # noqa: E402
-from test_client import FAST, abort_with  # noqa: E402
+from test_client import FAST, abort_with, serve_fake  # noqa: E402
 
 
 def custom(kind: str) -> event_pb2.Event:
@@ -61,14 +60,7 @@ class FakeLog(session_service_pb2_grpc.SessionServiceServicer):
 
 class AppenderTest(unittest.TestCase):
     def start(self, fake, **kwargs):
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-        session_service_pb2_grpc.add_SessionServiceServicer_to_server(fake, server)
-        port = server.add_insecure_port("127.0.0.1:0")
-        server.start()
-        self.addCleanup(server.stop, None)
-        client = OmaClient(f"127.0.0.1:{port}", **kwargs)
-        self.addCleanup(client.close)
-        return client
+        return serve_fake(self, fake, **kwargs)
 
     def test_what_a_broken_stream_left_unanswered_is_sent_again_once_in_order(self):
         """SESS-22, SESS-3: every append written once, in call order, each answered with its own batch."""

@@ -72,16 +72,21 @@ class FakeSessions(session_service_pb2_grpc.SessionServiceServicer):
         return session_service_pb2.EmitEventResponse(event=self.appended[request.idempotency_key], duplicate=duplicate)
 
 
+def serve_fake(test, fake, **kwargs):
+    """A real gRPC server on a free loopback port answering with `fake`, and a client of it; both closed when `test` ends."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    session_service_pb2_grpc.add_SessionServiceServicer_to_server(fake, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    test.addCleanup(server.stop, None)
+    client = OmaClient(f"127.0.0.1:{port}", **kwargs)
+    test.addCleanup(client.close)
+    return client
+
+
 class ClientTest(unittest.TestCase):
     def start(self, fake, **kwargs):
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-        session_service_pb2_grpc.add_SessionServiceServicer_to_server(fake, server)
-        port = server.add_insecure_port("127.0.0.1:0")
-        server.start()
-        self.addCleanup(server.stop, None)
-        client = OmaClient(f"127.0.0.1:{port}", **kwargs)
-        self.addCleanup(client.close)
-        return client
+        return serve_fake(self, fake, **kwargs)
 
     def test_watch_resumes_after_unavailable_and_watcher_too_slow(self):
         """SESS-12/SESS-13: no gap, no duplicate, each reconnect after the last seq yielded."""
