@@ -9,7 +9,7 @@ from typing import Callable, Deque, Iterator, List, Optional, Sequence
 
 from . import _gen_path  # noqa: F401
 from .backoff import Backoff
-from .client import OmaClient, new_idempotency_key
+from .client import OmaClient, new_idempotency_key, with_guards
 from .errors import OmaRpcError, reason_of
 from oma.v1 import event_pb2, session_service_pb2
 
@@ -85,10 +85,7 @@ class Appender:
         ``lease_epoch`` as in EmitEvents (SESS-10); the key, if not given, is a new random one."""
         request = session_service_pb2.AppendEventsRequest(session_id=session_id, events=list(events),
                                                           idempotency_key=idempotency_key or new_idempotency_key())
-        if expected_head_seq is not None:
-            request.expected_head_seq = expected_head_seq
-        if lease_epoch is not None:
-            request.lease_epoch = lease_epoch
+        with_guards(request, expected_head_seq, lease_epoch)
         future: Future = Future()
         future.set_running_or_notify_cancel()  # once sent, an append cannot be taken back
         pending = _Pending(request, future)

@@ -80,6 +80,15 @@ def user_text(text: str) -> event_pb2.Event:
     return event_pb2.Event(user_message=event_pb2.UserMessage(content=[content_pb2.ContentBlock(text=content_pb2.TextBlock(text=text))]))
 
 
+
+def with_guards(request, expected_head_seq: Optional[int], lease_epoch: Optional[int]):
+    """Sets the optional guards of an append request (SESS-2's expected head, SESS-10's lease epoch) that are given."""
+    if expected_head_seq is not None:
+        request.expected_head_seq = expected_head_seq
+    if lease_epoch is not None:
+        request.lease_epoch = lease_epoch
+    return request
+
 class OmaClient:
     """Stubs for each OMA service on one gRPC channel.
 
@@ -127,10 +136,7 @@ class OmaClient:
         a waiting call about one second."""
         request = session_service_pb2.EmitEventRequest(session_id=session_id, event=event,
                                                        idempotency_key=idempotency_key or new_idempotency_key())
-        if expected_head_seq is not None:
-            request.expected_head_seq = expected_head_seq
-        if lease_epoch is not None:
-            request.lease_epoch = lease_epoch
+        with_guards(request, expected_head_seq, lease_epoch)
         return call_with_retries(self.sessions.EmitEvent, request, max_attempts=max_attempts, backoff=backoff, timeout=timeout)
 
     def emit_batch(self, session_id: str, events: Sequence[event_pb2.Event], *, idempotency_key: Optional[str] = None,
@@ -141,10 +147,7 @@ class OmaClient:
         ``emit``; the idempotency key covers the batch."""
         request = session_service_pb2.EmitEventsRequest(session_id=session_id, events=list(events),
                                                         idempotency_key=idempotency_key or new_idempotency_key())
-        if expected_head_seq is not None:
-            request.expected_head_seq = expected_head_seq
-        if lease_epoch is not None:
-            request.lease_epoch = lease_epoch
+        with_guards(request, expected_head_seq, lease_epoch)
         return call_with_retries(self.sessions.EmitEvents, request, max_attempts=max_attempts, backoff=backoff, timeout=timeout)
 
     def open_appender(self, *, max_attempts: int = DEFAULT_EMIT_ATTEMPTS, backoff: Backoff = Backoff(),
