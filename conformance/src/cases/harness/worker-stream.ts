@@ -1,7 +1,6 @@
 import type { WorkAssignment } from "@oma/client/gen/oma/v1/harness_service_pb.js";
 import type { CaseContext } from "../../runner/case.js";
 import { RpcFailure } from "../../client/rpc-failure.js";
-import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { S } from "../session/session-helpers.js";
 import { H } from "./harness-helpers.js";
 
@@ -97,21 +96,33 @@ export class SuiteWorker {
   }
 }
 
+/** The TTL the suite's worker renews with: SESS-16's default, valid on every target. */
+const RENEW_TTL_MS = 30_000;
+/** How soon a renewal that failed without LEASE_LOST is tried again. */
+const RETRY_MS = 200;
+
 /**
- * Renews an assignment's lease every third of the time left to its expiry, as a brain does
- * from the moment it is handed the session (HARN-17), until the returned function is called.
+ * Keeps an assignment's lease, as a brain does from the moment it is handed the session
+ * (HARN-17): renews it at once with a TTL of its own choosing (the time left on the
+ * assignment may be a second or less), then every third of that TTL, trying a failed
+ * renewal again until the lease is lost, until the returned function is called.
  */
 export function keepLeaseAlive(ctx: CaseContext, a: WorkAssignment): () => void {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
-  const ttlMs = a.leaseExpireTime ? Math.max(1000, timestampMs(a.leaseExpireTime) - Date.now()) : 30_000;
-  const tick = () => {
-    timer = setTimeout(() => {
-      if (stopped || ctx.signal.aborted) return;
-      ctx.rpc.unary(S.renewLease, { sessionId: a.sessionId, epoch: a.leaseEpoch, ttl: { seconds: BigInt(Math.ceil(ttlMs / 1000)) } }).then(tick, () => undefined);
-    }, Math.max(200, ttlMs / 3));
+  const renew = () => {
+    if (stopped || ctx.signal.aborted) return;
+    ctx.rpc.unary(S.renewLease, { sessionId: a.sessionId, epoch: a.leaseEpoch, ttl: { seconds: BigInt(RENEW_TTL_MS / 1000) } }).then(
+      () => schedule(RENEW_TTL_MS / 3),
+      (err: unknown) => {
+        if (!(err instanceof RpcFailure && err.reason === "LEASE_LOST")) schedule(RETRY_MS);
+      },
+    );
   };
-  tick();
+  const schedule = (ms: number) => {
+    if (!stopped) timer = setTimeout(renew, ms);
+  };
+  renew();
   return () => {
     stopped = true;
     clearTimeout(timer);
