@@ -29,7 +29,8 @@ export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean 
 
 /**
  * Starts the OpenTelemetry SDK when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `…_TRACES_ENDPOINT`)
- * is set: spans go in batches to that OTLP/HTTP endpoint as protobuf, and W3C trace
+ * is set: spans go in batches to that OTLP/HTTP endpoint as protobuf, sent from a thread of
+ * their own (off-thread-exporter.ts), and W3C trace
  * context and baggage are the propagators. Otherwise nothing is loaded or started, and
  * every span OMA makes is the API's no-op. The standard OTEL_* variables (service name,
  * resource attributes, headers, batch delays) apply.
@@ -45,15 +46,15 @@ export async function startTracing(options: { serviceName: string; logger: Logge
   const protocol = env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] || env["OTEL_EXPORTER_OTLP_PROTOCOL"] || "http/protobuf";
   if (protocol !== "http/protobuf") options.logger.warn({ protocol }, "OTLP traces are exported as http/protobuf; the protocol asked for is not supported and is ignored");
   // Loaded only when asked for: without an endpoint no SDK code runs at all.
-  const [{ NodeTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes, detectResources, envDetector }, core] = await Promise.all([
+  const [{ NodeTracerProvider, BatchSpanProcessor }, { OffThreadSpanExporter }, { resourceFromAttributes, detectResources, envDetector }, core] = await Promise.all([
     import("@opentelemetry/sdk-trace-node"),
-    import("@opentelemetry/exporter-trace-otlp-proto"),
+    import("./off-thread-exporter.js"),
     import("@opentelemetry/resources"),
     import("@opentelemetry/core"),
   ]);
   // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over the defaults.
   const resource = resourceFromAttributes({ "service.name": options.serviceName, "service.version": VERSION }).merge(detectResources({ detectors: [envDetector] }));
-  const provider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())] });
+  const provider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(new OffThreadSpanExporter())] });
   provider.register({
     // null: no context manager at all; undefined: the default, AsyncLocalStorage.
     contextManager: options.asyncContext === false ? null : undefined,
