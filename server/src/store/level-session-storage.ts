@@ -68,11 +68,6 @@ export class LevelSessionStorage implements SessionStorage {
     return { revision, epoch, session };
   }
 
-  async loadMeta(sessionId: string): Promise<Session | undefined> {
-    const meta = await this.#meta.get(sessionId);
-    return meta ? fromBinary(SessionSchema, meta) : undefined;
-  }
-
   async readEvents(sessionId: string, afterSeq: number, beforeSeq: number, limit: number, reverse: boolean): Promise<Event[]> {
     const values = await this.#events.values({ gt: seqKey(sessionId, afterSeq), lt: seqKey(sessionId, beforeSeq), limit, reverse }).all();
     return values.map((v) => fromBinary(EventSchema, v));

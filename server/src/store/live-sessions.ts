@@ -10,6 +10,8 @@ export interface LiveSession extends CommitTarget {
   readonly id: string;
   readonly ref: SessionRef;
   readonly position: string;
+  /** The fixed part (id, tenant, labels, agent, creation time), written once when the session is created. */
+  meta: Session;
   /** State as durable in storage at `revision`: what readers see. */
   committed: Session;
   /** State after every accepted but not yet durable change: what writers are checked against. */
@@ -99,7 +101,7 @@ export class LiveSessions {
           const stored = head.session;
           if (already || !stored) return already;
           const position = listPosition(ref, Number(stored.meta.createTime!.seconds) * 1e6 + Math.floor(stored.meta.createTime!.nanos / 1000));
-          const live = newLive(ref, position, stored.state, head.revision, head.epoch, stored.dispatch);
+          const live = newLive(ref, position, stored.meta, stored.state, head.revision, head.epoch, stored.dispatch);
           this.remember(live);
           return live;
         }
@@ -110,15 +112,20 @@ export class LiveSessions {
   }
 }
 
-export function newLive(ref: SessionRef, position: string, state: Session, revision: number, epochFloor: number, dispatch: DispatchRecord | undefined): LiveSession {
+export function newLive(ref: SessionRef, position: string, meta: Session, state: Session, revision: number, epochFloor: number, dispatch: DispatchRecord | undefined): LiveSession {
   return {
-    id: sessionKey(ref), ref, position, committed: state, tip: state, revision, generation: 0, syncedGeneration: 0, epochFloor, dispatch,
+    id: sessionKey(ref), ref, position, meta, committed: state, tip: state, revision, generation: 0, syncedGeneration: 0, epochFloor, dispatch,
     pending: 0, pendingKeys: new Map(), listeners: new Set(), unwatch: undefined,
   };
 }
 
-/** Takes a state from storage as both committed and tip. */
-export function adopt(live: LiveSession, revision: number, state: Session, epoch: number, dispatch: DispatchRecord | undefined): void {
+/**
+ * Takes a state from storage as both committed and tip; `meta` when storage has the fixed
+ * part too (a load, or a change that created the session: another server may have deleted
+ * and created it again).
+ */
+export function adopt(live: LiveSession, revision: number, state: Session, epoch: number, dispatch: DispatchRecord | undefined, meta?: Session): void {
+  if (meta) live.meta = meta;
   live.revision = revision;
   live.committed = state;
   live.tip = state;

@@ -27,10 +27,6 @@ export class MemorySessionStorage implements SessionStorage {
     return { ...head, ...(session ? { session } : {}) };
   }
 
-  async loadMeta(sessionId: string): Promise<Session | undefined> {
-    return this.#sessions.get(sessionId)?.meta;
-  }
-
   async readEvents(sessionId: string, afterSeq: number, beforeSeq: number, limit: number, reverse: boolean): Promise<Event[]> {
     const log = this.#events.get(sessionId) ?? [];
     // Event seq n sits at index n - 1.

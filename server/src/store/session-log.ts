@@ -79,7 +79,7 @@ export class SessionLog implements SessionStore {
       const meta = create(SessionSchema, { sessionId: ref.sessionId, tenant: ref.tenant, labels: { ...input.labels }, agent: input.agent, createTime });
       const state = create(SessionSchema, { status: SessionStatus.IDLE, headSeq: 0n, updateTime: createTime });
       const position = listPosition(ref, this.#lastMicros);
-      const live = newLive(ref, position, state, head.revision, head.epoch, undefined);
+      const live = newLive(ref, position, meta, state, head.revision, head.epoch, undefined);
       await this.#submit(live, { ...this.#head(live), meta }, () => {
         // A concurrent reader may have loaded the new session already; keep that one.
         if (!this.#live.peek(id)) this.#live.remember(live);
@@ -90,9 +90,7 @@ export class SessionLog implements SessionStore {
 
   async getSession(ref: SessionRef): Promise<Session> {
     const live = await this.#current(ref);
-    const meta = await this.#storage.loadMeta(live.id);
-    if (!meta) throw notFound(ref.sessionId);
-    return sessionView(meta, live.committed, this.#now());
+    return sessionView(live.meta, live.committed, this.#now());
   }
 
   async listSessions(query: ListQuery): Promise<ListPage> {
@@ -106,8 +104,8 @@ export class SessionLog implements SessionStore {
       });
       if (!live) continue;
       if (query.status !== SessionStatus.UNSPECIFIED && live.committed.status !== query.status) continue;
-      const meta = await this.#storage.loadMeta(live.id);
-      if (!meta || !wanted.every(([k, v]) => meta.labels[k] === v)) continue;
+      const meta = live.meta;
+      if (!wanted.every(([k, v]) => meta.labels[k] === v)) continue;
       // One match beyond the page proves there is a next page.
       if (sessions.length === query.pageSize) return { sessions, nextCursor: lastPosition };
       sessions.push(sessionView(meta, live.committed, this.#now()));
@@ -367,7 +365,7 @@ export class SessionLog implements SessionStore {
         live.committed = change.state;
         live.revision = change.revision;
       } else if (live.pending === 0 && !isStale(live)) {
-        adopt(live, change.revision, change.state, change.epoch, change.dispatch);
+        adopt(live, change.revision, change.state, change.epoch, change.dispatch, change.meta);
       } else {
         // Our pending writes were built on a state another writer has moved past.
         live.generation++;
@@ -464,7 +462,7 @@ export class SessionLog implements SessionStore {
       this.#dropDeleted(live);
       return undefined;
     }
-    adopt(live, head.revision, head.session.state, head.epoch, head.session.dispatch);
+    adopt(live, head.revision, head.session.state, head.epoch, head.session.dispatch, head.session.meta);
     live.syncedGeneration = generation;
     return live;
   }
@@ -484,7 +482,7 @@ export class SessionLog implements SessionStore {
       if (head.revision > live.revision) this.#dropDeleted(live);
       throw notFound(ref.sessionId);
     }
-    if (head.revision > live.revision && live.pending === 0) adopt(live, head.revision, head.session.state, head.epoch, head.session.dispatch);
+    if (head.revision > live.revision && live.pending === 0) adopt(live, head.revision, head.session.state, head.epoch, head.session.dispatch, head.session.meta);
     return live;
   }
 }

@@ -37,8 +37,6 @@ export interface SessionStorage {
   readonly maxWriteBytes?: number;
   /** The session's revision and epoch floor, and the session if it exists. */
   loadSession(sessionId: string): Promise<SessionHead>;
-  /** Only the fixed part, for views. */
-  loadMeta(sessionId: string): Promise<Session | undefined>;
   /** Events with afterSeq < seq < beforeSeq, at most limit, from the low or high end. */
   readEvents(sessionId: string, afterSeq: number, beforeSeq: number, limit: number, reverse: boolean): Promise<Event[]>;
   /** The key's record among everything committed to the session when the call is made. */
@@ -120,7 +118,11 @@ export type WriteOutcome =
 
 /** A committed change as the feed tells it. `local`: this storage instance wrote it. */
 export type SessionChange =
-  | { readonly kind: "changed"; readonly revision: number; readonly local: boolean; readonly state: Session; readonly epoch: number; readonly dispatch?: DispatchRecord; readonly events: readonly Event[] }
+  | {
+      readonly kind: "changed"; readonly revision: number; readonly local: boolean; readonly state: Session; readonly epoch: number; readonly dispatch?: DispatchRecord; readonly events: readonly Event[];
+      /** The session's fixed part, when this write created it. */
+      readonly meta?: Session;
+    }
   | { readonly kind: "deleted"; readonly revision: number; readonly local: boolean; readonly epoch: number };
 
 export type ChangeListener = (change: SessionChange) => void;
@@ -129,7 +131,7 @@ export type ChangeListener = (change: SessionChange) => void;
 export function changeOf(write: SessionWrite, revision: number, local: boolean): SessionChange {
   return write.deleted
     ? { kind: "deleted", revision, local, epoch: write.epoch }
-    : { kind: "changed", revision, local, state: write.state, epoch: write.epoch, ...(write.dispatch ? { dispatch: write.dispatch } : {}), events: write.events };
+    : { kind: "changed", revision, local, state: write.state, epoch: write.epoch, ...(write.dispatch ? { dispatch: write.dispatch } : {}), events: write.events, ...(write.meta ? { meta: write.meta } : {}) };
 }
 
 /**

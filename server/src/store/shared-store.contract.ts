@@ -114,6 +114,34 @@ export function describeSharedStoreContract(name: string, open: () => Promise<Sh
       sub.unsubscribe();
     });
 
+    it("SESS-9: a session deleted and created again through one server is the new one on the other: labels, agent, log (cached there, watched there or not)", async () => {
+      const quiet = uniqueRef();
+      const watched = uniqueRef();
+      for (const id of [quiet, watched]) {
+        await a.createSession({ ...id, labels: { life: "first" }, agent });
+        await a.append(id, [userEvent("first life")]);
+        expect((await b.getSession(id)).labels).toEqual({ life: "first" });
+      }
+      const signals: LogSignal["kind"][] = [];
+      const sub = await b.subscribe(watched, (s) => signals.push(s.kind));
+      const second = { ...agent, model: `${agent.model}-second` };
+      for (const id of [quiet, watched]) {
+        await a.deleteSession(id);
+        await a.createSession({ ...id, labels: { life: "second" }, agent: second });
+      }
+      await eventually(() => signals.includes("deleted"), "the deletion reaches the subscriber");
+      for (const id of [quiet, watched]) {
+        const seen = await b.getSession(id);
+        expect(seen.labels, id.sessionId).toEqual({ life: "second" });
+        expect(seen.agent?.model, id.sessionId).toBe(second.model);
+        expect(seen.headSeq, id.sessionId).toBe(0n);
+        expect((await b.listSessions({ tenant: id.tenant, labels: { life: "second" }, status: SessionStatus.UNSPECIFIED, pageSize: 100 })).sessions.map((s) => s.sessionId)).toContain(id.sessionId);
+        await b.append(id, [userEvent("second life")]);
+        expect(seqs(await all(a, id)), id.sessionId).toEqual([1]);
+      }
+      sub.unsubscribe();
+    });
+
     it("SESS-8/HARN-27: status and dispatch records written on one server are seen and settled on the other", async () => {
       const id = await newSession();
       await b.getSession(id);

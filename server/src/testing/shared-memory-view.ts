@@ -42,7 +42,6 @@ export class SharedView implements SessionStorage {
   }
 
   loadSession = (id: string) => this.#inner.loadSession(id);
-  loadMeta = (id: string) => this.#inner.loadMeta(id);
   readEvents = (id: string, a: number, b: number, limit: number, reverse: boolean) => this.#inner.readEvents(id, a, b, limit, reverse);
   getIdempotency = (id: string, key: string) => this.#inner.getIdempotency(id, key);
   listIndex = (tenant: string | undefined, cursor: string | undefined) => this.#inner.listIndex(tenant, cursor);

@@ -101,10 +101,6 @@ export class JetStreamStorage implements SessionStorage {
     return { revision, epoch: m.epoch, session: { meta, state: m.state, ...(m.dispatch ? { dispatch: m.dispatch } : {}) } };
   }
 
-  async loadMeta(sessionId: string): Promise<Session | undefined> {
-    return (await this.loadSession(sessionId)).session?.meta;
-  }
-
   readEvents(sessionId: string, afterSeq: number, beforeSeq: number, limit: number, reverse: boolean): Promise<Event[]> {
     return this.#indexes.readEvents(sessionId, subjectOf(this.#prefix, sessionId), afterSeq, beforeSeq, limit, reverse);
   }
@@ -250,7 +246,7 @@ export class JetStreamStorage implements SessionStorage {
 function changeOfMessage(seq: number, m: SessionMessage, local: boolean): SessionChange {
   return m.deleted || !m.state
     ? { kind: "deleted", revision: seq, local, epoch: m.epoch }
-    : { kind: "changed", revision: seq, local, state: m.state, epoch: m.epoch, ...(m.dispatch ? { dispatch: m.dispatch } : {}), events: m.events };
+    : { kind: "changed", revision: seq, local, state: m.state, epoch: m.epoch, ...(m.dispatch ? { dispatch: m.dispatch } : {}), events: m.events, ...(m.meta ? { meta: m.meta } : {}) };
 }
 
 /**
