@@ -16,7 +16,7 @@ import { SESSION_HISTORY_TOOL } from "../harness-tools.js";
 import { ContextManager, contextSettings } from "./context-manager.js";
 import { apiTokenCounter } from "./context-measure.js";
 import { runHistoryTool } from "./history-tool.js";
-import { LogReader, watchForInterrupt } from "./log-reader.js";
+import { LogReader, followLog } from "./log-reader.js";
 import { newTraceCursor, tracedModelCall, tracedToolCall, type TraceCursor } from "./brain-tracing.js";
 import { annotateSpan, ATTR_SESSION_SEQ } from "../../telemetry/tracing.js";
 import type { ModelFailure, ModelRetryPolicy } from "./model-errors.js";
@@ -79,7 +79,6 @@ export type BrainEnd = StopReason | "fenced" | "abandoned" | "stopped";
 export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<BrainEnd> {
   const log = deps.logger.child({ sessionId: a.sessionId, harnessId: a.harnessId, epoch: a.epoch });
   const trace = deps.trace ?? newTraceCursor();
-  const writer = new SessionWriter(deps.session, a.sessionId, a.epoch);
   const fence = new AbortController();
   let interrupt = new AbortController();
   const stopWatch = new AbortController();
@@ -87,6 +86,8 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
   const working = () => AbortSignal.any([fence.signal, interrupt.signal, stop]);
   const lease = keepLease({ client: deps.session, sessionId: a.sessionId, epoch: a.epoch, ttlMs: a.leaseTtlMs, onLost: () => fence.abort() });
   const reader = new LogReader(deps.session, a.sessionId);
+  // The brain's own appends keep its copy of the log current without reading it back.
+  const writer = new SessionWriter(deps.session, a.sessionId, a.epoch, (events) => reader.add(events));
   let mcp: McpTools | undefined;
   try {
     const [{ session }, tools] = await Promise.all([
@@ -109,43 +110,54 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
       `${a.harnessId}:started`,
     );
     writer.setBarrier(started);
-    started.then((events) => reader.add(events ?? []), () => undefined);
-    void watchForInterrupt(deps.session, a.sessionId, resumedAfter, () => interrupt.abort(), stopWatch.signal);
+    // What others append reaches the copy through the watch, at the top of the next pass;
+    // when the watch lags, a gap after the brain's next append or a refused guarded IDLE
+    // makes the reader read.
+    void followLog(
+      deps.session,
+      a.sessionId,
+      resumedAfter,
+      (event) => {
+        reader.heard(event);
+        if (event.payload.case === "userInterrupt") interrupt.abort();
+      },
+      stopWatch.signal,
+    );
     const hands = new Hands({ client: deps.sandbox, writer, resources: agent.sandbox, harnessId: a.harnessId, sandboxId: analyzeLog(reader.events).sandboxId, logger: log });
     if (deps.eagerSandbox) await hands.ensure();
     const maxSteps = agent.maxTurnSteps || DEFAULT_MAX_TURN_STEPS;
     let steps = 0;
-    let fresh = true;
 
     /** Records IDLE; false when new events arrived meanwhile (the loop goes on). */
     const finish = async (reason: StopReason, detail = "", guard = true): Promise<boolean> => {
+      // The head is taken once the appends before this one are in the copy.
+      await writer.ready();
       const head = reader.headSeq;
       const done = await writer.emit(
         [{ case: "statusChanged", value: { status: SessionStatus.IDLE, stopReason: reason, detail } }],
         `${a.harnessId}:idle:${head}`,
         guard ? { expectedHeadSeq: head } : {},
       );
+      if (done === undefined) reader.markBehind();
       return done !== undefined;
     };
     /** Each failed model attempt is an error event (HARN-12). */
     const recordFailedAttempt = async (f: ModelFailure, attempt: number, retryIn: number | undefined) => {
-      reader.add(
-        (await writer.emit(
-          [
-            {
-              case: "error",
-              value: {
-                code: f.code,
-                message: f.message,
-                retryable: retryIn !== undefined,
-                attempt,
-                httpStatus: f.httpStatus,
-                ...(retryIn !== undefined ? { retryAfter: durationFromMs(retryIn) } : {}),
-              },
+      await writer.emit(
+        [
+          {
+            case: "error",
+            value: {
+              code: f.code,
+              message: f.message,
+              retryable: retryIn !== undefined,
+              attempt,
+              httpStatus: f.httpStatus,
+              ...(retryIn !== undefined ? { retryAfter: durationFromMs(retryIn) } : {}),
             },
-          ],
-          `${a.harnessId}:model-error:${reader.headSeq}:${attempt}`,
-        )) ?? [],
+          },
+        ],
+        `${a.harnessId}:model-error:${reader.headSeq}:${attempt}`,
       );
     };
     const modelCall = (prompt: Prompt, options: { maxTokens?: number; toolChoice?: Anthropic.ToolChoice } = {}) =>
@@ -165,26 +177,19 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
       tools: catalog.prompt,
       count: apiTokenCounter(deps.model, agent.model, log),
       summarise: (prompt, toolChoice, maxTokens) => modelCall(prompt, { toolChoice, maxTokens }),
-      record: async (payloads) => {
-        const stored = (await writer.emit(payloads, `${a.harnessId}:context:${reader.headSeq}`)) ?? [];
-        reader.add(stored);
-        return stored;
-      },
+      record: async (payloads) => (await writer.emit(payloads, `${a.harnessId}:context:${reader.headSeq}`)) ?? [],
     });
     const recordResult = async (p: PendingToolUse, r: { output: string; isError: boolean; truncated?: boolean; sandboxId?: string; replayed?: boolean; exitCode?: number; durationMs?: number }) => {
-      reader.add(
-        (await writer.emit(
-          [{ case: "toolResult", value: { toolUseId: p.toolUse.toolUseId, output: r.output, isError: r.isError, truncated: r.truncated ?? false, sandboxId: r.sandboxId ?? "", replayed: r.replayed ?? false, exitCode: r.exitCode ?? 0, ...(r.durationMs !== undefined ? { duration: durationFromMs(r.durationMs) } : {}) } }],
-          `result:${p.toolUse.toolUseId}`,
-        )) ?? [],
+      await writer.emit(
+        [{ case: "toolResult", value: { toolUseId: p.toolUse.toolUseId, output: r.output, isError: r.isError, truncated: r.truncated ?? false, sandboxId: r.sandboxId ?? "", replayed: r.replayed ?? false, exitCode: r.exitCode ?? 0, ...(r.durationMs !== undefined ? { duration: durationFromMs(r.durationMs) } : {}) } }],
+        `result:${p.toolUse.toolUseId}`,
       );
     };
 
     for (;;) {
       if (fence.signal.aborted) throw new FencedError("lease lost");
       if (stop.aborted) throw new StoppedError("the worker is shutting down");
-      if (!fresh) await reader.refresh();
-      fresh = false;
+      await reader.catchUp();
       const state = analyzeLog(reader.events);
       if (interrupt.signal.aborted || state.interrupted) {
         for (const p of state.pendingToolUses) await recordResult(p, { output: "Interrupted by the user before the tool call finished.", isError: true });
@@ -248,7 +253,7 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
           return reason;
         }
         const msg = outcome.message;
-        reader.add((await writer.emit(responseEvents(msg, catalog, outcome.durationMs), `response:${msg.id}`)) ?? []);
+        await writer.emit(responseEvents(msg, catalog, outcome.durationMs), `response:${msg.id}`);
         if (msg.stop_reason === "max_tokens") {
           // A call cut off mid-response is not run; left pending it would read as work to resume.
           for (const p of analyzeLog(reader.events).pendingToolUses) {

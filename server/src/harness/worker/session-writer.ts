@@ -16,12 +16,15 @@ export class SessionWriter {
   readonly #client: OmaSessionsClient;
   readonly sessionId: string;
   readonly epoch: number;
+  readonly #onAppended: (events: readonly Event[]) => void;
   #barrier: Promise<unknown> = Promise.resolve();
 
-  constructor(client: OmaSessionsClient, sessionId: string, epoch: number) {
+  /** `onAppended` hears of every event appended, as the server stored it. */
+  constructor(client: OmaSessionsClient, sessionId: string, epoch: number, onAppended: (events: readonly Event[]) => void = () => undefined) {
     this.#client = client;
     this.sessionId = sessionId;
     this.epoch = epoch;
+    this.#onAppended = onAppended;
   }
 
   /**
@@ -30,6 +33,11 @@ export class SessionWriter {
    */
   setBarrier(append: Promise<unknown>): void {
     this.#barrier = append;
+  }
+
+  /** Settles when an append made now would be sent: after the barrier (rejects if it failed). */
+  async ready(): Promise<void> {
+    await this.#barrier;
   }
 
   /** Appends the payloads atomically. With `expectedHeadSeq`, HEAD_SEQ_MISMATCH is returned as `undefined`. */
@@ -43,6 +51,7 @@ export class SessionWriter {
         leaseEpoch: this.epoch,
         ...(options.expectedHeadSeq !== undefined ? { expectedHeadSeq: options.expectedHeadSeq } : {}),
       });
+      this.#onAppended(res.events);
       return res.events;
     } catch (err) {
       const reason = reasonOf(err);
