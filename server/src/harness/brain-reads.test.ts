@@ -1,0 +1,99 @@
+import { assistantTurns, type RecordedRequest, type ScriptedResponse } from "@oma/conformance/scripted-model";
+import { SessionStatus, StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { announceSkips, backendsUnderTest } from "../sandbox/sandbox-test-support.js";
+import { parsePrometheusText, sampleValue } from "../telemetry/testing/prometheus-text.js";
+import { fromInt64 } from "./int64.js";
+import { BrainFixture } from "./testing/brain-fixture.js";
+import { logInvariants } from "./testing/log-invariants.js";
+
+// How often a brain reads the log (GetEvents) in a turn, counted at the server, and that a
+// message another client sends mid-turn is still answered in that turn.
+const all = backendsUnderTest();
+const backend = all.find((b) => b.name === "bubblewrap" && b.available) ?? all.find((b) => b.name === "process" && b.available);
+if (!backend) console.warn("!!! SKIPPED brain read tests because neither bubblewrap nor the process backend can run here");
+else if (backend.name !== "bubblewrap") announceSkips("brain read tests", all.filter((b) => b.name === "bubblewrap"));
+
+/** A turn of three tool calls that reads its log once, at the start, makes this many GetEvents. */
+const GET_EVENTS_PER_TURN = 1;
+const LATE_MESSAGE = "also say banana";
+
+let fx: BrainFixture;
+/** Sessions whose step-1 model call waits until another client has sent LATE_MESSAGE. */
+const interjected = new Set<string>();
+
+function textOf(req: RecordedRequest): string {
+  return JSON.stringify(req.body.messages);
+}
+
+async function respond(req: RecordedRequest): Promise<ScriptedResponse> {
+  const step = assistantTurns(req.body);
+  const sessionId = [...interjected].find((id) => textOf(req).includes(id));
+  // Between the first and the second tool call: the model is busy, another client speaks.
+  if (sessionId && step === 1) await fx.say(sessionId, LATE_MESSAGE);
+  if (step < 3) return { content: [{ type: "tool_use", name: "bash", input: { command: `echo call ${step}` } }] };
+  return { content: [{ type: "text", text: textOf(req).includes(LATE_MESSAGE) ? "banana" : "done" }] };
+}
+
+async function getEventsCount(): Promise<number> {
+  const res = await fetch(`${fx.app.url}/metrics`, { headers: { authorization: `Bearer ${fx.app.adminToken}` } });
+  return sampleValue(parsePrometheusText(await res.text()), "oma_rpc_requests_total", { method: "oma.v1.SessionService/GetEvents", code: "OK" });
+}
+
+/** Waits for IDLE without a lease through GetSession only, so the test itself reads no events. */
+async function waitIdleWithoutReading(sessionId: string): Promise<void> {
+  for (;;) {
+    const { session } = await fx.sessions.getSession({ sessionId });
+    if (session?.status === SessionStatus.IDLE && !session.lease && fromInt64(session.headSeq) > 1) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+beforeAll(async () => {
+  fx = await BrainFixture.start({ model: { script: respond } });
+  await fx.startWorker();
+});
+afterAll(async () => fx?.stop());
+
+describe.skipIf(!backend)(`the brain's reads of the log (${backend?.name ?? "none"})`, () => {
+  const sandbox = { backend: backend?.name ?? "" };
+
+  it("reads the log once in a turn of three tool calls, where it wrote every event after the first read", async () => {
+    const sessionId = await fx.createSession({ sandbox }, `reads-${randomUUID()}`);
+    const before = await getEventsCount();
+    await fx.harness.wake({ sessionId });
+    await waitIdleWithoutReading(sessionId);
+    const reads = (await getEventsCount()) - before;
+
+    const events = await fx.events(sessionId);
+    const { toolUseIds, problems } = logInvariants(events);
+    expect(problems).toEqual([]);
+    expect(toolUseIds).toHaveLength(3);
+    const last = events.at(-1)!.payload;
+    expect(last.case === "statusChanged" && last.value.stopReason).toBe(StopReason.END_TURN);
+    console.info(`GetEvents in a turn of three tool calls: ${reads}`);
+    expect(reads).toBeLessThanOrEqual(GET_EVENTS_PER_TURN);
+  });
+
+  it("answers a message another client sends between two tool calls in the same turn, without idling over it", async () => {
+    const sessionId = `hs-${randomUUID()}`;
+    interjected.add(sessionId);
+    await fx.sessions.createSession({ sessionId, agent: { model: "scripted", sandbox } });
+    await fx.say(sessionId, `interject ${sessionId}`);
+    await fx.harness.wake({ sessionId });
+    expect(await fx.waitIdle(sessionId)).toBe(StopReason.END_TURN);
+
+    const events = await fx.events(sessionId);
+    expect(logInvariants(events).problems).toEqual([]);
+    const kinds = events.map((e) => e.payload.case);
+    // One brain, one turn: started once, idle once, at the end, after the late message.
+    expect(kinds.filter((k) => k === "harnessStarted")).toHaveLength(1);
+    const idles = events.filter((e) => e.payload.case === "statusChanged" && e.payload.value.status === SessionStatus.IDLE);
+    expect(idles).toHaveLength(1);
+    const late = events.findIndex((e) => e.payload.case === "userMessage" && JSON.stringify(e.payload.value.content).includes(LATE_MESSAGE));
+    expect(late).toBeGreaterThan(kinds.indexOf("toolResult"));
+    const answers = events.slice(late).flatMap((e) => (e.payload.case === "agentMessage" ? [JSON.stringify(e.payload.value.content)] : []));
+    expect(answers.some((a) => a.includes("banana"))).toBe(true);
+  });
+});
