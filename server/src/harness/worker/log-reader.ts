@@ -77,9 +77,9 @@ export class LogReader {
   }
 
   /**
-   * Takes events known to be in the log (appended by the brain, delivered by its watch, or
-   * read), in any order and more than once: those that follow the head extend the copy;
-   * those past a gap wait for it to be filled.
+   * Takes events known to be in the log (the brain's own appends, a read, or what the watch
+   * delivered, at `catchUp`), in any order and more than once: those that follow the head
+   * extend the copy; those past a gap wait for it to be filled.
    */
   add(events: readonly Event[]): void {
     for (const e of events) {
