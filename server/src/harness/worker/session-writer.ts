@@ -32,6 +32,9 @@ export class SessionWriter {
    * start before an append is acknowledged without reordering the log.
    */
   setBarrier(append: Promise<unknown>): void {
+    // Its failure reaches the appends that wait on it; a brain that ends before another
+    // append must not leave it unhandled (an unhandled rejection ends the worker process).
+    append.catch(() => undefined);
     this.#barrier = append;
   }
 
