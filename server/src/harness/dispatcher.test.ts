@@ -5,7 +5,10 @@ import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { isOmaError } from "../errors/oma-error.js";
 import { createLogger } from "../logger.js";
+import { delayStorage } from "../store/delayed-storage.js";
+import { MemorySessionStorage } from "../store/memory-session-storage.js";
 import { MemorySessionStore } from "../store/memory-session-store.js";
+import { SessionLog } from "../store/session-log.js";
 import { HarnessDispatcher, type WorkerMessage } from "./dispatcher.js";
 import { LogBuilder } from "./testing/log-builder.js";
 
@@ -17,8 +20,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-async function setup(options: { autoRewake?: boolean } = {}) {
-  const store = new MemorySessionStore({ now });
+async function setup(options: { autoRewake?: boolean; writeDelayMs?: number } = {}) {
+  const store = options.writeDelayMs === undefined ? new MemorySessionStore({ now }) : new SessionLog(delayStorage(new MemorySessionStorage(), options.writeDelayMs), { now });
   const dispatcher = new HarnessDispatcher({
     store,
     logger: createLogger({ level: "silent" }),
@@ -112,6 +115,16 @@ describe("HarnessDispatcher", () => {
     const { dispatcher, session } = await setup();
     const id = await session((l) => l.user("hi"));
     const results = await Promise.all(Array.from({ length: 5 }, () => dispatcher.wake(id)));
+    expect(new Set(results.map((r) => r.harnessId)).size).toBe(1);
+    expect(results.filter((r) => !r.alreadyRunning)).toHaveLength(1);
+  });
+
+  it("HARN-1: concurrent Wakes start one brain while the winner's lease is not yet durable (a write that takes timer turns), and every Wake returns", async () => {
+    // Reads of a cached session need no I/O; the losers must not spin on them without
+    // letting the winner's write finish.
+    const { dispatcher, session } = await setup({ writeDelayMs: 5 });
+    const id = await session((l) => l.user("hi"));
+    const results = await Promise.all(Array.from({ length: 8 }, () => dispatcher.wake(id)));
     expect(new Set(results.map((r) => r.harnessId)).size).toBe(1);
     expect(results.filter((r) => !r.alreadyRunning)).toHaveLength(1);
   });

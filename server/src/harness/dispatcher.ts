@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { SessionStatus, type Session } from "@oma/client/gen/oma/v1/session_pb.js";
 import { isOmaError, OmaError } from "../errors/oma-error.js";
@@ -20,6 +21,8 @@ export type { HarnessRecord } from "./brain-book.js";
 
 /** How soon brains waiting for a full set of workers look for a freed slot. */
 const FULL_RECHECK_MS = 100;
+/** How long a Wake that lost the race for the lease waits before it reads the winner's. */
+const LEASE_HELD_RETRY_MS = 1;
 /** Dispatch records read per page at start. */
 const START_PAGE = 500;
 
@@ -134,7 +137,13 @@ export class HarnessDispatcher {
         lease = await this.#store.acquireLease(ref, harnessId, this.#options.leaseTtlMs, { dispatch: true });
       } catch (err) {
         this.#waking.delete(harnessId);
-        if (isOmaError(err, "LEASE_HELD")) continue; // another Wake won the race: report its brain
+        if (isOmaError(err, "LEASE_HELD")) {
+          // Another Wake won the race: report its brain once its lease is durable. Reading a
+          // cached session needs no I/O, so wait a timer turn between reads: a loop of
+          // microtasks alone would keep the winner's write from ever finishing.
+          await sleep(LEASE_HELD_RETRY_MS);
+          continue;
+        }
         throw err;
       }
       const now = this.#now();
