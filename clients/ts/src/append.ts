@@ -1,7 +1,8 @@
-import type { Client } from "@connectrpc/connect";
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { AppendEventsRequest, AppendEventsResponse, EmitEventsResponse, SessionService } from "./gen/oma/v1/session_service_pb.js";
 import { emitEvents, newIdempotencyKey, type EmitOptions, type EventPayloadInit } from "./emit.js";
 import { reasonOf } from "./errors.js";
+import type { RetryOptions } from "./retry.js";
 
 type Request = Omit<AppendEventsRequest, "$typeName" | "$unknown" | "events"> & { events: { payload: EventPayloadInit }[] };
 
@@ -15,6 +16,8 @@ export interface Appender {
 
 interface Pending {
   readonly request: Request;
+  /** The caller's retry options, for an EmitEvents resend of this append. */
+  readonly retry: RetryOptions;
   readonly resolve: (res: AppendEventsResponse | EmitEventsResponse) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -26,7 +29,9 @@ interface Pending {
  * writes. Where it does not (HTTP/1.1), each append is an EmitEvents call. Every append
  * carries an idempotency key, so when a stream breaks, the appends it left unanswered are
  * sent again with EmitEvents, in order, and none is written twice (SESS-3); an append the
- * server refused rejects with the server's error.
+ * server refused rejects with the server's error. A resend retries transport faults as the
+ * caller's options say. A server that does not serve AppendEvents (UNIMPLEMENTED) gets
+ * every later append as an EmitEvents call, one at a time, in order.
  */
 export function openAppender(client: Pick<Client<typeof SessionService>, "appendEvents" | "emitEvents">, options: { streams: boolean }): Appender {
   if (!options.streams) {
@@ -36,13 +41,15 @@ export function openAppender(client: Pick<Client<typeof SessionService>, "append
   let resending: Promise<void> = Promise.resolve();
   /** Appends waiting to be sent again; while there are any, new appends queue behind them, to keep the order. */
   let toResend = 0;
+  /** Set once the server answered UNIMPLEMENTED: opening more streams would only fail again. */
+  let unserved = false;
 
   const resend = (unanswered: Pending[]) => {
     toResend += unanswered.length;
     resending = resending.then(async () => {
       for (const p of unanswered) {
         const { sessionId, events, idempotencyKey, expectedHeadSeq, leaseEpoch } = p.request;
-        await emitEvents(client, sessionId, events.map((e) => e.payload), { idempotencyKey, expectedHeadSeq, leaseEpoch }).then(p.resolve, p.reject);
+        await emitEvents(client, sessionId, events.map((e) => e.payload), { ...p.retry, idempotencyKey, expectedHeadSeq, leaseEpoch }).then(p.resolve, p.reject);
         toResend--;
       }
     });
@@ -77,8 +84,9 @@ export function openAppender(client: Pick<Client<typeof SessionService>, "append
       try {
         for await (const ack of client.appendEvents(requests())) pending.shift()?.resolve(ack);
       } catch (err) {
+        if (err instanceof ConnectError && err.code === Code.Unimplemented) unserved = true;
         // The server refused the first unanswered append; the rest are sent again.
-        if (reasonOf(err) !== "") pending.shift()?.reject(err);
+        else if (reasonOf(err) !== "") pending.shift()?.reject(err);
       }
       if (stream === current) stream = undefined;
       resend(pending.splice(0));
@@ -88,6 +96,8 @@ export function openAppender(client: Pick<Client<typeof SessionService>, "append
 
   return {
     append(sessionId, payloads, o = {}) {
+      const { maxAttempts, backoff, signal, timeoutMs } = o;
+      const retry: RetryOptions = { maxAttempts, backoff, signal, timeoutMs };
       const request: Request = {
         sessionId,
         events: payloads.map((payload) => ({ payload })),
@@ -96,9 +106,9 @@ export function openAppender(client: Pick<Client<typeof SessionService>, "append
         ...(o.leaseEpoch === undefined ? {} : { leaseEpoch: BigInt(o.leaseEpoch) }),
       };
       return new Promise((resolve, reject) => {
-        if (toResend > 0) return resend([{ request, resolve, reject }]);
+        if (unserved || toResend > 0) return resend([{ request, retry, resolve, reject }]);
         stream ??= open();
-        stream.send({ request, resolve, reject });
+        stream.send({ request, retry, resolve, reject });
       });
     },
     async close() {

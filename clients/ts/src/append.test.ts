@@ -1,0 +1,86 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { openAppender } from "./append.js";
+import { EventSchema, type Event } from "./gen/oma/v1/event_pb.js";
+import { SessionService, type AppendEventsRequest } from "./gen/oma/v1/session_service_pb.js";
+
+const fast = { initialDelayMs: 1, maxDelayMs: 2 };
+const custom = (i: number) => ({ case: "custom" as const, value: { type: "append-test", data: { i } } });
+
+/** A log that honours idempotency keys (SESS-3): a key seen before returns its events, written once. */
+function keyedLog() {
+  const events: Event[] = [];
+  const byKey = new Map<string, Event[]>();
+  return {
+    events,
+    append(req: { idempotencyKey: string; events: { payload?: Event["payload"] }[] }) {
+      const seen = byKey.get(req.idempotencyKey);
+      if (seen) return { events: seen, duplicate: true };
+      const added = req.events.map((e) => create(EventSchema, { seq: BigInt(events.length + 1), payload: e.payload }));
+      for (const e of added) events.push(e);
+      byKey.set(req.idempotencyKey, added);
+      return { events: added, duplicate: false };
+    },
+    numbers: () => events.map((e) => (e.payload.case === "custom" ? e.payload.value.data?.["i"] : undefined)),
+  };
+}
+
+describe("openAppender", () => {
+  it("against a server without AppendEvents, tries one stream, then sends every append as an EmitEvents call, in call order, each once", async () => {
+    const log = keyedLog();
+    let streams = 0;
+    let emits = 0;
+    const transport = createRouterTransport((router) =>
+      router.service(SessionService, {
+        // eslint-disable-next-line require-yield
+        async *appendEvents() {
+          streams++;
+          throw new ConnectError("AppendEvents is not served here", Code.Unimplemented);
+        },
+        async emitEvents(req) {
+          emits++;
+          return log.append(req);
+        },
+      }),
+    );
+    const appender = openAppender(createClient(SessionService, transport), { streams: true });
+    await Promise.all(Array.from({ length: 5 }, (_, i) => appender.append("ses_a", [custom(i)])));
+    await Promise.all(Array.from({ length: 5 }, (_, i) => appender.append("ses_a", [custom(5 + i)])));
+    await appender.close();
+    expect(streams).toBe(1);
+    expect(emits).toBe(10);
+    expect(log.numbers()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it("resends an append whose stream broke before its ack under its key, retrying as the caller's options say, and it is written once", async () => {
+    const log = keyedLog();
+    const keys: string[] = [];
+    let emitAttempts = 0;
+    const transport = createRouterTransport((router) =>
+      router.service(SessionService, {
+        async *appendEvents(requests: AsyncIterable<AppendEventsRequest>) {
+          for await (const req of requests) {
+            keys.push(req.idempotencyKey);
+            log.append(req); // durable, but the connection drops before the ack
+            throw new ConnectError("connection reset", Code.Unavailable);
+          }
+        },
+        async emitEvents(req) {
+          keys.push(req.idempotencyKey);
+          // The server is still restarting for more attempts than the SDK's default five.
+          if (++emitAttempts <= 6) throw new ConnectError("connection refused", Code.Unavailable);
+          return log.append(req);
+        },
+      }),
+    );
+    const appender = openAppender(createClient(SessionService, transport), { streams: true });
+    const res = await appender.append("ses_b", [custom(1)], { idempotencyKey: "k-1", leaseEpoch: 2, maxAttempts: 10, backoff: fast });
+    await appender.close();
+    expect(res.events.map((e) => e.seq)).toEqual([1n]);
+    expect(res.duplicate).toBe(true);
+    expect(emitAttempts).toBe(7);
+    expect(new Set(keys)).toEqual(new Set(["k-1"]));
+    expect(log.events).toHaveLength(1);
+  });
+});
