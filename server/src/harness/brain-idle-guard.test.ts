@@ -38,14 +38,20 @@ function withDeafWatch(client: OmaSessionsClient, beforeGuardedIdle: () => Promi
       const signal = options?.signal;
       if (signal && !signal.aborted) await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
     },
-    async emitBatch(sessionId, payloads, options) {
-      const idle = payloads.some((p) => p.case === "statusChanged" && p.value.status === SessionStatus.IDLE);
-      if (idle && ++idleAttempts > IDLE_ATTEMPTS_BOUND) throw new Error(`${idleAttempts} IDLE appends: the brain does not read what made the guard refuse`);
-      if (idle && options?.expectedHeadSeq !== undefined && !interjected) {
-        interjected = true;
-        await beforeGuardedIdle();
-      }
-      return client.emitBatch(sessionId, payloads, options);
+    openAppender() {
+      const appender = client.openAppender();
+      return {
+        async append(sessionId, payloads, options) {
+          const idle = payloads.some((p) => p.case === "statusChanged" && p.value.status === SessionStatus.IDLE);
+          if (idle && ++idleAttempts > IDLE_ATTEMPTS_BOUND) throw new Error(`${idleAttempts} IDLE appends: the brain does not read what made the guard refuse`);
+          if (idle && options?.expectedHeadSeq !== undefined && !interjected) {
+            interjected = true;
+            await beforeGuardedIdle();
+          }
+          return appender.append(sessionId, payloads, options);
+        },
+        close: () => appender.close(),
+      };
     },
   };
 }

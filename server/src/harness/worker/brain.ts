@@ -301,6 +301,8 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
     return StopReason.ERROR;
   } finally {
     await mcp?.close();
+    // Before the release, so no append of this brain is left in flight once the lease is free.
+    await writer.close();
     lease.stop();
     stopWatch.abort();
     if (!fence.signal.aborted) await deps.session.releaseLease({ sessionId: a.sessionId, epoch: toInt64(a.epoch) }).catch(() => undefined);

@@ -1,5 +1,5 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { reasonOf, type OmaSessionsClient } from "@oma/client";
+import { reasonOf, type Appender, type OmaSessionsClient } from "@oma/client";
 import type { EventSchema, Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import { FencedError } from "./brain-errors.js";
 import { BRAIN_RETRY } from "./transient-retry.js";
@@ -10,7 +10,10 @@ export type PayloadInit = MessageInitShape<typeof EventSchema>["payload"];
 /**
  * Every append of one brain: carries its lease epoch (HARN-2) and an idempotency key, so
  * a retried append is never written twice (SESS-3) and a fenced brain cannot write
- * (LEASE_LOST → FencedError).
+ * (LEASE_LOST → FencedError). The appends go over one appender (one AppendEvents stream
+ * where the transport has them, SESS-22), opened at the first append: a turn's appends cost
+ * one call instead of one each. Where the server does not serve the stream, the appender
+ * sends EmitEvents calls. `close` ends it when the brain ends.
  */
 export class SessionWriter {
   readonly #client: OmaSessionsClient;
@@ -18,6 +21,7 @@ export class SessionWriter {
   readonly epoch: number;
   readonly #onAppended: (events: readonly Event[]) => void;
   #barrier: Promise<unknown> = Promise.resolve();
+  #appender: Appender | undefined;
 
   /** `onAppended` hears of every event appended, as the server stored it. */
   constructor(client: OmaSessionsClient, sessionId: string, epoch: number, onAppended: (events: readonly Event[]) => void = () => undefined) {
@@ -47,8 +51,9 @@ export class SessionWriter {
   async emit(payloads: readonly PayloadInit[], idempotencyKey: string, options: { expectedHeadSeq?: number } = {}): Promise<Event[] | undefined> {
     await this.#barrier;
     try {
-      // The SDK's keyed emit: the idempotency key makes a repeat after a broken connection safe (SESS-3).
-      const res = await this.#client.emitBatch(this.sessionId, payloads as NonNullable<PayloadInit>[], {
+      this.#appender ??= this.#client.openAppender();
+      // The idempotency key makes a resend after a broken stream or connection safe (SESS-3).
+      const res = await this.#appender.append(this.sessionId, payloads as NonNullable<PayloadInit>[], {
         ...BRAIN_RETRY,
         idempotencyKey,
         leaseEpoch: this.epoch,
@@ -62,5 +67,12 @@ export class SessionWriter {
       if (reason === "HEAD_SEQ_MISMATCH" && options.expectedHeadSeq !== undefined) return undefined;
       throw err;
     }
+  }
+
+  /** Ends the appender's stream once every append made is answered; a later emit opens a new one. */
+  async close(): Promise<void> {
+    const appender = this.#appender;
+    this.#appender = undefined;
+    await appender?.close();
   }
 }
