@@ -8,8 +8,9 @@ import { fromInt64 } from "./int64.js";
 import { BrainFixture } from "./testing/brain-fixture.js";
 import { logInvariants } from "./testing/log-invariants.js";
 
-// How often a brain reads the log (GetEvents) in a turn, counted at the server, and that a
-// message another client sends mid-turn is still answered in that turn.
+// How often a brain reads the log (GetEvents) and how it appends (one AppendEvents stream,
+// no EmitEvents) in a turn, counted at the server, and that a message another client sends
+// mid-turn is still answered in that turn.
 const all = backendsUnderTest();
 const backend = all.find((b) => b.name === "bubblewrap" && b.available) ?? all.find((b) => b.name === "process" && b.available);
 if (!backend) console.warn("!!! SKIPPED brain read tests because neither bubblewrap nor the process backend can run here");
@@ -91,6 +92,9 @@ describe.skipIf(!backend)(`the brain's reads of the log (${backend?.name ?? "non
     const rpcs = [...turn].filter(([, n]) => n > 0).sort(([a], [b]) => a.localeCompare(b));
     console.info(`RPCs in a turn of three tool calls: ${rpcs.reduce((sum, [, n]) => sum + n, 0)} (${rpcs.map(([m, n]) => `${m} ${n}`).join(", ")})`);
     expect(turn.get("SessionService/GetEvents") ?? 0).toBeLessThanOrEqual(GET_EVENTS_PER_TURN);
+    // Every append of the brain went over its one AppendEvents stream, closed before its lease was released.
+    expect(turn.get("SessionService/EmitEvents") ?? 0).toBe(0);
+    expect(turn.get("SessionService/AppendEvents") ?? 0).toBe(1);
   });
 
   it("answers a message another client sends between two tool calls in the same turn, without idling over it", async () => {
