@@ -83,4 +83,38 @@ describe("openAppender", () => {
     expect(new Set(keys)).toEqual(new Set(["k-1"]));
     expect(log.events).toHaveLength(1);
   });
+
+  it("after resending what a broken stream left unanswered, sends the appends made meanwhile over a new stream, all in call order", async () => {
+    const log = keyedLog();
+    let streams = 0;
+    let emits = 0;
+    const transport = createRouterTransport((router) =>
+      router.service(SessionService, {
+        async *appendEvents(requests: AsyncIterable<AppendEventsRequest>) {
+          const broken = ++streams === 1;
+          for await (const req of requests) {
+            if (broken) throw new ConnectError("connection reset", Code.Unavailable);
+            yield log.append(req);
+          }
+        },
+        async emitEvents(req) {
+          emits++;
+          await new Promise((r) => setTimeout(r, 5));
+          return log.append(req);
+        },
+      }),
+    );
+    const appender = openAppender(createClient(SessionService, transport), { streams: true });
+    // A writer that keeps a window of appends open, as an importer does.
+    const answers: Promise<unknown>[] = [];
+    for (let i = 0; i < 60; i++) {
+      answers.push(appender.append("ses_c", [custom(i)]));
+      if (answers.length > 4) await answers[answers.length - 5];
+    }
+    await Promise.all(answers);
+    await appender.close();
+    expect(log.numbers()).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    expect(streams).toBe(2);
+    expect(emits).toBeLessThan(10);
+  });
 });

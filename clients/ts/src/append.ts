@@ -30,8 +30,9 @@ interface Pending {
  * carries an idempotency key, so when a stream breaks, the appends it left unanswered are
  * sent again with EmitEvents, in order, and none is written twice (SESS-3); an append the
  * server refused rejects with the server's error. A resend retries transport faults as the
- * caller's options say. A server that does not serve AppendEvents (UNIMPLEMENTED) gets
- * every later append as an EmitEvents call, one at a time, in order.
+ * caller's options say; appends made meanwhile wait for it, then go over a new stream. A
+ * server that does not serve AppendEvents (UNIMPLEMENTED) gets every later append as an
+ * EmitEvents call, one at a time, in order.
  */
 export function openAppender(client: Pick<Client<typeof SessionService>, "appendEvents" | "emitEvents">, options: { streams: boolean }): Appender {
   if (!options.streams) {
@@ -39,10 +40,18 @@ export function openAppender(client: Pick<Client<typeof SessionService>, "append
   }
   let stream: { send(p: Pending): void; end(): void; done: Promise<void> } | undefined;
   let resending: Promise<void> = Promise.resolve();
-  /** Appends waiting to be sent again; while there are any, new appends queue behind them, to keep the order. */
+  /** Appends waiting to be sent again, one EmitEvents call at a time. */
   let toResend = 0;
+  /** Appends made while resends were under way: sent over a stream once the last is answered, to keep the order. */
+  const held: Pending[] = [];
   /** Set once the server answered UNIMPLEMENTED: opening more streams would only fail again. */
   let unserved = false;
+
+  const send = (p: Pending) => {
+    if (unserved) return resend([p]);
+    stream ??= open();
+    stream.send(p);
+  };
 
   const resend = (unanswered: Pending[]) => {
     toResend += unanswered.length;
@@ -52,6 +61,8 @@ export function openAppender(client: Pick<Client<typeof SessionService>, "append
         await emitEvents(client, sessionId, events.map((e) => e.payload), { ...p.retry, idempotencyKey, expectedHeadSeq, leaseEpoch }).then(p.resolve, p.reject);
         toResend--;
       }
+      // Back to a stream: a writer that keeps appending would otherwise stay on EmitEvents calls for good.
+      if (toResend === 0) for (const p of held.splice(0)) send(p);
     });
   };
 
@@ -106,17 +117,22 @@ export function openAppender(client: Pick<Client<typeof SessionService>, "append
         ...(o.leaseEpoch === undefined ? {} : { leaseEpoch: BigInt(o.leaseEpoch) }),
       };
       return new Promise((resolve, reject) => {
-        if (unserved || toResend > 0) return resend([{ request, retry, resolve, reject }]);
-        stream ??= open();
-        stream.send({ request, retry, resolve, reject });
+        const p = { request, retry, resolve, reject };
+        if (toResend > 0) held.push(p);
+        else send(p);
       });
     },
     async close() {
-      const s = stream;
-      stream = undefined;
-      s?.end();
-      await s?.done;
-      await resending;
+      // Until quiet: appends held behind resends may open a stream after the first one ended.
+      for (;;) {
+        const s = stream;
+        stream = undefined;
+        s?.end();
+        await s?.done;
+        const r = resending;
+        await r;
+        if (stream === undefined && r === resending) return;
+      }
     },
   };
 }
