@@ -1,11 +1,11 @@
-import { Code, ConnectError } from "@connectrpc/connect";
-import { openAppender, type OmaSessionsClient } from "@oma/client";
+import type { OmaSessionsClient } from "@oma/client";
 import { createOmaClient } from "@oma/client/node";
 import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../../testing/test-app.js";
 import { fromInt64 } from "../int64.js";
+import { countedAppender } from "../testing/counted-appender.js";
 import { FencedError } from "./brain-errors.js";
 import { SessionWriter, type PayloadInit } from "./session-writer.js";
 
@@ -20,33 +20,6 @@ afterAll(async () => app?.stop());
 const custom = (i: number): PayloadInit => ({ case: "custom", value: { type: "writer-test", data: { i } } });
 const numbers = (events: readonly Event[]) => events.map((e) => (e.payload.case === "custom" ? e.payload.value.data?.["i"] : e.payload.case));
 
-interface CountedClient {
-  readonly client: OmaSessionsClient;
-  /** AppendEvents streams and EmitEvents calls the writer's appender made. */
-  readonly calls: { streams: number; emits: number };
-}
-
-/**
- * The sessions client with an appender whose calls are counted; `served: false` makes it
- * look like a server without AppendEvents (every stream UNIMPLEMENTED).
- */
-function counted(client: OmaSessionsClient, served: boolean): CountedClient {
-  const calls = { streams: 0, emits: 0 };
-  const appendEvents = ((requests, options) => {
-    calls.streams++;
-    if (served) return client.appendEvents(requests, options);
-    // eslint-disable-next-line require-yield
-    return (async function* () {
-      throw new ConnectError("AppendEvents is not served here", Code.Unimplemented);
-    })();
-  }) as OmaSessionsClient["appendEvents"];
-  const emitEvents = ((request, options) => {
-    calls.emits++;
-    return client.emitEvents(request, options);
-  }) as OmaSessionsClient["emitEvents"];
-  return { client: { ...client, openAppender: () => openAppender({ appendEvents, emitEvents }, { streams: true }) }, calls };
-}
-
 async function leasedSession(client: OmaSessionsClient): Promise<{ sessionId: string; epoch: number }> {
   const sessionId = `writer-${randomUUID()}`;
   await client.createSession({ sessionId, agent: { model: "m" } });
@@ -57,7 +30,7 @@ async function leasedSession(client: OmaSessionsClient): Promise<{ sessionId: st
 for (const path of ["an AppendEvents stream", "EmitEvents calls (no AppendEvents on the server)"] as const) {
   describe(`SessionWriter over ${path}`, () => {
     const streamed = path === "an AppendEvents stream";
-    const clientFor = () => counted(createOmaClient({ baseUrl: app.url, token: app.adminToken }).sessions, streamed);
+    const clientFor = () => countedAppender(createOmaClient({ baseUrl: app.url, token: app.adminToken }).sessions, streamed);
 
     it("appends in call order behind the barrier, hands each append's events to onAppended, and writes a repeated key once", async () => {
       const { client, calls } = clientFor();
