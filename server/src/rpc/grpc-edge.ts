@@ -1,10 +1,9 @@
 import type { IncomingHttpHeaders, Http2Server, ServerHttp2Stream } from "node:http2";
 import * as grpc from "@grpc/grpc-js";
-import { create, fromBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type HandlerContext, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
 import type { Logger } from "../logger.js";
 import type { RoutedService } from "./connect-adapter.js";
-import { encodeMessage } from "./encode-message.js";
 import { malformedRequest } from "./framework-errors.js";
 import { MetadataHeaders } from "./metadata-headers.js";
 import { grpcStatusOf, withOmaFrameworkStatuses } from "./grpc-status.js";
@@ -136,11 +135,7 @@ function decode(schema: DescMessage, bytes: Buffer): unknown {
   }
 }
 
-/** The message's bytes, its events written from the bytes the server keeps for them (encode-message.ts). */
-const encode = (schema: DescMessage, message: unknown): Buffer => {
-  const bytes = encodeMessage(schema, create(schema, message as never));
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-};
+const encode = (schema: DescMessage, message: unknown): Buffer => Buffer.from(toBinary(schema, create(schema, message as never)));
 
 /** The interceptors around `next`, outermost first (as connect-node applies them). */
 function intercepted(interceptors: readonly Interceptor[], next: Parameters<Interceptor>[0]): Parameters<Interceptor>[0] {

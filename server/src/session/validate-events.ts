@@ -1,10 +1,9 @@
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary, toJson } from "@bufbuild/protobuf";
 import { ConfirmationDecision, EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import { StopReason, ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
 import type { ContentBlock } from "@oma/client/gen/oma/v1/content_pb.js";
 import { SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
 import { invalidField, OmaError } from "../errors/oma-error.js";
-import { payloadBytes, payloadJson } from "../store/event-bytes.js";
 import type { ServerLimits } from "../limits.js";
 import { knownEnum, maxBytes, nonNegative, optionalId, requireId, structDepth } from "../rpc/field-rules.js";
 
@@ -31,8 +30,7 @@ export function validateEvents(input: readonly (Event | undefined)[], limits: Se
     const stripped = create(EventSchema, { payload: event.payload });
     validatePayload(stripped, path(i), limits.maxStructDepth);
     requireJson(stripped, path(i));
-    // Kept with the payload: the write and the idempotency hash use them again (event-bytes.ts).
-    const size = payloadBytes(stripped).length;
+    const size = toBinary(EventSchema, stripped).length;
     if (size > limits.maxEventBytes) {
       throw new OmaError("EVENT_TOO_LARGE", `event ${i} is ${size} bytes, more than ${limits.maxEventBytes}`, {
         size_bytes: size, limit_bytes: limits.maxEventBytes, index: i, field: path(i),
@@ -119,7 +117,7 @@ function validatePayload(event: Event, at: string, maxStructDepth: number): void
  */
 function requireJson(event: Event, at: string): void {
   try {
-    payloadJson(event);
+    toJson(EventSchema, event);
   } catch (err) {
     throw invalidField(`${at}.payload`, "json", `must have a protobuf JSON form: ${(err as Error).message}`);
   }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
+import { create, toJson } from "@bufbuild/protobuf";
+import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import { canonicalJson } from "../canonical-json.js";
-import { payloadJson } from "./event-bytes.js";
 
 /**
  * Fingerprint of an append's content (payloads only; server-assigned fields ignored), kept
@@ -12,7 +12,7 @@ import { payloadJson } from "./event-bytes.js";
  * take no part.
  */
 export function hashEvents(events: readonly Event[]): Uint8Array {
-  const payloads = events.map(payloadJson);
+  const payloads = events.map((event) => toJson(EventSchema, create(EventSchema, { payload: event.payload })));
   return createHash("sha256").update(canonicalJson(payloads)).digest();
 }
 

@@ -1,9 +1,8 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
+import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import { SessionSchema, type Session } from "@oma/client/gen/oma/v1/session_pb.js";
 import type { AbstractSublevel } from "abstract-level";
 import type { Db } from "../part.js";
-import { decodeEvent, eventBytes } from "./event-bytes.js";
 import { LocalFeed } from "./local-feed.js";
 import { decodeDispatch, decodeHead, decodeIdempotency, encodeDispatch, encodeHead, encodeIdempotency } from "./record-codec.js";
 import {
@@ -71,7 +70,7 @@ export class LevelSessionStorage implements SessionStorage {
 
   async readEvents(sessionId: string, afterSeq: number, beforeSeq: number, limit: number, reverse: boolean): Promise<Event[]> {
     const values = await this.#events.values({ gt: seqKey(sessionId, afterSeq), lt: seqKey(sessionId, beforeSeq), limit, reverse }).all();
-    return values.map(decodeEvent);
+    return values.map((v) => fromBinary(EventSchema, v));
   }
 
   async getIdempotency(sessionId: string, key: string): Promise<IdempotencyRecord | undefined> {
@@ -127,7 +126,7 @@ export class LevelSessionStorage implements SessionStorage {
       put(this.#state, id, toBinary(SessionSchema, w.state));
       if (w.dispatch) put(this.#dispatch, id, encodeDispatch(w.dispatch));
       else del(this.#dispatch, id);
-      for (const e of w.events) put(this.#events, seqKey(id, Number(e.seq)), eventBytes(e));
+      for (const e of w.events) put(this.#events, seqKey(id, Number(e.seq)), toBinary(EventSchema, e));
       for (const k of w.keys) put(this.#keys, `${id}${SEP}${k.key}`, encodeIdempotency(k.record));
       return { ok: true, revision };
     });

@@ -1,10 +1,9 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
+import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import { LeaseSchema, SessionSchema, SessionStatus, type Lease, type Session } from "@oma/client/gen/oma/v1/session_pb.js";
 import { OmaError } from "../errors/oma-error.js";
 import { leaseLost, liveLease, nextState, notFound, sessionView, terminated } from "./session-view.js";
-import { storedEvent } from "./event-bytes.js";
 import { hashEvents, sameHash } from "./event-hash.js";
 import { GroupCommitter, StorageConflict, type WritePart } from "./group-committer.js";
 import { adopt, isStale, LiveSessions, newLive, type LiveSession } from "./live-sessions.js";
@@ -179,7 +178,7 @@ export class SessionLog implements SessionStore {
         next.status = e.payload.value.status;
         next.stopReason = e.payload.value.stopReason;
       }
-      return storedEvent(e, BigInt(head + i + 1), newId("evt"), createTime);
+      return create(EventSchema, { seq: BigInt(head + i + 1), id: newId("evt"), createTime, payload: e.payload });
     });
     next.headSeq = BigInt(head + events.length);
     next.updateTime = createTime;

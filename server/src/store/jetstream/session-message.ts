@@ -1,7 +1,6 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
+import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import { SessionSchema, type Session } from "@oma/client/gen/oma/v1/session_pb.js";
-import { decodeEvent, eventBytes } from "../event-bytes.js";
 import type { IdempotencyRecord, SessionWrite } from "../session-storage.js";
 import type { DispatchRecord } from "../session-store.js";
 
@@ -54,7 +53,7 @@ export function encodeWrite(write: SessionWrite, metaSeq: number): Uint8Array {
     wire.s = b64(toBinary(SessionSchema, write.state));
     const d = write.dispatch;
     if (d) wire.dp = { t: d.ref.tenant, i: d.ref.sessionId, h: d.harnessId, e: d.epoch, ws: d.wakeSeq, wt: d.wakeTime, ...(d.claimedBy === undefined ? {} : { c: d.claimedBy }) };
-    if (write.events.length > 0) wire.ev = write.events.map((e) => b64(eventBytes(e)));
+    if (write.events.length > 0) wire.ev = write.events.map((e) => b64(toBinary(EventSchema, e)));
     if (write.keys.length > 0) wire.k = write.keys.map((k) => [k.key, b64(k.record.hash), k.record.firstSeq, k.record.count]);
   }
   return new TextEncoder().encode(JSON.stringify(wire));
@@ -72,7 +71,7 @@ export function decodeMessage(data: Uint8Array, seq: number): SessionMessage {
     ...(w.s ? { state: fromBinary(SessionSchema, bytes(w.s)) } : {}),
     epoch: w.ep,
     ...(w.dp ? { dispatch: { ref: { tenant: w.dp.t, sessionId: w.dp.i }, harnessId: w.dp.h, epoch: w.dp.e, wakeSeq: w.dp.ws, wakeTime: w.dp.wt, ...(w.dp.c === undefined ? {} : { claimedBy: w.dp.c }) } } : {}),
-    events: (w.ev ?? []).map((e) => decodeEvent(bytes(e))),
+    events: (w.ev ?? []).map((e) => fromBinary(EventSchema, bytes(e))),
     keys: (w.k ?? []).map(([key, hash, firstSeq, count]) => ({ key, record: { hash: bytes(hash), firstSeq, count } })),
   };
 }
