@@ -56,7 +56,8 @@ describe("traces over OTLP", () => {
       const wake = wakeOf(spans);
       if (!wake) return false;
       const trace = spans.filter((s) => s.traceId === wake.traceId);
-      return ["invoke_agent", "chat claude-traced", "execute_tool bash", "oma.v1.SandboxService/Execute", "oma.sandbox.execute"].every((n) => byName(trace, n).length > 0) && byName(trace, "chat claude-traced").length === 2;
+      // The AppendEvents stream's span ends when the brain closes it, after its last append.
+      return ["invoke_agent", "chat claude-traced", "execute_tool bash", "oma.v1.SandboxService/Execute", "oma.sandbox.execute", "oma.v1.SessionService/AppendEvents"].every((n) => byName(trace, n).length > 0) && byName(trace, "chat claude-traced").length === 2;
     }, 30_000);
 
     const wake = wakeOf(receiver.spans)!;
@@ -101,8 +102,8 @@ describe("traces over OTLP", () => {
     expect(parentOf(sandbox)).toBe(execute);
     expect(sandbox.attributes).toMatchObject({ "oma.sandbox.backend": "process", "gen_ai.tool.name": "bash", "process.exit.code": 0 });
 
-    // The brain's appends are server spans of the same trace.
-    expect(trace.filter((s) => s.name === "oma.v1.SessionService/EmitEvents" && s.service === "oma-server").length).toBeGreaterThan(0);
+    // The brain's appends (one AppendEvents stream) are a server span of the same trace.
+    expect(trace.filter((s) => s.name === "oma.v1.SessionService/AppendEvents" && s.service === "oma-server").length).toBeGreaterThan(0);
     // The Messages API SDK's own span, if it makes one, nests under the chat span.
     for (const s of trace.filter((s) => s.scope !== "oma")) expect(chats, `${s.scope}: ${s.name}`).toContain(parentOf(s));
     // Session id on every OMA span; seq on every span that is about a place in the log.
