@@ -111,20 +111,20 @@ export class JetStreamStorage implements SessionStorage {
 
   async *listIndex(tenant: string | undefined, cursor: string | undefined): AsyncIterable<IndexEntry> {
     const positions: string[] = [];
-    await this.#reader.lastPerSubject(tenantFilter(this.#prefix, tenant), (raw) => {
-      const m = decodeMessage(raw.data, raw.seq);
+    for (const last of await this.#reader.lastPerSubject(tenantFilter(this.#prefix, tenant))) {
+      const m = decodeMessage(last.data, last.seq);
       if (!m.deleted && (cursor === undefined || m.position < cursor)) positions.push(m.position);
-    });
+    }
     positions.sort().reverse();
     for (const position of positions) yield { position, ref: refOfPosition(position) };
   }
 
   async *listDispatches(cursor: string | undefined): AsyncIterable<DispatchRecord> {
     const records: DispatchRecord[] = [];
-    await this.#reader.lastPerSubject(tenantFilter(this.#prefix, undefined), (raw) => {
-      const m = decodeMessage(raw.data, raw.seq);
+    for (const last of await this.#reader.lastPerSubject(tenantFilter(this.#prefix, undefined))) {
+      const m = decodeMessage(last.data, last.seq);
       if (!m.deleted && m.dispatch && (cursor === undefined || sessionKey(m.dispatch.ref) > cursor)) records.push(m.dispatch);
-    });
+    }
     records.sort((a, b) => (sessionKey(a.ref) < sessionKey(b.ref) ? -1 : 1));
     yield* records;
   }

@@ -10,6 +10,7 @@ export interface RawMessage {
   readonly writer: string | undefined;
   /** The id of the session write the message carries. */
   readonly writeId: string | undefined;
+  readonly headers: MsgHdrs | undefined;
 }
 
 /** Header naming the storage instance that wrote a message, so its feed knows its own. */
@@ -17,8 +18,10 @@ export const WRITER_HEADER = "Oma-Writer";
 /** Header with a unique id of the session write, so a writer can recognize its own message. */
 export const WRITE_ID_HEADER = "Oma-Write";
 
-/** Messages fetched per pull of an ordered consumer. */
+/** Messages asked for per pull of a scan's consumer. */
 const FETCH_BATCH = 256;
+/** How long one pull waits for messages. */
+const FETCH_WAIT_MS = 1000;
 /** A scan's consumer is removed by the server this long after its reader went away (ns). */
 const SCANNER_IDLE_NS = 30_000 * 1_000_000;
 /** Single gets tried before a range read starts a consumer instead. */
@@ -58,7 +61,12 @@ export class StreamReader {
     return m ? raw(m.subject, m.seq, m.data, m.header) : undefined;
   }
 
-  /** Every message of `subject` with fromSeq <= seq <= toSeq, in order. */
+  /**
+   * Every message of `subject` with fromSeq <= seq <= toSeq, in order. A scan's consumer
+   * may sit on a replica that is behind the leader (see `lastPerSubject`): when it has
+   * nothing more, the leader says whether the range holds more, and the scan waits for the
+   * replica to deliver it.
+   */
   async range(subject: string, fromSeq: number, toSeq: number, onMessage: (m: RawMessage) => void): Promise<void> {
     let next = fromSeq;
     for (let i = 0; i < GETS_BEFORE_CONSUMER && next <= toSeq; i++) {
@@ -70,39 +78,71 @@ export class StreamReader {
     if (next > toSeq) return;
     const { consumer, pending } = await this.#scanner({ filter_subject: subject, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: next });
     try {
-      let remaining = pending;
-      while (remaining > 0) {
-        const batch = await consumer.fetch({ max_messages: Math.min(remaining, FETCH_BATCH), expires: 5000 });
+      const stall = new StallGuard(subject);
+      let dry = pending === 0;
+      for (;;) {
+        if (dry) {
+          const more = await this.next(subject, next);
+          if (!more || more.seq > toSeq) return;
+        }
+        const batch = await consumer.fetch({ max_messages: FETCH_BATCH, expires: FETCH_WAIT_MS });
         let got = 0;
+        dry = true;
         for await (const m of batch) {
           got++;
-          remaining = m.info.pending;
           if (m.seq > toSeq) return;
           onMessage(raw(m.subject, m.seq, m.data, m.headers));
+          next = m.seq + 1;
           if (m.seq === toSeq) return;
+          dry = m.info.pending === 0;
+          if (dry) break;
         }
-        if (got === 0) throw new Error(`reading the stream stopped with ${remaining} messages unread`);
+        stall.check(got);
       }
     } finally {
       await consumer.delete().catch(() => undefined);
     }
   }
 
-  /** The last message of every subject under `filter`. */
-  async lastPerSubject(filter: string, onMessage: (m: RawMessage) => void): Promise<void> {
-    const { consumer, pending } = await this.#scanner({ filter_subject: filter, deliver_policy: DeliverPolicy.LastPerSubject });
+  /**
+   * The last message of every subject under `filter`, as of the stream leader's state
+   * when the call was made (or later), in stream order.
+   *
+   * A last-per-subject consumer delivers the last message of each subject its replica
+   * holds, in stream order, then every message written after. Its own count of pending
+   * messages is the wrong place to stop: later writes raise it as they come (a scan that
+   * waits for zero need not end while sessions are written), a message removed before it
+   * is delivered is skipped, and nats-server places an R1 consumer on any replica of the
+   * stream, which may be behind the leader. So the leader is asked first which subjects
+   * there are and which message is the last under the filter, and the scan goes on until
+   * it has delivered every one of those subjects and that message or a later one: by then
+   * each subject's message is as new as the leader's was. A subject delivered twice
+   * (written during the scan) keeps its later message.
+   */
+  async lastPerSubject(filter: string): Promise<RawMessage[]> {
+    const [info, newest] = await Promise.all([
+      whileUnavailable(() => this.#jsm.streams.info(this.#stream, { subjects_filter: filter })),
+      this.last(filter),
+    ]);
+    const unseen = new Set(Object.keys(info.state.subjects ?? {}));
+    if (!newest || unseen.size === 0) return [];
+    const { consumer } = await this.#scanner({ filter_subject: filter, deliver_policy: DeliverPolicy.LastPerSubject });
+    const bySubject = new Map<string, RawMessage>();
     try {
-      let remaining = pending;
-      while (remaining > 0) {
-        const batch = await consumer.fetch({ max_messages: Math.min(remaining, FETCH_BATCH), expires: 5000 });
+      const stall = new StallGuard(filter);
+      let reachedNewest = false;
+      for (;;) {
+        const batch = await consumer.fetch({ max_messages: FETCH_BATCH, expires: FETCH_WAIT_MS });
         let got = 0;
         for await (const m of batch) {
           got++;
-          onMessage(raw(m.subject, m.seq, m.data, m.headers));
-          remaining = m.info.pending;
-          if (remaining === 0) break;
+          unseen.delete(m.subject);
+          bySubject.delete(m.subject);
+          bySubject.set(m.subject, raw(m.subject, m.seq, m.data, m.headers));
+          reachedNewest ||= m.seq >= newest.seq;
+          if (reachedNewest && unseen.size === 0) return [...bySubject.values()];
         }
-        if (got === 0) throw new Error(`reading the stream stopped with ${remaining} messages unread`);
+        stall.check(got);
       }
     } finally {
       await consumer.delete().catch(() => undefined);
@@ -145,6 +185,21 @@ export async function whileUnavailable<T>(op: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Ends a scan whose consumer delivered nothing for UNAVAILABLE_WAIT_MS (its replica down or far behind). */
+class StallGuard {
+  readonly #what: string;
+  #since = Date.now();
+
+  constructor(what: string) {
+    this.#what = what;
+  }
+
+  check(delivered: number): void {
+    if (delivered > 0) this.#since = Date.now();
+    else if (Date.now() - this.#since > UNAVAILABLE_WAIT_MS) throw new Error(`reading ${this.#what}: the stream's replica delivered nothing for ${UNAVAILABLE_WAIT_MS} ms`);
+  }
+}
+
 function raw(subject: string, seq: number, data: Uint8Array, headers: MsgHdrs | undefined): RawMessage {
-  return { subject, seq, data, writer: headers?.get(WRITER_HEADER) || undefined, writeId: headers?.get(WRITE_ID_HEADER) || undefined };
+  return { subject, seq, data, writer: headers?.get(WRITER_HEADER) || undefined, writeId: headers?.get(WRITE_ID_HEADER) || undefined, headers };
 }
