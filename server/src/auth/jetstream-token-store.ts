@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { KvWatchInclude, type KV } from "@nats-io/kv";
 import type { KvWatchEntry } from "@nats-io/kv";
 import type { QueuedIterator } from "@nats-io/transport-node";
-import { isWrongLastSequence, openKvBucket, type KvBucket } from "../store/jetstream/kv-bucket.js";
+import { isWrongLastSequence, kvKeys, openKvBucket, type KvBucket } from "../store/jetstream/kv-bucket.js";
 import { whileUnavailable } from "../store/jetstream/stream-reader.js";
 import { decodeToken, encodeToken } from "./token-encoding.js";
 import { notifyRevoked, type TokenRecord, type TokenStore } from "./token-store.js";
@@ -80,7 +80,7 @@ export class JetStreamTokenStore implements TokenStore {
   async list(afterId: string | undefined, limit: number): Promise<TokenRecord[]> {
     // KV keys come unordered: every token id is read, then the page's records.
     const ids: string[] = [];
-    for await (const key of await whileUnavailable(() => this.#kv.keys(`${TOKEN_PREFIX}*`))) {
+    for (const key of await kvKeys(this.#bucket, `${TOKEN_PREFIX}*`)) {
       const id = key.slice(TOKEN_PREFIX.length);
       if (afterId === undefined || id > afterId) ids.push(id);
     }

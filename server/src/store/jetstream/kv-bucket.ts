@@ -2,7 +2,7 @@ import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type
 import { Kvm, type KV } from "@nats-io/kv";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { natsServers, retryWhileStarting } from "./jetstream-session-store.js";
-import { whileUnavailable } from "./stream-reader.js";
+import { StreamReader, whileUnavailable } from "./stream-reader.js";
 
 export interface KvBucketOptions {
   /** Replicas when the bucket is created (default: 3, or 1 when the cluster has fewer nodes). */
@@ -46,6 +46,19 @@ export async function openKvBucket(url: string, name: string, options: KvBucketO
     await nc.close();
     throw err;
   }
+}
+
+/**
+ * The keys under `filter` (a key pattern: `tok.*`) whose last value is not a delete, as of
+ * the stream leader's state. The KV API's own `keys()` reads through a consumer that may sit
+ * on a replica behind the leader, so a key just written could be missing from it
+ * (`StreamReader.lastPerSubject`).
+ */
+export async function kvKeys(bucket: KvBucket, filter: string): Promise<string[]> {
+  const stream = `KV_${bucket.name}`;
+  const subjectPrefix = `$KV.${bucket.name}.`;
+  const last = await new StreamReader(jetstream(bucket.nc), bucket.jsm, stream).lastPerSubject(`${subjectPrefix}${filter}`);
+  return last.filter((m) => !["DEL", "PURGE"].includes(m.headers?.get("KV-Operation") ?? "")).map((m) => m.subject.slice(subjectPrefix.length));
 }
 
 /** JetStream's answer to a write whose expected last sequence of the key is not the key's. */
