@@ -117,4 +117,32 @@ describe("openAppender", () => {
     expect(streams).toBe(2);
     expect(emits).toBeLessThan(10);
   });
+
+  it("cancels a stream that goes quiet past an append's timeout and resends what it left unanswered, once each", async () => {
+    const log = keyedLog();
+    let streams = 0;
+    let cancelled = false;
+    const transport = createRouterTransport((router) =>
+      router.service(SessionService, {
+        async *appendEvents(requests: AsyncIterable<AppendEventsRequest>, ctx) {
+          streams++;
+          ctx.signal.addEventListener("abort", () => (cancelled = true));
+          // Takes the appends in (durable) and never answers: a connection that died without a word.
+          for await (const req of requests) log.append(req);
+        },
+        async emitEvents(req) {
+          return log.append(req);
+        },
+      }),
+    );
+    const appender = openAppender(createClient(SessionService, transport), { streams: true });
+    const started = Date.now();
+    const acks = await Promise.all(Array.from({ length: 3 }, (_, i) => appender.append("ses_q", [custom(i)], { timeoutMs: 200, backoff: fast })));
+    await appender.close();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+    expect(streams).toBe(1);
+    expect(cancelled).toBe(true);
+    expect(acks.map((a) => a.events.map((e) => e.seq))).toEqual([[1n], [2n], [3n]]);
+    expect(log.numbers()).toEqual([0, 1, 2]);
+  });
 });

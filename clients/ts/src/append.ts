@@ -2,7 +2,7 @@ import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { AppendEventsRequest, AppendEventsResponse, EmitEventsResponse, SessionService } from "./gen/oma/v1/session_service_pb.js";
 import { emitEvents, newIdempotencyKey, type EmitOptions, type EventPayloadInit } from "./emit.js";
 import { reasonOf } from "./errors.js";
-import type { RetryOptions } from "./retry.js";
+import { defaultAttemptTimeoutMs, type RetryOptions } from "./retry.js";
 
 type Request = Omit<AppendEventsRequest, "$typeName" | "$unknown" | "events"> & { events: { payload: EventPayloadInit }[] };
 
@@ -20,6 +20,8 @@ interface Pending {
   readonly retry: RetryOptions;
   readonly resolve: (res: AppendEventsResponse | EmitEventsResponse) => void;
   readonly reject: (err: unknown) => void;
+  /** When it was put on a stream (ms); its ack is due `retry.timeoutMs` later. */
+  sentAt?: number;
 }
 
 /**
@@ -32,7 +34,9 @@ interface Pending {
  * server refused rejects with the server's error. A resend retries transport faults as the
  * caller's options say; appends made meanwhile wait for it, then go over a new stream. A
  * server that does not serve AppendEvents (UNIMPLEMENTED) gets every later append as an
- * EmitEvents call, one at a time, in order.
+ * EmitEvents call, one at a time, in order. An append's ack is due within its `timeoutMs`
+ * (default 30 s, as for any call): a stream that goes quiet past that (a connection that
+ * died without a word) is cancelled, and its unanswered appends are sent again.
  */
 export function openAppender(client: Pick<Client<typeof SessionService>, "appendEvents" | "emitEvents">, options: { streams: boolean }): Appender {
   if (!options.streams) {
@@ -71,6 +75,16 @@ export function openAppender(client: Pick<Client<typeof SessionService>, "append
     const queue: Request[] = [];
     let ended = false;
     let wake: (() => void) | undefined;
+    const cancel = new AbortController();
+    let overdue: ReturnType<typeof setTimeout> | undefined;
+    /** Cancels the stream when the oldest unanswered append's ack is due and has not come. */
+    const watch = () => {
+      clearTimeout(overdue);
+      const oldest = pending[0];
+      if (!oldest) return;
+      const due = oldest.sentAt! + (oldest.retry.timeoutMs ?? defaultAttemptTimeoutMs);
+      overdue = setTimeout(() => cancel.abort(new ConnectError("no acknowledgement within the append's timeout", Code.DeadlineExceeded)), Math.max(0, due - Date.now()));
+    };
     async function* requests() {
       for (;;) {
         const next = queue.shift();
@@ -81,7 +95,9 @@ export function openAppender(client: Pick<Client<typeof SessionService>, "append
     }
     const current = {
       send(p: Pending) {
+        p.sentAt = Date.now();
         pending.push(p);
+        if (pending.length === 1) watch();
         queue.push(p.request);
         wake?.();
       },
@@ -93,12 +109,17 @@ export function openAppender(client: Pick<Client<typeof SessionService>, "append
     };
     current.done = (async () => {
       try {
-        for await (const ack of client.appendEvents(requests())) pending.shift()?.resolve(ack);
+        for await (const ack of client.appendEvents(requests(), { signal: cancel.signal })) {
+          pending.shift()?.resolve(ack);
+          watch();
+        }
       } catch (err) {
         if (err instanceof ConnectError && err.code === Code.Unimplemented) unserved = true;
         // The server refused the first unanswered append; the rest are sent again.
         else if (reasonOf(err) !== "") pending.shift()?.reject(err);
       }
+      clearTimeout(overdue);
+      current.end();
       if (stream === current) stream = undefined;
       resend(pending.splice(0));
     })();
