@@ -1,6 +1,5 @@
-import { clone } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { SessionSchema, type Lease, type Session } from "@oma/client/gen/oma/v1/session_pb.js";
+import type { Lease, Session } from "@oma/client/gen/oma/v1/session_pb.js";
 import { OmaError } from "../errors/oma-error.js";
 
 /** The lease of a session state if it has not expired (SESS-15). */
@@ -26,15 +25,14 @@ export function nextState(state: Session): Session {
   return { ...state };
 }
 
-/** What clients see: the fixed part, the committed state, and the lease only while live (SESS-15). */
+/**
+ * What clients see: the fixed part, the committed state, and the lease only while live
+ * (SESS-15). Shallow, like nextState: it shares the fixed part's labels and agent with the
+ * cached session, which are written once and never changed in place (a reflective clone
+ * cost every GetSession, and the dispatcher reads each running brain's session every second).
+ */
 export function sessionView(meta: Session, state: Session, nowMs: number): Session {
-  const view = clone(SessionSchema, meta);
-  view.status = state.status;
-  view.stopReason = state.stopReason;
-  view.headSeq = state.headSeq;
-  view.updateTime = state.updateTime;
-  view.lease = liveLease(state, nowMs);
-  return view;
+  return { ...meta, status: state.status, stopReason: state.stopReason, headSeq: state.headSeq, updateTime: state.updateTime, lease: liveLease(state, nowMs) };
 }
 
 export function notFound(sessionId: string): OmaError {
