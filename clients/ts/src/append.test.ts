@@ -145,4 +145,27 @@ describe("openAppender", () => {
     expect(acks.map((a) => a.events.map((e) => e.seq))).toEqual([[1n], [2n], [3n]]);
     expect(log.numbers()).toEqual([0, 1, 2]);
   });
+
+  it("without streams (HTTP/1.1), sends appends one EmitEvents call at a time, so they are written in call order", async () => {
+    const log = keyedLog();
+    let inFlight = 0;
+    let most = 0;
+    const transport = createRouterTransport((router) =>
+      router.service(SessionService, {
+        async emitEvents(req) {
+          most = Math.max(most, ++inFlight);
+          // Later calls would overtake earlier ones if they were sent together.
+          await new Promise((r) => setTimeout(r, Math.random() * 10));
+          inFlight--;
+          return log.append(req);
+        },
+      }),
+    );
+    const appender = openAppender(createClient(SessionService, transport), { streams: false });
+    const acks = await Promise.all(Array.from({ length: 10 }, (_, i) => appender.append("ses_h", [custom(i)])));
+    await appender.close();
+    expect(most).toBe(1);
+    expect(log.numbers()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(acks.map((a) => Number(a.events[0]!.seq))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
 });

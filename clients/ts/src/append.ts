@@ -28,7 +28,8 @@ interface Pending {
  * Appends for a writer that appends a lot. Where the transport carries bidirectional
  * streams (gRPC; Connect or gRPC-Web over HTTP/2) they go over one AppendEvents stream
  * (SESS-22): sent at once, acknowledged in order when durable, sharing the server's synced
- * writes. Where it does not (HTTP/1.1), each append is an EmitEvents call. Every append
+ * writes. Where it does not (HTTP/1.1), each append is an EmitEvents call, one at a time,
+ * so that they too are written in the order of the calls. Every append
  * carries an idempotency key, so when a stream breaks, the appends it left unanswered are
  * sent again with EmitEvents, in order, and none is written twice (SESS-3); an append the
  * server refused rejects with the server's error. A resend retries transport faults as the
@@ -39,17 +40,14 @@ interface Pending {
  * died without a word) is cancelled, and its unanswered appends are sent again.
  */
 export function openAppender(client: Pick<Client<typeof SessionService>, "appendEvents" | "emitEvents">, options: { streams: boolean }): Appender {
-  if (!options.streams) {
-    return { append: (sessionId, payloads, o) => emitEvents(client, sessionId, payloads, o), close: async () => undefined };
-  }
   let stream: { send(p: Pending): void; end(): void; done: Promise<void> } | undefined;
   let resending: Promise<void> = Promise.resolve();
   /** Appends waiting to be sent again, one EmitEvents call at a time. */
   let toResend = 0;
   /** Appends made while resends were under way: sent over a stream once the last is answered, to keep the order. */
   const held: Pending[] = [];
-  /** Set once the server answered UNIMPLEMENTED: opening more streams would only fail again. */
-  let unserved = false;
+  /** Without streams (HTTP/1.1), or once the server answered UNIMPLEMENTED: every append is an EmitEvents call, in order. */
+  let unserved = !options.streams;
 
   const send = (p: Pending) => {
     if (unserved) return resend([p]);
