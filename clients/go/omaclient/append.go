@@ -12,7 +12,9 @@ import (
 
 // AppenderOptions configure OpenAppender. MaxAttempts, AttemptTimeout and Backoff are the
 // retry rules (as in EmitOptions) of the EmitEvents calls that resend what a broken stream
-// left unanswered.
+// left unanswered. AttemptTimeout (0: DefaultEmitAttemptTimeout) also bounds the wait for
+// each append's acknowledgement on the stream: a stream that stays quiet past it (a
+// connection that died without a word) is cancelled and treated as broken.
 type AppenderOptions struct {
 	MaxAttempts    int
 	AttemptTimeout time.Duration
@@ -59,9 +61,10 @@ type Appender struct {
 }
 
 type pendingAppend struct {
-	ctx  context.Context
-	req  *omav1.AppendEventsRequest
-	done chan appendResult // buffered: the answer never waits for the caller
+	ctx    context.Context
+	req    *omav1.AppendEventsRequest
+	done   chan appendResult // buffered: the answer never waits for the caller
+	sentAt time.Time         // when it went on a stream
 }
 
 type appendResult struct {
@@ -72,6 +75,26 @@ type appendResult struct {
 type appendStream struct {
 	calls   omav1.SessionService_AppendEventsClient
 	pending []*pendingAppend // sent, not yet answered, in order
+	cancel  context.CancelFunc
+	overdue *time.Timer // cancels the stream when the oldest pending append's ack is due; guarded by Appender.mu
+}
+
+// watchLocked arms the stream's timer for its oldest unanswered append. Called with mu held.
+func (s *appendStream) watchLocked(timeout time.Duration) {
+	if s.overdue != nil {
+		s.overdue.Stop()
+		s.overdue = nil
+	}
+	if len(s.pending) > 0 {
+		s.overdue = time.AfterFunc(time.Until(s.pending[0].sentAt.Add(timeout)), s.cancel)
+	}
+}
+
+func (a *Appender) ackTimeout() time.Duration {
+	if a.opts.AttemptTimeout > 0 {
+		return a.opts.AttemptTimeout
+	}
+	return DefaultEmitAttemptTimeout
 }
 
 // OpenAppender returns an Appender on this client's connection. Its stream is opened by
@@ -129,18 +152,24 @@ func (a *Appender) send(p *pendingAppend) error {
 		return nil
 	}
 	if a.stream == nil {
-		calls, err := a.client.Sessions.AppendEvents(context.Background())
+		ctx, cancel := context.WithCancel(context.Background())
+		calls, err := a.client.Sessions.AppendEvents(ctx)
 		if err != nil {
+			cancel()
 			a.resendLocked([]*pendingAppend{p}, err)
 			a.mu.Unlock()
 			return nil
 		}
-		a.stream = &appendStream{calls: calls}
+		a.stream = &appendStream{calls: calls, cancel: cancel}
 		a.workers.Add(1)
 		go a.receive(a.stream)
 	}
 	s := a.stream
+	p.sentAt = time.Now()
 	s.pending = append(s.pending, p)
+	if len(s.pending) == 1 {
+		s.watchLocked(a.ackTimeout())
+	}
 	a.mu.Unlock()
 	// A failed send shows in Recv, whose receiver hands p on with the other unanswered appends.
 	_ = s.calls.Send(p.req)
@@ -159,9 +188,14 @@ func (a *Appender) receive(s *appendStream) {
 				s.pending[0].done <- appendResult{res: ack}
 				s.pending = s.pending[1:]
 			}
+			s.watchLocked(a.ackTimeout())
 			a.mu.Unlock()
 			continue
 		}
+		if s.overdue != nil {
+			s.overdue.Stop()
+		}
+		s.cancel()
 		if a.stream == s {
 			a.stream = nil
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -144,5 +145,77 @@ func TestAppenderReturnsARefusalAndKeepsTheRest(t *testing.T) {
 	a.Close()
 	if _, err := a.Append(context.Background(), "ses_g", []*omav1.Event{custom("late")}, AppendOptions{}); err != ErrAppenderClosed {
 		t.Fatalf("append after Close: %v", err)
+	}
+}
+
+// quietLog takes appends on its stream (durable) and never answers them: a connection
+// that died without a word.
+type quietLog struct {
+	*fakeLog
+	cancelled chan struct{}
+}
+
+func (q *quietLog) AppendEvents(stream omav1.SessionService_AppendEventsServer) error {
+	q.mu.Lock()
+	q.streams++
+	q.mu.Unlock()
+	go func() {
+		<-stream.Context().Done()
+		close(q.cancelled)
+	}()
+	for {
+		req, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		q.apply(req.GetIdempotencyKey(), req.GetEvents())
+	}
+}
+
+func TestAppenderCancelsAStreamThatStaysQuietPastTheAttemptTimeout(t *testing.T) {
+	q := &quietLog{fakeLog: &fakeLog{byKey: map[string][]*omav1.Event{}}, cancelled: make(chan struct{})}
+	c := startFake(t, q, Options{})
+	a := c.OpenAppender(AppenderOptions{Backoff: fast, AttemptTimeout: 200 * time.Millisecond})
+	started := time.Now()
+	var wg sync.WaitGroup
+	seqs := make([]int64, 3)
+	errs := make([]error, 3)
+	for i := 0; i < 3; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			ack, err := a.Append(ctx, "ses_q", []*omav1.Event{custom(fmt.Sprintf("q%d", i))}, AppendOptions{})
+			errs[i] = err
+			if err == nil {
+				seqs[i] = ack.GetEvents()[0].GetSeq()
+			}
+		}(i)
+	}
+	wg.Wait()
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("append %d: %v", i, err)
+		}
+	}
+	select {
+	case <-q.cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the quiet stream was never cancelled")
+	}
+	if waited := time.Since(started); waited < 200*time.Millisecond {
+		t.Fatalf("answered after %v, before the attempt timeout", waited)
+	}
+	if len(q.log) != 3 || q.streams != 1 || q.emits != 3 {
+		t.Fatalf("log %v over %d streams and %d EmitEvents: want 3 events written once, 1 stream, 3 resends", q.log, q.streams, q.emits)
+	}
+	for _, s := range seqs {
+		if s < 1 || s > 3 {
+			t.Fatalf("acks %v: want seqs 1..3", seqs)
+		}
 	}
 }
