@@ -4,6 +4,7 @@ from __future__ import annotations
 import collections
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from typing import Callable, Deque, Iterator, List, Optional, Sequence
 
@@ -19,18 +20,23 @@ class AppenderClosed(RuntimeError):
 
 
 class _Pending:
-    __slots__ = ("request", "future")
+    __slots__ = ("request", "future", "sent_at")
 
     def __init__(self, request: session_service_pb2.AppendEventsRequest, future: Future):
         self.request, self.future = request, future
+        self.sent_at = 0.0  # time.monotonic() when it went on a stream
 
 
 class _Stream:
     """One AppendEvents call: the requests still to go out, and those sent but not yet answered."""
 
-    def __init__(self) -> None:
+    def __init__(self, lock: threading.Lock) -> None:
         self.requests: "queue.SimpleQueue[Optional[session_service_pb2.AppendEventsRequest]]" = queue.SimpleQueue()
         self.pending: Deque[_Pending] = collections.deque()
+        self.responses = None
+        self.ended = False
+        # Told when the first unanswered append arrives and when the stream ends (under the appender's lock).
+        self.changed = threading.Condition(lock)
 
     def request_iterator(self) -> Iterator[session_service_pb2.AppendEventsRequest]:
         while True:
@@ -46,7 +52,9 @@ class Appender:
     the order of the calls. Every append carries an idempotency key, so when the stream breaks
     the appends it left unanswered are sent again with EmitEvents (``OmaClient.emit_batch``),
     in order, and none is written twice (SESS-3); the next append after them opens a new
-    stream. An append the server refused raises the server's error as OmaRpcError.
+    stream. An append the server refused raises the server's error as OmaRpcError. Each
+    append's acknowledgement is due within ``timeout``: a stream that stays quiet past it (a
+    connection that died without a word) is cancelled and treated as broken.
 
     Open one with ``OmaClient.open_appender()``; use it as a context manager, or call
     ``close()``. ``append`` waits for the acknowledgement; ``submit`` returns a Future of it,
@@ -98,7 +106,10 @@ class Appender:
                 return future
             if self._stream is None:
                 self._stream = self._open_locked()
+            pending.sent_at = time.monotonic()
             self._stream.pending.append(pending)
+            if len(self._stream.pending) == 1:
+                self._stream.changed.notify_all()
             self._stream.requests.put(request)
         return future
 
@@ -112,12 +123,28 @@ class Appender:
             self._idle.wait_for(lambda: self._workers == 0)
 
     def _open_locked(self) -> _Stream:
-        stream = _Stream()
+        stream = _Stream(self._lock)
         # Fail fast: while the server is unreachable the stream breaks at once and its
         # appends go through emit_batch, whose retries wait for the channel to be ready.
-        responses = self._client.sessions.AppendEvents(stream.request_iterator())
-        self._start_locked(self._receive, stream, responses)
+        stream.responses = self._client.sessions.AppendEvents(stream.request_iterator())
+        self._start_locked(self._receive, stream, stream.responses)
+        self._start_locked(self._watch, stream)
         return stream
+
+    def _watch(self, stream: _Stream) -> None:
+        """Cancels the stream when its oldest unanswered append's acknowledgement is overdue."""
+        timeout = self._retry["timeout"]
+        with self._lock:
+            while not stream.ended:
+                if not stream.pending:
+                    stream.changed.wait()
+                    continue
+                left = stream.pending[0].sent_at + timeout - time.monotonic()
+                if left <= 0:
+                    stream.responses.cancel()
+                    return
+                # An ack meanwhile makes a later append the oldest; looked at again when this one is due.
+                stream.changed.wait(left)
 
     def _start_locked(self, target, *args) -> None:
         self._workers += 1
@@ -147,6 +174,8 @@ class Appender:
         stream.requests.put(None)
         refused: Optional[_Pending] = None
         with self._lock:
+            stream.ended = True
+            stream.changed.notify_all()
             if self._stream is stream:
                 self._stream = None
             unanswered: List[_Pending] = list(stream.pending)

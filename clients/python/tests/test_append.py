@@ -2,6 +2,7 @@
 import os
 import sys
 import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -88,6 +89,37 @@ class AppenderTest(unittest.TestCase):
         self.assertEqual((fake.log, fake.streams), (["first", "after"], 2))
         with self.assertRaises(AppenderClosed):
             appender.append("ses_p", [custom("late")])
+
+
+class QuietLog(FakeLog):
+    """Takes appends on its stream (durable) and never answers them: a connection that died
+    without a word. Notes when the client cancels the stream."""
+
+    def __init__(self):
+        super().__init__()
+        self.cancelled = threading.Event()
+
+    def AppendEvents(self, request_iterator, context):
+        with self.lock:
+            self.streams += 1
+        context.add_callback(self.cancelled.set)
+        for request in request_iterator:
+            self.apply(request.idempotency_key, request.events)
+        return iter(())
+
+
+class QuietStreamTest(unittest.TestCase):
+    def test_a_stream_quiet_past_the_timeout_is_cancelled_and_its_appends_sent_again_once(self):
+        fake = QuietLog()
+        started = time.monotonic()
+        with serve_fake(self, fake).open_appender(backoff=FAST, timeout=0.2) as appender:
+            pending = [appender.submit("ses_q", [custom(f"q{i}")]) for i in range(3)]
+            acks = [f.result(timeout=10) for f in pending]
+        self.assertGreaterEqual(time.monotonic() - started, 0.2)
+        self.assertTrue(fake.cancelled.wait(5), "the quiet stream was never cancelled")
+        self.assertEqual(fake.log, ["q0", "q1", "q2"])
+        self.assertEqual([a.events[0].seq for a in acks], [1, 2, 3])
+        self.assertEqual((fake.streams, fake.emits), (1, 3))
 
 
 if __name__ == "__main__":
