@@ -82,25 +82,26 @@ func custom(kind string) *omav1.Event {
 	return &omav1.Event{Payload: &omav1.Event_Custom{Custom: &omav1.CustomEvent{Type: kind}}}
 }
 
-func TestAppenderResendsWhatABrokenStreamLeftUnansweredOnce(t *testing.T) {
-	f := &fakeLog{byKey: map[string][]*omav1.Event{}, breakAt: 10}
-	c := startFake(t, f, Options{})
-	var resent []int
-	a := c.OpenAppender(AppenderOptions{Backoff: fast, OnResend: func(n int, _ error) { resent = append(resent, n) }})
-	const n = 50
+// appendAll makes one Append per kind, all at once, closes the Appender, and returns the
+// acknowledgements in the order of kinds; it fails the test on any error, or on an ack that
+// is not of its own append.
+func appendAll(t *testing.T, a *Appender, sessionID string, kinds []string) []*omav1.AppendEventsResponse {
+	t.Helper()
 	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := 0; i < n; i++ {
+	acks := make([]*omav1.AppendEventsResponse, len(kinds))
+	errs := make([]error, len(kinds))
+	for i, kind := range kinds {
 		wg.Add(1)
-		go func(i int) {
+		go func(i int, kind string) {
 			defer wg.Done()
-			kind := fmt.Sprintf("e%d", i)
-			ack, err := a.Append(context.Background(), "ses_g", []*omav1.Event{custom(kind)}, AppendOptions{})
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			ack, err := a.Append(ctx, sessionID, []*omav1.Event{custom(kind)}, AppendOptions{})
 			if err == nil && ack.GetEvents()[0].GetCustom().GetType() != kind {
 				err = fmt.Errorf("append %s acknowledged with %v", kind, ack.GetEvents())
 			}
-			errs[i] = err
-		}(i)
+			acks[i], errs[i] = ack, err
+		}(i, kind)
 	}
 	wg.Wait()
 	if err := a.Close(); err != nil {
@@ -111,6 +112,24 @@ func TestAppenderResendsWhatABrokenStreamLeftUnansweredOnce(t *testing.T) {
 			t.Fatalf("append %d: %v", i, err)
 		}
 	}
+	return acks
+}
+
+func kinds(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s%d", prefix, i)
+	}
+	return out
+}
+
+func TestAppenderResendsWhatABrokenStreamLeftUnansweredOnce(t *testing.T) {
+	f := &fakeLog{byKey: map[string][]*omav1.Event{}, breakAt: 10}
+	c := startFake(t, f, Options{})
+	var resent []int
+	a := c.OpenAppender(AppenderOptions{Backoff: fast, OnResend: func(n int, _ error) { resent = append(resent, n) }})
+	const n = 50
+	appendAll(t, a, "ses_g", kinds("e", n))
 	seen := map[string]bool{}
 	for _, kind := range f.log {
 		if seen[kind] {
@@ -177,31 +196,7 @@ func TestAppenderCancelsAStreamThatStaysQuietPastTheAttemptTimeout(t *testing.T)
 	c := startFake(t, q, Options{})
 	a := c.OpenAppender(AppenderOptions{Backoff: fast, AttemptTimeout: 200 * time.Millisecond})
 	started := time.Now()
-	var wg sync.WaitGroup
-	seqs := make([]int64, 3)
-	errs := make([]error, 3)
-	for i := 0; i < 3; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			ack, err := a.Append(ctx, "ses_q", []*omav1.Event{custom(fmt.Sprintf("q%d", i))}, AppendOptions{})
-			errs[i] = err
-			if err == nil {
-				seqs[i] = ack.GetEvents()[0].GetSeq()
-			}
-		}(i)
-	}
-	wg.Wait()
-	if err := a.Close(); err != nil {
-		t.Fatal(err)
-	}
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("append %d: %v", i, err)
-		}
-	}
+	acks := appendAll(t, a, "ses_q", kinds("q", 3))
 	select {
 	case <-q.cancelled:
 	case <-time.After(5 * time.Second):
@@ -213,9 +208,9 @@ func TestAppenderCancelsAStreamThatStaysQuietPastTheAttemptTimeout(t *testing.T)
 	if len(q.log) != 3 || q.streams != 1 || q.emits != 3 {
 		t.Fatalf("log %v over %d streams and %d EmitEvents: want 3 events written once, 1 stream, 3 resends", q.log, q.streams, q.emits)
 	}
-	for _, s := range seqs {
-		if s < 1 || s > 3 {
-			t.Fatalf("acks %v: want seqs 1..3", seqs)
+	for _, ack := range acks {
+		if s := ack.GetEvents()[0].GetSeq(); s < 1 || s > 3 {
+			t.Fatalf("an ack with seq %d: want seqs 1..3", s)
 		}
 	}
 }
