@@ -12,46 +12,15 @@ import { createOmaClient } from "@oma/client/node";
 import { byStep, startScriptedModel } from "@oma/conformance/scripted-model";
 import { startServerProcess } from "@oma/server/dist/testing/server-process.js";
 import { tempDir } from "@oma/server/dist/testing/temp-dir.js";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
+import { CLK_TCK, processTree } from "./proc-stat.js";
 import { printTable, type Row } from "./report.js";
 
 const MODEL_MS = Number(process.env["OMA_BENCH_MODEL_MS"] ?? 1000);
 const SIZES = (process.env["OMA_BENCH_CAPACITY_N"] ?? "50,200,1000").split(",").map(Number);
 const TOOL_CALLS = 3;
-const CLK_TCK = 100;
-
-interface Proc {
-  readonly pid: number;
-  readonly ppid: number;
-  /** utime + stime: its own CPU. */
-  readonly own: number;
-  /** utime + stime + cutime + cstime: its own CPU and that of the children it reaped. */
-  readonly ticks: number;
-  readonly rssPages: number;
-}
-
-/** `root` and its live descendants, from /proc. */
-function processTree(root: number): Proc[] {
-  const all = new Map<number, Proc>();
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      // The fields after the command: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14) … rss(21).
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
-      all.set(Number(name), { pid: Number(name), ppid: f[1]!, own: f[11]! + f[12]!, ticks: f[11]! + f[12]! + f[13]! + f[14]!, rssPages: f[21]! });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const inTree = (pid: number): boolean => {
-    for (let p: number | undefined = pid, depth = 0; p !== undefined && p > 1 && depth < 64; p = all.get(p)?.ppid, depth++) if (p === root) return true;
-    return false;
-  };
-  return [...all].filter(([pid]) => inTree(pid)).map(([, p]) => p);
-}
 
 /** CPU-seconds by part: the server process, its node children (the brain workers), and every other process (the spawner, sandboxes, their tools), live or reaped. */
 function cpuByPart(root: number): { server: number; workers: number; sandboxes: number } {

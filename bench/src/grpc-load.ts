@@ -31,18 +31,24 @@ export function grpcTarget(address: string, path: string, requests: readonly Uin
 
 /** Calls `op` from `concurrency` loops for `ms`; returns completed calls per second. */
 export async function callsPerSecond(concurrency: number, op: (worker: number) => Promise<unknown>, ms: number): Promise<number> {
-  let done = 0;
+  const { calls, seconds } = await callsFor(concurrency, op, ms);
+  return calls / seconds;
+}
+
+/** Calls `op` from `concurrency` loops for `ms`; returns how many calls completed and in how long. */
+export async function callsFor(concurrency: number, op: (worker: number) => Promise<unknown>, ms: number): Promise<{ calls: number; seconds: number }> {
+  let calls = 0;
   const start = performance.now();
   const end = start + ms;
   await Promise.all(
     Array.from({ length: concurrency }, async (_, w) => {
       while (performance.now() < end) {
         await op(w);
-        done++;
+        calls++;
       }
     }),
   );
-  return done / ((performance.now() - start) / 1000);
+  return { calls, seconds: (performance.now() - start) / 1000 };
 }
 
 /** Latency of `op` one call at a time, for `ms`; every sample in milliseconds. */

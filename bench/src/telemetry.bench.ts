@@ -5,6 +5,10 @@
  *     by two load generators: the goal's, a `@grpc/grpc-js` channel sending pre-encoded requests
  *     (so the figure is the server's: on these two cores the SDK client spends more CPU per
  *     call than the server does, and its cost would dilute the server's), and @oma/client, for reference;
+ *   EmitEvents answered per CPU-second of the server (every thread of it, the export thread's
+ *     too) over the same grpc-js rounds, on ÷ off: what tracing costs the server itself. The
+ *     rate moves with the load of a shared host (another tenant's CPU, steal time); CPU per
+ *     call moves much less, so it is the steadier reading of the same cost;
  *   Wake → first model request p50 with tracing on vs off (off ÷ on, so that higher is
  *     better like the rate), with a worker process each and the scripted model;
  *   each beside an A/A control: a twin of the server without tracing, the noise floor.
@@ -26,8 +30,9 @@ import { startServerProcess, type ServerProcess } from "@oma/server/dist/testing
 import { chromiumAvailable, launchChromium } from "@oma/server/dist/testing/chromium.js";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { EmitEventRequestSchema } from "@oma/client/gen/oma/v1/session_service_pb.js";
-import { callsPerSecond, grpcTarget, type UnaryTarget } from "./grpc-load.js";
+import { callsFor, callsPerSecond, grpcTarget, type UnaryTarget } from "./grpc-load.js";
 import { startOtlpSink } from "./otlp-sink.js";
+import { ownCpuSeconds } from "./proc-stat.js";
 import { fmt, percentile, preciseNow, printTable } from "./report.js";
 
 const ROUNDS = 5;
@@ -90,6 +95,8 @@ async function wakeToFirstRequest(client: OmaClient, tag: string): Promise<numbe
 // Tracing off, tracing on, and the A/A twin of "off"; samples pooled over the trials.
 const names = ["off", "on", "twin"] as const;
 const rates: number[][] = [[], [], []];
+// Calls answered and the server's CPU-seconds (all its threads: the export thread too), summed over the grpc-js rounds.
+const work = names.map(() => ({ calls: 0, cpuSeconds: 0 }));
 const sdkRates: number[][] = [[], [], []];
 const wakes: number[][] = [[], [], []];
 let kept: Served | undefined; // a server of the last trial, for the inspector's paint
@@ -100,7 +107,13 @@ for (let trial = 0; trial < TRIALS; trial++) {
   for (let round = 0; round <= ROUNDS; round++) {
     for (let k = 0; k < 3; k++) {
       const s = (round + k + trial) % 3;
-      const rate = await callsPerSecond(CONCURRENCY, (w) => targets[s]!.call(w), ROUND_MS);
+      const cpu0 = ownCpuSeconds(trio[s]!.server.pid);
+      const { calls, seconds } = await callsFor(CONCURRENCY, (w) => targets[s]!.call(w), ROUND_MS);
+      const rate = calls / seconds;
+      if (round > 0) {
+        work[s]!.calls += calls;
+        work[s]!.cpuSeconds += ownCpuSeconds(trio[s]!.server.pid) - cpu0;
+      }
       const sdkRate = await sdkEmitRate(trio[s]!.client, ids[s]!);
       if (round > 0) rates[s]!.push(rate); // round 0 warms each server up
       if (round > 0) sdkRates[s]!.push(sdkRate);
@@ -122,9 +135,12 @@ const off = kept!;
 const [offRate, onRate, twinRate] = rates.map((r) => percentile(r, 50)) as [number, number, number];
 const [sdkOffRate, sdkOnRate, sdkTwinRate] = sdkRates.map((r) => percentile(r, 50)) as [number, number, number];
 const [offWake, onWake, twinWake] = wakes.map((w) => percentile(w, 50)) as [number, number, number];
+const [offPerCpu, onPerCpu, twinPerCpu] = work.map((w) => w.calls / w.cpuSeconds) as [number, number, number];
 printTable(`Tracing cost (OTLP export of every span to a sink process: ${await sink.exports()} exports received; ${TRIALS} trials of fresh servers, ${rates[0]!.length} emit rounds and ${wakes[0]!.length} wakes each, pooled)`, [
   { what: `EmitEvent rate, grpc-js c=${CONCURRENCY}, tracing on`, value: onRate, unit: "ev/s", limit: { what: "tracing off", value: offRate }, goal: { atLeast: 0.95 } },
   { what: "  A/A control: a twin without tracing", value: twinRate, unit: "ev/s", limit: { what: "tracing off", value: offRate } },
+  { what: "EmitEvents per server CPU-second, tracing on", value: onPerCpu, unit: "ev/CPU-s", limit: { what: "tracing off", value: offPerCpu } },
+  { what: "  A/A control: a twin without tracing", value: twinPerCpu, unit: "ev/CPU-s", limit: { what: "tracing off", value: offPerCpu } },
   { what: `EmitEvent rate, @oma/client c=${CONCURRENCY}, tracing on`, value: sdkOnRate, unit: "ev/s", limit: { what: "tracing off", value: sdkOffRate } },
   { what: "  A/A control: a twin without tracing", value: sdkTwinRate, unit: "ev/s", limit: { what: "tracing off", value: sdkOffRate } },
   { what: "Wake → first model request p50, tracing on", value: onWake, unit: "ms" },
