@@ -8,7 +8,7 @@ import { withOmaFrameworkErrors } from "./framework-errors.js";
 import { TENANT_HEADER, type Authenticator } from "../auth/authenticate.js";
 import type { Principal } from "../auth/principal.js";
 import { OmaError } from "../errors/oma-error.js";
-import { accessRuleOf, authorize } from "./access-policy.js";
+import { accessRuleOf, authorize, type AccessRule } from "./access-policy.js";
 import type { BidiStreamHandler, Call, CallerCredentials, ServerStreamHandler, ServiceParts, UnaryHandler } from "./handlers.js";
 import { traceContextKey } from "../telemetry/trace-interceptor.js";
 import { FORWARDED_BY_HEADER } from "../sandbox/sandbox-forwarding.js";
@@ -26,7 +26,7 @@ export function connectService<S extends DescService>(service: S, parts: Service
     const handler = (parts.handlers as Record<string, unknown>)[method.localName];
     if (typeof handler !== "function") continue;
     const validate = (parts.validators as Record<string, Validate>)[method.localName]!;
-    const gate: Gate = { method, validate, auth };
+    const gate: Gate = { method, procedure: procedureOf(method), rule: accessRuleOf(method), validate, auth };
     if (method.methodKind === "unary") impl[method.localName] = unary(gate, handler as UnaryHandler<never, never>);
     else if (method.methodKind === "server_streaming") impl[method.localName] = serverStream(gate, handler as ServerStreamHandler<never, never>);
     else if (method.methodKind === "bidi_streaming") impl[method.localName] = bidiStream(gate, handler as BidiStreamHandler<never, never>);
@@ -43,9 +43,12 @@ const procedureOf = (method: DescMethod) => `${method.parent.typeName}/${method.
  * without this, such a call would end with OK whenever the server's deadline fired before
  * the client's own.
  */
-function deadlinePassed(signal: AbortSignal): ConnectError | undefined {
-  const reason: unknown = signal.reason;
-  return signal.aborted && reason instanceof ConnectError && reason.code === Code.DeadlineExceeded ? reason : undefined;
+function deadlinePassed(ctx: HandlerContext): ConnectError | undefined {
+  // The time left is asked first: reading the signal may make it (grpc-call-context.ts).
+  const left = ctx.timeoutMs();
+  if (left === undefined || left > 0) return undefined;
+  const reason: unknown = ctx.signal.reason;
+  return ctx.signal.aborted && reason instanceof ConnectError && reason.code === Code.DeadlineExceeded ? reason : undefined;
 }
 
 type Validate = (request: unknown) => void;
@@ -53,6 +56,8 @@ type Validate = (request: unknown) => void;
 /** What stands between a call and its handler: who may call the method, and its request rules. */
 interface Gate {
   readonly method: DescMethod;
+  readonly procedure: string;
+  readonly rule: AccessRule;
   readonly validate: Validate;
   readonly auth: Authenticator;
 }
@@ -60,7 +65,7 @@ interface Gate {
 /** Authenticates, authorises, then validates the request: the one way into every handler. */
 async function admit(gate: Gate, request: unknown, ctx: HandlerContext): Promise<Principal> {
   const principal = await gate.auth.authenticate(ctx.requestHeader);
-  authorize(accessRuleOf(gate.method), principal, request, procedureOf(gate.method));
+  authorize(gate.rule, principal, request, gate.procedure);
   gate.validate(request);
   return principal;
 }
@@ -68,8 +73,8 @@ async function admit(gate: Gate, request: unknown, ctx: HandlerContext): Promise
 function unary(gate: Gate, handler: UnaryHandler<never, never>) {
   return async (request: never, ctx: HandlerContext) => {
     const principal = await admit(gate, request, ctx);
-    const response = await handler(request, { principal, signal: ctx.signal, trace: ctx.values.get(traceContextKey), credentials: credentialsOf(ctx) });
-    const late = deadlinePassed(ctx.signal);
+    const response = await handler(request, callOf(principal, ctx));
+    const late = deadlinePassed(ctx);
     if (late) throw late;
     return response;
   };
@@ -90,10 +95,9 @@ function serverStream(gate: Gate, handler: ServerStreamHandler<never, never>) {
 function bidiStream(gate: Gate, handler: BidiStreamHandler<never, never>) {
   return async function* (requests: AsyncIterable<never>, ctx: HandlerContext) {
     const principal = await gate.auth.authenticate(ctx.requestHeader);
-    const rule = accessRuleOf(gate.method);
     async function* checked(): AsyncIterable<never> {
       for await (const request of requests) {
-        authorize(rule, principal, request, procedureOf(gate.method));
+        authorize(gate.rule, principal, request, gate.procedure);
         gate.validate(request);
         yield request;
       }
@@ -101,6 +105,28 @@ function bidiStream(gate: Gate, handler: BidiStreamHandler<never, never>) {
     yield* untilRevoked(gate.auth, principal, ctx, (call) => handler(checked(), call));
   };
 }
+
+/**
+ * A unary call as its handler sees it; its signal and credentials are read from the context
+ * when asked for (most handlers never do). A class, so that the getters live on the prototype.
+ */
+class UnaryCall implements Call {
+  readonly trace: Call["trace"];
+  constructor(
+    readonly principal: Principal,
+    private readonly ctx: HandlerContext,
+  ) {
+    this.trace = ctx.values.get(traceContextKey);
+  }
+  get signal(): AbortSignal {
+    return this.ctx.signal;
+  }
+  get credentials(): CallerCredentials {
+    return credentialsOf(this.ctx);
+  }
+}
+
+const callOf = (principal: Principal, ctx: HandlerContext): Call => new UnaryCall(principal, ctx);
 
 function credentialsOf(ctx: HandlerContext): CallerCredentials {
   const header = (name: string) => ctx.requestHeader.get(name) ?? undefined;
@@ -128,7 +154,7 @@ async function* untilRevoked(auth: Authenticator, principal: Principal, ctx: Han
         throw new OmaError("UNAUTHENTICATED", "the token of this stream was revoked", { cause: "revoked" });
       }
       if (next.done) {
-        const late = deadlinePassed(ctx.signal);
+        const late = deadlinePassed(ctx);
         if (late) throw late;
         return;
       }
@@ -137,7 +163,7 @@ async function* untilRevoked(auth: Authenticator, principal: Principal, ctx: Han
   } catch (err) {
     // A client that hangs up is not a fault: the stream ends as cancelled, unlogged.
     if (ctx.signal.aborted && !revoked.signal.aborted && !(err instanceof OmaError)) {
-      throw deadlinePassed(ctx.signal) ?? new ConnectError("the client cancelled the call", Code.Canceled);
+      throw deadlinePassed(ctx) ?? new ConnectError("the client cancelled the call", Code.Canceled);
     }
     throw err;
   } finally {

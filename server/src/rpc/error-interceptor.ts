@@ -6,13 +6,13 @@ import { toConnectError, type InternalErrorLogger } from "./to-connect-error.js"
  * stream is being produced, so that handlers and domain code never build a ConnectError.
  */
 export function errorInterceptor(logInternal: InternalErrorLogger): Interceptor {
+  const procedureOf = (req: { method: { parent: { typeName: string }; name: string } }) => req.method.parent.typeName + "/" + req.method.name;
   return (next) => async (req) => {
-    const procedure = req.method.parent.typeName + "/" + req.method.name;
     let res;
     try {
       res = await next(req);
     } catch (err) {
-      throw toConnectError(err, procedure, logInternal);
+      throw toConnectError(err, procedureOf(req), logInternal);
     }
     if (!res.stream) return res;
     const messages = res.message;
@@ -22,7 +22,7 @@ export function errorInterceptor(logInternal: InternalErrorLogger): Interceptor 
         try {
           yield* messages;
         } catch (err) {
-          throw toConnectError(err, procedure, logInternal);
+          throw toConnectError(err, procedureOf(req), logInternal);
         }
       })(),
     };

@@ -5,7 +5,7 @@ import { Code, ConnectError, createContextValues, type HandlerContext, type Inte
 import type { Logger } from "../logger.js";
 import type { RoutedService } from "./connect-adapter.js";
 import { malformedRequest } from "./framework-errors.js";
-import { MetadataHeaders } from "./metadata-headers.js";
+import { GrpcCallContext } from "./grpc-call-context.js";
 import { grpcStatusOf, withOmaFrameworkStatuses } from "./grpc-status.js";
 
 /**
@@ -80,51 +80,11 @@ function injectedHttp2Server(server: grpc.Server): Http2Server {
   return injected;
 }
 
-type SurfaceCall = grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerWritableStream<Buffer, Buffer> | grpc.ServerDuplexStream<Buffer, Buffer>;
-
 interface Bridge {
   readonly desc: DescService;
   readonly method: DescMethod;
   readonly impl: AnyImpl;
   readonly interceptors: readonly Interceptor[];
-}
-
-/**
- * The handler context of one call: its signal aborts when the client cancels (CANCELED) or
- * the deadline passes (DEADLINE_EXCEEDED, WIRE-7), as connect-node's does.
- */
-function contextOf(bridge: Bridge, call: SurfaceCall): { ctx: HandlerContext; end(): void } {
-  const controller = new AbortController();
-  const header = new MetadataHeaders(call.metadata, "application/grpc");
-  const deadline = call.getDeadline();
-  const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
-  let timer: NodeJS.Timeout | undefined;
-  if (Number.isFinite(deadlineMs)) {
-    timer = setTimeout(() => controller.abort(new ConnectError("the deadline passed", Code.DeadlineExceeded)), Math.max(0, deadlineMs - Date.now()));
-  }
-  const onCancelled = () => controller.abort(new ConnectError("the client cancelled the call", Code.Canceled));
-  const events = call as NodeJS.EventEmitter;
-  events.once("cancelled", onCancelled);
-  const ctx: HandlerContext = {
-    service: bridge.desc,
-    method: bridge.method,
-    protocolName: "grpc",
-    requestMethod: "POST",
-    url: `/${bridge.desc.typeName}/${bridge.method.name}`,
-    signal: controller.signal,
-    timeoutMs: () => (Number.isFinite(deadlineMs) ? deadlineMs - Date.now() : undefined),
-    requestHeader: header,
-    responseHeader: new Headers(),
-    responseTrailer: new Headers(),
-    values: createContextValues(),
-  };
-  return {
-    ctx,
-    end() {
-      clearTimeout(timer);
-      events.off("cancelled", onCancelled);
-    },
-  };
 }
 
 function decode(schema: DescMessage, bytes: Buffer): unknown {
@@ -135,7 +95,10 @@ function decode(schema: DescMessage, bytes: Buffer): unknown {
   }
 }
 
-const encode = (schema: DescMessage, message: unknown): Buffer => Buffer.from(toBinary(schema, create(schema, message as never)));
+const encode = (schema: DescMessage, message: unknown): Buffer => {
+  const bytes = toBinary(schema, create(schema, message as never));
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength); // a view, not a copy
+};
 
 /** The interceptors around `next`, outermost first (as connect-node applies them). */
 function intercepted(interceptors: readonly Interceptor[], next: Parameters<Interceptor>[0]): Parameters<Interceptor>[0] {
@@ -145,22 +108,22 @@ function intercepted(interceptors: readonly Interceptor[], next: Parameters<Inte
 function unaryBridge(bridge: Bridge): grpc.handleUnaryCall<Buffer, Buffer> {
   const { desc, method } = bridge;
   return (call, callback) => {
-    const { ctx, end } = contextOf(bridge, call);
+    const ctx = new GrpcCallContext(desc, method, call);
     const run = async (): Promise<Buffer> => {
       const next = intercepted(bridge.interceptors, async (req) => {
         const response = await bridge.impl(req.message, ctx);
-        return { stream: false, service: desc, method, header: ctx.responseHeader, trailer: ctx.responseTrailer, message: create(method.output, response as never) } as UnaryResponse;
+        return responseOf(ctx, false, create(method.output, response as never)) as UnaryResponse;
       });
-      const res = await next({ stream: false, service: desc, method, requestMethod: "POST", url: ctx.url, signal: ctx.signal, header: ctx.requestHeader, contextValues: ctx.values, message: decode(method.input, call.request) } as never);
+      const res = await next(requestOf(ctx, false, decode(method.input, call.request)));
       return encode(method.output, res.message);
     };
     run().then(
       (bytes) => {
-        end();
+        ctx.end();
         callback(null, bytes);
       },
       (err: unknown) => {
-        end();
+        ctx.end();
         callback(grpcStatusOf(err));
       },
     );
@@ -169,15 +132,73 @@ function unaryBridge(bridge: Bridge): grpc.handleUnaryCall<Buffer, Buffer> {
 
 /** Runs a streaming method through the interceptors; resolves with its response messages. */
 async function streamResponses(bridge: Bridge, ctx: HandlerContext, requests: AsyncIterable<unknown>, single: boolean): Promise<AsyncIterable<unknown>> {
-  const { desc, method } = bridge;
   const next = intercepted(bridge.interceptors, async (req) => {
     const input = single ? await firstOf(req.message as AsyncIterable<unknown>) : req.message;
-    const messages = bridge.impl(input, ctx) as AsyncIterable<unknown>;
-    return { stream: true, service: desc, method, header: ctx.responseHeader, trailer: ctx.responseTrailer, message: messages } as StreamResponse;
+    return responseOf(ctx, true, bridge.impl(input, ctx)) as StreamResponse;
   });
-  const res = await next({ stream: true, service: desc, method, requestMethod: "POST", url: ctx.url, signal: ctx.signal, header: ctx.requestHeader, contextValues: ctx.values, message: requests } as never);
+  const res = await next(requestOf(ctx, true, requests));
   return res.message as AsyncIterable<unknown>;
 }
+
+/**
+ * A unary call's request as interceptors see it; its signal is the context's, made when read
+ * (a class, so that the getter lives on the prototype: an object literal with a getter is slow
+ * to make). Interceptors pass a unary request and response on as they are, never spread.
+ */
+class InterceptedRequest {
+  readonly service: DescService;
+  readonly method: DescMethod;
+  readonly requestMethod = "POST";
+  readonly url: string;
+  readonly header: Headers;
+  readonly contextValues: HandlerContext["values"];
+  constructor(
+    readonly ctx: HandlerContext,
+    readonly stream: boolean,
+    readonly message: unknown,
+  ) {
+    this.service = ctx.service;
+    this.method = ctx.method;
+    this.url = ctx.url;
+    this.header = ctx.requestHeader;
+    this.contextValues = ctx.values;
+  }
+  get signal(): AbortSignal {
+    return this.ctx.signal;
+  }
+}
+
+/**
+ * A streaming call's request and response are plain objects with everything made at once:
+ * interceptors copy them with a spread, which drops getters, and a stream's signal is read anyway.
+ */
+const requestOf = (ctx: HandlerContext, stream: boolean, message: unknown) =>
+  (stream
+    ? { stream, service: ctx.service, method: ctx.method, requestMethod: ctx.requestMethod, url: ctx.url, signal: ctx.signal, header: ctx.requestHeader, contextValues: ctx.values, message }
+    : new InterceptedRequest(ctx, stream, message)) as never;
+
+/** A unary call's response as interceptors see it; its headers are the context's, made when read. */
+class InterceptedResponse {
+  readonly service: DescService;
+  readonly method: DescMethod;
+  constructor(
+    readonly ctx: HandlerContext,
+    readonly stream: boolean,
+    readonly message: unknown,
+  ) {
+    this.service = ctx.service;
+    this.method = ctx.method;
+  }
+  get header(): Headers {
+    return this.ctx.responseHeader;
+  }
+  get trailer(): Headers {
+    return this.ctx.responseTrailer;
+  }
+}
+
+const responseOf = (ctx: HandlerContext, stream: boolean, message: unknown): UnaryResponse | StreamResponse =>
+  (stream ? { stream, service: ctx.service, method: ctx.method, header: ctx.responseHeader, trailer: ctx.responseTrailer, message } : new InterceptedResponse(ctx, stream, message)) as never;
 
 async function firstOf(messages: AsyncIterable<unknown>): Promise<unknown> {
   for await (const m of messages) return m;
@@ -239,17 +260,17 @@ async function* decoded(schema: DescMessage, call: grpc.ServerDuplexStream<Buffe
 
 /** Writes every response to `call` (waiting for the peer when it is slow), then the status. */
 async function pump(bridge: Bridge, call: grpc.ServerWritableStream<Buffer, Buffer> | grpc.ServerDuplexStream<Buffer, Buffer>, requests: AsyncIterable<unknown>, single: boolean): Promise<void> {
-  const { ctx, end } = contextOf(bridge, call);
+  const ctx = new GrpcCallContext(bridge.desc, bridge.method, call);
   try {
     const messages = await streamResponses(bridge, ctx, requests, single);
     for await (const message of messages) {
       if (call.cancelled) break;
       if (!call.write(encode(bridge.method.output, message))) await drainedOrEnded(call, ctx.signal);
     }
-    end();
+    ctx.end();
     if (!call.cancelled) call.end();
   } catch (err) {
-    end();
+    ctx.end();
     if (!call.cancelled) call.emit("error", grpcStatusOf(err));
   }
 }

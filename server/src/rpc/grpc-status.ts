@@ -44,6 +44,7 @@ export function withOmaFrameworkStatuses(stream: ServerHttp2Stream, messageType:
   const fix = (headers: OutgoingHttpHeaders | undefined): OutgoingHttpHeaders | undefined => {
     if (!headers || headers[DETAILS] !== undefined) return headers;
     const code = Number(headers["grpc-status"]);
+    if (code !== RESOURCE_EXHAUSTED && code !== INTERNAL) return headers;
     const message = decodeURI(String(headers["grpc-message"] ?? ""));
     const replaced =
       code === RESOURCE_EXHAUSTED && /^Received message/.test(message)

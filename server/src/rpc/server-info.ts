@@ -1,4 +1,5 @@
-import type { ServerInfoService } from "@oma/client/gen/oma/v1/server_info_service_pb.js";
+import { create, type MessageShape } from "@bufbuild/protobuf";
+import { GetServerInfoResponseSchema, type ServerInfoService } from "@oma/client/gen/oma/v1/server_info_service_pb.js";
 import type { Handlers } from "./handlers.js";
 import type { Limits } from "@oma/client/gen/oma/v1/server_info_service_pb.js";
 
@@ -14,11 +15,16 @@ export interface ServerInfo {
   readonly sessionStore: string;
 }
 
-/** ServerInfoService: what this implementation claims, so the conformance suite knows what to test. */
+/**
+ * ServerInfoService: what this implementation claims, so the conformance suite knows what to
+ * test. The answer is made on the first call and kept: every part has opened before the
+ * server serves, and what they claim does not change while it runs.
+ */
 export function createServerInfoService(info: ServerInfo): Handlers<typeof ServerInfoService> {
+  let answer: MessageShape<typeof GetServerInfoResponseSchema> | undefined;
   return {
     getServerInfo() {
-      return {
+      return (answer ??= create(GetServerInfoResponseSchema, {
         implementation: IMPLEMENTATION,
         version: info.version,
         specVersion: SPEC_VERSION,
@@ -26,7 +32,7 @@ export function createServerInfoService(info: ServerInfo): Handlers<typeof Serve
         limits: info.limits,
         sandboxBackends: [...info.sandboxBackends()],
         sessionStore: info.sessionStore,
-      };
+      }));
     },
   };
 }
