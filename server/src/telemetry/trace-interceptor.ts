@@ -43,12 +43,21 @@ export const traceContextKey = createContextKey<Context>(ROOT_CONTEXT, { descrip
  */
 export function traceInterceptor(): Interceptor {
   const tracer = omaTracer();
+  const names = new WeakMap<object, string>();
+  const spanName = (m: { parent: { typeName: string }; name: string }): string => {
+    let name = names.get(m);
+    if (name === undefined) names.set(m, (name = `${m.parent.typeName}/${m.name}`));
+    return name;
+  };
   return (next) => (req) => {
-    const parent = propagation.extract(ROOT_CONTEXT, req.header, headerGetter);
-    const attributes: Attributes = { "rpc.system": rpcSystem(req.header), "rpc.service": req.method.parent.typeName, "rpc.method": req.method.name, ...sessionAttributes(parent) };
+    // A call that carries no W3C context (most clients') starts a trace: nothing to extract.
+    const carried = req.header.has("traceparent") || req.header.has("baggage");
+    const parent = carried ? propagation.extract(ROOT_CONTEXT, req.header, headerGetter) : ROOT_CONTEXT;
+    const attributes: Attributes = { "rpc.system": rpcSystem(req.header), "rpc.service": req.method.parent.typeName, "rpc.method": req.method.name };
+    if (carried) Object.assign(attributes, sessionAttributes(parent));
     // A unary request is known before the span starts: its attributes are set in one go.
     if (!req.stream) addRequestAttributes(attributes, req.message);
-    const span = tracer.startSpan(`${req.method.parent.typeName}/${req.method.name}`, { kind: SpanKind.SERVER, attributes }, parent);
+    const span = tracer.startSpan(spanName(req.method), { kind: SpanKind.SERVER, attributes }, parent);
     const ctx = trace.setSpan(parent, span);
     req.contextValues.set(traceContextKey, ctx);
     if (req.stream) req = { ...req, message: tap(req.message, (m) => span.setAttributes(addRequestAttributes({}, m))) };
