@@ -74,7 +74,7 @@ export class LevelSessionStorage implements SessionStorage {
   }
 
   async getIdempotency(sessionId: string, key: string): Promise<IdempotencyRecord | undefined> {
-    const value = await this.#keys.get(`${sessionId}${SEP}${key}`);
+    const value = await this.#db.get(this.#keys.prefix + `${sessionId}${SEP}${key}`); // as write() keys it
     return value ? decodeIdempotency(value) : undefined;
   }
 
@@ -100,10 +100,13 @@ export class LevelSessionStorage implements SessionStorage {
   }
 
   async write(writes: readonly SessionWrite[]): Promise<WriteOutcome[]> {
+    // Keys are prefixed here as the sublevel would prefix them (its `prefix`, utf8 keys and
+    // raw values on both): a put through the sublevel option costs about twice as much, and
+    // one append writes four or five records.
     const batch = this.#db.batch();
-    const put = (sublevel: Sub, key: string, value: Uint8Array) => batch.put(key, value, { sublevel });
-    const del = (sublevel: Sub, key: string) => batch.del(key, { sublevel });
-    const heads = await this.#epochs.getMany(writes.map((w) => w.sessionId));
+    const put = (sublevel: Sub, key: string, value: Uint8Array) => batch.put(sublevel.prefix + key, value);
+    const del = (sublevel: Sub, key: string) => batch.del(sublevel.prefix + key);
+    const heads = await this.#db.getMany(writes.map((w) => this.#epochs.prefix + w.sessionId));
     const revisions = new Map<string, number>();
     const outcomes: WriteOutcome[] = writes.map((w, i) => {
       const stored = revisions.get(w.sessionId) ?? (heads[i] ? decodeHead(heads[i]!).revision : 0);
