@@ -20,6 +20,7 @@ import { percentile, printTable, type Row } from "./report.js";
 
 const ROUNDS = 5;
 const ROUND_MS = 600;
+const WARMUP_ROUNDS = 2;
 const LATENCY_MS = 1500;
 
 const customEvent = (i: number) => create(EventSchema, { payload: { case: "custom", value: { type: "bench", data: { i } } } });
@@ -44,8 +45,9 @@ export async function transportComparison(server: ServerProcess): Promise<void> 
     ...(jet ? { jet } : {}),
   };
   const pids: Record<string, number> = { bare: noop.pid, info: server.pid, emit: server.pid, ...(jet ? { jet: jet.pid } : {}) };
-  // Warm up every connection and JIT before measuring.
-  for (const t of Object.values(targets)) await callsPerSecond(16, (w) => t.call(w), 300);
+  // Warm up every connection and JIT before measuring: two rounds as measured ones run (a
+  // shorter warm-up left the first measured rounds of every target at half speed).
+  for (let r = 0; r < WARMUP_ROUNDS; r++) for (const t of Object.values(targets)) await callsPerSecond(64, (w) => t.call(w), ROUND_MS);
 
   const rounds: Record<string, number[]> = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
   const work: Record<string, { calls: number; cpuSeconds: number }> = Object.fromEntries(Object.keys(targets).map((k) => [k, { calls: 0, cpuSeconds: 0 }]));
