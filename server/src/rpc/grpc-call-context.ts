@@ -1,6 +1,6 @@
 import type * as grpc from "@grpc/grpc-js";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, type ContextValues, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type ContextValues, type HandlerContext, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
 import { MetadataHeaders } from "./metadata-headers.js";
 
 type SurfaceCall = grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerWritableStream<Buffer, Buffer> | grpc.ServerDuplexStream<Buffer, Buffer>;
@@ -75,3 +75,64 @@ export class GrpcCallContext implements HandlerContext {
 
 const cancelled = () => new ConnectError("the client cancelled the call", Code.Canceled);
 const deadlinePassed = () => new ConnectError("the deadline passed", Code.DeadlineExceeded);
+
+/** What a unary call's request and response share: the call's context, its service and method. */
+abstract class InterceptedPart {
+  readonly service: DescService;
+  readonly method: DescMethod;
+  constructor(
+    readonly ctx: HandlerContext,
+    readonly stream: boolean,
+    readonly message: unknown,
+  ) {
+    this.service = ctx.service;
+    this.method = ctx.method;
+  }
+}
+
+/**
+ * A unary call's request as interceptors see it; its signal is the context's, made when read
+ * (a class, so that the getter lives on the prototype: an object literal with a getter is slow
+ * to make). Interceptors pass a unary request and response on as they are, never spread.
+ */
+class InterceptedRequest extends InterceptedPart {
+  readonly requestMethod = "POST";
+  get url(): string {
+    return this.ctx.url;
+  }
+  get header(): Headers {
+    return this.ctx.requestHeader;
+  }
+  get contextValues(): ContextValues {
+    return this.ctx.values;
+  }
+  get signal(): AbortSignal {
+    return this.ctx.signal;
+  }
+}
+
+/** A unary call's response as interceptors see it; its headers are the context's, made when read. */
+class InterceptedResponse extends InterceptedPart {
+  get header(): Headers {
+    return this.ctx.responseHeader;
+  }
+  get trailer(): Headers {
+    return this.ctx.responseTrailer;
+  }
+}
+
+type InterceptedRequestOf = Parameters<Parameters<Interceptor>[0]>[0];
+
+/**
+ * A call's request for the interceptors. A streaming call's is a plain object with
+ * everything made at once: interceptors copy it with a spread, which drops getters, and a
+ * stream's signal is read anyway.
+ */
+export const requestOf = (ctx: HandlerContext, stream: boolean, message: unknown): InterceptedRequestOf =>
+  (stream
+    ? { stream, service: ctx.service, method: ctx.method, requestMethod: ctx.requestMethod, url: ctx.url, signal: ctx.signal, header: ctx.requestHeader, contextValues: ctx.values, message }
+    : new InterceptedRequest(ctx, stream, message)) as never;
+
+/** A call's response for the interceptors; a streaming call's is a plain object, as its request is. */
+export const responseOf = (ctx: HandlerContext, stream: boolean, message: unknown): UnaryResponse | StreamResponse =>
+  (stream ? { stream, service: ctx.service, method: ctx.method, header: ctx.responseHeader, trailer: ctx.responseTrailer, message } : new InterceptedResponse(ctx, stream, message)) as never;

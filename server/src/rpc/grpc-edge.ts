@@ -1,11 +1,11 @@
 import type { IncomingHttpHeaders, Http2Server, ServerHttp2Stream } from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, type HandlerContext, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
 import type { Logger } from "../logger.js";
 import type { RoutedService } from "./connect-adapter.js";
 import { malformedRequest } from "./framework-errors.js";
-import { GrpcCallContext } from "./grpc-call-context.js";
+import { GrpcCallContext, requestOf, responseOf } from "./grpc-call-context.js";
 import { grpcStatusOf, withOmaFrameworkStatuses } from "./grpc-status.js";
 
 /**
@@ -139,66 +139,6 @@ async function streamResponses(bridge: Bridge, ctx: HandlerContext, requests: As
   const res = await next(requestOf(ctx, true, requests));
   return res.message as AsyncIterable<unknown>;
 }
-
-/**
- * A unary call's request as interceptors see it; its signal is the context's, made when read
- * (a class, so that the getter lives on the prototype: an object literal with a getter is slow
- * to make). Interceptors pass a unary request and response on as they are, never spread.
- */
-class InterceptedRequest {
-  readonly service: DescService;
-  readonly method: DescMethod;
-  readonly requestMethod = "POST";
-  readonly url: string;
-  readonly header: Headers;
-  readonly contextValues: HandlerContext["values"];
-  constructor(
-    readonly ctx: HandlerContext,
-    readonly stream: boolean,
-    readonly message: unknown,
-  ) {
-    this.service = ctx.service;
-    this.method = ctx.method;
-    this.url = ctx.url;
-    this.header = ctx.requestHeader;
-    this.contextValues = ctx.values;
-  }
-  get signal(): AbortSignal {
-    return this.ctx.signal;
-  }
-}
-
-/**
- * A streaming call's request and response are plain objects with everything made at once:
- * interceptors copy them with a spread, which drops getters, and a stream's signal is read anyway.
- */
-const requestOf = (ctx: HandlerContext, stream: boolean, message: unknown) =>
-  (stream
-    ? { stream, service: ctx.service, method: ctx.method, requestMethod: ctx.requestMethod, url: ctx.url, signal: ctx.signal, header: ctx.requestHeader, contextValues: ctx.values, message }
-    : new InterceptedRequest(ctx, stream, message)) as never;
-
-/** A unary call's response as interceptors see it; its headers are the context's, made when read. */
-class InterceptedResponse {
-  readonly service: DescService;
-  readonly method: DescMethod;
-  constructor(
-    readonly ctx: HandlerContext,
-    readonly stream: boolean,
-    readonly message: unknown,
-  ) {
-    this.service = ctx.service;
-    this.method = ctx.method;
-  }
-  get header(): Headers {
-    return this.ctx.responseHeader;
-  }
-  get trailer(): Headers {
-    return this.ctx.responseTrailer;
-  }
-}
-
-const responseOf = (ctx: HandlerContext, stream: boolean, message: unknown): UnaryResponse | StreamResponse =>
-  (stream ? { stream, service: ctx.service, method: ctx.method, header: ctx.responseHeader, trailer: ctx.responseTrailer, message } : new InterceptedResponse(ctx, stream, message)) as never;
 
 async function firstOf(messages: AsyncIterable<unknown>): Promise<unknown> {
   for await (const m of messages) return m;
