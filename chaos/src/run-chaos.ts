@@ -50,7 +50,7 @@ export async function runChaos(config: ChaosConfig, log: (line: string) => void 
     await system.server.ready();
     await workload.settle(Date.now() + bound * 3);
     monitor.stop();
-    clientNow = await system.client();
+    clientNow = await system.freshClient();
     const logs = new Map<string, Awaited<ReturnType<typeof readLog>>>();
     const leaseGoneBy = Date.now() + bound;
     for (const run of workload.runs) {
