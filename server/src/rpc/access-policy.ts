@@ -1,6 +1,7 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { ANY_TENANT, type Principal } from "../auth/principal.js";
 import { OmaError } from "../errors/oma-error.js";
+import { procedureName } from "./procedure-name.js";
 
 /**
  * Who may call a method (SEC-4):
@@ -59,12 +60,12 @@ const rules: Readonly<Record<string, AccessRule>> = {
 const adminOnly = rule("admin");
 
 export function accessRuleOf(method: DescMethod): AccessRule {
-  return rules[`${method.parent.typeName}/${method.name}`] ?? adminOnly;
+  return rules[procedureName(method)] ?? adminOnly;
 }
 
 /** Whether a method has a rule of its own (a test checks that every served method does). */
 export function hasAccessRule(method: DescMethod): boolean {
-  return `${method.parent.typeName}/${method.name}` in rules;
+  return procedureName(method) in rules;
 }
 
 /** PERMISSION_DENIED unless the principal may make this call with this request. */

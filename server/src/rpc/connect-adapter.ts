@@ -8,6 +8,7 @@ import { withOmaFrameworkErrors } from "./framework-errors.js";
 import { TENANT_HEADER, type Authenticator } from "../auth/authenticate.js";
 import type { Principal } from "../auth/principal.js";
 import { OmaError } from "../errors/oma-error.js";
+import { procedureName } from "./procedure-name.js";
 import { accessRuleOf, authorize, type AccessRule } from "./access-policy.js";
 import type { BidiStreamHandler, Call, CallerCredentials, ServerStreamHandler, ServiceParts, UnaryHandler } from "./handlers.js";
 import { traceContextKey } from "../telemetry/trace-interceptor.js";
@@ -26,16 +27,15 @@ export function connectService<S extends DescService>(service: S, parts: Service
     const handler = (parts.handlers as Record<string, unknown>)[method.localName];
     if (typeof handler !== "function") continue;
     const validate = (parts.validators as Record<string, Validate>)[method.localName]!;
-    const gate: Gate = { method, procedure: procedureOf(method), rule: accessRuleOf(method), validate, auth };
+    const gate: Gate = { method, procedure: procedureName(method), rule: accessRuleOf(method), validate, auth };
     if (method.methodKind === "unary") impl[method.localName] = unary(gate, handler as UnaryHandler<never, never>);
     else if (method.methodKind === "server_streaming") impl[method.localName] = serverStream(gate, handler as ServerStreamHandler<never, never>);
     else if (method.methodKind === "bidi_streaming") impl[method.localName] = bidiStream(gate, handler as BidiStreamHandler<never, never>);
-    else throw new Error(`${method.parent.typeName}/${method.name}: client-streaming methods are not served`);
+    else throw new Error(`${procedureName(method)}: client-streaming methods are not served`);
   }
   return impl as Partial<ServiceImpl<S>>;
 }
 
-const procedureOf = (method: DescMethod) => `${method.parent.typeName}/${method.name}`;
 
 /**
  * WIRE-7: a call whose deadline passes ends with DEADLINE_EXCEEDED. A handler sees only its

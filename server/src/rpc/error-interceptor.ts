@@ -1,4 +1,5 @@
 import type { Interceptor } from "@connectrpc/connect";
+import { procedureName } from "./procedure-name.js";
 import { toConnectError, type InternalErrorLogger } from "./to-connect-error.js";
 
 /**
@@ -6,13 +7,12 @@ import { toConnectError, type InternalErrorLogger } from "./to-connect-error.js"
  * stream is being produced, so that handlers and domain code never build a ConnectError.
  */
 export function errorInterceptor(logInternal: InternalErrorLogger): Interceptor {
-  const procedureOf = (req: { method: { parent: { typeName: string }; name: string } }) => req.method.parent.typeName + "/" + req.method.name;
   return (next) => async (req) => {
     let res;
     try {
       res = await next(req);
     } catch (err) {
-      throw toConnectError(err, procedureOf(req), logInternal);
+      throw toConnectError(err, procedureName(req.method), logInternal);
     }
     if (!res.stream) return res;
     const messages = res.message;
@@ -22,7 +22,7 @@ export function errorInterceptor(logInternal: InternalErrorLogger): Interceptor 
         try {
           yield* messages;
         } catch (err) {
-          throw toConnectError(err, procedureOf(req), logInternal);
+          throw toConnectError(err, procedureName(req.method), logInternal);
         }
       })(),
     };

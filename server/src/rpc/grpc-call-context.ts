@@ -2,6 +2,7 @@ import type * as grpc from "@grpc/grpc-js";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type ContextValues, type HandlerContext, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
 import { MetadataHeaders } from "./metadata-headers.js";
+import { procedureName } from "./procedure-name.js";
 
 type SurfaceCall = grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerWritableStream<Buffer, Buffer> | grpc.ServerDuplexStream<Buffer, Buffer>;
 
@@ -33,7 +34,7 @@ export class GrpcCallContext implements HandlerContext {
     call: SurfaceCall,
   ) {
     this.#call = call;
-    this.url = `/${service.typeName}/${method.name}`;
+    this.url = `/${procedureName(method)}`;
     this.requestHeader = new MetadataHeaders(call.metadata, "application/grpc");
     const deadline = call.getDeadline();
     this.#deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;

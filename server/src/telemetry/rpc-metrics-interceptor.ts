@@ -1,5 +1,6 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { procedureName } from "../rpc/procedure-name.js";
 import type { OmaMetrics } from "./metrics.js";
 
 /** A Connect code as gRPC names it: `NotFound` → `NOT_FOUND`. */
@@ -26,7 +27,7 @@ export function rpcMetricsInterceptor(metrics: OmaMetrics): Interceptor {
   const labels = (m: DescMethod): MethodLabels => {
     let l = labelsOf.get(m);
     if (!l) {
-      const method = `${m.parent.typeName}/${m.name}`;
+      const method = procedureName(m);
       labelsOf.set(m, (l = { method: { method }, ok: { method, code: "OK" } }));
     }
     return l;

@@ -1,5 +1,6 @@
 import { ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from "@opentelemetry/api";
+import { procedureName } from "../rpc/procedure-name.js";
 import { ATTR_SESSION_ID, ATTR_SESSION_SEQ, omaTracer, sessionAttributes } from "./tracing.js";
 
 const headerGetter = {
@@ -43,12 +44,6 @@ export const traceContextKey = createContextKey<Context>(ROOT_CONTEXT, { descrip
  */
 export function traceInterceptor(): Interceptor {
   const tracer = omaTracer();
-  const names = new WeakMap<object, string>();
-  const spanName = (m: { parent: { typeName: string }; name: string }): string => {
-    let name = names.get(m);
-    if (name === undefined) names.set(m, (name = `${m.parent.typeName}/${m.name}`));
-    return name;
-  };
   return (next) => (req) => {
     // A call that carries no W3C context (most clients') starts a trace: nothing to extract.
     const carried = req.header.has("traceparent") || req.header.has("baggage");
@@ -57,7 +52,7 @@ export function traceInterceptor(): Interceptor {
     if (carried) Object.assign(attributes, sessionAttributes(parent));
     // A unary request is known before the span starts: its attributes are set in one go.
     if (!req.stream) addRequestAttributes(attributes, req.message);
-    const span = tracer.startSpan(spanName(req.method), { kind: SpanKind.SERVER, attributes }, parent);
+    const span = tracer.startSpan(procedureName(req.method), { kind: SpanKind.SERVER, attributes }, parent);
     const ctx = trace.setSpan(parent, span);
     req.contextValues.set(traceContextKey, ctx);
     if (req.stream) req = { ...req, message: tap(req.message, (m) => span.setAttributes(addRequestAttributes({}, m))) };
