@@ -1,6 +1,6 @@
 import { SessionStatus, StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
 import { byStep } from "../../scripted-model/index.js";
-import type { ConformanceCase } from "../../runner/case.js";
+import type { CaseContext, ConformanceCase } from "../../runner/case.js";
 import { CaseFailure, check, checkEqual } from "../../runner/assertions.js";
 import { restart, whenBack } from "../restart-helpers.js";
 import { watch } from "../watch.js";
@@ -8,6 +8,24 @@ import { H, ofKind, say, scriptedSession, text, toolCall } from "./harness-helpe
 
 /** More sessions than one worker runs at once, so that some Wakes are queued when the target restarts. */
 const SESSIONS = 10;
+
+/** Resolves once any of the sessions has a tool call in its log after `at`; the other watches are then cancelled. */
+async function firstToolCall(ctx: CaseContext, sessions: readonly { sessionId: string; at: number }[]): Promise<void> {
+  const found = new AbortController();
+  const scoped: CaseContext = { ...ctx, signal: AbortSignal.any([ctx.signal, found.signal]) };
+  try {
+    await Promise.any(
+      sessions.map(({ sessionId, at }) =>
+        watch(scoped, sessionId, { afterSeq: at, withinMs: 30_000, until: (l) => l.events.some((e) => e.payload.case === "toolUse") }),
+      ),
+    );
+  } catch (err) {
+    const first = err instanceof AggregateError ? err.errors[0] : err;
+    throw new CaseFailure(`no session woken had a tool call in its log: ${first instanceof Error ? first.message : String(first)}`);
+  } finally {
+    found.abort();
+  }
+}
 
 export const livenessCases: ConformanceCase[] = [
   {
@@ -29,8 +47,10 @@ export const livenessCases: ConformanceCase[] = [
       }
       const woken = await Promise.all(sessions.map((s) => ctx.rpc.unary(H.wake, { sessionId: s.sessionId })));
       check(woken.every((w) => w.harnessId !== ""), "every Wake must name the brain it started");
-      // Restart once a brain is at work (its tool call is in the log): others are then mid-turn or queued.
-      await watch(ctx, sessions[0]!.sessionId, { afterSeq: sessions[0]!.at, withinMs: 30_000, until: (l) => l.events.some((e) => e.payload.case === "toolUse") });
+      // Restart as soon as the first brain is at work (a tool call is in some log): the other
+      // brains are then mid-turn, and on a target that runs fewer brains than there are
+      // sessions the remaining Wakes are still queued.
+      await firstToolCall(ctx, sessions);
       await ctx.restartTarget!();
       const unfinished: string[] = [];
       const logs = await Promise.all(
