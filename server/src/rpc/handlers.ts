@@ -67,6 +67,9 @@ type InputOf<M> =
  * field, or the reason of the bound it breaks) when a request is malformed, and returns
  * otherwise. The adapter runs it after authentication and before the handler, so handlers
  * and the domain only ever see requests that passed. A rule never changes the request.
+ * (The events of an append are checked by their handler's first step instead, with the
+ * same layer's validateEvents, whose encoding of them the log then stores: see
+ * session-service.ts.)
  */
 export type Validators<S extends DescService> = { [P in keyof S["method"]]: (request: MessageShape<InputOf<S["method"][P]>>) => void };
 

@@ -1,8 +1,7 @@
 import type { AgentConfig } from "@oma/client/gen/oma/v1/session_pb.js";
 import { EventOrder, type SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { create } from "@bufbuild/protobuf";
-import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
+import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { SessionTokens } from "../auth/session-token.js";
 import type { ServerLimits } from "../limits.js";
 import { leaseTtlMs } from "../rpc/field-rules.js";
@@ -12,10 +11,19 @@ import { newId } from "../store/ids.js";
 import type { SessionRef, SessionStore } from "../store/session-store.js";
 import { DEFAULT_EVENTS_LIMIT } from "./session-validators.js";
 import { appendStream } from "./append-stream.js";
+import { validateEvents } from "./validate-events.js";
 import { watchEvents } from "./watch-events.js";
 
-/** An event as a client may send it: its payload; seq, id and create_time are the server's to assign. */
-const payloadOnly = (event: Event): Event => create(EventSchema, { payload: event.payload });
+/** What EmitEvent, EmitEvents and AppendEvents requests carry besides their events. */
+interface AppendRequest {
+  readonly sessionId: string;
+  readonly idempotencyKey: string;
+  readonly expectedHeadSeq?: bigint;
+  readonly leaseEpoch?: bigint;
+}
+
+/** Field path of event i of a batch. */
+const eventPath = (i: number) => `events[${i}]`;
 
 export interface SessionServiceDeps {
   readonly store: SessionStore;
@@ -31,18 +39,31 @@ export interface SessionServiceDeps {
 
 /**
  * SessionService: hands each request, already checked by its rules (session-validators.ts),
- * to the store. All rules of the log itself live in the store; this edge only translates.
+ * to the store. The one exception is the events of an append, which are checked here by
+ * the same layer's validateEvents, first thing: the encoding its size check makes of each
+ * event is what the log stores, and it is made once. All rules of the log itself live in
+ * the store; this edge only translates.
  */
 export function createSessionService(deps: SessionServiceDeps): Handlers<typeof SessionService> {
   const { store, limits } = deps;
   const optional = (value: bigint | undefined) => (value === undefined ? undefined : Number(value));
   /** The session a request names, in the caller's tenant (SEC-10): another tenant's does not exist for it. */
   const refOf = (sessionId: string, call: Call): SessionRef => ({ tenant: call.principal.tenant, sessionId });
-  const appendOptions = (req: { idempotencyKey: string; expectedHeadSeq?: bigint; leaseEpoch?: bigint }) => ({
+  const appendOptions = (req: AppendRequest) => ({
     idempotencyKey: req.idempotencyKey === "" ? undefined : req.idempotencyKey,
     expectedHeadSeq: optional(req.expectedHeadSeq),
     leaseEpoch: optional(req.leaseEpoch),
   });
+
+  /**
+   * Checks the events (the request's other fields passed session-validators.ts) and appends
+   * them with the binary form the check made. Throws at once, not later, when the events
+   * break a rule: an AppendEvents stream then reads no more.
+   */
+  const append = (req: AppendRequest, events: readonly (Event | undefined)[], path: (i: number) => string, call: Call) => {
+    const checked = validateEvents(events, limits, path);
+    return store.append(refOf(req.sessionId, call), checked.events, { ...appendOptions(req), encoded: checked.encoded });
+  };
 
   return {
     async createSession(req, call) {
@@ -70,17 +91,17 @@ export function createSessionService(deps: SessionServiceDeps): Handlers<typeof 
     },
 
     async emitEvent(req, call) {
-      const result = await store.append(refOf(req.sessionId, call), [payloadOnly(req.event!)], appendOptions(req));
+      const result = await append(req, [req.event], () => "event", call);
       return { event: result.events[0], duplicate: result.duplicate };
     },
 
     async emitEvents(req, call) {
-      const result = await store.append(refOf(req.sessionId, call), req.events.map(payloadOnly), appendOptions(req));
+      const result = await append(req, req.events, eventPath, call);
       return { events: result.events, duplicate: result.duplicate };
     },
 
     appendEvents(requests, call) {
-      return appendStream(requests, (req) => store.append(refOf(req.sessionId, call), req.events.map(payloadOnly), appendOptions(req)));
+      return appendStream(requests, (req) => append(req, req.events, eventPath, call));
     },
 
     async getEvents(req, call) {

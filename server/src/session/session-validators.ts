@@ -9,7 +9,6 @@ import {
 import { pageSize } from "../rpc/paging.js";
 import type { Validators } from "../rpc/handlers.js";
 import { validateAgent, type AgentRules } from "./validate-agent.js";
-import { validateEvents } from "./validate-events.js";
 
 /** GetEvents limit when the request leaves it 0 (SESS-11). */
 export const DEFAULT_EVENTS_LIMIT = 100;
@@ -24,10 +23,11 @@ export function sessionValidators(deps: { limits: ServerLimits; agent: AgentRule
     seq(req.expectedHeadSeq, "expected_head_seq");
     if (req.leaseEpoch !== undefined) positive(req.leaseEpoch, "lease_epoch");
   };
+  // The events themselves are checked by the handler (validateEvents, session-service.ts),
+  // after these rules: the check's encoding of each event is what the log stores.
   const batch = (req: { sessionId: string; idempotencyKey: string; expectedHeadSeq?: bigint; leaseEpoch?: bigint; events: readonly Event[] }) => {
     append(req);
     if (req.events.length === 0) throw invalidField("events", "required", "a batch needs at least one event");
-    validateEvents(req.events, limits, (i) => `events[${i}]`);
   };
   return {
     createSession(req) {
@@ -41,10 +41,7 @@ export function sessionValidators(deps: { limits: ServerLimits; agent: AgentRule
       knownEnum(req.status, SessionStatus, "status");
       validateLabels(req.labels, "labels");
     },
-    emitEvent(req) {
-      append(req);
-      validateEvents([req.event], limits, () => "event");
-    },
+    emitEvent: append,
     emitEvents: batch,
     appendEvents: batch,
     getEvents(req) {

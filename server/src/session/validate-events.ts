@@ -15,22 +15,33 @@ export const MAX_NOTE_BYTES = 4096;
 export const IMAGE_MEDIA_TYPES: readonly string[] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
+/** A batch that passed `validateEvents`: its events reduced to their payloads, and each one's binary form. */
+export interface CheckedEvents {
+  readonly events: Event[];
+  /** `payloadBytes` of each event, as the size check made it; the log stores them (store/event-bytes.ts). */
+  readonly encoded: Uint8Array[];
+}
+
 /**
  * Checks a batch before anything is written (SESS-4, SESS-6, SESS-7) and returns the events
- * reduced to their payloads: seq, id and create_time are the server's to assign.
- * `path(i)` names event i in field paths ("event" or "events[i]").
+ * reduced to their payloads (seq, id and create_time are the server's to assign) with the
+ * encoding its size check made of each. `path(i)` names event i in field paths ("event" or
+ * "events[i]").
  */
-export function validateEvents(input: readonly (Event | undefined)[], limits: ServerLimits, path: (i: number) => string): Event[] {
+export function validateEvents(input: readonly (Event | undefined)[], limits: ServerLimits, path: (i: number) => string): CheckedEvents {
   if (input.length > limits.maxBatchEvents) {
     throw new OmaError("BATCH_TOO_LARGE", `at most ${limits.maxBatchEvents} events per batch`, { count: input.length, limit_count: limits.maxBatchEvents, field: "events" });
   }
   let total = 0;
-  return input.map((event, i) => {
+  const encoded: Uint8Array[] = [];
+  const events = input.map((event, i) => {
     if (!event) throw invalidField(path(i), "required", "is required");
     const stripped = create(EventSchema, { payload: event.payload });
     validatePayload(stripped, path(i), limits.maxStructDepth);
     requireJson(stripped, path(i));
-    const size = toBinary(EventSchema, stripped).length;
+    const bytes = toBinary(EventSchema, stripped);
+    encoded.push(bytes);
+    const size = bytes.length;
     if (size > limits.maxEventBytes) {
       throw new OmaError("EVENT_TOO_LARGE", `event ${i} is ${size} bytes, more than ${limits.maxEventBytes}`, {
         size_bytes: size, limit_bytes: limits.maxEventBytes, index: i, field: path(i),
@@ -42,6 +53,7 @@ export function validateEvents(input: readonly (Event | undefined)[], limits: Se
     }
     return stripped;
   });
+  return { events, encoded };
 }
 
 function validatePayload(event: Event, at: string, maxStructDepth: number): void {

@@ -1,5 +1,4 @@
-import { toBinary } from "@bufbuild/protobuf";
-import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
+import type { StoredEvent } from "./event-bytes.js";
 import type { SessionStorage, SessionWrite } from "./session-storage.js";
 
 /** The session moved under a write (another writer got there first): reload it and try again. */
@@ -145,9 +144,9 @@ export class GroupCommitter {
 const KEY_RECORD_BYTES = 64;
 
 /** What a part adds to a write, as `SessionStorage.maxWriteBytes` counts it: its events' binary encoding and its keys. */
-export function writePartBytes(part: { readonly events: readonly Event[]; readonly keys: readonly { readonly key: string }[] }): number {
+export function writePartBytes(part: { readonly events: readonly StoredEvent[]; readonly keys: readonly { readonly key: string }[] }): number {
   let bytes = 0;
-  for (const e of part.events) bytes += toBinary(EventSchema, e).length;
+  for (const e of part.events) bytes += e.bytes.length;
   for (const k of part.keys) bytes += k.key.length + KEY_RECORD_BYTES;
   return bytes;
 }
@@ -156,7 +155,7 @@ export function writePartBytes(part: { readonly events: readonly Event[]; readon
 function merge(target: CommitTarget, parts: readonly WritePart[]): SessionWrite {
   const last = parts[parts.length - 1]!;
   const meta = parts.find((p) => p.meta)?.meta;
-  const events: Event[] = [];
+  const events: StoredEvent[] = [];
   const keys: SessionWrite["keys"][number][] = [];
   for (const p of parts) {
     events.push(...p.events);

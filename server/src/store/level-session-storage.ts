@@ -129,7 +129,7 @@ export class LevelSessionStorage implements SessionStorage {
       put(this.#state, id, toBinary(SessionSchema, w.state));
       if (w.dispatch) put(this.#dispatch, id, encodeDispatch(w.dispatch));
       else del(this.#dispatch, id);
-      for (const e of w.events) put(this.#events, seqKey(id, Number(e.seq)), toBinary(EventSchema, e));
+      for (const { event, bytes } of w.events) put(this.#events, seqKey(id, Number(event.seq)), bytes);
       for (const k of w.keys) put(this.#keys, `${id}${SEP}${k.key}`, encodeIdempotency(k.record));
       return { ok: true, revision };
     });

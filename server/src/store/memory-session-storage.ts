@@ -105,7 +105,7 @@ export class MemorySessionStorage implements SessionStorage {
     else this.#dispatches.delete(id);
     if (w.events.length > 0) {
       const log = this.#events.get(id) ?? [];
-      for (const e of w.events) log[Number(e.seq) - 1] = e;
+      for (const { event } of w.events) log[Number(event.seq) - 1] = event;
       this.#events.set(id, log);
     }
     if (w.keys.length > 0) {

@@ -5,6 +5,7 @@ import { LeaseSchema, SessionSchema, SessionStatus, type Lease, type Session } f
 import { OmaError } from "../errors/oma-error.js";
 import { leaseLost, liveLease, nextState, notFound, sessionView, terminated } from "./session-view.js";
 import { hashEvents, sameHash } from "./event-hash.js";
+import { payloadBytes, storedEvent } from "./event-bytes.js";
 import { GroupCommitter, StorageConflict, type WritePart } from "./group-committer.js";
 import { adopt, isStale, LiveSessions, newLive, type LiveSession } from "./live-sessions.js";
 import { newId } from "./ids.js";
@@ -127,6 +128,9 @@ export class SessionLog implements SessionStore {
   async append(ref: SessionRef, events: readonly Event[], options: AppendOptions = {}): Promise<AppendResult> {
     const key = options.idempotencyKey;
     const hash = key === undefined ? undefined : hashEvents(events);
+    // Encoded here, outside the session's lock, unless the caller's check encoded them.
+    const encoded = options.encoded ?? events.map(payloadBytes);
+    if (encoded.length !== events.length) throw new Error(`append: ${encoded.length} encoded payloads for ${events.length} events`);
     const sessionId = ref.sessionId;
     const id = sessionKey(ref);
     return this.#retrying(ref, async () => {
@@ -141,7 +145,7 @@ export class SessionLog implements SessionStore {
           const record = await this.#storage.getIdempotency(id, key);
           if (record) return { kind: "stored" as const, hash: record.hash, firstSeq: record.firstSeq, count: record.count };
         }
-        return { kind: "new" as const, done: this.#reserveAppend(live, events, options, hash) };
+        return { kind: "new" as const, done: this.#reserveAppend(live, events, encoded, options, hash) };
       });
       if (outcome.kind === "new") return outcome.done;
       if (!sameHash(outcome.hash, hash!)) {
@@ -156,7 +160,7 @@ export class SessionLog implements SessionStore {
   }
 
   /** Checks and reserves seqs synchronously (under the session's lock); resolves once durable. */
-  #reserveAppend(live: LiveSession, input: readonly Event[], options: AppendOptions, hash: Uint8Array | undefined): Promise<AppendResult> {
+  #reserveAppend(live: LiveSession, input: readonly Event[], encoded: readonly Uint8Array[], options: AppendOptions, hash: Uint8Array | undefined): Promise<AppendResult> {
     // The view went stale while this call awaited (a key lookup): check again on a fresh one.
     if (isStale(live)) throw new StorageConflict(live.id);
     const sessionId = live.ref.sessionId;
@@ -172,20 +176,21 @@ export class SessionLog implements SessionStore {
     if (options.leaseEpoch !== undefined) this.#checkLease(live, options.leaseEpoch, nowMs);
     const next = nextState(tip);
     const createTime = timestampFromMs(nowMs);
-    const events = input.map((e, i) => {
+    const stored = input.map((e, i) => {
       if (next.status === SessionStatus.TERMINATED) throw terminated(sessionId, { index: i });
       if (e.payload.case === "statusChanged") {
         next.status = e.payload.value.status;
         next.stopReason = e.payload.value.stopReason;
       }
-      return create(EventSchema, { seq: BigInt(head + i + 1), id: newId("evt"), createTime, payload: e.payload });
+      return storedEvent(BigInt(head + i + 1), newId("evt"), createTime, e.payload, encoded[i]!);
     });
+    const events = stored.map((e) => e.event);
     next.headSeq = BigInt(head + events.length);
     next.updateTime = createTime;
     const key = options.idempotencyKey;
     const keys = key !== undefined && hash !== undefined ? [{ key, record: { hash, firstSeq: head + 1, count: events.length } }] : [];
     live.tip = next;
-    const done = this.#submit(live, { ...this.#head(live), events, keys }, () => undefined).then(() => ({ events, duplicate: false }));
+    const done = this.#submit(live, { ...this.#head(live), events: stored, keys }, () => undefined).then(() => ({ events, duplicate: false }));
     if (key !== undefined && hash !== undefined) {
       live.pendingKeys.set(key, { hash, firstSeq: head + 1, done });
       const forget = () => void live.pendingKeys.delete(key);

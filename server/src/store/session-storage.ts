@@ -1,5 +1,6 @@
 import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { Session } from "@oma/client/gen/oma/v1/session_pb.js";
+import type { StoredEvent } from "./event-bytes.js";
 import type { SessionRef } from "./session-ref.js";
 import type { DispatchRecord } from "./session-store.js";
 
@@ -107,7 +108,8 @@ export interface SessionWrite {
   readonly state: Session;
   readonly epoch: number;
   readonly dispatch?: DispatchRecord;
-  readonly events: readonly Event[];
+  /** The events it appends, each with its binary form (made once, by the log). */
+  readonly events: readonly StoredEvent[];
   readonly keys: readonly { readonly key: string; readonly record: IdempotencyRecord }[];
 }
 
@@ -131,7 +133,7 @@ export type ChangeListener = (change: SessionChange) => void;
 export function changeOf(write: SessionWrite, revision: number, local: boolean): SessionChange {
   return write.deleted
     ? { kind: "deleted", revision, local, epoch: write.epoch }
-    : { kind: "changed", revision, local, state: write.state, epoch: write.epoch, ...(write.dispatch ? { dispatch: write.dispatch } : {}), events: write.events, ...(write.meta ? { meta: write.meta } : {}) };
+    : { kind: "changed", revision, local, state: write.state, epoch: write.epoch, ...(write.dispatch ? { dispatch: write.dispatch } : {}), events: write.events.map((e) => e.event), ...(write.meta ? { meta: write.meta } : {}) };
 }
 
 /**

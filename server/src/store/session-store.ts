@@ -134,6 +134,11 @@ export interface AppendOptions {
   readonly expectedHeadSeq?: number;
   readonly idempotencyKey?: string;
   readonly leaseEpoch?: number;
+  /**
+   * The binary form of each event's payload (`payloadBytes`, store/event-bytes.ts), when the
+   * caller made it already (the size check of validateEvents); the log encodes them otherwise.
+   */
+  readonly encoded?: readonly Uint8Array[];
 }
 
 export interface AppendResult {

@@ -78,7 +78,7 @@ export class SessionIndexes {
     apply(index, seq, {
       base: write.base,
       deleted: write.deleted === true, position: write.position, metaSeq: write.meta ? seq : metaSeq, ...(write.meta ? { meta: write.meta } : {}),
-      state: write.state, epoch: write.epoch, events: [...write.events], keys: [...write.keys],
+      state: write.state, epoch: write.epoch, events: write.events.map((e) => e.event), keys: [...write.keys],
     });
   }
 

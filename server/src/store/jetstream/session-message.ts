@@ -53,7 +53,7 @@ export function encodeWrite(write: SessionWrite, metaSeq: number): Uint8Array {
     wire.s = b64(toBinary(SessionSchema, write.state));
     const d = write.dispatch;
     if (d) wire.dp = { t: d.ref.tenant, i: d.ref.sessionId, h: d.harnessId, e: d.epoch, ws: d.wakeSeq, wt: d.wakeTime, ...(d.claimedBy === undefined ? {} : { c: d.claimedBy }) };
-    if (write.events.length > 0) wire.ev = write.events.map((e) => b64(toBinary(EventSchema, e)));
+    if (write.events.length > 0) wire.ev = write.events.map((e) => b64(e.bytes));
     if (write.keys.length > 0) wire.k = write.keys.map((k) => [k.key, b64(k.record.hash), k.record.firstSeq, k.record.count]);
   }
   return new TextEncoder().encode(JSON.stringify(wire));
