@@ -244,7 +244,8 @@ export const harnessCases: ConformanceCase[] = [
     requirement: "HARN-13",
     title: "ListHarnesses shows the live brain of a session with its epoch and worker",
     async run(ctx) {
-      const { sessionId } = await scriptedSession(ctx, byStep([{ ...text("slow"), latency: { firstByteMs: 3000 } }]));
+      // A reply slow enough that the brain still lives when listed, on a loaded target too.
+      const { sessionId } = await scriptedSession(ctx, byStep([{ ...text("slow"), latency: { firstByteMs: 8000 } }]));
       const at = await say(ctx, sessionId, "hi");
       const wake = await ctx.rpc.unary(H.wake, { sessionId });
       await watch(ctx, sessionId, { afterSeq: at, withinMs: 15_000, until: (l) => l.events.some((e) => e.payload.case === "harnessStarted") });

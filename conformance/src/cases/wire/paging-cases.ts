@@ -86,11 +86,13 @@ export const pagingCases: ConformanceCase[] = [
     title: "ListHarnesses: negative page_size is INVALID_FIELD; with two live brains, tokens it never issued for the query are INVALID_PAGE_TOKEN",
     async run(ctx) {
       await expectFailure(ctx.rpc.unary(H.listHarnesses, { pageSize: -1 }), negative, "ListHarnesses with page_size -1");
-      // Two brains kept alive by slow model replies.
+      // Two brains kept alive by slow model replies: slower than every wait of the case (on a
+      // loaded target the second brain may take 15 s to start), so that the first one is
+      // still alive when the brains are listed.
       const harnessIds: string[] = [];
       const sessions: string[] = [];
       for (let i = 0; i < 2; i++) {
-        const { sessionId } = await scriptedSession(ctx, byStep([{ ...text("slow"), latency: { firstByteMs: 8000 } }]));
+        const { sessionId } = await scriptedSession(ctx, byStep([{ ...text("slow"), latency: { firstByteMs: 40_000 } }]));
         const at = await say(ctx, sessionId, "hi");
         harnessIds.push((await ctx.rpc.unary(H.wake, { sessionId })).harnessId);
         sessions.push(sessionId);
@@ -107,6 +109,8 @@ export const pagingCases: ConformanceCase[] = [
       check(harnessIds.every((id) => all.ids.includes(id)), `ListHarnesses paged by 1 must list both live brains ${harnessIds.join(", ")}, got ${all.ids.join(", ")}`);
       checkEqual(new Set(all.ids).size, all.ids.length, "brains listed more than once");
       await checkPageTokens(list, harnessIds, await sessionListToken(ctx));
+      // The brains need not wait out their replies.
+      await Promise.all(sessions.map((sessionId) => ctx.rpc.unary(S.emitEvent, { sessionId, event: { payload: { case: "userInterrupt", value: { reason: "listed" } } } })));
     },
   },
 ];
