@@ -30,9 +30,9 @@ describe("an event's stored form, made from its payload's encoding", () => {
   it("writes the server's fields as toBinary does at their edges: zero, one-byte and ten-byte varints, long and non-ASCII ids", () => {
     const sent = create(EventSchema, { payload: payloads[2]! });
     const encoded = payloadBytes(sent);
-    const seqs = [1n, 127n, 128n, 16_383n, 16_384n, 2n ** 35n + 3n, 2n ** 62n, -1n];
+    const seqs = [1n, 127n, 128n, 16_383n, 16_384n, 2n ** 35n + 3n, 2n ** 53n - 1n, 2n ** 53n + 1n, 2n ** 62n, 2n ** 63n - 1n, -1n];
     const ids = ["e", "evt_0123456789abcdef01234567", "é✓𝄞", "x".repeat(127), "y".repeat(128), "z".repeat(300)];
-    const times = [{ seconds: 0n, nanos: 0 }, { seconds: 1n, nanos: 0 }, { seconds: 0n, nanos: 1 }, { seconds: 1_796_000_000n, nanos: 999_999_999 }, { seconds: -62_135_596_800n, nanos: 0 }];
+    const times = [{ seconds: 0n, nanos: 0 }, { seconds: 1n, nanos: 0 }, { seconds: 0n, nanos: 1 }, { seconds: 1_796_000_000n, nanos: 999_999_999 }, { seconds: -62_135_596_800n, nanos: 0 }, { seconds: 2n ** 63n - 1n, nanos: 1 }, { seconds: 2n ** 53n + 1n, nanos: 0 }];
     for (const seq of seqs) {
       for (const id of ids) {
         for (const time of times) {

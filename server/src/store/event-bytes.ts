@@ -54,12 +54,12 @@ function writeHead(seq: bigint, id: string, createTime: Timestamp): number {
   }
   if (idBytes > 0) {
     head[pos++] = (2 << 3) | WireType.LengthDelimited;
-    pos = writeVarint(head, pos, BigInt(idBytes));
+    pos = writeVarint(head, pos, idBytes);
     pos += utf8.encodeInto(id, head.subarray(pos)).written;
   }
   const seconds = createTime.seconds;
   const nanos = createTime.nanos;
-  const timestampLength = (seconds === 0n ? 0 : 1 + varintLength(seconds)) + (nanos === 0 ? 0 : 1 + varintLength(BigInt(nanos)));
+  const timestampLength = (seconds === 0n ? 0 : 1 + varintLength(seconds)) + (nanos === 0 ? 0 : 1 + varintLength(nanos));
   head[pos++] = (3 << 3) | WireType.LengthDelimited;
   head[pos++] = timestampLength;
   if (seconds !== 0n) {
@@ -68,15 +68,28 @@ function writeHead(seq: bigint, id: string, createTime: Timestamp): number {
   }
   if (nanos !== 0) {
     head[pos++] = (2 << 3) | WireType.Varint;
-    pos = writeVarint(head, pos, BigInt(nanos));
+    pos = writeVarint(head, pos, nanos);
   }
   return pos;
 }
 
-/** A non-negative integer as a base-128 varint; returns the position after it. */
-function writeVarint(into: Uint8Array, at: number, value: bigint): number {
+/**
+ * An int64 or int32 value as protobuf's varint (a negative one as its 64-bit two's
+ * complement, ten bytes); returns the position after it. Values a double holds exactly,
+ * every seq and time in practice, take the cheaper path of number arithmetic.
+ */
+function writeVarint(into: Uint8Array, at: number, value: bigint | number): number {
   let pos = at;
-  let rest = value < 0n ? BigInt.asUintN(64, value) : value;
+  if (value >= 0 && value <= Number.MAX_SAFE_INTEGER) {
+    let rest = Number(value);
+    while (rest > 0x7f) {
+      into[pos++] = (rest % 0x80) | 0x80;
+      rest = Math.floor(rest / 0x80);
+    }
+    into[pos++] = rest;
+    return pos;
+  }
+  let rest = BigInt.asUintN(64, BigInt(value));
   while (rest > 0x7fn) {
     into[pos++] = Number(rest & 0x7fn) | 0x80;
     rest >>= 7n;
@@ -85,8 +98,14 @@ function writeVarint(into: Uint8Array, at: number, value: bigint): number {
   return pos;
 }
 
-function varintLength(value: bigint): number {
+/** Bytes `writeVarint` writes for the value. */
+function varintLength(value: bigint | number): number {
+  if (value < 0) return 10;
   let length = 1;
-  for (let rest = value < 0n ? BigInt.asUintN(64, value) : value; rest > 0x7fn; rest >>= 7n) length++;
+  if (value <= Number.MAX_SAFE_INTEGER) {
+    for (let rest = Number(value); rest > 0x7f; rest = Math.floor(rest / 0x80)) length++;
+  } else {
+    for (let rest = BigInt(value); rest > 0x7fn; rest >>= 7n) length++;
+  }
   return length;
 }
