@@ -1,4 +1,3 @@
-import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 // One run over every workspace. Tests that start servers use port 0 and unique ids, so
@@ -8,10 +7,6 @@ export default defineConfig({
     include: ["clients/ts/src/**/*.test.ts", "server/src/**/*.test.ts", "server/inspector/src/**/*.test.ts", "conformance/{src,test}/**/*.test.ts", "bench/**/*.test.ts", "chaos/src/**/*.test.ts"],
     exclude: ["**/node_modules/**", "**/dist/**"],
     pool: "forks",
-    // At least two files at once: most of a file's time is spent waiting on the processes it
-    // starts (servers, workers, sandboxes, a JetStream cluster), and vitest's own default,
-    // one fewer than the cores, would run one file at a time on a two-core machine.
-    maxWorkers: Math.max(2, availableParallelism() - 1),
     // A NATS JetStream cluster the JetStream store tests share (server/src/testing/nats-global-setup.ts).
     globalSetup: ["server/src/testing/nats-global-setup.ts"],
     testTimeout: 60_000,
