@@ -37,12 +37,17 @@ def connect(server: str, token: Union[str, Callable[[], str], None] = None) -> O
     return OmaClient(target, token=token, credentials=credentials)
 
 
-def lease_ttl_s(assignment: harness_service_pb2.WorkAssignment) -> float:
-    """The TTL to renew with: what the server granted with the assignment, in SESS-16's bounds."""
-    if not assignment.HasField("lease_expire_time"):
-        return 30.0
-    granted = assignment.lease_expire_time.ToMilliseconds() / 1000 - time.time()
-    return min(MAX_TTL_S, max(MIN_TTL_S, round(granted * 10) / 10))
+def lease_ttl_s(assignment: harness_service_pb2.WorkAssignment, now: Optional[float] = None) -> float:
+    """The TTL to renew with: the one the server granted (lease_ttl), in SESS-16's bounds. A
+    server that does not send it is older; then the time left on the lease by this host's
+    clock, rounded to 0.1 s."""
+    if assignment.HasField("lease_ttl"):
+        granted = assignment.lease_ttl.ToMilliseconds() / 1000
+    elif assignment.HasField("lease_expire_time"):
+        granted = round((assignment.lease_expire_time.ToMilliseconds() / 1000 - (time.time() if now is None else now)) * 10) / 10
+    else:
+        granted = 30.0
+    return min(MAX_TTL_S, max(MIN_TTL_S, granted))
 
 
 class Worker:

@@ -12,11 +12,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from google.protobuf import struct_pb2  # noqa: E402
 
 import oma_brain  # noqa: E402,F401  (sets up the generated stubs' path)
-from oma.v1 import content_pb2, event_pb2, session_pb2  # noqa: E402
+from oma.v1 import content_pb2, event_pb2, harness_service_pb2, session_pb2  # noqa: E402
 from oma_brain.log_state import analyze  # noqa: E402
 from oma_brain.model import MessagesClient, RetryPolicy, call_model  # noqa: E402
 from oma_brain.prompt import ToolCatalog, build_request, events_to_messages  # noqa: E402
 from oma_brain.stop_signal import Interrupted, StopSignal  # noqa: E402
+from oma_brain.worker import lease_ttl_s  # noqa: E402
 
 
 def ev(seq, **payload):
@@ -162,6 +163,32 @@ class ModelTest(unittest.TestCase):
                 self.client.stream({"model": "m"}, stop)
         finally:
             release.set()
+
+
+
+class LeaseTtlTest(unittest.TestCase):
+    NOW = 1_796_000_000.0
+
+    def assignment(self, ttl_ms=None, expires_in_s=None):
+        a = harness_service_pb2.WorkAssignment()
+        if ttl_ms is not None:
+            a.lease_ttl.FromMilliseconds(ttl_ms)
+        if expires_in_s is not None:
+            a.lease_expire_time.FromMilliseconds(int((self.NOW + expires_in_s) * 1000))
+        return a
+
+    def test_the_granted_ttl_wins_over_this_hosts_clock(self):
+        # A host clock 20 s behind the server's would read 50 s left on a 30 s lease.
+        self.assertEqual(lease_ttl_s(self.assignment(ttl_ms=30_000, expires_in_s=50), now=self.NOW), 30.0)
+        self.assertEqual(lease_ttl_s(self.assignment(ttl_ms=2_500), now=self.NOW), 2.5)
+
+    def test_an_older_server_without_lease_ttl_gives_the_time_left(self):
+        self.assertEqual(lease_ttl_s(self.assignment(expires_in_s=29.96), now=self.NOW), 30.0)
+        self.assertEqual(lease_ttl_s(self.assignment(), now=self.NOW), 30.0)
+
+    def test_held_to_sess16_bounds(self):
+        self.assertEqual(lease_ttl_s(self.assignment(ttl_ms=200), now=self.NOW), 1.0)
+        self.assertEqual(lease_ttl_s(self.assignment(ttl_ms=3_600_000), now=self.NOW), 600.0)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ const LEASE_HELD_RETRY_MS = 1;
 const START_PAGE = 500;
 
 /** What a worker's stream carries. */
-export type WorkerMessage = { kind: "assignment"; record: HarnessRecord } | { kind: "heartbeat"; assigned: number };
+/** What a worker's stream carries: a brain to run, with the TTL its lease was granted with, or a heartbeat. */
+export type WorkerMessage = { kind: "assignment"; record: HarnessRecord; leaseTtlMs: number } | { kind: "heartbeat"; assigned: number };
 
 export interface WakeResult {
   readonly harnessId: string;
@@ -226,7 +227,7 @@ export class HarnessDispatcher {
       yield { kind: "heartbeat", assigned: conn.assigned.size };
       while (!conn.queue.closed && !this.#closed) {
         const record = await conn.queue.next(this.#options.heartbeatIntervalMs);
-        if (record) yield { kind: "assignment", record };
+        if (record) yield { kind: "assignment", record, leaseTtlMs: this.#options.leaseTtlMs };
         else if (!conn.queue.closed) yield { kind: "heartbeat", assigned: conn.assigned.size };
       }
     } finally {

@@ -6,6 +6,7 @@ import { ServerInfoService } from "@oma/client/gen/oma/v1/server_info_service_pb
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../testing/test-app.js";
+import { durationMs } from "./duration.js";
 import { fromInt64 } from "./int64.js";
 
 // HarnessService at the edge of the real server, over real sockets.
@@ -101,6 +102,7 @@ describe("HarnessService", () => {
       expect(assignment).toMatchObject({ sessionId, harnessId: woke.harnessId });
       expect(fromInt64(assignment!.leaseEpoch)).toBe(fromInt64(woke.leaseEpoch));
       expect(assignment!.leaseExpireTime).toBeDefined();
+      expect(durationMs(assignment!.leaseTtl), "lease_ttl: the TTL the lease was granted with").toBe(5_000);
     } finally {
       abort.abort();
     }

@@ -8,6 +8,7 @@ import { labelsWithin, optionalId, requireId } from "../rpc/field-rules.js";
 import type { Handlers, Validators } from "../rpc/handlers.js";
 import type { Paging } from "../rpc/paging.js";
 import type { HarnessDispatcher, HarnessRecord } from "./dispatcher.js";
+import { durationFromMs } from "./duration.js";
 import { toInt64 } from "./int64.js";
 
 /** ConnectWorkerRequest.labels: at most 32, each key and value at most 256 bytes. */
@@ -92,6 +93,7 @@ export function createHarnessService(deps: HarnessServiceDeps): Handlers<typeof 
                 sessionId: r.sessionId,
                 leaseEpoch: toInt64(r.epoch),
                 leaseExpireTime: timestampFromMs(r.expireTime),
+                leaseTtl: durationFromMs(message.leaseTtlMs),
                 sessionToken,
                 traceContext: { ...r.traceContext },
               },

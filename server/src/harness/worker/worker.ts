@@ -6,6 +6,7 @@ import type { ToolDescription } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../../logger.js";
+import { durationMs } from "../duration.js";
 import { fromInt64 } from "../int64.js";
 import { traceContextInterceptor } from "../../telemetry/trace-propagation.js";
 import { runBrain } from "./brain.js";
@@ -42,6 +43,16 @@ const MIN_TTL_MS = 1_000;
 const MAX_TTL_MS = 600_000;
 
 /**
+ * The TTL a brain renews its lease with: the one the server granted (lease_ttl). A server
+ * that does not send it is older; then the time left on the lease, by this host's clock,
+ * rounded to 100 ms. Either is held to SESS-16's bounds.
+ */
+export function grantedTtlMs(a: WorkAssignment, now = Date.now()): number {
+  const granted = a.leaseTtl ? durationMs(a.leaseTtl) : a.leaseExpireTime ? Math.round((timestampMs(a.leaseExpireTime) - now) / 100) * 100 : 30_000;
+  return Math.min(MAX_TTL_MS, Math.max(MIN_TTL_MS, granted));
+}
+
+/**
  * A worker process (HARN-3): holds a ConnectWorker stream open, reconnecting when it
  * breaks, and runs one brain per assignment. When `signal` aborts it stops: brains stop
  * at their next step and release their leases, and it returns once they have. It reaches the server only through the
@@ -67,8 +78,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   const running = new Set<Promise<unknown>>();
 
   const start = (a: WorkAssignment) => {
-    const granted = a.leaseExpireTime ? timestampMs(a.leaseExpireTime) - Date.now() : 30_000;
-    const ttl = options.leaseTtlMs ?? Math.min(MAX_TTL_MS, Math.max(MIN_TTL_MS, Math.round(granted / 100) * 100));
+    const ttl = options.leaseTtlMs ?? grantedTtlMs(a);
     // The brain reaches its session with the assignment's session token alone (SEC-4),
     // kept fresh by its lease renewals.
     const credential = new SessionCredential(a.sessionToken || (options.token ?? ""));

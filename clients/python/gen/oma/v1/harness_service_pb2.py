@@ -11,10 +11,11 @@ from google.protobuf import symbol_database as _symbol_database
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1coma/v1/harness_service.proto\x12\x06oma.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfd\x01\n\x07Harness\x12\x1d\n\nharness_id\x18\x01 \x01(\tR\tharnessId\x12\x1d\n\nsession_id\x18\x02 \x01(\tR\tsessionId\x12\x1b\n\tworker_id\x18\x03 \x01(\tR\x08workerId\x12\x1f\n\x0blease_epoch\x18\x04 \x01(\x03R\nleaseEpoch\x12\x39\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12;\n\x0b\x65xpire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nexpireTime\",\n\x0bWakeRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\"w\n\x0cWakeResponse\x12\x1d\n\nharness_id\x18\x01 \x01(\tR\tharnessId\x12\x1f\n\x0blease_epoch\x18\x02 \x01(\x03R\nleaseEpoch\x12\'\n\x0f\x61lready_running\x18\x03 \x01(\x08R\x0e\x61lreadyRunning\"q\n\x14ListHarnessesRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\x12\x1d\n\nsession_id\x18\x03 \x01(\tR\tsessionId\"n\n\x15ListHarnessesResponse\x12-\n\tharnesses\x18\x01 \x03(\x0b\x32\x0f.oma.v1.HarnessR\tharnesses\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xcc\x01\n\x14\x43onnectWorkerRequest\x12\x1b\n\tworker_id\x18\x01 \x01(\tR\x08workerId\x12\x1a\n\x08\x63\x61pacity\x18\x02 \x01(\x05R\x08\x63\x61pacity\x12@\n\x06labels\x18\x03 \x03(\x0b\x32(.oma.v1.ConnectWorkerRequest.LabelsEntryR\x06labels\x1a\x39\n\x0bLabelsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\x95\x01\n\x15\x43onnectWorkerResponse\x12\x38\n\nassignment\x18\x01 \x01(\x0b\x32\x16.oma.v1.WorkAssignmentH\x00R\nassignment\x12\x37\n\theartbeat\x18\x02 \x01(\x0b\x32\x17.oma.v1.WorkerHeartbeatH\x00R\theartbeatB\t\n\x07message\"\xec\x02\n\x0eWorkAssignment\x12\x1d\n\nharness_id\x18\x01 \x01(\tR\tharnessId\x12\x1d\n\nsession_id\x18\x02 \x01(\tR\tsessionId\x12\x1f\n\x0blease_epoch\x18\x03 \x01(\x03R\nleaseEpoch\x12\x46\n\x11lease_expire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0fleaseExpireTime\x12#\n\rsession_token\x18\x05 \x01(\tR\x0csessionToken\x12M\n\rtrace_context\x18\x06 \x03(\x0b\x32(.oma.v1.WorkAssignment.TraceContextEntryR\x0ctraceContext\x1a?\n\x11TraceContextEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"-\n\x0fWorkerHeartbeat\x12\x1a\n\x08\x61ssigned\x18\x01 \x01(\x05R\x08\x61ssigned2\xe6\x01\n\x0eHarnessService\x12\x31\n\x04Wake\x12\x13.oma.v1.WakeRequest\x1a\x14.oma.v1.WakeResponse\x12Q\n\rListHarnesses\x12\x1c.oma.v1.ListHarnessesRequest\x1a\x1d.oma.v1.ListHarnessesResponse\"\x03\x90\x02\x01\x12N\n\rConnectWorker\x12\x1c.oma.v1.ConnectWorkerRequest\x1a\x1d.oma.v1.ConnectWorkerResponse0\x01\x42%Z#oma.dev/clients/go/gen/oma/v1;omav1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1coma/v1/harness_service.proto\x12\x06oma.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfd\x01\n\x07Harness\x12\x1d\n\nharness_id\x18\x01 \x01(\tR\tharnessId\x12\x1d\n\nsession_id\x18\x02 \x01(\tR\tsessionId\x12\x1b\n\tworker_id\x18\x03 \x01(\tR\x08workerId\x12\x1f\n\x0blease_epoch\x18\x04 \x01(\x03R\nleaseEpoch\x12\x39\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12;\n\x0b\x65xpire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nexpireTime\",\n\x0bWakeRequest\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\"w\n\x0cWakeResponse\x12\x1d\n\nharness_id\x18\x01 \x01(\tR\tharnessId\x12\x1f\n\x0blease_epoch\x18\x02 \x01(\x03R\nleaseEpoch\x12\'\n\x0f\x61lready_running\x18\x03 \x01(\x08R\x0e\x61lreadyRunning\"q\n\x14ListHarnessesRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\x12\x1d\n\nsession_id\x18\x03 \x01(\tR\tsessionId\"n\n\x15ListHarnessesResponse\x12-\n\tharnesses\x18\x01 \x03(\x0b\x32\x0f.oma.v1.HarnessR\tharnesses\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xcc\x01\n\x14\x43onnectWorkerRequest\x12\x1b\n\tworker_id\x18\x01 \x01(\tR\x08workerId\x12\x1a\n\x08\x63\x61pacity\x18\x02 \x01(\x05R\x08\x63\x61pacity\x12@\n\x06labels\x18\x03 \x03(\x0b\x32(.oma.v1.ConnectWorkerRequest.LabelsEntryR\x06labels\x1a\x39\n\x0bLabelsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\x95\x01\n\x15\x43onnectWorkerResponse\x12\x38\n\nassignment\x18\x01 \x01(\x0b\x32\x16.oma.v1.WorkAssignmentH\x00R\nassignment\x12\x37\n\theartbeat\x18\x02 \x01(\x0b\x32\x17.oma.v1.WorkerHeartbeatH\x00R\theartbeatB\t\n\x07message\"\xa4\x03\n\x0eWorkAssignment\x12\x1d\n\nharness_id\x18\x01 \x01(\tR\tharnessId\x12\x1d\n\nsession_id\x18\x02 \x01(\tR\tsessionId\x12\x1f\n\x0blease_epoch\x18\x03 \x01(\x03R\nleaseEpoch\x12\x46\n\x11lease_expire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0fleaseExpireTime\x12#\n\rsession_token\x18\x05 \x01(\tR\x0csessionToken\x12M\n\rtrace_context\x18\x06 \x03(\x0b\x32(.oma.v1.WorkAssignment.TraceContextEntryR\x0ctraceContext\x12\x36\n\tlease_ttl\x18\x07 \x01(\x0b\x32\x19.google.protobuf.DurationR\x08leaseTtl\x1a?\n\x11TraceContextEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"-\n\x0fWorkerHeartbeat\x12\x1a\n\x08\x61ssigned\x18\x01 \x01(\x05R\x08\x61ssigned2\xe6\x01\n\x0eHarnessService\x12\x31\n\x04Wake\x12\x13.oma.v1.WakeRequest\x1a\x14.oma.v1.WakeResponse\x12Q\n\rListHarnesses\x12\x1c.oma.v1.ListHarnessesRequest\x1a\x1d.oma.v1.ListHarnessesResponse\"\x03\x90\x02\x01\x12N\n\rConnectWorker\x12\x1c.oma.v1.ConnectWorkerRequest\x1a\x1d.oma.v1.ConnectWorkerResponse0\x01\x42%Z#oma.dev/clients/go/gen/oma/v1;omav1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'oma.v1.harness_service_pb2', globals())
@@ -28,28 +29,28 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _WORKASSIGNMENT_TRACECONTEXTENTRY._serialized_options = b'8\001'
   _HARNESSSERVICE.methods_by_name['ListHarnesses']._options = None
   _HARNESSSERVICE.methods_by_name['ListHarnesses']._serialized_options = b'\220\002\001'
-  _HARNESS._serialized_start=74
-  _HARNESS._serialized_end=327
-  _WAKEREQUEST._serialized_start=329
-  _WAKEREQUEST._serialized_end=373
-  _WAKERESPONSE._serialized_start=375
-  _WAKERESPONSE._serialized_end=494
-  _LISTHARNESSESREQUEST._serialized_start=496
-  _LISTHARNESSESREQUEST._serialized_end=609
-  _LISTHARNESSESRESPONSE._serialized_start=611
-  _LISTHARNESSESRESPONSE._serialized_end=721
-  _CONNECTWORKERREQUEST._serialized_start=724
-  _CONNECTWORKERREQUEST._serialized_end=928
-  _CONNECTWORKERREQUEST_LABELSENTRY._serialized_start=871
-  _CONNECTWORKERREQUEST_LABELSENTRY._serialized_end=928
-  _CONNECTWORKERRESPONSE._serialized_start=931
-  _CONNECTWORKERRESPONSE._serialized_end=1080
-  _WORKASSIGNMENT._serialized_start=1083
-  _WORKASSIGNMENT._serialized_end=1447
-  _WORKASSIGNMENT_TRACECONTEXTENTRY._serialized_start=1384
-  _WORKASSIGNMENT_TRACECONTEXTENTRY._serialized_end=1447
-  _WORKERHEARTBEAT._serialized_start=1449
-  _WORKERHEARTBEAT._serialized_end=1494
-  _HARNESSSERVICE._serialized_start=1497
-  _HARNESSSERVICE._serialized_end=1727
+  _HARNESS._serialized_start=106
+  _HARNESS._serialized_end=359
+  _WAKEREQUEST._serialized_start=361
+  _WAKEREQUEST._serialized_end=405
+  _WAKERESPONSE._serialized_start=407
+  _WAKERESPONSE._serialized_end=526
+  _LISTHARNESSESREQUEST._serialized_start=528
+  _LISTHARNESSESREQUEST._serialized_end=641
+  _LISTHARNESSESRESPONSE._serialized_start=643
+  _LISTHARNESSESRESPONSE._serialized_end=753
+  _CONNECTWORKERREQUEST._serialized_start=756
+  _CONNECTWORKERREQUEST._serialized_end=960
+  _CONNECTWORKERREQUEST_LABELSENTRY._serialized_start=903
+  _CONNECTWORKERREQUEST_LABELSENTRY._serialized_end=960
+  _CONNECTWORKERRESPONSE._serialized_start=963
+  _CONNECTWORKERRESPONSE._serialized_end=1112
+  _WORKASSIGNMENT._serialized_start=1115
+  _WORKASSIGNMENT._serialized_end=1535
+  _WORKASSIGNMENT_TRACECONTEXTENTRY._serialized_start=1472
+  _WORKASSIGNMENT_TRACECONTEXTENTRY._serialized_end=1535
+  _WORKERHEARTBEAT._serialized_start=1537
+  _WORKERHEARTBEAT._serialized_end=1582
+  _HARNESSSERVICE._serialized_start=1585
+  _HARNESSSERVICE._serialized_end=1815
 # @@protoc_insertion_point(module_scope)

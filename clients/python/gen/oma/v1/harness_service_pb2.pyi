@@ -1,3 +1,4 @@
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -82,7 +83,7 @@ class WakeResponse(_message.Message):
     def __init__(self, harness_id: _Optional[str] = ..., lease_epoch: _Optional[int] = ..., already_running: bool = ...) -> None: ...
 
 class WorkAssignment(_message.Message):
-    __slots__ = ["harness_id", "lease_epoch", "lease_expire_time", "session_id", "session_token", "trace_context"]
+    __slots__ = ["harness_id", "lease_epoch", "lease_expire_time", "lease_ttl", "session_id", "session_token", "trace_context"]
     class TraceContextEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -93,16 +94,18 @@ class WorkAssignment(_message.Message):
     HARNESS_ID_FIELD_NUMBER: _ClassVar[int]
     LEASE_EPOCH_FIELD_NUMBER: _ClassVar[int]
     LEASE_EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    LEASE_TTL_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_TOKEN_FIELD_NUMBER: _ClassVar[int]
     TRACE_CONTEXT_FIELD_NUMBER: _ClassVar[int]
     harness_id: str
     lease_epoch: int
     lease_expire_time: _timestamp_pb2.Timestamp
+    lease_ttl: _duration_pb2.Duration
     session_id: str
     session_token: str
     trace_context: _containers.ScalarMap[str, str]
-    def __init__(self, harness_id: _Optional[str] = ..., session_id: _Optional[str] = ..., lease_epoch: _Optional[int] = ..., lease_expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., session_token: _Optional[str] = ..., trace_context: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    def __init__(self, harness_id: _Optional[str] = ..., session_id: _Optional[str] = ..., lease_epoch: _Optional[int] = ..., lease_expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., session_token: _Optional[str] = ..., trace_context: _Optional[_Mapping[str, str]] = ..., lease_ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class WorkerHeartbeat(_message.Message):
     __slots__ = ["assigned"]
