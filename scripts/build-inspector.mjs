@@ -1,7 +1,8 @@
 // Builds the inspector (server/inspector: Preact + Vite) into server/dist/inspector, where
 // `oma serve` serves it from. Part of every build (npm start, npm test): it type-checks the
-// page, then bundles it; when nothing it is made from changed since the last build (a hash
-// of its sources, the TypeScript client and the lock file), both are skipped.
+// page (not for npm start), then bundles it; when nothing it is made from changed since the
+// last build (a hash of its sources, the TypeScript client and the lock file), and the page
+// was type-checked if a check is asked for, the build is skipped.
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -31,19 +32,23 @@ function inputsHash(inspector) {
 }
 
 /** Returns 0 on success (or when the bundle is up to date), else the failing step's status. */
-export function buildInspector() {
+export function buildInspector({ typeCheck = true } = {}) {
   // Resolved here, not at module load: lib.mjs and this module import each other.
   const inspector = join(root, "server", "inspector");
   const stampFile = join(root, "server", "dist", "inspector.stamp");
   const hash = inputsHash(inspector);
   const built = join(root, "server", "dist", "inspector", "index.html");
-  if (existsSync(built) && existsSync(stampFile) && readFileSync(stampFile, "utf8") === hash) return 0;
-  step("building the inspector (tsc, vite build)");
+  // The stamp is the hash, with " checked" when the page was type-checked too.
+  const stamp = existsSync(built) && existsSync(stampFile) ? readFileSync(stampFile, "utf8") : "";
+  if (stamp === `${hash} checked` || (!typeCheck && stamp === hash)) return 0;
+  step(typeCheck ? "building the inspector (tsc, vite build)" : "building the inspector (vite build)");
   const bin = (name) => join(root, "node_modules", ".bin", name);
-  let status = run(bin("tsc"), ["-p", join("server", "inspector")]);
+  if (typeCheck) {
+    const status = run(bin("tsc"), ["-p", join("server", "inspector")]);
+    if (status !== 0) return status;
+  }
+  const status = run(bin("vite"), ["build", "--config", join("server", "inspector", "vite.config.mjs")]);
   if (status !== 0) return status;
-  status = run(bin("vite"), ["build", "--config", join("server", "inspector", "vite.config.mjs")]);
-  if (status !== 0) return status;
-  writeFileSync(stampFile, hash);
+  writeFileSync(stampFile, typeCheck ? `${hash} checked` : hash);
   return 0;
 }

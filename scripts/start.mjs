@@ -12,6 +12,6 @@ if (fault) {
   process.exit(2);
 }
 if (ensureNodeModules() !== 0) process.exit(1);
-if (build() !== 0) process.exit(1);
+if (build({ typeCheck: false }) !== 0) process.exit(1);
 step("starting the OMA server (oma serve)");
 process.exit(run(process.execPath, [join(root, "server", "dist", "cli", "main.js"), "serve", ...process.argv.slice(2)]));
