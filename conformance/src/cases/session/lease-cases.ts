@@ -130,15 +130,15 @@ export const leaseCases: ConformanceCase[] = [
     title: "RenewLease keeps the epoch and moves expire_time later; a renewed lease outlives its first TTL",
     async run(ctx) {
       const sessionId = await newSession(ctx);
-      // The renewal comes 0.5 s into a 3 s lease (leaving a busy target 2.5 s to answer);
+      // The renewal comes 0.5 s into a 6 s lease (leaving a loaded target 5.5 s to answer);
       // the append comes after the first TTL has passed, measured from before the acquire.
       const acquiredBy = Date.now();
-      const a = (await ctx.rpc.unary(S.acquireLease, { sessionId, holder: "a", ttl: seconds(3) })).lease!;
+      const a = (await ctx.rpc.unary(S.acquireLease, { sessionId, holder: "a", ttl: seconds(6) })).lease!;
       await sleep(500, ctx.signal);
-      const renewed = (await ctx.rpc.unary(S.renewLease, { sessionId, epoch: a.epoch, ttl: seconds(10) })).lease!;
+      const renewed = (await ctx.rpc.unary(S.renewLease, { sessionId, epoch: a.epoch, ttl: seconds(20) })).lease!;
       checkEqual(renewed.epoch, a.epoch, "epoch after renewal");
       check((renewed.expireTime?.seconds ?? 0n) > (a.expireTime?.seconds ?? 0n), "expire_time must move later");
-      await sleep(Math.max(0, acquiredBy + 3500 - Date.now()), ctx.signal);
+      await sleep(Math.max(0, acquiredBy + 6500 - Date.now()), ctx.signal);
       const ok = await ctx.rpc.unary(S.emitEvent, { sessionId, event: userText("still mine"), leaseEpoch: a.epoch });
       checkEqual(ok.event?.seq, 1, "an append after the first TTL passed");
     },
