@@ -2,7 +2,8 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reasonOf } from "./errors.js";
 import { bearerAuth } from "./interceptors.js";
-import { createGrpcJsTransport, createOmaClient } from "./node.js";
+import { createServer, connect, type Server } from "node:net";
+import { createGrpcJsTransport, createOmaClient, GrpcJsChannel } from "./node.js";
 import { haveServerBuild, startServerProcess, type ServerProcess } from "./testing/server-process.js";
 
 // The SDK's other tests run over this transport (protocol "grpc" in Node); these show what
@@ -52,4 +53,56 @@ describe.skipIf(!haveServerBuild)("the @grpc/grpc-js transport", () => {
     setTimeout(() => stop.abort(), 300);
     expect((await watchUntil({ signal: stop.signal }))?.code).toBe(Code.Canceled);
   });
+
+  it("clients on one shared channel use its one connection, each with its own token; closing the channel ends its calls", async () => {
+    // A TCP relay in front of the server counts the connections clients open.
+    const { port, connections, close } = await relayTo(new URL(server.url).port);
+    const baseUrl = `http://127.0.0.1:${port}`;
+    try {
+      const channel = new GrpcJsChannel(baseUrl);
+      const admin = createOmaClient({ channel, token: server.token });
+      const stranger = createOmaClient({ channel, token: "not-a-token" });
+      const sessionId = `grpcjs-shared-${process.pid}`;
+      await admin.sessions.createSession({ sessionId, agent: { model: "m" } });
+      const refused = await stranger.sessions.getSession({ sessionId }).catch((e: unknown) => e);
+      expect((refused as ConnectError).code).toBe(Code.Unauthenticated);
+      await Promise.all(Array.from({ length: 8 }, () => createOmaClient({ channel, token: server.token }).sessions.getSession({ sessionId })));
+      expect(connections()).toBe(1);
+
+      channel.close();
+      const afterClose = await admin.sessions.getSession({ sessionId }).catch((e: unknown) => e);
+      expect(afterClose).toBeInstanceOf(ConnectError);
+      expect(() => createOmaClient({ channel, protocol: "connect" })).toThrow(/gRPC channel/);
+      expect(() => createGrpcJsTransport({ channel, baseUrl: "http://127.0.0.1:1" })).toThrow(/not the channel's/);
+    } finally {
+      await close();
+    }
+  });
 });
+
+/** A TCP relay on a free port to 127.0.0.1:`target`, counting the connections it accepted. */
+async function relayTo(target: string): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
+  let accepted = 0;
+  const sockets = new Set<import("node:net").Socket>();
+  const relay: Server = createServer((inbound) => {
+    accepted++;
+    const outbound = connect(Number(target), "127.0.0.1");
+    for (const s of [inbound, outbound]) {
+      sockets.add(s);
+      s.on("error", () => undefined);
+      s.on("close", () => sockets.delete(s));
+    }
+    inbound.pipe(outbound).pipe(inbound);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (relay.address() as { port: number }).port,
+    connections: () => accepted,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        relay.close(() => resolve());
+      }),
+  };
+}
+

@@ -7,8 +7,10 @@ import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import * as grpc from "@grpc/grpc-js";
 
 export interface GrpcJsTransportOptions {
-  /** http://host:port or https://host:port. */
-  baseUrl: string;
+  /** http://host:port or https://host:port; the channel's when `channel` is given. */
+  baseUrl?: string;
+  /** A channel shared with other transports; by default the transport opens one of its own. */
+  channel?: GrpcJsChannel;
   interceptors?: Interceptor[];
 }
 
@@ -16,20 +18,46 @@ export interface GrpcJsTransportOptions {
 const TRANSPORT_HEADERS = new Set(["content-type", "te", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "user-agent", "connect-protocol-version"]);
 const passThrough = (b: Buffer): Buffer => b;
 
-/** Creates a Transport for the gRPC protocol over one @grpc/grpc-js channel. */
+/**
+ * One @grpc/grpc-js channel to a server: its HTTP/2 connection (reconnected when it drops),
+ * name resolution and call bookkeeping. Transports made with it share all of that; a
+ * process that opens a client per task (a brain worker opens one per session, each with
+ * that session's token) opens one channel, and `close` frees it. A channel that is never
+ * closed stays registered in grpc-js for the life of the process.
+ */
+export class GrpcJsChannel {
+  /** @internal */
+  readonly client: grpc.Client;
+
+  constructor(readonly baseUrl: string) {
+    const url = new URL(baseUrl);
+    const credentials = url.protocol === "https:" ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
+    const port = url.port || (url.protocol === "https:" ? "443" : "80");
+    this.client = new grpc.Client(`${url.hostname}:${port}`, credentials, {
+      // Unbounded messages in both directions, as the other transports (the server enforces its own bounds).
+      "grpc.max_receive_message_length": -1,
+      "grpc.max_send_message_length": -1,
+      // A server that comes back is reached again within a second (grpc-js waits up to 2 minutes
+      // by default); the SDK's retries pace the calls themselves.
+      "grpc.initial_reconnect_backoff_ms": 100,
+      "grpc.max_reconnect_backoff_ms": 1000,
+    });
+  }
+
+  /** Closes the connection; calls in flight end, and later calls fail (UNAVAILABLE). */
+  close(): void {
+    this.client.close();
+  }
+}
+
+/** Creates a Transport for the gRPC protocol over a @grpc/grpc-js channel: `channel`, or one of its own for `baseUrl`. */
 export function createGrpcJsTransport(options: GrpcJsTransportOptions): Transport {
-  const url = new URL(options.baseUrl);
-  const credentials = url.protocol === "https:" ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
-  const port = url.port || (url.protocol === "https:" ? "443" : "80");
-  const client = new grpc.Client(`${url.hostname}:${port}`, credentials, {
-    // Unbounded messages in both directions, as the other transports (the server enforces its own bounds).
-    "grpc.max_receive_message_length": -1,
-    "grpc.max_send_message_length": -1,
-    // A server that comes back is reached again within a second (grpc-js waits up to 2 minutes
-    // by default); the SDK's retries pace the calls themselves.
-    "grpc.initial_reconnect_backoff_ms": 100,
-    "grpc.max_reconnect_backoff_ms": 1000,
-  });
+  if (options.channel && options.baseUrl !== undefined && options.baseUrl !== options.channel.baseUrl) {
+    throw new TypeError(`createGrpcJsTransport: baseUrl ${options.baseUrl} is not the channel's (${options.channel.baseUrl})`);
+  }
+  if (!options.channel && !options.baseUrl) throw new TypeError("createGrpcJsTransport: `baseUrl` or `channel` is required");
+  const channel = options.channel ?? new GrpcJsChannel(options.baseUrl!);
+  const { client, baseUrl } = channel;
   const pathOf = (method: { parent: { typeName: string }; name: string }) => `/${method.parent.typeName}/${method.name}`;
   const callOptions = (timeoutMs: number | undefined): grpc.CallOptions => (timeoutMs !== undefined ? { deadline: Date.now() + timeoutMs } : {});
   const normalTimeout = (timeoutMs: number | undefined) => (timeoutMs === undefined || timeoutMs <= 0 ? undefined : timeoutMs);
@@ -41,7 +69,7 @@ export function createGrpcJsTransport(options: GrpcJsTransportOptions): Transpor
         interceptors: options.interceptors,
         signal,
         timeoutMs,
-        req: { stream: false, service: method.parent, method, requestMethod: "POST", url: createMethodUrl(options.baseUrl, method), header: new Headers(header), contextValues: contextValues ?? createContextValues(), message: input },
+        req: { stream: false, service: method.parent, method, requestMethod: "POST", url: createMethodUrl(baseUrl, method), header: new Headers(header), contextValues: contextValues ?? createContextValues(), message: input },
         next: (req) =>
           new Promise<UnaryResponse<typeof method.input, typeof method.output>>((resolve, reject) => {
             const responseHeader = new Headers();
@@ -78,7 +106,7 @@ export function createGrpcJsTransport(options: GrpcJsTransportOptions): Transpor
         interceptors: options.interceptors,
         signal,
         timeoutMs,
-        req: { stream: true, service: method.parent, method, requestMethod: "POST", url: createMethodUrl(options.baseUrl, method), header: new Headers(header), contextValues: contextValues ?? createContextValues(), message: input },
+        req: { stream: true, service: method.parent, method, requestMethod: "POST", url: createMethodUrl(baseUrl, method), header: new Headers(header), contextValues: contextValues ?? createContextValues(), message: input },
         next: async (req) => {
           const call = client.makeBidiStreamRequest(pathOf(method), passThrough, passThrough, toMetadata(req.header), callOptions(timeoutMs));
           const responseHeader = new Headers();

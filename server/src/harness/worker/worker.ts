@@ -1,6 +1,6 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { createOmaClient, SessionCredential } from "@oma/client/node";
+import { createOmaClient, GrpcJsChannel, SessionCredential } from "@oma/client/node";
 import type { WorkAssignment } from "@oma/client/gen/oma/v1/harness_service_pb.js";
 import type { ToolDescription } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import { hostname } from "node:os";
@@ -60,7 +60,19 @@ export function grantedTtlMs(a: WorkAssignment, now = Date.now()): number {
  * environment (HARN-14).
  */
 export async function runWorker(options: WorkerOptions): Promise<void> {
-  const worker = createOmaClient({ baseUrl: options.serverUrl, ...(options.token ? { token: options.token } : {}) });
+  // One connection for the worker's own stream and every brain's calls, each brain with
+  // its own session token: a channel per brain would cost each session its setup, and
+  // grpc-js keeps a channel registered until it is closed.
+  const channel = new GrpcJsChannel(options.serverUrl);
+  try {
+    await serve(options, channel);
+  } finally {
+    channel.close();
+  }
+}
+
+async function serve(options: WorkerOptions, channel: GrpcJsChannel): Promise<void> {
+  const worker = createOmaClient({ channel, ...(options.token ? { token: options.token } : {}) });
   const { harness } = worker;
   const model = new Anthropic({ maxRetries: 0 });
   const log = options.logger.child({ workerId: options.workerId });
@@ -84,7 +96,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     const credential = new SessionCredential(a.sessionToken || (options.token ?? ""));
     const trace = newTraceCursor();
     const { sessions: session, sandboxes: sandbox } = createOmaClient({
-      baseUrl: options.serverUrl,
+      channel,
       ...(credential.token ? { token: () => credential.token } : {}),
       interceptors: [credential.interceptor, ...(options.tracing ? [traceContextInterceptor(() => trace.context)] : [])],
     });
