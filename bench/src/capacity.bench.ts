@@ -22,10 +22,19 @@ const MODEL_MS = Number(process.env["OMA_BENCH_MODEL_MS"] ?? 1000);
 const SIZES = (process.env["OMA_BENCH_CAPACITY_N"] ?? "50,200,1000").split(",").map(Number);
 const TOOL_CALLS = 3;
 
-/** CPU-seconds by part: the server process, its node children (the brain workers), and every other process (the spawner, sandboxes, their tools), live or reaped. */
+/** Whether a child of the server is one of its brain workers (`oma worker …`; the spawner, also a node child, is not). */
+function isWorker(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes("worker");
+  } catch {
+    return false; // it exited meanwhile
+  }
+}
+
+/** CPU-seconds by part: the server process, its brain workers, and every other process (the spawner, sandboxes, their tools), live or reaped. */
 function cpuByPart(root: number): { server: number; workers: number; sandboxes: number } {
   const tree = processTree(root);
-  const workers = new Set(tree.filter((p) => p.ppid === root && readFileSync(`/proc/${p.pid}/comm`, "utf8").trim() === "node").map((p) => p.pid));
+  const workers = new Set(tree.filter((p) => p.ppid === root && isWorker(p.pid)).map((p) => p.pid));
   let server = 0;
   let workerTicks = 0;
   let rest = 0;
