@@ -2,10 +2,11 @@ import { Code } from "@connectrpc/connect";
 import { createOmaClient, omaErrorInfo, type OmaClient } from "@oma/client/node";
 import type { WorkAssignment } from "@oma/client/gen/oma/v1/harness_service_pb.js";
 import { TokenRole } from "@oma/client/gen/oma/v1/token_pb.js";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../testing/test-app.js";
+import { SessionTokens } from "./session-token.js";
 
 // SEC-4: a brain's session token reaches its session and that session's sandboxes, and
 // nothing else; RenewLease keeps it fresh; revoking the worker token ends it and its streams.
@@ -162,5 +163,19 @@ describe("SEC-4: session tokens", () => {
     const again = await admin.tokens.revokeToken({ tokenId: created.token!.tokenId });
     expect(again.token?.revokeTime).toBeDefined();
     expect(await reason(admin.tokens.revokeToken({ tokenId: "tok_ffffffffffffffff" }))).toBe("TOKEN_NOT_FOUND");
+  });
+});
+
+describe("SessionTokens.open", () => {
+  it("gives the claims of a token it signed, the second time from memory; a token altered anywhere is refused, before and after its original was seen", () => {
+    const tokens = new SessionTokens(randomBytes(32));
+    const claims = { tenant: "t", sessionId: "s", harnessId: "h", parentTokenId: "k", expireMs: 1 };
+    const token = tokens.issue(claims);
+    const altered = [5, token.indexOf(".") - 1, token.indexOf(".") + 1, token.length - 1].map((i) => `${token.slice(0, i)}${token[i] === "A" ? "B" : "A"}${token.slice(i + 1)}`);
+    for (const t of altered) expect(tokens.open(t)).toBeUndefined();
+    expect(tokens.open(token)).toEqual(claims);
+    expect(tokens.open(token)).toEqual(claims);
+    for (const t of altered) expect(tokens.open(t)).toBeUndefined();
+    expect(new SessionTokens(randomBytes(32)).open(token)).toBeUndefined();
   });
 });

@@ -14,14 +14,21 @@ export interface SessionClaims {
 /** Session tokens longer than this are not ours. */
 const MAX_CHARS = 2048;
 const PREFIX = "omas_";
+/** Tokens whose claims `open` keeps, oldest dropped first (a token is ~300 bytes). */
+const MAX_OPENED = 4096;
 
 /**
  * Session tokens (SEC-4): `omas_<claims>.<mac>`, the claims as base64url JSON and the mac
- * an HMAC-SHA256 over them with the store's signing key. Stateless to check, so a brain's
- * every call costs one HMAC; revocation works through the parent token id.
+ * an HMAC-SHA256 over them with the store's signing key. Stateless to check (one HMAC the
+ * first time this process sees a token); revocation works through the parent token id.
  */
 export class SessionTokens {
   readonly #key: Uint8Array;
+  /**
+   * Tokens already checked → their claims. A brain sends the same token on every call until
+   * its next renewal, so most calls skip the HMAC. Only tokens with a valid mac get here.
+   */
+  readonly #opened = new Map<string, SessionClaims>();
 
   constructor(key: Uint8Array) {
     this.#key = key;
@@ -40,6 +47,17 @@ export class SessionTokens {
 
   /** The claims of a token this server signed, or undefined for anything else (expiry is the caller's check). */
   open(bearer: string): SessionClaims | undefined {
+    const known = this.#opened.get(bearer);
+    if (known) return known;
+    const claims = this.#verify(bearer);
+    if (claims) {
+      if (this.#opened.size >= MAX_OPENED) this.#opened.delete(this.#opened.keys().next().value!);
+      this.#opened.set(bearer, claims);
+    }
+    return claims;
+  }
+
+  #verify(bearer: string): SessionClaims | undefined {
     if (bearer.length > MAX_CHARS || !bearer.startsWith(PREFIX)) return undefined;
     const dot = bearer.indexOf(".", PREFIX.length);
     if (dot < 0) return undefined;
