@@ -31,11 +31,18 @@ const secret = `conf${randomBytes(12).toString("hex")}`;
 /**
  * Runs per protocol. The first is the whole suite; the others repeat the wire and session
  * families — where a timing race in a case or in the server would show — with new seeds
- * (the whole suite takes about 25 s per protocol here, those families about 10 s).
+ * (here, with the three protocols at once, the whole suite takes 2–3 minutes per protocol
+ * and a repeat of those families 7–30 s).
  */
 /** Runs per protocol; OMA_CONFORMANCE_RUNS asks for more (the stability check runs 20). */
 const RUNS = Number(process.env["OMA_CONFORMANCE_RUNS"] ?? 5);
 const restartCases = ["*/SESS-5/*", "*/keys-survive-restart", "*/epochs-grow-across-restart", "*/HARN-27/*"];
+/**
+ * Cases the repeat runs leave out: they check a bound, not a race, and are the slowest of
+ * the families (the slow watcher appends tens of MB; over Connect and gRPC-Web it took
+ * 20–25 s of each ~30 s repeat). The first run of every protocol has them.
+ */
+const onceOnly = ["*/SESS-13/slow-watcher-cut-off"];
 
 describe.skipIf(!bwrap)("the reference server passes the suite", () => {
   // Two servers: the gRPC run restarts its target and kills brains, so the Connect and
@@ -99,7 +106,7 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
       const seeds: number[] = [];
       for (let run = 1; run <= RUNS; run++) {
         const whole = run === 1;
-        const extra = protocol === "grpc" && fixture && whole ? { harness: fixture, restartTarget: served.restart } : { skip: ["harness", ...restartCases] };
+        const extra = protocol === "grpc" && fixture && whole ? { harness: fixture, restartTarget: served.restart } : { skip: ["harness", ...restartCases, ...(whole ? [] : onceOnly)] };
         const report = await runSuite({ ...target, protocol, secret, expectedFailures, concurrency: 6, ...(whole ? {} : { profile: ["wire", "session"] }), ...extra });
         seeds.push(report.seed);
         const what = `run ${run} of ${RUNS} over ${protocol} (seed ${report.seed}; replay with --seed)`;
