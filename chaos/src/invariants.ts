@@ -1,4 +1,4 @@
-import type { OmaClient } from "@oma/client";
+import { withRetries, type OmaClient } from "@oma/client";
 import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import { SessionStatus, StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
 import { logInvariants } from "@oma/server/dist/harness/testing/log-invariants.js";
@@ -17,11 +17,18 @@ export interface ToolCount {
   toolsVerified: number;
 }
 
+/**
+ * The checks' reads retry transient failures: the last fault may have restarted the server
+ * moments before, and a call on a connection still in its reconnect backoff fails at once
+ * (UNAVAILABLE). A read that keeps failing fails the run.
+ */
+const read = <T>(call: (options: { timeoutMs?: number; signal?: AbortSignal }) => Promise<T>) => withRetries(call, { maxAttempts: 10 });
+
 /** Every event of a session, page by page. */
 export async function readLog(client: OmaClient, sessionId: string): Promise<Event[]> {
   const out: Event[] = [];
   for (;;) {
-    const res = await client.sessions.getEvents({ sessionId, afterSeq: BigInt(out.length), limit: 1000 });
+    const res = await read((call) => client.sessions.getEvents({ sessionId, afterSeq: BigInt(out.length), limit: 1000 }, call));
     out.push(...res.events);
     if (res.events.length === 0 || out.length >= Number(res.headSeq)) return out;
   }
@@ -35,10 +42,11 @@ export async function readLog(client: OmaClient, sessionId: string): Promise<Eve
  * `leaseGoneBy` (a lease TTL and more after the turn ended), not at once.
  */
 export async function checkSettled(client: OmaClient, run: SessionRun, log: readonly Event[], leaseGoneBy: number): Promise<Breach[]> {
-  let { session } = await client.sessions.getSession({ sessionId: run.sessionId });
+  const getSession = () => read((call) => client.sessions.getSession({ sessionId: run.sessionId }, call));
+  let { session } = await getSession();
   while (session?.lease && Date.now() < leaseGoneBy) {
     await new Promise((resolve) => setTimeout(resolve, 100));
-    ({ session } = await client.sessions.getSession({ sessionId: run.sessionId }));
+    ({ session } = await getSession());
   }
   const last = log.at(-1)?.payload;
   const idle = session?.status === SessionStatus.IDLE && !session.lease && last?.case === "statusChanged" && last.value.status === SessionStatus.IDLE;
