@@ -26,7 +26,6 @@ const LEASE_HELD_RETRY_MS = 1;
 /** Dispatch records read per page at start. */
 const START_PAGE = 500;
 
-/** What a worker's stream carries. */
 /** What a worker's stream carries: a brain to run, with the TTL its lease was granted with, or a heartbeat. */
 export type WorkerMessage = { kind: "assignment"; record: HarnessRecord; leaseTtlMs: number } | { kind: "heartbeat"; assigned: number };
 

@@ -1,4 +1,4 @@
-import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { WakeResponse, WorkAssignment } from "@oma/client/gen/oma/v1/harness_service_pb.js";
 import { SessionStatus, StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
 import { byStep } from "../../scripted-model/index.js";
@@ -126,7 +126,7 @@ export const workerProtocolCases: ConformanceCase[] = [
         checkEqual(first.harnessId, wake.harnessId, "assignment harness_id (Wake's)");
         checkEqual(first.leaseEpoch, wake.leaseEpoch, "assignment lease_epoch (Wake's)");
         check(first.leaseExpireTime && timestampMs(first.leaseExpireTime) > Date.now(), "the assignment's lease_expire_time must lie ahead");
-        const ttlMs = first.leaseTtl ? Number(first.leaseTtl.seconds) * 1000 + first.leaseTtl.nanos / 1e6 : 0;
+        const ttlMs = first.leaseTtl ? durationMs(first.leaseTtl) : 0;
         check(ttlMs >= 1_000 && ttlMs <= 600_000, `the assignment's lease_ttl must be the TTL its lease was granted with, within SESS-16's 1 s to 10 min (got ${ttlMs} ms)`);
         const listed = (await ctx.rpc.unary(H.listHarnesses, { sessionId: first.sessionId })).harnesses[0];
         checkEqual(listed?.workerId, worker.workerId, "ListHarnesses worker_id of the assigned brain");
