@@ -336,7 +336,7 @@ async function streamedAppends(): Promise<void> {
   for (let i = 0; i < 8; i++) ids.push((await sessions.createSession({ agent: { model: "bench" } })).session!.sessionId);
   const target = { address: new URL(server.url).host, headers: { authorization: `Bearer ${server.adminToken}` }, sessionIds: ids };
   const rows: Row[] = [];
-  for (const eventsPerRequest of [1, 16]) {
+  for (const eventsPerRequest of [1, 16, 64]) {
     const streamed: number[] = [];
     const raw: number[] = [];
     for (let round = 0; round < 3; round++) {
