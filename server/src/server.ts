@@ -1,5 +1,6 @@
 import { createRegistry } from "@bufbuild/protobuf";
 import { Health, file_grpc_health_v1_health } from "@oma/client/gen/grpc/health/v1/health_pb.js";
+import { EventSchema } from "@oma/client/gen/oma/v1/event_pb.js";
 import * as reflectionV1 from "@oma/client/gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "@oma/client/gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { HarnessService, file_oma_v1_harness_service } from "@oma/client/gen/oma/v1/harness_service_pb.js";
@@ -121,6 +122,7 @@ export async function startOmaServer(options: OmaServerOptions): Promise<Listeni
     host: options.host,
     readMaxBytes: limits.maxRequestBytes,
     logger: log,
+    rememberReceived: [EventSchema],
     httpRoutes: options.httpRoutes,
     // Outermost first: the metrics see the status code the client gets.
     interceptors: [

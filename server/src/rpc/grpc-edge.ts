@@ -1,12 +1,14 @@
 import type { IncomingHttpHeaders, Http2Server, ServerHttp2Stream } from "node:http2";
 import * as grpc from "@grpc/grpc-js";
-import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import { create, fromBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
 import type { Logger } from "../logger.js";
 import type { RoutedService } from "./connect-adapter.js";
 import { malformedRequest } from "./framework-errors.js";
 import { GrpcCallContext, requestOf, responseOf } from "./grpc-call-context.js";
 import { grpcStatusOf, withOmaFrameworkStatuses } from "./grpc-status.js";
+import { rememberingDecoder } from "./request-decoding.js";
+import { encodeResponse } from "./response-encoding.js";
 
 /**
  * gRPC (application/grpc over HTTP/2) served by @grpc/grpc-js, the transport Node's gRPC
@@ -24,7 +26,8 @@ export interface GrpcEdge {
 
 type AnyImpl = (request: unknown, ctx: HandlerContext) => unknown;
 
-export function createGrpcEdge(options: { services: readonly RoutedService[]; interceptors: readonly Interceptor[]; readMaxBytes: number; logger: Logger }): GrpcEdge {
+export function createGrpcEdge(options: { services: readonly RoutedService[]; interceptors: readonly Interceptor[]; readMaxBytes: number; logger: Logger; rememberReceived?: readonly DescMessage[] }): GrpcEdge {
+  const decoder = options.rememberReceived?.length ? rememberingDecoder(options.rememberReceived) : fromBinary;
   const server = new grpc.Server({ "grpc.max_receive_message_length": options.readMaxBytes, "grpc.enable_channelz": 0 });
   const inputs = new Map<string, string>();
   for (const { desc, impl } of options.services) {
@@ -49,7 +52,7 @@ export function createGrpcEdge(options: { services: readonly RoutedService[]; in
           : () => {
               throw new ConnectError(`${desc.typeName}.${method.name} is not implemented`, Code.Unimplemented);
             };
-      const bridge = { desc, method, impl: methodImpl, interceptors: options.interceptors };
+      const bridge = { desc, method, impl: methodImpl, interceptors: options.interceptors, decoder };
       implementation[method.localName] =
         method.methodKind === "unary" ? unaryBridge(bridge) : method.methodKind === "server_streaming" ? serverStreamBridge(bridge) : bidiBridge(bridge);
     }
@@ -85,18 +88,21 @@ interface Bridge {
   readonly method: DescMethod;
   readonly impl: AnyImpl;
   readonly interceptors: readonly Interceptor[];
+  readonly decoder: RequestDecoder;
 }
 
-function decode(schema: DescMessage, bytes: Buffer): unknown {
+type RequestDecoder = (schema: DescMessage, bytes: Uint8Array) => unknown;
+
+function decode(decoder: RequestDecoder, schema: DescMessage, bytes: Buffer): unknown {
   try {
-    return fromBinary(schema, bytes);
+    return decoder(schema, bytes);
   } catch {
     throw malformedRequest(schema.typeName);
   }
 }
 
 const encode = (schema: DescMessage, message: unknown): Buffer => {
-  const bytes = toBinary(schema, create(schema, message as never));
+  const bytes = encodeResponse(schema, create(schema, message as never));
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength); // a view, not a copy
 };
 
@@ -114,7 +120,7 @@ function unaryBridge(bridge: Bridge): grpc.handleUnaryCall<Buffer, Buffer> {
         const response = await bridge.impl(req.message, ctx);
         return responseOf(ctx, false, create(method.output, response as never)) as UnaryResponse;
       });
-      const res = await next(requestOf(ctx, false, decode(method.input, call.request)));
+      const res = await next(requestOf(ctx, false, decode(bridge.decoder, method.input, call.request)));
       return encode(method.output, res.message);
     };
     run().then(
@@ -154,7 +160,7 @@ async function* one(message: unknown): AsyncIterable<unknown> {
  * async iterator, which destroys the call when it ends with an error, and a destroyed call
  * can no longer send its status.
  */
-async function* decoded(schema: DescMessage, call: grpc.ServerDuplexStream<Buffer, Buffer>): AsyncIterable<unknown> {
+async function* decoded(decoder: RequestDecoder, schema: DescMessage, call: grpc.ServerDuplexStream<Buffer, Buffer>): AsyncIterable<unknown> {
   const queue: Buffer[] = [];
   let ended = false;
   let failure: { error: unknown } | undefined;
@@ -185,7 +191,7 @@ async function* decoded(schema: DescMessage, call: grpc.ServerDuplexStream<Buffe
       const bytes = queue.shift();
       if (bytes) {
         if (queue.length < 4) call.resume();
-        yield decode(schema, bytes);
+        yield decode(decoder, schema, bytes);
       } else if (failure) throw failure.error;
       else if (ended) return;
       else await new Promise<void>((resolve) => (wake = resolve));
@@ -231,7 +237,7 @@ function serverStreamBridge(bridge: Bridge): grpc.handleServerStreamingCall<Buff
   return (call) => {
     let request: unknown;
     try {
-      request = decode(bridge.method.input, call.request);
+      request = decode(bridge.decoder, bridge.method.input, call.request);
     } catch (err) {
       call.emit("error", grpcStatusOf(err));
       return;
@@ -241,5 +247,5 @@ function serverStreamBridge(bridge: Bridge): grpc.handleServerStreamingCall<Buff
 }
 
 function bidiBridge(bridge: Bridge): grpc.handleBidiStreamingCall<Buffer, Buffer> {
-  return (call) => void pump(bridge, call, decoded(bridge.method.input, call), false);
+  return (call) => void pump(bridge, call, decoded(bridge.decoder, bridge.method.input, call), false);
 }

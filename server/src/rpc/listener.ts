@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import type { DescMessage } from "@bufbuild/protobuf";
 import type { Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../logger.js";
 import type { HttpRoute } from "../http/http-routes.js";
@@ -23,6 +24,11 @@ export interface ListenOptions {
   /** Largest accepted request message, bytes (protects the server from huge bodies). */
   readonly readMaxBytes: number;
   readonly logger: Logger;
+  /**
+   * Message kinds that remember the bytes they arrived as over gRPC (request-decoding.ts):
+   * the events of appends, whose received form the log stores.
+   */
+  readonly rememberReceived?: readonly DescMessage[];
   /** Plain HTTP routes tried before the RPC handler (the inspector page, /metrics); RPC paths are never theirs. */
   readonly httpRoutes?: HttpRoute;
 }

@@ -1,10 +1,11 @@
-import { create, toBinary, toJson } from "@bufbuild/protobuf";
+import { create, toJson } from "@bufbuild/protobuf";
 import { ConfirmationDecision, EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import { StopReason, ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
 import type { ContentBlock } from "@oma/client/gen/oma/v1/content_pb.js";
 import { SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
 import { invalidField, OmaError } from "../errors/oma-error.js";
 import type { ServerLimits } from "../limits.js";
+import { payloadBytes } from "../store/event-bytes.js";
 import { knownEnum, maxBytes, nonNegative, optionalId, requireId, structDepth } from "../rpc/field-rules.js";
 
 /** CustomEvent.type: 1–128 bytes. */
@@ -39,7 +40,7 @@ export function validateEvents(input: readonly (Event | undefined)[], limits: Se
     const stripped = create(EventSchema, { payload: event.payload });
     validatePayload(stripped, path(i), limits.maxStructDepth);
     requireJson(stripped, path(i));
-    const bytes = toBinary(EventSchema, stripped);
+    const bytes = payloadBytes(event);
     encoded.push(bytes);
     const size = bytes.length;
     if (size > limits.maxEventBytes) {

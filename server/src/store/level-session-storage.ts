@@ -1,6 +1,7 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
+import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import { SessionSchema, type Session } from "@oma/client/gen/oma/v1/session_pb.js";
+import { decodeStoredEvent } from "./event-bytes.js";
 import type { AbstractSublevel } from "abstract-level";
 import type { Db } from "../part.js";
 import { LocalFeed } from "./local-feed.js";
@@ -70,7 +71,7 @@ export class LevelSessionStorage implements SessionStorage {
 
   async readEvents(sessionId: string, afterSeq: number, beforeSeq: number, limit: number, reverse: boolean): Promise<Event[]> {
     const values = await this.#events.values({ gt: seqKey(sessionId, afterSeq), lt: seqKey(sessionId, beforeSeq), limit, reverse }).all();
-    return values.map((v) => fromBinary(EventSchema, v));
+    return values.map(decodeStoredEvent);
   }
 
   async getIdempotency(sessionId: string, key: string): Promise<IdempotencyRecord | undefined> {

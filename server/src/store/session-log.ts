@@ -5,7 +5,7 @@ import { LeaseSchema, SessionSchema, SessionStatus, type Lease, type Session } f
 import { OmaError } from "../errors/oma-error.js";
 import { leaseLost, liveLease, nextState, notFound, sessionView, terminated } from "./session-view.js";
 import { hashEvents, sameHash } from "./event-hash.js";
-import { payloadBytes, storedEvent } from "./event-bytes.js";
+import { payloadBytes, storedEvents } from "./event-bytes.js";
 import { GroupCommitter, StorageConflict, type WritePart } from "./group-committer.js";
 import { adopt, isStale, LiveSessions, newLive, type LiveSession } from "./live-sessions.js";
 import { newId } from "./ids.js";
@@ -176,14 +176,14 @@ export class SessionLog implements SessionStore {
     if (options.leaseEpoch !== undefined) this.#checkLease(live, options.leaseEpoch, nowMs);
     const next = nextState(tip);
     const createTime = timestampFromMs(nowMs);
-    const stored = input.map((e, i) => {
+    const stored = storedEvents(createTime, input.map((e, i) => {
       if (next.status === SessionStatus.TERMINATED) throw terminated(sessionId, { index: i });
       if (e.payload.case === "statusChanged") {
         next.status = e.payload.value.status;
         next.stopReason = e.payload.value.stopReason;
       }
-      return storedEvent(BigInt(head + i + 1), newId("evt"), createTime, e.payload, encoded[i]!);
-    });
+      return { seq: BigInt(head + i + 1), id: newId("evt"), payload: e.payload, encodedPayload: encoded[i]! };
+    }));
     const events = stored.map((e) => e.event);
     next.headSeq = BigInt(head + events.length);
     next.updateTime = createTime;

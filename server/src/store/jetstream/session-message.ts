@@ -1,6 +1,7 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
+import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import { SessionSchema, type Session } from "@oma/client/gen/oma/v1/session_pb.js";
+import { decodeStoredEvent } from "../event-bytes.js";
 import type { IdempotencyRecord, SessionWrite } from "../session-storage.js";
 import type { DispatchRecord } from "../session-store.js";
 
@@ -71,7 +72,7 @@ export function decodeMessage(data: Uint8Array, seq: number): SessionMessage {
     ...(w.s ? { state: fromBinary(SessionSchema, bytes(w.s)) } : {}),
     epoch: w.ep,
     ...(w.dp ? { dispatch: { ref: { tenant: w.dp.t, sessionId: w.dp.i }, harnessId: w.dp.h, epoch: w.dp.e, wakeSeq: w.dp.ws, wakeTime: w.dp.wt, ...(w.dp.c === undefined ? {} : { claimedBy: w.dp.c }) } } : {}),
-    events: (w.ev ?? []).map((e) => fromBinary(EventSchema, bytes(e))),
+    events: (w.ev ?? []).map((e) => decodeStoredEvent(bytes(e))),
     keys: (w.k ?? []).map(([key, hash, firstSeq, count]) => ({ key, record: { hash: bytes(hash), firstSeq, count } })),
   };
 }
