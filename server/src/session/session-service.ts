@@ -57,12 +57,12 @@ export function createSessionService(deps: SessionServiceDeps): Handlers<typeof 
 
   /**
    * Checks the events (the request's other fields passed session-validators.ts) and appends
-   * them with the binary form the check made. Throws at once, not later, when the events
+   * them with the binary and JSON forms the check made. Throws at once, not later, when the events
    * break a rule: an AppendEvents stream then reads no more.
    */
   const append = (req: AppendRequest, events: readonly (Event | undefined)[], path: (i: number) => string, call: Call) => {
     const checked = validateEvents(events, limits, path);
-    return store.append(refOf(req.sessionId, call), checked.events, { ...appendOptions(req), encoded: checked.encoded });
+    return store.append(refOf(req.sessionId, call), checked.events, { ...appendOptions(req), encoded: checked.encoded, json: checked.json });
   };
 
   return {

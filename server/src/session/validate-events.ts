@@ -1,4 +1,4 @@
-import { create, toJson } from "@bufbuild/protobuf";
+import { create, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { ConfirmationDecision, EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import { StopReason, ToolKind } from "@oma/client/gen/oma/v1/session_pb.js";
 import type { ContentBlock } from "@oma/client/gen/oma/v1/content_pb.js";
@@ -21,13 +21,15 @@ export interface CheckedEvents {
   readonly events: Event[];
   /** `payloadBytes` of each event, as the size check made it; the log stores them (store/event-bytes.ts). */
   readonly encoded: Uint8Array[];
+  /** `payloadJson` of each event, as the JSON check made it; the idempotency fingerprint is taken over them (store/event-hash.ts). */
+  readonly json: JsonValue[];
 }
 
 /**
  * Checks a batch before anything is written (SESS-4, SESS-6, SESS-7) and returns the events
  * reduced to their payloads (seq, id and create_time are the server's to assign) with the
- * encoding its size check made of each. `path(i)` names event i in field paths ("event" or
- * "events[i]").
+ * encoding its size check and the JSON form its JSON check made of each. `path(i)` names
+ * event i in field paths ("event" or "events[i]").
  */
 export function validateEvents(input: readonly (Event | undefined)[], limits: ServerLimits, path: (i: number) => string): CheckedEvents {
   if (input.length > limits.maxBatchEvents) {
@@ -35,11 +37,12 @@ export function validateEvents(input: readonly (Event | undefined)[], limits: Se
   }
   let total = 0;
   const encoded: Uint8Array[] = [];
+  const json: JsonValue[] = [];
   const events = input.map((event, i) => {
     if (!event) throw invalidField(path(i), "required", "is required");
     const stripped = create(EventSchema, { payload: event.payload });
     validatePayload(stripped, path(i), limits.maxStructDepth);
-    requireJson(stripped, path(i));
+    json.push(requireJson(stripped, path(i)));
     const bytes = payloadBytes(event);
     encoded.push(bytes);
     const size = bytes.length;
@@ -54,7 +57,7 @@ export function validateEvents(input: readonly (Event | undefined)[], limits: Se
     }
     return stripped;
   });
-  return { events, encoded };
+  return { events, encoded, json };
 }
 
 function validatePayload(event: Event, at: string, maxStructDepth: number): void {
@@ -126,11 +129,11 @@ function validatePayload(event: Event, at: string, maxStructDepth: number): void
 /**
  * Every event must have a protobuf JSON form: Connect JSON clients, the brain's model
  * messages and the idempotency fingerprint all read it so. Binary protobuf can carry what
- * JSON cannot, such as a NaN or infinite number in a Struct.
+ * JSON cannot, such as a NaN or infinite number in a Struct. Returns that form.
  */
-function requireJson(event: Event, at: string): void {
+function requireJson(event: Event, at: string): JsonValue {
   try {
-    toJson(EventSchema, event);
+    return toJson(EventSchema, event);
   } catch (err) {
     throw invalidField(`${at}.payload`, "json", `must have a protobuf JSON form: ${(err as Error).message}`);
   }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { create, toJson } from "@bufbuild/protobuf";
+import { create, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { EventSchema, type Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import { canonicalJson } from "../canonical-json.js";
 
@@ -9,11 +9,16 @@ import { canonicalJson } from "../canonical-json.js";
  * It is taken over the payloads' canonical JSON, not their bytes: protobuf leaves the order
  * of map entries (and so of a Struct's keys) to the sender, and a retry re-encoded by a
  * client whose runtime orders them differently is still the same append. Unknown fields
- * take no part.
+ * take no part. `json` is that form of each event when the caller has it already.
  */
-export function hashEvents(events: readonly Event[]): Uint8Array {
-  const payloads = events.map((event) => toJson(EventSchema, create(EventSchema, { payload: event.payload })));
+export function hashEvents(events: readonly Event[], json?: readonly JsonValue[]): Uint8Array {
+  const payloads = json ?? events.map(payloadJson);
   return createHash("sha256").update(canonicalJson(payloads)).digest();
+}
+
+/** The protobuf JSON form of an event with its payload alone: what the fingerprint is taken over. */
+export function payloadJson(event: Event): JsonValue {
+  return toJson(EventSchema, create(EventSchema, { payload: event.payload }));
 }
 
 export function sameHash(a: Uint8Array, b: Uint8Array): boolean {

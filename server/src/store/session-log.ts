@@ -127,7 +127,7 @@ export class SessionLog implements SessionStore {
 
   async append(ref: SessionRef, events: readonly Event[], options: AppendOptions = {}): Promise<AppendResult> {
     const key = options.idempotencyKey;
-    const hash = key === undefined ? undefined : hashEvents(events);
+    const hash = key === undefined ? undefined : hashEvents(events, options.json);
     // Encoded here, outside the session's lock, unless the caller's check encoded them.
     const encoded = options.encoded ?? events.map(payloadBytes);
     if (encoded.length !== events.length) throw new Error(`append: ${encoded.length} encoded payloads for ${events.length} events`);

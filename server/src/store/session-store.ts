@@ -1,3 +1,4 @@
+import type { JsonValue } from "@bufbuild/protobuf";
 import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import type { AgentConfig, Lease, Session, SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
 import type { SessionRef } from "./session-ref.js";
@@ -139,6 +140,12 @@ export interface AppendOptions {
    * caller made it already (the size check of validateEvents); the log encodes them otherwise.
    */
   readonly encoded?: readonly Uint8Array[];
+  /**
+   * The protobuf JSON form of each event's payload (`toJson` of an event with the payload
+   * alone), when the caller made it already (validateEvents' check that there is one); the
+   * idempotency fingerprint is taken over it, made here otherwise.
+   */
+  readonly json?: readonly JsonValue[];
 }
 
 export interface AppendResult {
