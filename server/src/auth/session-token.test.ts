@@ -178,4 +178,13 @@ describe("SessionTokens.open", () => {
     for (const t of altered) expect(tokens.open(t)).toBeUndefined();
     expect(new SessionTokens(randomBytes(32)).open(token)).toBeUndefined();
   });
+
+  it("keeps the claims of at most maxOpened tokens, dropping the oldest, and still opens a dropped one", () => {
+    const tokens = new SessionTokens(randomBytes(32), { maxOpened: 3 });
+    const issued = Array.from({ length: 5 }, (_, i) => tokens.issue({ tenant: "t", sessionId: `s${i}`, harnessId: "h", parentTokenId: "k", expireMs: 1 }));
+    for (const token of issued) tokens.open(token);
+    expect(tokens.openedCount).toBe(3);
+    expect(tokens.open(issued[0]!)?.sessionId).toBe("s0");
+    expect(tokens.openedCount).toBe(3);
+  });
 });

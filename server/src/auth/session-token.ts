@@ -14,7 +14,7 @@ export interface SessionClaims {
 /** Session tokens longer than this are not ours. */
 const MAX_CHARS = 2048;
 const PREFIX = "omas_";
-/** Tokens whose claims `open` keeps, oldest dropped first (a token is ~300 bytes). */
+/** Tokens whose claims `open` keeps by default, oldest dropped first (a token is ~300 bytes). */
 const MAX_OPENED = 4096;
 
 /**
@@ -30,8 +30,16 @@ export class SessionTokens {
    */
   readonly #opened = new Map<string, SessionClaims>();
 
-  constructor(key: Uint8Array) {
+  readonly #maxOpened: number;
+
+  constructor(key: Uint8Array, options: { maxOpened?: number } = {}) {
     this.#key = key;
+    this.#maxOpened = options.maxOpened ?? MAX_OPENED;
+  }
+
+  /** How many checked tokens' claims are kept (at most `maxOpened`). */
+  get openedCount(): number {
+    return this.#opened.size;
   }
 
   static isSessionToken(bearer: string): boolean {
@@ -51,7 +59,7 @@ export class SessionTokens {
     if (known) return known;
     const claims = this.#verify(bearer);
     if (claims) {
-      if (this.#opened.size >= MAX_OPENED) this.#opened.delete(this.#opened.keys().next().value!);
+      if (this.#opened.size >= this.#maxOpened) this.#opened.delete(this.#opened.keys().next().value!);
       this.#opened.set(bearer, claims);
     }
     return claims;

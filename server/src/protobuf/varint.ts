@@ -42,8 +42,8 @@ export function varintLength(value: bigint | number): number {
 }
 
 /**
- * Reads a varint of at most 53 bits at `at`: its value and the position after it, or
- * undefined when the bytes end first or the value is wider.
+ * Reads a varint at `at` whose value a double holds exactly (tags and lengths): its value and
+ * the position after it, or undefined when the bytes end first or the value is wider.
  */
 export function readVarint(from: Uint8Array, at: number): { value: number; end: number } | undefined {
   let value = 0;
@@ -51,7 +51,7 @@ export function readVarint(from: Uint8Array, at: number): { value: number; end: 
   for (let pos = at; pos < from.length && pos < at + 8; pos++) {
     const byte = from[pos]!;
     value += (byte & 0x7f) * scale;
-    if (byte < 0x80) return { value, end: pos + 1 };
+    if (byte < 0x80) return value <= Number.MAX_SAFE_INTEGER ? { value, end: pos + 1 } : undefined;
     scale *= 0x80;
   }
   return undefined;

@@ -127,6 +127,7 @@ export class SessionLog implements SessionStore {
 
   async append(ref: SessionRef, events: readonly Event[], options: AppendOptions = {}): Promise<AppendResult> {
     const key = options.idempotencyKey;
+    if (options.json && options.json.length !== events.length) throw new Error(`append: ${options.json.length} JSON payloads for ${events.length} events`);
     const hash = key === undefined ? undefined : hashEvents(events, options.json);
     // Encoded here, outside the session's lock, unless the caller's check encoded them.
     const encoded = options.encoded ?? events.map(payloadBytes);
