@@ -67,10 +67,11 @@ const runRoot = mkdtempSync(join(tmpdir(), "oma-run-"));
 chmodSync(runRoot, 0o1777); // a TMPDIR like /tmp: sandboxes running as another user reach their workspaces through it
 const cgroupParent = `oma-test-${runRoot.slice(runRoot.lastIndexOf("-") + 1).toLowerCase()}`;
 // The projects of vitest.config.ts, one after the other. Most files spend their time
-// waiting on the processes they start, so two run at once even on two cores; the
-// whole-target conformance runs then go one at a time, with the machine to themselves.
+// waiting on the processes they start, so one more than the cores run at once (three on
+// two cores); the whole-target conformance runs then go one at a time, with the machine
+// to themselves.
 const groups = [
-  { project: "side-by-side", files: Math.max(2, availableParallelism() - 1) },
+  { project: "side-by-side", files: availableParallelism() + 1 },
   { project: "alone", files: 1 },
 ];
 let passed = 0, failed = 0, skipped = 0;
