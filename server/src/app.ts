@@ -13,7 +13,7 @@ import { openHarnessPart } from "./harness/harness-part.js";
 import type { HarnessOptions } from "./harness/harness-options.js";
 import { openAuthPart, openTokenStore } from "./auth/auth-part.js";
 import type { AuthMode } from "./auth/authenticate.js";
-import { httpRoutes, prefixRoute } from "./http/http-routes.js";
+import { httpRoutes, madeOnFirstRequest, prefixRoute } from "./http/http-routes.js";
 import { metricsRoute } from "./http/metrics-route.js";
 import { inspectorRoute } from "./http/inspector-route.js";
 import { OmaMetrics } from "./telemetry/metrics.js";
@@ -21,7 +21,7 @@ import { openVaultPart } from "./vault/vault-part.js";
 import { GatewayAudit } from "./gateway/gateway-audit.js";
 import { SandboxGateways } from "./gateway/sandbox-gateway.js";
 import { mcpCredentialCheck } from "./mcp/mcp-credentials.js";
-import { createMcpProxy, MCP_PATH_PREFIX } from "./mcp/mcp-proxy.js";
+import { MCP_PATH_PREFIX } from "./mcp/mcp-paths.js";
 import { UpstreamClients } from "./mcp/upstream-clients.js";
 
 export interface AppConfig {
@@ -146,7 +146,10 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       tracing: config.tracing ?? false,
       httpRoutes: httpRoutes(
         metricsRoute({ metrics, auth: auth.authenticator, logger: config.logger }),
-        prefixRoute(MCP_PATH_PREFIX, createMcpProxy({ auth: auth.authenticator, store: session.store, vault: vault.vault, upstream: upstreamMcp, logger: config.logger.child({ part: "mcp" }) })),
+        prefixRoute(
+          MCP_PATH_PREFIX,
+          madeOnFirstRequest(async () => (await import("./mcp/mcp-proxy.js")).createMcpProxy({ auth: auth.authenticator, store: session.store, vault: vault.vault, upstream: upstreamMcp, logger: config.logger.child({ part: "mcp" }) })),
+        ),
         inspectorRoute(),
       ),
     });

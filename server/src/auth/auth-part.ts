@@ -2,7 +2,6 @@ import type { Db, PartContext } from "../part.js";
 import type { StorageHealth } from "../store/storage-health.js";
 import type { Paging } from "../rpc/paging.js";
 import { Authenticator, type AuthMode } from "./authenticate.js";
-import { JetStreamTokenStore } from "./jetstream-token-store.js";
 import { LevelTokenStore } from "./level-token-store.js";
 import { ANY_TENANT, DEFAULT_TENANT } from "./principal.js";
 import { SessionTokens } from "./session-token.js";
@@ -30,10 +29,13 @@ export interface AuthPart {
 
 /**
  * Where the server keeps its tokens: on the JetStream cluster of `--store nats://…`, shared
- * with every server there (a token works on all of them), else on its own LevelDB.
+ * with every server there (a token works on all of them), else on its own LevelDB. The
+ * JetStream client is loaded only by a server that uses it.
  */
 export async function openTokenStore(db: Db, storage: StorageHealth, storeUrl: string | undefined): Promise<TokenStore> {
-  return storeUrl ? JetStreamTokenStore.open(storeUrl) : new LevelTokenStore(db, storage);
+  if (!storeUrl) return new LevelTokenStore(db, storage);
+  const { JetStreamTokenStore } = await import("./jetstream-token-store.js");
+  return JetStreamTokenStore.open(storeUrl);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { defaultModelRetryPolicy, type ModelRetryPolicy } from "../harness/worker/model-errors.js";
+import { defaultModelRetryPolicy, type ModelRetryPolicy } from "../harness/worker/model-retry-policy.js";
 import { parsePositive } from "./serve-options.js";
 
 /** The model flags of `oma worker`, which `oma serve` takes too and hands to its local workers. */

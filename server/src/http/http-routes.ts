@@ -37,6 +37,26 @@ export function prefixRoute(prefix: string, handle: (req: IncomingMessage, res: 
   };
 }
 
+/**
+ * A handler made on its first request: the modules behind a route that most servers
+ * never serve are then not loaded at start. A failed load answers 500 and is tried again
+ * by the next request.
+ */
+export function madeOnFirstRequest(make: () => Promise<(req: IncomingMessage, res: ServerResponse) => unknown>): (req: IncomingMessage, res: ServerResponse) => Promise<unknown> {
+  let made: Promise<(req: IncomingMessage, res: ServerResponse) => unknown> | undefined;
+  return async (req, res) => {
+    let handle: (req: IncomingMessage, res: ServerResponse) => unknown;
+    try {
+      handle = await (made ??= make());
+    } catch {
+      made = undefined;
+      if (!res.headersSent) sendText(res, 500, "internal error: this route could not be loaded");
+      return;
+    }
+    return handle(req, res);
+  };
+}
+
 /** The request's path without its query. */
 export function pathOf(req: HttpRequest): string {
   const url = req.url ?? "/";

@@ -12,10 +12,7 @@ import { answerMcp } from "./mcp-endpoint.js";
 import { bearerFor } from "./mcp-credentials.js";
 import type { UpstreamClients } from "./upstream-clients.js";
 
-/** Where a brain reaches its session's MCP servers on the server's port. */
-export const MCP_PATH_PREFIX = "/mcp/sessions/";
-/** The proxy endpoint of one session's MCP server. */
-export const mcpProxyPath = (sessionId: string, server: string) => `${MCP_PATH_PREFIX}${encodeURIComponent(sessionId)}/servers/${encodeURIComponent(server)}`;
+export { MCP_PATH_PREFIX, mcpProxyPath } from "./mcp-paths.js";
 /** How long one tool call upstream may take. */
 export const MCP_CALL_TIMEOUT_MS = 120_000;
 

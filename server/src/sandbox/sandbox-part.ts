@@ -16,7 +16,6 @@ import { workspaceDisksAvailable } from "./workspace-disk.js";
 import type { SandboxResources } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import { SandboxStore } from "./sandbox-store.js";
 import { forwardToOwners } from "./sandbox-forwarding.js";
-import { JetStreamSandboxLocations } from "./sandbox-locations.js";
 import { SandboxState } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 
 /** READY → "ready": the state as a metrics label. */
@@ -82,7 +81,8 @@ export async function openSandboxPart(db: Db, ctx: PartContext, options: Sandbox
   const instanceId = await store.instanceId();
   const workspaceRoot = options.workspaceRoot ?? process.env["OMA_SANDBOX_ROOT"] ?? join(tmpdir(), `oma-sandboxes-${instanceId}`);
   const shared = options.shared;
-  const locations = shared ? await JetStreamSandboxLocations.open(shared.storeUrl, () => ({ instanceId, url: shared.advertiseUrl() })) : undefined;
+  // The JetStream client is loaded only by a server that shares a store.
+  const locations = shared ? await (await import("./sandbox-locations.js")).JetStreamSandboxLocations.open(shared.storeUrl, () => ({ instanceId, url: shared.advertiseUrl() })) : undefined;
   const disks = workspaceDisksAvailable();
   if (!disks.available && [...available.values()].some((b) => b.isolated)) log.warn({ detail: disks.detail }, "!!! resources.disk_bytes is NOT enforced: workspaces share the host's disk");
   const manager = new SandboxManager({ store, log, backends: available, defaultBackend: defaultBackend ?? "", maxOutputBytes: ctx.limits.maxOutputBytes, workspaceRoot, instanceId,

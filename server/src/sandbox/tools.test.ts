@@ -19,6 +19,10 @@ describe("tool input validation (SBX-3)", () => {
     expect(reasonAndPointer("list_files", {})).toEqual(["ok", undefined]);
   });
 
+  it("every tool's schema compiles (validators are compiled at first use): a non-object input is refused at the root", () => {
+    for (const tool of TOOLS) expect(reasonAndPointer(tool.name, "not an object"), tool.name).toEqual(["INVALID_TOOL_INPUT", "/"]);
+  });
+
   it("names the offending field as a JSON pointer: missing, wrong type, unknown, out of range", () => {
     expect(reasonAndPointer("write_file", { path: "a" })).toEqual(["INVALID_TOOL_INPUT", "/content"]);
     expect(reasonAndPointer("bash", { command: 3 })).toEqual(["INVALID_TOOL_INPUT", "/command"]);

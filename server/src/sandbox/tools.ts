@@ -57,7 +57,19 @@ export const TOOLS: readonly ToolDefinition[] = [
 ];
 
 const ajv = new Ajv2020({ allErrors: false, strict: true });
-const validators = new Map<string, ValidateFunction>(TOOLS.map((t) => [t.name, ajv.compile(t.inputSchema)]));
+/** Each tool's validator, compiled when the tool is first used (compiling all of them took ~100 ms of every start). */
+const validators = new Map<string, ValidateFunction>();
+
+function validatorOf(name: string): ValidateFunction | undefined {
+  let validate = validators.get(name);
+  if (!validate) {
+    const tool = TOOLS.find((t) => t.name === name);
+    if (!tool) return undefined;
+    validate = ajv.compile(tool.inputSchema);
+    validators.set(name, validate);
+  }
+  return validate;
+}
 
 /** The JSON pointer of the input field an ajv error is about. */
 function pointerOf(err: ErrorObject): string {
@@ -68,7 +80,7 @@ function pointerOf(err: ErrorObject): string {
 
 /** Throws TOOL_NOT_FOUND or INVALID_TOOL_INPUT (field = JSON pointer into the input). */
 export function validateToolInput(name: string, input: unknown): void {
-  const validate = validators.get(name);
+  const validate = validatorOf(name);
   if (!validate) throw new OmaError("TOOL_NOT_FOUND", `no tool named "${name}"`, { tool: name, field: "name" });
   if (validate(input)) return;
   const err = validate.errors?.[0];

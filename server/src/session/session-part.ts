@@ -1,7 +1,6 @@
 import type { SessionTokens } from "../auth/session-token.js";
 import type { Db, PartContext, ServerPart } from "../part.js";
 import { delayStorage } from "../store/delayed-storage.js";
-import { JetStreamSessionStore } from "../store/jetstream/jetstream-session-store.js";
 import { LevelSessionStore } from "../store/level-session-store.js";
 import type { SessionStorage } from "../store/session-storage.js";
 import { InstrumentedSessionStore, instrumentStorage } from "../telemetry/instrumented-store.js";
@@ -48,10 +47,11 @@ export async function openSessionPart(db: Db, ctx: PartContext, options: Session
     const delayed = delayMs > 0 ? delayStorage(counted, delayMs) : counted;
     return options.wrapStorage ? options.wrapStorage(delayed) : delayed;
   };
-  const store = new InstrumentedSessionStore(
-    options.storeUrl ? await JetStreamSessionStore.open(options.storeUrl, { wrapStorage, maxBatchBytes: ctx.limits.maxBatchBytes }) : new LevelSessionStore(db, { sublevel: "session", wrapStorage, health: ctx.storage }),
-    ctx.metrics,
-  );
+  // The JetStream client is loaded only by a server that keeps its log there.
+  const backing = options.storeUrl
+    ? await (await import("../store/jetstream/jetstream-session-store.js")).JetStreamSessionStore.open(options.storeUrl, { wrapStorage, maxBatchBytes: ctx.limits.maxBatchBytes })
+    : new LevelSessionStore(db, { sublevel: "session", wrapStorage, health: ctx.storage });
+  const store = new InstrumentedSessionStore(backing, ctx.metrics);
   // Without a sandbox part (a server of sessions alone): the recipe's own rules and the built-in tools.
   const sandboxRules = options.agentRules ?? { sandboxTools: TOOLS.map((t) => t.name), checkSandbox: (r, field) => void resolveResources(r, "", field) };
   const service = {

@@ -1,6 +1,5 @@
 import type { Db, PartContext, ServerPart } from "../part.js";
 import type { CredentialStore } from "./credential-store.js";
-import { JetStreamCredentialStore } from "./jetstream-credential-store.js";
 import { LevelCredentialStore } from "./level-credential-store.js";
 import { SecretSealer } from "./sealed-secret.js";
 import { loadVaultKey, VAULT_KEY_ENV } from "./vault-key.js";
@@ -36,7 +35,8 @@ export async function openVaultPart(db: Db, ctx: PartContext, options: VaultPart
   const key = await loadVaultKey(ctx.dataDir, options.env ?? process.env, { shared: options.storeUrl !== undefined });
   if (key.created) log.info({ path: key.source }, `created the vault key ${key.source} (mode 0600); keep it with backups of the data, or set OMA_VAULT_KEY`);
   const sealer = new SecretSealer(key.key);
-  const store = options.store ?? (options.storeUrl ? await JetStreamCredentialStore.open(options.storeUrl) : new LevelCredentialStore(db, ctx.storage));
+  // The JetStream client is loaded only by a server that keeps its credentials there.
+  const store = options.store ?? (options.storeUrl ? await (await import("./jetstream-credential-store.js")).JetStreamCredentialStore.open(options.storeUrl) : new LevelCredentialStore(db, ctx.storage));
   try {
     if (!(await store.bindKey(sealer.keyCheck()))) {
       throw new Error(

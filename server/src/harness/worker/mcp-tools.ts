@@ -1,9 +1,9 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { ToolUse } from "@oma/client/gen/oma/v1/event_pb.js";
 import { ToolKind, type McpServer } from "@oma/client/gen/oma/v1/session_pb.js";
 import type { Logger } from "../../logger.js";
+import { mcpProxyPath } from "../../mcp/mcp-paths.js";
 import { VERSION } from "../../version.js";
 import type { ToolOutcome } from "./hands.js";
 import type { PromptTool } from "./prompt.js";
@@ -129,7 +129,9 @@ export class McpTools {
   }
 
   async #connect(server: McpServer): Promise<Client> {
-    const url = new URL(`/mcp/sessions/${encodeURIComponent(this.#sessionId)}/servers/${encodeURIComponent(server.name)}`, this.#access.baseUrl);
+    // The MCP SDK is loaded by the first brain whose agent names an MCP server, not by every worker's start.
+    const [{ Client }, { StreamableHTTPClientTransport }] = await Promise.all([import("@modelcontextprotocol/sdk/client/index.js"), import("@modelcontextprotocol/sdk/client/streamableHttp.js")]);
+    const url = new URL(mcpProxyPath(this.#sessionId, server.name), this.#access.baseUrl);
     const token = this.#access.token;
     const transport = new StreamableHTTPClientTransport(url, {
       // The token is read at every request: RenewLease replaces it.

@@ -1,4 +1,7 @@
 import Anthropic from "@anthropic-ai/sdk";
+import type { ModelRetryPolicy } from "./model-retry-policy.js";
+
+export { defaultModelRetryPolicy, type ModelRetryPolicy } from "./model-retry-policy.js";
 
 /** How one failed model call is recorded and whether it is worth another attempt (HARN-12). */
 export interface ModelFailure {
@@ -57,23 +60,6 @@ export function retryAfterOf(headers: Headers | undefined): number | undefined {
   return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
 }
 
-/** Retry policy of model calls. */
-export interface ModelRetryPolicy {
-  /** Attempts per model call, the first included. Default 6. */
-  readonly maxAttempts: number;
-  /** Backoff before the second attempt; doubles each time. Default 1 s. */
-  readonly initialBackoffMs: number;
-  /** Longest wait between attempts, retry-after included. Default 60 s. */
-  readonly maxBackoffMs: number;
-  /**
-   * An attempt that receives nothing (no headers, no stream event) for this long is given
-   * up as a connection failure and retried: a hung response must not hold a session
-   * forever. Default 5 min (the API's streams send pings well within it).
-   */
-  readonly idleTimeoutMs: number;
-}
-
-export const defaultModelRetryPolicy: ModelRetryPolicy = { maxAttempts: 6, initialBackoffMs: 1_000, maxBackoffMs: 60_000, idleTimeoutMs: 300_000 };
 
 /** The wait before attempt `attempt + 1`: the server's retry-after if it gave one, else exponential backoff. */
 export function retryDelayMs(failure: ModelFailure, attempt: number, policy: ModelRetryPolicy): number {
