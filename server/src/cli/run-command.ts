@@ -3,7 +3,7 @@ import { ContextStrategy, StopReason } from "@oma/client/gen/oma/v1/session_pb.j
 import type { Command } from "commander";
 import { InvalidArgumentError, Option } from "commander";
 import { setTimeout as sleep } from "node:timers/promises";
-import ora, { type Ora } from "ora";
+import type { Ora } from "ora";
 import { endsRun, renderRunEvent } from "./run-render.js";
 import { connect, describeFailure, serverUrl, withConnectionOptions, type ConnectionFlags } from "./connection.js";
 
@@ -77,7 +77,7 @@ export function registerRunCommand(program: Command): void {
       const { sessions, harness } = oma;
       const color = process.stdout.isTTY === true;
       // Frames only on a terminal: a pipe or a log file gets the agent's lines alone.
-      const spinner: Ora | undefined = color && process.stderr.isTTY ? ora({ text: "working", discardStdin: false }) : undefined;
+      const spinner: Ora | undefined = color && process.stderr.isTTY ? (await import("ora")).default({ text: "working", discardStdin: false }) : undefined;
       const abort = new AbortController();
       try {
         const { session } = await sessions.createSession({
