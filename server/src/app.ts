@@ -131,6 +131,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     const harness = await openHarnessPart({ store: session.store, logger: config.logger, paging: ctx.paging, options: config.harness, sessionTokens, sessionTokenGraceMs: limits.sessionTokenGraceMs, sharedStore: session.storeKind === "jetstream" });
     parts.push(harness);
     metrics.observeFleet({ harness: () => harness.dispatcher.stats(), sandboxes: () => sandbox.counts() });
+    const mcpLog = config.logger.child({ part: "mcp" });
     const server = await startOmaServer({
       port: config.port,
       host: config.host,
@@ -148,7 +149,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
         metricsRoute({ metrics, auth: auth.authenticator, logger: config.logger }),
         prefixRoute(
           MCP_PATH_PREFIX,
-          madeOnFirstRequest(async () => (await import("./mcp/mcp-proxy.js")).createMcpProxy({ auth: auth.authenticator, store: session.store, vault: vault.vault, upstream: upstreamMcp, logger: config.logger.child({ part: "mcp" }) })),
+          madeOnFirstRequest(async () => (await import("./mcp/mcp-proxy.js")).createMcpProxy({ auth: auth.authenticator, store: session.store, vault: vault.vault, upstream: upstreamMcp, logger: mcpLog }), mcpLog),
         ),
         inspectorRoute(),
       ),

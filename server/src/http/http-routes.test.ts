@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { describe, expect, it } from "vitest";
+import { createLogger } from "../logger.js";
 import { madeOnFirstRequest } from "./http-routes.js";
+
+const log = createLogger({ level: "silent" });
 
 /** A response that records what was written to it. */
 function recorder() {
@@ -29,7 +32,7 @@ describe("a handler made on its first request", () => {
     const handle = madeOnFirstRequest(async () => {
       made++;
       return (r) => served.push(r.url ?? "");
-    });
+    }, log);
     expect(made).toBe(0);
     await Promise.all([handle(req, recorder().res), handle(req, recorder().res)]);
     await handle(req, recorder().res);
@@ -37,16 +40,20 @@ describe("a handler made on its first request", () => {
     expect(served).toEqual(["/x", "/x", "/x"]);
   });
 
-  it("answers 500 when it cannot be made, and tries again at the next request", async () => {
+  it("answers 500 and logs why when it cannot be made, and tries again at the next request", async () => {
     let attempts = 0;
+    const logged: unknown[] = [];
+    const spy = { ...log, error: (obj: unknown) => void logged.push(obj) } as unknown as typeof log;
     const handle = madeOnFirstRequest(async () => {
       if (++attempts === 1) throw new Error("module not found");
       return (_r, res) => res.writeHead(204).end();
-    });
+    }, spy);
     const first = recorder();
     await handle(req, first.res);
     expect(first.seen.status).toBe(500);
     expect(first.seen.body).not.toContain("module not found");
+    expect(logged).toHaveLength(1);
+    expect(String((logged[0] as { err: Error }).err.message)).toBe("module not found");
     const second = recorder();
     await handle(req, second.res);
     expect(second.seen.status).toBe(204);

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "../logger.js";
 
 /** A plain HTTP request on the RPC port: what HTTP/1.1 and HTTP/2 (compatibility API) requests share. */
 export interface HttpRequest {
@@ -29,7 +30,7 @@ export function httpRoutes(...routes: readonly HttpRoute[]): HttpRoute {
  * A route for every path under `prefix`, answered by a Node request handler (a handler that
  * reads the body, e.g. the MCP proxy). The server hands it Node's own request and response.
  */
-export function prefixRoute(prefix: string, handle: (req: IncomingMessage, res: ServerResponse) => unknown): HttpRoute {
+export function prefixRoute(prefix: string, handle: NodeHandler): HttpRoute {
   return (req, res) => {
     if (!pathOf(req).startsWith(prefix)) return false;
     void handle(req as IncomingMessage, res as unknown as ServerResponse);
@@ -37,19 +38,23 @@ export function prefixRoute(prefix: string, handle: (req: IncomingMessage, res: 
   };
 }
 
+/** A handler of Node's own request and response (what prefixRoute serves). */
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
+
 /**
  * A handler made on its first request: the modules behind a route that most servers
- * never serve are then not loaded at start. A failed load answers 500 and is tried again
- * by the next request.
+ * never serve are then not loaded at start. A failed load is logged, answers 500, and is
+ * tried again by the next request.
  */
-export function madeOnFirstRequest(make: () => Promise<(req: IncomingMessage, res: ServerResponse) => unknown>): (req: IncomingMessage, res: ServerResponse) => Promise<unknown> {
-  let made: Promise<(req: IncomingMessage, res: ServerResponse) => unknown> | undefined;
+export function madeOnFirstRequest(make: () => Promise<NodeHandler>, log: Logger): NodeHandler {
+  let made: Promise<NodeHandler> | undefined;
   return async (req, res) => {
-    let handle: (req: IncomingMessage, res: ServerResponse) => unknown;
+    let handle: NodeHandler;
     try {
       handle = await (made ??= make());
-    } catch {
+    } catch (err) {
       made = undefined;
+      log.error({ err, path: pathOf(req) }, "a route's handler could not be loaded");
       if (!res.headersSent) sendText(res, 500, "internal error: this route could not be loaded");
       return;
     }

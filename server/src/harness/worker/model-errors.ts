@@ -60,7 +60,6 @@ export function retryAfterOf(headers: Headers | undefined): number | undefined {
   return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
 }
 
-
 /** The wait before attempt `attempt + 1`: the server's retry-after if it gave one, else exponential backoff. */
 export function retryDelayMs(failure: ModelFailure, attempt: number, policy: ModelRetryPolicy): number {
   const backoff = policy.initialBackoffMs * 2 ** (attempt - 1);
