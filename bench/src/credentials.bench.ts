@@ -19,7 +19,7 @@ import { NetworkMode } from "@oma/client/gen/oma/v1/sandbox_pb.js";
 import { GIT_HTTP_BACKEND, startGitServer, startMcpServer } from "@oma/conformance/fixtures";
 import { startApp } from "@oma/server/dist/app.js";
 import { createLogger } from "@oma/server/dist/logger.js";
-import { mcpProxyPath } from "@oma/server/dist/mcp/mcp-proxy.js";
+import { mcpProxyPath } from "@oma/server/dist/mcp/mcp-paths.js";
 import { alternate, percentile, printTable, type Row, timePair } from "./report.js";
 
 const dataDir = await mkdtemp(join(tmpdir(), "oma-bench-credentials-"));

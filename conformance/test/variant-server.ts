@@ -33,7 +33,8 @@ import { openVaultPart } from "../../server/src/vault/vault-part.js";
 import { GatewayAudit } from "../../server/src/gateway/gateway-audit.js";
 import { SandboxGateways } from "../../server/src/gateway/sandbox-gateway.js";
 import { mcpCredentialCheck } from "../../server/src/mcp/mcp-credentials.js";
-import { createMcpProxy, MCP_PATH_PREFIX } from "../../server/src/mcp/mcp-proxy.js";
+import { MCP_PATH_PREFIX } from "../../server/src/mcp/mcp-paths.js";
+import { createMcpProxy } from "../../server/src/mcp/mcp-proxy.js";
 import { prefixRoute } from "../../server/src/http/http-routes.js";
 import { UpstreamClients } from "../../server/src/mcp/upstream-clients.js";
 

@@ -8,7 +8,7 @@ import { startMcpServer, type McpTestServer } from "@oma/conformance/fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rpcRejection } from "../testing/rpc-rejection.js";
 import { startTestApp, type TestApp } from "../testing/test-app.js";
-import { mcpProxyPath } from "./mcp-proxy.js";
+import { mcpProxyPath } from "./mcp-paths.js";
 
 // SEC-14: the MCP proxy, a standard MCP endpoint per session and server, against a real MCP
 // server (the SDK's) that demands a bearer. Callers here are SDK clients with a client token

@@ -12,7 +12,6 @@ import { answerMcp } from "./mcp-endpoint.js";
 import { bearerFor } from "./mcp-credentials.js";
 import type { UpstreamClients } from "./upstream-clients.js";
 
-export { MCP_PATH_PREFIX, mcpProxyPath } from "./mcp-paths.js";
 /** How long one tool call upstream may take. */
 export const MCP_CALL_TIMEOUT_MS = 120_000;
 

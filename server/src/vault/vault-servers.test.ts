@@ -6,7 +6,7 @@ import { createOmaClient, type OmaClient } from "@oma/client/node";
 import { TokenRole } from "@oma/client/gen/oma/v1/token_pb.js";
 import { startMcpServer, type McpTestServer } from "@oma/conformance/fixtures";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { mcpProxyPath } from "../mcp/mcp-proxy.js";
+import { mcpProxyPath } from "../mcp/mcp-paths.js";
 import { natsUnavailable, TEST_VAULT_KEY } from "../testing/nats-cluster.js";
 import { removeDataDir } from "../testing/remove-data-dir.js";
 import { rpcRejection } from "../testing/rpc-rejection.js";
