@@ -1,7 +1,7 @@
 import { byStep, startScriptedModel, type ScriptedModel } from "@oma/conformance/scripted-model";
 import { createOmaClient } from "@oma/client/node";
 import { SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServerProcess, type ServerProcess } from "../testing/server-process.js";
 import { tempDir } from "../testing/temp-dir.js";
@@ -10,7 +10,8 @@ import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "./testi
 // A session's turn, run by a real `oma serve` and its worker process with
 // OTEL_EXPORTER_OTLP_ENDPOINT set, arrives at a real OTLP/HTTP receiver as one connected
 // trace: Wake → invoke_agent (worker) → chat (GenAI attributes) → execute_tool → the
-// server's Execute span → the sandbox span, every span carrying the session id.
+// server's Execute span → the sandbox span, every span carrying the session id. A client's
+// stand-alone emits are sampled (sampler.ts); one made inside the client's trace is recorded.
 let receiver: OtlpReceiver;
 let model: ScriptedModel;
 let server: ServerProcess;
@@ -104,10 +105,41 @@ describe("traces over OTLP", () => {
 
     // The brain's appends (one AppendEvents stream) are a server span of the same trace.
     expect(trace.filter((s) => s.name === "oma.v1.SessionService/AppendEvents" && s.service === "oma-server").length).toBeGreaterThan(0);
-    // The Messages API SDK's own span, if it makes one, nests under the chat span.
-    for (const s of trace.filter((s) => s.scope !== "oma")) expect(chats, `${s.scope}: ${s.name}`).toContain(parentOf(s));
+    // Every span the worker made is in the turn's trace, and is OMA's: the Messages API SDK
+    // makes none of its own (it would be the root of a trace apart).
+    const workerSpans = receiver.spans.filter((s) => s.service === "oma-worker");
+    expect(workerSpans.filter((s) => s.traceId !== wake.traceId || s.scope !== "oma").map((s) => `${s.scope}: ${s.name}`)).toEqual([]);
     // Session id on every OMA span; seq on every span that is about a place in the log.
     for (const s of trace.filter((s) => s.scope === "oma")) expect(s.attributes["oma.session.id"], s.name).toBe(sessionId);
     for (const s of [wake, agent, ...chats, tool, execute, sandbox]) expect(s.attributes["oma.session.seq"], s.name).toEqual(expect.any(Number));
+  });
+
+  it("records one in a hundred stand-alone emits, and every emit made inside a trace", async () => {
+    const client = createOmaClient({ baseUrl: server.url, token: server.adminToken });
+    const sessionId = `sampled-${randomUUID()}`;
+    await client.sessions.createSession({ sessionId, agent: { model: "claude-traced" } });
+    const custom = (n: number) => ({ case: "custom" as const, value: { type: "sampled", data: { n } } });
+    for (let n = 0; n < 300; n++) await client.sessions.emit(sessionId, custom(n));
+    // A caller's trace (W3C traceparent, sampled): its emit is a child span of the caller's.
+    const traceId = randomBytes(16).toString("hex");
+    const callerSpanId = randomBytes(8).toString("hex");
+    const traced = createOmaClient({
+      baseUrl: server.url,
+      token: server.adminToken,
+      interceptors: [(next) => (req) => (req.header.set("traceparent", `00-${traceId}-${callerSpanId}-01`), next(req))],
+    });
+    await traced.sessions.emit(sessionId, custom(300));
+    const emitsOf = (spans: readonly ReceivedSpan[]) => spans.filter((s) => s.name === "oma.v1.SessionService/EmitEvent" && s.attributes["oma.session.id"] === sessionId);
+    await receiver.waitFor((spans) => emitsOf(spans).some((s) => s.traceId === traceId), 30_000);
+    // The session's creation starts a trace of its own, recorded.
+    expect(receiver.spans.filter((s) => s.name === "oma.v1.SessionService/CreateSession" && s.attributes["oma.session.id"] === sessionId)).toHaveLength(1);
+    const emits = emitsOf(receiver.spans);
+    const inTrace = emits.filter((s) => s.traceId === traceId);
+    expect(inTrace).toHaveLength(1);
+    expect(inTrace[0]!.parentSpanId).toBe(callerSpanId);
+    // 300 stand-alone emits at 1 in 100: 3 expected; 15 or more has a chance below 1e-6.
+    const standalone = emits.filter((s) => s.traceId !== traceId);
+    expect(standalone.length).toBeLessThan(15);
+    for (const s of standalone) expect(s.parentSpanId).toBe("");
   });
 });

@@ -30,8 +30,9 @@ export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean 
 /**
  * Starts the OpenTelemetry SDK when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `…_TRACES_ENDPOINT`)
  * is set: spans go in batches to that OTLP/HTTP endpoint as protobuf, sent from a thread of
- * their own (off-thread-exporter.ts), and W3C trace
- * context and baggage are the propagators. Otherwise nothing is loaded or started, and
+ * their own (off-thread-exporter.ts), OMA's sampler decides which traces are recorded
+ * (sampler.ts; `OTEL_TRACES_SAMPLER` picks another), and W3C trace context and baggage are
+ * the propagators. Otherwise nothing is loaded or started, and
  * every span OMA makes is the API's no-op. The standard OTEL_* variables (service name,
  * resource attributes, headers, batch delays) apply.
  * `asyncContext: false` registers no context manager: the active context is then never
@@ -46,21 +47,24 @@ export async function startTracing(options: { serviceName: string; logger: Logge
   const protocol = env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] || env["OTEL_EXPORTER_OTLP_PROTOCOL"] || "http/protobuf";
   if (protocol !== "http/protobuf") options.logger.warn({ protocol }, "OTLP traces are exported as http/protobuf; the protocol asked for is not supported and is ignored");
   // Loaded only when asked for: without an endpoint no SDK code runs at all.
-  const [{ NodeTracerProvider, BatchSpanProcessor }, { OffThreadSpanExporter }, { resourceFromAttributes, detectResources, envDetector }, core] = await Promise.all([
+  const [{ NodeTracerProvider, BatchSpanProcessor }, { OffThreadSpanExporter }, { samplerFor }, { resourceFromAttributes, detectResources, envDetector }, core] = await Promise.all([
     import("@opentelemetry/sdk-trace-node"),
     import("./off-thread-exporter.js"),
+    import("./sampler.js"),
     import("@opentelemetry/resources"),
     import("@opentelemetry/core"),
   ]);
   // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over the defaults.
   const resource = resourceFromAttributes({ "service.name": options.serviceName, "service.version": VERSION }).merge(detectResources({ detectors: [envDetector] }));
-  const provider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(new OffThreadSpanExporter())] });
+  // OMA's sampler unless OTEL_TRACES_SAMPLER names one (sampler.ts).
+  const sampler = samplerFor(env);
+  const provider = new NodeTracerProvider({ resource, ...(sampler ? { sampler } : {}), spanProcessors: [new BatchSpanProcessor(new OffThreadSpanExporter())] });
   provider.register({
     // null: no context manager at all; undefined: the default, AsyncLocalStorage.
     contextManager: options.asyncContext === false ? null : undefined,
     propagator: new core.CompositePropagator({ propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()] }),
   });
-  options.logger.info({ endpoint: env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] || env["OTEL_EXPORTER_OTLP_ENDPOINT"], service: options.serviceName }, "exporting traces over OTLP");
+  options.logger.info({ endpoint: env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] || env["OTEL_EXPORTER_OTLP_ENDPOINT"], service: options.serviceName, sampler: (sampler ?? env["OTEL_TRACES_SAMPLER"])?.toString() }, "exporting traces over OTLP");
   return {
     async shutdown() {
       await provider.shutdown().catch((err: unknown) => options.logger.warn({ err }, "flushing traces failed"));

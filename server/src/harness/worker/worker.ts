@@ -74,7 +74,10 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
 async function serve(options: WorkerOptions, channel: GrpcJsChannel): Promise<void> {
   const worker = createOmaClient({ channel, ...(options.token ? { token: options.token } : {}) });
   const { harness } = worker;
-  const model = new Anthropic({ maxRetries: 0 });
+  // The brain retries (model-retry-policy.ts) and traces each model call itself (its `chat`
+  // span, brain-tracing.ts). The SDK's own span would start a trace of its own: without a
+  // context manager it cannot see the chat span it belongs under.
+  const model = new Anthropic({ maxRetries: 0, openTelemetry: false });
   const log = options.logger.child({ workerId: options.workerId });
   let toolsCache: Promise<readonly ToolDescription[]> | undefined;
   const sandboxTools = () => {
