@@ -55,6 +55,9 @@ export function traceInterceptor(): Interceptor {
     const span = tracer.startSpan(procedureName(req.method), { kind: SpanKind.SERVER, attributes }, parent);
     const ctx = trace.setSpan(parent, span);
     req.contextValues.set(traceContextKey, ctx);
+    // A call the sampler left out (sampler.ts) passes its context on and nothing more: its
+    // span takes no attributes and has nothing to end, so its streams are not wrapped.
+    if (!span.isRecording()) return context.with(ctx, () => next(req));
     if (req.stream) req = { ...req, message: tap(req.message, (m) => span.setAttributes(addRequestAttributes({}, m))) };
     return context.with(ctx, () => next(req)).then(
       (res) => {
