@@ -145,7 +145,7 @@ const off = kept!;
 
 const [offRate, onRate, allRate, twinRate] = rates.map((r) => percentile(r, 50)) as [number, number, number, number];
 const [sdkOffRate, sdkOnRate, sdkAllRate, sdkTwinRate] = sdkRates.map((r) => percentile(r, 50)) as [number, number, number, number];
-const [offWake, onWake, , twinWake] = wakes.map((w) => (w.length > 0 ? percentile(w, 50) : NaN)) as [number, number, number, number];
+const [offWake, onWake, , twinWake] = wakes.map((w) => percentile(w, 50)) as [number, number, number, number];
 const [offPerCpu, onPerCpu, allPerCpu, twinPerCpu] = work.map((w) => w.calls / w.cpuSeconds) as [number, number, number, number];
 printTable(`Tracing cost (OTLP export to a sink process: ${await sink.exports()} exports received; ${TRIALS} trials of fresh servers, ${rates[0]!.length} emit rounds and ${wakes[0]!.length} wakes each, pooled)`, [
   { what: `EmitEvent rate, grpc-js c=${CONCURRENCY}, tracing on`, value: onRate, unit: "ev/s", limit: { what: "tracing off", value: offRate }, goal: { atLeast: 0.95 } },

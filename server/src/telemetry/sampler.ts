@@ -61,8 +61,8 @@ class StandaloneCallSampler implements Sampler {
  * (a read or an emit that carries no `traceparent`): one in `ratio` of those, by trace id.
  *
  * Why: recording one span costs the official SDK and its OTLP exporter ~80–145 µs of CPU
- * (`npm run bench telemetry`; the telemetry README), about a quarter of a stand-alone
- * EmitEvent's. Such a call is one span with no children; its rate, latency and outcome are
+ * (the server's threads measured under EmitEvent load; the telemetry README), about a
+ * quarter of a stand-alone EmitEvent's; `npm run bench telemetry` prints the rate both ways. Such a call is one span with no children; its rate, latency and outcome are
  * in the metrics (`oma_rpc_*`). It is what per-operation sampling in tracing back ends does
  * for high-rate endpoints. `OTEL_TRACES_SAMPLER=parentbased_always_on` records every call.
  */

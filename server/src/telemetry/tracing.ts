@@ -56,7 +56,6 @@ export async function startTracing(options: { serviceName: string; logger: Logge
   ]);
   // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over the defaults.
   const resource = resourceFromAttributes({ "service.name": options.serviceName, "service.version": VERSION }).merge(detectResources({ detectors: [envDetector] }));
-  // OMA's sampler unless OTEL_TRACES_SAMPLER names one (sampler.ts).
   const sampler = samplerFor(env);
   const provider = new NodeTracerProvider({ resource, ...(sampler ? { sampler } : {}), spanProcessors: [new BatchSpanProcessor(new OffThreadSpanExporter())] });
   provider.register({
