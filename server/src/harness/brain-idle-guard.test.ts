@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../logger.js";
 import { startTestApp, type TestApp } from "../testing/test-app.js";
 import { fromInt64 } from "./int64.js";
-import { defaultModelRetryPolicy } from "./worker/model-errors.js";
+import { defaultModelRetryPolicy } from "./worker/model-retry-policy.js";
 import { runBrain } from "./worker/brain.js";
 
 // A brain learns of others' appends from its watch, but may not rely on it: a message that

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { guardedFetch } from "../gateway/guarded-fetch.js";
 import type { OutboundPolicy } from "../gateway/outbound-policy.js";
+import { loadMcpClientSdk } from "./mcp-client-sdk.js";
 import { VERSION } from "../version.js";
 
 /** Bounds of the upstream client cache. */
@@ -66,8 +67,7 @@ export class UpstreamClients {
   }
 
   async #connect(url: string, secret: string | undefined): Promise<Client> {
-    // The MCP SDK is loaded by the first call that needs it, not by every server's start.
-    const [{ Client }, { StreamableHTTPClientTransport }] = await Promise.all([import("@modelcontextprotocol/sdk/client/index.js"), import("@modelcontextprotocol/sdk/client/streamableHttp.js")]);
+    const { Client, StreamableHTTPClientTransport } = await loadMcpClientSdk();
     const transport = new StreamableHTTPClientTransport(new URL(url), {
       fetch: this.#fetch,
       requestInit: secret === undefined ? {} : { headers: { authorization: `Bearer ${secret}` } },

@@ -3,6 +3,7 @@ import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { ToolUse } from "@oma/client/gen/oma/v1/event_pb.js";
 import { ToolKind, type McpServer } from "@oma/client/gen/oma/v1/session_pb.js";
 import type { Logger } from "../../logger.js";
+import { loadMcpClientSdk } from "../../mcp/mcp-client-sdk.js";
 import { mcpProxyPath } from "../../mcp/mcp-paths.js";
 import { VERSION } from "../../version.js";
 import type { ToolOutcome } from "./hands.js";
@@ -129,8 +130,7 @@ export class McpTools {
   }
 
   async #connect(server: McpServer): Promise<Client> {
-    // The MCP SDK is loaded by the first brain whose agent names an MCP server, not by every worker's start.
-    const [{ Client }, { StreamableHTTPClientTransport }] = await Promise.all([import("@modelcontextprotocol/sdk/client/index.js"), import("@modelcontextprotocol/sdk/client/streamableHttp.js")]);
+    const { Client, StreamableHTTPClientTransport } = await loadMcpClientSdk();
     const url = new URL(mcpProxyPath(this.#sessionId, server.name), this.#access.baseUrl);
     const token = this.#access.token;
     const transport = new StreamableHTTPClientTransport(url, {

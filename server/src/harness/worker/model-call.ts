@@ -1,7 +1,8 @@
 import type Anthropic from "@anthropic-ai/sdk";
 import { setTimeout as sleep } from "node:timers/promises";
 import { InterruptedError } from "./brain-errors.js";
-import { classifyModelError, retryDelayMs, type ModelFailure, type ModelRetryPolicy } from "./model-errors.js";
+import { classifyModelError, retryDelayMs, type ModelFailure } from "./model-errors.js";
+import type { ModelRetryPolicy } from "./model-retry-policy.js";
 import type { Prompt } from "./prompt.js";
 
 /** The outcome of one model call after retries. */

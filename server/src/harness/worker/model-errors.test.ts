@@ -1,6 +1,7 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { describe, expect, it } from "vitest";
-import { classifyModelError, defaultModelRetryPolicy, retryAfterOf, retryDelayMs } from "./model-errors.js";
+import { classifyModelError, retryAfterOf, retryDelayMs } from "./model-errors.js";
+import { defaultModelRetryPolicy } from "./model-retry-policy.js";
 
 const apiError = (status: number, headers: Record<string, string> = {}) =>
   Anthropic.APIError.generate(status, { type: "error", error: { type: "x", message: "m" } }, "m", new Headers(headers));

@@ -1,8 +1,6 @@
 import Anthropic from "@anthropic-ai/sdk";
 import type { ModelRetryPolicy } from "./model-retry-policy.js";
 
-export { defaultModelRetryPolicy, type ModelRetryPolicy } from "./model-retry-policy.js";
-
 /** How one failed model call is recorded and whether it is worth another attempt (HARN-12). */
 export interface ModelFailure {
   /**

@@ -11,7 +11,7 @@ import { fromInt64 } from "../int64.js";
 import { traceContextInterceptor } from "../../telemetry/trace-propagation.js";
 import { runBrain } from "./brain.js";
 import { newTraceCursor, traceBrain } from "./brain-tracing.js";
-import type { ModelRetryPolicy } from "./model-errors.js";
+import type { ModelRetryPolicy } from "./model-retry-policy.js";
 
 export interface WorkerOptions {
   readonly serverUrl: string;
