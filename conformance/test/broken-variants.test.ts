@@ -31,8 +31,11 @@ process.env["OMA_CONFORMANCE_SECRET"] = secret;
 /** Case ids each variant made fail. */
 const failedBy = new Map<string, Set<string>>();
 
+// The harness variants come first: they take the longest (brain workers, sandboxes, the
+// long-horizon cases), and the short ones then fill the slots around them instead of
+// leaving the long ones to run last with the machine half idle.
 describe.concurrent("the suite fails each broken variant on the requirements it breaks", () => {
-  for (const variant of [...brokenVariants, ...harnessVariants]) {
+  for (const variant of [...harnessVariants, ...brokenVariants]) {
     const runnable = (!variant.needsSandbox || bwrap) && (!variant.needsHarness || workersBuilt) && (!variant.twoServers || !natsMissing);
     it.skipIf(!runnable)(variant.name, { timeout: 120_000 }, async () => {
       const shared: VariantOptions = variant.twoServers ? { storeUrl: inject("natsUrl") } : {};

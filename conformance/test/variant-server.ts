@@ -28,6 +28,7 @@ import { openSessionPart } from "../../server/src/session/session-part.js";
 import type { SessionStorage } from "../../server/src/store/session-storage.js";
 import { StorageHealth } from "../../server/src/store/storage-health.js";
 import { tempDir } from "../../server/src/testing/temp-dir.js";
+import { describeLeftovers, findLeftovers, removeLeftovers } from "../../server/src/testing/leftovers.js";
 import { freePort, launchTarget } from "../src/runner/target-process.js";
 import { openVaultPart } from "../../server/src/vault/vault-part.js";
 import { GatewayAudit } from "../../server/src/gateway/gateway-audit.js";
@@ -107,9 +108,28 @@ export async function startVariantServer(wrappers: ServiceWrappers, options: Var
     },
     async close() {
       await running.close();
-      await dir.remove();
+      await (options.sandboxBackend ? removeForGood(dir.path) : dir.remove());
     },
   };
+}
+
+/** Where a variant's sandboxes keep their workspaces: beside its data directory, the same after a restart. */
+const workspaceRootOf = (dataDir: string) => `${dataDir}-sandboxes`;
+
+/**
+ * Removes a variant's data directory and workspaces for good, with whatever its sandboxes
+ * left: a server's close keeps its containers (and their workspaces) to re-attach them at
+ * the next start, and a case that ran out of time may not have deleted its sandbox. These
+ * directories see no next start.
+ */
+async function removeForGood(dataDir: string): Promise<void> {
+  for (const root of [dataDir, workspaceRootOf(dataDir)]) {
+    const scope = { root };
+    const found = await findLeftovers(scope);
+    const left = describeLeftovers({ ...found, paths: [] }); // its files are expected; what runs or is mounted is not
+    if (left.length > 0) console.log(`the variant server on ${dataDir} left behind (now removed): ${left.join("; ")}`);
+    await removeLeftovers(scope, found);
+  }
 }
 
 const viteNode = fileURLToPath(new URL("../../node_modules/.bin/vite-node", import.meta.url));
@@ -137,7 +157,7 @@ export async function startVariantProcess(name: string, options: VariantOptions 
     },
     async close() {
       await running.stop();
-      await dir.remove();
+      await removeForGood(dir.path);
     },
   };
 }
@@ -162,7 +182,7 @@ export async function open(dataDir: string, port: number, wrappers: ServiceWrapp
   const gateways = new SandboxGateways({ vault: vault.vault, policy: { allowLoopback: true }, audit: new GatewayAudit(ctx.logger), logger: ctx.logger });
   // On a shared store, calls for another server's sandboxes are forwarded to it (SBX-17).
   const shared = options.storeUrl ? { shared: { storeUrl: options.storeUrl, advertiseUrl: () => `http://127.0.0.1:${port}` } } : {};
-  const sandbox = options.sandboxBackend ? await openSandboxPart(db, ctx, { backend: options.sandboxBackend, gateways, ...shared }) : undefined;
+  const sandbox = options.sandboxBackend ? await openSandboxPart(db, ctx, { backend: options.sandboxBackend, gateways, workspaceRoot: workspaceRootOf(dataDir), ...shared }) : undefined;
   if (sandbox) parts.push(sandbox);
   const session = await openSessionPart(db, ctx, {
     sessionTokens: auth.sessionTokens,
