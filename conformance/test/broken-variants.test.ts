@@ -41,9 +41,9 @@ describe.concurrent("the suite fails each broken variant on the requirements it 
       const shared: VariantOptions = variant.twoServers ? { storeUrl: inject("natsUrl") } : {};
       const server = variant.ownProcess
         ? await startVariantProcess(variant.name, { storageDelayMs: variant.ownProcess.storageDelayMs })
-        : await startVariantServer(variant, { ...shared, ...(variant.needsSandbox ? { sandboxBackend: "bubblewrap" } : {}), harness: variant.needsHarness === true || variant.servesHarness === true });
+        : await startVariantServer(variant, { ...shared, label: variant.name, ...(variant.needsSandbox ? { sandboxBackend: "bubblewrap" } : {}), harness: variant.needsHarness === true || variant.servesHarness === true });
       // The second server of a two-server variant: its own data directory, the same store.
-      const other = variant.twoServers ? await startVariantServer(variant, { ...shared, ...(variant.needsSandbox ? { sandboxBackend: "bubblewrap" } : {}) }) : undefined;
+      const other = variant.twoServers ? await startVariantServer(variant, { ...shared, label: `${variant.name} (its second server)`, ...(variant.needsSandbox ? { sandboxBackend: "bubblewrap" } : {}) }) : undefined;
       const fixture: ScriptedFixture | undefined = variant.needsHarness
         ? await startScriptedFixture((id) =>
             startWorkerProcess(`exec node '${serverMain}' worker --server ${server.url} --id ${id} ${variant.workerArgs ?? ""}`, server.url, id, {

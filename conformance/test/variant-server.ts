@@ -73,6 +73,8 @@ export interface VariantOptions {
   readonly storeUrl?: string;
   /** "none" serves without authentication (no admin token); default "tokens". */
   readonly auth?: "tokens" | "none";
+  /** What the server serves (a variant's name), for the report of what it left behind. */
+  readonly label?: string;
 }
 
 export interface VariantServer {
@@ -108,7 +110,7 @@ export async function startVariantServer(wrappers: ServiceWrappers, options: Var
     },
     async close() {
       await running.close();
-      await (options.sandboxBackend ? removeForGood(dir.path) : dir.remove());
+      await (options.sandboxBackend ? removeForGood(dir.path, options.label) : dir.remove());
     },
   };
 }
@@ -119,15 +121,15 @@ const workspaceRootOf = (dataDir: string) => `${dataDir}-sandboxes`;
 /**
  * Removes a variant's data directory and workspaces for good, with whatever its sandboxes
  * left: a server's close keeps its containers (and their workspaces) to re-attach them at
- * the next start, and a case that ran out of time may not have deleted its sandbox. These
- * directories see no next start.
+ * the next start, and a sandbox a case did not delete (it failed or ran out of time first,
+ * or the variant breaks deletion) is still there. These directories see no next start.
  */
-async function removeForGood(dataDir: string): Promise<void> {
+async function removeForGood(dataDir: string, label = "a variant server"): Promise<void> {
   for (const root of [dataDir, workspaceRootOf(dataDir)]) {
     const scope = { root };
     const found = await findLeftovers(scope);
     const left = describeLeftovers({ ...found, paths: [] }); // its files are expected; what runs or is mounted is not
-    if (left.length > 0) console.log(`the variant server on ${dataDir} left behind (now removed): ${left.join("; ")}`);
+    if (left.length > 0) console.log(`${label} (data dir ${dataDir}) left behind, now removed: ${left.join("; ")}`);
     await removeLeftovers(scope, found);
   }
 }
@@ -157,7 +159,7 @@ export async function startVariantProcess(name: string, options: VariantOptions 
     },
     async close() {
       await running.stop();
-      await removeForGood(dir.path);
+      await removeForGood(dir.path, name);
     },
   };
 }
