@@ -92,13 +92,18 @@ export async function writeOnRevision(bucket: KvBucket, key: string, value: Uint
 
 /**
  * Waits until the bucket's stream has a leader: a bucket just created has none for a
- * moment, and a write sent then waits out the whole request timeout (5 s).
+ * moment, and a write sent then waits out the whole request timeout (5 s). Until every
+ * server has applied the creation, the one that answers may not know the stream yet
+ * ("stream not found" right after a successful create): that is waited out too.
  */
-async function untilLed(jsm: JetStreamManager, stream: string): Promise<void> {
-  const deadline = Date.now() + LEADER_WAIT_MS;
+export async function untilLed(jsm: Pick<JetStreamManager, "streams">, stream: string, waitMs = LEADER_WAIT_MS): Promise<void> {
+  const deadline = Date.now() + waitMs;
   for (;;) {
-    const info = await whileUnavailable(() => jsm.streams.info(stream));
-    if (!info.cluster || info.cluster.leader || Date.now() > deadline) return;
+    const info = await whileUnavailable(() => jsm.streams.info(stream)).catch((err: unknown) => {
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound && Date.now() <= deadline) return undefined;
+      throw err;
+    });
+    if (info && (!info.cluster || info.cluster.leader || Date.now() > deadline)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
 }
