@@ -45,7 +45,7 @@ const ROUNDS = 5;
 const ROUND_MS = 1000;
 const CONCURRENCY = 64;
 // A wake takes 12–25 ms and varies by several: with 90 wakes a server the paired A/A
-// control read 0.96, with 240 it read 0.998 (~30 s more of the bench), against a 5 % goal.
+// control read 0.96, with 240 it read 0.998 and 0.971 (~30 s more of the bench), against a 5 % goal.
 const WAKES = Number(process.env["OMA_BENCH_TELEMETRY_WAKES"] ?? 240);
 const PAINT_EVENTS = 5000;
 

@@ -62,8 +62,9 @@ class StandaloneCallSampler implements Sampler {
  *
  * Why: recording one span costs the official SDK and its OTLP exporter ~80–145 µs of CPU
  * (the server's threads measured under EmitEvent load; the telemetry README), about a
- * quarter of a stand-alone EmitEvent's; `npm run bench telemetry` prints the rate both ways. Such a call is one span with no children; its rate, latency and outcome are
- * in the metrics (`oma_rpc_*`). It is what per-operation sampling in tracing back ends does
+ * quarter of a stand-alone EmitEvent's; `npm run bench telemetry` prints the rate both
+ * ways. Such a call is one span with no children; its rate, latency and outcome are in
+ * the metrics (`oma_rpc_*`). It is what per-operation sampling in tracing back ends does
  * for high-rate endpoints. `OTEL_TRACES_SAMPLER=parentbased_always_on` records every call.
  */
 export function omaSampler(ratio = STANDALONE_CALL_RATIO): Sampler {
