@@ -94,6 +94,13 @@ export interface CaseContext {
   readonly other: OtherTarget | undefined;
   /** Records a note shown in the report next to the case. */
   note(text: string): void;
+  /**
+   * The outcome of `observe`, made once per run for `key` and shared by every case that
+   * asks: for a costly observation several requirements judge (SEC-1 and SEC-2 judge one
+   * battery per backend). It runs with the context, and so within the time, of the first
+   * case that asks.
+   */
+  once<T>(key: string, observe: () => Promise<T>): Promise<T>;
 }
 
 /** The outcome of one case. */

@@ -55,6 +55,26 @@ describe("runSuite", () => {
     expect(report.results[0]?.message).toContain("300 ms");
   });
 
+  it("makes an observation cases share (ctx.once) once per run, and again in the next run", async () => {
+    let observed = 0;
+    const seen: number[] = [];
+    const sharing = (id: string): ConformanceCase => ({
+      ...fake(id, "MUST", "pass"),
+      async run(ctx) {
+        seen.push(await ctx.once("battery", async () => ++observed));
+        // A key of its own is observed on its own.
+        seen.push(await ctx.once(`own:${id}`, async () => 100 + ++observed));
+      },
+    });
+    const cases = [sharing("x/MUST-1/a"), sharing("x/MUST-2/b")];
+    const report = await runSuite({ target: server.url, token: server.adminToken, cases, concurrency: 2 });
+    expect(report.summary.passed).toBe(2);
+    expect(observed).toBe(3);
+    expect(seen.filter((v) => v < 100)).toEqual([1, 1]);
+    await runSuite({ target: server.url, token: server.adminToken, cases });
+    expect(observed).toBe(6);
+  });
+
   it("writes JUnit XML with escaped messages", async () => {
     const report = await runSuite({ target: server.url, token: server.adminToken, cases: [fake("x/MUST-1/a", "MUST", "fail")] });
     const xml = toJUnit(report);

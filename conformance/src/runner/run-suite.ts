@@ -85,6 +85,11 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
     const ordered = shuffle(selected, seed);
     const runTag = `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
     let counter = 0;
+    const observations = new Map<string, Promise<unknown>>();
+    const once = <T>(key: string, observe: () => Promise<T>): Promise<T> => {
+      if (!observations.has(key)) observations.set(key, observe());
+      return observations.get(key) as Promise<T>;
+    };
 
     const skipReason = (c: ConformanceCase): { family: string; reason: string } | undefined => {
       if (!declared.has(c.feature)) return { family: c.feature, reason: `the target does not declare feature ${c.feature}` };
@@ -124,6 +129,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
         harness: options.harness,
         restartTarget: options.restartTarget,
         note: (text) => void notes.push(text),
+        once,
       };
       const t0 = Date.now();
       let timer: NodeJS.Timeout | undefined;
