@@ -173,7 +173,10 @@ describe.each(backends)("sandbox tools on $name", (backend) => {
   itIsolated("SBX-9 a fork bomb and a memory hog end as tool errors; the sandbox and its neighbours carry on", async () => {
     const c = client();
     const other = (await c.provision({ resources: { backend: backend.name } })).sandbox!.sandboxId;
-    const bomb = await bash(c, sandboxId, "for i in $(seq 200); do sleep 10 & done; wait", { timeout: 4000 });
+    // The loop cannot finish before its timeout: the sleeps beyond the limit start only as
+    // the first ones end, 10 s in. gVisor's ptrace platform forks ~8 times slower than
+    // runc (~28 ms a fork and exec), so it gets longer to reach the limit on a busy host.
+    const bomb = await bash(c, sandboxId, "for i in $(seq 200); do sleep 10 & done; wait", { timeout: backend.name === "gvisor" ? 15_000 : 4000 });
     expect(bomb.isError).toBe(true);
     expect(bomb.output).toContain("Resource temporarily unavailable"); // The pids limit, not just the timeout.
     const hog = await bash(c, sandboxId, "python3 -c \"b = bytearray(600 * 1024 * 1024); print('allocated', len(b))\"", { timeout: 20_000 });
