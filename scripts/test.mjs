@@ -75,6 +75,9 @@ const groups = [
   { project: "alone", files: 1 },
 ];
 let passed = 0, failed = 0, skipped = 0;
+/** Each failed test as "file > test: first lines of its error", repeated before the summary line. */
+const failures = [];
+const firstLines = (text) => text.replace(/\x1b\[[0-9;]*m/g, "").split("\n").map((l) => l.trim()).filter(Boolean).slice(0, 3).map((l) => l.slice(0, 300));
 for (const { project, files } of groups) {
   step(`running tests (vitest, project ${project}, ${files} file${files === 1 ? "" : "s"} at a time)`);
   const reportFile = join(reportDir, `vitest-${project}.json`);
@@ -90,8 +93,14 @@ for (const { project, files } of groups) {
     skipped += report.numPendingTests + report.numTodoTests;
     // A test file that failed to load counts as a failure too.
     failedHere += report.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
+    for (const file of report.testResults) {
+      const name = file.name.startsWith(root) ? file.name.slice(root.length + 1) : file.name;
+      if (file.status === "failed" && file.assertionResults.length === 0) failures.push({ what: `${project}: ${name} (did not load)`, why: firstLines(file.message ?? "") });
+      for (const t of file.assertionResults) if (t.status === "failed") failures.push({ what: `${project}: ${name} > ${t.fullName}`, why: firstLines(t.failureMessages.join("\n")) });
+    }
   } catch {
     failedHere = 1;
+    failures.push({ what: `${project}: no report from vitest (${reportFile})`, why: [] });
   }
   if (status !== 0 && failedHere === 0) failedHere = 1;
   failed += failedHere;
@@ -112,6 +121,14 @@ if (leftovers.length === 0) {
   for (const line of leftovers) console.error(red(`  ${line}`));
 }
 await removeLeftovers(scope, found);
+// The failures again, last, where a reader of only the end of the output sees them.
+if (failures.length > 0) {
+  console.error(red(`!!! ${failures.length} failed test${failures.length === 1 ? "" : "s"}:`));
+  for (const { what, why } of failures) {
+    console.error(red(`  ${what}`));
+    for (const line of why) console.error(`      ${line}`);
+  }
+}
 if (skipped > 0) console.warn(yellow(`!!! ${skipped} tests were SKIPPED (their reasons are printed above)`));
 summary(passed, failed + failedSteps, skipped);
 process.exit(failed + failedSteps > 0 ? 1 : 0);
