@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { rmdir } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { PassThrough, type Duplex } from "node:stream";
@@ -23,12 +23,34 @@ const SANDBOX_UID = 1000;
 /** Size of the in-memory /tmp and home of a container. */
 const TMPFS_BYTES = 256 * 1024 * 1024;
 /**
- * gVisor's own share of a container's cgroups (its kernel's threads and memory), measured
- * with the ptrace platform: ~40 host threads idle and ~8 per sandboxed process.
+ * gVisor's own share of a container's memory cgroup: its kernel's memory, beside the
+ * sandbox's memory_bytes.
  */
-const GVISOR_HOST_THREADS = 256;
-const GVISOR_HOST_THREADS_PER_TASK = 10;
 const GVISOR_MEMORY_BYTES = 256 * 1024 * 1024;
+/**
+ * The host tasks a gVisor container may have: a quarter of the host's (kernel.pid_max).
+ * With the ptrace platform gVisor's kernel keeps a host stub process per sandboxed address
+ * space and, in each, a thread per kernel thread that has run it, so its host tasks grow
+ * with process churn, not with the sandbox's pids: 300 short pipelines took ~2,300 and
+ * 1,200 took ~3,200 (still growing at 100 s), at pids 64 and 256 alike. A backstop scaled
+ * by pids (10 per process + 256: 896 at 64) ended such sandboxes, which SBX-9 says carry
+ * on. The sandbox's own processes stay bounded by RLIMIT_NPROC inside gVisor; this only
+ * keeps one sandbox from taking the host's last pids.
+ */
+export function gvisorHostTaskLimit(): number {
+  hostPidMax ??= readPidMax();
+  return Math.floor(hostPidMax / 4);
+}
+let hostPidMax: number | undefined;
+function readPidMax(): number {
+  try {
+    const n = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8").trim());
+    if (Number.isInteger(n) && n > 0) return n;
+  } catch {
+    // Not Linux's procfs: the kernel's default on small hosts.
+  }
+  return 32_768;
+}
 /** How long start-up waits for the engine to answer before docker counts as unavailable. */
 const PROBE_TIMEOUT_MS = 5000;
 /** How long a container's runner gets to say it is ready. */
@@ -170,9 +192,10 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
             Memory: spec.memoryBytes + (options.runtime ? GVISOR_MEMORY_BYTES : 0),
             MemorySwap: spec.memoryBytes + (options.runtime ? GVISOR_MEMORY_BYTES : 0),
             // Under gVisor the container's pids cgroup counts the user-space kernel's own
-            // threads too (at the limit it dies, and the sandbox with it): the sandbox's
-            // processes are bounded inside gVisor by RLIMIT_NPROC, the cgroup is a backstop.
-            PidsLimit: options.runtime ? spec.pids * GVISOR_HOST_THREADS_PER_TASK + GVISOR_HOST_THREADS : spec.pids,
+            // host tasks too (at the limit it dies, and the sandbox with it): the sandbox's
+            // processes are bounded inside gVisor by RLIMIT_NPROC, the cgroup is a backstop
+            // for the host (gvisorHostTaskLimit).
+            PidsLimit: options.runtime ? gvisorHostTaskLimit() : spec.pids,
             // Likewise memory: the container's cgroup holds gVisor's kernel too, and at its
             // limit the whole sandbox is killed; a process past memory_bytes is stopped inside
             // by RLIMIT_AS first (a MemoryError, a failed malloc), the cgroup is a backstop.

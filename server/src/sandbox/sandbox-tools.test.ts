@@ -187,6 +187,17 @@ describe.each(backends)("sandbox tools on $name", (backend) => {
     await c.destroySandbox({ sandboxId: other });
   });
 
+  // Processes that start and end as fast as the pids limit lets them. On gVisor (ptrace) its
+  // kernel's host tasks grow with such churn (a stub per process, a thread in it per kernel
+  // thread that ran it): 60 pipelines took ~1,000 here, where a backstop of 10 per
+  // sandboxed process (896 at pids 64) ended the sandbox.
+  itIsolated("SBX-9 processes started and ended at the pids limit leave the sandbox running", { timeout: 120_000 }, async () => {
+    const c = client();
+    const churn = await bash(c, sandboxId, "for i in $(seq 60); do (head -c 1000000 /dev/zero | cat > /dev/null) & done; wait; echo churned", { timeout: 90_000 });
+    expect(churn.output).toContain("churned");
+    expect((await bash(c, sandboxId, "echo still-here")).output).toContain("still-here");
+  });
+
   // The process backend isolates nothing (declared unisolated), so it has the host's network.
   itIsolated("SBX-12 there is no network unless asked", async () => {
     const r = await bash(client(), sandboxId, "python3 -c \"import socket; s = socket.create_connection(('1.1.1.1', 53), timeout=3)\"");
