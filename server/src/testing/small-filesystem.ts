@@ -67,14 +67,21 @@ export class SmallFilesystem {
     await unlink(this.#filler).catch(() => undefined);
   }
 
-  /** Unmounts (retrying while the last processes let go of it) and removes the mount point. */
+  /**
+   * Unmounts and removes the mount point. While the last processes let go of it (a server's
+   * sandboxes end after it does) it retries for up to 30 s, then detaches it lazily: it goes
+   * when they do. A process that never lets go is a leftover of its own, found as such.
+   */
   async unmount(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         await run("umount", [this.path]);
         break;
       } catch (err) {
-        if (attempt >= 50) throw err;
+        if (attempt >= 300) {
+          await run("umount", ["--lazy", this.path]);
+          break;
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
     }
