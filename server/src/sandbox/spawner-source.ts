@@ -13,8 +13,9 @@
  * a command to its end and answers `{ kind: "ran", id, stdout, stderr, error? }` (utf-8; the
  * error names the command's exit or why it did not run). `{ kind: "kill", id, signal }` signals a child
  * the spawner has not yet reaped. `input` (base64) is written to the last pipe here and
- * ended; that pipe is not passed. The spawner exits when the server's channel closes (the
- * server exited or was killed); the children of bwrap's --die-with-parent die with it.
+ * ended; that pipe is not passed. When the server's channel closes or the server is no
+ * longer its parent (it exited or was killed), the spawner SIGKILLs every child it started
+ * and exits (the children of bwrap's --die-with-parent die with it too).
  *
  * A pipe's socket starts reading as soon as it exists; the spawner stops that in the same
  * tick, before any byte can arrive, so every byte the child writes reaches the server.
@@ -25,7 +26,17 @@ const { execFile, spawn } = require("node:child_process");
 process.title = "oma-spawner";
 const children = new Map();
 const send = (m, handle) => { if (process.connected) process.send(m, handle); };
-process.on("disconnect", () => process.exit(0));
+// Without its server, the spawner ends every child it started, then itself.
+const quit = () => {
+  for (const c of children.values()) c.kill("SIGKILL");
+  process.exit(0);
+};
+process.on("disconnect", quit);
+// Node does not always emit "disconnect": a server killed while this process passed it a
+// child's pipes (each waits for the server's acknowledgement) left this process, and the
+// sandboxes it started, running for good. So it also watches its parent.
+const server = process.ppid;
+setInterval(() => { if (process.ppid !== server) quit(); }, 500);
 process.on("message", (m) => {
   if (m.kind === "kill") {
     const c = children.get(m.id);

@@ -1,8 +1,10 @@
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import type { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { isAlive, parentPid, waitGone } from "../testing/process-tree.js";
 import { runCommand, spawnChild, type SpawnedChild } from "./spawner.js";
+import { SPAWNER_SOURCE } from "./spawner-source.js";
 
 const text = async (stream: Readable): Promise<string> => {
   let s = "";
@@ -43,6 +45,23 @@ describe("the spawner", () => {
   it("runs a command to its end: its output, or an error carrying its stderr", async () => {
     expect(await runCommand("/bin/sh", ["-c", "echo made; echo note >&2"], 10_000)).toEqual({ stdout: "made\n", stderr: "note\n" });
     await expect(runCommand("/bin/sh", ["-c", "echo no room >&2; exit 3"], 10_000)).rejects.toMatchObject({ stderr: "no room\n" });
+  });
+
+  it("when the server is killed while the spawner passes it a child's pipes, the spawner exits and its child ends", async () => {
+    // A stand-in server: starts the spawner as the server does, asks it for a child, and
+    // SIGKILLs itself as the answer comes, while the pipes are still on their way.
+    const server = `
+      const { spawn } = require("node:child_process");
+      const spawner = spawn(process.execPath, ["-e", process.env.SPAWNER], { stdio: ["ignore", "ignore", "inherit", "ipc"], env: {} });
+      spawner.on("message", (m) => {
+        if (m.kind !== "spawned") return;
+        console.log(JSON.stringify({ spawner: spawner.pid, child: m.pid }));
+        process.kill(process.pid, "SIGKILL");
+      });
+      spawner.send({ kind: "spawn", id: 1, command: "/bin/sleep", args: ["30"], env: {}, cwd: "/", pipes: 3 });`;
+    const standIn = spawn(process.execPath, ["-e", server], { env: { SPAWNER: SPAWNER_SOURCE }, stdio: ["ignore", "pipe", "inherit"] });
+    const { spawner, child } = JSON.parse(await text(standIn.stdout)) as { spawner: number; child: number };
+    await waitGone([spawner, child], 10_000);
   });
 
   it("when the spawner dies, its children end and are reported exited; the next spawn starts another spawner", async () => {
