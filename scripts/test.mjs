@@ -91,11 +91,13 @@ for (const { project, files } of groups) {
     passed += report.numPassedTests;
     failedHere = report.numFailedTests;
     skipped += report.numPendingTests + report.numTodoTests;
-    // A test file that failed to load counts as a failure too.
-    failedHere += report.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
     for (const file of report.testResults) {
       const name = file.name.startsWith(root) ? file.name.slice(root.length + 1) : file.name;
-      if (file.status === "failed" && file.assertionResults.length === 0) failures.push({ what: `${project}: ${name} (did not load)`, why: firstLines(file.message ?? "") });
+      // A test file that failed to load counts as a failure too.
+      if (file.status === "failed" && file.assertionResults.length === 0) {
+        failedHere++;
+        failures.push({ what: `${project}: ${name} (did not load)`, why: firstLines(file.message ?? "") });
+      }
       for (const t of file.assertionResults) if (t.status === "failed") failures.push({ what: `${project}: ${name} > ${t.fullName}`, why: firstLines(t.failureMessages.join("\n")) });
     }
   } catch {

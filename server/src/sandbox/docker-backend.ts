@@ -31,17 +31,14 @@ const GVISOR_MEMORY_BYTES = 256 * 1024 * 1024;
  * The host tasks a gVisor container may have: a quarter of the host's (kernel.pid_max).
  * With the ptrace platform gVisor's kernel keeps a host stub process per sandboxed address
  * space and, in each, a thread per kernel thread that has run it, so its host tasks grow
- * with process churn, not with the sandbox's pids: 300 short pipelines took ~2,300 and
- * 1,200 took ~3,200 (still growing at 100 s), at pids 64 and 256 alike. A backstop scaled
- * by pids (10 per process + 256: 896 at 64) ended such sandboxes, which SBX-9 says carry
- * on. The sandbox's own processes stay bounded by RLIMIT_NPROC inside gVisor; this only
- * keeps one sandbox from taking the host's last pids.
+ * with process churn, not with the sandbox's pids: at pids 64, 300 short pipelines took
+ * over 2,200 and 1,200 took ~3,200 (still growing at 100 s); at pids 256 fewer, not more
+ * (~2,100 against ~2,600 at 60 s). A backstop scaled by pids (10 per process + 256: 896 at
+ * 64) ended such sandboxes, which SBX-9 says carry on. The sandbox's own processes stay
+ * bounded by RLIMIT_NPROC inside gVisor; this only keeps one sandbox from taking the
+ * host's last pids.
  */
-export function gvisorHostTaskLimit(): number {
-  hostPidMax ??= readPidMax();
-  return Math.floor(hostPidMax / 4);
-}
-let hostPidMax: number | undefined;
+const GVISOR_HOST_TASKS = Math.floor(readPidMax() / 4);
 function readPidMax(): number {
   try {
     const n = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8").trim());
@@ -194,8 +191,8 @@ export function createDockerBackend(log: Logger, options: DockerBackendOptions =
             // Under gVisor the container's pids cgroup counts the user-space kernel's own
             // host tasks too (at the limit it dies, and the sandbox with it): the sandbox's
             // processes are bounded inside gVisor by RLIMIT_NPROC, the cgroup is a backstop
-            // for the host (gvisorHostTaskLimit).
-            PidsLimit: options.runtime ? gvisorHostTaskLimit() : spec.pids,
+            // for the host (GVISOR_HOST_TASKS).
+            PidsLimit: options.runtime ? GVISOR_HOST_TASKS : spec.pids,
             // Likewise memory: the container's cgroup holds gVisor's kernel too, and at its
             // limit the whole sandbox is killed; a process past memory_bytes is stopped inside
             // by RLIMIT_AS first (a MemoryError, a failed malloc), the cgroup is a backstop.

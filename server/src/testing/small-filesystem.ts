@@ -69,16 +69,17 @@ export class SmallFilesystem {
 
   /**
    * Unmounts and removes the mount point. While the last processes let go of it (a server's
-   * sandboxes end after it does) it retries for up to 30 s, then detaches it lazily: it goes
-   * when they do. A process that never lets go is a leftover of its own, found as such.
+   * sandboxes end after it does) it retries for up to `busyWaitMs`, then detaches it lazily:
+   * it goes when they do. A process that never lets go is a leftover of its own, found as such.
    */
-  async unmount(): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
+  async unmount(busyWaitMs = 30_000): Promise<void> {
+    const deadline = Date.now() + busyWaitMs;
+    for (;;) {
       try {
         await run("umount", [this.path]);
         break;
-      } catch (err) {
-        if (attempt >= 300) {
+      } catch {
+        if (Date.now() >= deadline) {
           await run("umount", ["--lazy", this.path]);
           break;
         }
