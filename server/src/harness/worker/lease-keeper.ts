@@ -5,10 +5,12 @@ import { durationFromMs } from "../duration.js";
 import { toInt64 } from "../int64.js";
 
 /**
- * Renews a brain's lease every third of its TTL while the brain works (HARN-4). When the
- * server answers LEASE_LOST, another brain owns the session: `onLost` fences this one.
- * Transient failures are retried at the next tick; two missed ticks still leave a third
- * of the TTL.
+ * Renews a brain's lease as the brain starts, then every third of its TTL while it works
+ * (HARN-4). The first renewal is at once: the lease was granted at the Wake, and the time
+ * the assignment took to reach this worker must not come out of the brain's first TTL.
+ * When the server answers LEASE_LOST, another brain owns the session: `onLost` fences this
+ * one. Transient failures are retried at the next tick; two missed ticks still leave a
+ * third of the TTL.
  */
 export function keepLease(deps: {
   client: Client<typeof SessionService>;
@@ -18,7 +20,7 @@ export function keepLease(deps: {
   onLost: (err: unknown) => void;
 }): { stop(): void } {
   let stopped = false;
-  const timer = setInterval(() => {
+  const renew = () => {
     deps.client
       .renewLease({ sessionId: deps.sessionId, epoch: toInt64(deps.epoch), ttl: durationFromMs(deps.ttlMs) })
       .catch((err: unknown) => {
@@ -26,7 +28,9 @@ export function keepLease(deps: {
           deps.onLost(err);
         }
       });
-  }, Math.max(100, Math.floor(deps.ttlMs / 3)));
+  };
+  renew();
+  const timer = setInterval(renew, Math.max(100, Math.floor(deps.ttlMs / 3)));
   return {
     stop() {
       stopped = true;
