@@ -2,6 +2,7 @@ import { withRetries, type OmaClient } from "@oma/client";
 import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
 import { SessionStatus, StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
 import { logInvariants } from "@oma/server/dist/harness/testing/log-invariants.js";
+import { briefTail } from "./event-brief.js";
 import type { SessionRun } from "./workload.js";
 
 /** A broken rule, named by the invariant it breaks. */
@@ -51,8 +52,8 @@ export async function checkSettled(client: OmaClient, run: SessionRun, log: read
   const last = log.at(-1)?.payload;
   const idle = session?.status === SessionStatus.IDLE && !session.lease && last?.case === "statusChanged" && last.value.status === SessionStatus.IDLE;
   if (!idle) {
-    const tail = log.slice(-4).map((e) => e.payload.case).join(", ");
-    return [{ invariant: "settled", detail: `${run.sessionId}: status ${SessionStatus[session?.status ?? 0]}, lease ${session?.lease ? "held" : "none"}, log ends ${tail}` }];
+    const lease = session?.lease ? `held by ${session.lease.holder} epoch ${session.lease.epoch}` : "none";
+    return [{ invariant: "settled", detail: `${run.sessionId}: status ${SessionStatus[session?.status ?? 0]}, lease ${lease}, log ends ${briefTail(log, 8)}` }];
   }
   if (last.value.stopReason === StopReason.UNSPECIFIED) return [{ invariant: "settled", detail: `${run.sessionId}: idle without a stop reason` }];
   if (last.value.stopReason !== StopReason.END_TURN && !log.some((e) => e.payload.case === "error")) {

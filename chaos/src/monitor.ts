@@ -4,6 +4,7 @@ import { SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
 import { EventOrder } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import type { Outage } from "./server-supervisor.js";
 import type { FaultRecord } from "./faults/fault.js";
+import { briefEvent } from "./event-brief.js";
 import type { SessionRun } from "./workload.js";
 
 /** How often the monitor lists the sessions. */
@@ -119,8 +120,8 @@ async function describeState(client: OmaClient, sessionId: string, now: number):
   const { session } = await client.sessions.getSession({ sessionId });
   const { harnesses } = await client.harness.listHarnesses({ pageSize: 1000 });
   const brain = harnesses.find((h) => h.sessionId === sessionId);
-  const { events } = await client.sessions.getEvents({ sessionId, order: EventOrder.DESCENDING, limit: 3 });
-  const tail = events.reverse().map((e) => `${e.payload.case}${e.payload.case === "statusChanged" ? `(${SessionStatus[e.payload.value.status]})` : ""} ${ago(e.createTime)}`);
+  const { events } = await client.sessions.getEvents({ sessionId, order: EventOrder.DESCENDING, limit: 6 });
+  const tail = events.reverse().map((e) => `${briefEvent(e)} ${ago(e.createTime)}`);
   return [
     `status ${SessionStatus[session?.status ?? 0]}`,
     `lease ${session?.lease ? `epoch ${session.lease.epoch} held by ${session.lease.holder}, expires in ${((timestampMs(session.lease.expireTime!) - now) / 1000).toFixed(1)} s` : "none"}`,
