@@ -77,7 +77,9 @@ const groups = [
 let passed = 0, failed = 0, skipped = 0;
 /** Each failed test as "file > test: first lines of its error", repeated before the summary line. */
 const failures = [];
-const firstLines = (text) => text.replace(/\x1b\[[0-9;]*m/g, "").split("\n").map((l) => l.trim()).filter(Boolean).slice(0, 3).map((l) => l.slice(0, 300));
+/** Lines of each failed test's error repeated: a conformance run's seed, its failed cases and the server's errors. */
+const FIRST_LINES = 8;
+const firstLines = (text) => text.replace(/\x1b\[[0-9;]*m/g, "").split("\n").map((l) => l.trim()).filter(Boolean).slice(0, FIRST_LINES).map((l) => l.slice(0, 300));
 for (const { project, files } of groups) {
   step(`running tests (vitest, project ${project}, ${files} file${files === 1 ? "" : "s"} at a time)`);
   const reportFile = join(reportDir, `vitest-${project}.json`);

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApp } from "../../server/src/app.js";
-import { createLogger } from "../../server/src/logger.js";
+import { ErrorLog } from "../../server/src/testing/error-log.js";
 import { NatsCluster, natsUnavailable, TEST_VAULT_KEY } from "../../server/src/testing/nats-cluster.js";
 import { tempDir } from "../../server/src/testing/temp-dir.js";
 import { readExpectedFailures } from "../src/runner/expected-failures.js";
@@ -31,6 +31,7 @@ describe.skipIf(missing !== undefined)("the reference server on a 3-node JetStre
   let dir: { path: string; remove(): Promise<void> };
   let fixture: ScriptedFixture;
   let token = "";
+  const errors = new ErrorLog();
 
   beforeAll(async () => {
     process.env["OMA_CONFORMANCE_SECRET"] = secret;
@@ -46,7 +47,7 @@ describe.skipIf(missing !== undefined)("the reference server on a 3-node JetStre
         sandboxBackend: "bubblewrap",
         allowLoopbackUpstreams: true,
         harness: { leaseTtlMs: 3000 },
-        logger: createLogger({ level: "silent" }),
+        logger: errors.logger,
       }),
     );
     token = (await readFile(served.app.adminTokenFile!, "utf8")).trim();
@@ -67,7 +68,7 @@ describe.skipIf(missing !== undefined)("the reference server on a 3-node JetStre
     const expectedFailures = await readExpectedFailures(fileURLToPath(new URL("./reference-expected-failures.txt", import.meta.url)));
     const report = await runSuite({ target: served.app.url, targetDataDir: dir.path, token, protocol: "grpc", secret, expectedFailures, concurrency: 6, harness: fixture, restartTarget: served.restart });
     const failures = report.results.filter((c) => c.status === "failed" || c.status === "unexpected-pass").map((c) => `${c.status} ${c.id}: ${c.message ?? ""}`).join("\n");
-    const what = `seed ${report.seed} (replay with --seed)\n${failures}`;
+    const what = [`seed ${report.seed} (replay with --seed)`, failures, errors.since()].filter(Boolean).join("\n");
     console.log(`reference on JetStream over grpc: ${JSON.stringify(report.summary)}; skipped families: ${report.skippedFamilies.map((f) => f.name).join(", ") || "none"}`);
     expect(report.summary.failed, what).toBe(0);
     expect(report.summary.unexpectedPasses, what).toBe(0);

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApp, type RunningApp } from "../../server/src/app.js";
 import { RestartableApp } from "./restartable-app.js";
-import { createLogger } from "../../server/src/logger.js";
+import { ErrorLog } from "../../server/src/testing/error-log.js";
 import { tempDir } from "../../server/src/testing/temp-dir.js";
 import { readExpectedFailures } from "../src/runner/expected-failures.js";
 import { runSuite } from "../src/runner/run-suite.js";
@@ -96,6 +96,8 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
     await otherDir?.remove();
   });
 
+  /** Both servers' errors (an INTERNAL answer's cause), quoted by a failed run. */
+  const errors = new ErrorLog();
   const open = (port: number, dataDir = dir.path) =>
     startApp({
       dataDir,
@@ -106,13 +108,13 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
       // The suite's git server and hosts listen on this machine's loopback.
       allowLoopbackUpstreams: true,
       harness: { leaseTtlMs: 3000 },
-      logger: createLogger({ level: "silent" }),
+      logger: errors.logger,
     });
   /** The five longest cases of a run, with their seconds: where its time goes. */
   const slowest = (r: SuiteReport) =>
     [...r.results].sort((a, b) => b.durationMs - a.durationMs).slice(0, 5).map((c) => `${c.id} ${(c.durationMs / 1000).toFixed(0)} s`).join(", ");
-  const summary = (r: SuiteReport) =>
-    r.results.filter((c) => c.status === "failed" || c.status === "unexpected-pass").map((c) => `${c.status} ${c.id}: ${c.message ?? ""}`).join("\n");
+  const summary = (r: SuiteReport, mark: number) =>
+    [...r.results.filter((c) => c.status === "failed" || c.status === "unexpected-pass").map((c) => `${c.status} ${c.id}: ${c.message ?? ""}`), errors.since(mark)].filter(Boolean).join("\n");
 
   for (const protocol of ["grpc", "connect", "grpc-web"] as const) {
     it.concurrent(`over ${protocol}: the whole suite, then the wire and session cases ${RUNS - 1} times more, each run with a random seed`, { timeout: 240_000 + RUNS * 60_000 }, async () => {
@@ -133,20 +135,22 @@ describe.skipIf(!bwrap)("the reference server passes the suite", () => {
         // three over Connect and gRPC-Web, which share the process and both cores with it.
         // With six each, the whole runs' bounds on watches and leases (15–120 s, a 1 s TTL)
         // were missed on a host where a fork costs ~9 ms.
+        const mark = errors.mark;
         const report = await runSuite({ ...target, protocol, secret, expectedFailures, concurrency: protocol === "grpc" ? 6 : 3, ...(whole ? {} : { profile: ["wire", "session"] }), ...extra, skip });
         seeds.push(report.seed);
         const what = `run ${run} of ${RUNS} over ${protocol} (seed ${report.seed}; replay with --seed)`;
         if (whole) console.log(`reference over ${protocol}: ${JSON.stringify(report.summary)}; skipped families: ${report.skippedFamilies.map((f) => f.name).join(", ") || "none"}; took ${(report.durationMs / 1000).toFixed(0)} s, longest cases: ${slowest(report)}`);
-        expect(report.summary.failed, `${what}\n${summary(report)}`).toBe(0);
-        expect(report.summary.unexpectedPasses, `${what}\n${summary(report)}`).toBe(0);
+        expect(report.summary.failed, `${what}\n${summary(report, mark)}`).toBe(0);
+        expect(report.summary.unexpectedPasses, `${what}\n${summary(report, mark)}`).toBe(0);
         expect(report.exitCode, what).toBe(0);
         expect(report.summary.passed, what).toBeGreaterThan(60);
       }
       if (protocol === "grpc") {
         // The slow watcher last, by itself: beside a whole run its resumed read of ~24 MB
         // missed its 60 s (it takes 2 s alone); the other protocols' runs end before this one.
+        const mark = errors.mark;
         const report = await runSuite({ ...target, protocol, secret, expectedFailures, run: slowWatcher });
-        expect(report.summary.failed, `the slow watcher over gRPC (seed ${report.seed})\n${summary(report)}`).toBe(0);
+        expect(report.summary.failed, `the slow watcher over gRPC (seed ${report.seed})\n${summary(report, mark)}`).toBe(0);
         expect(report.summary.passed, "the slow watcher over gRPC").toBe(1);
       }
       console.log(`reference over ${protocol}: ${RUNS} runs passed, seeds ${seeds.join(", ")}`);
