@@ -209,6 +209,33 @@ describe("HarnessDispatcher", () => {
     expect(last?.case === "statusChanged" && last.value.detail).toContain(first.harnessId);
   });
 
+  it("HARN-5: keeps a brain whose renewal is still being written when its old expiry passes: no RESCHEDULING, no successor, its dispatch record kept", async () => {
+    // The committed session still shows the old expiry while the renewal's write is in
+    // flight; judging by it alone wrote a false RESCHEDULING and dropped the dispatch record
+    // of a live brain, which then nobody re-woke when it died (a stranded chaos session).
+    const { dispatcher, session, store } = await setup({ writeDelayMs: 50 });
+    const id = await session((l) => l.user("go"));
+    const brain = await dispatcher.wake(id);
+    await store.append(id, new LogBuilder().harnessStarted(brain.harnessId).running().toolUse("t1").events);
+    clock += TTL - 10;
+    const renewal = store.renewLease(id, brain.leaseEpoch, TTL);
+    await new Promise((r) => setTimeout(r, 10)); // taken by the store, not durable yet
+    clock += 20;
+    expect((await store.getSession(id)).lease).toBeUndefined(); // what a read shows meanwhile
+    await dispatcher.sweep();
+    await renewal;
+    const { events } = await store.readEvents(id, { afterSeq: 0, beforeSeq: 0, limit: 100, order: "asc" });
+    expect(events.filter((e) => e.payload.case === "statusChanged" && e.payload.value.status === SessionStatus.RESCHEDULING)).toEqual([]);
+    expect(dispatcher.list({ sessionId: id.sessionId }).map((h) => h.harnessId)).toEqual([brain.harnessId]);
+    expect((await store.listDispatches({ pageSize: 10 })).dispatches.map((d) => d.harnessId)).toContain(brain.harnessId);
+    // When it really ends, the session is handed on as usual.
+    clock += 2 * TTL;
+    await dispatcher.sweep();
+    const successor = dispatcher.list({ sessionId: id.sessionId });
+    expect(successor).toHaveLength(1);
+    expect(successor[0]!.harnessId).not.toBe(brain.harnessId);
+  });
+
   it("HARN-5: leaves a finished session alone after its brain released the lease", async () => {
     const { dispatcher, session, store } = await setup();
     const id = await session((l) => l.user("go"));

@@ -295,6 +295,7 @@ export class HarnessDispatcher {
       this.#book.forget(record.harnessId);
       return;
     }
+    if (await this.#renewedMeanwhile(ref, record)) return;
     const outcome = await brainOutcome(this.#store, { ref, harnessId: record.harnessId, wakeSeq: record.wakeSeq });
     if (outcome === "never-started" || (outcome === "unfinished" && this.#options.autoRewake)) {
       const deps = { store: this.#store, logger: this.#log, now: this.#now, wake: (r: SessionRef, trace: Context) => this.wake(r, trace) };
@@ -303,6 +304,26 @@ export class HarnessDispatcher {
       await this.#store.endDispatch(ref, record.harnessId);
     }
     this.#book.forget(record.harnessId);
+  }
+
+  /**
+   * Whether the brain's lease lives after all. A read shows the session as durably
+   * written, and a renewal the store took just before the old expiry may still be on its
+   * way to disk: the brain then works on, and handing its session on would put a false
+   * RESCHEDULING in the log and drop the record of a live brain (nobody would re-wake the
+   * session when it died). The store's write path knows: renewing a lease that ended is
+   * LEASE_LOST. A lease that lives is renewed once more, so a brain that died right after
+   * its renewal is handed on at most one TTL later.
+   */
+  async #renewedMeanwhile(ref: SessionRef, record: HarnessRecord): Promise<boolean> {
+    try {
+      const lease = await this.#store.renewLease(ref, record.epoch, this.#options.leaseTtlMs);
+      if (lease.expireTime) record.expireTime = timestampMs(lease.expireTime);
+      return true;
+    } catch (err) {
+      if (isOmaError(err, "LEASE_LOST") || isOmaError(err, "SESSION_NOT_FOUND") || isOmaError(err, "SESSION_TERMINATED")) return false;
+      throw err;
+    }
   }
 
   /** Tracks every dispatch record not tracked yet; returns how many it found. */
