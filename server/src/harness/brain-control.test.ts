@@ -45,6 +45,9 @@ function respond(req: RecordedRequest): ScriptedResponse {
     if (step === 1) return { content: [{ type: "tool_use", name: "bash", input: { command: "echo denied-ran" } }] };
     return done;
   }
+  if (scenario.startsWith("answered")) {
+    return step === 0 ? { content: [{ type: "tool_use", name: "bash", input: { command: "sleep 2; echo brain-ran" } }] } : done;
+  }
   if (scenario.startsWith("custom")) {
     return step === 0 ? { content: [{ type: "tool_use", name: "lookup", input: { q: "answer" } }] } : done;
   }
@@ -161,6 +164,28 @@ describe.skipIf(!backend)(`brain control flow (${backend?.name ?? "none"})`, () 
       [false, "allowed-ran"],
       [true, "not that one"],
     ]);
+  });
+
+  it("a call whose result someone else recorded while it ran is taken as answered: the brain reads the log on, no second result, no failed turn", async () => {
+    const sessionId = await fx.createSession({ sandbox }, unique("answered"));
+    await fx.harness.wake({ sessionId });
+    await waitFor(sessionId, "sandboxProvisioned");
+    const toolUse = (await fx.events(sessionId)).find((e) => e.payload.case === "toolUse")?.payload;
+    if (toolUse?.case !== "toolUse") throw new Error("no tool_use");
+    // Under the key the brain records its result with: what a predecessor whose append was
+    // still being written when this brain read the log leaves behind.
+    await fx.sessions.emitEvent({
+      sessionId,
+      event: { payload: { case: "toolResult", value: { toolUseId: toolUse.value.toolUseId, output: "answered-elsewhere" } } },
+      idempotencyKey: `result:${toolUse.value.toolUseId}`,
+    });
+    expect(await fx.waitIdle(sessionId, 0, 20_000)).toBe(StopReason.END_TURN);
+    const events = await fx.events(sessionId);
+    expect(logInvariants(events).problems).toEqual([]);
+    const results = events.flatMap((e) => (e.payload.case === "toolResult" ? [e.payload.value.output] : []));
+    expect(results).toEqual(["answered-elsewhere"]);
+    const answer = events.filter((e) => e.payload.case === "agentMessage").at(-1)?.payload;
+    expect(answer?.case === "agentMessage" && JSON.stringify(answer.value.content)).toContain("answered-elsewhere");
   });
 
   it("HARN-11: a custom tool waits for the client's custom_tool_result, which the model then sees", async () => {

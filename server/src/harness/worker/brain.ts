@@ -180,11 +180,23 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
       summarise: (prompt, toolChoice, maxTokens) => modelCall(prompt, { toolChoice, maxTokens }),
       record: async (payloads) => (await writer.emit(payloads, `${a.harnessId}:context:${reader.headSeq}`)) ?? [],
     });
+    /**
+     * Records a call's result under a key of the call's own. IDEMPOTENCY_KEY_REUSED says a
+     * different result of this call is in the log already (a predecessor's append that was
+     * still being written when this brain read the log): the call is answered, and the log
+     * is read on instead of ending the turn on it.
+     */
     const recordResult = async (p: PendingToolUse, r: { output: string; isError: boolean; truncated?: boolean; sandboxId?: string; replayed?: boolean; exitCode?: number; durationMs?: number }) => {
-      await writer.emit(
-        [{ case: "toolResult", value: { toolUseId: p.toolUse.toolUseId, output: r.output, isError: r.isError, truncated: r.truncated ?? false, sandboxId: r.sandboxId ?? "", replayed: r.replayed ?? false, exitCode: r.exitCode ?? 0, ...(r.durationMs !== undefined ? { duration: durationFromMs(r.durationMs) } : {}) } }],
-        `result:${p.toolUse.toolUseId}`,
-      );
+      try {
+        await writer.emit(
+          [{ case: "toolResult", value: { toolUseId: p.toolUse.toolUseId, output: r.output, isError: r.isError, truncated: r.truncated ?? false, sandboxId: r.sandboxId ?? "", replayed: r.replayed ?? false, exitCode: r.exitCode ?? 0, ...(r.durationMs !== undefined ? { duration: durationFromMs(r.durationMs) } : {}) } }],
+          `result:${p.toolUse.toolUseId}`,
+        );
+      } catch (err) {
+        if (reasonOf(err) !== "IDEMPOTENCY_KEY_REUSED") throw err;
+        log.info({ toolUseId: p.toolUse.toolUseId }, "the call's result is in the log already; reading on");
+        reader.markBehind();
+      }
     };
 
     for (;;) {
