@@ -101,13 +101,16 @@ class SessionCredential:
 
 
 class LeaseKeeper(threading.Thread):
-    """Renews the lease every third of its TTL (HARN-17); LEASE_LOST fences the brain. A
-    transient failure is retried at the next tick: two missed ticks still leave a third.
-    Each renewal's fresh session token goes to ``credential``."""
+    """Renews the lease as the brain starts, then every third of its TTL (HARN-17); LEASE_LOST
+    fences the brain. The first renewal is at once: the lease was granted at the Wake, and the
+    assignment's trip to this worker must not come out of the brain's first TTL. A transient
+    failure is retried at the next tick: two missed ticks still leave a third. Each
+    renewal's fresh session token goes to ``credential``."""
 
     def __init__(self, oma: OmaClient, session_id: str, epoch: int, ttl_s: float, stop: StopSignal, credential: SessionCredential):
         super().__init__(daemon=True, name=f"lease-{session_id}")
-        self._oma, self._session_id, self._epoch, self._ttl_s, self._stop = oma, session_id, epoch, ttl_s, stop
+        # Not ``_stop``: threading.Thread has a method of that name, which join() calls.
+        self._oma, self._session_id, self._epoch, self._ttl_s, self._signal = oma, session_id, epoch, ttl_s, stop
         self._credential = credential
         self._done = threading.Event()
 
@@ -115,14 +118,15 @@ class LeaseKeeper(threading.Thread):
         ttl = duration_pb2.Duration()
         ttl.FromMilliseconds(int(self._ttl_s * 1000))
         req = session_service_pb2.RenewLeaseRequest(session_id=self._session_id, epoch=self._epoch, ttl=ttl)
-        while not self._done.wait(max(0.1, self._ttl_s / 3)):
+        while not self._done.is_set():
             try:
                 res = self._oma.sessions.RenewLease(req, timeout=max(1.0, self._ttl_s / 3))
                 self._credential.renewed(res.session_token)
             except grpc.RpcError as err:
                 if not self._done.is_set() and reason_of(err) in ("LEASE_LOST", "SESSION_NOT_FOUND", "SESSION_TERMINATED"):
-                    self._stop.fence()
+                    self._signal.fence()
                     return
+            self._done.wait(max(0.1, self._ttl_s / 3))
 
     def finish(self) -> None:
         self._done.set()

@@ -12,11 +12,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from google.protobuf import struct_pb2  # noqa: E402
 
 import oma_brain  # noqa: E402,F401  (sets up the generated stubs' path)
-from oma.v1 import content_pb2, event_pb2, harness_service_pb2, session_pb2  # noqa: E402
+from oma.v1 import content_pb2, event_pb2, harness_service_pb2, session_pb2, session_service_pb2  # noqa: E402
 from oma_brain.log_state import analyze  # noqa: E402
 from oma_brain.model import MessagesClient, RetryPolicy, call_model  # noqa: E402
 from oma_brain.prompt import ToolCatalog, build_request, events_to_messages  # noqa: E402
 from oma_brain.stop_signal import Interrupted, StopSignal  # noqa: E402
+from oma_brain.session_io import LeaseKeeper, SessionCredential  # noqa: E402
 from oma_brain.worker import lease_ttl_s  # noqa: E402
 
 
@@ -193,3 +194,25 @@ class LeaseTtlTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class LeaseKeeperTest(unittest.TestCase):
+    def test_renews_as_the_brain_starts_not_a_third_of_the_ttl_later(self):
+        renewed = threading.Event()
+
+        class Sessions:
+            def RenewLease(self, req, timeout):  # noqa: N802 (the stub's name)
+                renewed.set()
+                return session_service_pb2.RenewLeaseResponse()
+
+        class Oma:
+            sessions = Sessions()
+
+        keeper = LeaseKeeper(Oma(), "s", 1, 60.0, StopSignal(), SessionCredential(""))
+        keeper.start()
+        try:
+            # A 60 s TTL: the old keeper's first renewal came 20 s in.
+            self.assertTrue(renewed.wait(10), "no RenewLease within 10 s of the start")
+        finally:
+            keeper.finish()
+            keeper.join(5)
