@@ -1,34 +1,15 @@
 import type { Event } from "@oma/client/gen/oma/v1/event_pb.js";
-import { SessionStatus } from "@oma/client/gen/oma/v1/session_pb.js";
+import { oneLine } from "@oma/server/dist/cli/event-line.js";
+import { eventKind, eventText } from "@oma/server/dist/harness/event-text.js";
 
 /**
- * One event as a breach report shows it: its seq and kind, and for the events that say
- * which brain did what (harness_started, statuses, sandboxes, tool calls, errors) the ids
- * and the detail an operator needs to tell a dead brain from a lost sandbox.
+ * One event as a breach report shows it: its seq, kind and what it says on one line (the
+ * server's own event text: each brain with its epoch and worker, each status with its
+ * detail, each sandbox), so a stranded session's log tells a dead brain from a lost sandbox.
  */
 export function briefEvent(e: Event): string {
-  const p = e.payload;
-  const what = (() => {
-    switch (p.case) {
-      case "harnessStarted":
-        return `${p.value.harnessId} epoch ${p.value.leaseEpoch} on ${p.value.workerId || "?"}, after #${p.value.resumedAfterSeq}`;
-      case "statusChanged": {
-        const ended = p.value.endedLease;
-        return [SessionStatus[p.value.status], p.value.detail, ended?.harnessId ? `ended ${ended.harnessId} epoch ${ended.leaseEpoch}` : ""].filter(Boolean).join(": ");
-      }
-      case "sandboxProvisioned":
-        return `${p.value.sandboxId} on ${p.value.backend}${p.value.replacesSandboxId ? `, replacing ${p.value.replacesSandboxId}` : ""}`;
-      case "toolUse":
-        return `${p.value.toolUseId} ${p.value.name}`;
-      case "toolResult":
-        return `${p.value.toolUseId}${p.value.isError ? " error" : ""}`;
-      case "error":
-        return `${p.value.code}: ${p.value.message}`;
-      default:
-        return "";
-    }
-  })();
-  return `#${e.seq} ${p.case}${what ? `(${what})` : ""}`;
+  const text = oneLine(eventText(e));
+  return `#${e.seq} ${eventKind(e)}${text ? `(${text})` : ""}`;
 }
 
 /** The log's last `count` events, briefly. */

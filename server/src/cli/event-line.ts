@@ -23,7 +23,8 @@ export function formatEventLine(event: Event, options: EventLineOptions): string
   return `${c.dim(`#${event.seq}`.padStart(7))}  ${c.dim(time)}  ${paint(kind.padEnd(19))} ${oneLine(eventText(event))}`;
 }
 
-function oneLine(text: string): string {
+/** An event's text on one line, cut at MAX_SUMMARY_CHARS. */
+export function oneLine(text: string): string {
   const flat = text.replace(/\r?\n/g, "⏎");
   return flat.length > MAX_SUMMARY_CHARS ? `${flat.slice(0, MAX_SUMMARY_CHARS - 1)}…` : flat;
 }
