@@ -88,6 +88,12 @@ async function sessionsOf(client: OmaClient, tag: string, n: number): Promise<st
   return ids;
 }
 
+/**
+ * Wake → the session's first model request, as the scripted model (in this process) saw it.
+ * Inside the timed window the bench only looks at the model's requests: a GetSession poll
+ * there would load the very server being timed, and cost more on the traced one. Once the
+ * request is in, it waits for the turn to end, so wakes never overlap.
+ */
 async function wakeToFirstRequest(client: OmaClient, tag: string): Promise<number> {
   const sessionId = `bench-tel-wake-${tag}-${process.pid}-${Math.random().toString(36).slice(2)}`;
   await client.sessions.createSession({ sessionId, agent: { model: "scripted" } });
@@ -95,10 +101,13 @@ async function wakeToFirstRequest(client: OmaClient, tag: string): Promise<numbe
   const seen = model.requests.length;
   const t0 = preciseNow();
   await client.harness.wake({ sessionId });
+  const firstRequest = () => model.requests.slice(seen).find((req) => JSON.stringify(req.body.messages).includes(sessionId));
+  let first = firstRequest();
+  for (const deadline = t0 + 15_000; !first && preciseNow() < deadline; first = firstRequest()) await new Promise((res) => setTimeout(res, 1));
+  if (!first) throw new Error(`session ${sessionId} made no model request within 15 s of its Wake`);
   for (let i = 0; i < 3000; i++) {
-    const first = model.requests.slice(seen).find((req) => JSON.stringify(req.body.messages).includes(sessionId));
     const { session } = await client.sessions.getSession({ sessionId });
-    if (first && session?.status === SessionStatus.IDLE && !session.lease) return first.receivedAt - t0;
+    if (session?.status === SessionStatus.IDLE && !session.lease) return first.receivedAt - t0;
     await new Promise((res) => setTimeout(res, 5));
   }
   throw new Error(`session ${sessionId} never finished`);
