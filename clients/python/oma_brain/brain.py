@@ -10,7 +10,7 @@ from typing import List, Optional
 import grpc
 from google.protobuf import duration_pb2, struct_pb2
 
-from oma_client import OmaClient, is_transient
+from oma_client import OmaClient, is_transient, reason_of
 from oma.v1 import content_pb2, event_pb2, sandbox_service_pb2, session_pb2, session_service_pb2
 
 from .hands import Hands, ToolOutcome
@@ -187,8 +187,17 @@ class Brain:
         return done is not None
 
     def _record(self, p: PendingToolUse, r: ToolOutcome) -> None:
+        """Records a call's result under a key of the call's own. IDEMPOTENCY_KEY_REUSED says a
+        different result of this call is in the log already (a predecessor's append that was
+        still being written when this brain read the log): the call is answered, and the
+        turn's next pass reads the log on instead of ending the turn on it."""
         result = event_pb2.ToolResult(tool_use_id=p.tool_use.tool_use_id, output=r.output, is_error=r.is_error, truncated=r.truncated, sandbox_id=r.sandbox_id, replayed=r.replayed)
-        self.copy.add(self.writer.emit([event_pb2.Event(tool_result=result)], f"result:{p.tool_use.tool_use_id}") or [])
+        try:
+            self.copy.add(self.writer.emit([event_pb2.Event(tool_result=result)], f"result:{p.tool_use.tool_use_id}") or [])
+        except grpc.RpcError as err:
+            if reason_of(err) != "IDEMPOTENCY_KEY_REUSED":
+                raise
+            log.info("%s: the result of %s is in the log already; reading on", self.a.session_id, p.tool_use.tool_use_id)
 
     def _record_failure(self, f: ModelFailure, attempt: int, retry_in: Optional[float]) -> None:
         error = event_pb2.SessionError(code=f.code, message=f.message, retryable=retry_in is not None, attempt=attempt, http_status=f.http_status)

@@ -1,4 +1,4 @@
-"""Unit tests of the Python brain's pure parts and its Messages API client (against a local
+"""Unit tests of the Python brain's pure parts, its lease keeper, how it records a result, and its Messages API client (against a local
 HTTP server speaking server-sent events); the whole brain is tested by the conformance suite."""
 import json
 import os
@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import grpc  # noqa: E402
 from google.protobuf import struct_pb2  # noqa: E402
 
 import oma_brain  # noqa: E402,F401  (sets up the generated stubs' path)
@@ -216,3 +217,39 @@ class LeaseKeeperTest(unittest.TestCase):
         finally:
             keeper.finish()
             keeper.join(5)
+
+
+class RecordResultTest(unittest.TestCase):
+    """A call's result recorded while another result of the call is in the log already."""
+
+    @staticmethod
+    def _brain(reason: str):
+        from oma_brain.brain import Assignment, Brain
+        from oma_brain.hands import ToolOutcome
+        from oma_brain.log_state import PendingToolUse
+        from oma_client import OmaErrorInfo, OmaRpcError
+
+        keys = []
+
+        class Sessions:
+            def EmitEvents(self, req, timeout):  # noqa: N802 (the stub's name)
+                keys.append(req.idempotency_key)
+                raise OmaRpcError(OmaErrorInfo(code=grpc.StatusCode.FAILED_PRECONDITION, reason=reason, message="another result is recorded under this key"))
+
+        class Oma:
+            sessions = Sessions()
+
+        brain = Brain(Oma(), SessionCredential(""), None, None, "w", Assignment("hrn_1", "s", 1, 60.0))
+        pending = PendingToolUse(seq=3, tool_use=event_pb2.ToolUse(tool_use_id="tu_1", name="bash"))
+        return brain, pending, ToolOutcome("done", False), keys
+
+    def test_a_result_already_recorded_answers_the_call(self):
+        brain, pending, outcome, keys = self._brain("IDEMPOTENCY_KEY_REUSED")
+        brain._record(pending, outcome)  # the old brain raised here, and the turn ended with ERROR
+        self.assertEqual(keys, ["result:tu_1"])
+        self.assertEqual(brain.copy.events, [], "the brain's copy holds only what the log returned")
+
+    def test_any_other_refusal_still_fails_the_call(self):
+        brain, pending, outcome, _ = self._brain("INVALID_ARGUMENT")
+        with self.assertRaises(grpc.RpcError):
+            brain._record(pending, outcome)
