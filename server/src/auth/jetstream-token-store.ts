@@ -3,7 +3,7 @@ import { KvWatchInclude, type KV } from "@nats-io/kv";
 import type { KvWatchEntry } from "@nats-io/kv";
 import type { QueuedIterator } from "@nats-io/transport-node";
 import { isWrongLastSequence, kvKeys, openKvBucket, type KvBucket } from "../store/jetstream/kv-bucket.js";
-import { whileUnavailable } from "../store/jetstream/stream-reader.js";
+import { whileUnavailable } from "../store/jetstream/cluster-unavailable.js";
 import { decodeToken, encodeToken } from "./token-encoding.js";
 import { notifyRevoked, type TokenRecord, type TokenStore } from "./token-store.js";
 

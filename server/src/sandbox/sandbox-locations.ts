@@ -1,6 +1,6 @@
 import type { KV } from "@nats-io/kv";
 import { openKvBucket, type KvBucket } from "../store/jetstream/kv-bucket.js";
-import { whileUnavailable } from "../store/jetstream/stream-reader.js";
+import { whileUnavailable } from "../store/jetstream/cluster-unavailable.js";
 import { SANDBOX_ID } from "./sandbox-ids.js";
 
 /** The server that holds a sandbox: its instance id and where other servers reach it. */

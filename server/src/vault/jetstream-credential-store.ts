@@ -1,6 +1,6 @@
 import type { KV } from "@nats-io/kv";
 import { openKvBucket, writeOnRevision, type KvBucket } from "../store/jetstream/kv-bucket.js";
-import { whileUnavailable } from "../store/jetstream/stream-reader.js";
+import { whileUnavailable } from "../store/jetstream/cluster-unavailable.js";
 import type { CredentialStore, StoredCredential } from "./credential-store.js";
 
 export interface JetStreamCredentialStoreOptions {

@@ -8,7 +8,8 @@ import { sessionKey } from "../session-ref.js";
 import type { DispatchRecord } from "../session-store.js";
 import { SessionIndexes } from "./session-index.js";
 import { decodeDispatchHint, decodeMessage, encodeDispatchHint, encodeWrite, follows, subjectOf, tenantFilter, type SessionMessage } from "./session-message.js";
-import { StreamReader, WRITE_ID_HEADER, WRITER_HEADER} from "./stream-reader.js";
+import { asStorageAnswer, storageUnavailable, UNAVAILABLE_WAIT_MS } from "./cluster-unavailable.js";
+import { StreamReader, WRITE_ID_HEADER, WRITER_HEADER } from "./stream-reader.js";
 
 /** Reads of "which message follows the base" before the answer counts as unknown, and the wait between them. */
 const FOLLOWS_TRIES = 20;
@@ -29,6 +30,8 @@ export interface JetStreamStorageOptions {
   readonly stream?: string;
   /** Subject prefix of the sessions (default oma.session). */
   readonly subjectPrefix?: string;
+  /** How long a read waits for a cluster that does not answer before STORAGE_UNAVAILABLE (default 15 s). */
+  readonly unavailableWaitMs?: number;
 }
 
 interface Watcher {
@@ -63,7 +66,7 @@ export class JetStreamStorage implements SessionStorage {
     this.#js = js;
     this.#stream = options.stream ?? "OMA_SESSIONS";
     this.#prefix = options.subjectPrefix ?? "oma.session";
-    this.#reader = new StreamReader(js, jsm, this.#stream);
+    this.#reader = new StreamReader(js, jsm, this.#stream, options.unavailableWaitMs ?? UNAVAILABLE_WAIT_MS);
     this.#indexes = new SessionIndexes(this.#reader, jsm, this.#stream);
     this.dispatchHints = natsDispatchHints(nc, `oma.dispatch-hint.${this.#stream}`);
   }
@@ -80,7 +83,11 @@ export class JetStreamStorage implements SessionStorage {
     return Math.max(0, Math.floor(((maxPayload - MESSAGE_RESERVE_BYTES) * 3) / 4));
   }
 
-  async loadSession(sessionId: string): Promise<SessionHead> {
+  loadSession(sessionId: string): Promise<SessionHead> {
+    return answer(this.#loadSession(sessionId), "a read of a session");
+  }
+
+  async #loadSession(sessionId: string): Promise<SessionHead> {
     const subject = subjectOf(this.#prefix, sessionId);
     const last = await this.#reader.last(subject);
     if (!last) return { revision: 0, epoch: 0 };
@@ -88,7 +95,7 @@ export class JetStreamStorage implements SessionStorage {
     let revision = last.seq;
     // The last message is the head unless it lost a race (rare): then the index finds the head.
     const follows = await this.#follows(subject, m.base, last.seq);
-    if (follows === "unknown") throw new Error(`session ${sessionId}: the stream answered inconsistently (a leader change?); try again`);
+    if (follows === "unknown") throw storageUnavailable(`a read of session ${sessionId}: the stream answered inconsistently, a leader change?`, "INCONSISTENT_ANSWER");
     if (follows === "no") {
       const read = await this.#indexes.through(sessionId, subject, last.seq);
       m = read.head;
@@ -102,16 +109,16 @@ export class JetStreamStorage implements SessionStorage {
   }
 
   readEvents(sessionId: string, afterSeq: number, beforeSeq: number, limit: number, reverse: boolean): Promise<Event[]> {
-    return this.#indexes.readEvents(sessionId, subjectOf(this.#prefix, sessionId), afterSeq, beforeSeq, limit, reverse);
+    return answer(this.#indexes.readEvents(sessionId, subjectOf(this.#prefix, sessionId), afterSeq, beforeSeq, limit, reverse), "a read of events");
   }
 
   getIdempotency(sessionId: string, key: string): Promise<IdempotencyRecord | undefined> {
-    return this.#indexes.key(sessionId, subjectOf(this.#prefix, sessionId), key);
+    return answer(this.#indexes.key(sessionId, subjectOf(this.#prefix, sessionId), key), "a read of an idempotency key");
   }
 
   async *listIndex(tenant: string | undefined, cursor: string | undefined): AsyncIterable<IndexEntry> {
     const positions: string[] = [];
-    for (const last of await this.#reader.lastPerSubject(tenantFilter(this.#prefix, tenant))) {
+    for (const last of await answer(this.#reader.lastPerSubject(tenantFilter(this.#prefix, tenant)), "a listing of sessions")) {
       const m = decodeMessage(last.data, last.seq);
       if (!m.deleted && (cursor === undefined || m.position < cursor)) positions.push(m.position);
     }
@@ -121,7 +128,7 @@ export class JetStreamStorage implements SessionStorage {
 
   async *listDispatches(cursor: string | undefined): AsyncIterable<DispatchRecord> {
     const records: DispatchRecord[] = [];
-    for (const last of await this.#reader.lastPerSubject(tenantFilter(this.#prefix, undefined))) {
+    for (const last of await answer(this.#reader.lastPerSubject(tenantFilter(this.#prefix, undefined)), "a listing of dispatch records")) {
       const m = decodeMessage(last.data, last.seq);
       if (!m.deleted && m.dispatch && (cursor === undefined || sessionKey(m.dispatch.ref) > cursor)) records.push(m.dispatch);
     }
@@ -160,11 +167,11 @@ export class JetStreamStorage implements SessionStorage {
       // Stored; part of the log only if nothing came between its base and it (README.md).
       const follows = await this.#follows(subject, write.base, ack.seq);
       if (follows === "no") return { ok: false, conflict: true };
-      if (follows === "unknown") return { ok: false, conflict: false, error: new Error("the stream answered inconsistently (a leader change?); the write may or may not be in the log") };
+      if (follows === "unknown") return { ok: false, conflict: false, error: storageUnavailable("a write: the stream answered inconsistently, a leader change?", "INCONSISTENT_ANSWER", { write: true }) };
       return this.#landed(write, ack.seq, metaSeq);
     } catch (err) {
       if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) return { ok: false, conflict: true };
-      return { ok: false, conflict: false, error: err };
+      return { ok: false, conflict: false, error: asStorageAnswer(err, "a write", { write: true }) };
     }
   }
 
@@ -232,7 +239,7 @@ export class JetStreamStorage implements SessionStorage {
   }
 
   async purge(sessionId: string, revision: number): Promise<void> {
-    await this.#indexes.purge(subjectOf(this.#prefix, sessionId), revision);
+    await answer(this.#indexes.purge(subjectOf(this.#prefix, sessionId), revision), "a purge of a deleted session");
     this.#indexes.forget(sessionId);
   }
 
@@ -273,4 +280,11 @@ function natsDispatchHints(nc: NatsConnection, subject: string): DispatchHints {
       return () => sub.unsubscribe();
     },
   };
+}
+
+/** What a call of the storage answers: a cluster that did not answer is STORAGE_UNAVAILABLE (cluster-unavailable.ts), not INTERNAL. */
+function answer<T>(op: Promise<T>, what: string): Promise<T> {
+  return op.catch((err: unknown) => {
+    throw asStorageAnswer(err, what);
+  });
 }

@@ -2,7 +2,8 @@ import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type
 import { Kvm, type KV } from "@nats-io/kv";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { natsServers, retryWhileStarting } from "./jetstream-session-store.js";
-import { StreamReader, whileUnavailable } from "./stream-reader.js";
+import { asStorageAnswer, whileUnavailable } from "./cluster-unavailable.js";
+import { StreamReader } from "./stream-reader.js";
 
 export interface KvBucketOptions {
   /** Replicas when the bucket is created (default: 3, or 1 when the cluster has fewer nodes). */
@@ -86,7 +87,7 @@ export async function writeOnRevision(bucket: KvBucket, key: string, value: Uint
     return ack.duplicate ? "conflict" : ack.seq;
   } catch (err) {
     if (isWrongLastSequence(err)) return "conflict";
-    throw err;
+    throw asStorageAnswer(err, `a write of ${bucket.name}`, { write: true });
   }
 }
 

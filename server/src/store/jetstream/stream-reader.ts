@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { AckPolicy, DeliverPolicy, JetStreamApiError, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
+import { storageUnavailable, UNAVAILABLE_WAIT_MS, whileUnavailable } from "./cluster-unavailable.js";
 
 /** A stored message as the readers hand it over. */
 export interface RawMessage {
@@ -36,28 +37,31 @@ export class StreamReader {
   readonly #js: JetStreamClient;
   readonly #jsm: JetStreamManager;
   readonly #stream: string;
+  readonly #waitMs: number;
 
-  constructor(js: JetStreamClient, jsm: JetStreamManager, stream: string) {
+  /** `waitMs`: how long a read waits for a cluster that does not answer (then STORAGE_UNAVAILABLE). */
+  constructor(js: JetStreamClient, jsm: JetStreamManager, stream: string, waitMs = UNAVAILABLE_WAIT_MS) {
     this.#js = js;
     this.#jsm = jsm;
     this.#stream = stream;
+    this.#waitMs = waitMs;
   }
 
   /** The last message of a subject, if it has any. */
   async last(subject: string): Promise<RawMessage | undefined> {
-    const m = await whileUnavailable(() => this.#jsm.streams.getMessage(this.#stream, { last_by_subj: subject }));
+    const m = await whileUnavailable(() => this.#jsm.streams.getMessage(this.#stream, { last_by_subj: subject }), this.#waitMs);
     return m ? raw(m.subject, m.seq, m.data, m.header) : undefined;
   }
 
   /** The first message of a subject at or after `seq`. */
   async next(subject: string, seq: number): Promise<RawMessage | undefined> {
     // The leader's STREAM.MSG.GET takes next_by_subj (nats-server 2.9+); the client's type only lists seq and last_by_subj.
-    const m = await whileUnavailable(() => this.#jsm.streams.getMessage(this.#stream, { next_by_subj: subject, seq } as unknown as { seq: number }));
+    const m = await whileUnavailable(() => this.#jsm.streams.getMessage(this.#stream, { next_by_subj: subject, seq } as unknown as { seq: number }), this.#waitMs);
     return m ? raw(m.subject, m.seq, m.data, m.header) : undefined;
   }
 
   async at(seq: number): Promise<RawMessage | undefined> {
-    const m = await whileUnavailable(() => this.#jsm.streams.getMessage(this.#stream, { seq }));
+    const m = await whileUnavailable(() => this.#jsm.streams.getMessage(this.#stream, { seq }), this.#waitMs);
     return m ? raw(m.subject, m.seq, m.data, m.header) : undefined;
   }
 
@@ -78,7 +82,7 @@ export class StreamReader {
     if (next > toSeq) return;
     const { consumer, pending } = await this.#scanner({ filter_subject: subject, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: next });
     try {
-      const stall = new StallGuard(subject);
+      const stall = new StallGuard(subject, this.#waitMs);
       let dry = pending === 0;
       for (;;) {
         if (dry) {
@@ -121,7 +125,7 @@ export class StreamReader {
    */
   async lastPerSubject(filter: string): Promise<RawMessage[]> {
     const [info, newest] = await Promise.all([
-      whileUnavailable(() => this.#jsm.streams.info(this.#stream, { subjects_filter: filter })),
+      whileUnavailable(() => this.#jsm.streams.info(this.#stream, { subjects_filter: filter }), this.#waitMs),
       this.last(filter),
     ]);
     const unseen = new Set(Object.keys(info.state.subjects ?? {}));
@@ -129,7 +133,7 @@ export class StreamReader {
     const { consumer } = await this.#scanner({ filter_subject: filter, deliver_policy: DeliverPolicy.LastPerSubject });
     const bySubject = new Map<string, RawMessage>();
     try {
-      const stall = new StallGuard(filter);
+      const stall = new StallGuard(filter, this.#waitMs);
       let reachedNewest = false;
       for (;;) {
         const batch = await consumer.fetch({ max_messages: FETCH_BATCH, expires: FETCH_WAIT_MS });
@@ -159,44 +163,25 @@ export class StreamReader {
     const name = `oma_scan_${randomUUID().replaceAll("-", "")}`;
     const info = await whileUnavailable(() => this.#jsm.consumers.add(this.#stream, {
       name, ...config, ack_policy: AckPolicy.None, mem_storage: true, num_replicas: 1, inactive_threshold: SCANNER_IDLE_NS,
-    }));
+    }), this.#waitMs);
     return { consumer: await this.#js.consumers.get(this.#stream, name), pending: info.num_pending };
   }
 }
 
-/** How long a read waits for a cluster that lost a node to answer again. */
-const UNAVAILABLE_WAIT_MS = 15_000;
-
-/**
- * Runs a read again while the cluster does not answer (a request timeout, no responders,
- * JetStream "temporarily unavailable" while a leader is elected), up to UNAVAILABLE_WAIT_MS.
- * Only for reads and for creating a scan's consumer: both can be repeated safely.
- */
-export async function whileUnavailable<T>(op: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + UNAVAILABLE_WAIT_MS;
-  for (;;) {
-    try {
-      return await op();
-    } catch (err) {
-      const transient = err instanceof Error && (err.name === "TimeoutError" || err.name === "NoResponders" || err.name === "NoRespondersError" || (err instanceof JetStreamApiError && err.code === 10008));
-      if (!transient || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
-
-/** Ends a scan whose consumer delivered nothing for UNAVAILABLE_WAIT_MS (its replica down or far behind). */
+/** Ends a scan whose consumer delivered nothing for `waitMs` (its replica down or far behind): STORAGE_UNAVAILABLE. */
 class StallGuard {
   readonly #what: string;
+  readonly #waitMs: number;
   #since = Date.now();
 
-  constructor(what: string) {
+  constructor(what: string, waitMs: number) {
     this.#what = what;
+    this.#waitMs = waitMs;
   }
 
   check(delivered: number): void {
     if (delivered > 0) this.#since = Date.now();
-    else if (Date.now() - this.#since > UNAVAILABLE_WAIT_MS) throw new Error(`reading ${this.#what}: the stream's replica delivered nothing for ${UNAVAILABLE_WAIT_MS} ms`);
+    else if (Date.now() - this.#since > this.#waitMs) throw storageUnavailable(`a scan of ${this.#what}, its replica delivered nothing for ${this.#waitMs} ms`, "STALLED_REPLICA");
   }
 }
 
