@@ -52,7 +52,8 @@ export function isTransientFailure(err: unknown): boolean {
     case Code.Aborted:
       return true;
     // UNAVAILABLE with a reason is the server's answer about a resource (SANDBOX_LOST,
-    // BACKEND_UNAVAILABLE, STORAGE_UNAVAILABLE): repeating the call cannot change it.
+    // BACKEND_UNAVAILABLE, STORAGE_UNAVAILABLE): repeating the call at once does not change
+    // it; the caller decides whether and when to try again.
     case Code.Unavailable:
     case Code.Canceled:
     case Code.Unknown:

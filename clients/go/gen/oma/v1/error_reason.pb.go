@@ -118,8 +118,13 @@ const (
 	// reports NOT_SERVING on grpc.health.v1 meanwhile (SESS-21). Retry later under the same
 	// idempotency key. Metadata `cause`.
 	ErrorReason_ERROR_REASON_STORAGE_FULL ErrorReason = 28
-	// UNAVAILABLE: the server's storage failed (an I/O error). As STORAGE_FULL otherwise.
-	// Metadata `cause`: the storage's error code.
+	// UNAVAILABLE: the server's storage failed (an I/O error) or did not answer (a
+	// clustered store that lost its quorum or its connection), so the call was not served;
+	// a write was not acknowledged (it may have been stored: retry it under the same
+	// idempotency key). Storage that can come back takes writes again once it answers (the
+	// reference on NATS JetStream); storage that cannot acknowledges no write until the
+	// server is restarted, and the server reports NOT_SERVING on grpc.health.v1 meanwhile
+	// (the reference on LevelDB; SESS-21). Metadata `cause`: the storage's error code.
 	ErrorReason_ERROR_REASON_STORAGE_UNAVAILABLE ErrorReason = 29
 	// NOT_FOUND: no credential of the caller's tenant has the given id (SEC-11). Metadata
 	// `credential_id`, and `field` when a request field named it.

@@ -257,8 +257,13 @@ export enum ErrorReason {
   STORAGE_FULL = 28,
 
   /**
-   * UNAVAILABLE: the server's storage failed (an I/O error). As STORAGE_FULL otherwise.
-   * Metadata `cause`: the storage's error code.
+   * UNAVAILABLE: the server's storage failed (an I/O error) or did not answer (a
+   * clustered store that lost its quorum or its connection), so the call was not served;
+   * a write was not acknowledged (it may have been stored: retry it under the same
+   * idempotency key). Storage that can come back takes writes again once it answers (the
+   * reference on NATS JetStream); storage that cannot acknowledges no write until the
+   * server is restarted, and the server reports NOT_SERVING on grpc.health.v1 meanwhile
+   * (the reference on LevelDB; SESS-21). Metadata `cause`: the storage's error code.
    *
    * @generated from enum value: ERROR_REASON_STORAGE_UNAVAILABLE = 29;
    */
