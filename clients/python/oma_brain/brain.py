@@ -34,6 +34,11 @@ class Assignment:
     lease_ttl_s: float
 
 
+# The server's storage failed or does not answer (SESS-21): no write succeeds until it
+# answers again or the server is restarted, so a brain writes nothing more.
+STORAGE_REFUSALS = {"STORAGE_FULL", "STORAGE_UNAVAILABLE"}
+
+
 def _status(status: int, reason: int = 0, detail: str = "") -> event_pb2.Event:
     return event_pb2.Event(status_changed=event_pb2.StatusChanged(status=status, stop_reason=reason, detail=detail))
 
@@ -91,8 +96,10 @@ class Brain:
         except grpc.RpcError as err:
             if self.stop.fenced:
                 return "fenced"
-            if is_transient(err):
-                log.warning("%s: server unreachable; leaving the session to a successor", a.session_id)
+            if is_transient(err) or reason_of(err) in STORAGE_REFUSALS:
+                # The server stayed out of reach, or its storage takes no write until it answers
+                # again or the server is restarted (SESS-21): leave the session to a successor.
+                log.warning("%s: server unreachable or refusing writes (%s); leaving the session to a successor", a.session_id, reason_of(err) or "unreachable")
                 return "abandoned"
             return self._fail(err)
         except Exception as err:  # noqa: BLE001 - any other fault ends the turn with ERROR

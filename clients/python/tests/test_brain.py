@@ -253,3 +253,35 @@ class RecordResultTest(unittest.TestCase):
         brain, pending, outcome, _ = self._brain("INVALID_ARGUMENT")
         with self.assertRaises(grpc.RpcError):
             brain._record(pending, outcome)
+
+
+class StorageRefusalTest(unittest.TestCase):
+    def test_a_server_whose_storage_does_not_answer_is_left_to_a_successor_without_writing(self):
+        from oma_brain.brain import Assignment, Brain
+        from oma_client import OmaErrorInfo, OmaRpcError
+
+        calls = []
+
+        class Sessions:
+            def RenewLease(self, req, timeout):  # noqa: N802 (the stub's names)
+                return session_service_pb2.RenewLeaseResponse()
+
+            def GetEvents(self, req, timeout):  # noqa: N802
+                calls.append("GetEvents")
+                raise OmaRpcError(OmaErrorInfo(code=grpc.StatusCode.UNAVAILABLE, reason="STORAGE_UNAVAILABLE", message="the server's NATS cluster did not answer"))
+
+            def EmitEvents(self, req, timeout):  # noqa: N802
+                calls.append("EmitEvents")
+                return session_service_pb2.EmitEventsResponse()
+
+            def ReleaseLease(self, req, timeout):  # noqa: N802
+                calls.append("ReleaseLease")
+                return session_service_pb2.ReleaseLeaseResponse()
+
+        class Oma:
+            sessions = Sessions()
+
+        end = Brain(Oma(), SessionCredential(""), None, None, "w", Assignment("hrn_1", "s", 1, 60.0)).run()
+        # The old brain ended the turn with ERROR, and tried to write it.
+        self.assertEqual(end, "abandoned")
+        self.assertNotIn("EmitEvents", calls)

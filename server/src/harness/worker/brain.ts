@@ -28,7 +28,7 @@ import { retryTransient } from "./transient-retry.js";
 import { buildToolCatalog } from "./tool-catalog.js";
 import { McpTools, type McpProxyAccess } from "./mcp-tools.js";
 
-/** The server's storage failed (SESS-21): no write succeeds until it is restarted. */
+/** The server's storage failed or does not answer (SESS-21): no write succeeds until it answers again or the server is restarted. */
 const STORAGE_REFUSALS = new Set(["STORAGE_FULL", "STORAGE_UNAVAILABLE"]);
 
 /** Defaults of AgentConfig (session.proto). */
@@ -290,8 +290,8 @@ export async function runBrain(a: BrainAssignment, deps: BrainDeps): Promise<Bra
       return "stopped";
     }
     if (isTransientFailure(err) || STORAGE_REFUSALS.has(reasonOf(err))) {
-      // The server stayed out of reach, or its storage takes no write until it is
-      // restarted (SESS-21): leave the session to a successor, write nothing.
+      // The server stayed out of reach, or its storage takes no write until it answers
+      // again or the server is restarted (SESS-21): leave the session to a successor, write nothing.
       log.warn({ err: (err as Error).message }, "server unreachable or refusing writes; leaving the session to a successor");
       return "abandoned";
     }
