@@ -17,6 +17,8 @@ export interface Leftovers {
   /** Filesystems still mounted under the root (a sandbox's workspace disk). */
   readonly mounts: readonly string[];
   readonly paths: readonly string[];
+  /** What each left directory holds (two levels, a few names), so a report says whose it was. */
+  readonly holds: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface LeftoverScope {
@@ -44,8 +46,23 @@ export async function findLeftovers(scope: LeftoverScope): Promise<Leftovers> {
       () => [] as string[],
     ),
   ]);
-  return { processes, containers, cgroups, mounts, paths };
+  const holds: Record<string, string[]> = {};
+  for (const path of paths) holds[path] = await namesIn(path);
+  return { processes, containers, cgroups, mounts, paths, holds };
 }
+
+/** Up to HELD_NAMES names under a directory, two levels deep ("a", "a/b"); none for a file. */
+async function namesIn(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    names.push(name);
+    for (const child of await readdir(join(dir, name)).catch(() => [] as string[])) names.push(`${name}/${child}`);
+    if (names.length >= HELD_NAMES) break;
+  }
+  return names.slice(0, HELD_NAMES);
+}
+
+const HELD_NAMES = 8;
 
 /** Waits (bounded) for processes that are still exiting, then reports what is left. */
 export async function settleLeftovers(scope: LeftoverScope, timeoutMs = 10_000): Promise<Leftovers> {
@@ -101,7 +118,7 @@ export function describeLeftovers(l: Leftovers): string[] {
     ...l.containers.map((c) => `container ${c.id} (data dir ${c.dataDir})`),
     ...l.cgroups.map((c) => `cgroup ${c}`),
     ...l.mounts.map((m) => `mount ${m}`),
-    ...l.paths.map((p) => `path ${p}`),
+    ...l.paths.map((p) => `path ${p}${l.holds[p]?.length ? ` (holds ${l.holds[p]!.join(", ")})` : ""}`),
   ];
 }
 
