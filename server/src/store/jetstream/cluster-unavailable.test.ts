@@ -38,6 +38,8 @@ describe("a NATS cluster that does not answer", () => {
     const gaveUp = await whileUnavailable(() => (calls++, Promise.reject(new NoRespondersError("s"))), 300).catch((err: unknown) => err);
     expect(gaveUp).toMatchObject({ reason: "STORAGE_UNAVAILABLE", metadata: { cause: "NoResponders" } });
     expect(calls).toBeGreaterThan(1);
+    // A store's start (retryWhileStarting) waits the same way, and its answer says what waited.
+    await expect(whileUnavailable(() => Promise.reject(new TimeoutError()), 300, "the store's start")).rejects.toThrow(/\(the store's start, tried for 300 ms, TimeoutError: timeout\)/);
 
     calls = 0;
     await expect(whileUnavailable(() => (calls++, Promise.reject(new ClosedConnectionError())), 5_000)).rejects.toMatchObject({ reason: "STORAGE_UNAVAILABLE", metadata: { cause: "ClosedConnectionError" } });

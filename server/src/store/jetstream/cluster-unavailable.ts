@@ -54,19 +54,20 @@ export function asStorageAnswer(err: unknown, what: string, options: { write?: b
 
 /**
  * Runs a read again while the cluster does not answer but may (see `mayPass`), up to
- * `waitMs`; then, or at once for a connection closed or lost, STORAGE_UNAVAILABLE. Only
- * for reads and for creating a scan's consumer: both can be repeated safely. Any other
- * error is the cluster's answer and is thrown as it is.
+ * `waitMs`; then, or at once for a connection closed or lost, STORAGE_UNAVAILABLE naming
+ * `what`. Only for what can be repeated safely: reads, creating a scan's consumer, and
+ * the store's start (creating its stream or bucket if missing). Any other error is the
+ * cluster's answer and is thrown as it is.
  */
-export async function whileUnavailable<T>(op: () => Promise<T>, waitMs = UNAVAILABLE_WAIT_MS): Promise<T> {
+export async function whileUnavailable<T>(op: () => Promise<T>, waitMs = UNAVAILABLE_WAIT_MS, what = "a read"): Promise<T> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
       return await op();
     } catch (err) {
       if (!isClusterUnavailable(err)) throw err;
-      if (!mayPass(err)) throw storageUnavailable("a read", err);
-      if (Date.now() > deadline) throw storageUnavailable(`a read, tried for ${waitMs} ms`, err);
+      if (!mayPass(err)) throw storageUnavailable(what, err);
+      if (Date.now() > deadline) throw storageUnavailable(`${what}, tried for ${waitMs} ms`, err);
       await new Promise((r) => setTimeout(r, 200));
     }
   }

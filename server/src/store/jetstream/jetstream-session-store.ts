@@ -3,6 +3,7 @@ import { connect } from "@nats-io/transport-node";
 import { SessionLog, type SessionLogOptions } from "../session-log.js";
 import { writePartBytes } from "../group-committer.js";
 import type { SessionStorage } from "../session-storage.js";
+import { whileUnavailable } from "./cluster-unavailable.js";
 import { JetStreamStorage, type JetStreamStorageOptions } from "./jetstream-storage.js";
 
 export interface JetStreamSessionStoreOptions extends SessionLogOptions, JetStreamStorageOptions {
@@ -66,22 +67,11 @@ const MAX_KEY_BYTES = 128;
 /** How long a starting server waits for a cluster that is still electing its leaders. */
 const STARTUP_WAIT_MS = 30_000;
 
-/** Runs `op` again while it times out (a cluster starting up has no JetStream leader yet), up to STARTUP_WAIT_MS. */
-export async function retryWhileStarting<T>(op: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + STARTUP_WAIT_MS;
-  for (;;) {
-    try {
-      return await op();
-    } catch (err) {
-      const retryable = err instanceof Error && (err.name === "TimeoutError" || (err instanceof JetStreamApiError && err.code === JETSTREAM_NOT_AVAILABLE));
-      if (!retryable || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+/** Runs `op` again while the cluster does not answer yet (a cluster starting up has no JetStream leader), up to STARTUP_WAIT_MS. */
+export function retryWhileStarting<T>(op: () => Promise<T>): Promise<T> {
+  return whileUnavailable(op, STARTUP_WAIT_MS, "the store's start");
 }
 
-/** "JetStream system temporarily unavailable" (no meta leader yet). */
-const JETSTREAM_NOT_AVAILABLE = 10008;
 const STREAM_NOT_FOUND = 10059;
 const STREAM_NAME_IN_USE = 10058;
 
