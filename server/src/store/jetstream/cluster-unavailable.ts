@@ -35,8 +35,8 @@ export function isClusterUnavailable(err: unknown): boolean {
 }
 
 /**
- * The answer for a call the cluster did not serve: UNAVAILABLE / STORAGE_UNAVAILABLE, which
- * a client retries (SESS-21), not INTERNAL. `cause` names the fault (the NATS error's
+ * The answer for a call the cluster did not serve: UNAVAILABLE / STORAGE_UNAVAILABLE, an
+ * answer a client can act on by trying again later (SESS-21), not INTERNAL. `cause` names the fault (the NATS error's
  * name, or OMA's word for what it saw). A write's answer says that it may have been
  * stored: one retried under the same idempotency key is stored once.
  */

@@ -8,7 +8,7 @@ import { sessionKey } from "../session-ref.js";
 import type { DispatchRecord } from "../session-store.js";
 import { SessionIndexes } from "./session-index.js";
 import { decodeDispatchHint, decodeMessage, encodeDispatchHint, encodeWrite, follows, subjectOf, tenantFilter, type SessionMessage } from "./session-message.js";
-import { asStorageAnswer, storageUnavailable, UNAVAILABLE_WAIT_MS } from "./cluster-unavailable.js";
+import { asStorageAnswer, storageUnavailable } from "./cluster-unavailable.js";
 import { StreamReader, WRITE_ID_HEADER, WRITER_HEADER } from "./stream-reader.js";
 
 /** Reads of "which message follows the base" before the answer counts as unknown, and the wait between them. */
@@ -66,7 +66,7 @@ export class JetStreamStorage implements SessionStorage {
     this.#js = js;
     this.#stream = options.stream ?? "OMA_SESSIONS";
     this.#prefix = options.subjectPrefix ?? "oma.session";
-    this.#reader = new StreamReader(js, jsm, this.#stream, options.unavailableWaitMs ?? UNAVAILABLE_WAIT_MS);
+    this.#reader = new StreamReader(js, jsm, this.#stream, options.unavailableWaitMs);
     this.#indexes = new SessionIndexes(this.#reader, jsm, this.#stream);
     this.dispatchHints = natsDispatchHints(nc, `oma.dispatch-hint.${this.#stream}`);
   }
