@@ -50,7 +50,8 @@ const slowWatcher = ["*/SESS-13/slow-watcher-cut-off"];
  * same time, leave them out. The heaviest of a run on a host like this one:
  * - the secret and kernel batteries and the git token's (SEC-12 token-unreachable), whose
  *   work all happens inside sandboxes, on every isolated backend (on gVisor's ptrace
- *   platform a fork and exec costs ~28 ms, 8 times runc's; the token's took 80 s);
+ *   platform a fork and exec costs ~28 ms, 8 times runc's). The secret and token batteries
+ *   took 35–105 s each while their filesystem search read all of /usr; 1–2 s without it;
  * - the slow watcher, which reads over gRPC in every run (only its resume took the run's
  *   protocol; SESS-12 resumes over each): it appends ~24 MB, and took 70–105 s beside a
  *   whole run.

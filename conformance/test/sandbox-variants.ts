@@ -238,6 +238,33 @@ export const sandboxVariants: readonly BrokenVariant[] = [
       }),
   },
   {
+    // Only the battery's grep of the filesystem finds it: the environment stays clean.
+    name: "leaves the server's secret in a file the sandbox can read",
+    breaks: ["SEC-1", "SEC-2"],
+    profile: ["security"],
+    needsSandbox: true,
+    sandbox: (real) =>
+      patch(real, "provision", (orig) => async (req: never, ctx: never) => {
+        const res = (await orig(req, ctx)) as { sandbox: { sandboxId: string } };
+        const content = `OMA_CONFORMANCE_SECRET=${process.env["OMA_CONFORMANCE_SECRET"] ?? ""}\n`;
+        await call(real, "execute", { sandboxId: res.sandbox.sandboxId, name: "write_file", input: { path: ".config/server.env", content } }, ctx);
+        return res;
+      }),
+  },
+  {
+    // A search cut off at its timeout proves nothing: the battery must not take it for an attempt that failed.
+    name: "kills the battery's filesystem search at its timeout",
+    breaks: ["SEC-1", "SEC-2"],
+    profile: ["security"],
+    needsSandbox: true,
+    sandbox: (real) =>
+      patch(real, "execute", (orig) => (req: never, ctx: never) => {
+        const command = String((req as { input?: { command?: unknown } }).input?.command ?? "");
+        if (!command.includes("grep -rIlF")) return orig(req, ctx);
+        return { output: "", isError: true, exitCode: -1, truncated: false, replayed: false, timedOut: true };
+      }),
+  },
+  {
     name: "leaks the server's environment into the sandbox",
     breaks: ["SEC-1", "SEC-2"],
     profile: ["security"],

@@ -5,7 +5,7 @@ import { CaseFailure, CaseSkipped, check, checkEqual, expectFailure } from "../.
 import { RpcFailure } from "../../client/rpc-failure.js";
 import { GIT_HTTP_BACKEND, startGitServer, type GitServer } from "../../fixtures/git-server.js";
 import { plantedSecret, tenantClient, V } from "../vault/vault-helpers.js";
-import { probes } from "../security/secret-battery.js";
+import { runProbes, unfinished } from "../security/secret-battery.js";
 import { bash, withSandbox, X, type Resources } from "./sandbox-helpers.js";
 
 /** The backends a wired sandbox is tried on: every isolated one the target offers. */
@@ -85,17 +85,18 @@ export const repositoryCases: ConformanceCase[] = [
     async run(ctx) {
       await withRepository(ctx, 1, async ({ git, repository }) => {
         const token = git.token;
-        const target = new URL(ctx.targetUrl);
         for (const backend of isolated(ctx)) {
           await provisionWired(ctx, { backend, ...repository() }, async (sandboxId) => {
             const config = await bash(ctx, sandboxId, "cat repo/.git/config; git -C repo config --list");
             check(!config.output.includes(token), `${backend}: the token is in the repository's git config`);
-            for (const probe of probes) {
-              const res = await bash(ctx, sandboxId, probe.command({ secret: token, serverHost: target.hostname, serverPort: Number(target.port || 80), dataDir: ctx.dataDir }), { timeoutSeconds: 60 });
-              check(!res.output.includes(token), `${backend}: ${probe.name}: the token appeared`);
-              const found = res.output.split("\n").filter((l) => l.startsWith("REACHED-file"));
+            const runs = await runProbes(ctx, sandboxId, token);
+            for (const r of runs) {
+              check(!r.output.includes(token), `${backend}: ${r.probe.name}: the token appeared`);
+              const found = r.output.split("\n").filter((l) => l.startsWith("REACHED-file"));
               check(found.length === 0, `${backend}: the token is in ${found.join(", ")}`);
             }
+            const cut = unfinished(runs, backend);
+            check(cut.length === 0, cut.join("; "));
           });
         }
       });

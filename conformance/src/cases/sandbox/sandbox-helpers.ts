@@ -28,7 +28,14 @@ export interface ExecOptions {
   readonly idempotencyKey?: string;
 }
 
-/** Runs a tool; the input is plain JSON (the tool's schema from ListTools). */
+/** What a call's deadline leaves past the tool's own timeout, for the target to answer `timed_out`. */
+const ANSWER_GRACE_SECONDS = 30;
+
+/**
+ * Runs a tool; the input is plain JSON (the tool's schema from ListTools). The call waits
+ * 60 s, or the tool's timeout and 30 s more when that is longer, so a tool killed at its
+ * timeout comes back as a result (`timed_out`) rather than as the call's own DEADLINE_EXCEEDED.
+ */
 export function exec(ctx: CaseContext, sandboxId: string, name: string, input: Record<string, unknown>, o: ExecOptions = {}): Promise<ExecuteResponse> {
   return ctx.rpc.unary(
     X.execute,
@@ -39,7 +46,7 @@ export function exec(ctx: CaseContext, sandboxId: string, name: string, input: R
       ...(o.timeoutSeconds === undefined ? {} : { timeout: { seconds: BigInt(o.timeoutSeconds) } }),
       ...(o.idempotencyKey === undefined ? {} : { idempotencyKey: o.idempotencyKey }),
     },
-    { timeoutMs: ctx.scaled(60_000) },
+    { timeoutMs: ctx.scaled(Math.max(60, (o.timeoutSeconds ?? 0) + ANSWER_GRACE_SECONDS) * 1000) },
   );
 }
 

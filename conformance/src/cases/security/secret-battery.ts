@@ -1,3 +1,6 @@
+import type { CaseContext } from "../../runner/case.js";
+import { bash } from "../sandbox/sandbox-helpers.js";
+
 /**
  * The SEC-1 battery: each probe is a shell command run inside a sandbox that tries one
  * way to reach the target's secret or its surroundings. A probe prints REACHED when the
@@ -15,6 +18,9 @@ export interface ProbeParams {
   /** The target's data directory, when the runner was told it. */
   readonly dataDir: string | undefined;
 }
+
+/** How long one probe may run; one that is killed at it proves nothing, and fails its battery. */
+export const PROBE_TIMEOUT_SECONDS = 60;
 
 export const probes: readonly Probe[] = [
   { name: "environment", command: () => "env; cat /proc/self/environ 2>/dev/null | tr '\\0' '\\n'" },
@@ -34,10 +40,18 @@ export const probes: readonly Probe[] = [
   {
     name: "grep the visible filesystem for the secret",
     // The secret is assembled inside the shell from two halves, so a copy of this command
-    // written to disk by the sandbox (a script file) does not contain it.
+    // written to disk by the sandbox (a script file) does not contain it. Searched: every
+    // top-level directory but /proc, /sys and /dev (the kernel's views, tried above) and
+    // /usr, the installed system, which a package manager writes and a running server does
+    // not (FHS); /usr/local, where a site puts its own software and settings, is searched.
+    // Top-level links (/bin, /lib → /usr/…) are not followed. /usr's ~120,000 files made
+    // this one probe take 28 s of a 29 s battery on an idle host, and over 60 s on a busy one.
     command: (p) => {
       const half = Math.ceil(p.secret.length / 2);
-      return `s="$(printf %s '${p.secret.slice(0, half)}')$(printf %s '${p.secret.slice(half)}')"; grep -rIlF --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev -e "$s" / 2>/dev/null | head -5 | sed 's/^/REACHED-file:/'; true`;
+      return (
+        `s="$(printf %s '${p.secret.slice(0, half)}')$(printf %s '${p.secret.slice(half)}')"; ` +
+        `for d in /* /usr/local; do [ -L "$d" ] && continue; case "$d" in /proc|/sys|/dev|/usr) continue;; esac; grep -rIlF -e "$s" "$d" 2>/dev/null; done | head -5 | sed 's/^/REACHED-file:/'; true`
+      );
     },
   },
   {
@@ -68,4 +82,28 @@ function connect(host: string, port: number, tag: string): string {
     `command -v curl >/dev/null && curl -s -m 3 -o /dev/null http://${host}:${port}/ 2>/dev/null && echo REACHED-${tag}-curl`,
     "true",
   ].join("; ");
+}
+
+/** One probe's run: what it printed, and whether it was killed at its timeout. */
+export interface ProbeRun {
+  readonly probe: Probe;
+  readonly output: string;
+  readonly timedOut: boolean;
+}
+
+/** Runs every probe in `sandboxId`, one after another. */
+export async function runProbes(ctx: CaseContext, sandboxId: string, secret: string): Promise<ProbeRun[]> {
+  const target = new URL(ctx.targetUrl);
+  const params: ProbeParams = { secret, serverHost: target.hostname, serverPort: Number(target.port || 80), dataDir: ctx.dataDir };
+  const runs: ProbeRun[] = [];
+  for (const probe of probes) {
+    const res = await bash(ctx, sandboxId, probe.command(params), { timeoutSeconds: PROBE_TIMEOUT_SECONDS });
+    runs.push({ probe, output: res.output, timedOut: res.timedOut });
+  }
+  return runs;
+}
+
+/** "<probe>: did not finish …" for each probe killed at its timeout: an attempt it cannot vouch for. */
+export function unfinished(runs: readonly ProbeRun[], backend: string): string[] {
+  return runs.filter((r) => r.timedOut).map((r) => `${backend}: ${r.probe.name}: did not finish within ${PROBE_TIMEOUT_SECONDS} s, so its attempt is unproven`);
 }

@@ -1,35 +1,39 @@
 import type { ConformanceCase, CaseContext } from "../../runner/case.js";
 import { check } from "../../runner/assertions.js";
-import { bash, withSandbox } from "../sandbox/sandbox-helpers.js";
-import { probes } from "./secret-battery.js";
+import { withSandbox } from "../sandbox/sandbox-helpers.js";
+import { runProbes, unfinished, type ProbeRun } from "./secret-battery.js";
 
 /** The backends whose sandboxes must pass the battery: every offered one but `process` (SEC-2). */
 function isolatedBackends(ctx: CaseContext): string[] {
   return ctx.info.sandboxBackends.filter((b) => b !== "process");
 }
 
-/** The battery's failures on `backend`, observed once per run for both SEC-1 and SEC-2. */
-const battery = (ctx: CaseContext, backend: string): Promise<string[]> => ctx.once(`secret-battery:${backend}`, () => runBattery(ctx, backend));
+/** What the battery found on one backend; observed once per run for both SEC-1 and SEC-2. */
+interface BatteryFindings {
+  /** Probes whose output held the secret, or that found it in a file. */
+  readonly leaks: string[];
+  /** Other attempts that worked (a REACHED line). */
+  readonly reached: string[];
+  /** Probes killed at their timeout: attempts that neither leaked nor proved they could not. */
+  readonly unfinished: string[];
+}
 
-async function runBattery(ctx: CaseContext, backend: string): Promise<string[]> {
-  const secret = ctx.secret!;
-  const target = new URL(ctx.targetUrl);
-  const failures: string[] = [];
-  await withSandbox(
-    ctx,
-    async (sandboxId) => {
-      for (const probe of probes) {
-        const command = probe.command({ secret, serverHost: target.hostname, serverPort: Number(target.port || 80), dataDir: ctx.dataDir });
-        const res = await bash(ctx, sandboxId, command, { timeoutSeconds: 60 });
-        const output = res.output;
-        if (output.includes(secret)) failures.push(`${backend}: ${probe.name}: the secret appeared in the output`);
-        const reached = output.split("\n").filter((l) => l.startsWith("REACHED"));
-        if (reached.length) failures.push(`${backend}: ${probe.name}: ${reached.slice(0, 3).join(", ")}`);
-      }
-    },
-    { backend },
-  );
-  return failures;
+const battery = (ctx: CaseContext, backend: string): Promise<BatteryFindings> => ctx.once(`secret-battery:${backend}`, () => runBattery(ctx, backend));
+
+async function runBattery(ctx: CaseContext, backend: string): Promise<BatteryFindings> {
+  const runs = await withSandbox(ctx, (sandboxId) => runProbes(ctx, sandboxId, ctx.secret!), { backend });
+  const lines = (r: ProbeRun, found: (l: string) => boolean) => r.output.split("\n").filter(found).slice(0, 3);
+  return {
+    leaks: runs.flatMap((r) => [
+      ...(r.output.includes(ctx.secret!) ? [`${backend}: ${r.probe.name}: the secret appeared in the output`] : []),
+      ...lines(r, (l) => l.startsWith("REACHED-file")).map((l) => `${backend}: ${r.probe.name}: the secret is in a file: ${l}`),
+    ]),
+    reached: runs.flatMap((r) => {
+      const reached = lines(r, (l) => l.startsWith("REACHED") && !l.startsWith("REACHED-file"));
+      return reached.length ? [`${backend}: ${r.probe.name}: ${reached.join(", ")}`] : [];
+    }),
+    unfinished: unfinished(runs, backend),
+  };
 }
 
 export const securityCases: ConformanceCase[] = [
@@ -44,7 +48,7 @@ export const securityCases: ConformanceCase[] = [
     async run(ctx) {
       const backends = isolatedBackends(ctx);
       check(backends.length > 0, "the target claims sandbox.isolation but offers no isolated backend");
-      const failures = (await Promise.all(backends.map((b) => battery(ctx, b)))).flat().filter((f) => f.includes("secret appeared"));
+      const failures = (await Promise.all(backends.map((b) => battery(ctx, b)))).flatMap((f) => [...f.leaks, ...f.unfinished]);
       check(failures.length === 0, failures.join("; "));
     },
   },
@@ -59,7 +63,7 @@ export const securityCases: ConformanceCase[] = [
     async run(ctx) {
       const backends = isolatedBackends(ctx);
       ctx.note(`backends checked: ${backends.join(", ") || "none"}`);
-      const failures = (await Promise.all(backends.map((b) => battery(ctx, b)))).flat();
+      const failures = (await Promise.all(backends.map((b) => battery(ctx, b)))).flatMap((f) => [...f.leaks, ...f.reached, ...f.unfinished]);
       check(failures.length === 0, failures.join("; "));
     },
   },
