@@ -46,7 +46,11 @@ afterAll(async () => {
   await git?.close();
 });
 
-/** Prints FOUND <where> for every place the token shows; the script holds only its two halves. */
+/**
+ * Prints FOUND <where> for every place the token shows; the script holds only its two halves.
+ * Its file search leaves out /proc, /sys, /dev and the installed system under /usr, as the
+ * conformance suite's battery does (secret-battery.ts): a server writes nothing there.
+ */
 const search = (token: string) => {
   const half = Math.ceil(token.length / 2);
   return `t="$(printf %s '${token.slice(0, half)}')$(printf %s '${token.slice(half)}')"; f() { grep -qF -f <(printf '%s\\n' "$t") && echo "FOUND $1"; }
@@ -54,7 +58,7 @@ env | f env
 for p in /proc/[0-9]*; do tr '\\0' '\\n' < $p/environ 2>/dev/null | f $p/environ; tr '\\0' '\\n' < $p/cmdline 2>/dev/null | f $p/cmdline; done
 cat repo/.git/config | f git-config
 ls -la /run/oma 2>&1 | f run-oma
-grep -rIlF --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev -f <(printf '%s\\n' "$t") / 2>/dev/null | sed 's/^/FOUND file /'
+for d in /* /usr/local; do [ -L "$d" ] && continue; case "$d" in /proc|/sys|/dev|/usr) continue;; esac; grep -rIlF -f <(printf '%s\\n' "$t") "$d" 2>/dev/null; done | sed 's/^/FOUND file /'
 true`;
 };
 
@@ -77,6 +81,7 @@ describe.each(backends)("credential escape battery on $name", (backend) => {
     try {
       const found = await oma.sandboxes.execute({ sandboxId, name: "bash", input: { command: search(git.token), timeout: 90_000 } });
       expect(found.output.split("\n").filter((l) => l.startsWith("FOUND"))).toEqual([]);
+      expect(found.timedOut, "the search was cut off at its timeout, so it proves nothing").toBe(false);
       const reached = await oma.sandboxes.execute({ sandboxId, name: "bash", input: { command: throughGateway(port) } });
       expect(reached.output).toContain("CONNECT HTTP/1.1 403");
       expect(reached.output).toContain("GET HTTP/1.1 403");
