@@ -23,6 +23,7 @@ import { SandboxGateways } from "./gateway/sandbox-gateway.js";
 import { mcpCredentialCheck } from "./mcp/mcp-credentials.js";
 import { MCP_PATH_PREFIX } from "./mcp/mcp-paths.js";
 import { UpstreamClients } from "./mcp/upstream-clients.js";
+import type { Listener, OutboundPolicy } from "./gateway/outbound-policy.js";
 
 export interface AppConfig {
   readonly dataDir: string;
@@ -117,8 +118,8 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     const vault = await openVaultPart(db, ctx, { ...(config.store ? { storeUrl: config.store } : {}), ...(config.vaultKey ? { env: { OMA_VAULT_KEY: config.vaultKey } } : {}) });
     parts.push(vault);
     if (config.faultStorageDelayMs) config.logger.warn({ delayMs: config.faultStorageDelayMs }, "!!! fault injection: every write of the session log is delayed (conformance testing only)");
-    let ownPort = config.port;
-    const outbound = { allowLoopback: config.allowLoopbackUpstreams ?? false, ownPorts: () => [ownPort] };
+    let ownListener: Listener = { address: config.host, port: config.port };
+    const outbound: OutboundPolicy = { allowLoopback: config.allowLoopbackUpstreams ?? false, ownListeners: () => [ownListener] };
     const upstreamMcp = new UpstreamClients(outbound);
     parts.push({ features: ["harness.mcp"], close: () => upstreamMcp.close() });
     const gateways = new SandboxGateways({ vault: vault.vault, policy: outbound, audit: new GatewayAudit(config.logger.child({ part: "gateway" })), logger: config.logger.child({ part: "gateway" }) });
@@ -154,7 +155,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
         inspectorRoute(),
       ),
     });
-    ownPort = server.port;
+    ownListener = { address: server.host, port: server.port };
     ownUrl = server.url;
     return {
       url: server.url,

@@ -55,10 +55,20 @@ describe("the outbound policy", () => {
     for (const a of ["10.0.0.1", "93.184.216.34", "2001:db8::1"]) expect(refusalOf(a, { allowLoopback: false }), a).toBeUndefined();
     expect(() => checkLiteral("[::1]", { allowLoopback: false })).toThrow(/loopback/);
     // The server's own port stays refused on loopback even when loopback is allowed (SEC-1).
-    const own = { allowLoopback: true, ownPorts: () => [7070] };
+    const own = { allowLoopback: true, ownListeners: () => [{ address: "127.0.0.1", port: 7070 }] };
     expect(refusalOf("127.0.0.1", own, 7070)).toMatch(/own port/);
+    expect(refusalOf("::ffff:127.0.0.1", own, 7070)).toMatch(/own port/);
     expect(refusalOf("127.0.0.1", own, 7071)).toBeUndefined();
     expect(refusalOf("10.0.0.1", own, 7070)).toBeUndefined();
+    // Another loopback address with the same port number is another socket: an upstream may
+    // listen there (a fixture on 127.0.0.2 may draw the server's port number).
+    expect(refusalOf("127.0.0.2", own, 7070)).toBeUndefined();
+    // A server on a wildcard address, or one not yet listening on a numeric one, answers on
+    // every loopback address.
+    for (const address of ["0.0.0.0", "::", "localhost"]) {
+      const wide = { allowLoopback: true, ownListeners: () => [{ address, port: 7070 }] };
+      for (const target of ["127.0.0.2", "::1"]) expect(refusalOf(target, wide, 7070), `${address} ${target}`).toMatch(/own port/);
+    }
     expect(() => checkLiteral("example.org", { allowLoopback: false })).not.toThrow();
   });
 });

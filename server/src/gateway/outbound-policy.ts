@@ -11,11 +11,17 @@ import { BlockList, isIP } from "node:net";
 export interface OutboundPolicy {
   readonly allowLoopback: boolean;
   /**
-   * Ports of this server on this machine: refused on loopback even when loopback is allowed,
-   * so no tenant's recipe turns a proxy into a way to the server itself (SEC-1). Read at
-   * every connection (the server learns its port when it listens).
+   * Where this server listens on this machine: refused on loopback even when loopback is
+   * allowed, so no tenant's recipe turns a proxy into a way to the server itself (SEC-1).
+   * Read at every connection (the server learns its port when it listens).
    */
-  readonly ownPorts?: () => readonly number[];
+  readonly ownListeners?: () => readonly Listener[];
+}
+
+/** An address and port a server listens on; a wildcard address (0.0.0.0, ::) answers on every address. */
+export interface Listener {
+  readonly address: string;
+  readonly port: number;
 }
 
 export const strictOutbound: OutboundPolicy = { allowLoopback: false };
@@ -40,10 +46,23 @@ export function refusalOf(address: string, policy: OutboundPolicy, port?: number
   if (linkLocalOrUnspecified.check(address, type)) return "link-local or unspecified address";
   if (loopback.check(address, type)) {
     if (!policy.allowLoopback) return "loopback address (the server allows none: --allow-loopback-upstreams)";
-    if (port !== undefined && policy.ownPorts?.().includes(port)) return "this server's own port";
+    if (port !== undefined && policy.ownListeners?.().some((l) => answers(l, address, port))) return "this server's own port";
   }
   return undefined;
 }
+
+/**
+ * Whether a connection to address:port reaches `listener`. Another loopback address with the
+ * same port number is another socket (127.0.0.2:P is not a listener bound to 127.0.0.1:P);
+ * a listener whose address is a wildcard or not yet a number is taken to answer everywhere.
+ */
+function answers(listener: Listener, address: string, port: number): boolean {
+  if (listener.port !== port) return false;
+  const bound = unmapped(listener.address);
+  return isIP(bound) === 0 || bound === "0.0.0.0" || bound === "::" || bound === unmapped(address);
+}
+
+const unmapped = (address: string) => address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");
 
 /** The port a URL connects to. */
 export const portOf = (url: URL) => Number(url.port || (url.protocol === "https:" ? 443 : 80));
