@@ -5,12 +5,17 @@ import type { ConformanceCase } from "../../runner/case.js";
 import { check, expectFailure } from "../../runner/assertions.js";
 import { bash, withSandbox, X } from "./sandbox-helpers.js";
 
-/** HTTP servers on 127.0.0.2 (this machine's loopback, never the sandbox's own) that answer their name. */
-async function withHosts<T>(names: readonly string[], body: (ports: number[]) => Promise<T>): Promise<T> {
+/**
+ * HTTP servers on 127.0.0.2 (this machine's loopback, never the sandbox's own) that answer
+ * their name. None takes the target's port number: a target may refuse its own port on every
+ * loopback address (SEC-1), which would make a listed host unreachable by chance.
+ */
+async function withHosts<T>(names: readonly string[], targetPort: number, body: (ports: number[]) => Promise<T>): Promise<T> {
   const servers = await Promise.all(
     names.map(async (name) => {
       const server = http.createServer((req, res) => res.end(`hello from ${name}`));
-      await new Promise<void>((resolve) => server.listen(0, "127.0.0.2", () => resolve()));
+      const listenOnce = () => new Promise<number>((resolve) => server.listen(0, "127.0.0.2", () => resolve((server.address() as AddressInfo).port)));
+      while ((await listenOnce()) === targetPort) await new Promise((resolve) => server.close(resolve));
       return server;
     }),
   );
@@ -45,7 +50,7 @@ export const egressCases: ConformanceCase[] = [
     timeoutMs: 120_000,
     title: "an allow-listed sandbox reaches a listed host through HTTP_PROXY, not an unlisted port or host, and nothing directly; on every isolated backend",
     async run(ctx) {
-      await withHosts(["listed", "unlisted"], async ([listed, unlisted]) => {
+      await withHosts(["listed", "unlisted"], Number(new URL(ctx.targetUrl).port), async ([listed, unlisted]) => {
         for (const backend of ctx.info.sandboxBackends.filter((b) => b !== "process")) {
           await withSandbox(
             ctx,
