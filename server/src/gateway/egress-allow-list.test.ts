@@ -58,6 +58,9 @@ describe("the outbound policy", () => {
     const own = { allowLoopback: true, ownListeners: () => [{ address: "127.0.0.1", port: 7070 }] };
     expect(refusalOf("127.0.0.1", own, 7070)).toMatch(/own port/);
     expect(refusalOf("::ffff:127.0.0.1", own, 7070)).toMatch(/own port/);
+    // Any spelling of the listener's address is the listener.
+    const own6 = { allowLoopback: true, ownListeners: () => [{ address: "::1", port: 7070 }] };
+    for (const spelling of ["::1", "0:0:0:0:0:0:0:1", "0::1"]) expect(refusalOf(spelling, own6, 7070), spelling).toMatch(/own port/);
     expect(refusalOf("127.0.0.1", own, 7071)).toBeUndefined();
     expect(refusalOf("10.0.0.1", own, 7070)).toBeUndefined();
     // Another loopback address with the same port number is another socket: an upstream may

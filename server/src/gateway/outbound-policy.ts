@@ -33,6 +33,9 @@ linkLocalOrUnspecified.addSubnet("fe80::", 10, "ipv6");
 linkLocalOrUnspecified.addAddress("::", "ipv6");
 linkLocalOrUnspecified.addSubnet("::ffff:169.254.0.0", 112, "ipv6");
 linkLocalOrUnspecified.addSubnet("::ffff:0.0.0.0", 104, "ipv6");
+const wildcard = new BlockList();
+wildcard.addAddress("0.0.0.0", "ipv4");
+wildcard.addAddress("::", "ipv6");
 const loopback = new BlockList();
 loopback.addSubnet("127.0.0.0", 8, "ipv4");
 loopback.addAddress("::1", "ipv6");
@@ -55,14 +58,19 @@ export function refusalOf(address: string, policy: OutboundPolicy, port?: number
  * Whether a connection to address:port reaches `listener`. Another loopback address with the
  * same port number is another socket (127.0.0.2:P is not a listener bound to 127.0.0.1:P);
  * a listener whose address is a wildcard or not yet a number is taken to answer everywhere.
+ * Addresses are compared by BlockList, which reads every spelling of one address as one
+ * (`0:0::1` is `::1`, `::ffff:127.0.0.1` is `127.0.0.1`).
  */
 function answers(listener: Listener, address: string, port: number): boolean {
   if (listener.port !== port) return false;
-  const bound = unmapped(listener.address);
-  return isIP(bound) === 0 || bound === "0.0.0.0" || bound === "::" || bound === unmapped(address);
+  const family = isIP(listener.address);
+  if (family === 0) return true;
+  const type = family === 4 ? "ipv4" : "ipv6";
+  if (wildcard.check(listener.address, type)) return true;
+  const bound = new BlockList();
+  bound.addAddress(listener.address, type);
+  return bound.check(address, isIP(address) === 4 ? "ipv4" : "ipv6");
 }
-
-const unmapped = (address: string) => address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");
 
 /** The port a URL connects to. */
 export const portOf = (url: URL) => Number(url.port || (url.protocol === "https:" ? 443 : 80));
