@@ -9,6 +9,7 @@ import { TENANT_HEADER, type Authenticator } from "../auth/authenticate.js";
 import type { Principal } from "../auth/principal.js";
 import { OmaError } from "../errors/oma-error.js";
 import { procedureName } from "./procedure-name.js";
+import { deadlinePassed } from "./deadline-passed.js";
 import { accessRuleOf, authorize, type AccessRule } from "./access-policy.js";
 import type { BidiStreamHandler, Call, CallerCredentials, ServerStreamHandler, ServiceParts, UnaryHandler } from "./handlers.js";
 import { traceContextKey } from "../telemetry/trace-interceptor.js";
@@ -34,21 +35,6 @@ export function connectService<S extends DescService>(service: S, parts: Service
     else throw new Error(`${procedureName(method)}: client-streaming methods are not served`);
   }
   return impl as Partial<ServiceImpl<S>>;
-}
-
-
-/**
- * WIRE-7: a call whose deadline passes ends with DEADLINE_EXCEEDED. A handler sees only its
- * aborted signal, and one that stops at that (a watch, a worker stream) returns normally;
- * without this, such a call would end with OK whenever the server's deadline fired before
- * the client's own.
- */
-function deadlinePassed(ctx: HandlerContext): ConnectError | undefined {
-  // The time left is asked first: reading the signal may make it (grpc-call-context.ts).
-  const left = ctx.timeoutMs();
-  if (left === undefined || left > 0) return undefined;
-  const reason: unknown = ctx.signal.reason;
-  return ctx.signal.aborted && reason instanceof ConnectError && reason.code === Code.DeadlineExceeded ? reason : undefined;
 }
 
 type Validate = (request: unknown) => void;
