@@ -35,7 +35,7 @@ export function registerServeCommand(program: Command): void {
     .option("--lease-ttl-ms <ms>", "TTL of the lease a woken brain gets (default 30000)", parseCount)
     .option("--auth <mode>", "tokens: every call needs a bearer token; none: no authentication (development only, loopback only)", parseAuthMode, "tokens")
     .option("--fault-storage-delay-ms <ms>", "fault injection for conformance testing only (SESS-5): hold every write of the session log this long before and after it is durable, so a kill -9 lands inside it", parseCount)
-    .option("--allow-loopback-upstreams", "let repositories, MCP servers and allow-listed hosts be on this machine's loopback (env OMA_ALLOW_LOOPBACK_UPSTREAMS=1; default: refused, so no tenant reaches this machine's own services)");
+    .option("--allow-loopback-upstreams", "let repositories, MCP servers and allow-listed hosts be on this machine: its loopback or its interfaces' addresses (env OMA_ALLOW_LOOPBACK_UPSTREAMS=1; default: refused, so no tenant reaches this machine's own services)");
   // The model flags are those of `oma worker`, handed on to the local workers.
   withModelOptions(serve).action(async (flags: ServeFlags) => {
       if (flags.auth === "none" && !isLoopbackUrl(`http://${flags.host.includes(":") ? `[${flags.host}]` : flags.host}`)) {

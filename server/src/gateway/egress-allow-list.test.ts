@@ -2,7 +2,10 @@ import { describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { allowListAdmits, parseAllowList } from "./egress-allow-list.js";
 import { GatewayAudit } from "./gateway-audit.js";
-import { checkLiteral, refusalOf } from "./outbound-policy.js";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { guardedFetch } from "./guarded-fetch.js";
+import { checkLiteral, interfaceAddresses, OutboundRefused, refusalOf, strictOutbound } from "./outbound-policy.js";
 
 describe("SEC-15 allow-list entries", () => {
   const list = parseAllowList(["Example.org", "*.pypi.org", "10.0.0.0/8", "192.0.2.7:8443", "[2001:db8::1]:443", "2001:db8:ff::/48", "api.example.net:443"], "allow");
@@ -52,7 +55,7 @@ describe("the outbound policy", () => {
       expect(refusalOf(a, { allowLoopback: false }), a).toBeDefined();
       expect(refusalOf(a, { allowLoopback: true }), a).toBeUndefined();
     }
-    for (const a of ["10.0.0.1", "93.184.216.34", "2001:db8::1"]) expect(refusalOf(a, { allowLoopback: false }), a).toBeUndefined();
+    for (const a of ["10.0.0.1", "93.184.216.34", "2001:db8::1"]) expect(refusalOf(a, { allowLoopback: false, machineAddresses: () => [] }), a).toBeUndefined();
     expect(() => checkLiteral("[::1]", { allowLoopback: false })).toThrow(/loopback/);
     // The server's own port stays refused on loopback even when loopback is allowed (SEC-1).
     const own = { allowLoopback: true, ownListeners: () => [{ address: "127.0.0.1", port: 7070 }] };
@@ -74,7 +77,56 @@ describe("the outbound policy", () => {
     }
     expect(() => checkLiteral("example.org", { allowLoopback: false })).not.toThrow();
   });
+
+  it("this machine's interface addresses are its own: refused unless allowed, and the server's socket on them always", () => {
+    const lan = { machineAddresses: () => ["127.0.0.1", "::1", "192.0.2.2", "fd00::2"] };
+    for (const a of ["192.0.2.2", "::ffff:192.0.2.2", "fd00::2", "fd00:0::2"]) {
+      expect(refusalOf(a, { allowLoopback: false, ...lan }), a).toMatch(/an address of this machine/);
+      expect(refusalOf(a, { allowLoopback: true, ...lan }), a).toBeUndefined();
+    }
+    expect(refusalOf("192.0.2.3", { allowLoopback: false, ...lan })).toBeUndefined();
+    expect(() => checkLiteral("192.0.2.2", { allowLoopback: false, ...lan }, 22)).toThrow(/192\.0\.2\.2: an address of this machine/);
+    // A server on every address answers on the machine's network address too; one on
+    // loopback alone does not, and one on that address does.
+    const listening = (address: string) => ({ allowLoopback: true, ...lan, ownListeners: () => [{ address, port: 7070 }] });
+    expect(refusalOf("192.0.2.2", listening("0.0.0.0"), 7070)).toMatch(/own port/);
+    expect(refusalOf("fd00::2", listening("::"), 7070)).toMatch(/own port/);
+    expect(refusalOf("192.0.2.2", listening("192.0.2.2"), 7070)).toMatch(/own port/);
+    expect(refusalOf("192.0.2.2", listening("127.0.0.1"), 7070)).toBeUndefined();
+    expect(refusalOf("192.0.2.2", listening("0.0.0.0"), 7071)).toBeUndefined();
+  });
+
+  it("by default the machine's addresses are the kernel's list, and the strict policy refuses each", () => {
+    const addresses = interfaceAddresses();
+    expect(addresses, "the kernel's list has loopback at least").toContain("127.0.0.1");
+    for (const a of addresses) expect(refusalOf(a, strictOutbound), a).toBeDefined();
+  });
+
+  // A real connection: a service on every address of this machine, asked for by its network
+  // address. Needs an interface besides loopback; a machine without one says so.
+  const networkAddress = interfaceAddresses().find((a) => isIPv4Outside(a));
+  if (!networkAddress) console.warn("!!! SKIPPED: this machine has no IPv4 address besides loopback; the outbound policy's refusal of this machine's network address is not tried over a real connection");
+  it.skipIf(!networkAddress)("a service on every address of this machine is not reached by its network address, unless this machine's addresses are allowed", async () => {
+    const service = http.createServer((_req, res) => res.end("inside"));
+    await new Promise<void>((resolve) => service.listen(0, "0.0.0.0", resolve));
+    const url = `http://${networkAddress}:${(service.address() as AddressInfo).port}/`;
+    try {
+      const refused = await guardedFetch(strictOutbound)(url).catch((err: unknown) => err);
+      expect(refused).toBeInstanceOf(OutboundRefused);
+      expect((refused as Error).message).toMatch(/an address of this machine/);
+      // The address does reach the service: the refusal above is the policy's, not the network's.
+      const allowed = await guardedFetch({ allowLoopback: true })(url);
+      expect(await allowed.text()).toBe("inside");
+    } finally {
+      service.closeAllConnections();
+      await new Promise((resolve) => service.close(resolve));
+    }
+  });
 });
+
+function isIPv4Outside(address: string): boolean {
+  return /^\d+\.\d+\.\d+\.\d+$/.test(address) && !address.startsWith("127.") && !address.startsWith("169.254.");
+}
 
 describe("SEC-15 every refusal is visible", () => {
   it("a refused request is one warning in the log, with the sandbox and target, and one count by reason", () => {

@@ -1,5 +1,6 @@
 import { lookup, type LookupAddress, type LookupAllOptions } from "node:dns";
 import { BlockList, isIP } from "node:net";
+import { networkInterfaces } from "node:os";
 
 /**
  * Where the server's proxies may connect on behalf of a tenant (a repository, an MCP
@@ -16,6 +17,17 @@ export interface OutboundPolicy {
    * Read at every connection (the server learns its port when it listens).
    */
   readonly ownListeners?: () => readonly Listener[];
+  /**
+   * The addresses of this machine's network interfaces, read at every check (an interface
+   * may come up or change its address while the server runs). Default: the kernel's list
+   * (os.networkInterfaces).
+   */
+  readonly machineAddresses?: () => readonly string[];
+}
+
+/** Every address of this machine's network interfaces, loopback's included. */
+export function interfaceAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
 }
 
 /** An address and port a server listens on; a wildcard address (0.0.0.0, ::) answers on every address. */
@@ -47,18 +59,29 @@ export function refusalOf(address: string, policy: OutboundPolicy, port?: number
   if (family === 0) return "not an address";
   const type = family === 4 ? "ipv4" : "ipv6";
   if (linkLocalOrUnspecified.check(address, type)) return "link-local or unspecified address";
-  if (loopback.check(address, type)) {
-    if (!policy.allowLoopback) return "loopback address (the server allows none: --allow-loopback-upstreams)";
+  const onLoopback = loopback.check(address, type);
+  if (onLoopback || isMachineAddress(address, type, policy)) {
+    if (!policy.allowLoopback) return `${onLoopback ? "loopback address" : "an address of this machine"} (the server allows none: --allow-loopback-upstreams)`;
     if (port !== undefined && policy.ownListeners?.().some((l) => answers(l, address, port))) return "this server's own port";
   }
   return undefined;
 }
 
+/** Whether `address` is one of this machine's interface addresses (in any spelling, mapped IPv4 included). */
+function isMachineAddress(address: string, type: "ipv4" | "ipv6", policy: OutboundPolicy): boolean {
+  const mine = new BlockList();
+  for (const a of (policy.machineAddresses ?? interfaceAddresses)()) {
+    const family = isIP(a);
+    if (family !== 0) mine.addAddress(a, family === 4 ? "ipv4" : "ipv6");
+  }
+  return mine.check(address, type);
+}
+
 /**
- * Whether a connection to address:port reaches `listener`. Another loopback address with the
- * same port number is another socket (127.0.0.2:P is not a listener bound to 127.0.0.1:P);
- * a listener whose address is a wildcard or not yet a number is taken to answer everywhere.
- * Addresses are compared by BlockList, which reads every spelling of one address as one
+ * Whether a connection to address:port (one of this machine's) reaches `listener`. Another
+ * address of the machine with the same port number is another socket (127.0.0.2:P is not a
+ * listener bound to 127.0.0.1:P); a listener whose address is a wildcard or not yet a number
+ * is taken to answer everywhere. Addresses are compared by BlockList, which reads every spelling of one address as one
  * (`0:0::1` is `::1`, `::ffff:127.0.0.1` is `127.0.0.1`).
  */
 function answers(listener: Listener, address: string, port: number): boolean {
