@@ -3,7 +3,7 @@
 import { Code, ConnectError, createHandlerContext } from "@connectrpc/connect";
 import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { describe, expect, it } from "vitest";
-import { deadlinePassed } from "./deadline-passed.js";
+import { deadlinePassed, EARLY_FIRE_MARGIN_MS } from "./deadline-passed.js";
 
 const contextWith = (timeoutMs?: number) =>
   createHandlerContext({
@@ -40,5 +40,20 @@ describe("deadlinePassed", () => {
     expect(deadlinePassed(ahead)).toBeUndefined();
     ahead.abort();
     cancelled.abort();
+  });
+
+  it("leaves the signal unread for a call that ends long before its deadline (reading it may make it)", () => {
+    let reads = 0;
+    const endingWith = (left: number) => ({
+      timeoutMs: () => left,
+      get signal() {
+        reads++;
+        return AbortSignal.abort(new ConnectError("the deadline passed", Code.DeadlineExceeded));
+      },
+    });
+    expect(deadlinePassed(endingWith(EARLY_FIRE_MARGIN_MS + 1) as never)).toBeUndefined();
+    expect(reads).toBe(0);
+    expect(deadlinePassed(endingWith(1) as never)?.code).toBe(Code.DeadlineExceeded);
+    expect(reads).toBe(1);
   });
 });
