@@ -3,7 +3,7 @@ import { pino } from "pino";
 import { allowListAdmits, parseAllowList } from "./egress-allow-list.js";
 import { GatewayAudit } from "./gateway-audit.js";
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
+import { isIPv4, type AddressInfo } from "node:net";
 import { guardedFetch } from "./guarded-fetch.js";
 import { checkLiteral, interfaceAddresses, OutboundRefused, refusalOf, strictOutbound } from "./outbound-policy.js";
 
@@ -104,7 +104,7 @@ describe("the outbound policy", () => {
 
   // A real connection: a service on every address of this machine, asked for by its network
   // address. Needs an interface besides loopback; a machine without one says so.
-  const networkAddress = interfaceAddresses().find((a) => isIPv4Outside(a));
+  const networkAddress = interfaceAddresses().find((a) => isIPv4(a) && !a.startsWith("127.") && !a.startsWith("169.254."));
   if (!networkAddress) console.warn("!!! SKIPPED: this machine has no IPv4 address besides loopback; the outbound policy's refusal of this machine's network address is not tried over a real connection");
   it.skipIf(!networkAddress)("a service on every address of this machine is not reached by its network address, unless this machine's addresses are allowed", async () => {
     const service = http.createServer((_req, res) => res.end("inside"));
@@ -123,10 +123,6 @@ describe("the outbound policy", () => {
     }
   });
 });
-
-function isIPv4Outside(address: string): boolean {
-  return /^\d+\.\d+\.\d+\.\d+$/.test(address) && !address.startsWith("127.") && !address.startsWith("169.254.");
-}
 
 describe("SEC-15 every refusal is visible", () => {
   it("a refused request is one warning in the log, with the sandbox and target, and one count by reason", () => {

@@ -57,7 +57,7 @@ loopback.addSubnet("::ffff:127.0.0.0", 104, "ipv6");
 export function refusalOf(address: string, policy: OutboundPolicy, port?: number): string | undefined {
   const family = isIP(address);
   if (family === 0) return "not an address";
-  const type = family === 4 ? "ipv4" : "ipv6";
+  const type = blockListType(family);
   if (linkLocalOrUnspecified.check(address, type)) return "link-local or unspecified address";
   const onLoopback = loopback.check(address, type);
   if (onLoopback || isMachineAddress(address, type, policy)) {
@@ -68,11 +68,11 @@ export function refusalOf(address: string, policy: OutboundPolicy, port?: number
 }
 
 /** Whether `address` is one of this machine's interface addresses (in any spelling, mapped IPv4 included). */
-function isMachineAddress(address: string, type: "ipv4" | "ipv6", policy: OutboundPolicy): boolean {
+function isMachineAddress(address: string, type: ReturnType<typeof blockListType>, policy: OutboundPolicy): boolean {
   const mine = new BlockList();
   for (const a of (policy.machineAddresses ?? interfaceAddresses)()) {
     const family = isIP(a);
-    if (family !== 0) mine.addAddress(a, family === 4 ? "ipv4" : "ipv6");
+    if (family !== 0) mine.addAddress(a, blockListType(family));
   }
   return mine.check(address, type);
 }
@@ -81,19 +81,22 @@ function isMachineAddress(address: string, type: "ipv4" | "ipv6", policy: Outbou
  * Whether a connection to address:port (one of this machine's) reaches `listener`. Another
  * address of the machine with the same port number is another socket (127.0.0.2:P is not a
  * listener bound to 127.0.0.1:P); a listener whose address is a wildcard or not yet a number
- * is taken to answer everywhere. Addresses are compared by BlockList, which reads every spelling of one address as one
- * (`0:0::1` is `::1`, `::ffff:127.0.0.1` is `127.0.0.1`).
+ * is taken to answer everywhere. Addresses are compared by BlockList, which reads every
+ * spelling of one address as one (`0:0::1` is `::1`, `::ffff:127.0.0.1` is `127.0.0.1`).
  */
 function answers(listener: Listener, address: string, port: number): boolean {
   if (listener.port !== port) return false;
   const family = isIP(listener.address);
   if (family === 0) return true;
-  const type = family === 4 ? "ipv4" : "ipv6";
+  const type = blockListType(family);
   if (wildcard.check(listener.address, type)) return true;
   const bound = new BlockList();
   bound.addAddress(listener.address, type);
-  return bound.check(address, isIP(address) === 4 ? "ipv4" : "ipv6");
+  return bound.check(address, blockListType(isIP(address)));
 }
+
+/** The BlockList name of an address family as `isIP` numbers it (4 or 6). */
+const blockListType = (family: number): "ipv4" | "ipv6" => (family === 4 ? "ipv4" : "ipv6");
 
 /** The port a URL connects to. */
 export const portOf = (url: URL) => Number(url.port || (url.protocol === "https:" ? 443 : 80));
