@@ -1,4 +1,4 @@
-import { chmod, mkdir } from "node:fs/promises";
+import { chmod, mkdir, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { durationMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
@@ -81,6 +81,12 @@ export class SandboxManager {
   private reaper: NodeJS.Timeout | undefined;
   /** Provisions under way, counted against maxSandboxes. */
   private provisioning = 0;
+  /**
+   * Provisions and removals under way: each makes or removes a directory under the
+   * workspace root, so close waits for them before it removes the root.
+   */
+  private readonly changing = new Set<Promise<unknown>>();
+  private closing = false;
 
   private readonly bounds: { maxSandboxes: number; maxConcurrentCalls: number };
 
@@ -115,12 +121,21 @@ export class SandboxManager {
     if (this.live.size + this.provisioning >= this.bounds.maxSandboxes) {
       throw new OmaError("LIMIT_REACHED", `this server keeps at most ${this.bounds.maxSandboxes} sandboxes; destroy some first`, { limit: this.bounds.maxSandboxes });
     }
+    if (this.closing) throw new OmaError("BACKEND_UNAVAILABLE", "this server is shutting down; provision on another server or retry", { backend: r.backend });
     this.provisioning++;
     try {
-      return await this.create(backend, r, labels, sessionId, access.tenant);
+      return await this.whileOpen(this.create(backend, r, labels, sessionId, access.tenant));
     } finally {
       this.provisioning--;
     }
+  }
+
+  /** A change close must wait for: it settles before close detaches the sandboxes and removes the root. */
+  private whileOpen<T>(change: Promise<T>): Promise<T> {
+    this.changing.add(change);
+    const forget = () => this.changing.delete(change);
+    change.then(forget, forget);
+    return change;
   }
 
   private async create(backend: SandboxBackend, r: ResolvedResources, labels: Record<string, string>, sessionId: string, tenant: string): Promise<Sandbox> {
@@ -258,10 +273,14 @@ export class SandboxManager {
     await this.remove(sandboxId, "destroyed by a client");
   }
 
-  private async remove(sandboxId: string, why: string): Promise<void> {
+  private remove(sandboxId: string, why: string): Promise<void> {
     const live = this.live.get(sandboxId);
-    if (!live) return;
+    if (!live) return Promise.resolve();
     this.live.delete(sandboxId);
+    return this.whileOpen(this.removeLive(sandboxId, live, why));
+  }
+
+  private async removeLive(sandboxId: string, live: Live, why: string): Promise<void> {
     this.deps.log.info({ sandboxId, why }, "sandbox destroyed");
     await live.env?.destroy().catch((err: unknown) => this.deps.log.warn({ sandboxId, err }, "destroying the environment failed"));
     await live.gateway?.close();
@@ -296,8 +315,16 @@ export class SandboxManager {
     for await (const event of execution!.follow(resumeOffset)) yield "result" in event ? { ...event, replayed } : event;
   }
 
+  /**
+   * Detaches every sandbox (containers stay to be re-attached; child processes end) and
+   * removes the workspace root when nothing is left in it. A Provision or a removal still
+   * under way (its RPC outlived the listener) finishes first; a Provision that starts now is
+   * BACKEND_UNAVAILABLE.
+   */
   async close(): Promise<void> {
+    this.closing = true;
     clearInterval(this.reaper);
+    while (this.changing.size > 0) await Promise.allSettled([...this.changing]);
     // Out of the map first: a runner that ends because the server detaches is not a lost
     // sandbox, and must not be recorded as one (the next start re-attaches it).
     const all = [...this.live.values()];
@@ -312,6 +339,7 @@ export class SandboxManager {
         await removeSandboxDir(dirname(live.workspaceDir)).catch(() => undefined);
       }
     }
+    await rmdir(this.deps.workspaceRoot).catch(() => undefined); // only when empty
   }
 
   private async start(access: Access, sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, mustExist = false, cancel?: AbortSignal, trace: Context = context.active()): Promise<{ execution?: Execution; replayed: boolean; recorded?: ExecResult }> {
@@ -436,6 +464,7 @@ export class SandboxManager {
   private async reapIdle(): Promise<void> {
     const now = Date.now();
     for (const live of [...this.live.values()]) {
+      if (this.closing) return;
       if (live.busy > 0 || !live.sandbox.expireTime || timestampMs(live.sandbox.expireTime) > now) continue;
       await this.remove(live.sandbox.sandboxId, "reaped after its idle TTL").catch((err: unknown) => this.deps.log.warn({ err }, "reaping failed"));
     }

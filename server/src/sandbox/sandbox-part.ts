@@ -1,4 +1,3 @@
-import { rmdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OmaError } from "../errors/oma-error.js";
@@ -121,7 +120,6 @@ export async function openSandboxPart(db: Db, ctx: PartContext, options: Sandbox
     async close() {
       await manager.close();
       await locations?.close();
-      await rmdir(workspaceRoot).catch(() => undefined); // Only when empty: containers stay to be re-attached.
     },
   };
 }
