@@ -1,12 +1,8 @@
 import { ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from "@opentelemetry/api";
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from "@opentelemetry/api";
 import { procedureName } from "../rpc/procedure-name.js";
-import { ATTR_SESSION_ID, ATTR_SESSION_SEQ, omaTracer, sessionAttributes } from "./tracing.js";
-
-const headerGetter = {
-  get: (headers: Headers, key: string) => headers.get(key) ?? undefined,
-  keys: (headers: Headers) => [...headers.keys()],
-};
+import { CarriedContexts } from "./carried-contexts.js";
+import { ATTR_SESSION_ID, ATTR_SESSION_SEQ, omaTracer } from "./tracing.js";
 
 /** rpc.system as the request's content type tells it. */
 function rpcSystem(headers: Headers): string {
@@ -44,12 +40,13 @@ export const traceContextKey = createContextKey<Context>(ROOT_CONTEXT, { descrip
  */
 export function traceInterceptor(): Interceptor {
   const tracer = omaTracer();
+  const contexts = new CarriedContexts();
   return (next) => (req) => {
     // A call that carries no W3C context (most clients') starts a trace: nothing to extract.
-    const carried = req.header.has("traceparent") || req.header.has("baggage");
-    const parent = carried ? propagation.extract(ROOT_CONTEXT, req.header, headerGetter) : ROOT_CONTEXT;
+    const carried = req.header.has("traceparent") || req.header.has("baggage") ? contexts.of(req.header) : undefined;
+    const parent = carried?.parent ?? ROOT_CONTEXT;
     const attributes: Attributes = { "rpc.system": rpcSystem(req.header), "rpc.service": req.method.parent.typeName, "rpc.method": req.method.name };
-    if (carried) Object.assign(attributes, sessionAttributes(parent));
+    if (carried) Object.assign(attributes, carried.attributes);
     // A unary request is known before the span starts: its attributes are set in one go.
     if (!req.stream) addRequestAttributes(attributes, req.message);
     const span = tracer.startSpan(procedureName(req.method), { kind: SpanKind.SERVER, attributes }, parent);

@@ -1,7 +1,22 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { context, propagation, type Context } from "@opentelemetry/api";
 
-const headerSetter = { set: (headers: Headers, key: string, value: string) => headers.set(key, value) };
+/**
+ * The W3C headers of each context, worked out once: a context never changes, and a brain
+ * sends the same one with most of its calls (its `invoke_agent` span's, or its tool's).
+ */
+const carriers = new WeakMap<Context, Readonly<Record<string, string>>>();
+
+function headersOf(ctx: Context): Readonly<Record<string, string>> {
+  let carrier = carriers.get(ctx);
+  if (!carrier) {
+    const headers: Record<string, string> = {};
+    propagation.inject(ctx, headers);
+    carrier = headers;
+    carriers.set(ctx, carrier);
+  }
+  return carrier;
+}
 
 /**
  * Sends a trace context and its baggage with every call (`traceparent`, `tracestate`,
@@ -11,7 +26,8 @@ const headerSetter = { set: (headers: Headers, key: string, value: string) => he
  */
 export function traceContextInterceptor(current: () => Context = () => context.active()): Interceptor {
   return (next) => (req) => {
-    propagation.inject(current(), req.header, headerSetter);
+    const carrier = headersOf(current());
+    for (const key in carrier) req.header.set(key, carrier[key]!);
     return next(req);
   };
 }
