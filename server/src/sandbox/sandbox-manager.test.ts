@@ -78,8 +78,8 @@ describe.skipIf(!processBackend.available)("SandboxManager close with work under
   let dir: { path: string; remove(): Promise<void> };
   let db: ClassicLevel<string, Uint8Array>;
   const root = () => join(dir.path, "workspaces");
-  const managerWith = async (backend: SandboxBackend) => {
-    const manager = new SandboxManager({ store: new SandboxStore(db), log: createLogger({ level: "silent" }), backends: new Map([["process", backend]]), defaultBackend: "process", maxOutputBytes: 1024, workspaceRoot: root(), instanceId: "srv_test" });
+  const managerWith = async (backend: SandboxBackend, bounds: { closeWaitMs?: number } = {}) => {
+    const manager = new SandboxManager({ store: new SandboxStore(db), log: createLogger({ level: "silent" }), backends: new Map([["process", backend]]), defaultBackend: "process", maxOutputBytes: 1024, workspaceRoot: root(), instanceId: "srv_test", bounds });
     await manager.open();
     return manager;
   };
@@ -128,5 +128,20 @@ describe.skipIf(!processBackend.available)("SandboxManager close with work under
     await destroyed;
     await closed;
     expect(existsSync(root())).toBe(false);
+  });
+
+  it("waits at most closeWaitMs for a Provision that does not end", async () => {
+    const real = createProcessBackend(createLogger({ level: "silent" }));
+    const creating = gate();
+    const manager = await managerWith({ ...real, create: async (spec) => (await creating.pass(), real.create(spec)) }, { closeWaitMs: 200 });
+    const provision = manager.provision(access, undefined, {}, "");
+    await creating.reached;
+    const closed = manager.close().then(() => "closed");
+    const late = new Promise((resolve) => setTimeout(() => resolve("still waiting"), 5000));
+    expect(await Promise.race([closed, late])).toBe("closed");
+    // The Provision goes on after close; the test lets it end and removes what it made.
+    creating.open();
+    const made = await provision;
+    await manager.destroy(access, made.sandboxId);
   });
 });

@@ -36,6 +36,12 @@ export const sandboxBounds = {
   maxSandboxes: 1024,
   /** Most calls running at once in one sandbox; more is LIMIT_REACHED. */
   maxConcurrentCalls: 32,
+  /**
+   * How long close waits for Provisions and removals under way (a clone may take minutes);
+   * what is still running then is left to the next start on the same data, which removes
+   * the workspaces of sandboxes it has no record of.
+   */
+  closeWaitMs: 10_000,
 };
 
 
@@ -65,7 +71,7 @@ export interface ManagerDeps {
   readonly workspaceRoot: string;
   readonly instanceId: string;
   /** Overrides of sandboxBounds. */
-  readonly bounds?: Partial<Pick<typeof sandboxBounds, "maxSandboxes" | "maxConcurrentCalls">>;
+  readonly bounds?: Partial<Pick<typeof sandboxBounds, "maxSandboxes" | "maxConcurrentCalls" | "closeWaitMs">>;
   readonly observer?: SandboxObserver;
   /** The sandboxes' gateways (repositories, allow-listed egress); without them such recipes are BACKEND_UNAVAILABLE. */
   readonly gateways?: SandboxGateways;
@@ -88,10 +94,10 @@ export class SandboxManager {
   private readonly changing = new Set<Promise<unknown>>();
   private closing = false;
 
-  private readonly bounds: { maxSandboxes: number; maxConcurrentCalls: number };
+  private readonly bounds: { maxSandboxes: number; maxConcurrentCalls: number; closeWaitMs: number };
 
   constructor(private readonly deps: ManagerDeps) {
-    this.bounds = { maxSandboxes: sandboxBounds.maxSandboxes, maxConcurrentCalls: sandboxBounds.maxConcurrentCalls, ...deps.bounds };
+    this.bounds = { maxSandboxes: sandboxBounds.maxSandboxes, maxConcurrentCalls: sandboxBounds.maxConcurrentCalls, closeWaitMs: sandboxBounds.closeWaitMs, ...deps.bounds };
   }
 
   /** Loads stored sandboxes: re-attaches what still runs, marks the rest LOST, reaps orphans (SBX-15). */
@@ -118,10 +124,10 @@ export class SandboxManager {
     const r = resolveResources(resources, this.deps.defaultBackend);
     const backend = this.deps.backends.get(r.backend);
     if (!backend) throw new OmaError("BACKEND_UNAVAILABLE", `backend "${r.backend}" is not available on this server`, { backend: r.backend, field: "resources.backend" });
+    if (this.closing) throw new OmaError("BACKEND_UNAVAILABLE", "this server is shutting down; provision on another server or retry", { backend: r.backend });
     if (this.live.size + this.provisioning >= this.bounds.maxSandboxes) {
       throw new OmaError("LIMIT_REACHED", `this server keeps at most ${this.bounds.maxSandboxes} sandboxes; destroy some first`, { limit: this.bounds.maxSandboxes });
     }
-    if (this.closing) throw new OmaError("BACKEND_UNAVAILABLE", "this server is shutting down; provision on another server or retry", { backend: r.backend });
     this.provisioning++;
     try {
       return await this.whileOpen(this.create(backend, r, labels, sessionId, access.tenant));
@@ -318,13 +324,13 @@ export class SandboxManager {
   /**
    * Detaches every sandbox (containers stay to be re-attached; child processes end) and
    * removes the workspace root when nothing is left in it. A Provision or a removal still
-   * under way (its RPC outlived the listener) finishes first; a Provision that starts now is
-   * BACKEND_UNAVAILABLE.
+   * under way (its RPC outlived the listener) finishes first, for up to closeWaitMs; a
+   * Provision that starts now is BACKEND_UNAVAILABLE.
    */
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.reaper);
-    while (this.changing.size > 0) await Promise.allSettled([...this.changing]);
+    await this.settleChanges();
     // Out of the map first: a runner that ends because the server detaches is not a lost
     // sandbox, and must not be recorded as one (the next start re-attaches it).
     const all = [...this.live.values()];
@@ -340,6 +346,22 @@ export class SandboxManager {
       }
     }
     await rmdir(this.deps.workspaceRoot).catch(() => undefined); // only when empty
+  }
+
+  /** Waits for the changes under way (and any they start) for at most closeWaitMs. */
+  private async settleChanges(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.bounds.closeWaitMs)));
+    try {
+      while (this.changing.size > 0) {
+        if (await Promise.race([Promise.allSettled([...this.changing]).then(() => false), timedOut])) {
+          this.deps.log.warn({ underWay: this.changing.size, waitedMs: this.bounds.closeWaitMs }, "closing with sandbox work still under way: the next start on this data removes what it leaves");
+          return;
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async start(access: Access, sandboxId: string, name: string, input: JsonObject, timeoutMs: number, key: string, mustExist = false, cancel?: AbortSignal, trace: Context = context.active()): Promise<{ execution?: Execution; replayed: boolean; recorded?: ExecResult }> {
