@@ -13,6 +13,7 @@ import { deadlinePassed } from "./deadline-passed.js";
 import { accessRuleOf, authorize, type AccessRule } from "./access-policy.js";
 import type { BidiStreamHandler, Call, CallerCredentials, ServerStreamHandler, ServiceParts, UnaryHandler } from "./handlers.js";
 import { traceContextKey } from "../telemetry/trace-interceptor.js";
+import type { Context } from "@opentelemetry/api";
 import { FORWARDED_BY_HEADER } from "../sandbox/sandbox-forwarding.js";
 
 /**
@@ -97,12 +98,12 @@ function bidiStream(gate: Gate, handler: BidiStreamHandler<never, never>) {
  * when asked for (most handlers never do). A class, so that the getters live on the prototype.
  */
 class UnaryCall implements Call {
-  readonly trace: Call["trace"];
   constructor(
     readonly principal: Principal,
     private readonly ctx: HandlerContext,
-  ) {
-    this.trace = ctx.values.get(traceContextKey);
+  ) {}
+  get trace(): Context {
+    return this.ctx.values.get(traceContextKey)();
   }
   get signal(): AbortSignal {
     return this.ctx.signal;
@@ -128,7 +129,14 @@ async function* untilRevoked(auth: Authenticator, principal: Principal, ctx: Han
     revoked.abort();
     onRevoked();
   });
-  const call: Call = { principal, signal: AbortSignal.any([ctx.signal, revoked.signal]), trace: ctx.values.get(traceContextKey), credentials: credentialsOf(ctx) };
+  const call: Call = {
+    principal,
+    signal: AbortSignal.any([ctx.signal, revoked.signal]),
+    get trace() {
+      return ctx.values.get(traceContextKey)();
+    },
+    credentials: credentialsOf(ctx),
+  };
   const messages = open(call)[Symbol.asyncIterator]();
   try {
     for (;;) {

@@ -9,7 +9,11 @@ export interface Call {
   readonly principal: Principal;
   /** Aborted when the call ends: the client cancelled, the deadline passed, or the token was revoked. */
   readonly signal: AbortSignal;
-  /** The trace context of the call's span, for the spans of the work it does (the root context when nothing traces). */
+  /**
+   * The trace context of the call's span, for the spans of the work it does (the root context
+   * when nothing traces). Reading it makes the span at once rather than after the answer
+   * (telemetry/call-span.ts): read it only to make spans under it or to hand the trace on.
+   */
   readonly trace: Context;
   /**
    * The caller's own credentials as sent (`authorization`, `oma-tenant`), for a call this

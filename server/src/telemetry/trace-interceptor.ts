@@ -1,6 +1,7 @@
 import { ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from "@opentelemetry/api";
+import { context, ROOT_CONTEXT, type Attributes, type Context } from "@opentelemetry/api";
 import { procedureName } from "../rpc/procedure-name.js";
+import { CallSpan } from "./call-span.js";
 import { CarriedContexts } from "./carried-contexts.js";
 import { ATTR_SESSION_ID, ATTR_SESSION_SEQ, omaTracer } from "./tracing.js";
 
@@ -24,19 +25,23 @@ function addRequestAttributes(attributes: Attributes, request: unknown): Attribu
   return attributes;
 }
 
-function fail(span: Span, err: unknown): void {
+function fail(span: CallSpan, err: unknown): void {
   const e = ConnectError.from(err);
-  span.setAttribute("rpc.grpc.status_code", e.code);
-  span.setStatus({ code: SpanStatusCode.ERROR, message: e.rawMessage });
+  span.fail(e.code, e.rawMessage);
 }
 
-/** The context of a call's SERVER span, for its handler (`Call.trace`); the root context when nothing traces. */
-export const traceContextKey = createContextKey<Context>(ROOT_CONTEXT, { description: "the call's trace context" });
+/**
+ * The context of a call's SERVER span, for its handler (`Call.trace`), made when first asked
+ * for (call-span.ts); the root context when nothing traces.
+ */
+export const traceContextKey = createContextKey<() => Context>(() => ROOT_CONTEXT, { description: "the call's trace context" });
 
 /**
  * A SERVER span for every RPC, child of the caller's W3C trace context (`traceparent`), with
  * the session and seq from the request, the response, or the caller's baggage; handlers get
- * its context (`Call.trace`), so the spans of domain code nest under it. Installed only when tracing is on.
+ * its context (`Call.trace`), so the spans of domain code nest under it. A unary call's span
+ * is made once the call is answered, unless its handler asks for its context first
+ * (call-span.ts); a stream's is made when it opens. Installed only when tracing is on.
  */
 export function traceInterceptor(): Interceptor {
   const tracer = omaTracer();
@@ -44,26 +49,35 @@ export function traceInterceptor(): Interceptor {
   return (next) => (req) => {
     // A call that carries no W3C context (most clients') starts a trace: nothing to extract.
     const carried = req.header.has("traceparent") || req.header.has("baggage") ? contexts.of(req.header) : undefined;
-    const parent = carried?.parent ?? ROOT_CONTEXT;
     const attributes: Attributes = { "rpc.system": rpcSystem(req.header), "rpc.service": req.method.parent.typeName, "rpc.method": req.method.name };
     if (carried) Object.assign(attributes, carried.attributes);
     // A unary request is known before the span starts: its attributes are set in one go.
     if (!req.stream) addRequestAttributes(attributes, req.message);
-    const span = tracer.startSpan(procedureName(req.method), { kind: SpanKind.SERVER, attributes }, parent);
-    const ctx = trace.setSpan(parent, span);
-    req.contextValues.set(traceContextKey, ctx);
-    // A call the sampler left out (sampler.ts) passes its context on and nothing more: its
-    // span takes no attributes and has nothing to end, so its streams are not wrapped.
+    const span = new CallSpan(tracer, procedureName(req.method), attributes, carried?.parent ?? ROOT_CONTEXT);
+    req.contextValues.set(traceContextKey, () => span.context());
+    if (!req.stream) {
+      return next(req).then(
+        (res) => {
+          if (res.stream) return { ...res, message: traced(res.message, span.context(), span) };
+          const seq = seqOf(res.message);
+          span.setAttributes(seq === undefined ? OK : { ...OK, [ATTR_SESSION_SEQ]: Number(seq) });
+          span.end();
+          return res;
+        },
+        (err: unknown) => {
+          fail(span, err);
+          span.end();
+          throw err;
+        },
+      );
+    }
+    // A stream's messages are read inside its span's context. A stream the sampler left out
+    // (sampler.ts) passes its context on and nothing more: it is not wrapped.
+    const ctx = span.context();
     if (!span.isRecording()) return context.with(ctx, () => next(req));
-    if (req.stream) req = { ...req, message: tap(req.message, (m) => span.setAttributes(addRequestAttributes({}, m))) };
-    return context.with(ctx, () => next(req)).then(
-      (res) => {
-        if (res.stream) return { ...res, message: traced(res.message, ctx, span) };
-        const seq = seqOf(res.message);
-        span.setAttributes(seq === undefined ? OK : { ...OK, [ATTR_SESSION_SEQ]: Number(seq) });
-        span.end();
-        return res;
-      },
+    const request = { ...req, message: tap(req.message, (m) => span.setAttributes(addRequestAttributes({}, m))) };
+    return context.with(ctx, () => next(request)).then(
+      (res) => (res.stream ? { ...res, message: traced(res.message, ctx, span) } : (span.end(), res)),
       (err: unknown) => {
         fail(span, err);
         span.end();
@@ -85,7 +99,7 @@ async function* tap<T>(messages: AsyncIterable<T>, first: (m: T) => void): Async
 }
 
 /** Iterates a response stream inside the call's context; the span ends with the stream. */
-async function* traced<T>(messages: AsyncIterable<T>, ctx: Context, span: Span): AsyncIterable<T> {
+async function* traced<T>(messages: AsyncIterable<T>, ctx: Context, span: CallSpan): AsyncIterable<T> {
   const it = messages[Symbol.asyncIterator]();
   let last: bigint | undefined;
   try {
@@ -95,12 +109,12 @@ async function* traced<T>(messages: AsyncIterable<T>, ctx: Context, span: Span):
       last = seqOf(next.value) ?? last;
       yield next.value;
     }
-    span.setAttribute("rpc.grpc.status_code", 0);
+    span.setAttributes(OK);
   } catch (err) {
     fail(span, err);
     throw err;
   } finally {
-    if (last !== undefined) span.setAttribute(ATTR_SESSION_SEQ, Number(last));
+    if (last !== undefined) span.setAttributes({ [ATTR_SESSION_SEQ]: Number(last) });
     await it.return?.();
     span.end();
   }

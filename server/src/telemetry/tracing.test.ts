@@ -109,6 +109,16 @@ describe("traces over OTLP", () => {
     // makes none of its own (it would be the root of a trace apart).
     const workerSpans = receiver.spans.filter((s) => s.service === "oma-worker");
     expect(workerSpans.filter((s) => s.traceId !== wake.traceId || s.scope !== "oma").map((s) => `${s.scope}: ${s.name}`)).toEqual([]);
+    // Each span starts when its work began, after its parent's start, though most of the
+    // server's spans are made once their call is answered and the chat spans once the
+    // model has answered (call-span.ts, span-clock.ts); a chat span lies within its brain's.
+    for (const s of trace) {
+      expect(s.endMs, s.name).toBeGreaterThanOrEqual(s.startMs);
+      const parent = parentOf(s);
+      if (parent) expect(s.startMs, `${s.name} under ${parent.name}`).toBeGreaterThanOrEqual(parent.startMs);
+    }
+    for (const chat of chats) expect(chat.endMs).toBeLessThanOrEqual(agent.endMs);
+    expect(chats.every((c) => c.endMs - c.startMs > 0)).toBe(true);
     // Session id on every OMA span; seq on every span that is about a place in the log.
     for (const s of trace.filter((s) => s.scope === "oma")) expect(s.attributes["oma.session.id"], s.name).toBe(sessionId);
     for (const s of [wake, agent, ...chats, tool, execute, sandbox]) expect(s.attributes["oma.session.seq"], s.name).toEqual(expect.any(Number));

@@ -1,7 +1,8 @@
 import type { ToolUse } from "@oma/client/gen/oma/v1/event_pb.js";
 import { StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Context, type Span } from "@opentelemetry/api";
-import { ATTR_SESSION_ID, ATTR_SESSION_SEQ, contextFromCarrier, inSpan, withSession } from "../../telemetry/tracing.js";
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Attributes, type Context, type Span } from "@opentelemetry/api";
+import { SpanClock } from "../../telemetry/span-clock.js";
+import { ATTR_SESSION_ID, ATTR_SESSION_SEQ, contextFromCarrier, inSpan, omaTracer, withSession } from "../../telemetry/tracing.js";
 import { callModel, type ModelOutcome } from "./model-call.js";
 import type { ToolOutcome } from "./hands.js";
 
@@ -74,29 +75,49 @@ export function traceBrain<T>(
   }, parent);
 }
 
-/** `callModel` inside a `chat {model}` CLIENT span with the GenAI attributes of the request and its outcome. */
-export function tracedModelCall(at: SessionPoint, cursor: TraceCursor, deps: Parameters<typeof callModel>[0]): Promise<ModelOutcome> {
-  const attributes = {
-    [GEN_AI_OPERATION_NAME]: "chat",
-    [GEN_AI_PROVIDER_NAME]: PROVIDER,
-    [GEN_AI_CONVERSATION_ID]: at.sessionId,
-    [GEN_AI_REQUEST_MODEL]: deps.model,
-    [GEN_AI_REQUEST_MAX_TOKENS]: deps.maxTokens,
-    [ATTR_SESSION_ID]: at.sessionId,
-    [ATTR_SESSION_SEQ]: at.seq,
-    ...serverOf(deps.client.baseURL),
+/**
+ * `callModel` as a `chat {model}` CLIENT span with the GenAI attributes of the request and its
+ * outcome, and an event for each failed attempt. Nothing nests under it and its context goes
+ * nowhere (the Messages API SDK makes no spans of its own here), so the span is made once the
+ * call is over, with the times it ran (span-clock.ts): none of its work is on the way to the model.
+ */
+export async function tracedModelCall(at: SessionPoint, cursor: TraceCursor, deps: Parameters<typeof callModel>[0]): Promise<ModelOutcome> {
+  const clock = new SpanClock();
+  const parent = cursor.context;
+  const failedAttempts: { readonly attributes: Attributes; readonly at: number }[] = [];
+  const record = (finish: (span: Span) => void) => {
+    const attributes = {
+      [GEN_AI_OPERATION_NAME]: "chat",
+      [GEN_AI_PROVIDER_NAME]: PROVIDER,
+      [GEN_AI_CONVERSATION_ID]: at.sessionId,
+      [GEN_AI_REQUEST_MODEL]: deps.model,
+      [GEN_AI_REQUEST_MAX_TOKENS]: deps.maxTokens,
+      [ATTR_SESSION_ID]: at.sessionId,
+      [ATTR_SESSION_SEQ]: at.seq,
+      ...serverOf(deps.client.baseURL),
+    };
+    const span = omaTracer().startSpan(`chat ${deps.model}`, { kind: SpanKind.CLIENT, attributes, startTime: clock.startedAt }, parent);
+    for (const failed of failedAttempts) span.addEvent("model_attempt_failed", failed.attributes, failed.at);
+    finish(span);
+    span.end(clock.now());
   };
-  return inSpan(`chat ${deps.model}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+  try {
     const outcome = await callModel({
       ...deps,
       onFailedAttempt: (failure, attempt, retryIn) => {
-        span.addEvent("model_attempt_failed", { attempt, [ERROR_TYPE]: failure.code, "http.response.status_code": failure.httpStatus ?? 0, "oma.retry_in_ms": retryIn ?? -1 });
+        failedAttempts.push({ attributes: { attempt, [ERROR_TYPE]: failure.code, "http.response.status_code": failure.httpStatus ?? 0, "oma.retry_in_ms": retryIn ?? -1 }, at: clock.now() });
         return deps.onFailedAttempt(failure, attempt, retryIn);
       },
     });
-    recordOutcome(span, outcome);
+    record((span) => recordOutcome(span, outcome));
     return outcome;
-  }, withSession(cursor.context, at.sessionId, at.seq));
+  } catch (err) {
+    record((span) => {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+    });
+    throw err;
+  }
 }
 
 function recordOutcome(span: Span, outcome: ModelOutcome): void {

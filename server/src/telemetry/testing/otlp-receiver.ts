@@ -18,6 +18,9 @@ export interface ReceivedSpan {
   readonly service: string;
   /** The instrumentation scope (tracer) name: "oma" for OMA's own spans. */
   readonly scope: string;
+  /** Start and end, milliseconds since the epoch (to the microsecond). */
+  readonly startMs: number;
+  readonly endMs: number;
 }
 
 export interface OtlpReceiver {
@@ -131,7 +134,7 @@ export function decodeExportRequest(bytes: Uint8Array): ReceivedSpan[] {
 }
 
 function decodeSpan(bytes: Uint8Array, service: string, scope: string): ReceivedSpan {
-  let traceId = "", spanId = "", parentSpanId = "", name = "", kind = 0, statusCode = 0;
+  let traceId = "", spanId = "", parentSpanId = "", name = "", kind = 0, statusCode = 0, startMs = 0, endMs = 0;
   const attributes: Record<string, unknown> = {};
   const events: { name: string; attributes: Record<string, unknown> }[] = [];
   fields(bytes, (f, r) => {
@@ -141,6 +144,8 @@ function decodeSpan(bytes: Uint8Array, service: string, scope: string): Received
       case 4: parentSpanId = hex(r.bytes()); break;
       case 5: name = r.string(); break;
       case 6: kind = r.int32(); break;
+      case 7: startMs = nanosToMs(r.fixed64()); break;
+      case 8: endMs = nanosToMs(r.fixed64()); break;
       case 9: {
         const [k, v] = keyValue(r.bytes());
         attributes[k] = v;
@@ -165,8 +170,10 @@ function decodeSpan(bytes: Uint8Array, service: string, scope: string): Received
         break;
     }
   });
-  return { traceId, spanId, parentSpanId, name, kind, attributes, events, statusCode, service, scope };
+  return { traceId, spanId, parentSpanId, name, kind, attributes, events, statusCode, service, scope, startMs, endMs };
 }
+
+const nanosToMs = (nanos: bigint | string) => Number(BigInt(nanos) / 1000n) / 1000;
 
 /** KeyValue: key = 1, value = 2 (AnyValue). */
 function keyValue(bytes: Uint8Array): [string, unknown] {
