@@ -59,9 +59,7 @@ export function traceInterceptor(): Interceptor {
       return next(req).then(
         (res) => {
           if (res.stream) return { ...res, message: traced(res.message, span.context(), span) };
-          const seq = seqOf(res.message);
-          span.setAttributes(seq === undefined ? OK : { ...OK, [ATTR_SESSION_SEQ]: Number(seq) });
-          span.end();
+          answered(span, res.message);
           return res;
         },
         (err: unknown) => {
@@ -77,7 +75,7 @@ export function traceInterceptor(): Interceptor {
     if (!span.isRecording()) return context.with(ctx, () => next(req));
     const request = { ...req, message: tap(req.message, (m) => span.setAttributes(addRequestAttributes({}, m))) };
     return context.with(ctx, () => next(request)).then(
-      (res) => (res.stream ? { ...res, message: traced(res.message, ctx, span) } : (span.end(), res)),
+      (res) => (res.stream ? { ...res, message: traced(res.message, ctx, span) } : (answered(span, res.message), res)),
       (err: unknown) => {
         fail(span, err);
         span.end();
@@ -88,6 +86,13 @@ export function traceInterceptor(): Interceptor {
 }
 
 const OK: Attributes = { "rpc.grpc.status_code": 0 };
+
+/** A call answered with one message: OK, and the seq the answer is about. */
+function answered(span: CallSpan, message: unknown): void {
+  const seq = seqOf(message);
+  span.setAttributes(seq === undefined ? OK : { ...OK, [ATTR_SESSION_SEQ]: Number(seq) });
+  span.end();
+}
 
 async function* tap<T>(messages: AsyncIterable<T>, first: (m: T) => void): AsyncIterable<T> {
   let seen = false;
