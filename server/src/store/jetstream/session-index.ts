@@ -3,6 +3,7 @@ import type { Session } from "@oma/client/gen/oma/v1/session_pb.js";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { IdempotencyRecord, SessionWrite } from "../session-storage.js";
 import { decodeMessage, follows, type SessionMessage } from "./session-message.js";
+import { storageUnavailable } from "./cluster-unavailable.js";
 import type { StreamReader } from "./stream-reader.js";
 
 /** Sessions whose index this process keeps; past it the longest unused are dropped (and rebuilt by reading). */
@@ -91,11 +92,20 @@ export class SessionIndexes {
     const index = await this.#caughtUp(sessionId, subject);
     const chosen = choose(index.batches, afterSeq, beforeSeq, limit, reverse);
     if (chosen.length === 0) return [];
-    const wanted = new Set(chosen.map((b) => b.seq));
-    const events: Event[] = [];
+    const wanted = new Map<number, Event[] | undefined>(chosen.map((b) => [b.seq, undefined]));
     await this.#reader.range(subject, chosen[0]!.seq, chosen[chosen.length - 1]!.seq, (raw) => {
-      if (wanted.has(raw.seq)) events.push(...decodeMessage(raw.data, raw.seq).events);
+      if (wanted.has(raw.seq)) wanted.set(raw.seq, decodeMessage(raw.data, raw.seq).events);
     });
+    // A scan's consumer may sit on a replica that lacks messages inside the range (one
+    // still catching up after a restart), and it then skips them. The index says which
+    // messages hold the events: any the scan did not deliver is read from the leader.
+    for (const [seq, read] of wanted) {
+      if (read) continue;
+      const m = await this.#reader.at(seq);
+      if (!m || m.subject !== subject) throw storageUnavailable(`a read of session ${sessionId}: message ${seq} of its log is in neither the scan nor the leader's answer`, "INCONSISTENT_ANSWER");
+      wanted.set(seq, decodeMessage(m.data, m.seq).events);
+    }
+    const events = [...wanted.values()].flatMap((read) => read!);
     const inRange = events.filter((e) => Number(e.seq) > afterSeq && Number(e.seq) < beforeSeq);
     return reverse ? inRange.slice(-limit).reverse() : inRange.slice(0, limit);
   }
