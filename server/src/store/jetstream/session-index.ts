@@ -149,15 +149,35 @@ export class SessionIndexes {
       if (atLeast > 0 && index.scanned >= atLeast) return;
       const last = Math.max((await this.#reader.last(subject))?.seq ?? 0, atLeast);
       if (last <= index.scanned) return;
-      await this.#reader.range(subject, index.scanned + 1, last, (raw) => {
-        if (raw.seq > index.scanned) apply(index, raw.seq, decodeMessage(raw.data, raw.seq));
-      });
+      try {
+        await this.#reader.range(subject, index.scanned + 1, last, (raw) => {
+          if (raw.seq <= index.scanned) return;
+          const m = decodeMessage(raw.data, raw.seq);
+          // Built on a message the scan did not deliver: its consumer sits on a replica
+          // that lacks messages inside the range (one catching up after a restart). A
+          // tombstone may follow messages that were purged.
+          if (!m.deleted && m.base > index.scanned) throw new SkippedMessage();
+          apply(index, raw.seq, m);
+        });
+      } catch (err) {
+        if (!(err instanceof SkippedMessage)) throw err;
+        // The rest is read from the leader, a message at a time.
+        for (let next = index.scanned + 1; next <= last; ) {
+          const raw = await this.#reader.next(subject, next);
+          if (!raw || raw.seq > last) break;
+          apply(index, raw.seq, decodeMessage(raw.data, raw.seq));
+          next = raw.seq + 1;
+        }
+      }
     });
     index.catching = read.catch(() => undefined);
     await read;
     return index;
   }
 }
+
+/** A scan delivered a message without the one it was built on. */
+class SkippedMessage extends Error {}
 
 function apply(index: SessionIndex, seq: number, m: SessionMessage): void {
   const partOfLog = follows(m.base, index.scanned);
