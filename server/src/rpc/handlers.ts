@@ -11,8 +11,9 @@ export interface Call {
   readonly signal: AbortSignal;
   /**
    * The trace context of the call's span, for the spans of the work it does (the root context
-   * when nothing traces). Reading it makes the span at once rather than after the answer
-   * (telemetry/call-span.ts): read it only to make spans under it or to hand the trace on.
+   * when nothing traces). Its span is made by the SDK after the answer either way
+   * (telemetry/late-span.ts); reading its context takes the span's ids and sampling decision
+   * at once, so read it only to make spans under it or to hand the trace on.
    */
   readonly trace: Context;
   /**

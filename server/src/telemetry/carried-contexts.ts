@@ -19,9 +19,16 @@ export const CARRIED_HEADERS_KEPT_BYTES = 1024;
 export class CarriedContexts {
   readonly #byHeaders = new Map<string, { readonly parent: Context; readonly attributes: Attributes }>();
 
-  of(headers: Headers): { readonly parent: Context; readonly attributes: Attributes } {
+  /** The context the headers carry; undefined when they carry none (no propagator's field is set). */
+  of(headers: Headers): { readonly parent: Context; readonly attributes: Attributes } | undefined {
     let key = "";
-    for (const field of propagation.fields()) key += `${headers.get(field) ?? ""}\n`;
+    let any = false;
+    for (const field of propagation.fields()) {
+      const value = headers.get(field);
+      if (value !== null) any = true;
+      key += `${value ?? ""}\n`;
+    }
+    if (!any) return undefined;
     let carried = this.#byHeaders.get(key);
     if (!carried) {
       const parent = propagation.extract(ROOT_CONTEXT, headers, headerGetter);

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { ROOT_CONTEXT, SpanKind, TraceFlags, trace, type Context } from "@opentelemetry/api";
-import { SamplingDecision } from "@opentelemetry/sdk-trace-base";
+import { ROOT_CONTEXT, SpanKind, TraceFlags, trace, type Context, type Tracer } from "@opentelemetry/api";
+import { BasicTracerProvider, SamplingDecision } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
 import { omaSampler, samplerFor, STANDALONE_CALL_RATIO } from "./sampler.js";
 
@@ -45,8 +45,43 @@ describe("OMA's sampler", () => {
     }
   });
 
-  it("gives way to OTEL_TRACES_SAMPLER", () => {
-    expect(samplerFor({})).toBeDefined();
-    expect(samplerFor({ OTEL_TRACES_SAMPLER: "parentbased_always_on" })).toBeUndefined();
+  it("gives way to OTEL_TRACES_SAMPLER, built as the official SDK builds it from the environment", () => {
+    expect(samplerFor({}).toString()).toBe(omaSampler().toString());
+    const cases: Record<string, string>[] = [
+      { OTEL_TRACES_SAMPLER: "always_on" },
+      { OTEL_TRACES_SAMPLER: "always_off" },
+      { OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.3" },
+      { OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "7" },
+      { OTEL_TRACES_SAMPLER: "traceidratio" },
+      { OTEL_TRACES_SAMPLER: "parentbased_always_on" },
+      { OTEL_TRACES_SAMPLER: "parentbased_always_off" },
+      { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.5" },
+      { OTEL_TRACES_SAMPLER: "no_such_sampler" },
+    ];
+    for (const env of cases) {
+      const warnings: string[] = [];
+      // Both make root spans with the trace id the test picks.
+      let id = traceId();
+      const idGenerator = { generateTraceId: () => id, generateSpanId: () => randomBytes(8).toString("hex") };
+      const ours = new BasicTracerProvider({ sampler: samplerFor(env, (m) => warnings.push(m)), idGenerator }).getTracer("t");
+      const saved = { ...process.env };
+      Object.assign(process.env, env);
+      let sdk: Tracer;
+      try {
+        sdk = new BasicTracerProvider({ idGenerator }).getTracer("t"); // reads OTEL_TRACES_SAMPLER itself
+      } finally {
+        for (const key of Object.keys(env)) delete process.env[key];
+        Object.assign(process.env, saved);
+      }
+      const label = JSON.stringify(env);
+      expect(warnings.length > 0, label).toBe(env["OTEL_TRACES_SAMPLER"] === "no_such_sampler" || (env["OTEL_TRACES_SAMPLER"]!.endsWith("traceidratio") && !(Number(env["OTEL_TRACES_SAMPLER_ARG"]) <= 1)));
+      for (const parent of [ROOT_CONTEXT, parentOf(TraceFlags.SAMPLED), parentOf(TraceFlags.NONE)]) {
+        for (let i = 0; i < 100; i++) {
+          id = traceId();
+          const decide = (tracer: Tracer) => tracer.startSpan("oma.v1.SessionService/GetEvents", { kind: SpanKind.SERVER }, parent).isRecording();
+          expect(decide(ours), label).toBe(decide(sdk));
+        }
+      }
+    }
   });
 });

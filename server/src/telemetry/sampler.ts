@@ -7,7 +7,7 @@ import { SessionService } from "@oma/client/gen/oma/v1/session_service_pb.js";
 import { TokenService } from "@oma/client/gen/oma/v1/token_service_pb.js";
 import { VaultService } from "@oma/client/gen/oma/v1/vault_service_pb.js";
 import { SpanKind, type Context } from "@opentelemetry/api";
-import { ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler, type Sampler, type SamplingResult } from "@opentelemetry/sdk-trace-base";
+import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler, type Sampler, type SamplingResult } from "@opentelemetry/sdk-trace-base";
 import { procedureName } from "../rpc/procedure-name.js";
 
 /**
@@ -71,7 +71,35 @@ export function omaSampler(ratio = STANDALONE_CALL_RATIO): Sampler {
   return new ParentBasedSampler({ root: new StandaloneCallSampler(ratio) });
 }
 
-/** OMA's sampler, unless the standard `OTEL_TRACES_SAMPLER` picks one (the SDK then reads it). */
-export function samplerFor(env: NodeJS.ProcessEnv): Sampler | undefined {
-  return env["OTEL_TRACES_SAMPLER"] ? undefined : omaSampler();
+/** The standard `OTEL_TRACES_SAMPLER` names and the official samplers they stand for. */
+const STANDARD_SAMPLERS: Readonly<Record<string, (ratio: () => number) => Sampler>> = {
+  always_on: () => new AlwaysOnSampler(),
+  always_off: () => new AlwaysOffSampler(),
+  traceidratio: (ratio) => new TraceIdRatioBasedSampler(ratio()),
+  parentbased_always_on: () => new ParentBasedSampler({ root: new AlwaysOnSampler() }),
+  parentbased_always_off: () => new ParentBasedSampler({ root: new AlwaysOffSampler() }),
+  parentbased_traceidratio: (ratio) => new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio()) }),
+};
+
+/**
+ * The sampler the process traces with: OMA's (`omaSampler`), unless the standard
+ * `OTEL_TRACES_SAMPLER` (and `OTEL_TRACES_SAMPLER_ARG`) names one, read as the official SDK
+ * reads them: a ratio that is blank or outside [0, 1] is 1, an unknown name is
+ * `parentbased_always_on`, each with a warning. OMA builds it rather than leaving it to the
+ * SDK because its late spans (late-span.ts) ask the same sampler ahead of the SDK.
+ */
+export function samplerFor(env: NodeJS.ProcessEnv, warn: (message: string) => void = () => undefined): Sampler {
+  const name = env["OTEL_TRACES_SAMPLER"]?.trim();
+  if (!name) return omaSampler();
+  const ratio = (): number => {
+    const arg = env["OTEL_TRACES_SAMPLER_ARG"]?.trim();
+    const value = arg ? Number(arg) : Number.NaN;
+    if (value >= 0 && value <= 1) return value;
+    warn(`OTEL_TRACES_SAMPLER_ARG ${arg ? `"${arg}" is not a ratio in [0, 1]` : "is blank"}; sampling with ratio 1`);
+    return 1;
+  };
+  const standard = STANDARD_SAMPLERS[name];
+  if (standard) return standard(ratio);
+  warn(`OTEL_TRACES_SAMPLER "${name}" is not one of ${Object.keys(STANDARD_SAMPLERS).join(", ")}; sampling with parentbased_always_on`);
+  return STANDARD_SAMPLERS["parentbased_always_on"]!(ratio);
 }

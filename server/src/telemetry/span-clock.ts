@@ -1,6 +1,6 @@
 /**
- * The times of a span made after its work began (call-span.ts, the brain's `chat` span),
- * taken as the SDK takes them for a span it starts itself: the wall clock at the start,
+ * The times of a span made after its work began (late-span.ts), taken as the SDK takes
+ * them for a span it starts itself: the wall clock at the start,
  * then the monotonic clock for what follows, so the span lines up with the others and its
  * duration is exact. Both are milliseconds since the epoch, as the SDK's `TimeInput` takes them.
  */

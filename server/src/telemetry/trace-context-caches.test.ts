@@ -20,29 +20,32 @@ const headers = (n: number, baggage = `oma.session.id=s${n},oma.session.seq=${n}
 describe("CarriedContexts: a caller's context read from its headers once", () => {
   it("gives each set of headers its own context and session attributes, and the same ones again from the cache", () => {
     const contexts = new CarriedContexts();
-    const first = contexts.of(headers(1));
+    const first = contexts.of(headers(1))!;
     expect(trace.getSpanContext(first.parent)).toMatchObject({ traceId: traceId(1), spanId: spanId(1), isRemote: true });
     expect(first.attributes).toEqual({ "oma.session.id": "s1", "oma.session.seq": 1 });
-    const second = contexts.of(headers(2));
+    const second = contexts.of(headers(2))!;
     expect(trace.getSpanContext(second.parent)?.traceId).toBe(traceId(2));
     expect(second.attributes).toEqual({ "oma.session.id": "s2", "oma.session.seq": 2 });
     // Only the baggage differs: another entry.
-    expect(contexts.of(headers(1, "oma.session.id=s1,oma.session.seq=9")).attributes).toEqual({ "oma.session.id": "s1", "oma.session.seq": 9 });
+    expect(contexts.of(headers(1, "oma.session.id=s1,oma.session.seq=9"))!.attributes).toEqual({ "oma.session.id": "s1", "oma.session.seq": 9 });
     expect(contexts.of(headers(1))).toBe(first);
+    // A baggage alone is carried; headers with neither field carry nothing.
+    expect(contexts.of(new Headers({ baggage: "oma.session.id=s3" }))!.attributes).toEqual({ "oma.session.id": "s3" });
+    expect(contexts.of(new Headers({ "content-type": "application/grpc" }))).toBeUndefined();
   });
 
   it("keeps at most CARRIED_CONTEXTS_KEPT, forgetting the oldest, and never long headers", () => {
     const contexts = new CarriedContexts();
-    const first = contexts.of(headers(1));
+    const first = contexts.of(headers(1))!;
     for (let n = 2; n <= CARRIED_CONTEXTS_KEPT; n++) contexts.of(headers(n));
     expect(contexts.of(headers(1))).toBe(first);
     contexts.of(headers(CARRIED_CONTEXTS_KEPT + 1)); // the oldest (1) goes
-    const again = contexts.of(headers(1));
+    const again = contexts.of(headers(1))!;
     expect(again).not.toBe(first);
     expect(trace.getSpanContext(again.parent)).toEqual(trace.getSpanContext(first.parent));
     expect(again.attributes).toEqual(first.attributes);
     const long = headers(7, `oma.session.id=s7,oma.session.seq=7,pad=${"x".repeat(CARRIED_HEADERS_KEPT_BYTES)}`);
-    const read = contexts.of(long);
+    const read = contexts.of(long)!;
     expect(read.attributes).toEqual({ "oma.session.id": "s7", "oma.session.seq": 7 });
     expect(contexts.of(long)).not.toBe(read);
   });

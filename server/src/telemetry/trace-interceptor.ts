@@ -1,9 +1,8 @@
 import { ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
-import { context, ROOT_CONTEXT, type Attributes, type Context } from "@opentelemetry/api";
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from "@opentelemetry/api";
 import { procedureName } from "../rpc/procedure-name.js";
-import { CallSpan } from "./call-span.js";
 import { CarriedContexts } from "./carried-contexts.js";
-import { ATTR_SESSION_ID, ATTR_SESSION_SEQ, omaTracer } from "./tracing.js";
+import { ATTR_SESSION_ID, ATTR_SESSION_SEQ, startSpan } from "./tracing.js";
 
 /** rpc.system as the request's content type tells it. */
 function rpcSystem(headers: Headers): string {
@@ -25,40 +24,45 @@ function addRequestAttributes(attributes: Attributes, request: unknown): Attribu
   return attributes;
 }
 
-function fail(span: CallSpan, err: unknown): void {
+/** Marks the call failed, with its gRPC status code. */
+function fail(span: Span, err: unknown): void {
   const e = ConnectError.from(err);
-  span.fail(e.code, e.rawMessage);
+  span.setAttributes({ "rpc.grpc.status_code": e.code });
+  span.setStatus({ code: SpanStatusCode.ERROR, message: e.rawMessage });
 }
 
 /**
- * The context of a call's SERVER span, for its handler (`Call.trace`), made when first asked
- * for (call-span.ts); the root context when nothing traces.
+ * The context of a call's SERVER span, for its handler (`Call.trace`), worked out when first
+ * asked for; the root context when nothing traces.
  */
 export const traceContextKey = createContextKey<() => Context>(() => ROOT_CONTEXT, { description: "the call's trace context" });
 
 /**
  * A SERVER span for every RPC, child of the caller's W3C trace context (`traceparent`), with
  * the session and seq from the request, the response, or the caller's baggage; handlers get
- * its context (`Call.trace`), so the spans of domain code nest under it. A unary call's span
- * is made once the call is answered, unless its handler asks for its context first
- * (call-span.ts); a stream's is made when it opens. Installed only when tracing is on.
+ * its context (`Call.trace`), so the spans of domain code nest under it. Like every OMA span
+ * it is made by the SDK once it has ended (late-span.ts): nothing of the SDK runs between a
+ * request and its answer but what a handler that reads `Call.trace` asks for (the span's
+ * ids and sampling decision). Installed only when tracing is on.
  */
 export function traceInterceptor(): Interceptor {
-  const tracer = omaTracer();
   const contexts = new CarriedContexts();
   return (next) => (req) => {
     // A call that carries no W3C context (most clients') starts a trace: nothing to extract.
-    const carried = req.header.has("traceparent") || req.header.has("baggage") ? contexts.of(req.header) : undefined;
+    const carried = contexts.of(req.header);
     const attributes: Attributes = { "rpc.system": rpcSystem(req.header), "rpc.service": req.method.parent.typeName, "rpc.method": req.method.name };
     if (carried) Object.assign(attributes, carried.attributes);
     // A unary request is known before the span starts: its attributes are set in one go.
     if (!req.stream) addRequestAttributes(attributes, req.message);
-    const span = new CallSpan(tracer, procedureName(req.method), attributes, carried?.parent ?? ROOT_CONTEXT);
-    req.contextValues.set(traceContextKey, () => span.context());
+    const parent = carried?.parent ?? ROOT_CONTEXT;
+    const span = startSpan(procedureName(req.method), { kind: SpanKind.SERVER, attributes }, parent);
+    let ctx: Context | undefined;
+    const spanContext = () => (ctx ??= trace.setSpan(parent, span));
+    req.contextValues.set(traceContextKey, spanContext);
     if (!req.stream) {
       return next(req).then(
         (res) => {
-          if (res.stream) return { ...res, message: traced(res.message, span.context(), span) };
+          if (res.stream) return { ...res, message: traced(res.message, spanContext(), span) };
           answered(span, res.message);
           return res;
         },
@@ -71,11 +75,10 @@ export function traceInterceptor(): Interceptor {
     }
     // A stream's messages are read inside its span's context. A stream the sampler left out
     // (sampler.ts) passes its context on and nothing more: it is not wrapped.
-    const ctx = span.context();
-    if (!span.isRecording()) return context.with(ctx, () => next(req));
+    if (!span.isRecording()) return context.with(spanContext(), () => next(req));
     const request = { ...req, message: tap(req.message, (m) => span.setAttributes(addRequestAttributes({}, m))) };
-    return context.with(ctx, () => next(request)).then(
-      (res) => (res.stream ? { ...res, message: traced(res.message, ctx, span) } : (answered(span, res.message), res)),
+    return context.with(spanContext(), () => next(request)).then(
+      (res) => (res.stream ? { ...res, message: traced(res.message, spanContext(), span) } : (answered(span, res.message), res)),
       (err: unknown) => {
         fail(span, err);
         span.end();
@@ -88,7 +91,7 @@ export function traceInterceptor(): Interceptor {
 const OK: Attributes = { "rpc.grpc.status_code": 0 };
 
 /** A call answered with one message: OK, and the seq the answer is about. */
-function answered(span: CallSpan, message: unknown): void {
+function answered(span: Span, message: unknown): void {
   const seq = seqOf(message);
   span.setAttributes(seq === undefined ? OK : { ...OK, [ATTR_SESSION_SEQ]: Number(seq) });
   span.end();
@@ -104,7 +107,7 @@ async function* tap<T>(messages: AsyncIterable<T>, first: (m: T) => void): Async
 }
 
 /** Iterates a response stream inside the call's context; the span ends with the stream. */
-async function* traced<T>(messages: AsyncIterable<T>, ctx: Context, span: CallSpan): AsyncIterable<T> {
+async function* traced<T>(messages: AsyncIterable<T>, ctx: Context, span: Span): AsyncIterable<T> {
   const it = messages[Symbol.asyncIterator]();
   let last: bigint | undefined;
   try {

@@ -109,9 +109,8 @@ describe("traces over OTLP", () => {
     // makes none of its own (it would be the root of a trace apart).
     const workerSpans = receiver.spans.filter((s) => s.service === "oma-worker");
     expect(workerSpans.filter((s) => s.traceId !== wake.traceId || s.scope !== "oma").map((s) => `${s.scope}: ${s.name}`)).toEqual([]);
-    // Each span starts when its work began, after its parent's start, though most of the
-    // server's spans are made once their call is answered and the chat spans once the
-    // model has answered (call-span.ts, span-clock.ts); a chat span lies within its brain's.
+    // Each span starts when its work began, after its parent's start, though every span is
+    // made once it has ended (late-span.ts, span-clock.ts); a chat span lies within its brain's.
     for (const s of trace) {
       expect(s.endMs, s.name).toBeGreaterThanOrEqual(s.startMs);
       const parent = parentOf(s);

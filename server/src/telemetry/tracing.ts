@@ -15,6 +15,26 @@ export function omaTracer(): Tracer {
   return trace.getTracer("oma", VERSION);
 }
 
+/** What makes OMA's spans while tracing is on: `LateSpans` (late-span.ts). */
+export interface SpanStarter {
+  start(name: string, options: SpanOptions, parent: Context): Span;
+  flush(): void;
+}
+let starter: SpanStarter | undefined;
+
+/** Makes OMA's spans with `spans` (undefined: with the API's tracer); startTracing sets it. */
+export function useSpanStarter(spans: SpanStarter | undefined): void {
+  starter = spans;
+}
+
+/**
+ * Starts one of OMA's spans under `parent`: every span OMA makes starts here. While tracing
+ * is on the SDK makes it once it has ended (late-span.ts); otherwise it is the API's no-op.
+ */
+export function startSpan(name: string, options: SpanOptions, parent: Context): Span {
+  return starter ? starter.start(name, options, parent) : omaTracer().startSpan(name, options, parent);
+}
+
 /** A running tracing SDK. */
 export interface Tracing {
   /** Exports what is buffered and stops. */
@@ -47,25 +67,30 @@ export async function startTracing(options: { serviceName: string; logger: Logge
   const protocol = env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] || env["OTEL_EXPORTER_OTLP_PROTOCOL"] || "http/protobuf";
   if (protocol !== "http/protobuf") options.logger.warn({ protocol }, "OTLP traces are exported as http/protobuf; the protocol asked for is not supported and is ignored");
   // Loaded only when asked for: without an endpoint no SDK code runs at all.
-  const [{ NodeTracerProvider, BatchSpanProcessor }, { OffThreadSpanExporter }, { samplerFor }, { resourceFromAttributes, detectResources, envDetector }, core] = await Promise.all([
+  const [{ NodeTracerProvider, BatchSpanProcessor }, { OffThreadSpanExporter }, { samplerFor }, { LateSpans }, { resourceFromAttributes, detectResources, envDetector }, core] = await Promise.all([
     import("@opentelemetry/sdk-trace-node"),
     import("./off-thread-exporter.js"),
     import("./sampler.js"),
+    import("./late-span.js"),
     import("@opentelemetry/resources"),
     import("@opentelemetry/core"),
   ]);
   // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over the defaults.
   const resource = resourceFromAttributes({ "service.name": options.serviceName, "service.version": VERSION }).merge(detectResources({ detectors: [envDetector] }));
-  const sampler = samplerFor(env);
-  const provider = new NodeTracerProvider({ resource, ...(sampler ? { sampler } : {}), spanProcessors: [new BatchSpanProcessor(new OffThreadSpanExporter())] });
+  const sampler = samplerFor(env, (message) => options.logger.warn(message));
+  const spans = new LateSpans(sampler, omaTracer);
+  const provider = new NodeTracerProvider({ resource, sampler, idGenerator: spans.idGenerator, spanProcessors: [new BatchSpanProcessor(new OffThreadSpanExporter())] });
   provider.register({
     // null: no context manager at all; undefined: the default, AsyncLocalStorage.
     contextManager: options.asyncContext === false ? null : undefined,
     propagator: new core.CompositePropagator({ propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()] }),
   });
-  options.logger.info({ endpoint: env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] || env["OTEL_EXPORTER_OTLP_ENDPOINT"], service: options.serviceName, sampler: (sampler ?? env["OTEL_TRACES_SAMPLER"])?.toString() }, "exporting traces over OTLP");
+  useSpanStarter(spans);
+  options.logger.info({ endpoint: env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] || env["OTEL_EXPORTER_OTLP_ENDPOINT"], service: options.serviceName, sampler: sampler.toString() }, "exporting traces over OTLP");
   return {
     async shutdown() {
+      spans.flush();
+      useSpanStarter(undefined);
       await provider.shutdown().catch((err: unknown) => options.logger.warn({ err }, "flushing traces failed"));
     },
   };
@@ -105,20 +130,20 @@ export function annotateSpan(attributes: Attributes, ctx: Context = context.acti
 }
 
 /**
- * Runs `fn` inside a new active span that ends when `fn` settles; a thrown error marks it
- * failed. `fn` may add attributes to the span it is given, and gets the span's context to
- * pass on where no context manager carries it.
+ * Runs `fn` inside a new span (startSpan) under `parent` that ends when `fn` settles; a thrown
+ * error marks it failed. `fn` may add attributes to the span it is given, and gets the span's
+ * context to pass on where no context manager carries it.
  */
 export async function inSpan<T>(name: string, options: SpanOptions, fn: (span: Span, ctx: Context) => Promise<T>, parent: Context = context.active()): Promise<T> {
-  return omaTracer().startActiveSpan(name, options, parent, async (span) => {
-    try {
-      return await fn(span, trace.setSpan(parent, span));
-    } catch (err) {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
+  const span = startSpan(name, options, parent);
+  const ctx = trace.setSpan(parent, span);
+  try {
+    return await context.with(ctx, fn, undefined, span, ctx);
+  } catch (err) {
+    span.recordException(err as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+    throw err;
+  } finally {
+    span.end();
+  }
 }

@@ -1,8 +1,7 @@
 import type { ToolUse } from "@oma/client/gen/oma/v1/event_pb.js";
 import { StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Attributes, type Context, type Span } from "@opentelemetry/api";
-import { SpanClock } from "../../telemetry/span-clock.js";
-import { ATTR_SESSION_ID, ATTR_SESSION_SEQ, contextFromCarrier, inSpan, omaTracer, withSession } from "../../telemetry/tracing.js";
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Context, type Span } from "@opentelemetry/api";
+import { ATTR_SESSION_ID, ATTR_SESSION_SEQ, contextFromCarrier, inSpan, startSpan, withSession } from "../../telemetry/tracing.js";
 import { callModel, type ModelOutcome } from "./model-call.js";
 import type { ToolOutcome } from "./hands.js";
 
@@ -49,15 +48,17 @@ export interface SessionPoint {
 
 /**
  * Runs a brain inside an `invoke_agent` span, child of the trace context its assignment
- * carries (the Wake that started it), with the session in the baggage so that every RPC the
- * brain makes lands in the server's spans with the session id.
+ * carries (the Wake that started it). The brain's RPCs carry its context but no baggage:
+ * each of them names its session, and the server's span takes the session from the
+ * request. A tool's call, which names only its sandbox, carries the session in its baggage
+ * (`tracedToolCall`).
  */
 export function traceBrain<T>(
   a: { readonly sessionId: string; readonly harnessId: string; readonly epoch: number; readonly workerId: string; readonly traceContext: Readonly<Record<string, string>> },
   cursor: TraceCursor,
   run: () => Promise<T>,
 ): Promise<T> {
-  const parent = withSession(contextFromCarrier(a.traceContext), a.sessionId, undefined);
+  const parent = contextFromCarrier(a.traceContext);
   const attributes = {
     [GEN_AI_OPERATION_NAME]: "invoke_agent",
     [GEN_AI_PROVIDER_NAME]: PROVIDER,
@@ -78,45 +79,37 @@ export function traceBrain<T>(
 /**
  * `callModel` as a `chat {model}` CLIENT span with the GenAI attributes of the request and its
  * outcome, and an event for each failed attempt. Nothing nests under it and its context goes
- * nowhere (the Messages API SDK makes no spans of its own here), so the span is made once the
- * call is over, with the times it ran (span-clock.ts): none of its work is on the way to the model.
+ * nowhere (the Messages API SDK makes no spans of its own here); like every OMA span it is
+ * made once it has ended (late-span.ts), so none of the SDK's work is on the way to the model.
  */
 export async function tracedModelCall(at: SessionPoint, cursor: TraceCursor, deps: Parameters<typeof callModel>[0]): Promise<ModelOutcome> {
-  const clock = new SpanClock();
-  const parent = cursor.context;
-  const failedAttempts: { readonly attributes: Attributes; readonly at: number }[] = [];
-  const record = (finish: (span: Span) => void) => {
-    const attributes = {
-      [GEN_AI_OPERATION_NAME]: "chat",
-      [GEN_AI_PROVIDER_NAME]: PROVIDER,
-      [GEN_AI_CONVERSATION_ID]: at.sessionId,
-      [GEN_AI_REQUEST_MODEL]: deps.model,
-      [GEN_AI_REQUEST_MAX_TOKENS]: deps.maxTokens,
-      [ATTR_SESSION_ID]: at.sessionId,
-      [ATTR_SESSION_SEQ]: at.seq,
-      ...serverOf(deps.client.baseURL),
-    };
-    const span = omaTracer().startSpan(`chat ${deps.model}`, { kind: SpanKind.CLIENT, attributes, startTime: clock.startedAt }, parent);
-    for (const failed of failedAttempts) span.addEvent("model_attempt_failed", failed.attributes, failed.at);
-    finish(span);
-    span.end(clock.now());
+  const attributes = {
+    [GEN_AI_OPERATION_NAME]: "chat",
+    [GEN_AI_PROVIDER_NAME]: PROVIDER,
+    [GEN_AI_CONVERSATION_ID]: at.sessionId,
+    [GEN_AI_REQUEST_MODEL]: deps.model,
+    [GEN_AI_REQUEST_MAX_TOKENS]: deps.maxTokens,
+    [ATTR_SESSION_ID]: at.sessionId,
+    [ATTR_SESSION_SEQ]: at.seq,
+    ...serverOf(deps.client.baseURL),
   };
+  const span = startSpan(`chat ${deps.model}`, { kind: SpanKind.CLIENT, attributes }, cursor.context);
   try {
     const outcome = await callModel({
       ...deps,
       onFailedAttempt: (failure, attempt, retryIn) => {
-        failedAttempts.push({ attributes: { attempt, [ERROR_TYPE]: failure.code, "http.response.status_code": failure.httpStatus ?? 0, "oma.retry_in_ms": retryIn ?? -1 }, at: clock.now() });
+        span.addEvent("model_attempt_failed", { attempt, [ERROR_TYPE]: failure.code, "http.response.status_code": failure.httpStatus ?? 0, "oma.retry_in_ms": retryIn ?? -1 });
         return deps.onFailedAttempt(failure, attempt, retryIn);
       },
     });
-    record((span) => recordOutcome(span, outcome));
+    recordOutcome(span, outcome);
     return outcome;
   } catch (err) {
-    record((span) => {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-    });
+    span.recordException(err as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
     throw err;
+  } finally {
+    span.end();
   }
 }
 
