@@ -10,9 +10,9 @@ import { LATE_SPAN_DELAY_MS, LATE_SPANS_WAITING_MAX, LateSpans } from "./late-sp
 const exporter = new InMemorySpanExporter();
 const made: Span[] = [];
 const counter: SpanProcessor = { onStart: (span) => void made.push(span), onEnd: () => undefined, forceFlush: async () => undefined, shutdown: async () => undefined };
-function lateSpans(sampler: Sampler = new ParentBasedSampler({ root: new AlwaysOnSampler() })): LateSpans {
+function lateSpans(sampler: Sampler = new ParentBasedSampler({ root: new AlwaysOnSampler() }), before: SpanProcessor[] = []): LateSpans {
   const spans: LateSpans = new LateSpans(sampler, () => provider.getTracer("test"));
-  const provider = new BasicTracerProvider({ sampler, idGenerator: spans.idGenerator, spanProcessors: [counter, new SimpleSpanProcessor(exporter)] });
+  const provider = new BasicTracerProvider({ sampler, idGenerator: spans.idGenerator, spanProcessors: [...before, counter, new SimpleSpanProcessor(exporter)] });
   return spans;
 }
 afterEach(() => {
@@ -142,6 +142,26 @@ describe("LateSpans: spans the SDK makes once they have ended", () => {
     expect(exporter.getFinishedSpans().map((s) => s.name).sort()).toEqual(["a", "b"]);
     await madeLater();
     expect(exporter.getFinishedSpans()).toHaveLength(2);
+  });
+
+  it("loses only a span its processor throws on, not the others, and throws nothing", () => {
+    let thrown = 0;
+    const throwing: SpanProcessor = {
+      onStart: (span) => {
+        if ((span as unknown as ReadableSpan).name !== "bad") return;
+        thrown++;
+        throw new Error("processor failed");
+      },
+      onEnd: () => undefined,
+      forceFlush: async () => undefined,
+      shutdown: async () => undefined,
+    };
+    const spans = lateSpans(undefined, [throwing]);
+    spans.start("bad", {}, caller).end();
+    spans.start("good", {}, caller).end();
+    expect(() => spans.flush()).not.toThrow();
+    expect(thrown).toBe(1);
+    expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(["good"]);
   });
 
   it("makes the waiting spans on the next turn once LATE_SPANS_WAITING_MAX are waiting", async () => {

@@ -1,5 +1,5 @@
 import {
-  INVALID_SPAN_CONTEXT, SpanKind, TraceFlags, trace,
+  diag, INVALID_SPAN_CONTEXT, SpanKind, TraceFlags, trace,
   type Attributes, type AttributeValue, type Context, type Exception, type Link, type Span, type SpanContext, type SpanOptions, type SpanStatus, type TimeInput, type Tracer,
 } from "@opentelemetry/api";
 import { isTracingSuppressed } from "@opentelemetry/core";
@@ -9,8 +9,9 @@ import { SpanClock } from "./span-clock.js";
 /**
  * How long an ended span waits to be made, with the others that end meanwhile. A wake's way
  * from the Wake to the model's first request takes ~10 ms here and a turn's RPCs come in
- * bursts: made at once (on the next turn of the event loop) the spans of a wake's first RPCs
- * were made during that wake, and cost it ~3 % of its speed (`npm run bench telemetry`).
+ * bursts: made on the next turn of the event loop, the spans of a wake's first RPCs were
+ * made during that wake, and cost it 2–4 % of its speed (paired runs of a traced server
+ * against itself with this delay: telemetry README).
  */
 export const LATE_SPAN_DELAY_MS = 25;
 /** Ended spans waiting past this many are made on the next turn of the event loop, not later. */
@@ -70,7 +71,14 @@ export class LateSpans {
     clearImmediate(this.#immediate);
     this.#timer = this.#immediate = undefined;
     const ended = this.#ended.splice(0);
-    for (const span of ended) span.make();
+    for (const span of ended) {
+      // A span processor that throws loses that span, not the others nor the process.
+      try {
+        span.make();
+      } catch (err) {
+        diag.error("a span could not be made", err);
+      }
+    }
   }
 
   /** @internal The id and sampling decision of a span under `parent`, as the SDK would take them. */
