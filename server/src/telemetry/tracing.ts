@@ -18,7 +18,6 @@ export function omaTracer(): Tracer {
 /** What makes OMA's spans while tracing is on: `LateSpans` (late-span.ts). */
 export interface SpanStarter {
   start(name: string, options: SpanOptions, parent: Context): Span;
-  flush(): void;
 }
 let starter: SpanStarter | undefined;
 

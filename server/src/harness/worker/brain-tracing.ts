@@ -161,12 +161,20 @@ export function tracedToolCall(at: SessionPoint, cursor: TraceCursor, toolUse: T
   }, withSession(outer, at.sessionId, at.seq));
 }
 
+/** server.address and server.port of each Messages API endpoint, worked out once (a worker has one). */
+const servers = new Map<string, Readonly<Record<string, string | number>>>();
+
 /** server.address and server.port of the Messages API endpoint. */
-function serverOf(baseUrl: string): Record<string, string | number> {
-  try {
-    const url = new URL(baseUrl);
-    return { "server.address": url.hostname, "server.port": Number(url.port || (url.protocol === "https:" ? 443 : 80)) };
-  } catch {
-    return {};
+function serverOf(baseUrl: string): Readonly<Record<string, string | number>> {
+  let server = servers.get(baseUrl);
+  if (!server) {
+    try {
+      const url = new URL(baseUrl);
+      server = { "server.address": url.hostname, "server.port": Number(url.port || (url.protocol === "https:" ? 443 : 80)) };
+    } catch {
+      server = {};
+    }
+    servers.set(baseUrl, server);
   }
+  return server;
 }
