@@ -8,10 +8,10 @@ import { SpanClock } from "./span-clock.js";
 
 /**
  * How long an ended span waits to be made, with the others that end meanwhile. A wake's way
- * from the Wake to the model's first request takes ~10 ms here and a turn's RPCs come in
- * bursts: made on the next turn of the event loop, the spans of a wake's first RPCs were
- * made during that wake, and cost it 2–4 % of its speed (paired runs of a traced server
- * against itself with this delay: telemetry README).
+ * from the Wake to the model's first request takes ~10 ms (`npm run bench telemetry`), and
+ * a turn's RPCs come in bursts: made on the next turn of the event loop, the spans of a
+ * wake's first RPCs were made during that wake, and cost it 2–4 % of its speed (paired
+ * runs of a traced server against itself with this delay: telemetry README).
  */
 export const LATE_SPAN_DELAY_MS = 25;
 /** Ended spans waiting past this many are made on the next turn of the event loop, not later. */
