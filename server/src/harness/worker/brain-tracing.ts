@@ -1,7 +1,7 @@
 import type { ToolUse } from "@oma/client/gen/oma/v1/event_pb.js";
 import { StopReason } from "@oma/client/gen/oma/v1/session_pb.js";
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Context, type Span } from "@opentelemetry/api";
-import { ATTR_SESSION_ID, ATTR_SESSION_SEQ, contextFromCarrier, inSpan, startSpan, withSession } from "../../telemetry/tracing.js";
+import { ATTR_SESSION_ID, ATTR_SESSION_SEQ, contextFromCarrier, inSpan, withSession } from "../../telemetry/tracing.js";
 import { callModel, type ModelOutcome } from "./model-call.js";
 import type { ToolOutcome } from "./hands.js";
 
@@ -82,7 +82,7 @@ export function traceBrain<T>(
  * nowhere (the Messages API SDK makes no spans of its own here); like every OMA span it is
  * made once it has ended (late-span.ts), so none of the SDK's work is on the way to the model.
  */
-export async function tracedModelCall(at: SessionPoint, cursor: TraceCursor, deps: Parameters<typeof callModel>[0]): Promise<ModelOutcome> {
+export function tracedModelCall(at: SessionPoint, cursor: TraceCursor, deps: Parameters<typeof callModel>[0]): Promise<ModelOutcome> {
   const attributes = {
     [GEN_AI_OPERATION_NAME]: "chat",
     [GEN_AI_PROVIDER_NAME]: PROVIDER,
@@ -93,8 +93,7 @@ export async function tracedModelCall(at: SessionPoint, cursor: TraceCursor, dep
     [ATTR_SESSION_SEQ]: at.seq,
     ...serverOf(deps.client.baseURL),
   };
-  const span = startSpan(`chat ${deps.model}`, { kind: SpanKind.CLIENT, attributes }, cursor.context);
-  try {
+  return inSpan(`chat ${deps.model}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
     const outcome = await callModel({
       ...deps,
       onFailedAttempt: (failure, attempt, retryIn) => {
@@ -104,13 +103,7 @@ export async function tracedModelCall(at: SessionPoint, cursor: TraceCursor, dep
     });
     recordOutcome(span, outcome);
     return outcome;
-  } catch (err) {
-    span.recordException(err as Error);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-    throw err;
-  } finally {
-    span.end();
-  }
+  }, cursor.context);
 }
 
 function recordOutcome(span: Span, outcome: ModelOutcome): void {
