@@ -21,9 +21,10 @@ export const LATE_SPANS_WAITING_MAX = 1024;
  * Spans made with the official SDK once their work is over. OMA's spans sit on the way of
  * every traced call and every brain, and in a process that runs each path once per call the
  * SDK's code runs cold: making a span (ids, sampling, attribute checks, the processors) cost
- * ~50–80 µs there. A LateSpan records what happens to it (its attributes, events, status,
- * its times on the SDK's clock) and the SDK makes the real span from that after it has
- * ended, in a batch LATE_SPAN_DELAY_MS later, off the way of the work.
+ * ~50–80 µs there (timed in place in a scratch build). A LateSpan records what happens to
+ * it (its attributes, events, status, its times on the SDK's clock) and the SDK makes the
+ * real span from that after it has ended, in a batch LATE_SPAN_DELAY_MS later, off the way
+ * of the work.
  *
  * Its id and sampling decision are taken only when first needed: when its context is read
  * (a child under it, a trace header for another process), else when it is made. They are
@@ -45,7 +46,7 @@ export class LateSpans {
   readonly #ended: LateSpan[] = [];
   #timer: NodeJS.Timeout | undefined;
   #immediate: NodeJS.Immediate | undefined;
-  #reserved: { traceId?: string; spanId?: string } | undefined;
+  #reserved: SpanContext | undefined;
 
   /** `tracer`: the provider's tracer the spans are made with; `sampler`: the provider's sampler. */
   constructor(sampler: Sampler, tracer: () => Tracer, delayMs = LATE_SPAN_DELAY_MS) {
@@ -102,7 +103,7 @@ export class LateSpans {
 
   /** @internal Makes a span with the SDK under the ids it was given. */
   make(name: string, options: SpanOptions, parent: Context, ids: SpanContext): Span {
-    this.#reserved = { traceId: ids.traceId, spanId: ids.spanId };
+    this.#reserved = ids;
     try {
       return this.#tracer().startSpan(name, options, parent);
     } finally {
@@ -213,8 +214,7 @@ class LateSpan implements Span {
   make(): void {
     const decided = this.#decide();
     if (!decided.recording) return;
-    const { traceId, spanId } = decided.spanContext;
-    const span = this.#spans.make(this.#name, { kind: this.#kind, attributes: this.#initial, links: this.#links, startTime: this.#startTime ?? this.#clock.startedAt }, this.#parent, { traceId, spanId, traceFlags: decided.spanContext.traceFlags });
+    const span = this.#spans.make(this.#name, { kind: this.#kind, attributes: this.#initial, links: this.#links, startTime: this.#startTime ?? this.#clock.startedAt }, this.#parent, decided.spanContext);
     span.setAttributes(this.#attributes);
     for (const r of this.#recorded) {
       if (r.kind === "event") span.addEvent(r.name, r.attributes, r.time);
